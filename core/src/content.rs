@@ -1,0 +1,295 @@
+//! Owned content types (Tables, Table, Row, Values, Changes) and their TinyBase JSON forms.
+//!
+//! Maps are [`IndexMap`]s. Getters return them in JavaScript object order (array-index-like
+//! keys such as `"2"` ascending first, then insertion order) because that is the order in
+//! which TinyBase's `getTables()` enumerates and `getJson()` prints; `get_*_ids` return plain
+//! insertion order, as TinyBase does.
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value as Json};
+
+use crate::json;
+use crate::types::Cell;
+
+/// A Row: `{cellId: Cell}`.
+pub type Row = IndexMap<String, Cell>;
+/// A Table: `{rowId: Row}`.
+pub type Table = IndexMap<String, Row>;
+/// Tables: `{tableId: Table}`.
+pub type Tables = IndexMap<String, Table>;
+/// Values: `{valueId: Value}`.
+pub type Values = IndexMap<String, Cell>;
+
+/// Net changes of a transaction, `[tables, values, 1]` in TinyBase. `None` means deleted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changes {
+    /// `{tableId: {rowId: {cellId: Cell | deleted} | deleted} | deleted}`.
+    pub tables: IndexMap<String, Option<IndexMap<String, Option<IndexMap<String, Option<Cell>>>>>>,
+    /// `{valueId: Value | deleted}`.
+    pub values: IndexMap<String, Option<Cell>>,
+}
+
+/// Whether `key` is an ECMAScript array index ("0", "17"; not "01", "-1", "4294967295"),
+/// which JavaScript objects enumerate first, in numeric order.
+pub(crate) fn is_array_index(key: &str) -> Option<u32> {
+    let bytes = key.as_bytes();
+    if bytes.is_empty() || bytes.len() > 10 || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if bytes.len() > 1 && bytes[0] == b'0' {
+        return None;
+    }
+    key.parse::<u64>()
+        .ok()
+        .filter(|&n| n < u32::MAX as u64)
+        .map(|n| n as u32)
+}
+
+/// Reorders keys as a JavaScript object would enumerate them (stable for the non-index keys).
+pub(crate) fn js_order<K: AsRef<str>, T>(mut items: Vec<(K, T)>) -> Vec<(K, T)> {
+    if items
+        .iter()
+        .any(|(k, _)| is_array_index(k.as_ref()).is_some())
+    {
+        items.sort_by_key(|(k, _)| match is_array_index(k.as_ref()) {
+            Some(n) => (0, n),
+            None => (1, 0),
+        });
+    }
+    items
+}
+
+fn cell_to_json(cell: &Cell, encoded: bool) -> Json {
+    if encoded {
+        cell.to_encoded_json()
+    } else {
+        cell.to_json()
+    }
+}
+
+/// Row → JSON object (cells encoded when `encoded`).
+pub fn row_to_json(row: &Row, encoded: bool) -> Json {
+    Json::Object(
+        row.iter()
+            .map(|(k, c)| (k.clone(), cell_to_json(c, encoded)))
+            .collect(),
+    )
+}
+
+/// Table → JSON object.
+pub fn table_to_json(table: &Table, encoded: bool) -> Json {
+    Json::Object(
+        table
+            .iter()
+            .map(|(k, r)| (k.clone(), row_to_json(r, encoded)))
+            .collect(),
+    )
+}
+
+/// Tables → JSON object.
+pub fn tables_to_json(tables: &Tables, encoded: bool) -> Json {
+    Json::Object(
+        tables
+            .iter()
+            .map(|(k, t)| (k.clone(), table_to_json(t, encoded)))
+            .collect(),
+    )
+}
+
+/// Values → JSON object.
+pub fn values_to_json(values: &Values, encoded: bool) -> Json {
+    row_to_json(values, encoded)
+}
+
+/// Errors converting JSON into content.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ContentError {
+    /// The text is not JSON.
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    /// The JSON does not have the expected shape.
+    #[error("unexpected JSON shape: expected {expected}")]
+    Shape {
+        /// What was expected.
+        expected: &'static str,
+    },
+}
+
+fn object<'a>(
+    json: &'a Json,
+    expected: &'static str,
+) -> Result<&'a Map<String, Json>, ContentError> {
+    json.as_object().ok_or(ContentError::Shape { expected })
+}
+
+fn ordered(map: &Map<String, Json>) -> Vec<(&String, &Json)> {
+    js_order(map.iter().collect())
+}
+
+/// JSON object → Row. Cells are read in encoded form when `encoded` (objects and arrays given
+/// as `U+FFFD` strings); keys are taken in JavaScript object order.
+pub fn row_from_json(json: &Json, encoded: bool) -> Result<Row, ContentError> {
+    Ok(ordered(object(json, "a row object")?)
+        .into_iter()
+        .map(|(k, v)| {
+            let cell = if encoded {
+                Cell::from_encoded_json(v.clone())
+            } else {
+                Cell::from_json(v.clone())
+            };
+            (k.clone(), cell)
+        })
+        .collect())
+}
+
+/// JSON object → Table.
+pub fn table_from_json(json: &Json, encoded: bool) -> Result<Table, ContentError> {
+    ordered(object(json, "a table object")?)
+        .into_iter()
+        .map(|(k, v)| Ok((k.clone(), row_from_json(v, encoded)?)))
+        .collect()
+}
+
+/// JSON object → Tables.
+pub fn tables_from_json(json: &Json, encoded: bool) -> Result<Tables, ContentError> {
+    ordered(object(json, "a tables object")?)
+        .into_iter()
+        .map(|(k, v)| Ok((k.clone(), table_from_json(v, encoded)?)))
+        .collect()
+}
+
+/// JSON object → Values.
+pub fn values_from_json(json: &Json, encoded: bool) -> Result<Values, ContentError> {
+    row_from_json(json, encoded)
+}
+
+/// Parses JSON text with JavaScript's `JSON.parse` rules.
+pub fn parse_json(text: &str) -> Result<Json, ContentError> {
+    json::parse(text).map_err(|e| ContentError::Json(e.to_string()))
+}
+
+fn is_undefined(json: &Json) -> bool {
+    json.is_null() || json.as_str() == Some(crate::types::UNDEFINED_MARKER)
+}
+
+impl Changes {
+    /// Parses `[tables, values, 1]` where a deletion is JSON `null` or the `"\u{FFFC}"` marker
+    /// (cells in encoded form).
+    pub fn from_json(json: &Json) -> Result<Changes, ContentError> {
+        const EXPECTED: &str = "[changedTables, changedValues, 1]";
+        let parts = json
+            .as_array()
+            .filter(|a| a.len() >= 2)
+            .ok_or(ContentError::Shape { expected: EXPECTED })?;
+        let mut changes = Changes::default();
+        for (table_id, table) in ordered(object(&parts[0], EXPECTED)?) {
+            let table = if is_undefined(table) {
+                None
+            } else {
+                let mut rows = IndexMap::new();
+                for (row_id, row) in ordered(object(table, EXPECTED)?) {
+                    let row = if is_undefined(row) {
+                        None
+                    } else {
+                        Some(
+                            ordered(object(row, EXPECTED)?)
+                                .into_iter()
+                                .map(|(c, v)| {
+                                    let cell = (!is_undefined(v))
+                                        .then(|| Cell::from_encoded_json(v.clone()));
+                                    (c.clone(), cell)
+                                })
+                                .collect(),
+                        )
+                    };
+                    rows.insert(row_id.clone(), row);
+                }
+                Some(rows)
+            };
+            changes.tables.insert(table_id.clone(), table);
+        }
+        for (value_id, value) in ordered(object(&parts[1], EXPECTED)?) {
+            let value = (!is_undefined(value)).then(|| Cell::from_encoded_json(value.clone()));
+            changes.values.insert(value_id.clone(), value);
+        }
+        Ok(changes)
+    }
+
+    /// `[tables, values, 1]` with deletions as `null` (what `JSON.stringify` prints for
+    /// TinyBase's `undefined`) and cells decoded.
+    pub fn to_json(&self) -> Json {
+        let cell = |c: &Option<Cell>| c.as_ref().map(Cell::to_json).unwrap_or(Json::Null);
+        let tables = self
+            .tables
+            .iter()
+            .map(|(t, table)| {
+                let table = table.as_ref().map_or(Json::Null, |rows| {
+                    Json::Object(
+                        rows.iter()
+                            .map(|(r, row)| {
+                                let row = row.as_ref().map_or(Json::Null, |cells| {
+                                    Json::Object(
+                                        cells.iter().map(|(c, v)| (c.clone(), cell(v))).collect(),
+                                    )
+                                });
+                                (r.clone(), row)
+                            })
+                            .collect(),
+                    )
+                });
+                (t.clone(), table)
+            })
+            .collect();
+        let values = self
+            .values
+            .iter()
+            .map(|(v, value)| (v.clone(), cell(value)))
+            .collect();
+        Json::Array(vec![
+            Json::Object(tables),
+            Json::Object(values),
+            Json::from(1),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn array_index_keys() {
+        assert_eq!(is_array_index("0"), Some(0));
+        assert_eq!(is_array_index("17"), Some(17));
+        assert_eq!(is_array_index("01"), None);
+        assert_eq!(is_array_index("-1"), None);
+        assert_eq!(is_array_index("4294967294"), Some(4294967294));
+        assert_eq!(is_array_index("4294967295"), None);
+        assert_eq!(is_array_index(""), None);
+        let ordered = js_order(vec![("b", 1), ("10", 2), ("a", 3), ("2", 4)]);
+        assert_eq!(
+            ordered.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            ["2", "10", "b", "a"]
+        );
+    }
+
+    #[test]
+    fn changes_round_trip() {
+        let changes = Changes::from_json(&json!([
+            {"t": {"r": {"c": 1, "d": null}, "gone": null}, "x": "\u{FFFC}"},
+            {"v": "\u{FFFD}[1]", "w": null},
+            1
+        ]))
+        .unwrap();
+        assert_eq!(changes.tables["x"], None);
+        assert_eq!(changes.tables["t"].as_ref().unwrap()["gone"], None);
+        assert_eq!(changes.values["v"], Some(Cell::Array("[1]".into())));
+        assert_eq!(
+            changes.to_json(),
+            json!([{"t": {"r": {"c": 1, "d": null}, "gone": null}, "x": null}, {"v": [1], "w": null}, 1])
+        );
+        assert!(Changes::from_json(&json!({})).is_err());
+    }
+}

@@ -1,0 +1,37 @@
+//! # tinystore-core
+//!
+//! A native, reactive, local-first data store with the behaviour and formats of
+//! [TinyBase](https://tinybase.org): tables of rows of cells plus key-values, schemas,
+//! transactions and listeners. This crate holds all the logic and does no I/O except behind
+//! the `sqlite`, `file`, `ws-client` and `ws-server` features.
+//!
+//! ```
+//! use tinystore_core::{Cell, Store};
+//!
+//! let store = Store::new();
+//! store.add_row_listener(Some("pets"), None, |_, table, row| {
+//!     println!("{table}/{row} changed");
+//! }, false);
+//! store.set_cell("pets", "fido", "species", "dog");
+//! assert_eq!(store.get_cell("pets", "fido", "species"), Some(Cell::from("dog")));
+//! ```
+//!
+//! See `ARCHITECTURE.md` at the repository root for the module map and the threading contract
+//! (also in [`store`]).
+
+#![warn(missing_docs)]
+
+pub mod content;
+pub mod json;
+mod ordmap;
+pub mod schema;
+pub mod store;
+pub mod types;
+
+pub use content::{Changes, ContentError, Row, Table, Tables, Values};
+pub use schema::{CellSchema, TablesSchema, ValuesSchema};
+pub use store::{
+    CellChange, IdChanges, ListenerId, ListenerKind, ListenerStats, SortedRowIdsArgs, Sorter,
+    Store, StoreError, TransactionLog, create_store,
+};
+pub use types::{Cell, CellType, Text, Value};

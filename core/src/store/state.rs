@@ -1,0 +1,728 @@
+//! The store's data, its transaction log and undo journal, and the primitive mutations.
+//!
+//! Every change to the data goes through four primitives ([`State::set_valid_cell`],
+//! [`State::del_valid_cell`], [`State::set_valid_value`], [`State::del_valid_value`]). Each
+//! records (a) the TinyBase change maps the listeners need and (b) an undo entry that restores
+//! the exact prior state, ids order included, on rollback. Removal leaves a hole in the
+//! insertion-ordered maps during a transaction, so undo can put an entry back in its old place;
+//! holes are compacted when the transaction ends.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::ordmap::OrdMap;
+use crate::schema::{TablesSchema, ValuesSchema};
+use crate::types::{Cell, Text};
+
+use super::listeners::Listeners;
+
+/// Interned cell ids: rows store a `u32` per cell instead of the id string.
+///
+/// Entries are reference counted by the cells that use them and freed only when a transaction
+/// ends, so that the transaction log and undo journal can hold plain indices.
+#[derive(Default)]
+pub(crate) struct Interner {
+    names: Vec<Text>,
+    refs: Vec<u32>,
+    lookup: OrdMap<Text, u32>,
+    free: Vec<u32>,
+    maybe_unused: Vec<u32>,
+}
+
+impl Interner {
+    #[inline]
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
+        self.lookup.get(name).copied()
+    }
+
+    #[inline]
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.get(name) {
+            return id;
+        }
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.names[id as usize] = name.into();
+                self.refs[id as usize] = 0;
+                id
+            }
+            None => {
+                self.names.push(name.into());
+                self.refs.push(0);
+                (self.names.len() - 1) as u32
+            }
+        };
+        self.lookup.insert(name.into(), id);
+        // A freshly interned id that ends up unused (e.g. the write was rejected) is collected.
+        self.maybe_unused.push(id);
+        id
+    }
+
+    #[inline]
+    pub(crate) fn name(&self, id: u32) -> &Text {
+        &self.names[id as usize]
+    }
+
+    #[inline]
+    fn retain(&mut self, id: u32) {
+        self.refs[id as usize] += 1;
+    }
+
+    #[inline]
+    fn release(&mut self, id: u32) {
+        let r = &mut self.refs[id as usize];
+        *r -= 1;
+        if *r == 0 {
+            self.maybe_unused.push(id);
+        }
+    }
+
+    /// Frees ids no cell uses any more. Only called between transactions.
+    pub(crate) fn collect(&mut self) {
+        for id in std::mem::take(&mut self.maybe_unused) {
+            if self.refs[id as usize] == 0 && !self.names[id as usize].is_empty() {
+                let name = std::mem::take(&mut self.names[id as usize]);
+                if self.lookup.remove(name.as_str()).is_some() {
+                    self.free.push(id);
+                }
+            }
+        }
+    }
+}
+
+/// One row: cells in insertion order, keyed by interned cell id.
+#[derive(Clone, Default)]
+pub(crate) struct RowData {
+    pub(crate) cells: Vec<(u32, Cell)>,
+}
+
+impl RowData {
+    #[inline]
+    pub(crate) fn position(&self, cell: u32) -> Option<usize> {
+        self.cells.iter().position(|(c, _)| *c == cell)
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, cell: u32) -> Option<&Cell> {
+        self.cells.iter().find(|(c, _)| *c == cell).map(|(_, v)| v)
+    }
+}
+
+/// One table: rows, the per-cell-id row counts behind `getTableCellIds`, and the `addRow` id
+/// generator (dropped with the table, as in TinyBase).
+#[derive(Clone, Default)]
+pub(crate) struct TableData {
+    pub(crate) rows: OrdMap<Text, RowData>,
+    pub(crate) cell_counts: OrdMap<u32, u32>,
+    pub(crate) next_row_id: u64,
+    pub(crate) row_id_pool: VecDeque<Text>,
+}
+
+/// The most row ids kept for reuse by `addRow`.
+const POOL_SIZE: usize = 1000;
+
+/// Undo entries, applied in reverse order on rollback.
+pub(crate) enum Undo {
+    TableCreated(Text),
+    TableRemoved {
+        slot: usize,
+        id: Text,
+        table: Box<TableData>,
+    },
+    RowCreated {
+        table: Text,
+        row: Text,
+    },
+    RowRemoved {
+        table: Text,
+        slot: usize,
+        id: Text,
+        row: RowData,
+    },
+    CellInserted {
+        table: Text,
+        row: Text,
+        cell: u32,
+        count_created: bool,
+    },
+    CellRemoved {
+        table: Text,
+        row: Text,
+        index: usize,
+        cell: u32,
+        old: Cell,
+        count_slot: Option<usize>,
+    },
+    CellChanged {
+        table: Text,
+        row: Text,
+        index: usize,
+        old: Cell,
+    },
+    ValueInserted(Text),
+    ValueRemoved {
+        slot: usize,
+        id: Text,
+        old: Cell,
+    },
+    ValueChanged {
+        id: Text,
+        old: Cell,
+    },
+    TablesSchema(Option<Arc<TablesSchema>>),
+    ValuesSchema(Option<Arc<ValuesSchema>>),
+    RowIdGenerator {
+        table: Text,
+        next: u64,
+        pool: VecDeque<Text>,
+    },
+}
+
+/// Ids whose presence changed: +1 added, -1 removed. A net-zero entry is removed, so a re-add
+/// goes to the end, exactly like TinyBase's change maps.
+pub(crate) type IdChangeMap<K> = OrdMap<K, i8>;
+
+fn id_changed<K: std::hash::Hash + Eq>(map: &mut IdChangeMap<K>, key: K, delta: i8) {
+    match map.get_mut(&key) {
+        Some(existing) if *existing == -delta => {
+            map.remove(&key);
+        }
+        Some(existing) => *existing = delta,
+        None => {
+            map.insert(key, delta);
+        }
+    }
+}
+
+/// Changed cells of one row: interned cell id → value before the transaction (`None`: absent).
+pub(crate) type RowCellLog = Vec<(u32, Option<Cell>)>;
+
+/// TinyBase's per-transaction change maps. Each map keeps its own first-touch order, which is
+/// the order listeners fire in.
+#[derive(Default)]
+pub(crate) struct TxLog {
+    pub(crate) table_ids: IdChangeMap<Text>,
+    pub(crate) table_cell_ids: OrdMap<Text, IdChangeMap<u32>>,
+    pub(crate) row_count: OrdMap<Text, i64>,
+    pub(crate) row_ids: OrdMap<Text, IdChangeMap<Text>>,
+    pub(crate) cell_ids: OrdMap<Text, OrdMap<Text, Vec<(u32, i8)>>>,
+    pub(crate) cells: OrdMap<Text, OrdMap<Text, RowCellLog>>,
+    pub(crate) invalid_cells: Vec<(Option<Text>, Option<Text>, Option<Text>, Vec<Option<Cell>>)>,
+    pub(crate) value_ids: IdChangeMap<Text>,
+    pub(crate) values: OrdMap<Text, Option<Cell>>,
+    pub(crate) invalid_values: Vec<(Option<Text>, Vec<Option<Cell>>)>,
+}
+
+impl TxLog {
+    pub(crate) fn clear(&mut self) {
+        self.table_ids.clear();
+        self.table_cell_ids.clear();
+        self.row_count.clear();
+        self.row_ids.clear();
+        self.cell_ids.clear();
+        self.cells.clear();
+        self.invalid_cells.clear();
+        self.value_ids.clear();
+        self.values.clear();
+        self.invalid_values.clear();
+    }
+
+    pub(crate) fn clear_changes(&mut self) {
+        let invalid_cells = std::mem::take(&mut self.invalid_cells);
+        let invalid_values = std::mem::take(&mut self.invalid_values);
+        self.clear();
+        self.invalid_cells = invalid_cells;
+        self.invalid_values = invalid_values;
+    }
+
+    /// The value a cell had before the transaction, if it was touched: `Some(old)`.
+    pub(crate) fn old_cell(&self, t: &str, r: &str, c: u32) -> Option<&Option<Cell>> {
+        self.cells
+            .get(t)?
+            .get(r)?
+            .iter()
+            .find(|(id, _)| *id == c)
+            .map(|(_, old)| old)
+    }
+
+    fn record_invalid_cell(
+        &mut self,
+        t: Option<&str>,
+        r: Option<&str>,
+        c: Option<&str>,
+        v: Option<Cell>,
+    ) {
+        let key = (t.map(Text::from), r.map(Text::from), c.map(Text::from));
+        match self
+            .invalid_cells
+            .iter_mut()
+            .find(|(a, b, cc, _)| (a, b, cc) == (&key.0, &key.1, &key.2))
+        {
+            Some(entry) => entry.3.push(v),
+            None => self.invalid_cells.push((key.0, key.1, key.2, vec![v])),
+        }
+    }
+
+    fn record_invalid_value(&mut self, id: Option<&str>, v: Option<Cell>) {
+        let key = id.map(Text::from);
+        match self.invalid_values.iter_mut().find(|(k, _)| k == &key) {
+            Some(entry) => entry.1.push(v),
+            None => self.invalid_values.push((key, vec![v])),
+        }
+    }
+}
+
+/// Hooks a MergeableStore (or any other layer) installs to observe each primitive change.
+pub(crate) trait ChangeHook: Send {
+    fn cell_changed(&mut self, table: &str, row: &str, cell: &str, new: Option<&Cell>);
+    fn value_changed(&mut self, value: &str, new: Option<&Cell>);
+}
+
+/// Everything behind the store's lock.
+pub(crate) struct State {
+    pub(crate) tables: OrdMap<Text, TableData>,
+    pub(crate) values: OrdMap<Text, Cell>,
+    pub(crate) names: Interner,
+    pub(crate) tables_schema: Option<Arc<TablesSchema>>,
+    pub(crate) values_schema: Option<Arc<ValuesSchema>>,
+    /// TinyBase's `transactions` counter: > 0 open, 0 idle, -1 closed for writes (listeners
+    /// that may not mutate are running).
+    pub(crate) depth: i32,
+    pub(crate) log: TxLog,
+    pub(crate) undo: Vec<Undo>,
+    pub(crate) had_tables: bool,
+    pub(crate) had_values: bool,
+    pub(crate) listeners: Listeners,
+    pub(crate) hook: Option<Box<dyn ChangeHook>>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            tables: OrdMap::new(),
+            values: OrdMap::new(),
+            names: Interner::default(),
+            tables_schema: None,
+            values_schema: None,
+            depth: 0,
+            log: TxLog::default(),
+            undo: Vec::new(),
+            had_tables: false,
+            had_values: false,
+            listeners: Listeners::default(),
+            hook: None,
+        }
+    }
+}
+
+impl State {
+    // ---- invalid records ----
+
+    pub(crate) fn cell_invalid(
+        &mut self,
+        t: Option<&str>,
+        r: Option<&str>,
+        c: Option<&str>,
+        v: Option<Cell>,
+    ) {
+        self.log.record_invalid_cell(t, r, c, v);
+    }
+
+    pub(crate) fn value_invalid(&mut self, id: Option<&str>, v: Option<Cell>) {
+        self.log.record_invalid_value(id, v);
+    }
+
+    // ---- change recording ----
+
+    fn cell_changed(&mut self, t: &str, r: &str, c: u32, old: Option<&Cell>) {
+        let row_log = self
+            .log
+            .cells
+            .entry_or_insert_with(t, OrdMap::new)
+            .entry_or_insert_with(r, Vec::new);
+        if !row_log.iter().any(|(id, _)| *id == c) {
+            row_log.push((c, old.cloned()));
+        }
+    }
+
+    fn cell_ids_changed(&mut self, t: &str, r: &str, c: u32, delta: i8) {
+        let row = self
+            .log
+            .cell_ids
+            .entry_or_insert_with(t, OrdMap::new)
+            .entry_or_insert_with(r, Vec::new);
+        match row.iter().position(|(id, _)| *id == c) {
+            Some(i) if row[i].1 == -delta => {
+                row.remove(i);
+            }
+            Some(i) => row[i].1 = delta,
+            None => row.push((c, delta)),
+        }
+    }
+
+    fn notify_cell(&mut self, t: &str, r: &str, c: u32, new: Option<&Cell>) {
+        if let Some(hook) = self.hook.as_mut() {
+            let name = self.names.name(c).clone();
+            hook.cell_changed(t, r, &name, new);
+        }
+    }
+
+    // ---- primitives ----
+
+    /// Sets a validated cell, creating the table and row as needed.
+    pub(crate) fn set_valid_cell(&mut self, t: &str, r: &str, c: u32, cell: Cell) {
+        if !self.tables.contains_key(t) {
+            self.tables.insert(t.into(), TableData::default());
+            self.undo.push(Undo::TableCreated(t.into()));
+            id_changed(&mut self.log.table_ids, t.into(), 1);
+        }
+        let table = self.tables.get_mut(t).expect("just ensured");
+        if !table.rows.contains_key(r) {
+            table.rows.insert(r.into(), RowData::default());
+            self.undo.push(Undo::RowCreated {
+                table: t.into(),
+                row: r.into(),
+            });
+            id_changed(
+                self.log.row_ids.entry_or_insert_with(t, OrdMap::new),
+                r.into(),
+                1,
+            );
+            *self.log.row_count.entry_or_insert_with(t, || 0) += 1;
+        }
+        let table = self.tables.get_mut(t).expect("just ensured");
+        let row = table.rows.get_mut(r).expect("just ensured");
+        match row.position(c) {
+            Some(index) => {
+                if row.cells[index].1 == cell {
+                    return;
+                }
+                let old = std::mem::replace(&mut row.cells[index].1, cell);
+                self.cell_changed(t, r, c, Some(&old));
+                self.undo.push(Undo::CellChanged {
+                    table: t.into(),
+                    row: r.into(),
+                    index,
+                    old,
+                });
+            }
+            None => {
+                row.cells.push((c, cell));
+                let count = table.cell_counts.entry_or_insert_with(&c, || 0);
+                *count += 1;
+                let count_created = *count == 1;
+                self.names.retain(c);
+                self.cell_changed(t, r, c, None);
+                self.cell_ids_changed(t, r, c, 1);
+                if count_created {
+                    id_changed(
+                        self.log.table_cell_ids.entry_or_insert_with(t, OrdMap::new),
+                        c,
+                        1,
+                    );
+                }
+                self.undo.push(Undo::CellInserted {
+                    table: t.into(),
+                    row: r.into(),
+                    cell: c,
+                    count_created,
+                });
+            }
+        }
+        if self.hook.is_some() {
+            let new = self.cell_ref(t, r, c).cloned();
+            self.notify_cell(t, r, c, new.as_ref());
+        }
+    }
+
+    /// Deletes a cell that exists, deleting the row and table when they become empty.
+    pub(crate) fn del_valid_cell(&mut self, t: &str, r: &str, c: u32) {
+        let Some(table) = self.tables.get_mut(t) else {
+            return;
+        };
+        let Some(row) = table.rows.get_mut(r) else {
+            return;
+        };
+        let Some(index) = row.position(c) else { return };
+        let (_, old) = row.cells.remove(index);
+        let row_empty = row.cells.is_empty();
+        let mut count_slot = None;
+        if let Some(count) = table.cell_counts.get_mut(&c) {
+            *count -= 1;
+            if *count == 0 {
+                count_slot = table
+                    .cell_counts
+                    .remove_keep_slot(&c)
+                    .map(|(slot, _, _)| slot);
+            }
+        }
+        self.names.release(c);
+        self.cell_changed(t, r, c, Some(&old));
+        self.cell_ids_changed(t, r, c, -1);
+        if count_slot.is_some() {
+            id_changed(
+                self.log.table_cell_ids.entry_or_insert_with(t, OrdMap::new),
+                c,
+                -1,
+            );
+        }
+        self.undo.push(Undo::CellRemoved {
+            table: t.into(),
+            row: r.into(),
+            index,
+            cell: c,
+            old,
+            count_slot,
+        });
+        self.notify_cell(t, r, c, None);
+        if row_empty {
+            self.remove_empty_row(t, r);
+        }
+    }
+
+    fn remove_empty_row(&mut self, t: &str, r: &str) {
+        let table = self.tables.get_mut(t).expect("row's table exists");
+        let Some((slot, id, row)) = table.rows.remove_keep_slot(r) else {
+            return;
+        };
+        let table_empty = table.rows.is_empty();
+        if !table_empty && is_integer_id(&id) && table.row_id_pool.len() < POOL_SIZE {
+            table.row_id_pool.push_back(id.clone());
+            // The pool push is undone by restoring the generator state.
+        }
+        self.undo.push(Undo::RowRemoved {
+            table: t.into(),
+            slot,
+            id,
+            row,
+        });
+        id_changed(
+            self.log.row_ids.entry_or_insert_with(t, OrdMap::new),
+            r.into(),
+            -1,
+        );
+        *self.log.row_count.entry_or_insert_with(t, || 0) -= 1;
+        if table_empty {
+            let (slot, id, table) = self.tables.remove_keep_slot(t).expect("table exists");
+            self.undo.push(Undo::TableRemoved {
+                slot,
+                id,
+                table: Box::new(table),
+            });
+            id_changed(&mut self.log.table_ids, t.into(), -1);
+        }
+    }
+
+    pub(crate) fn set_valid_value(&mut self, v: &str, value: Cell) {
+        match self.values.get_mut(v) {
+            Some(existing) => {
+                if *existing == value {
+                    return;
+                }
+                let old = std::mem::replace(existing, value);
+                self.value_changed(v, Some(&old));
+                self.undo.push(Undo::ValueChanged { id: v.into(), old });
+            }
+            None => {
+                self.values.insert(v.into(), value);
+                self.value_changed(v, None);
+                id_changed(&mut self.log.value_ids, v.into(), 1);
+                self.undo.push(Undo::ValueInserted(v.into()));
+            }
+        }
+        if let Some(hook) = self.hook.as_mut() {
+            hook.value_changed(v, self.values.get(v));
+        }
+    }
+
+    pub(crate) fn del_valid_value(&mut self, v: &str) {
+        let Some((slot, id, old)) = self.values.remove_keep_slot(v) else {
+            return;
+        };
+        self.value_changed(v, Some(&old));
+        id_changed(&mut self.log.value_ids, v.into(), -1);
+        self.undo.push(Undo::ValueRemoved { slot, id, old });
+        if let Some(hook) = self.hook.as_mut() {
+            hook.value_changed(v, None);
+        }
+    }
+
+    fn value_changed(&mut self, v: &str, old: Option<&Cell>) {
+        if !self.log.values.contains_key(v) {
+            self.log.values.insert(v.into(), old.cloned());
+        }
+    }
+
+    /// Takes the next `addRow` id for a table, as TinyBase's pool functions do.
+    pub(crate) fn new_row_id(&mut self, t: &str, reuse: bool) -> Text {
+        let Some(table) = self.tables.get_mut(t) else {
+            return Text::from("0");
+        };
+        self.undo.push(Undo::RowIdGenerator {
+            table: t.into(),
+            next: table.next_row_id,
+            pool: table.row_id_pool.clone(),
+        });
+        loop {
+            let candidate = match reuse.then(|| table.row_id_pool.pop_front()).flatten() {
+                Some(id) => id,
+                None => {
+                    let id = Text::from(table.next_row_id.to_string());
+                    table.next_row_id += 1;
+                    id
+                }
+            };
+            if !table.rows.contains_key(candidate.as_str()) {
+                return candidate;
+            }
+        }
+    }
+
+    // ---- reads ----
+
+    #[inline]
+    pub(crate) fn cell_ref(&self, t: &str, r: &str, c: u32) -> Option<&Cell> {
+        self.tables.get(t)?.rows.get(r)?.get(c)
+    }
+
+    #[inline]
+    pub(crate) fn get_cell(&self, t: &str, r: &str, c: &str) -> Option<&Cell> {
+        let c = self.names.get(c)?;
+        self.cell_ref(t, r, c)
+    }
+
+    // ---- rollback ----
+
+    /// Reverts every change recorded since the transaction started, newest first.
+    pub(crate) fn rollback(&mut self) {
+        while let Some(entry) = self.undo.pop() {
+            self.apply_undo(entry);
+        }
+    }
+
+    fn apply_undo(&mut self, entry: Undo) {
+        match entry {
+            Undo::TableCreated(t) => {
+                self.tables.remove_keep_slot(t.as_str());
+            }
+            Undo::TableRemoved { slot, id, table } => self.tables.restore_slot(slot, id, *table),
+            Undo::RowCreated { table, row } => {
+                if let Some(tbl) = self.tables.get_mut(table.as_str()) {
+                    tbl.rows.remove_keep_slot(row.as_str());
+                }
+            }
+            Undo::RowRemoved {
+                table,
+                slot,
+                id,
+                row,
+            } => {
+                if let Some(tbl) = self.tables.get_mut(table.as_str()) {
+                    tbl.rows.restore_slot(slot, id, row);
+                }
+            }
+            Undo::CellInserted {
+                table,
+                row,
+                cell,
+                count_created,
+            } => {
+                if let Some(tbl) = self.tables.get_mut(table.as_str()) {
+                    if let Some(r) = tbl.rows.get_mut(row.as_str())
+                        && let Some(i) = r.position(cell)
+                    {
+                        r.cells.remove(i);
+                    }
+                    if count_created {
+                        tbl.cell_counts.remove_keep_slot(&cell);
+                    } else if let Some(n) = tbl.cell_counts.get_mut(&cell) {
+                        *n -= 1;
+                    }
+                    self.names.release(cell);
+                }
+            }
+            Undo::CellRemoved {
+                table,
+                row,
+                index,
+                cell,
+                old,
+                count_slot,
+            } => {
+                if let Some(tbl) = self.tables.get_mut(table.as_str()) {
+                    if let Some(r) = tbl.rows.get_mut(row.as_str()) {
+                        r.cells.insert(index.min(r.cells.len()), (cell, old));
+                    }
+                    match count_slot {
+                        Some(slot) => tbl.cell_counts.restore_slot(slot, cell, 1),
+                        None => {
+                            if let Some(n) = tbl.cell_counts.get_mut(&cell) {
+                                *n += 1;
+                            }
+                        }
+                    }
+                    self.names.retain(cell);
+                }
+            }
+            Undo::CellChanged {
+                table,
+                row,
+                index,
+                old,
+            } => {
+                if let Some(r) = self
+                    .tables
+                    .get_mut(table.as_str())
+                    .and_then(|t| t.rows.get_mut(row.as_str()))
+                    && let Some(entry) = r.cells.get_mut(index)
+                {
+                    entry.1 = old;
+                }
+            }
+            Undo::ValueInserted(v) => {
+                self.values.remove_keep_slot(v.as_str());
+            }
+            Undo::ValueRemoved { slot, id, old } => self.values.restore_slot(slot, id, old),
+            Undo::ValueChanged { id, old } => {
+                if let Some(v) = self.values.get_mut(id.as_str()) {
+                    *v = old;
+                }
+            }
+            Undo::TablesSchema(s) => self.tables_schema = s,
+            Undo::ValuesSchema(s) => self.values_schema = s,
+            Undo::RowIdGenerator { table, next, pool } => {
+                if let Some(tbl) = self.tables.get_mut(table.as_str()) {
+                    tbl.next_row_id = next;
+                    tbl.row_id_pool = pool;
+                }
+            }
+        }
+    }
+
+    /// Ends a transaction's bookkeeping: drops the undo journal, compacts holes, frees unused
+    /// interned ids.
+    pub(crate) fn settle(&mut self) {
+        self.undo.clear();
+        self.tables.compact_if_sparse();
+        self.values.compact_if_sparse();
+        let touched: Vec<Text> = self.log.row_ids.keys().cloned().collect();
+        for t in touched {
+            if let Some(table) = self.tables.get_mut(t.as_str()) {
+                table.rows.compact_if_sparse();
+                table.cell_counts.compact_if_sparse();
+            }
+        }
+        let touched: Vec<Text> = self.log.table_cell_ids.keys().cloned().collect();
+        for t in touched {
+            if let Some(table) = self.tables.get_mut(t.as_str()) {
+                table.cell_counts.compact_if_sparse();
+            }
+        }
+        self.names.collect();
+    }
+}
+
+/// Whether an id is all ASCII digits (TinyBase's `/^\d+$/`), so eligible for reuse by `addRow`.
+pub(crate) fn is_integer_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+}

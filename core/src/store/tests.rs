@@ -1,0 +1,1 @@
+//! Unit tests live in the integration suite for now.

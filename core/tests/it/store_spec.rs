@@ -1,0 +1,1 @@
+//! Spec tests (store.md §1–4).

@@ -1,0 +1,1 @@
+//! libtinystore: the C ABI and UniFFI bindings (filled in by later issues).
