@@ -3,12 +3,13 @@
 //! TinyBase hashes and persists data through JavaScript's `JSON.stringify` and reads it back with
 //! `JSON.parse`. tinystore has to produce and accept the very same bytes, or hashes, synchronizer
 //! messages and persisted documents would differ from TinyBase's. `serde_json`'s own writer is
-//! not suitable for that: it prints `1.0` for a float one, `1e21` instead of `1e+21`, escapes
-//! control characters in upper case and keeps object keys in insertion order where JavaScript
-//! enumerates integer-like keys first. This module therefore reimplements, byte for byte:
+//! not suitable for that: it prints `1.0` and `-0.0` where JavaScript prints `1` and `0`, and
+//! `1e+16` where JavaScript prints `10000000000000000`; and it keeps object keys in insertion
+//! order, where JavaScript enumerates integer-like keys first. This module therefore
+//! reimplements, byte for byte:
 //!
 //! - `Number.prototype.toString` ([`number_to_js_string`], [`write_number`]);
-//! - `JSON.stringify` for strings ([`write_string`]) and for whole values ([`stringify`],
+//! - `JSON.stringify` for strings ([`write_string`]) and for whole values ([`stringify()`],
 //!   [`write_value`]), including JavaScript's object key order;
 //! - `JSON.parse` ([`parse`]) and a tree-less check of a document ([`container_kind`]).
 //!
@@ -31,9 +32,9 @@ pub enum ContainerKind {
 /// Maximum nesting of arrays and objects that [`parse`] accepts.
 ///
 /// JavaScript's `JSON.parse` has no fixed limit, but a `serde_json::Value` is dropped recursively,
-/// so an unbounded tree could overflow the stack of whoever drops it. Node's own `JSON.stringify`
-/// already fails somewhere between 2,000 and 5,000 levels, so this bound does not reject any
-/// document TinyBase could have written.
+/// so an unbounded tree could overflow the stack of whoever drops it. The bound is far beyond any
+/// realistic TinyBase document (Node 20's own `JSON.stringify` gives up on nested arrays
+/// somewhere between 2,000 and 5,000 levels with its default stack).
 pub const MAX_PARSE_DEPTH: usize = 1000;
 
 /// Returns `Some(kind)` iff `text` is, per JavaScript's `JSON.parse`, one complete JSON document
@@ -42,6 +43,7 @@ pub const MAX_PARSE_DEPTH: usize = 1000;
 /// The document is validated in a single pass without building a tree. As in JavaScript there is
 /// no nesting limit here (unlike [`parse`], see [`MAX_PARSE_DEPTH`]), and escaped lone surrogates
 /// such as `"\ud800"` are accepted.
+#[must_use]
 pub fn container_kind(text: &str) -> Option<ContainerKind> {
     let bytes = text.as_bytes();
     let kind = match bytes.get(skip_ws(bytes, 0)) {
@@ -66,9 +68,11 @@ pub fn write_number(out: &mut String, n: f64) {
 /// Returns `Number.prototype.toString(n)` in radix 10, as JavaScript does.
 ///
 /// That is `NaN`, `Infinity` or `-Infinity` for non-finite values, `0` for both zeros, and
-/// otherwise the shortest digits that round-trip to `n`, laid out in decimal notation when
-/// `1e-7 < |n| < 1e21` (`0.000001`, `123456789012345680000`) and in exponent notation otherwise
-/// (`1e-7`, `1.5e-7`, `1e+21`, `-1.2345e+100`, `5e-324`).
+/// otherwise the shortest digits that round-trip to `n` (the closest such when there is a
+/// choice), laid out in decimal notation when `1e-6 <= |n| < 1e21` (`0.000001`,
+/// `123456789012345680000`) and in exponent notation otherwise (`9.99e-7`, `1e-7`, `1.5e-7`,
+/// `1e+21`, `-1.2345e+100`, `5e-324`).
+#[must_use]
 pub fn number_to_js_string(n: f64) -> String {
     if n.is_nan() {
         return "NaN".to_owned();
@@ -133,13 +137,14 @@ pub fn write_string(out: &mut String, s: &str) {
 /// - Numbers are first converted to `f64`, as JavaScript holds them (so `u64::MAX` prints as
 ///   `18446744073709552000`), then formatted like [`number_to_js_string`].
 /// - Strings are written like [`write_string`]; no whitespace is emitted.
+#[must_use]
 pub fn stringify(value: &Value) -> String {
     let mut out = String::new();
     write_value(&mut out, value);
     out
 }
 
-/// Appends `JSON.stringify(value)` to `out`; see [`stringify`].
+/// Appends `JSON.stringify(value)` to `out`; see [`stringify()`].
 ///
 /// This does not recurse, so any nesting depth is fine.
 pub fn write_value(out: &mut String, value: &Value) {
@@ -720,14 +725,9 @@ impl<'a> Parser<'a> {
                 }
                 Some(b'-' | b'0'..=b'9') => {
                     let start = self.pos;
-                    self.number()?;
+                    let integer = self.number()?;
                     if S::DECODE {
-                        let n = self
-                            .text
-                            .get(start..self.pos)
-                            .and_then(|literal| literal.parse::<f64>().ok())
-                            .unwrap_or(f64::NAN);
-                        sink.scalar(number_value(n));
+                        sink.scalar(self.number_literal_value(start, integer));
                     }
                 }
                 _ => return Err(self.unexpected()),
@@ -789,27 +789,61 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips a number: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
-    fn number(&mut self) -> Result<(), ParseError> {
+    ///
+    /// Returns `Some(magnitude)` when the literal is a plain integer (no fraction, no exponent) of
+    /// at most 15 digits, which `f64` holds exactly.
+    fn number(&mut self) -> Result<Option<u64>, ParseError> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
+        let int_start = self.pos;
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => self.digits(),
             _ => return Err(self.unexpected()),
         }
+        let int_end = self.pos;
+        let mut plain = true;
         if self.peek() == Some(b'.') {
+            plain = false;
             self.pos += 1;
             self.at_least_one_digit()?;
         }
         if matches!(self.peek(), Some(b'e' | b'E')) {
+            plain = false;
             self.pos += 1;
             if matches!(self.peek(), Some(b'+' | b'-')) {
                 self.pos += 1;
             }
             self.at_least_one_digit()?;
         }
-        Ok(())
+        if !plain || int_end - int_start > 15 {
+            return Ok(None);
+        }
+        let digits = self.bytes.get(int_start..int_end).unwrap_or_default();
+        Ok(Some(digits.iter().fold(0u64, |n, &b| {
+            n * 10 + u64::from(b.wrapping_sub(b'0'))
+        })))
+    }
+
+    /// The value of the number literal from `start` to the current position; `integer` is what
+    /// [`Parser::number`] returned for it.
+    fn number_literal_value(&self, start: usize, integer: Option<u64>) -> Value {
+        let negative = self.bytes.get(start) == Some(&b'-');
+        match integer {
+            Some(0) if negative => number_value(-0.0),
+            Some(magnitude) if negative => {
+                // At most 15 digits, so the cast and the negation are exact.
+                Value::Number(Number::from(-(magnitude as i64)))
+            }
+            Some(magnitude) => Value::Number(Number::from(magnitude)),
+            None => number_value(
+                self.text
+                    .get(start..self.pos)
+                    .and_then(|literal| literal.parse::<f64>().ok())
+                    .unwrap_or(f64::NAN),
+            ),
+        }
     }
 
     fn digits(&mut self) {
@@ -832,12 +866,11 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let mut start = self.pos;
         loop {
-            while self
-                .peek()
-                .is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20)
-            {
-                self.pos += 1;
-            }
+            let rest = self.bytes.get(self.pos..).unwrap_or_default();
+            self.pos += rest
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .unwrap_or(rest.len());
             let Some(b) = self.peek() else {
                 return Err(self.error(ErrorKind::UnexpectedEnd));
             };

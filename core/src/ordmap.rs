@@ -261,47 +261,8 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
             .filter_map(|e| e.as_ref().map(|(k, v)| (k, v)))
     }
 
-    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
-        self.entries
-            .iter_mut()
-            .filter_map(|e| e.as_mut().map(|(k, v)| (&*k, v)))
-    }
-
     pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + Clone {
         self.iter().map(|(k, _)| k)
-    }
-
-    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = &V> + Clone {
-        self.iter().map(|(_, v)| v)
-    }
-
-    pub(crate) fn first(&self) -> Option<(&K, &V)> {
-        self.iter().next()
-    }
-
-    /// Removes every entry for which `keep` is false, preserving order.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) {
-        let mut removed = false;
-        for entry in &mut self.entries {
-            if let Some((k, v)) = entry
-                && !keep(k, v)
-            {
-                *entry = None;
-                self.live -= 1;
-                removed = true;
-            }
-        }
-        if removed {
-            self.compact();
-        }
-    }
-
-    pub(crate) fn reserve(&mut self, additional: usize) {
-        self.entries.reserve(additional);
-        let (entries, hasher) = (&self.entries, &self.hasher);
-        self.index.reserve(additional, |&s| {
-            hasher.hash_one(&entries[s as usize].as_ref().expect("live").0)
-        });
     }
 }
 
@@ -363,16 +324,16 @@ mod tests {
     }
 
     #[test]
-    fn entry_and_retain() {
+    fn entry_and_remove() {
         let mut m: OrdMap<Text, Vec<i32>> = OrdMap::new();
         m.entry_or_insert_with("x", Vec::new).push(1);
         m.entry_or_insert_with("y", Vec::new).push(2);
         m.entry_or_insert_with("x", Vec::new).push(3);
         assert_eq!(m.get("x"), Some(&vec![1, 3]));
-        m.retain(|k, _| k != "x");
+        assert_eq!(m.remove("x"), Some(vec![1, 3]));
         assert_eq!(m.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["y"]);
         m.clear();
         assert!(m.is_empty());
-        assert!(m.first().is_none());
+        assert!(m.keys().next().is_none());
     }
 }
