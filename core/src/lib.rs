@@ -35,3 +35,8 @@ pub use store::{
     Store, StoreError, TransactionLog, create_store,
 };
 pub use types::{Cell, CellType, Text, Value};
+
+/// The README's Rust example is compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

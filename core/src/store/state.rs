@@ -129,6 +129,11 @@ pub(crate) enum Undo {
         id: Text,
         table: Box<TableData>,
     },
+    /// A row created with all its cells at once; undo removes it with its cells.
+    RowInserted {
+        table: Text,
+        row: Text,
+    },
     RowCreated {
         table: Text,
         row: Text,
@@ -435,6 +440,71 @@ impl State {
         }
     }
 
+    /// Inserts a row that does not exist yet with distinct, validated cells: the bulk path of
+    /// `setRow`/`addRow`/`setTable` for new rows, doing per-row bookkeeping once.
+    pub(crate) fn insert_new_row(&mut self, t: &str, r: &str, cells: Vec<(u32, Cell)>) {
+        if self.hook.is_some() || cells.is_empty() {
+            for (c, cell) in cells {
+                self.set_valid_cell(t, r, c, cell);
+            }
+            return;
+        }
+        if !self.tables.contains_key(t) {
+            self.tables.insert(t.into(), TableData::default());
+            self.undo.push(Undo::TableCreated(t.into()));
+            id_changed(&mut self.log.table_ids, t.into(), 1);
+        }
+        let table = self.tables.get_mut(t).expect("just ensured");
+        let mut new_cell_ids = Vec::new();
+        for (c, _) in &cells {
+            let count = table.cell_counts.entry_or_insert_with(c, || 0);
+            *count += 1;
+            if *count == 1 {
+                new_cell_ids.push(*c);
+            }
+            self.names.retain(*c);
+        }
+        let ids: Vec<u32> = cells.iter().map(|(c, _)| *c).collect();
+        table.rows.insert(r.into(), RowData { cells });
+        self.undo.push(Undo::RowInserted {
+            table: t.into(),
+            row: r.into(),
+        });
+        id_changed(
+            self.log.row_ids.entry_or_insert_with(t, OrdMap::new),
+            r.into(),
+            1,
+        );
+        *self.log.row_count.entry_or_insert_with(t, || 0) += 1;
+        let row_cells = self.log.cells.entry_or_insert_with(t, OrdMap::new);
+        if row_cells.contains_key(r) {
+            // The row existed earlier in this transaction: merge, keeping first-seen old values.
+            for &c in &ids {
+                self.cell_changed(t, r, c, None);
+                self.cell_ids_changed(t, r, c, 1);
+            }
+        } else {
+            row_cells.insert(r.into(), ids.iter().map(|&c| (c, None)).collect());
+            let row_ids = self.log.cell_ids.entry_or_insert_with(t, OrdMap::new);
+            match row_ids.get_mut(r) {
+                Some(_) => {
+                    for &c in &ids {
+                        self.cell_ids_changed(t, r, c, 1);
+                    }
+                }
+                None => {
+                    row_ids.insert(r.into(), ids.iter().map(|&c| (c, 1)).collect());
+                }
+            }
+        }
+        if !new_cell_ids.is_empty() {
+            let ids = self.log.table_cell_ids.entry_or_insert_with(t, OrdMap::new);
+            for c in new_cell_ids {
+                id_changed(ids, c, 1);
+            }
+        }
+    }
+
     /// Deletes a cell that exists, deleting the row and table when they become empty.
     pub(crate) fn del_valid_cell(&mut self, t: &str, r: &str, c: u32) {
         let Some(table) = self.tables.get_mut(t) else {
@@ -609,6 +679,23 @@ impl State {
             Undo::RowCreated { table, row } => {
                 if let Some(tbl) = self.tables.get_mut(table.as_str()) {
                     tbl.rows.remove_keep_slot(row.as_str());
+                }
+            }
+            Undo::RowInserted { table, row } => {
+                if let Some(tbl) = self.tables.get_mut(table.as_str())
+                    && let Some((_, _, data)) = tbl.rows.remove_keep_slot(row.as_str())
+                {
+                    // Later changes to this row were undone first, so it holds exactly the
+                    // cells it was created with; counts created by it are the newest entries.
+                    for (c, _) in data.cells.iter().rev() {
+                        if let Some(n) = tbl.cell_counts.get_mut(c) {
+                            *n -= 1;
+                            if *n == 0 {
+                                tbl.cell_counts.remove_keep_slot(c);
+                            }
+                        }
+                        self.names.release(*c);
+                    }
                 }
             }
             Undo::RowRemoved {
