@@ -20,11 +20,18 @@ pub type Tables = IndexMap<String, Table>;
 /// Values: `{valueId: Value}`.
 pub type Values = IndexMap<String, Cell>;
 
+/// Changed cells of one row; `None` means deleted.
+pub type ChangedRow = IndexMap<String, Option<Cell>>;
+/// Changed rows of one table; `None` means the row was deleted.
+pub type ChangedTable = IndexMap<String, Option<ChangedRow>>;
+/// Changed tables; `None` means the table was deleted.
+pub type ChangedTables = IndexMap<String, Option<ChangedTable>>;
+
 /// Net changes of a transaction, `[tables, values, 1]` in TinyBase. `None` means deleted.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Changes {
     /// `{tableId: {rowId: {cellId: Cell | deleted} | deleted} | deleted}`.
-    pub tables: IndexMap<String, Option<IndexMap<String, Option<IndexMap<String, Option<Cell>>>>>>,
+    pub tables: ChangedTables,
     /// `{valueId: Value | deleted}`.
     pub values: IndexMap<String, Option<Cell>>,
 }

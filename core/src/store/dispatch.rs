@@ -12,6 +12,8 @@ use crate::types::{Cell, Text};
 type Panic = Box<dyn Any + Send + 'static>;
 
 /// Cell changes of one table: rows → cells `(cellId, old, new)`, changed ones only.
+type IdChangeList = Vec<(Text, i8)>;
+
 type CellChanges = Vec<(Text, Vec<(Text, Option<Cell>, Option<Cell>)>)>;
 
 /// What one listener phase iterates, copied at the phase's start (mutator listeners may write,
@@ -22,7 +24,7 @@ struct Snapshot {
     table_cell_ids: Vec<(Text, Vec<(Text, i8)>)>,
     row_count: Vec<Text>,
     row_ids: Vec<(Text, Vec<(Text, i8)>)>,
-    cell_ids: Vec<(Text, Vec<(Text, Vec<(Text, i8)>)>)>,
+    cell_ids: Vec<(Text, Vec<(Text, IdChangeList)>)>,
     cells: Vec<(Text, CellChanges)>,
 }
 

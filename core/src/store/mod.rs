@@ -104,6 +104,16 @@ pub struct CellChange {
     pub new: Option<Cell>,
 }
 
+/// A cell's or value's `(old, new)` pair in a [`TransactionLog`].
+pub type OldAndNew = (Option<Cell>, Option<Cell>);
+/// Rejected cells at `(tableId?, rowId?, cellId?)`.
+pub type InvalidCells = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Vec<Option<Cell>>,
+);
+
 /// TinyBase's `getTransactionLog()`.
 #[derive(Clone, Debug, Default, PartialEq)]
 #[allow(missing_docs)]
@@ -111,15 +121,9 @@ pub struct TransactionLog {
     pub cells_touched: bool,
     pub values_touched: bool,
     /// `{t: {r: {c: (old, new)}}}`
-    pub changed_cells:
-        IndexMap<String, IndexMap<String, IndexMap<String, (Option<Cell>, Option<Cell>)>>>,
+    pub changed_cells: IndexMap<String, IndexMap<String, IndexMap<String, OldAndNew>>>,
     /// `{t: {r: {c: [invalid…]}}}` (ids may be absent for whole invalid rows/tables).
-    pub invalid_cells: Vec<(
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Vec<Option<Cell>>,
-    )>,
+    pub invalid_cells: Vec<InvalidCells>,
     pub changed_values: IndexMap<String, (Option<Cell>, Option<Cell>)>,
     pub invalid_values: Vec<(Option<String>, Vec<Option<Cell>>)>,
     pub changed_table_ids: IndexMap<String, i8>,
@@ -990,12 +994,19 @@ impl Store {
                 values_touched: !s.log.values.is_empty(),
                 ..Default::default()
             };
+            // As TinyBase, only cells whose value differs (a cell changed back is omitted).
             for (t, rows) in s.log.cells.iter() {
-                let table = log.changed_cells.entry(t.to_string()).or_default();
                 for (r, cells) in rows.iter() {
-                    let row = table.entry(r.to_string()).or_default();
                     for (c, old) in cells {
-                        row.insert(name(c), (old.clone(), s.cell_ref(t, r, *c).cloned()));
+                        let new = s.cell_ref(t, r, *c);
+                        if old.as_ref() != new {
+                            log.changed_cells
+                                .entry(t.to_string())
+                                .or_default()
+                                .entry(r.to_string())
+                                .or_default()
+                                .insert(name(c), (old.clone(), new.cloned()));
+                        }
                     }
                 }
             }
@@ -1009,10 +1020,11 @@ impl Store {
                 })
                 .collect();
             for (v, old) in s.log.values.iter() {
-                log.changed_values.insert(
-                    v.to_string(),
-                    (old.clone(), s.values.get(v.as_str()).cloned()),
-                );
+                let new = s.values.get(v.as_str());
+                if old.as_ref() != new {
+                    log.changed_values
+                        .insert(v.to_string(), (old.clone(), new.cloned()));
+                }
             }
             log.invalid_values = s
                 .log
@@ -1594,10 +1606,10 @@ impl Store {
             kind,
             ListenerKind::HasValue | ListenerKind::Value | ListenerKind::InvalidValue
         );
-        for level in 0..levels {
+        for (level, registered) in ids.iter().enumerate().take(levels) {
             let mut next = Vec::new();
             for path in &paths {
-                let candidates: Vec<String> = match &ids[level] {
+                let candidates: Vec<String> = match registered {
                     Some(id) => vec![id.to_string()],
                     None if is_value => self.get_value_ids(),
                     None => match (level, kind) {

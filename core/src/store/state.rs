@@ -202,6 +202,9 @@ fn id_changed<K: std::hash::Hash + Eq>(map: &mut IdChangeMap<K>, key: K, delta: 
 /// Changed cells of one row: interned cell id → value before the transaction (`None`: absent).
 pub(crate) type RowCellLog = Vec<(u32, Option<Cell>)>;
 
+/// One invalid-cell record: table, row and cell ids (any may be absent) and the rejected values.
+pub(crate) type InvalidCellRecord = (Option<Text>, Option<Text>, Option<Text>, Vec<Option<Cell>>);
+
 /// TinyBase's per-transaction change maps. Each map keeps its own first-touch order, which is
 /// the order listeners fire in.
 #[derive(Default)]
@@ -212,7 +215,7 @@ pub(crate) struct TxLog {
     pub(crate) row_ids: OrdMap<Text, IdChangeMap<Text>>,
     pub(crate) cell_ids: OrdMap<Text, OrdMap<Text, Vec<(u32, i8)>>>,
     pub(crate) cells: OrdMap<Text, OrdMap<Text, RowCellLog>>,
-    pub(crate) invalid_cells: Vec<(Option<Text>, Option<Text>, Option<Text>, Vec<Option<Cell>>)>,
+    pub(crate) invalid_cells: Vec<InvalidCellRecord>,
     pub(crate) value_ids: IdChangeMap<Text>,
     pub(crate) values: OrdMap<Text, Option<Cell>>,
     pub(crate) invalid_values: Vec<(Option<Text>, Vec<Option<Cell>>)>,
