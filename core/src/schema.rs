@@ -71,7 +71,8 @@ impl CellSchema {
                 "allowNull" => allow_null = value.as_bool()?,
                 "required" => required = value.as_bool()?,
                 "default" => default_json = Some(value),
-                _ => return None,
+                // TinyBase 10.0.1 strips unknown keys and keeps the entry.
+                _ => continue,
             }
             cleaned.insert(key.clone(), value.clone());
         }
@@ -299,7 +300,8 @@ mod tests {
         assert!(CellSchema::from_json(&json!({"enum": ["\u{FFFC}"]})).is_none());
         assert!(CellSchema::from_json(&json!({"type": "string", "enum": ["a"]})).is_none());
         assert!(CellSchema::from_json(&json!({"default": 1})).is_none());
-        assert!(CellSchema::from_json(&json!({"type": "string", "extra": 1})).is_none());
+        let s = CellSchema::from_json(&json!({"type": "string", "extra": 1})).unwrap();
+        assert_eq!(s.to_json(), json!({"type": "string"}));
         assert!(CellSchema::from_json(&json!({"type": "string", "default": null})).is_none());
         let s =
             CellSchema::from_json(&json!({"type": "string", "default": null, "allowNull": true}))

@@ -1,4 +1,5 @@
 //! The single integration-test binary of tinystore-core.
 
 mod fixtures;
+mod proptests;
 mod store_spec;

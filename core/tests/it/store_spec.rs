@@ -1544,6 +1544,14 @@ fn transaction_log_contents() {
         "{:?}",
         got.changed_cell_ids
     );
+    store.transaction(|s| {
+        s.set_value("nv", 2).set_value("nv", 1);
+    });
+    let got = log.lock().unwrap().take().unwrap();
+    assert!(!got.cells_touched);
+    assert!(got.values_touched);
+    assert!(got.changed_values.is_empty(), "{:?}", got.changed_values);
+    assert!(got.changed_value_ids.is_empty());
 }
 
 #[test]
