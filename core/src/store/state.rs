@@ -377,13 +377,28 @@ impl State {
 
     // ---- primitives ----
 
-    /// Sets a validated cell, creating the table and row as needed.
-    pub(crate) fn set_valid_cell(&mut self, t: &str, r: &str, c: u32, cell: Cell) {
+    /// Creates an empty table if missing, logging and journaling its creation.
+    fn ensure_table(&mut self, t: &str) {
         if !self.tables.contains_key(t) {
             self.tables.insert(t.into(), TableData::default());
             self.undo.push(Undo::TableCreated(t.into()));
             id_changed(&mut self.log.table_ids, t.into(), 1);
         }
+    }
+
+    /// Logs a new row id and the row count change for listeners.
+    fn row_created_log(&mut self, t: &str, r: &str) {
+        id_changed(
+            self.log.row_ids.entry_or_insert_with(t, OrdMap::new),
+            r.into(),
+            1,
+        );
+        *self.log.row_count.entry_or_insert_with(t, || 0) += 1;
+    }
+
+    /// Sets a validated cell, creating the table and row as needed.
+    pub(crate) fn set_valid_cell(&mut self, t: &str, r: &str, c: u32, cell: Cell) {
+        self.ensure_table(t);
         let table = self.tables.get_mut(t).expect("just ensured");
         if !table.rows.contains_key(r) {
             table.rows.insert(r.into(), RowData::default());
@@ -391,12 +406,7 @@ impl State {
                 table: t.into(),
                 row: r.into(),
             });
-            id_changed(
-                self.log.row_ids.entry_or_insert_with(t, OrdMap::new),
-                r.into(),
-                1,
-            );
-            *self.log.row_count.entry_or_insert_with(t, || 0) += 1;
+            self.row_created_log(t, r);
         }
         let table = self.tables.get_mut(t).expect("just ensured");
         let row = table.rows.get_mut(r).expect("just ensured");
@@ -452,11 +462,7 @@ impl State {
             }
             return;
         }
-        if !self.tables.contains_key(t) {
-            self.tables.insert(t.into(), TableData::default());
-            self.undo.push(Undo::TableCreated(t.into()));
-            id_changed(&mut self.log.table_ids, t.into(), 1);
-        }
+        self.ensure_table(t);
         let table = self.tables.get_mut(t).expect("just ensured");
         let mut new_cell_ids = Vec::new();
         for (c, _) in &cells {
@@ -473,12 +479,7 @@ impl State {
             table: t.into(),
             row: r.into(),
         });
-        id_changed(
-            self.log.row_ids.entry_or_insert_with(t, OrdMap::new),
-            r.into(),
-            1,
-        );
-        *self.log.row_count.entry_or_insert_with(t, || 0) += 1;
+        self.row_created_log(t, r);
         let row_cells = self.log.cells.entry_or_insert_with(t, OrdMap::new);
         if row_cells.contains_key(r) {
             // The row existed earlier in this transaction: merge, keeping first-seen old values.
@@ -561,7 +562,8 @@ impl State {
         let table_empty = table.rows.is_empty();
         if !table_empty && is_integer_id(&id) && table.row_id_pool.len() < POOL_SIZE {
             table.row_id_pool.push_back(id.clone());
-            // The pool push is undone by restoring the generator state.
+            // Rollback does not take this id back out of the pool; that is harmless because
+            // `new_row_id` skips ids that exist.
         }
         self.undo.push(Undo::RowRemoved {
             table: t.into(),
