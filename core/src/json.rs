@@ -148,6 +148,27 @@ pub fn stringify(value: &Value) -> String {
 ///
 /// This does not recurse, so any nesting depth is fine.
 pub fn write_value(out: &mut String, value: &Value) {
+    write_value_indented(out, value, "");
+}
+
+/// `JSON.stringify(value, null, indent)`: like [`stringify()`], with each array element and
+/// object member on its own line, indented by `indent` per level, and `": "` after keys (an
+/// empty `indent` gives the compact form).
+///
+/// ```
+/// let v = serde_json::json!({"a": [1, {}], "b": []});
+/// assert_eq!(tinystore_core::json::stringify_pretty(&v, "  "),
+///            "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": []\n}");
+/// ```
+#[must_use]
+pub fn stringify_pretty(value: &Value, indent: &str) -> String {
+    let mut out = String::new();
+    write_value_indented(&mut out, value, indent);
+    out
+}
+
+/// Appends `JSON.stringify(value, null, indent)` to `out`; see [`stringify_pretty`].
+pub fn write_value_indented(out: &mut String, value: &Value, indent: &str) {
     /// An open container being written, and whether its next element is its first.
     enum Frame<'v> {
         Array(std::slice::Iter<'v, Value>, bool),
@@ -155,6 +176,14 @@ pub fn write_value(out: &mut String, value: &Value) {
         Ordered(std::vec::IntoIter<(&'v String, &'v Value)>, bool),
     }
 
+    let newline = |out: &mut String, depth: usize| {
+        if !indent.is_empty() {
+            out.push('\n');
+            for _ in 0..depth {
+                out.push_str(indent);
+            }
+        }
+    };
     let mut stack: Vec<Frame<'_>> = Vec::new();
     let mut current = value;
     'values: loop {
@@ -164,6 +193,8 @@ pub fn write_value(out: &mut String, value: &Value) {
             Value::Bool(false) => out.push_str("false"),
             Value::Number(number) => write_number(out, number_to_f64(number)),
             Value::String(s) => write_string(out, s),
+            Value::Array(items) if items.is_empty() => out.push_str("[]"),
+            Value::Object(map) if map.is_empty() => out.push_str("{}"),
             Value::Array(items) => {
                 out.push('[');
                 stack.push(Frame::Array(items.iter(), true));
@@ -179,6 +210,7 @@ pub fn write_value(out: &mut String, value: &Value) {
         }
         // Find the next value to write, closing finished containers on the way.
         loop {
+            let depth = stack.len();
             let next = match stack.last_mut() {
                 None => return,
                 Some(Frame::Array(items, first)) => items.next().map(|item| (None, item, first)),
@@ -194,18 +226,26 @@ pub fn write_value(out: &mut String, value: &Value) {
                     if !std::mem::replace(first, false) {
                         out.push(',');
                     }
+                    newline(out, depth);
                     if let Some(key) = key {
                         write_string(out, key);
                         out.push(':');
+                        if !indent.is_empty() {
+                            out.push(' ');
+                        }
                     }
                     current = item;
                     continue 'values;
                 }
-                None => match stack.pop() {
-                    Some(Frame::Array(..)) => out.push(']'),
-                    Some(Frame::Object(..) | Frame::Ordered(..)) => out.push('}'),
-                    None => return,
-                },
+                None => {
+                    let frame = stack.pop();
+                    newline(out, depth - 1);
+                    match frame {
+                        Some(Frame::Array(..)) => out.push(']'),
+                        Some(Frame::Object(..) | Frame::Ordered(..)) => out.push('}'),
+                        None => return,
+                    }
+                }
             }
         }
     }

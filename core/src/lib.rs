@@ -22,13 +22,20 @@
 #![warn(missing_docs)]
 
 pub mod content;
+pub mod hash;
+pub mod hlc;
 pub mod json;
+pub mod mergeable;
+pub mod ops;
 mod ordmap;
 pub mod schema;
 pub mod store;
 pub mod types;
 
 pub use content::{Changes, ContentError, Row, Table, Tables, Values};
+pub use mergeable::{
+    MergeableChanges, MergeableContent, MergeableError, MergeableStore, create_mergeable_store,
+};
 pub use schema::{CellSchema, TablesSchema, ValuesSchema};
 pub use store::{
     CellChange, IdChanges, ListenerId, ListenerKind, ListenerStats, SortedRowIdsArgs, Sorter,

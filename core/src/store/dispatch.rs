@@ -415,7 +415,7 @@ impl Store {
     }
 
     /// Starts a transaction (or joins the open one). Start listeners run for the outermost.
-    pub(super) fn begin(&self) -> bool {
+    pub(crate) fn begin(&self) -> bool {
         let outermost = self.with_mut(|s| {
             if s.depth == -1 {
                 return None;
@@ -438,7 +438,7 @@ impl Store {
 
     /// Ends a transaction; the outermost runs the listener phases. Re-raises the first listener
     /// panic after the transaction is finalised.
-    pub(super) fn finish(&self, do_rollback: Option<&mut dyn FnMut(&Store) -> bool>) {
+    pub(crate) fn finish(&self, do_rollback: Option<&mut dyn FnMut(&Store) -> bool>) {
         let outermost = self.with_mut(|s| {
             if s.depth <= 0 {
                 return false;

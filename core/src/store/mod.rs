@@ -36,6 +36,7 @@
 
 mod dispatch;
 pub(crate) mod listeners;
+pub(crate) mod stamps;
 pub(crate) mod state;
 
 use std::cell::RefCell;
@@ -158,6 +159,19 @@ impl Store {
         }
     }
 
+    /// Creates a store whose state already holds MergeableStore stamps.
+    pub(crate) fn with_mergeable(mergeable: stamps::Mergeable) -> Store {
+        let store = Store::new();
+        store.with_mut(|s| s.mergeable = Some(Box::new(mergeable)));
+        store
+    }
+
+    /// Locks the store (re-entrantly) for a sequence of calls that must not interleave with
+    /// other threads.
+    pub(crate) fn lock(&self) -> parking_lot::ReentrantMutexGuard<'_, RefCell<State>> {
+        self.inner.state.lock()
+    }
+
     #[inline]
     pub(crate) fn with<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         let guard = self.inner.state.lock();
@@ -188,9 +202,9 @@ impl Store {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// Always false for a plain Store.
+    /// Whether this is (the Store side of) a [`MergeableStore`](crate::MergeableStore).
     pub fn is_mergeable(&self) -> bool {
-        false
+        self.with(|s| s.mergeable.is_some())
     }
 
     // ------------------------------------------------------------------ getters
@@ -1721,6 +1735,11 @@ fn add_row_defaults(s: &mut State, t: &str, r: Option<&str>, mut row: ValidRow) 
         for (c, default) in table_schema.defaults() {
             if !row.iter().any(|(id, _)| id == c) {
                 row.push((c.clone(), default.clone()));
+                // A MergeableStore gives a cell filled in from its default the empty HLC, but
+                // (as TinyBase) only when the row id is known: not for `addRow`.
+                if let (Some(m), Some(r)) = (s.mergeable.as_deref_mut(), r) {
+                    m.defaulted_cells.push((t.into(), r.into(), c.clone()));
+                }
             }
         }
         for (c, _) in table_schema.non_defaulted() {
@@ -1817,6 +1836,9 @@ fn validate_values(s: &mut State, values: &Values, skip_defaults: bool) -> Optio
         for (v, default) in schema.as_table().defaults() {
             if !input.iter().any(|(id, _)| id == v) {
                 input.push((v.clone(), default.clone()));
+                if let Some(m) = s.mergeable.as_deref_mut() {
+                    m.defaulted_values.push(v.clone());
+                }
             }
         }
         for (v, _) in schema.as_table().non_defaulted() {

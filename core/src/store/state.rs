@@ -15,6 +15,7 @@ use crate::schema::{TablesSchema, ValuesSchema};
 use crate::types::{Cell, Text};
 
 use super::listeners::Listeners;
+use super::stamps::{Mergeable, StampUndo};
 
 /// Interned cell ids: rows store a `u32` per cell instead of the id string.
 ///
@@ -181,6 +182,8 @@ pub(crate) enum Undo {
         next: u64,
         pool: VecDeque<Text>,
     },
+    /// A MergeableStore's stamp change.
+    Stamp(StampUndo),
 }
 
 /// Ids whose presence changed: +1 added, -1 removed. A net-zero entry is removed, so a re-add
@@ -280,12 +283,6 @@ impl TxLog {
     }
 }
 
-/// Hooks a MergeableStore (or any other layer) installs to observe each primitive change.
-pub(crate) trait ChangeHook: Send {
-    fn cell_changed(&mut self, table: &str, row: &str, cell: &str, new: Option<&Cell>);
-    fn value_changed(&mut self, value: &str, new: Option<&Cell>);
-}
-
 /// Everything behind the store's lock.
 pub(crate) struct State {
     pub(crate) tables: OrdMap<Text, TableData>,
@@ -301,7 +298,8 @@ pub(crate) struct State {
     pub(crate) had_tables: bool,
     pub(crate) had_values: bool,
     pub(crate) listeners: Listeners,
-    pub(crate) hook: Option<Box<dyn ChangeHook>>,
+    /// The stamps of a MergeableStore; every primitive change is stamped through it.
+    pub(crate) mergeable: Option<Box<Mergeable>>,
 }
 
 impl Default for State {
@@ -318,7 +316,7 @@ impl Default for State {
             had_tables: false,
             had_values: false,
             listeners: Listeners::default(),
-            hook: None,
+            mergeable: None,
         }
     }
 }
@@ -368,10 +366,11 @@ impl State {
         }
     }
 
-    fn notify_cell(&mut self, t: &str, r: &str, c: u32, new: Option<&Cell>) {
-        if let Some(hook) = self.hook.as_mut() {
-            let name = self.names.name(c).clone();
-            hook.cell_changed(t, r, &name, new);
+    /// Stamps a cell change on a MergeableStore.
+    fn notify_cell(&mut self, t: &str, r: &str, c: u32, new: Option<&Cell>, was_absent: bool) {
+        if let Some(m) = self.mergeable.as_deref_mut() {
+            let name = self.names.name(c);
+            m.cell_changed(&mut self.undo, t, r, name, new, was_absent);
         }
     }
 
@@ -410,7 +409,9 @@ impl State {
         }
         let table = self.tables.get_mut(t).expect("just ensured");
         let row = table.rows.get_mut(r).expect("just ensured");
-        match row.position(c) {
+        let position = row.position(c);
+        let was_absent = position.is_none();
+        match position {
             Some(index) => {
                 if row.cells[index].1 == cell {
                     return;
@@ -447,16 +448,16 @@ impl State {
                 });
             }
         }
-        if self.hook.is_some() {
+        if self.mergeable.is_some() {
             let new = self.cell_ref(t, r, c).cloned();
-            self.notify_cell(t, r, c, new.as_ref());
+            self.notify_cell(t, r, c, new.as_ref(), was_absent);
         }
     }
 
     /// Inserts a row that does not exist yet with distinct, validated cells: the bulk path of
     /// `setRow`/`addRow`/`setTable` for new rows, doing per-row bookkeeping once.
     pub(crate) fn insert_new_row(&mut self, t: &str, r: &str, cells: Vec<(u32, Cell)>) {
-        if self.hook.is_some() || cells.is_empty() {
+        if self.mergeable.is_some() || cells.is_empty() {
             for (c, cell) in cells {
                 self.set_valid_cell(t, r, c, cell);
             }
@@ -548,7 +549,7 @@ impl State {
             old,
             count_slot,
         });
-        self.notify_cell(t, r, c, None);
+        self.notify_cell(t, r, c, None, false);
         if row_empty {
             self.remove_empty_row(t, r);
         }
@@ -589,7 +590,9 @@ impl State {
     }
 
     pub(crate) fn set_valid_value(&mut self, v: &str, value: Cell) {
-        match self.values.get_mut(v) {
+        let existing = self.values.get_mut(v);
+        let was_absent = existing.is_none();
+        match existing {
             Some(existing) => {
                 if *existing == value {
                     return;
@@ -605,8 +608,8 @@ impl State {
                 self.undo.push(Undo::ValueInserted(v.into()));
             }
         }
-        if let Some(hook) = self.hook.as_mut() {
-            hook.value_changed(v, self.values.get(v));
+        if let Some(m) = self.mergeable.as_deref_mut() {
+            m.value_changed(&mut self.undo, v, self.values.get(v), was_absent);
         }
     }
 
@@ -617,8 +620,8 @@ impl State {
         self.value_changed(v, Some(&old));
         id_changed(&mut self.log.value_ids, v.into(), -1);
         self.undo.push(Undo::ValueRemoved { slot, id, old });
-        if let Some(hook) = self.hook.as_mut() {
-            hook.value_changed(v, None);
+        if let Some(m) = self.mergeable.as_deref_mut() {
+            m.value_changed(&mut self.undo, v, None, false);
         }
     }
 
@@ -788,6 +791,11 @@ impl State {
                     tbl.row_id_pool = pool;
                 }
             }
+            Undo::Stamp(entry) => {
+                if let Some(m) = self.mergeable.as_deref_mut() {
+                    m.undo(entry);
+                }
+            }
         }
     }
 
@@ -811,6 +819,9 @@ impl State {
             }
         }
         self.names.collect();
+        if let Some(m) = self.mergeable.as_deref_mut() {
+            m.settle();
+        }
     }
 }
 

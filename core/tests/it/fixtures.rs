@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value as Json, json};
-use tinystore_core::content::{row_from_json, table_from_json, tables_from_json, values_from_json};
+use tinystore_core::content::{tables_from_json, values_from_json};
 use tinystore_core::{Cell, SortedRowIdsArgs, Store};
 
 /// The kit lives beside the repository (`../shared/kit`); `TINYSTORE_KIT` overrides it.
@@ -24,70 +24,7 @@ pub fn fixture(path: &str) -> Json {
 
 /// Applies one op of the kit's op format (`["setCell", t, r, c, v]`, ...).
 pub fn apply_op(store: &Store, op: &Json) {
-    let a = op.as_array().expect("op is an array");
-    let s = |i: usize| a[i].as_str().expect("id is a string");
-    match s(0) {
-        "setCell" => {
-            store.set_cell(s(1), s(2), s(3), Cell::from_json(a[4].clone()));
-        }
-        "setRow" => {
-            store.set_row(s(1), s(2), &row_from_json(&a[3], false).unwrap());
-        }
-        "setPartialRow" => {
-            store.set_partial_row(s(1), s(2), &row_from_json(&a[3], false).unwrap());
-        }
-        "addRow" => {
-            store.add_row(s(1), &row_from_json(&a[2], false).unwrap(), true);
-        }
-        "setTable" => {
-            store.set_table(s(1), &table_from_json(&a[2], false).unwrap());
-        }
-        "setTables" => {
-            store.set_tables(&tables_from_json(&a[1], false).unwrap());
-        }
-        "setValue" => {
-            store.set_value(s(1), Cell::from_json(a[2].clone()));
-        }
-        "setValues" => {
-            store.set_values(&values_from_json(&a[1], false).unwrap());
-        }
-        "setPartialValues" => {
-            store.set_partial_values(&values_from_json(&a[1], false).unwrap());
-        }
-        "setContent" => {
-            let c = a[1].as_array().unwrap();
-            store.set_content(
-                &tables_from_json(&c[0], false).unwrap(),
-                &values_from_json(&c[1], false).unwrap(),
-            );
-        }
-        "delCell" => {
-            store.del_cell(s(1), s(2), s(3), false);
-        }
-        "delRow" => {
-            store.del_row(s(1), s(2));
-        }
-        "delTable" => {
-            store.del_table(s(1));
-        }
-        "delTables" => {
-            store.del_tables();
-        }
-        "delValue" => {
-            store.del_value(s(1));
-        }
-        "delValues" => {
-            store.del_values();
-        }
-        "transaction" => {
-            store.transaction(|st| {
-                for op in a[1].as_array().unwrap() {
-                    apply_op(st, op);
-                }
-            });
-        }
-        other => panic!("unknown op {other}"),
-    }
+    tinystore_core::ops::apply_ops(store, &Json::Array(vec![op.clone()])).expect("valid op");
 }
 
 pub fn content_json(store: &Store) -> Json {

@@ -1,5 +1,6 @@
 //! The single integration-test binary of tinystore-core.
 
 mod fixtures;
+mod mergeable;
 mod proptests;
 mod store_spec;

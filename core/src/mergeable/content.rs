@@ -1,0 +1,462 @@
+//! MergeableContent and MergeableChanges: the stamped trees that MergeableStores exchange, and
+//! their JSON forms (TinyBase's, byte for byte).
+//!
+//! Two JSON renderings exist:
+//! - the **encoded** form of TinyBase's persisters and synchronizers: object/array cells as
+//!   `"\u{FFFD}" + JSON`, tombstones as the string `"\u{FFFC}"`;
+//! - the **public** form of TinyBase's `getMergeableContent()` printed with `JSON.stringify`:
+//!   object/array cells decoded, tombstones as `null`.
+
+use indexmap::IndexMap;
+use serde_json::Value as Json;
+
+use crate::content::js_order;
+use crate::hlc::{Hlc, is_valid_hlc};
+use crate::json;
+use crate::types::{Cell, UNDEFINED_MARKER};
+
+/// TinyBase's stamp: `[thing, hlc, hash]`. `hlc` is `""` for never-written things and for
+/// containers; `hash` is absent in hash-less changes (sync) and present in full content.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stamp<T> {
+    /// The stamped thing: a cell/value (`None` = deleted), or a map of child stamps.
+    pub thing: T,
+    /// The HLC, or `""`.
+    pub hlc: String,
+    /// The hash, when the form carries hashes.
+    pub hash: Option<u32>,
+}
+
+impl<T: Default> Default for Stamp<T> {
+    fn default() -> Self {
+        Stamp {
+            thing: T::default(),
+            hlc: String::new(),
+            hash: None,
+        }
+    }
+}
+
+/// A Cell's or Value's stamp; `None` is a tombstone.
+pub type CellStamp = Stamp<Option<Cell>>;
+/// A Value's stamp.
+pub type ValueStamp = CellStamp;
+/// `{cellId: CellStamp}` stamped.
+pub type RowStamp = Stamp<IndexMap<String, CellStamp>>;
+/// `{rowId: RowStamp}` stamped.
+pub type TableStamp = Stamp<IndexMap<String, RowStamp>>;
+/// `{tableId: TableStamp}` stamped.
+pub type TablesStamp = Stamp<IndexMap<String, TableStamp>>;
+/// `{valueId: ValueStamp}` stamped.
+pub type ValuesStamp = Stamp<IndexMap<String, ValueStamp>>;
+
+/// A MergeableStore's full content (`[tablesStamp, valuesStamp]`, with hashes) or a set of
+/// MergeableChanges (`[tablesStamp, valuesStamp, 1]`, usually without hashes): the same tree.
+///
+/// ```
+/// use tinystore_core::mergeable::MergeableContent;
+/// let json = r#"[[{"t":[{"r":[{"c":[1,"NjEtLV-----mmxrx",1]},"",2]},"",3]},"",4],[{},"",0]]"#;
+/// let content = MergeableContent::from_json_str(json, true, u64::MAX).unwrap();
+/// assert_eq!(content.tables.thing["t"].thing["r"].thing["c"].hlc, "NjEtLV-----mmxrx");
+/// assert_eq!(content.to_json_string(JsonForm::CONTENT), json);
+/// # use tinystore_core::mergeable::JsonForm;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MergeableContent {
+    /// The tables' stamps.
+    pub tables: TablesStamp,
+    /// The values' stamps.
+    pub values: ValuesStamp,
+}
+
+/// Hash-less (or hashed) changes: same tree as [`MergeableContent`].
+pub type MergeableChanges = MergeableContent;
+
+/// How to render a [`MergeableContent`] as JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JsonForm {
+    /// Write `hash` (and `""` HLCs) in every stamp; otherwise `[thing]` / `[thing, hlc]`.
+    pub hashes: bool,
+    /// Append the changes marker: `[tables, values, 1]`.
+    pub changes: bool,
+    /// Encoded cells and `"\u{FFFC}"` tombstones (persisters, sync); otherwise decoded objects
+    /// and `null` tombstones (TinyBase's public API printed with `JSON.stringify`).
+    pub encoded: bool,
+}
+
+impl JsonForm {
+    /// Full content as persisters write it: hashed, encoded, two elements.
+    pub const CONTENT: JsonForm = JsonForm {
+        hashes: true,
+        changes: false,
+        encoded: true,
+    };
+    /// Changes as synchronizers send them: hash-less, encoded, with the `1` marker.
+    pub const CHANGES: JsonForm = JsonForm {
+        hashes: false,
+        changes: true,
+        encoded: true,
+    };
+    /// Full content in TinyBase's public (decoded) JSON.
+    pub const PUBLIC_CONTENT: JsonForm = JsonForm {
+        hashes: true,
+        changes: false,
+        encoded: false,
+    };
+}
+
+/// Why a MergeableContent / MergeableChanges payload was rejected as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MergeableError {
+    /// The text is not JSON.
+    #[error("mergeable payload is not JSON: {0}")]
+    Json(String),
+    /// The JSON (or typed tree) does not have TinyBase's shape.
+    #[error("invalid mergeable payload: {0}")]
+    Shape(String),
+    /// A stamp's HLC is malformed or more than five minutes in the future.
+    #[error("invalid or future HLC {0:?} in mergeable payload")]
+    Hlc(String),
+    /// A cell or value is not a valid TinyBase Cell/Value.
+    #[error("invalid cell or value in mergeable payload: {0}")]
+    Cell(String),
+}
+
+fn shape(what: &str) -> MergeableError {
+    MergeableError::Shape(what.to_string())
+}
+
+/// JavaScript's `ToUint32` of a finite number (how TinyBase's `>>> 0` treats a hash).
+fn to_uint32(n: f64) -> u32 {
+    let t = n.trunc();
+    let m = t.rem_euclid(4_294_967_296.0);
+    m as u32
+}
+
+struct Parser {
+    has_hashes: bool,
+    max_time: u64,
+}
+
+impl Parser {
+    /// `[thing, hlc?, hash?]` per TinyBase's `validateStamp`.
+    fn stamp<'a>(&self, json: &'a Json) -> Result<(&'a Json, String, Option<u32>), MergeableError> {
+        let parts = json
+            .as_array()
+            .ok_or_else(|| shape("a stamp must be an array"))?;
+        let (hlc, hash) = match parts.len() {
+            3 => {
+                let hash = parts[2]
+                    .as_f64()
+                    .filter(|h| h.is_finite())
+                    .ok_or_else(|| shape("a stamp's hash must be a finite number"))?;
+                (Some(&parts[1]), Some(to_uint32(hash)))
+            }
+            1 | 2 if !self.has_hashes => (parts.get(1), None),
+            1 | 2 => return Err(shape("full content needs [thing, hlc, hash] stamps")),
+            _ => return Err(shape("a stamp has 1 to 3 elements")),
+        };
+        let hlc = match hlc {
+            None => String::new(),
+            Some(Json::String(s)) if is_valid_hlc(s, self.max_time) => s.clone(),
+            Some(Json::String(s)) => return Err(MergeableError::Hlc(s.clone())),
+            Some(_) => return Err(shape("a stamp's HLC must be a string")),
+        };
+        Ok((&parts[0], hlc, hash))
+    }
+
+    fn map<T>(
+        &self,
+        json: &Json,
+        child: impl Fn(&Self, &Json) -> Result<T, MergeableError>,
+    ) -> Result<Stamp<IndexMap<String, T>>, MergeableError> {
+        let (thing, hlc, hash) = self.stamp(json)?;
+        let object = thing
+            .as_object()
+            .ok_or_else(|| shape("a container stamp must hold an object"))?;
+        let mut map = IndexMap::with_capacity(object.len());
+        for (id, child_json) in js_order(object.iter().collect()) {
+            map.insert(id.clone(), child(self, child_json)?);
+        }
+        Ok(Stamp {
+            thing: map,
+            hlc,
+            hash,
+        })
+    }
+
+    fn leaf(&self, json: &Json) -> Result<CellStamp, MergeableError> {
+        let (thing, hlc, hash) = self.stamp(json)?;
+        let cell = match thing {
+            Json::String(s) if s == UNDEFINED_MARKER => None,
+            other => {
+                let cell = Cell::from_encoded_json(other.clone());
+                if !cell.is_valid() {
+                    return Err(MergeableError::Cell(json::stringify(other)));
+                }
+                Some(cell)
+            }
+        };
+        Ok(Stamp {
+            thing: cell,
+            hlc,
+            hash,
+        })
+    }
+}
+
+impl MergeableContent {
+    /// Reads TinyBase's encoded JSON form (as persisters and synchronizers carry it), checking
+    /// it exactly as TinyBase does before any of it is used: `has_hashes` requires full content
+    /// (two elements, every stamp hashed); otherwise the `[tables, values, 1]` changes form and
+    /// hash-less stamps are accepted too. HLCs later than `max_time` (ms) are rejected.
+    pub fn from_json_str(
+        text: &str,
+        has_hashes: bool,
+        max_time: u64,
+    ) -> Result<MergeableContent, MergeableError> {
+        let json = json::parse(text).map_err(|e| MergeableError::Json(e.to_string()))?;
+        Self::from_json(&json, has_hashes, max_time)
+    }
+
+    /// [`MergeableContent::from_json_str`] on parsed JSON.
+    pub fn from_json(
+        json: &Json,
+        has_hashes: bool,
+        max_time: u64,
+    ) -> Result<MergeableContent, MergeableError> {
+        let parts = json
+            .as_array()
+            .ok_or_else(|| shape("expected [tables, values] or [tables, values, 1]"))?;
+        let ok_len = match parts.len() {
+            2 => true,
+            3 => !has_hashes && parts[2].as_f64() == Some(1.0),
+            _ => false,
+        };
+        if !ok_len {
+            return Err(shape(if has_hashes {
+                "full content is [tables, values]"
+            } else {
+                "expected [tables, values] or [tables, values, 1]"
+            }));
+        }
+        let p = Parser {
+            has_hashes,
+            max_time,
+        };
+        let tables = p.map(&parts[0], |p, table| {
+            p.map(table, |p, row| p.map(row, |p, cell| p.leaf(cell)))
+        })?;
+        let values = p.map(&parts[1], |p, value| p.leaf(value))?;
+        Ok(MergeableContent { tables, values })
+    }
+
+    /// Checks a typed tree as TinyBase checks a payload: valid HLCs no later than `max_time`,
+    /// valid cells, and hashes everywhere when `has_hashes`.
+    pub fn validate(&self, has_hashes: bool, max_time: u64) -> Result<(), MergeableError> {
+        fn check<T>(s: &Stamp<T>, has_hashes: bool, max_time: u64) -> Result<(), MergeableError> {
+            if has_hashes && s.hash.is_none() {
+                return Err(shape("full content needs a hash in every stamp"));
+            }
+            if !is_valid_hlc(&s.hlc, max_time) {
+                return Err(MergeableError::Hlc(s.hlc.clone()));
+            }
+            Ok(())
+        }
+        let leaf = |s: &CellStamp| -> Result<(), MergeableError> {
+            check(s, has_hashes, max_time)?;
+            match &s.thing {
+                Some(cell) if !cell.is_valid() => Err(MergeableError::Cell(format!("{cell:?}"))),
+                _ => Ok(()),
+            }
+        };
+        check(&self.tables, has_hashes, max_time)?;
+        for table in self.tables.thing.values() {
+            check(table, has_hashes, max_time)?;
+            for row in table.thing.values() {
+                check(row, has_hashes, max_time)?;
+                for cell in row.thing.values() {
+                    leaf(cell)?;
+                }
+            }
+        }
+        check(&self.values, has_hashes, max_time)?;
+        for value in self.values.thing.values() {
+            leaf(value)?;
+        }
+        Ok(())
+    }
+
+    /// Renders the tree in the given JSON form.
+    pub fn to_json_string(&self, form: JsonForm) -> String {
+        let mut out = String::with_capacity(256);
+        self.write_json(&mut out, form);
+        out
+    }
+
+    /// Appends the tree in the given JSON form to `out`.
+    pub fn write_json(&self, out: &mut String, form: JsonForm) {
+        out.push('[');
+        write_map(out, &self.tables, form, |out, table| {
+            write_map(out, table, form, |out, row| {
+                write_map(out, row, form, |out, cell| write_leaf(out, cell, form))
+            })
+        });
+        out.push(',');
+        write_map(out, &self.values, form, |out, value| {
+            write_leaf(out, value, form)
+        });
+        if form.changes {
+            out.push_str(",1");
+        }
+        out.push(']');
+    }
+
+    /// Whether there is nothing in the tree.
+    pub fn is_empty(&self) -> bool {
+        self.tables.thing.is_empty() && self.values.thing.is_empty()
+    }
+}
+
+fn write_stamp_tail(out: &mut String, hlc: &str, hash: Option<u32>, form: JsonForm) {
+    if form.hashes {
+        out.push(',');
+        json::write_string(out, hlc);
+        out.push(',');
+        out.push_str(itoa_u32(hash.unwrap_or(0)).as_str());
+    } else if !hlc.is_empty() {
+        out.push(',');
+        json::write_string(out, hlc);
+    }
+}
+
+fn itoa_u32(n: u32) -> String {
+    n.to_string()
+}
+
+/// Writes `[{id: child…}, hlc, hash]` with keys in JavaScript object order.
+fn write_map<T>(
+    out: &mut String,
+    stamp: &Stamp<IndexMap<String, T>>,
+    form: JsonForm,
+    mut child: impl FnMut(&mut String, &T),
+) {
+    out.push_str("[{");
+    let mut first = true;
+    let mut each = |out: &mut String, id: &str, value: &T| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        json::write_string(out, id);
+        out.push(':');
+        child(out, value);
+    };
+    if stamp
+        .thing
+        .keys()
+        .any(|k| crate::content::is_array_index(k).is_some())
+    {
+        for (id, value) in js_order(stamp.thing.iter().collect()) {
+            each(out, id, value);
+        }
+    } else {
+        for (id, value) in &stamp.thing {
+            each(out, id, value);
+        }
+    }
+    out.push('}');
+    write_stamp_tail(out, &stamp.hlc, stamp.hash, form);
+    out.push(']');
+}
+
+fn write_leaf(out: &mut String, stamp: &CellStamp, form: JsonForm) {
+    out.push('[');
+    match (&stamp.thing, form.encoded) {
+        (None, true) => json::write_string(out, UNDEFINED_MARKER),
+        (None, false) => out.push_str("null"),
+        (Some(cell), true) => cell.write_encoded_json(out),
+        (Some(Cell::Object(text) | Cell::Array(text)), false) => match json::parse(text) {
+            Ok(value) => json::write_value(out, &value),
+            Err(_) => out.push_str(text),
+        },
+        (Some(cell), false) => cell.write_encoded_json(out),
+    }
+    write_stamp_tail(out, &stamp.hlc, stamp.hash, form);
+    out.push(']');
+}
+
+/// A stamp's HLC as stored: `""` or a valid HLC (checked by validation beforehand).
+pub(crate) fn stamp_hlc(s: &str) -> Hlc {
+    Hlc::parse(s).unwrap_or(Hlc::EMPTY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uint32_like_javascript() {
+        assert_eq!(to_uint32(1.5), 1);
+        assert_eq!(to_uint32(-1.0), u32::MAX);
+        assert_eq!(to_uint32(4_294_967_296.0 + 5.0), 5);
+    }
+
+    #[test]
+    fn rejects_bad_shapes() {
+        let max = u64::MAX;
+        for bad in [
+            "{}",
+            "[]",
+            "[[{}],[{}],2]",
+            "[[{}]]",
+            "[[{\"t\":5}],[{}]]",
+            "[[{\"t\":[{\"r\":[{\"c\":[1,\"bad\"]}]}]}],[{}],1]",
+            "[[{}],[{\"v\":[\"\u{FFFD}nope\",\"\"]}],1]",
+            "[[{}],[{\"v\":[1,\"\",\"x\"]}],1]",
+            "[[{}],[{\"v\":[1,\"\",1,4]}],1]",
+        ] {
+            assert!(
+                MergeableContent::from_json_str(bad, false, max).is_err(),
+                "{bad}"
+            );
+        }
+        // Hash-less stamps are fine for changes, not for content.
+        let changes = "[[{}],[{\"v\":[1]}],1]";
+        assert!(MergeableContent::from_json_str(changes, false, max).is_ok());
+        assert!(
+            MergeableContent::from_json_str("[[{},\"\",0],[{\"v\":[1]},\"\",0]]", true, max)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn future_hlc_is_rejected() {
+        let json = "[[{}],[{\"v\":[1,\"NjEtLV-----mmxrx\"]}],1]";
+        assert!(MergeableContent::from_json_str(json, false, 1_700_000_000_000).is_ok());
+        assert!(matches!(
+            MergeableContent::from_json_str(json, false, 1_699_999_999_999),
+            Err(MergeableError::Hlc(_))
+        ));
+    }
+
+    #[test]
+    fn renders_forms() {
+        let json = "[[{\"t\":[{\"1\":[{\"o\":[\"\u{FFFD}{\\\"b\\\":1, \\\"2\\\":0}\",\"NjEtLV-----mmxrx\"],\"d\":[\"\u{FFFC}\",\"NjEtLV----0mmxrx\"]}],\"0\":[{\"c\":[null]}]}]}],[{}],1]";
+        let c = MergeableContent::from_json_str(json, false, u64::MAX).unwrap();
+        assert_eq!(
+            c.to_json_string(JsonForm::CHANGES),
+            "[[{\"t\":[{\"0\":[{\"c\":[null]}],\"1\":[{\"o\":[\"\u{FFFD}{\\\"b\\\":1, \\\"2\\\":0}\",\"NjEtLV-----mmxrx\"],\"d\":[\"\u{FFFC}\",\"NjEtLV----0mmxrx\"]}]}]}],[{}],1]"
+        );
+        let public = JsonForm {
+            hashes: false,
+            changes: true,
+            encoded: false,
+        };
+        assert_eq!(
+            c.to_json_string(public),
+            "[[{\"t\":[{\"0\":[{\"c\":[null]}],\"1\":[{\"o\":[{\"2\":0,\"b\":1},\"NjEtLV-----mmxrx\"],\"d\":[null,\"NjEtLV----0mmxrx\"]}]}]}],[{}],1]"
+        );
+    }
+}

@@ -1,0 +1,456 @@
+//! MergeableStore: a [`Store`] whose every Cell and Value carries an HLC stamp and a hash, so
+//! that replicas merge deterministically (per-cell last-writer-wins) and find their
+//! differences by comparing hashes top-down. Formats, hashes and merge decisions are TinyBase
+//! 10.0.1's, byte for byte (spec mergeable.md).
+//!
+//! A `MergeableStore` *is* a Store: it dereferences to one, and every Store method (setters,
+//! listeners, transactions, schemas) works on it unchanged, stamping each change as it is made.
+//!
+//! ```
+//! use tinystore_core::MergeableStore;
+//! let a = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+//! a.set_cell("pets", "fido", "species", "dog").set_value("open", true);
+//! assert_eq!(a.get_mergeable_content_hashes(), (3126691051, 3110897815));
+//!
+//! let b = MergeableStore::new(None);
+//! b.merge(&a);
+//! assert_eq!(b.get_content(), a.get_content());
+//! assert_eq!(b.get_mergeable_content_hashes(), a.get_mergeable_content_hashes());
+//! ```
+
+pub mod content;
+
+use std::ops::Deref;
+
+use indexmap::IndexMap;
+
+pub use content::{
+    CellStamp, JsonForm, MergeableChanges, MergeableContent, MergeableError, RowStamp, Stamp,
+    TableStamp, TablesStamp, ValueStamp, ValuesStamp,
+};
+
+use crate::content::{Tables, Values, js_order};
+use crate::hlc::{GetNow, HlcClock, MAX_FUTURE_OFFSET_MS};
+use crate::store::Store;
+use crate::store::stamps::{self, Mergeable};
+
+/// Hashes of tables by id.
+pub type TableHashes = IndexMap<String, u32>;
+/// Hashes of rows by table id and row id.
+pub type RowHashes = IndexMap<String, IndexMap<String, u32>>;
+/// Hashes of cells by table, row and cell id.
+pub type CellHashes = IndexMap<String, IndexMap<String, IndexMap<String, u32>>>;
+/// Hashes of values by id.
+pub type ValueHashes = IndexMap<String, u32>;
+
+/// A Store with stamps: see the [module documentation](self).
+#[derive(Clone)]
+pub struct MergeableStore {
+    store: Store,
+}
+
+impl std::fmt::Debug for MergeableStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MergeableStore")
+            .field("client_id", &self.client_id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Deref for MergeableStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// TinyBase's `createMergeableStore(uniqueId?, getNow?)`.
+pub fn create_mergeable_store(unique_id: Option<&str>, get_now: Option<GetNow>) -> MergeableStore {
+    MergeableStore::build(unique_id, get_now)
+}
+
+fn ordered<T>(map: &IndexMap<String, T>) -> Vec<(&String, &T)> {
+    js_order(map.iter().collect())
+}
+
+impl MergeableStore {
+    /// A MergeableStore on the wall clock. `unique_id` fixes the HLC client id (stores created
+    /// with the same unique id share it); `None` picks a random one.
+    pub fn new(unique_id: Option<&str>) -> MergeableStore {
+        Self::build(unique_id, None)
+    }
+
+    /// A MergeableStore reading time (ms since the epoch) from `get_now`, for deterministic
+    /// tests and replays.
+    pub fn with_clock(unique_id: Option<&str>, get_now: GetNow) -> MergeableStore {
+        Self::build(unique_id, Some(get_now))
+    }
+
+    fn build(unique_id: Option<&str>, get_now: Option<GetNow>) -> MergeableStore {
+        let clock = HlcClock::new(unique_id, get_now);
+        MergeableStore {
+            store: Store::with_mergeable(Mergeable::new(clock)),
+        }
+    }
+
+    /// The MergeableStore behind a Store handle, if it is one.
+    pub fn from_store(store: &Store) -> Option<MergeableStore> {
+        store.is_mergeable().then(|| MergeableStore {
+            store: store.clone(),
+        })
+    }
+
+    /// The plain Store handle (shares the same data).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn with_m<R>(&self, f: impl FnOnce(&Mergeable) -> R) -> R {
+        self.store.with(|s| {
+            f(s.mergeable
+                .as_deref()
+                .expect("a MergeableStore always has stamps"))
+        })
+    }
+
+    /// The 5-character client id at the end of this store's HLCs.
+    pub fn client_id(&self) -> String {
+        self.with_m(|m| m.clock.client_id().to_string())
+    }
+
+    /// Latest HLC time a payload may carry: now + 5 minutes.
+    fn max_time(&self) -> u64 {
+        self.with_m(|m| m.clock.now())
+            .saturating_add(MAX_FUTURE_OFFSET_MS)
+    }
+
+    // ------------------------------------------------------------------ content
+
+    /// The full stamped content, hashes included (`getMergeableContent()`), with object and
+    /// array cells in their encoded form.
+    pub fn get_mergeable_content(&self) -> MergeableContent {
+        self.with_m(Mergeable::content)
+    }
+
+    /// The full content as TinyBase's file persister writes it: encoded JSON with hashes and
+    /// `"\u{FFFC}"` tombstones.
+    pub fn get_mergeable_content_json(&self) -> String {
+        self.get_mergeable_content()
+            .to_json_string(JsonForm::CONTENT)
+    }
+
+    /// Replaces everything, content and stamps, by `content` (`setMergeableContent`). Its
+    /// hashes are trusted, not recomputed. An invalid payload changes nothing.
+    pub fn set_mergeable_content(
+        &self,
+        content: &MergeableContent,
+    ) -> Result<&Self, MergeableError> {
+        content.validate(true, self.max_time())?;
+        self.apply_validated(content, true);
+        Ok(self)
+    }
+
+    /// [`set_mergeable_content`](Self::set_mergeable_content) from the file-persister JSON.
+    pub fn set_mergeable_content_json(&self, json: &str) -> Result<&Self, MergeableError> {
+        let content = MergeableContent::from_json_str(json, true, self.max_time())?;
+        self.apply_validated(&content, true);
+        Ok(self)
+    }
+
+    /// Sets content whose stamps get the empty HLC, so that any real write, local or remote,
+    /// wins over it (`setDefaultContent`).
+    pub fn set_default_content(&self, tables: &Tables, values: &Values) -> &Self {
+        let _lock = self.store.lock();
+        let set = |on: bool| {
+            self.store.with_mut(|s| {
+                if let Some(m) = s.mergeable.as_deref_mut() {
+                    m.defaulting_content = on;
+                }
+            })
+        };
+        self.store.transaction(|store| {
+            set(true);
+            store.set_content(tables, values);
+            set(false);
+        });
+        self
+    }
+
+    /// The stamps of the cells and values changed in the current transaction
+    /// (`getTransactionMergeableChanges(withHashes)`); empty outside a transaction.
+    pub fn get_transaction_mergeable_changes(&self, with_hashes: bool) -> MergeableChanges {
+        self.with_m(|m| m.transaction_changes(with_hashes))
+    }
+
+    /// Merges changes (or full content) from another replica (`applyMergeableChanges`): each
+    /// leaf wins iff its HLC is later than the local one. The whole payload is checked first
+    /// and rejected, changing nothing, if any stamp is malformed or dated more than five
+    /// minutes ahead of this store's clock.
+    pub fn apply_mergeable_changes(
+        &self,
+        changes: &MergeableChanges,
+    ) -> Result<&Self, MergeableError> {
+        changes.validate(false, self.max_time())?;
+        self.apply_validated(changes, false);
+        Ok(self)
+    }
+
+    /// [`apply_mergeable_changes`](Self::apply_mergeable_changes) from TinyBase's encoded JSON
+    /// (as synchronizers carry it).
+    pub fn apply_mergeable_changes_json(&self, json: &str) -> Result<&Self, MergeableError> {
+        let changes = MergeableContent::from_json_str(json, false, self.max_time())?;
+        self.apply_validated(&changes, false);
+        Ok(self)
+    }
+
+    fn set_listening(&self, on: bool) {
+        self.store.with_mut(|s| {
+            if let Some(m) = s.mergeable.as_deref_mut() {
+                m.listening = on;
+            }
+        });
+    }
+
+    /// Merges a validated payload: stamps first, then the implied store changes in one
+    /// transaction, without stamping those changes again. Mutator listeners run when the
+    /// transaction finishes, after stamping is back on, so their writes are stamped (as
+    /// TinyBase stamps writes made while `mutating`).
+    fn apply_validated(&self, incoming: &MergeableContent, is_content: bool) {
+        let _lock = self.store.lock();
+        if !self.store.begin() {
+            return;
+        }
+        self.set_listening(false);
+        if is_content {
+            self.store.del_tables();
+            self.store.del_values();
+        }
+        let changes = self.store.with_mut(|s| {
+            let undo = &mut s.undo;
+            let m = s
+                .mergeable
+                .as_deref_mut()
+                .expect("a MergeableStore always has stamps");
+            if is_content {
+                m.clear(undo);
+            }
+            m.merge(undo, incoming, is_content)
+        });
+        self.store.apply_changes(&changes);
+        self.set_listening(true);
+        self.store.finish(None);
+    }
+
+    /// Merges both ways with `other` (`merge`): each store takes the other's content as it
+    /// was before the call. Returns `self`.
+    pub fn merge(&self, other: &MergeableStore) -> &Self {
+        let mine = self.get_mergeable_content();
+        let theirs = other.get_mergeable_content();
+        // Content taken from a store is valid by construction; only an HLC too far in the
+        // future of the receiver's clock can be refused, and then (as in TinyBase) that
+        // direction of the merge is skipped as a whole.
+        let _ = other.apply_mergeable_changes(&mine);
+        let _ = self.apply_mergeable_changes(&theirs);
+        self
+    }
+
+    // ------------------------------------------------------------------ hashes and diffs
+
+    /// `[tablesHash, valuesHash]`.
+    pub fn get_mergeable_content_hashes(&self) -> (u32, u32) {
+        self.with_m(|m| (m.tree.tables_hash, m.tree.values.hash))
+    }
+
+    /// `{tableId: tableHash}` for every table with stamps (tombstone-only ones included).
+    pub fn get_mergeable_table_hashes(&self) -> TableHashes {
+        self.with_m(|m| {
+            m.tree
+                .tables
+                .iter()
+                .map(|(t, table)| (t.to_string(), table.hash))
+                .collect()
+        })
+    }
+
+    /// `[newTables, differingTableHashes]`: tables the other side lacks, in full (hash-less),
+    /// and this side's hash of tables both have but hash differently.
+    pub fn get_mergeable_table_diff(&self, other: &TableHashes) -> (TablesStamp, TableHashes) {
+        self.with_m(|m| {
+            let tree = &m.tree;
+            let mut new_tables = stamps::empty_tables_stamp(tree);
+            let mut differing = IndexMap::new();
+            for (t, table) in tree.tables.iter() {
+                match other.get(t.as_str()) {
+                    Some(h) if *h != table.hash => {
+                        differing.insert(t.to_string(), table.hash);
+                    }
+                    Some(_) => {}
+                    None => {
+                        new_tables
+                            .thing
+                            .insert(t.to_string(), stamps::table_stamp(tree, table, false));
+                    }
+                }
+            }
+            (new_tables, differing)
+        })
+    }
+
+    /// `{t: {r: rowHash}}` for every local table whose hash differs from the given one.
+    pub fn get_mergeable_row_hashes(&self, other: &TableHashes) -> RowHashes {
+        self.with_m(|m| {
+            let mut out = RowHashes::new();
+            for (t, other_hash) in ordered(other) {
+                if let Some(table) = m.tree.tables.get(t.as_str())
+                    && table.hash != *other_hash
+                {
+                    let rows = out.entry(t.clone()).or_default();
+                    for (r, row) in table.rows.iter() {
+                        rows.insert(r.to_string(), row.hash);
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// `[newRows, differingRowHashes]` for the tables in `other`.
+    pub fn get_mergeable_row_diff(&self, other: &RowHashes) -> (TablesStamp, RowHashes) {
+        self.with_m(|m| {
+            let tree = &m.tree;
+            let mut new_rows = stamps::empty_tables_stamp(tree);
+            let mut differing = RowHashes::new();
+            for (t, other_rows) in ordered(other) {
+                let Some(table) = tree.tables.get(t.as_str()) else {
+                    continue;
+                };
+                for (r, row) in table.rows.iter() {
+                    match other_rows.get(r.as_str()) {
+                        Some(h) if *h != row.hash => {
+                            differing
+                                .entry(t.clone())
+                                .or_default()
+                                .insert(r.to_string(), row.hash);
+                        }
+                        Some(_) => {}
+                        None => {
+                            new_rows
+                                .thing
+                                .entry(t.clone())
+                                .or_insert_with(|| Stamp {
+                                    thing: IndexMap::new(),
+                                    hlc: String::new(),
+                                    hash: None,
+                                })
+                                .thing
+                                .insert(r.to_string(), stamps::row_stamp(tree, row, false));
+                        }
+                    }
+                }
+            }
+            (new_rows, differing)
+        })
+    }
+
+    /// `{t: {r: {c: cellHash}}}` for the local rows whose hash differs from the given one.
+    pub fn get_mergeable_cell_hashes(&self, other: &RowHashes) -> CellHashes {
+        self.with_m(|m| {
+            let tree = &m.tree;
+            let mut out = CellHashes::new();
+            for (t, other_rows) in ordered(other) {
+                let Some(table) = tree.tables.get(t.as_str()) else {
+                    continue;
+                };
+                for (r, other_hash) in ordered(other_rows) {
+                    if let Some(row) = table.rows.get(r.as_str())
+                        && row.hash != *other_hash
+                    {
+                        let cells = out
+                            .entry(t.clone())
+                            .or_default()
+                            .entry(r.clone())
+                            .or_default();
+                        for (id, leaf) in &row.leaves {
+                            cells.insert(tree.names.name(*id).to_string(), leaf.hash);
+                        }
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// Every local cell, in the rows named in `other`, whose hash differs from (or is missing
+    /// in) the given hashes, as a hash-less tables stamp.
+    pub fn get_mergeable_cell_diff(&self, other: &CellHashes) -> TablesStamp {
+        self.with_m(|m| {
+            let tree = &m.tree;
+            let mut out = stamps::empty_tables_stamp(tree);
+            for (t, other_rows) in ordered(other) {
+                for (r, other_cells) in ordered(other_rows) {
+                    let Some(table) = tree.tables.get(t.as_str()) else {
+                        continue;
+                    };
+                    let Some(row) = table.rows.get(r.as_str()) else {
+                        continue;
+                    };
+                    for (id, leaf) in &row.leaves {
+                        let name = tree.names.name(*id);
+                        if other_cells.get(name) == Some(&leaf.hash) {
+                            continue;
+                        }
+                        out.thing
+                            .entry(t.clone())
+                            .or_insert_with(|| Stamp {
+                                thing: IndexMap::new(),
+                                hlc: table.hlc.to_string(),
+                                hash: None,
+                            })
+                            .thing
+                            .entry(r.clone())
+                            .or_insert_with(|| Stamp {
+                                thing: IndexMap::new(),
+                                hlc: row.hlc.to_string(),
+                                hash: None,
+                            })
+                            .thing
+                            .insert(name.to_string(), stamps::leaf_stamp(leaf, false));
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// `{valueId: valueHash}`.
+    pub fn get_mergeable_value_hashes(&self) -> ValueHashes {
+        self.with_m(|m| {
+            m.tree
+                .values
+                .leaves
+                .iter()
+                .map(|(id, leaf)| (m.tree.names.name(*id).to_string(), leaf.hash))
+                .collect()
+        })
+    }
+
+    /// The values whose hash differs from (or is missing in) the given hashes.
+    pub fn get_mergeable_value_diff(&self, other: &ValueHashes) -> ValuesStamp {
+        self.with_m(|m| {
+            let tree = &m.tree;
+            let mut out = Stamp {
+                thing: IndexMap::new(),
+                hlc: tree.values.hlc.to_string(),
+                hash: None,
+            };
+            for (id, leaf) in &tree.values.leaves {
+                let name = tree.names.name(*id);
+                if other.get(name) != Some(&leaf.hash) {
+                    out.thing
+                        .insert(name.to_string(), stamps::leaf_stamp(leaf, false));
+                }
+            }
+            out
+        })
+    }
+}

@@ -1,0 +1,727 @@
+//! The stamp tree of a MergeableStore: an HLC and a hash for every Cell and Value ever written
+//! (tombstones included), and XOR hashes up through rows, tables and the two roots.
+//!
+//! It lives inside the store's [`State`](super::state::State), behind the same lock, so the
+//! Store's primitive mutations stamp each change as they make it and rollback restores stamps
+//! through the same undo journal as the data.
+//!
+//! Every update, local or remote, follows TinyBase's `mergeContentOrChanges` step for step,
+//! including its quirks (container hashes recomputed for every container an incoming payload
+//! mentions, empty stamp maps created for rejected payload branches): hashes must come out
+//! identical to TinyBase's for any sequence of operations, not only for typical ones.
+
+use indexmap::IndexMap;
+
+use crate::content::{Changes, js_order};
+use crate::hash::{child_in_parent_delta, child_term, hlc_term, leaf_hash_with};
+use crate::hlc::{Hlc, HlcClock};
+use crate::mergeable::content::{
+    CellStamp, MergeableContent, RowStamp, Stamp, TableStamp, TablesStamp, ValuesStamp, stamp_hlc,
+};
+use crate::ordmap::OrdMap;
+use crate::types::{Cell, Text};
+
+use super::state::Undo;
+
+/// A Cell's or Value's stamp. `value: None` is a tombstone.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Leaf {
+    pub(crate) value: Option<Cell>,
+    pub(crate) hlc: Hlc,
+    pub(crate) hash: u32,
+}
+
+const NEW_LEAF: Leaf = Leaf {
+    value: None,
+    hlc: Hlc::EMPTY,
+    hash: 0,
+};
+
+/// The stamps of one row's cells, or of the values: leaves in first-stamp order.
+///
+/// A vector with linear lookup, like the store's rows: rows are narrow, and TinyBase apps keep
+/// few values.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LeafMap {
+    pub(crate) leaves: Vec<(u32, Leaf)>,
+    pub(crate) hlc: Hlc,
+    pub(crate) hash: u32,
+}
+
+impl LeafMap {
+    #[inline]
+    fn position(&self, id: u32) -> Option<usize> {
+        self.leaves.iter().position(|(c, _)| *c == id)
+    }
+
+    pub(crate) fn get(&self, id: u32) -> Option<&Leaf> {
+        self.leaves.iter().find(|(c, _)| *c == id).map(|(_, l)| l)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TableStamps {
+    pub(crate) rows: OrdMap<Text, LeafMap>,
+    pub(crate) hlc: Hlc,
+    pub(crate) hash: u32,
+}
+
+/// Interned leaf ids (cell and value ids), never freed: stamps are never removed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Names {
+    names: Vec<Text>,
+    lookup: OrdMap<Text, u32>,
+}
+
+impl Names {
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
+        self.lookup.get(name).copied()
+    }
+
+    pub(crate) fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.into());
+        self.lookup.insert(name.into(), id);
+        id
+    }
+
+    pub(crate) fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+}
+
+/// The whole stamp tree.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StampTree {
+    pub(crate) names: Names,
+    pub(crate) tables: OrdMap<Text, TableStamps>,
+    pub(crate) tables_hlc: Hlc,
+    pub(crate) tables_hash: u32,
+    pub(crate) values: LeafMap,
+}
+
+/// Which leaf map an undo entry refers to.
+#[derive(Clone, Debug)]
+pub(crate) enum LeafPath {
+    Row(Text, Text),
+    Values,
+}
+
+/// Undo entries for stamps, journaled with the store's own.
+#[derive(Debug)]
+pub(crate) enum StampUndo {
+    TableCreated(Text),
+    RowCreated(Text, Text),
+    LeafCreated(LeafPath, u32),
+    Leaf(LeafPath, u32, Leaf),
+    LeafMap(LeafPath, Hlc, u32),
+    Table(Text, Hlc, u32),
+    Tables(Hlc, u32),
+    Replaced(Box<StampTree>),
+}
+
+/// TinyBase's `replaceHlcHash`: the hash change when a container's HLC is raised.
+#[inline]
+fn replace_hlc_hash(old: &Hlc, new: &Hlc) -> u32 {
+    if new > old {
+        hlc_term(old.as_str()) ^ hlc_term(new.as_str())
+    } else {
+        0
+    }
+}
+
+/// TinyBase's `stampUpdate`: raise the HLC if newer, set the hash.
+#[inline]
+fn stamp_update(hlc: &mut Hlc, hash: &mut u32, new_hlc: &Hlc, new_hash: u32) {
+    if new_hlc > hlc {
+        *hlc = *new_hlc;
+    }
+    *hash = new_hash;
+}
+
+/// One incoming leaf: its value, HLC, and (content only) trusted hash.
+pub(crate) struct IncomingLeaf<'a> {
+    pub(crate) value: Option<&'a Cell>,
+    pub(crate) hlc: Hlc,
+    pub(crate) hash: u32,
+}
+
+/// A MergeableStore's state beside the Store's: clock, stamps, and transaction bookkeeping.
+pub(crate) struct Mergeable {
+    pub(crate) clock: HlcClock,
+    pub(crate) tree: StampTree,
+    /// False while a merge or content load applies its own changes to the store: those must
+    /// not be stamped again with local HLCs.
+    pub(crate) listening: bool,
+    /// True inside `setDefaultContent`: its writes get the empty HLC.
+    pub(crate) defaulting_content: bool,
+    /// Cells (table, row, cell) and values filled in from schema defaults by the current
+    /// write: a new cell written this way gets the empty HLC.
+    pub(crate) defaulted_cells: Vec<(Text, Text, Text)>,
+    pub(crate) defaulted_values: Vec<Text>,
+    /// Cells and values the store changed in this transaction (TinyBase's `touchedCells`).
+    pub(crate) touched_cells: OrdMap<Text, OrdMap<Text, Vec<Text>>>,
+    pub(crate) touched_values: OrdMap<Text, ()>,
+    buf: String,
+}
+
+impl Mergeable {
+    pub(crate) fn new(clock: HlcClock) -> Mergeable {
+        Mergeable {
+            clock,
+            tree: StampTree::default(),
+            listening: true,
+            defaulting_content: false,
+            defaulted_cells: Vec::new(),
+            defaulted_values: Vec::new(),
+            touched_cells: OrdMap::new(),
+            touched_values: OrdMap::new(),
+            buf: String::new(),
+        }
+    }
+
+    /// Clears per-transaction bookkeeping.
+    pub(crate) fn settle(&mut self) {
+        self.touched_cells.clear();
+        self.touched_values.clear();
+        self.defaulted_cells.clear();
+        self.defaulted_values.clear();
+    }
+
+    // ------------------------------------------------------------------ local changes
+
+    /// Stamps a cell change the store just made. `was_absent`: the cell did not exist before
+    /// this change.
+    pub(crate) fn cell_changed(
+        &mut self,
+        undo: &mut Vec<Undo>,
+        t: &str,
+        r: &str,
+        c: &str,
+        new: Option<&Cell>,
+        was_absent: bool,
+    ) {
+        let row_log = self
+            .touched_cells
+            .entry_or_insert_with(t, OrdMap::new)
+            .entry_or_insert_with(r, Vec::new);
+        if !row_log.iter().any(|x| x == c) {
+            row_log.push(c.into());
+        }
+        let mut defaulted = false;
+        if let Some(i) = self
+            .defaulted_cells
+            .iter()
+            .position(|(a, b, x)| a == t && b == r && x == c)
+        {
+            self.defaulted_cells.swap_remove(i);
+            defaulted = was_absent;
+        }
+        if !self.listening {
+            return;
+        }
+        let hlc = if self.defaulting_content || defaulted {
+            Hlc::EMPTY
+        } else {
+            self.clock.next()
+        };
+        let leaf = IncomingLeaf {
+            value: new,
+            hlc,
+            hash: 0,
+        };
+        let tree = &mut self.tree;
+        let buf = &mut self.buf;
+        let id = tree.names.intern(c);
+        let (table, created) = ensure_table(&mut tree.tables, t);
+        if created {
+            undo.push(Undo::Stamp(StampUndo::TableCreated(t.into())));
+        }
+        let old_table_hash = table.hash;
+        let (row, created) = ensure_row(&mut table.rows, r);
+        if created {
+            undo.push(Undo::Stamp(StampUndo::RowCreated(t.into(), r.into())));
+        }
+        let path = || LeafPath::Row(t.into(), r.into());
+        let old_row_hash = row.hash;
+        let delta = merge_leaf(row, buf, id, c, &leaf, false, undo, &path).unwrap_or(0);
+        finish_leaf_map(row, &Hlc::EMPTY, old_row_hash ^ delta, false, undo, &path);
+        let row_hash = row.hash;
+        let mut table_hash = table.hash ^ child_in_parent_delta(r, old_row_hash, row_hash);
+        table_hash ^= replace_hlc_hash(&table.hlc, &Hlc::EMPTY);
+        undo.push(Undo::Stamp(StampUndo::Table(
+            t.into(),
+            table.hlc,
+            table.hash,
+        )));
+        stamp_update(&mut table.hlc, &mut table.hash, &Hlc::EMPTY, table_hash);
+        let new_table_hash = table.hash;
+        undo.push(Undo::Stamp(StampUndo::Tables(
+            tree.tables_hlc,
+            tree.tables_hash,
+        )));
+        tree.tables_hash ^= child_in_parent_delta(t, old_table_hash, new_table_hash);
+        self.clock.seen(Some(&hlc));
+    }
+
+    /// Stamps a value change the store just made.
+    pub(crate) fn value_changed(
+        &mut self,
+        undo: &mut Vec<Undo>,
+        v: &str,
+        new: Option<&Cell>,
+        was_absent: bool,
+    ) {
+        if !self.touched_values.contains_key(v) {
+            self.touched_values.insert(v.into(), ());
+        }
+        let mut defaulted = false;
+        if let Some(i) = self.defaulted_values.iter().position(|x| x == v) {
+            self.defaulted_values.swap_remove(i);
+            defaulted = was_absent;
+        }
+        if !self.listening {
+            return;
+        }
+        let hlc = if self.defaulting_content || defaulted {
+            Hlc::EMPTY
+        } else {
+            self.clock.next()
+        };
+        let leaf = IncomingLeaf {
+            value: new,
+            hlc,
+            hash: 0,
+        };
+        let id = self.tree.names.intern(v);
+        let values = &mut self.tree.values;
+        let path = || LeafPath::Values;
+        let delta = merge_leaf(values, &mut self.buf, id, v, &leaf, false, undo, &path);
+        let hash = values.hash ^ delta.unwrap_or(0);
+        finish_leaf_map(values, &Hlc::EMPTY, hash, false, undo, &path);
+        self.clock.seen(Some(&hlc));
+    }
+
+    // ------------------------------------------------------------------ merging
+
+    /// TinyBase's `mergeContentOrChanges`: merges a validated payload into the stamps and
+    /// returns the store changes it implies. `is_content`: a full content load, whose hashes
+    /// are trusted rather than recomputed.
+    pub(crate) fn merge(
+        &mut self,
+        undo: &mut Vec<Undo>,
+        incoming: &MergeableContent,
+        is_content: bool,
+    ) -> Changes {
+        let mut changes = Changes::default();
+        let tree = &mut self.tree;
+        let buf = &mut self.buf;
+        let in_tables = &incoming.tables;
+        let in_tables_hlc = stamp_hlc(&in_tables.hlc);
+        let mut tables_hash = if is_content {
+            in_tables.hash.unwrap_or(0)
+        } else {
+            tree.tables_hash
+        };
+        let mut latest = in_tables_hlc;
+        for (t, in_table) in ordered(&in_tables.thing) {
+            let (table, created) = ensure_table(&mut tree.tables, t);
+            if created {
+                undo.push(Undo::Stamp(StampUndo::TableCreated(t.into())));
+            }
+            let (old_table_hlc, old_table_hash) = (table.hlc, table.hash);
+            let in_table_hlc = stamp_hlc(&in_table.hlc);
+            let mut table_hash = if is_content {
+                in_table.hash.unwrap_or(0)
+            } else {
+                old_table_hash
+            };
+            let mut table_latest = in_table_hlc;
+            let table_changes = changes
+                .tables
+                .entry(t.clone())
+                .or_insert_with(|| Some(IndexMap::new()))
+                .get_or_insert_with(IndexMap::new);
+            for (r, in_row) in ordered(&in_table.thing) {
+                let (row, created) = ensure_row(&mut table.rows, r);
+                if created {
+                    undo.push(Undo::Stamp(StampUndo::RowCreated(t.into(), r.into())));
+                }
+                let row_changes = table_changes
+                    .entry(r.clone())
+                    .or_insert_with(|| Some(IndexMap::new()))
+                    .get_or_insert_with(IndexMap::new);
+                let path = || LeafPath::Row(t.into(), r.into());
+                let old_row_hash = row.hash;
+                let row_latest = merge_leaves(
+                    row,
+                    &mut tree.names,
+                    buf,
+                    in_row,
+                    is_content,
+                    row_changes,
+                    undo,
+                    &path,
+                );
+                if !is_content {
+                    table_hash ^= child_in_parent_delta(r, old_row_hash, row.hash);
+                }
+                table_latest = table_latest.max(row_latest);
+            }
+            if !is_content {
+                table_hash ^= replace_hlc_hash(&old_table_hlc, &in_table_hlc);
+            }
+            undo.push(Undo::Stamp(StampUndo::Table(
+                t.into(),
+                table.hlc,
+                table.hash,
+            )));
+            stamp_update(&mut table.hlc, &mut table.hash, &in_table_hlc, table_hash);
+            if !is_content {
+                tables_hash ^= child_in_parent_delta(t, old_table_hash, table.hash);
+            }
+            latest = latest.max(table_latest);
+        }
+        if !is_content {
+            tables_hash ^= replace_hlc_hash(&tree.tables_hlc, &in_tables_hlc);
+        }
+        undo.push(Undo::Stamp(StampUndo::Tables(
+            tree.tables_hlc,
+            tree.tables_hash,
+        )));
+        stamp_update(
+            &mut tree.tables_hlc,
+            &mut tree.tables_hash,
+            &in_tables_hlc,
+            tables_hash,
+        );
+        let values_latest = merge_leaves(
+            &mut tree.values,
+            &mut tree.names,
+            buf,
+            &incoming.values,
+            is_content,
+            &mut changes.values,
+            undo,
+            &|| LeafPath::Values,
+        );
+        self.clock.seen(Some(&latest.max(values_latest)));
+        changes
+    }
+
+    /// Replaces the whole tree by an empty one (journaled), for a content load.
+    pub(crate) fn clear(&mut self, undo: &mut Vec<Undo>) {
+        let old = std::mem::take(&mut self.tree);
+        undo.push(Undo::Stamp(StampUndo::Replaced(Box::new(old))));
+    }
+
+    // ------------------------------------------------------------------ rollback
+
+    pub(crate) fn undo(&mut self, entry: StampUndo) {
+        let tree = &mut self.tree;
+        match entry {
+            StampUndo::TableCreated(t) => {
+                tree.tables.remove(t.as_str());
+            }
+            StampUndo::RowCreated(t, r) => {
+                if let Some(table) = tree.tables.get_mut(t.as_str()) {
+                    table.rows.remove(r.as_str());
+                }
+            }
+            StampUndo::LeafCreated(path, id) => {
+                if let Some(map) = leaf_map_mut(tree, &path)
+                    && let Some(i) = map.position(id)
+                {
+                    map.leaves.remove(i);
+                }
+            }
+            StampUndo::Leaf(path, id, old) => {
+                if let Some(map) = leaf_map_mut(tree, &path)
+                    && let Some(i) = map.position(id)
+                {
+                    map.leaves[i].1 = old;
+                }
+            }
+            StampUndo::LeafMap(path, hlc, hash) => {
+                if let Some(map) = leaf_map_mut(tree, &path) {
+                    map.hlc = hlc;
+                    map.hash = hash;
+                }
+            }
+            StampUndo::Table(t, hlc, hash) => {
+                if let Some(table) = tree.tables.get_mut(t.as_str()) {
+                    table.hlc = hlc;
+                    table.hash = hash;
+                }
+            }
+            StampUndo::Tables(hlc, hash) => {
+                tree.tables_hlc = hlc;
+                tree.tables_hash = hash;
+            }
+            StampUndo::Replaced(old) => self.tree = *old,
+        }
+    }
+
+    // ------------------------------------------------------------------ reading
+
+    /// The full content with hashes.
+    pub(crate) fn content(&self) -> MergeableContent {
+        let tree = &self.tree;
+        MergeableContent {
+            tables: Stamp {
+                thing: tree
+                    .tables
+                    .iter()
+                    .map(|(t, table)| (t.to_string(), table_stamp(tree, table, true)))
+                    .collect(),
+                hlc: tree.tables_hlc.as_str().to_string(),
+                hash: Some(tree.tables_hash),
+            },
+            values: leaf_map_stamp(tree, &tree.values, true),
+        }
+    }
+
+    /// TinyBase's `getTransactionMergeableChanges(withHashes)`.
+    pub(crate) fn transaction_changes(&self, with_hashes: bool) -> MergeableContent {
+        let tree = &self.tree;
+        let hash = |h: u32| with_hashes.then_some(h);
+        let mut tables = IndexMap::new();
+        for (t, touched_rows) in self.touched_cells.iter() {
+            let Some(table) = tree.tables.get(t.as_str()) else {
+                continue;
+            };
+            let mut rows = IndexMap::new();
+            for (r, touched) in touched_rows.iter() {
+                let Some(row) = table.rows.get(r.as_str()) else {
+                    continue;
+                };
+                let mut cells = IndexMap::new();
+                for c in touched {
+                    if let Some(leaf) = tree.names.get(c).and_then(|id| row.get(id)) {
+                        cells.insert(c.to_string(), leaf_stamp(leaf, with_hashes));
+                    }
+                }
+                rows.insert(
+                    r.to_string(),
+                    Stamp {
+                        thing: cells,
+                        hlc: row.hlc.to_string(),
+                        hash: hash(row.hash),
+                    },
+                );
+            }
+            tables.insert(
+                t.to_string(),
+                Stamp {
+                    thing: rows,
+                    hlc: table.hlc.to_string(),
+                    hash: hash(table.hash),
+                },
+            );
+        }
+        let mut values = IndexMap::new();
+        for (v, ()) in self.touched_values.iter() {
+            if let Some(leaf) = tree.names.get(v).and_then(|id| tree.values.get(id)) {
+                values.insert(v.to_string(), leaf_stamp(leaf, with_hashes));
+            }
+        }
+        MergeableContent {
+            tables: Stamp {
+                thing: tables,
+                hlc: tree.tables_hlc.to_string(),
+                hash: hash(tree.tables_hash),
+            },
+            values: Stamp {
+                thing: values,
+                hlc: tree.values.hlc.to_string(),
+                hash: hash(tree.values.hash),
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------- tree → typed
+
+pub(crate) fn leaf_stamp(leaf: &Leaf, with_hash: bool) -> CellStamp {
+    Stamp {
+        thing: leaf.value.clone(),
+        hlc: leaf.hlc.as_str().to_string(),
+        hash: with_hash.then_some(leaf.hash),
+    }
+}
+
+pub(crate) fn leaf_map_stamp(tree: &StampTree, map: &LeafMap, with_hash: bool) -> ValuesStamp {
+    Stamp {
+        thing: map
+            .leaves
+            .iter()
+            .map(|(id, leaf)| {
+                (
+                    tree.names.name(*id).to_string(),
+                    leaf_stamp(leaf, with_hash),
+                )
+            })
+            .collect(),
+        hlc: map.hlc.as_str().to_string(),
+        hash: with_hash.then_some(map.hash),
+    }
+}
+
+pub(crate) fn row_stamp(tree: &StampTree, row: &LeafMap, with_hash: bool) -> RowStamp {
+    leaf_map_stamp(tree, row, with_hash)
+}
+
+pub(crate) fn table_stamp(tree: &StampTree, table: &TableStamps, with_hash: bool) -> TableStamp {
+    Stamp {
+        thing: table
+            .rows
+            .iter()
+            .map(|(r, row)| (r.to_string(), row_stamp(tree, row, with_hash)))
+            .collect(),
+        hlc: table.hlc.as_str().to_string(),
+        hash: with_hash.then_some(table.hash),
+    }
+}
+
+/// An empty hash-less tables stamp carrying the tables' HLC (TinyBase's `stampNewObj`).
+pub(crate) fn empty_tables_stamp(tree: &StampTree) -> TablesStamp {
+    Stamp {
+        thing: IndexMap::new(),
+        hlc: tree.tables_hlc.as_str().to_string(),
+        hash: None,
+    }
+}
+
+// ---------------------------------------------------------------------- merge steps
+
+fn ordered<T>(map: &IndexMap<String, T>) -> Vec<(&String, &T)> {
+    js_order(map.iter().collect())
+}
+
+fn leaf_map_mut<'a>(tree: &'a mut StampTree, path: &LeafPath) -> Option<&'a mut LeafMap> {
+    match path {
+        LeafPath::Values => Some(&mut tree.values),
+        LeafPath::Row(t, r) => tree
+            .tables
+            .get_mut(t.as_str())
+            .and_then(|x| x.rows.get_mut(r.as_str())),
+    }
+}
+
+fn ensure_table<'a>(
+    tables: &'a mut OrdMap<Text, TableStamps>,
+    t: &str,
+) -> (&'a mut TableStamps, bool) {
+    let created = !tables.contains_key(t);
+    (
+        tables.entry_or_insert_with(t, TableStamps::default),
+        created,
+    )
+}
+
+fn ensure_row<'a>(rows: &'a mut OrdMap<Text, LeafMap>, r: &str) -> (&'a mut LeafMap, bool) {
+    let created = !rows.contains_key(r);
+    (rows.entry_or_insert_with(r, LeafMap::default), created)
+}
+
+/// One leaf of TinyBase's `mergeCellsOrValues`: accepted iff the local stamp has no HLC yet or
+/// the incoming HLC is later. Returns `None` if rejected, else how the container's hash moves
+/// (0 for a content load, whose hashes are trusted).
+#[allow(clippy::too_many_arguments)]
+fn merge_leaf(
+    map: &mut LeafMap,
+    buf: &mut String,
+    id: u32,
+    name: &str,
+    incoming: &IncomingLeaf<'_>,
+    is_content: bool,
+    undo: &mut Vec<Undo>,
+    path: &dyn Fn() -> LeafPath,
+) -> Option<u32> {
+    let index = match map.position(id) {
+        Some(i) => i,
+        None => {
+            map.leaves.push((id, NEW_LEAF));
+            undo.push(Undo::Stamp(StampUndo::LeafCreated(path(), id)));
+            map.leaves.len() - 1
+        }
+    };
+    let leaf = &mut map.leaves[index].1;
+    if !(leaf.hlc.is_empty() || incoming.hlc > leaf.hlc) {
+        return None;
+    }
+    let old_hash = leaf.hash;
+    undo.push(Undo::Stamp(StampUndo::Leaf(path(), id, leaf.clone())));
+    let hash = if is_content {
+        incoming.hash
+    } else {
+        leaf_hash_with(buf, incoming.value, incoming.hlc.as_str())
+    };
+    if incoming.hlc > leaf.hlc {
+        leaf.hlc = incoming.hlc;
+    }
+    leaf.hash = hash;
+    leaf.value = incoming.value.cloned();
+    // Leaves keep TinyBase's legacy `id:0` term for a new leaf: no zero special case here.
+    Some(if is_content {
+        0
+    } else {
+        child_term(name, old_hash) ^ child_term(name, hash)
+    })
+}
+
+/// Closes TinyBase's `mergeCellsOrValues` for one leaf map: container HLC and hash.
+fn finish_leaf_map(
+    map: &mut LeafMap,
+    in_hlc: &Hlc,
+    mut things_hash: u32,
+    is_content: bool,
+    undo: &mut Vec<Undo>,
+    path: &dyn Fn() -> LeafPath,
+) {
+    if !is_content {
+        things_hash ^= replace_hlc_hash(&map.hlc, in_hlc);
+    }
+    undo.push(Undo::Stamp(StampUndo::LeafMap(path(), map.hlc, map.hash)));
+    stamp_update(&mut map.hlc, &mut map.hash, in_hlc, things_hash);
+}
+
+/// TinyBase's `mergeCellsOrValues` over a whole incoming leaf map; records accepted leaves in
+/// `changes` and returns the latest HLC seen (incoming container HLC and accepted leaves).
+#[allow(clippy::too_many_arguments)]
+fn merge_leaves(
+    map: &mut LeafMap,
+    names: &mut Names,
+    buf: &mut String,
+    incoming: &Stamp<IndexMap<String, CellStamp>>,
+    is_content: bool,
+    changes: &mut IndexMap<String, Option<Cell>>,
+    undo: &mut Vec<Undo>,
+    path: &dyn Fn() -> LeafPath,
+) -> Hlc {
+    let in_hlc = stamp_hlc(&incoming.hlc);
+    let mut latest = in_hlc;
+    let mut hash = if is_content {
+        incoming.hash.unwrap_or(0)
+    } else {
+        map.hash
+    };
+    for (id_str, stamp) in ordered(&incoming.thing) {
+        let id = names.intern(id_str);
+        let leaf = IncomingLeaf {
+            value: stamp.thing.as_ref(),
+            hlc: stamp_hlc(&stamp.hlc),
+            hash: stamp.hash.unwrap_or(0),
+        };
+        if let Some(delta) = merge_leaf(map, buf, id, id_str, &leaf, is_content, undo, path) {
+            hash ^= delta;
+            changes.insert(id_str.clone(), stamp.thing.clone());
+            latest = latest.max(leaf.hlc);
+        }
+    }
+    finish_leaf_map(map, &in_hlc, hash, is_content, undo, path);
+    latest
+}
