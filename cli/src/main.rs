@@ -1,25 +1,35 @@
 //! The `tinystore` command line.
 //!
-//! `tinystore demo` creates a store, registers listeners, writes and prints what happened.
-//! Later commands (`serve`, `client`, `apply`, `dump-sqlite`, `write-sqlite`, `bench`) mirror
-//! `../shared/kit/peer.mjs` and arrive with the persister, sync and benchmark work.
+//! - `tinystore demo` creates a store, registers listeners, writes and prints what happened.
+//! - `tinystore apply` replays a kit op script on a MergeableStore with a frozen clock, merges
+//!   other stores in, and writes TinyBase's file-persister format: the differential test
+//!   against TinyBase runs it beside the real thing.
+//!
+//! `serve`, `client`, `dump-sqlite`, `write-sqlite` (mirroring `../shared/kit/peer.mjs`) and
+//! `bench` arrive with the persister, sync and benchmark work.
+
+mod apply;
+mod args;
+mod demo;
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
-use tinystore_core::{Cell, SortedRowIdsArgs, Store};
-
-const USAGE: &str = "usage: tinystore <command>
+const USAGE: &str = "usage: tinystore <command> [flags]
 
 commands:
   demo      create a store, register listeners, write some data and print what happened
+  apply     --ops OPS.json [--unique-id ID] [--fixed-now MS] [--merge FILE]... --out FILE
+            replay kit ops on a MergeableStore, merge stores in from TinyBase file-persister
+            files, and write the result in that format
   version   print the version
   help      print this help";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
-        Some("demo") | None => demo(),
+        Some("demo") | None => demo::demo(),
+        Some("apply") => report(apply::run(rest)),
         Some("version" | "--version" | "-V") => {
             println!("tinystore {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -35,50 +45,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn demo() -> ExitCode {
-    let store = Store::new();
-    let events = Arc::new(Mutex::new(Vec::<String>::new()));
-
-    let log = events.clone();
-    store.add_cell_listener(
-        Some("pets"),
-        None,
-        None,
-        move |_, _, row, cell, new, old| {
-            let show = |c: Option<&Cell>| c.map_or("-".to_string(), Cell::to_string);
-            log.lock().expect("demo log").push(format!(
-                "cell pets/{row}/{cell}: {} -> {}",
-                show(old),
-                show(new)
-            ));
-        },
-        false,
-    );
-    let log = events.clone();
-    store.add_sorted_row_ids_listener(
-        SortedRowIdsArgs::new("pets")
-            .cell_id("price")
-            .descending(true),
-        move |_, _, ids| {
-            log.lock()
-                .expect("demo log")
-                .push(format!("pets by price, highest first: {ids:?}"));
-        },
-        false,
-    );
-
-    store.transaction(|s| {
-        s.set_cell("pets", "fido", "species", "dog")
-            .set_cell("pets", "fido", "price", 5)
-            .set_cell("pets", "felix", "species", "cat")
-            .set_cell("pets", "felix", "price", 4);
-    });
-    store.set_cell("pets", "felix", "price", 6);
-    store.set_value("open", true);
-
-    for line in events.lock().expect("demo log").iter() {
-        println!("{line}");
+/// Exit status of a command: 0, or 1 with the error on stderr (2 for usage errors).
+fn report(result: Result<(), args::CliError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(args::CliError::Usage(message)) => {
+            eprintln!("tinystore: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(args::CliError::Failed(message)) => {
+            eprintln!("tinystore: {message}");
+            ExitCode::FAILURE
+        }
     }
-    println!("json: {}", store.get_json());
-    ExitCode::SUCCESS
 }

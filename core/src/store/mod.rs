@@ -1976,7 +1976,17 @@ fn del_table_in(s: &mut State, t: &str) {
     }
 }
 
+/// Deletes a row explicitly (`delRow`, rows dropped by `setTable`/`delTable`): its id goes back
+/// to the table's `addRow` pool first, as TinyBase's `delValidRow` does. A row emptied by
+/// deleting its cells one by one does not release its id.
 fn del_row_in(s: &mut State, t: &str, r: &str) {
+    if has_row(s, t, r) {
+        s.release_row_id(t, r);
+    }
+    del_row_cells(s, t, r);
+}
+
+fn del_row_cells(s: &mut State, t: &str, r: &str) {
     let cells: Vec<u32> = s
         .tables
         .get(t)
@@ -1998,7 +2008,7 @@ fn del_cell_in(s: &mut State, t: &str, r: &str, c: &str, force: bool) {
         .and_then(|cs| cs.default.clone());
     match default {
         Some(default) if !force => s.set_valid_cell(t, r, id, default),
-        Some(_) => del_row_in(s, t, r),
+        Some(_) => del_row_cells(s, t, r),
         None => s.del_valid_cell(t, r, id),
     }
 }

@@ -182,6 +182,8 @@ pub(crate) enum Undo {
         next: u64,
         pool: VecDeque<Text>,
     },
+    /// A row id pushed onto the back of the table's `addRow` pool.
+    RowIdReleased(Text),
     /// A MergeableStore's stamp change.
     Stamp(StampUndo),
 }
@@ -561,11 +563,6 @@ impl State {
             return;
         };
         let table_empty = table.rows.is_empty();
-        if !table_empty && is_integer_id(&id) && table.row_id_pool.len() < POOL_SIZE {
-            table.row_id_pool.push_back(id.clone());
-            // Rollback does not take this id back out of the pool; that is harmless because
-            // `new_row_id` skips ids that exist.
-        }
         self.undo.push(Undo::RowRemoved {
             table: t.into(),
             slot,
@@ -628,6 +625,18 @@ impl State {
     fn value_changed(&mut self, v: &str, old: Option<&Cell>) {
         if !self.log.values.contains_key(v) {
             self.log.values.insert(v.into(), old.cloned());
+        }
+    }
+
+    /// Returns an explicitly deleted row's id to its table's `addRow` pool (integer ids only,
+    /// at most [`POOL_SIZE`] kept), as TinyBase's `releaseId`.
+    pub(crate) fn release_row_id(&mut self, t: &str, r: &str) {
+        let Some(table) = self.tables.get_mut(t) else {
+            return;
+        };
+        if is_integer_id(r) && table.row_id_pool.len() < POOL_SIZE {
+            table.row_id_pool.push_back(r.into());
+            self.undo.push(Undo::RowIdReleased(t.into()));
         }
     }
 
@@ -789,6 +798,11 @@ impl State {
                 if let Some(tbl) = self.tables.get_mut(table.as_str()) {
                     tbl.next_row_id = next;
                     tbl.row_id_pool = pool;
+                }
+            }
+            Undo::RowIdReleased(table) => {
+                if let Some(tbl) = self.tables.get_mut(table.as_str()) {
+                    tbl.row_id_pool.pop_back();
                 }
             }
             Undo::Stamp(entry) => {
