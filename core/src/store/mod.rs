@@ -771,18 +771,19 @@ impl Store {
         Ok(self.set_tables_schema(schema))
     }
 
-    /// Sets the ValuesSchema and re-validates the values through it.
+    /// Sets the ValuesSchema and re-validates the values through it. As in TinyBase, the
+    /// values are deleted without a schema (so not reset to defaults) and set again through
+    /// the new one, which also fills in its defaults when there were no values at all.
     pub fn set_values_schema(&self, schema: ValuesSchema) -> &Self {
         self.transaction(|store| {
             let values = store.get_values();
             store.with_mut(|s| {
-                let old = s.values_schema.replace(Arc::new(schema));
+                let old = s.values_schema.take();
                 s.undo.push(Undo::ValuesSchema(old));
             });
-            if !values.is_empty() {
-                store.del_values();
-                store.set_values(&values);
-            }
+            store.del_values();
+            store.with_mut(|s| s.values_schema = Some(Arc::new(schema)));
+            store.set_values(&values);
         });
         self
     }

@@ -1,5 +1,6 @@
 //! The single integration-test binary of tinystore-core.
 
+mod convergence;
 mod fixtures;
 mod mergeable;
 mod proptests;

@@ -315,3 +315,169 @@ fn spec_worked_example_and_transaction_changes() {
         "[[{}],[{\"open\":[\"\u{FFFC}\",\"NjEtLV----4mmxrx\"]}],1]"
     );
 }
+
+#[test]
+fn invalid_payloads_are_rejected_whole_and_change_nothing() {
+    let s = fixed("client1", T0);
+    s.set_cell("pets", "fido", "species", "dog")
+        .set_value("open", true);
+    let before = s.get_mergeable_content_json();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = calls.clone();
+    s.add_tables_listener(
+        move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        },
+        false,
+    );
+    let future = "zzzzzzzzzzzzzzzz";
+    let bad = [
+        "".to_string(),
+        "not json".into(),
+        "{}".into(),
+        "[1,2]".into(),
+        "[[{}],[{}],2]".into(),
+        "[[{}],[{}],1,1]".into(),
+        // A valid change beside an invalid one: the valid one must not land either.
+        r#"[[{"pets":[{"fido":[{"species":["cat","NjEtLV----Ammxrx"]}]}]}],[{"open":[1,"NjEtLV----Bmmxrx","x"]}],1]"#.into(),
+        format!(r#"[[{{"pets":[{{"fido":[{{"species":["cat","NjEtLV----Ammxrx"]}}]}}]}}],[{{"open":[1,"{future}"]}}],1]"#),
+        // Five minutes and a millisecond ahead of the clock.
+        format!(
+            r#"[[{{}}],[{{"open":[1,"{}"]}}],1]"#,
+            tinystore_core::hlc::Hlc::encode(T0 + 300_001, 0, b"abcde")
+        ),
+        r#"[[{"t":[{"r":[{"c":["\uFFFDnot json","NjEtLV----Ammxrx"]}]}]}],[{}],1]"#.into(),
+        r#"[[{"t":[{"r":[{"c":[1,5]}]}]}],[{}],1]"#.into(),
+        r#"[[{"t":[{"r":[{"c":[1,"NjEtLV----Ammxrx",1,2]}]}]}],[{}],1]"#.into(),
+        r#"[[{"t":[{"r":[["c"]]}]}],[{}],1]"#.into(),
+        r#"[[{"t":[{"r":[{"c":[]}]}]}],[{}],1]"#.into(),
+        "[".repeat(5000),
+    ];
+    for payload in &bad {
+        assert!(
+            s.apply_mergeable_changes_json(payload).is_err(),
+            "{payload}"
+        );
+        assert!(s.set_mergeable_content_json(payload).is_err(), "{payload}");
+    }
+    // Full content must carry hashes everywhere and have exactly two parts.
+    for payload in [
+        r#"[[{},"",0],[{"v":[1,"NjEtLV----Ammxrx"]},"",0]]"#,
+        r#"[[{},"",0],[{},"",0],1]"#,
+        r#"[[{},"",0],[{"v":[1,"NjEtLV----Ammxrx",1.5e400]},"",0]]"#,
+    ] {
+        assert!(s.set_mergeable_content_json(payload).is_err(), "{payload}");
+    }
+    // A typed payload with a NaN cell is refused too.
+    let mut typed = s.get_mergeable_content();
+    typed.values.thing["open"].thing = Some(tinystore_core::Cell::Number(f64::NAN));
+    assert!(s.apply_mergeable_changes(&typed).is_err());
+    assert!(s.set_mergeable_content(&typed).is_err());
+    assert_eq!(s.get_mergeable_content_json(), before);
+    assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[test]
+fn rollback_restores_stamps_and_hashes() {
+    let s = fixed("client1", T0);
+    s.set_cell("pets", "fido", "species", "dog")
+        .set_value("open", true);
+    let before = s.get_mergeable_content_json();
+    let hashes = s.get_mergeable_content_hashes();
+    let other = fixed("client2", T0);
+    other
+        .set_cell("pets", "rex", "legs", 4)
+        .set_value("open", false);
+    s.transaction_with_rollback(
+        |st| {
+            st.set_cell("pets", "fido", "species", "cat");
+            st.del_row("pets", "fido");
+            st.set_cell("new", "row", "cell", 1);
+            st.del_value("open");
+            MergeableStore::from_store(st)
+                .unwrap()
+                .apply_mergeable_changes(&other.get_mergeable_content())
+                .unwrap();
+        },
+        |_| true,
+    );
+    assert_eq!(s.get_mergeable_content_json(), before);
+    assert_eq!(s.get_mergeable_content_hashes(), hashes);
+    // The clock is not rewound: the next write gets a later HLC than any rolled-back one.
+    s.set_value("after", 1);
+    let after = &s.get_mergeable_content().values.thing["after"].hlc;
+    assert!(after.as_str() > "NjEtLV----4mmxrx", "{after}");
+}
+
+#[test]
+fn schema_defaults_get_the_empty_hlc_like_tinybase() {
+    // Expected stamps printed by TinyBase 10.0.1 for the same calls.
+    let s = fixed("client1", T0);
+    s.set_tables_schema_json(
+        r#"{"pets":{"species":{"type":"string","default":"dog"},"legs":{"type":"number"}}}"#,
+    )
+    .unwrap();
+    s.set_values_schema_json(
+        r#"{"open":{"type":"boolean","default":false},"n":{"type":"number"}}"#,
+    )
+    .unwrap();
+    s.set_row(
+        "pets",
+        "fido",
+        &[("legs".to_string(), tinystore_core::Cell::from(4))]
+            .into_iter()
+            .collect(),
+    );
+    let row = |s: &MergeableStore| {
+        let c = s.get_mergeable_content();
+        MergeableContent {
+            tables: tinystore_core::mergeable::Stamp {
+                thing: [(
+                    "x".to_string(),
+                    tinystore_core::mergeable::Stamp {
+                        thing: [(
+                            "fido".to_string(),
+                            c.tables.thing["pets"].thing["fido"].clone(),
+                        )]
+                        .into_iter()
+                        .collect(),
+                        hlc: String::new(),
+                        hash: None,
+                    },
+                )]
+                .into_iter()
+                .collect(),
+                hlc: String::new(),
+                hash: None,
+            },
+            values: c.values,
+        }
+        .to_json_string(JsonForm {
+            hashes: true,
+            changes: false,
+            encoded: false,
+        })
+    };
+    assert!(
+        row(&s).contains(
+            r#"{"legs":[4,"NjEtLV-----mmxrx",2654051909],"species":["dog","",1501595313]}"#
+        ),
+        "{}",
+        row(&s)
+    );
+    s.set_cell("pets", "fido", "species", "cat");
+    s.del_cell("pets", "fido", "species", false);
+    assert!(
+        row(&s).contains(r#""species":["dog","NjEtLV----1mmxrx",1808820991]"#),
+        "{}",
+        row(&s)
+    );
+    s.set_values(
+        &[("n".to_string(), tinystore_core::Cell::from(1))]
+            .into_iter()
+            .collect(),
+    );
+    assert!(row(&s).ends_with(r#"[{"open":[false,"",3177411910],"n":[1,"NjEtLV----2mmxrx",3537940855]},"",3064016703]]"#), "{}", row(&s));
+    s.set_value("open", true).del_value("open");
+    assert!(row(&s).ends_with(r#"[{"open":[false,"NjEtLV----4mmxrx",2173494121],"n":[1,"NjEtLV----2mmxrx",3537940855]},"",2245907055]]"#), "{}", row(&s));
+}

@@ -11,7 +11,7 @@ const CELLS: &[&str] = &["a", "b", "10", "c"];
 const VALUES: &[&str] = &["v", "w", "3", ""];
 
 #[derive(Clone, Debug)]
-enum Op {
+pub(crate) enum Op {
     SetCell(&'static str, &'static str, &'static str, Cell),
     DelCell(&'static str, &'static str, &'static str, bool),
     SetRow(&'static str, &'static str, Vec<(&'static str, Cell)>),
@@ -48,7 +48,7 @@ fn cells() -> impl Strategy<Value = Vec<(&'static str, Cell)>> {
     prop::collection::vec((id(CELLS), cell()), 0..4)
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(crate) fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (id(TABLES), id(ROWS), id(CELLS), cell()).prop_map(|(t, r, c, v)| Op::SetCell(t, r, c, v)),
         2 => (id(TABLES), id(ROWS), id(CELLS), any::<bool>()).prop_map(|(t, r, c, f)| Op::DelCell(t, r, c, f)),
@@ -74,7 +74,7 @@ fn to_row(cells: &[(&str, Cell)]) -> Row {
 /// A plain model of the store without schemas: insertion-ordered maps, empty containers
 /// removed, invalid cells dropped.
 #[derive(Default, Debug)]
-struct Model {
+pub(crate) struct Model {
     tables: IndexMap<String, IndexMap<String, IndexMap<String, Cell>>>,
     values: IndexMap<String, Cell>,
 }
@@ -134,7 +134,7 @@ impl Model {
     }
 }
 
-fn apply(store: &Store, model: Option<&mut Model>, op: &Op) {
+pub(crate) fn apply(store: &Store, model: Option<&mut Model>, op: &Op) {
     let mut scratch = Model::default();
     let model = model.unwrap_or(&mut scratch);
     match op {

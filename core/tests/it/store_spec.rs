@@ -674,7 +674,7 @@ fn values_schema_defaults_validation_and_reset() {
     let log = new_log();
     log_invalid_values(&store, &log);
     store.set_values(&values(json!({"w": "x"})));
-    assert_eq!(store.get_values_json(), r#"{"w":"x","v":1}"#);
+    assert_eq!(store.get_values_json(), r#"{"v":1,"w":"x"}"#);
     assert_eq!(take(&log), ["invv e [U]"]);
     store.set_value("v", 5);
     store.del_value("v");
@@ -683,7 +683,7 @@ fn values_schema_defaults_validation_and_reset() {
     store.set_value("w", 1);
     store.set_value("e", "z");
     store.set_value("e", "y");
-    assert_eq!(store.get_values_json(), r#"{"w":"x","v":1,"e":"y"}"#);
+    assert_eq!(store.get_values_json(), r#"{"v":1,"w":"x","e":"y"}"#);
     assert_eq!(take(&log), ["invv zz [1]", "invv w [1]", "invv e [\"z\"]"]);
     store.set_value("v", "bad");
     assert_eq!(store.get_value("v"), Some(Cell::Number(1.0)));
