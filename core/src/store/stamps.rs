@@ -46,6 +46,8 @@ pub(crate) struct LeafMap {
     pub(crate) leaves: Vec<(u32, Leaf)>,
     pub(crate) hlc: Hlc,
     pub(crate) hash: u32,
+    /// The transaction whose undo journal already holds this map's `(hlc, hash)`.
+    saved: u32,
 }
 
 impl LeafMap {
@@ -64,6 +66,7 @@ pub(crate) struct TableStamps {
     pub(crate) rows: OrdMap<Text, LeafMap>,
     pub(crate) hlc: Hlc,
     pub(crate) hash: u32,
+    saved: u32,
 }
 
 /// Interned leaf ids (cell and value ids), never freed: stamps are never removed.
@@ -100,6 +103,7 @@ pub(crate) struct StampTree {
     pub(crate) tables: OrdMap<Text, TableStamps>,
     pub(crate) tables_hlc: Hlc,
     pub(crate) tables_hash: u32,
+    tables_saved: u32,
     pub(crate) values: LeafMap,
 }
 
@@ -165,6 +169,13 @@ pub(crate) struct Mergeable {
     /// Cells and values the store changed in this transaction (TinyBase's `touchedCells`).
     pub(crate) touched_cells: OrdMap<Text, OrdMap<Text, Vec<Text>>>,
     pub(crate) touched_values: OrdMap<Text, ()>,
+    /// Number of the current transaction. Rollback always undoes a whole transaction, so a
+    /// container's `(hlc, hash)` needs journaling only once per transaction: containers
+    /// remember the transaction that saved them.
+    tx: u32,
+    /// Cells about to be stamped into a row whose stamps may not exist yet: the capacity to
+    /// give a new row's leaf map.
+    pub(crate) row_capacity_hint: usize,
     buf: String,
 }
 
@@ -179,12 +190,15 @@ impl Mergeable {
             defaulted_values: Vec::new(),
             touched_cells: OrdMap::new(),
             touched_values: OrdMap::new(),
+            tx: 1,
+            row_capacity_hint: 0,
             buf: String::new(),
         }
     }
 
     /// Clears per-transaction bookkeeping.
     pub(crate) fn settle(&mut self) {
+        self.tx = self.tx.wrapping_add(1).max(1);
         self.touched_cells.clear();
         self.touched_values.clear();
         self.defaulted_cells.clear();
@@ -243,26 +257,30 @@ impl Mergeable {
         let old_table_hash = table.hash;
         let (row, created) = ensure_row(&mut table.rows, r);
         if created {
+            row.leaves
+                .reserve_exact(std::mem::take(&mut self.row_capacity_hint).max(1));
             undo.push(Undo::Stamp(StampUndo::RowCreated(t.into(), r.into())));
         }
         let path = || LeafPath::Row(t.into(), r.into());
         let old_row_hash = row.hash;
+        let tx = self.tx;
         let delta = merge_leaf(row, buf, id, c, &leaf, false, undo, &path).unwrap_or(0);
-        finish_leaf_map(row, &Hlc::EMPTY, old_row_hash ^ delta, false, undo, &path);
+        finish_leaf_map(
+            row,
+            &Hlc::EMPTY,
+            old_row_hash ^ delta,
+            false,
+            tx,
+            undo,
+            &path,
+        );
         let row_hash = row.hash;
         let mut table_hash = table.hash ^ child_in_parent_delta(r, old_row_hash, row_hash);
         table_hash ^= replace_hlc_hash(&table.hlc, &Hlc::EMPTY);
-        undo.push(Undo::Stamp(StampUndo::Table(
-            t.into(),
-            table.hlc,
-            table.hash,
-        )));
+        save_table(table, t, tx, undo);
         stamp_update(&mut table.hlc, &mut table.hash, &Hlc::EMPTY, table_hash);
         let new_table_hash = table.hash;
-        undo.push(Undo::Stamp(StampUndo::Tables(
-            tree.tables_hlc,
-            tree.tables_hash,
-        )));
+        save_tables(tree, tx, undo);
         tree.tables_hash ^= child_in_parent_delta(t, old_table_hash, new_table_hash);
         self.clock.seen(Some(&hlc));
     }
@@ -301,7 +319,7 @@ impl Mergeable {
         let path = || LeafPath::Values;
         let delta = merge_leaf(values, &mut self.buf, id, v, &leaf, false, undo, &path);
         let hash = values.hash ^ delta.unwrap_or(0);
-        finish_leaf_map(values, &Hlc::EMPTY, hash, false, undo, &path);
+        finish_leaf_map(values, &Hlc::EMPTY, hash, false, self.tx, undo, &path);
         self.clock.seen(Some(&hlc));
     }
 
@@ -317,6 +335,7 @@ impl Mergeable {
         is_content: bool,
     ) -> Changes {
         let mut changes = Changes::default();
+        let tx = self.tx;
         let tree = &mut self.tree;
         let buf = &mut self.buf;
         let in_tables = &incoming.tables;
@@ -363,6 +382,7 @@ impl Mergeable {
                     in_row,
                     is_content,
                     row_changes,
+                    tx,
                     undo,
                     &path,
                 );
@@ -405,6 +425,7 @@ impl Mergeable {
             &incoming.values,
             is_content,
             &mut changes.values,
+            tx,
             undo,
             &|| LeafPath::Values,
         );
@@ -641,12 +662,12 @@ fn merge_leaf(
     undo: &mut Vec<Undo>,
     path: &dyn Fn() -> LeafPath,
 ) -> Option<u32> {
-    let index = match map.position(id) {
-        Some(i) => i,
+    let (index, created) = match map.position(id) {
+        Some(i) => (i, false),
         None => {
             map.leaves.push((id, NEW_LEAF));
             undo.push(Undo::Stamp(StampUndo::LeafCreated(path(), id)));
-            map.leaves.len() - 1
+            (map.leaves.len() - 1, true)
         }
     };
     let leaf = &mut map.leaves[index].1;
@@ -654,7 +675,10 @@ fn merge_leaf(
         return None;
     }
     let old_hash = leaf.hash;
-    undo.push(Undo::Stamp(StampUndo::Leaf(path(), id, leaf.clone())));
+    if !created {
+        // A leaf created in this step is removed whole by its creation's undo.
+        undo.push(Undo::Stamp(StampUndo::Leaf(path(), id, leaf.clone())));
+    }
     let hash = if is_content {
         incoming.hash
     } else {
@@ -679,14 +703,41 @@ fn finish_leaf_map(
     in_hlc: &Hlc,
     mut things_hash: u32,
     is_content: bool,
+    tx: u32,
     undo: &mut Vec<Undo>,
     path: &dyn Fn() -> LeafPath,
 ) {
     if !is_content {
         things_hash ^= replace_hlc_hash(&map.hlc, in_hlc);
     }
-    undo.push(Undo::Stamp(StampUndo::LeafMap(path(), map.hlc, map.hash)));
+    if map.saved != tx {
+        map.saved = tx;
+        undo.push(Undo::Stamp(StampUndo::LeafMap(path(), map.hlc, map.hash)));
+    }
     stamp_update(&mut map.hlc, &mut map.hash, in_hlc, things_hash);
+}
+
+/// Journals a table's `(hlc, hash)` once per transaction.
+fn save_table(table: &mut TableStamps, t: &str, tx: u32, undo: &mut Vec<Undo>) {
+    if table.saved != tx {
+        table.saved = tx;
+        undo.push(Undo::Stamp(StampUndo::Table(
+            t.into(),
+            table.hlc,
+            table.hash,
+        )));
+    }
+}
+
+/// Journals the tables root's `(hlc, hash)` once per transaction.
+fn save_tables(tree: &mut StampTree, tx: u32, undo: &mut Vec<Undo>) {
+    if tree.tables_saved != tx {
+        tree.tables_saved = tx;
+        undo.push(Undo::Stamp(StampUndo::Tables(
+            tree.tables_hlc,
+            tree.tables_hash,
+        )));
+    }
 }
 
 /// TinyBase's `mergeCellsOrValues` over a whole incoming leaf map; records accepted leaves in
@@ -699,6 +750,7 @@ fn merge_leaves(
     incoming: &Stamp<IndexMap<String, CellStamp>>,
     is_content: bool,
     changes: &mut IndexMap<String, Option<Cell>>,
+    tx: u32,
     undo: &mut Vec<Undo>,
     path: &dyn Fn() -> LeafPath,
 ) -> Hlc {
@@ -722,6 +774,6 @@ fn merge_leaves(
             latest = latest.max(leaf.hlc);
         }
     }
-    finish_leaf_map(map, &in_hlc, hash, is_content, undo, path);
+    finish_leaf_map(map, &in_hlc, hash, is_content, tx, undo, path);
     latest
 }

@@ -459,12 +459,26 @@ impl State {
     /// Inserts a row that does not exist yet with distinct, validated cells: the bulk path of
     /// `setRow`/`addRow`/`setTable` for new rows, doing per-row bookkeeping once.
     pub(crate) fn insert_new_row(&mut self, t: &str, r: &str, cells: Vec<(u32, Cell)>) {
-        if self.mergeable.is_some() || cells.is_empty() {
-            for (c, cell) in cells {
-                self.set_valid_cell(t, r, c, cell);
-            }
+        if cells.is_empty() {
             return;
         }
+        // A MergeableStore stamps the new cells in order once the row is in.
+        let stamp = self.mergeable.as_deref_mut().map(|m| {
+            m.row_capacity_hint = cells.len();
+            cells.clone()
+        });
+        self.insert_new_row_unstamped(t, r, cells);
+        if let Some(cells) = stamp {
+            for (c, cell) in cells {
+                self.notify_cell(t, r, c, Some(&cell), true);
+            }
+            if let Some(m) = self.mergeable.as_deref_mut() {
+                m.row_capacity_hint = 0;
+            }
+        }
+    }
+
+    fn insert_new_row_unstamped(&mut self, t: &str, r: &str, cells: Vec<(u32, Cell)>) {
         self.ensure_table(t);
         let table = self.tables.get_mut(t).expect("just ensured");
         let mut new_cell_ids = Vec::new();
@@ -642,9 +656,9 @@ impl State {
 
     /// Takes the next `addRow` id for a table, as TinyBase's pool functions do.
     pub(crate) fn new_row_id(&mut self, t: &str, reuse: bool) -> Text {
-        let Some(table) = self.tables.get_mut(t) else {
-            return Text::from("0");
-        };
+        // TinyBase creates the table (and its id generator) before drawing the id.
+        self.ensure_table(t);
+        let table = self.tables.get_mut(t).expect("just ensured");
         self.undo.push(Undo::RowIdGenerator {
             table: t.into(),
             next: table.next_row_id,
@@ -816,7 +830,12 @@ impl State {
     /// Ends a transaction's bookkeeping: drops the undo journal, compacts holes, frees unused
     /// interned ids.
     pub(crate) fn settle(&mut self) {
-        self.undo.clear();
+        // A big transaction's journal is not kept around as spare capacity.
+        if self.undo.capacity() > 4096 {
+            self.undo = Vec::new();
+        } else {
+            self.undo.clear();
+        }
         self.tables.compact_if_sparse();
         self.values.compact_if_sparse();
         let touched: Vec<Text> = self.log.row_ids.keys().cloned().collect();

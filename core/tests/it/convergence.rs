@@ -82,9 +82,11 @@ fn run(steps: &[Step], replicas: usize) -> Result<(), TestCaseError> {
             }
         }
     }
-    // Everyone hears from everyone.
-    for (a, b) in [(0, 1), (1, 2), (0, 1), (2, 0)] {
-        stores[a % replicas].merge(&stores[b % replicas]);
+    // Everyone hears from everyone: replica 0 gathers all, then hands the union back.
+    for _ in 0..2 {
+        for other in &stores[1..] {
+            stores[0].merge(other);
+        }
     }
     let first = &stores[0];
     for other in &stores[1..] {

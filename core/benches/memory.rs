@@ -1,0 +1,97 @@
+//! W8 (`../shared/perf/WORKLOADS.md`): live heap bytes per cell after `fill`, counted by a
+//! global allocator, plus the RSS delta. `cargo bench -p tinystore-core --bench memory`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+use tinystore_core::{Cell, MergeableStore, Row, Store};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is kept.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: same layout contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const CELL_IDS: [&str; 10] = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"];
+
+fn cell_value(i: u64, j: u64) -> Cell {
+    if j < 4 {
+        Cell::Number((i * 10 + j) as f64)
+    } else if j < 8 {
+        Cell::String(format!("s{i}_{j}").into())
+    } else {
+        Cell::Boolean((i + j) % 2 == 0)
+    }
+}
+
+fn fill(store: &Store, from: u64, to: u64) {
+    store.transaction(|s| {
+        for i in from..to {
+            let mut row = Row::with_capacity(10);
+            for (j, id) in CELL_IDS.iter().enumerate() {
+                row.insert((*id).to_string(), cell_value(i, j as u64));
+            }
+            s.set_row("t", &format!("r{i}"), &row);
+        }
+    });
+}
+
+fn rss_bytes() -> i64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<i64>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn measure<T>(name: &str, rows: u64, make: impl FnOnce() -> T, fill_it: impl FnOnce(&T)) {
+    let (heap0, rss0) = (LIVE.load(Ordering::Relaxed), rss_bytes());
+    let store = make();
+    fill_it(&store);
+    let (heap1, rss1) = (LIVE.load(Ordering::Relaxed), rss_bytes());
+    let cells = (rows * 10) as f64;
+    println!(
+        "{name}: {:.1} B/cell live heap, {:.1} B/cell RSS delta ({} cells)",
+        (heap1 - heap0) as f64 / cells,
+        (rss1 - rss0) as f64 / cells,
+        rows * 10
+    );
+    drop(store);
+}
+
+fn main() {
+    // Criterion-style filter arguments are ignored; both measurements always run.
+    measure(
+        "W8m MergeableStore",
+        10_000,
+        || MergeableStore::new(None),
+        |s| fill(s, 0, 10_000),
+    );
+    measure("W8s Store", 100_000, Store::new, |s| fill(s, 0, 100_000));
+}

@@ -1,0 +1,141 @@
+//! Criterion benchmarks of workloads W4 and W5 (`../shared/perf/WORKLOADS.md`): MergeableStore
+//! insert, export, import, and merging two stores both ways. Results: `docs/benchmarks.md`.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use tinystore_core::{Cell, MergeableStore, Row, Store};
+
+const CELL_IDS: [&str; 10] = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"];
+
+fn cell_value(i: u64, j: u64) -> Cell {
+    if j < 4 {
+        Cell::Number((i * 10 + j) as f64)
+    } else if j < 8 {
+        Cell::String(format!("s{i}_{j}").into())
+    } else {
+        Cell::Boolean((i + j) % 2 == 0)
+    }
+}
+
+/// WORKLOADS.md `fill`: one transaction, rows built inside the loop.
+fn fill(store: &Store, from: u64, to: u64) {
+    store.transaction(|s| {
+        for i in from..to {
+            let mut row = Row::with_capacity(10);
+            for (j, id) in CELL_IDS.iter().enumerate() {
+                row.insert((*id).to_string(), cell_value(i, j as u64));
+            }
+            s.set_row("t", &format!("r{i}"), &row);
+        }
+    });
+}
+
+fn filled(from: u64, to: u64) -> MergeableStore {
+    let store = MergeableStore::new(None);
+    fill(&store, from, to);
+    store
+}
+
+fn w4(c: &mut Criterion) {
+    let mut g = c.benchmark_group("W4_mergeable");
+    g.sample_size(10).measurement_time(Duration::from_secs(10));
+    g.bench_function("W4a_insert_10k_rows", |b| {
+        b.iter_batched(
+            || MergeableStore::new(None),
+            |store| {
+                fill(&store, 0, 10_000);
+                assert_eq!(store.get_row_count("t"), 10_000);
+                store
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let s1 = filled(0, 10_000);
+    let json = s1.get_mergeable_content_json();
+    eprintln!("W4b json_bytes = {}", json.len());
+    g.bench_function("W4b_export_json", |b| {
+        b.iter(|| black_box(s1.get_mergeable_content_json()))
+    });
+    g.bench_function("W4c_import_json", |b| {
+        b.iter_batched(
+            || MergeableStore::new(None),
+            |s2| {
+                s2.set_mergeable_content_json(black_box(&json)).unwrap();
+                assert_eq!(s2.get_row_count("t"), 10_000);
+                assert_eq!(
+                    s2.get_mergeable_content_hashes(),
+                    s1.get_mergeable_content_hashes()
+                );
+                s2
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn w5(c: &mut Criterion) {
+    let mut g = c.benchmark_group("W5_merge");
+    g.sample_size(10).measurement_time(Duration::from_secs(15));
+    g.bench_function("W5a_disjoint_2x10k", |b| {
+        b.iter_batched(
+            || (filled(0, 10_000), filled(10_000, 20_000)),
+            |(a, bb)| {
+                a.merge(&bb);
+                assert_eq!(a.get_row_count("t"), 20_000);
+                assert_eq!(
+                    a.get_mergeable_content_hashes(),
+                    bb.get_mergeable_content_hashes()
+                );
+                (a, bb)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("W5b_concurrent_edits", |b| {
+        b.iter_batched(
+            || {
+                let a = filled(0, 10_000);
+                let bb = filled(10_000, 20_000);
+                a.merge(&bb);
+                a.transaction(|s| {
+                    for i in 0..20_000u64 {
+                        let r = format!("r{i}");
+                        if i % 2 == 0 {
+                            s.set_cell("t", &r, "c0", -(i as f64));
+                        }
+                        if i % 10 == 0 {
+                            s.set_cell("t", &r, "c2", format!("a{i}"));
+                        }
+                    }
+                });
+                bb.transaction(|s| {
+                    for i in 0..20_000u64 {
+                        let r = format!("r{i}");
+                        if i % 2 == 1 {
+                            s.set_cell("t", &r, "c1", -(i as f64));
+                        }
+                        if i % 10 == 0 {
+                            s.set_cell("t", &r, "c2", format!("b{i}"));
+                        }
+                    }
+                });
+                (a, bb)
+            },
+            |(a, bb)| {
+                a.merge(&bb);
+                assert_eq!(a.get_content(), bb.get_content());
+                assert_eq!(a.get_cell("t", "r1", "c1"), Some(Cell::Number(-1.0)));
+                assert_eq!(bb.get_cell("t", "r2", "c0"), Some(Cell::Number(-2.0)));
+                (a, bb)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, w4, w5);
+criterion_main!(benches);
