@@ -359,20 +359,16 @@ impl Mergeable {
                 old_table_hash
             };
             let mut table_latest = in_table_hlc;
-            let table_changes = changes
-                .tables
-                .entry(t.clone())
-                .or_insert_with(|| Some(IndexMap::new()))
-                .get_or_insert_with(IndexMap::new);
+            // Rows without accepted leaves would be empty, no-op entries in the store changes
+            // (TinyBase makes them); they are left out.
+            let mut table_changes: IndexMap<String, Option<IndexMap<String, Option<Cell>>>> =
+                IndexMap::new();
+            let mut row_changes = IndexMap::new();
             for (r, in_row) in ordered(&in_table.thing) {
                 let (row, created) = ensure_row(&mut table.rows, r);
                 if created {
                     undo.push(Undo::Stamp(StampUndo::RowCreated(t.into(), r.into())));
                 }
-                let row_changes = table_changes
-                    .entry(r.clone())
-                    .or_insert_with(|| Some(IndexMap::new()))
-                    .get_or_insert_with(IndexMap::new);
                 let path = || LeafPath::Row(t.into(), r.into());
                 let old_row_hash = row.hash;
                 let row_latest = merge_leaves(
@@ -381,11 +377,14 @@ impl Mergeable {
                     buf,
                     in_row,
                     is_content,
-                    row_changes,
+                    &mut row_changes,
                     tx,
                     undo,
                     &path,
                 );
+                if !row_changes.is_empty() {
+                    table_changes.insert(r.clone(), Some(std::mem::take(&mut row_changes)));
+                }
                 if !is_content {
                     table_hash ^= child_in_parent_delta(r, old_row_hash, row.hash);
                 }
@@ -394,24 +393,25 @@ impl Mergeable {
             if !is_content {
                 table_hash ^= replace_hlc_hash(&old_table_hlc, &in_table_hlc);
             }
-            undo.push(Undo::Stamp(StampUndo::Table(
-                t.into(),
-                table.hlc,
-                table.hash,
-            )));
+            save_table(table, t, tx, undo);
             stamp_update(&mut table.hlc, &mut table.hash, &in_table_hlc, table_hash);
             if !is_content {
                 tables_hash ^= child_in_parent_delta(t, old_table_hash, table.hash);
+            }
+            if !table_changes.is_empty() {
+                match changes.tables.get_mut(t.as_str()) {
+                    Some(Some(existing)) => existing.extend(table_changes),
+                    _ => {
+                        changes.tables.insert(t.clone(), Some(table_changes));
+                    }
+                }
             }
             latest = latest.max(table_latest);
         }
         if !is_content {
             tables_hash ^= replace_hlc_hash(&tree.tables_hlc, &in_tables_hlc);
         }
-        undo.push(Undo::Stamp(StampUndo::Tables(
-            tree.tables_hlc,
-            tree.tables_hash,
-        )));
+        save_tables(tree, tx, undo);
         stamp_update(
             &mut tree.tables_hlc,
             &mut tree.tables_hash,
