@@ -9,40 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use tinystore_core::{Cell, Row, Store};
+use tinystore_core::{Cell, Store};
 
-const CELL_IDS: [&str; 10] = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"];
-
-fn cell_value(i: u64, j: u64) -> Cell {
-    if j < 4 {
-        Cell::Number((i * 10 + j) as f64)
-    } else if j < 8 {
-        Cell::String(format!("s{i}_{j}").into())
-    } else {
-        Cell::Boolean((i + j) % 2 == 0)
-    }
-}
-
-/// WORKLOADS.md `fill`: one transaction, rows built inside the loop.
-fn fill(store: &Store, from: u64, to: u64) {
-    store.transaction(|s| {
-        for i in from..to {
-            let mut row = Row::with_capacity(10);
-            for (j, id) in CELL_IDS.iter().enumerate() {
-                row.insert((*id).to_string(), cell_value(i, j as u64));
-            }
-            s.set_row("t", &format!("r{i}"), &row);
-        }
-    });
-}
-
-struct Lcg(u32);
-impl Lcg {
-    fn draw(&mut self, n: u32) -> u32 {
-        self.0 = self.0.wrapping_mul(1664525).wrapping_add(1013904223);
-        (self.0 >> 8) % n
-    }
-}
+mod workloads;
+use workloads::*;
 
 fn w1(c: &mut Criterion) {
     let mut g = c.benchmark_group("W1_bulk_insert");

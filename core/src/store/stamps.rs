@@ -207,6 +207,25 @@ impl Mergeable {
 
     // ------------------------------------------------------------------ local changes
 
+    /// The stamp a local change gets, or `None` while a merge applies its own changes: the
+    /// empty HLC for defaults (schema defaults of a new cell, `setDefaultContent`), otherwise
+    /// the clock's next HLC.
+    fn local_leaf<'a>(&self, new: Option<&'a Cell>, defaulted: bool) -> Option<IncomingLeaf<'a>> {
+        if !self.listening {
+            return None;
+        }
+        let hlc = if self.defaulting_content || defaulted {
+            Hlc::EMPTY
+        } else {
+            self.clock.next()
+        };
+        Some(IncomingLeaf {
+            value: new,
+            hlc,
+            hash: 0,
+        })
+    }
+
     /// Stamps a cell change the store just made. `was_absent`: the cell did not exist before
     /// this change.
     pub(crate) fn cell_changed(
@@ -225,28 +244,21 @@ impl Mergeable {
         if !row_log.iter().any(|x| x == c) {
             row_log.push(c.into());
         }
-        let mut defaulted = false;
-        if let Some(i) = self
+        let defaulted = match self
             .defaulted_cells
             .iter()
             .position(|(a, b, x)| a == t && b == r && x == c)
         {
-            self.defaulted_cells.swap_remove(i);
-            defaulted = was_absent;
-        }
-        if !self.listening {
+            Some(i) => {
+                self.defaulted_cells.swap_remove(i);
+                was_absent
+            }
+            None => false,
+        };
+        let Some(leaf) = self.local_leaf(new, defaulted) else {
             return;
-        }
-        let hlc = if self.defaulting_content || defaulted {
-            Hlc::EMPTY
-        } else {
-            self.clock.next()
         };
-        let leaf = IncomingLeaf {
-            value: new,
-            hlc,
-            hash: 0,
-        };
+        let hlc = leaf.hlc;
         let tree = &mut self.tree;
         let buf = &mut self.buf;
         let id = tree.names.intern(c);
@@ -296,24 +308,17 @@ impl Mergeable {
         if !self.touched_values.contains_key(v) {
             self.touched_values.insert(v.into(), ());
         }
-        let mut defaulted = false;
-        if let Some(i) = self.defaulted_values.iter().position(|x| x == v) {
-            self.defaulted_values.swap_remove(i);
-            defaulted = was_absent;
-        }
-        if !self.listening {
+        let defaulted = match self.defaulted_values.iter().position(|x| x == v) {
+            Some(i) => {
+                self.defaulted_values.swap_remove(i);
+                was_absent
+            }
+            None => false,
+        };
+        let Some(leaf) = self.local_leaf(new, defaulted) else {
             return;
-        }
-        let hlc = if self.defaulting_content || defaulted {
-            Hlc::EMPTY
-        } else {
-            self.clock.next()
         };
-        let leaf = IncomingLeaf {
-            value: new,
-            hlc,
-            hash: 0,
-        };
+        let hlc = leaf.hlc;
         let id = self.tree.names.intern(v);
         let values = &mut self.tree.values;
         let path = || LeafPath::Values;
