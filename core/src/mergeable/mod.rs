@@ -216,6 +216,10 @@ impl MergeableStore {
     /// transaction finishes, after stamping is back on, so their writes are stamped (as
     /// TinyBase stamps writes made while `mutating`).
     fn apply_validated(&self, incoming: &MergeableContent, is_content: bool) {
+        self.apply_tree(&stamps::StampTree::from_content(incoming), is_content);
+    }
+
+    fn apply_tree(&self, incoming: &stamps::StampTree, is_content: bool) {
         let _lock = self.store.lock();
         if !self.store.begin() {
             return;
@@ -244,13 +248,18 @@ impl MergeableStore {
     /// Merges both ways with `other` (`merge`): each store takes the other's content as it
     /// was before the call. Returns `self`.
     pub fn merge(&self, other: &MergeableStore) -> &Self {
-        let mine = self.get_mergeable_content();
-        let theirs = other.get_mergeable_content();
-        // Content taken from a store is valid by construction; only an HLC too far in the
-        // future of the receiver's clock can be refused, and then (as in TinyBase) that
-        // direction of the merge is skipped as a whole.
-        let _ = other.apply_mergeable_changes(&mine);
-        let _ = self.apply_mergeable_changes(&theirs);
+        // Each side's stamp tree is copied under its own lock (never both locks at once), and
+        // merged straight in: content taken from a store is valid by construction, so only an
+        // HLC too far in the future of the receiver's clock can refuse it, and then (as in
+        // TinyBase) that direction of the merge is skipped as a whole.
+        let mine = self.with_m(|m| m.tree.clone());
+        let theirs = other.with_m(|m| m.tree.clone());
+        if mine.max_time() <= other.max_time() {
+            other.apply_tree(&mine, false);
+        }
+        if theirs.max_time() <= self.max_time() {
+            self.apply_tree(&theirs, false);
+        }
         self
     }
 

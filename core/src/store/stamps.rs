@@ -12,7 +12,7 @@
 
 use indexmap::IndexMap;
 
-use crate::content::{Changes, js_order};
+use crate::content::{Changes, is_array_index, js_order};
 use crate::hash::{child_in_parent_delta, child_term, hlc_term, leaf_hash_with};
 use crate::hlc::{Hlc, HlcClock};
 use crate::mergeable::content::{
@@ -105,6 +105,71 @@ pub(crate) struct StampTree {
     pub(crate) tables_hash: u32,
     tables_saved: u32,
     pub(crate) values: LeafMap,
+}
+
+impl StampTree {
+    /// The tree of a (validated) typed payload, to merge from. Missing hashes are 0: they are
+    /// only read for full content, which validation requires to carry them.
+    pub(crate) fn from_content(content: &MergeableContent) -> StampTree {
+        let mut tree = StampTree::default();
+        let names = &mut tree.names;
+        let mut leaf_map = |stamp: &Stamp<IndexMap<String, CellStamp>>| LeafMap {
+            leaves: stamp
+                .thing
+                .iter()
+                .map(|(id, leaf)| {
+                    let leaf = Leaf {
+                        value: leaf.thing.clone(),
+                        hlc: stamp_hlc(&leaf.hlc),
+                        hash: leaf.hash.unwrap_or(0),
+                    };
+                    (names.intern(id), leaf)
+                })
+                .collect(),
+            hlc: stamp_hlc(&stamp.hlc),
+            hash: stamp.hash.unwrap_or(0),
+            saved: 0,
+        };
+        for (t, table) in &content.tables.thing {
+            let mut rows = OrdMap::new();
+            for (r, row) in &table.thing {
+                rows.insert(Text::from(r.as_str()), leaf_map(row));
+            }
+            tree.tables.insert(
+                Text::from(t.as_str()),
+                TableStamps {
+                    rows,
+                    hlc: stamp_hlc(&table.hlc),
+                    hash: table.hash.unwrap_or(0),
+                    saved: 0,
+                },
+            );
+        }
+        tree.tables_hlc = stamp_hlc(&content.tables.hlc);
+        tree.tables_hash = content.tables.hash.unwrap_or(0);
+        tree.values = leaf_map(&content.values);
+        tree
+    }
+
+    /// The latest logical time of any HLC in the tree (0 if none).
+    pub(crate) fn max_time(&self) -> u64 {
+        let leaves = |map: &LeafMap| {
+            map.leaves
+                .iter()
+                .map(|(_, l)| l.hlc)
+                .chain(std::iter::once(map.hlc))
+                .max()
+                .unwrap_or(Hlc::EMPTY)
+        };
+        let mut latest = self.tables_hlc.max(leaves(&self.values));
+        for table in self.tables.iter().map(|(_, t)| t) {
+            latest = latest.max(table.hlc);
+            for row in table.rows.iter().map(|(_, r)| r) {
+                latest = latest.max(leaves(row));
+            }
+        }
+        latest.time()
+    }
 }
 
 /// Which leaf map an undo entry refers to.
@@ -336,30 +401,32 @@ impl Mergeable {
     pub(crate) fn merge(
         &mut self,
         undo: &mut Vec<Undo>,
-        incoming: &MergeableContent,
+        incoming: &StampTree,
         is_content: bool,
     ) -> Changes {
         let mut changes = Changes::default();
         let tx = self.tx;
         let tree = &mut self.tree;
         let buf = &mut self.buf;
-        let in_tables = &incoming.tables;
-        let in_tables_hlc = stamp_hlc(&in_tables.hlc);
+        let in_tables_hlc = incoming.tables_hlc;
         let mut tables_hash = if is_content {
-            in_tables.hash.unwrap_or(0)
+            incoming.tables_hash
         } else {
             tree.tables_hash
         };
+        // Incoming leaf ids, translated to this tree's ids once each.
+        let mut ids: Vec<Option<u32>> = vec![None; incoming.names.names.len()];
         let mut latest = in_tables_hlc;
-        for (t, in_table) in ordered(&in_tables.thing) {
+        for (t, in_table) in js_ordered(&incoming.tables) {
+            let t = t.as_str();
             let (table, created) = ensure_table(&mut tree.tables, t);
             if created {
                 undo.push(Undo::Stamp(StampUndo::TableCreated(t.into())));
             }
             let (old_table_hlc, old_table_hash) = (table.hlc, table.hash);
-            let in_table_hlc = stamp_hlc(&in_table.hlc);
+            let in_table_hlc = in_table.hlc;
             let mut table_hash = if is_content {
-                in_table.hash.unwrap_or(0)
+                in_table.hash
             } else {
                 old_table_hash
             };
@@ -369,7 +436,8 @@ impl Mergeable {
             let mut table_changes: IndexMap<String, Option<IndexMap<String, Option<Cell>>>> =
                 IndexMap::new();
             let mut row_changes = IndexMap::new();
-            for (r, in_row) in ordered(&in_table.thing) {
+            for (r, in_row) in js_ordered(&in_table.rows) {
+                let r = r.as_str();
                 let (row, created) = ensure_row(&mut table.rows, r);
                 if created {
                     undo.push(Undo::Stamp(StampUndo::RowCreated(t.into(), r.into())));
@@ -379,6 +447,8 @@ impl Mergeable {
                 let row_latest = merge_leaves(
                     row,
                     &mut tree.names,
+                    &incoming.names,
+                    &mut ids,
                     buf,
                     in_row,
                     is_content,
@@ -388,7 +458,7 @@ impl Mergeable {
                     &path,
                 );
                 if !row_changes.is_empty() {
-                    table_changes.insert(r.clone(), Some(std::mem::take(&mut row_changes)));
+                    table_changes.insert(r.to_string(), Some(std::mem::take(&mut row_changes)));
                 }
                 if !is_content {
                     table_hash ^= child_in_parent_delta(r, old_row_hash, row.hash);
@@ -404,10 +474,10 @@ impl Mergeable {
                 tables_hash ^= child_in_parent_delta(t, old_table_hash, table.hash);
             }
             if !table_changes.is_empty() {
-                match changes.tables.get_mut(t.as_str()) {
+                match changes.tables.get_mut(t) {
                     Some(Some(existing)) => existing.extend(table_changes),
                     _ => {
-                        changes.tables.insert(t.clone(), Some(table_changes));
+                        changes.tables.insert(t.to_string(), Some(table_changes));
                     }
                 }
             }
@@ -426,6 +496,8 @@ impl Mergeable {
         let values_latest = merge_leaves(
             &mut tree.values,
             &mut tree.names,
+            &incoming.names,
+            &mut ids,
             buf,
             &incoming.values,
             is_content,
@@ -623,8 +695,15 @@ pub(crate) fn empty_tables_stamp(tree: &StampTree) -> TablesStamp {
 
 // ---------------------------------------------------------------------- merge steps
 
-fn ordered<T>(map: &IndexMap<String, T>) -> Vec<(&String, &T)> {
-    js_order(map.iter().collect())
+/// An incoming map's entries in JavaScript object order, the order TinyBase merges them in
+/// (it reads payloads as objects).
+fn js_ordered<T>(map: &OrdMap<Text, T>) -> Vec<(&Text, &T)> {
+    let entries: Vec<(&Text, &T)> = map.iter().collect();
+    if entries.iter().any(|(k, _)| is_array_index(k).is_some()) {
+        js_order(entries)
+    } else {
+        entries
+    }
 }
 
 fn leaf_map_mut<'a>(tree: &'a mut StampTree, path: &LeafPath) -> Option<&'a mut LeafMap> {
@@ -751,32 +830,51 @@ fn save_tables(tree: &mut StampTree, tx: u32, undo: &mut Vec<Undo>) {
 fn merge_leaves(
     map: &mut LeafMap,
     names: &mut Names,
+    in_names: &Names,
+    ids: &mut [Option<u32>],
     buf: &mut String,
-    incoming: &Stamp<IndexMap<String, CellStamp>>,
+    incoming: &LeafMap,
     is_content: bool,
     changes: &mut IndexMap<String, Option<Cell>>,
     tx: u32,
     undo: &mut Vec<Undo>,
     path: &dyn Fn() -> LeafPath,
 ) -> Hlc {
-    let in_hlc = stamp_hlc(&incoming.hlc);
+    let in_hlc = incoming.hlc;
     let mut latest = in_hlc;
-    let mut hash = if is_content {
-        incoming.hash.unwrap_or(0)
-    } else {
-        map.hash
-    };
-    for (id_str, stamp) in ordered(&incoming.thing) {
-        let id = names.intern(id_str);
+    let mut hash = if is_content { incoming.hash } else { map.hash };
+    let mut each = |in_id: u32, stamp: &Leaf| {
+        let name = in_names.name(in_id);
+        let id = *ids[in_id as usize].get_or_insert_with(|| names.intern(name));
         let leaf = IncomingLeaf {
-            value: stamp.thing.as_ref(),
-            hlc: stamp_hlc(&stamp.hlc),
-            hash: stamp.hash.unwrap_or(0),
+            value: stamp.value.as_ref(),
+            hlc: stamp.hlc,
+            hash: stamp.hash,
         };
-        if let Some(delta) = merge_leaf(map, buf, id, id_str, &leaf, is_content, undo, path) {
+        if let Some(delta) = merge_leaf(map, buf, id, name, &leaf, is_content, undo, path) {
             hash ^= delta;
-            changes.insert(id_str.clone(), stamp.thing.clone());
+            changes.insert(name.to_string(), stamp.value.clone());
             latest = latest.max(leaf.hlc);
+        }
+    };
+    if incoming
+        .leaves
+        .iter()
+        .any(|(id, _)| is_array_index(in_names.name(*id)).is_some())
+    {
+        let ordered = js_order(
+            incoming
+                .leaves
+                .iter()
+                .map(|(id, leaf)| (in_names.name(*id), (*id, leaf)))
+                .collect(),
+        );
+        for (_, (id, leaf)) in ordered {
+            each(id, leaf);
+        }
+    } else {
+        for (id, leaf) in &incoming.leaves {
+            each(*id, leaf);
         }
     }
     finish_leaf_map(map, &in_hlc, hash, is_content, tx, undo, path);
