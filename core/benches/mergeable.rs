@@ -51,6 +51,22 @@ fn w4(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // L4 at W4's size: serde_json over the same 100k cells in a nested HashMap, no stamps.
+    let mut l2: std::collections::HashMap<
+        String,
+        std::collections::HashMap<String, serde_json::Value>,
+    > = std::collections::HashMap::new();
+    for i in 0..10_000u64 {
+        let row = CELL_IDS
+            .iter()
+            .enumerate()
+            .map(|(j, id)| (id.to_string(), cell_value(i, j as u64).to_json()))
+            .collect();
+        l2.insert(format!("r{i}"), row);
+    }
+    g.bench_function("L4_serde_json_10k_rows", |b| {
+        b.iter(|| black_box(serde_json::to_string(&l2).unwrap()))
+    });
     g.finish();
 }
 

@@ -13,7 +13,9 @@ use serde_json::Value as Json;
 use crate::content::js_order;
 use crate::hlc::{Hlc, is_valid_hlc};
 use crate::json;
-use crate::types::{Cell, UNDEFINED_MARKER};
+use crate::ordmap::OrdMap;
+use crate::store::stamps::{Leaf, LeafMap, Names, StampTree, TableStamps};
+use crate::types::{Cell, Text, UNDEFINED_MARKER};
 
 /// TinyBase's stamp: `[thing, hlc, hash]`. `hlc` is `""` for never-written things and for
 /// containers; `hash` is absent in hash-less changes (sync) and present in full content.
@@ -134,6 +136,26 @@ fn to_uint32(n: f64) -> u32 {
     m as u32
 }
 
+/// The two or three top-level parts of a payload, checked as TinyBase does.
+fn top_level(json: &Json, has_hashes: bool) -> Result<&[Json], MergeableError> {
+    let parts = json
+        .as_array()
+        .ok_or_else(|| shape("expected [tables, values] or [tables, values, 1]"))?;
+    let ok_len = match parts.len() {
+        2 => true,
+        3 => !has_hashes && parts[2].as_f64() == Some(1.0),
+        _ => false,
+    };
+    if !ok_len {
+        return Err(shape(if has_hashes {
+            "full content is [tables, values]"
+        } else {
+            "expected [tables, values] or [tables, values, 1]"
+        }));
+    }
+    Ok(parts)
+}
+
 struct Parser {
     has_hashes: bool,
     max_time: u64,
@@ -141,7 +163,10 @@ struct Parser {
 
 impl Parser {
     /// `[thing, hlc?, hash?]` per TinyBase's `validateStamp`.
-    fn stamp<'a>(&self, json: &'a Json) -> Result<(&'a Json, String, Option<u32>), MergeableError> {
+    fn stamp<'a>(
+        &self,
+        json: &'a Json,
+    ) -> Result<(&'a Json, &'a str, Option<u32>), MergeableError> {
         let parts = json
             .as_array()
             .ok_or_else(|| shape("a stamp must be an array"))?;
@@ -158,8 +183,8 @@ impl Parser {
             _ => return Err(shape("a stamp has 1 to 3 elements")),
         };
         let hlc = match hlc {
-            None => String::new(),
-            Some(Json::String(s)) if is_valid_hlc(s, self.max_time) => s.clone(),
+            None => "",
+            Some(Json::String(s)) if is_valid_hlc(s, self.max_time) => s.as_str(),
             Some(Json::String(s)) => return Err(MergeableError::Hlc(s.clone())),
             Some(_) => return Err(shape("a stamp's HLC must be a string")),
         };
@@ -181,28 +206,54 @@ impl Parser {
         }
         Ok(Stamp {
             thing: map,
-            hlc,
+            hlc: hlc.to_string(),
             hash,
         })
     }
 
     fn leaf(&self, json: &Json) -> Result<CellStamp, MergeableError> {
         let (thing, hlc, hash) = self.stamp(json)?;
-        let cell = match thing {
-            Json::String(s) if s == UNDEFINED_MARKER => None,
-            other => {
-                let cell = Cell::from_encoded_json(other.clone());
-                if !cell.is_valid() {
-                    return Err(MergeableError::Cell(json::stringify(other)));
-                }
-                Some(cell)
-            }
-        };
         Ok(Stamp {
-            thing: cell,
-            hlc,
+            thing: leaf_value(thing)?,
+            hlc: hlc.to_string(),
             hash,
         })
+    }
+
+    /// A row's or the values' stamp straight into a [`LeafMap`].
+    fn leaf_map(&self, json: &Json, names: &mut Names) -> Result<LeafMap, MergeableError> {
+        let (thing, hlc, hash) = self.stamp(json)?;
+        let object = thing
+            .as_object()
+            .ok_or_else(|| shape("a container stamp must hold an object"))?;
+        let mut leaves = Vec::with_capacity(object.len());
+        for (id, leaf) in object {
+            let (value, leaf_hlc, leaf_hash) = self.stamp(leaf)?;
+            leaves.push((
+                names.intern(id),
+                Leaf {
+                    value: leaf_value(value)?,
+                    hlc: stamp_hlc(leaf_hlc),
+                    hash: leaf_hash.unwrap_or(0),
+                },
+            ));
+        }
+        Ok(LeafMap::new(leaves, stamp_hlc(hlc), hash.unwrap_or(0)))
+    }
+}
+
+/// A leaf's thing: `"\u{FFFC}"` is a tombstone, anything else must be a valid (encoded) cell.
+fn leaf_value(thing: &Json) -> Result<Option<Cell>, MergeableError> {
+    match thing {
+        Json::String(s) if s == UNDEFINED_MARKER => Ok(None),
+        other => {
+            let cell = Cell::from_encoded_json(other.clone());
+            if cell.is_valid() {
+                Ok(Some(cell))
+            } else {
+                Err(MergeableError::Cell(json::stringify(other)))
+            }
+        }
     }
 }
 
@@ -226,21 +277,7 @@ impl MergeableContent {
         has_hashes: bool,
         max_time: u64,
     ) -> Result<MergeableContent, MergeableError> {
-        let parts = json
-            .as_array()
-            .ok_or_else(|| shape("expected [tables, values] or [tables, values, 1]"))?;
-        let ok_len = match parts.len() {
-            2 => true,
-            3 => !has_hashes && parts[2].as_f64() == Some(1.0),
-            _ => false,
-        };
-        if !ok_len {
-            return Err(shape(if has_hashes {
-                "full content is [tables, values]"
-            } else {
-                "expected [tables, values] or [tables, values, 1]"
-            }));
-        }
+        let parts = top_level(json, has_hashes)?;
         let p = Parser {
             has_hashes,
             max_time,
@@ -250,6 +287,43 @@ impl MergeableContent {
         })?;
         let values = p.map(&parts[1], |p, value| p.leaf(value))?;
         Ok(MergeableContent { tables, values })
+    }
+
+    /// Reads the encoded JSON form straight into the internal stamp tree (what merging
+    /// consumes), with exactly the checks of [`MergeableContent::from_json`].
+    pub(crate) fn tree_from_json(
+        json: &Json,
+        has_hashes: bool,
+        max_time: u64,
+    ) -> Result<StampTree, MergeableError> {
+        let parts = top_level(json, has_hashes)?;
+        let p = Parser {
+            has_hashes,
+            max_time,
+        };
+        let mut tree = StampTree::default();
+        let (tables, hlc, hash) = p.stamp(&parts[0])?;
+        let tables = tables
+            .as_object()
+            .ok_or_else(|| shape("a container stamp must hold an object"))?;
+        for (t, table) in tables {
+            let (rows_json, table_hlc, table_hash) = p.stamp(table)?;
+            let rows_json = rows_json
+                .as_object()
+                .ok_or_else(|| shape("a container stamp must hold an object"))?;
+            let mut rows = OrdMap::new();
+            for (r, row) in rows_json {
+                rows.insert(Text::from(r.as_str()), p.leaf_map(row, &mut tree.names)?);
+            }
+            tree.tables.insert(
+                Text::from(t.as_str()),
+                TableStamps::new(rows, stamp_hlc(table_hlc), table_hash.unwrap_or(0)),
+            );
+        }
+        tree.tables_hlc = stamp_hlc(hlc);
+        tree.tables_hash = hash.unwrap_or(0);
+        tree.values = p.leaf_map(&parts[1], &mut tree.names)?;
+        Ok(tree)
     }
 
     /// Checks a typed tree as TinyBase checks a payload: valid HLCs no later than `max_time`,
@@ -324,56 +398,63 @@ fn write_stamp_tail(out: &mut String, hlc: &str, hash: Option<u32>, form: JsonFo
         out.push(',');
         json::write_string(out, hlc);
         out.push(',');
-        out.push_str(itoa_u32(hash.unwrap_or(0)).as_str());
+        let mut digits = [0u8; 10];
+        let mut n = hash.unwrap_or(0);
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
     } else if !hlc.is_empty() {
         out.push(',');
         json::write_string(out, hlc);
     }
 }
 
-fn itoa_u32(n: u32) -> String {
-    n.to_string()
-}
-
-/// Writes `[{id: child…}, hlc, hash]` with keys in JavaScript object order.
-fn write_map<T>(
+/// Writes `[{id: child…}, hlc, hash]`, children in JavaScript object order.
+pub(crate) fn write_map_parts<T>(
     out: &mut String,
-    stamp: &Stamp<IndexMap<String, T>>,
+    mut entries: Vec<(&str, T)>,
+    hlc: &str,
+    hash: Option<u32>,
     form: JsonForm,
-    mut child: impl FnMut(&mut String, &T),
+    mut child: impl FnMut(&mut String, T),
 ) {
+    if entries
+        .iter()
+        .any(|(k, _)| crate::content::is_array_index(k).is_some())
+    {
+        entries = js_order(entries);
+    }
     out.push_str("[{");
-    let mut first = true;
-    let mut each = |out: &mut String, id: &str, value: &T| {
-        if !first {
+    for (i, (id, value)) in entries.into_iter().enumerate() {
+        if i > 0 {
             out.push(',');
         }
-        first = false;
         json::write_string(out, id);
         out.push(':');
         child(out, value);
-    };
-    if stamp
-        .thing
-        .keys()
-        .any(|k| crate::content::is_array_index(k).is_some())
-    {
-        for (id, value) in js_order(stamp.thing.iter().collect()) {
-            each(out, id, value);
-        }
-    } else {
-        for (id, value) in &stamp.thing {
-            each(out, id, value);
-        }
     }
     out.push('}');
-    write_stamp_tail(out, &stamp.hlc, stamp.hash, form);
+    write_stamp_tail(out, hlc, hash, form);
     out.push(']');
 }
 
-fn write_leaf(out: &mut String, stamp: &CellStamp, form: JsonForm) {
+/// Writes one leaf stamp `[value, hlc, hash]` in the given form.
+pub(crate) fn write_leaf_parts(
+    out: &mut String,
+    value: Option<&Cell>,
+    hlc: &str,
+    hash: Option<u32>,
+    form: JsonForm,
+) {
     out.push('[');
-    match (&stamp.thing, form.encoded) {
+    match (value, form.encoded) {
         (None, true) => json::write_string(out, UNDEFINED_MARKER),
         (None, false) => out.push_str("null"),
         (Some(cell), true) => cell.write_encoded_json(out),
@@ -383,8 +464,22 @@ fn write_leaf(out: &mut String, stamp: &CellStamp, form: JsonForm) {
         },
         (Some(cell), false) => cell.write_encoded_json(out),
     }
-    write_stamp_tail(out, &stamp.hlc, stamp.hash, form);
+    write_stamp_tail(out, hlc, hash, form);
     out.push(']');
+}
+
+fn write_map<T>(
+    out: &mut String,
+    stamp: &Stamp<IndexMap<String, T>>,
+    form: JsonForm,
+    child: impl FnMut(&mut String, &T),
+) {
+    let entries = stamp.thing.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    write_map_parts(out, entries, &stamp.hlc, stamp.hash, form, child);
+}
+
+fn write_leaf(out: &mut String, stamp: &CellStamp, form: JsonForm) {
+    write_leaf_parts(out, stamp.thing.as_ref(), &stamp.hlc, stamp.hash, form);
 }
 
 /// A stamp's HLC as stored: `""` or a valid HLC (checked by validation beforehand).

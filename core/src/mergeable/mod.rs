@@ -69,6 +69,16 @@ pub fn create_mergeable_store(unique_id: Option<&str>, get_now: Option<GetNow>) 
     MergeableStore::build(unique_id, get_now)
 }
 
+/// Parses an encoded payload straight into the stamp tree that merging consumes.
+fn parse_tree(
+    text: &str,
+    has_hashes: bool,
+    max_time: u64,
+) -> Result<stamps::StampTree, MergeableError> {
+    let json = crate::json::parse(text).map_err(|e| MergeableError::Json(e.to_string()))?;
+    MergeableContent::tree_from_json(&json, has_hashes, max_time)
+}
+
 fn ordered<T>(map: &IndexMap<String, T>) -> Vec<(&String, &T)> {
     js_order(map.iter().collect())
 }
@@ -135,8 +145,11 @@ impl MergeableStore {
     /// The full content as TinyBase's file persister writes it: encoded JSON with hashes and
     /// `"\u{FFFC}"` tombstones.
     pub fn get_mergeable_content_json(&self) -> String {
-        self.get_mergeable_content()
-            .to_json_string(JsonForm::CONTENT)
+        self.with_m(|m| {
+            let mut out = String::with_capacity(64);
+            m.tree.write_json(&mut out, JsonForm::CONTENT);
+            out
+        })
     }
 
     /// Replaces everything, content and stamps, by `content` (`setMergeableContent`). Its
@@ -152,8 +165,8 @@ impl MergeableStore {
 
     /// [`set_mergeable_content`](Self::set_mergeable_content) from the file-persister JSON.
     pub fn set_mergeable_content_json(&self, json: &str) -> Result<&Self, MergeableError> {
-        let content = MergeableContent::from_json_str(json, true, self.max_time())?;
-        self.apply_validated(&content, true);
+        let tree = parse_tree(json, true, self.max_time())?;
+        self.apply_tree(&tree, true);
         Ok(self)
     }
 
@@ -198,8 +211,8 @@ impl MergeableStore {
     /// [`apply_mergeable_changes`](Self::apply_mergeable_changes) from TinyBase's encoded JSON
     /// (as synchronizers carry it).
     pub fn apply_mergeable_changes_json(&self, json: &str) -> Result<&Self, MergeableError> {
-        let changes = MergeableContent::from_json_str(json, false, self.max_time())?;
-        self.apply_validated(&changes, false);
+        let tree = parse_tree(json, false, self.max_time())?;
+        self.apply_tree(&tree, false);
         Ok(self)
     }
 

@@ -679,6 +679,27 @@ impl Store {
                                 None => {
                                     s.del_row(t, r);
                                 }
+                                // A new row of only valid cells, with no schema to apply,
+                                // goes in whole: the same end state and change log as one
+                                // `setCell` per cell, without a nested transaction each.
+                                Some(cells)
+                                    if cells
+                                        .values()
+                                        .all(|c| c.as_ref().is_some_and(Cell::is_valid))
+                                        && s.with(|st| {
+                                            st.tables_schema.is_none() && !has_row(st, t, r)
+                                        }) =>
+                                {
+                                    s.with_mut(|st| {
+                                        let row = cells
+                                            .iter()
+                                            .filter_map(|(c, v)| {
+                                                v.clone().map(|v| (Text::from(c.as_str()), v))
+                                            })
+                                            .collect();
+                                        set_valid_row(st, t, r, row);
+                                    });
+                                }
                                 Some(cells) => {
                                     for (c, cell) in cells {
                                         match cell {

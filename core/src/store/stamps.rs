@@ -16,7 +16,8 @@ use crate::content::{Changes, is_array_index, js_order};
 use crate::hash::{child_in_parent_delta, child_term, hlc_term, leaf_hash_with};
 use crate::hlc::{Hlc, HlcClock};
 use crate::mergeable::content::{
-    CellStamp, MergeableContent, RowStamp, Stamp, TableStamp, TablesStamp, ValuesStamp, stamp_hlc,
+    CellStamp, JsonForm, MergeableContent, RowStamp, Stamp, TableStamp, TablesStamp, ValuesStamp,
+    stamp_hlc, write_leaf_parts, write_map_parts,
 };
 use crate::ordmap::OrdMap;
 use crate::types::{Cell, Text};
@@ -51,6 +52,15 @@ pub(crate) struct LeafMap {
 }
 
 impl LeafMap {
+    pub(crate) fn new(leaves: Vec<(u32, Leaf)>, hlc: Hlc, hash: u32) -> LeafMap {
+        LeafMap {
+            leaves,
+            hlc,
+            hash,
+            saved: 0,
+        }
+    }
+
     #[inline]
     fn position(&self, id: u32) -> Option<usize> {
         self.leaves.iter().position(|(c, _)| *c == id)
@@ -67,6 +77,17 @@ pub(crate) struct TableStamps {
     pub(crate) hlc: Hlc,
     pub(crate) hash: u32,
     saved: u32,
+}
+
+impl TableStamps {
+    pub(crate) fn new(rows: OrdMap<Text, LeafMap>, hlc: Hlc, hash: u32) -> TableStamps {
+        TableStamps {
+            rows,
+            hlc,
+            hash,
+            saved: 0,
+        }
+    }
 }
 
 /// Interned leaf ids (cell and value ids), never freed: stamps are never removed.
@@ -149,6 +170,60 @@ impl StampTree {
         tree.tables_hash = content.tables.hash.unwrap_or(0);
         tree.values = leaf_map(&content.values);
         tree
+    }
+
+    /// Appends the whole tree as JSON (with hashes, in `form`), straight from the tree.
+    pub(crate) fn write_json(&self, out: &mut String, form: JsonForm) {
+        let names = &self.names;
+        let leaves = |out: &mut String, map: &LeafMap| {
+            let entries = map
+                .leaves
+                .iter()
+                .map(|(id, leaf)| (names.name(*id), leaf))
+                .collect();
+            write_map_parts(
+                out,
+                entries,
+                map.hlc.as_str(),
+                Some(map.hash),
+                form,
+                |out, leaf| {
+                    write_leaf_parts(
+                        out,
+                        leaf.value.as_ref(),
+                        leaf.hlc.as_str(),
+                        Some(leaf.hash),
+                        form,
+                    )
+                },
+            );
+        };
+        out.push('[');
+        let tables = self.tables.iter().map(|(t, x)| (t.as_str(), x)).collect();
+        write_map_parts(
+            out,
+            tables,
+            self.tables_hlc.as_str(),
+            Some(self.tables_hash),
+            form,
+            |out, table| {
+                let rows = table.rows.iter().map(|(r, x)| (r.as_str(), x)).collect();
+                write_map_parts(
+                    out,
+                    rows,
+                    table.hlc.as_str(),
+                    Some(table.hash),
+                    form,
+                    |out, row| leaves(out, row),
+                );
+            },
+        );
+        out.push(',');
+        leaves(out, &self.values);
+        if form.changes {
+            out.push_str(",1");
+        }
+        out.push(']');
     }
 
     /// The latest logical time of any HLC in the tree (0 if none).
