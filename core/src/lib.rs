@@ -28,6 +28,7 @@ pub mod json;
 pub mod mergeable;
 pub mod ops;
 mod ordmap;
+pub mod persist;
 pub mod schema;
 pub mod store;
 pub mod types;

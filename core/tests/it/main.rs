@@ -3,5 +3,6 @@
 mod convergence;
 mod fixtures;
 mod mergeable;
+mod persist;
 mod proptests;
 mod store_spec;

@@ -1,0 +1,144 @@
+//! The file persister: TinyBase's JSON document in one UTF-8 file (spec persist.md §5).
+//!
+//! Saves are atomic: the document goes to a temporary file beside the target, is flushed to
+//! disk, takes the target's permissions, and is renamed over it (a symlinked target is
+//! resolved first), so a crash leaves either the old or the new file, never a torn one.
+//!
+//! ```
+//! use tinystore_core::persist::{Persister, file::FilePersistence};
+//! use tinystore_core::Store;
+//! let dir = std::env::temp_dir().join(format!("tinystore-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("store.json");
+//! let store = Store::new();
+//! store.set_value("open", true);
+//! Persister::new(&store, FilePersistence::new(&path)).save().unwrap();
+//! assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"[{},{"open":true}]"#);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::content::Changes;
+
+use super::{PersistError, Persisted, Persistence, Target};
+
+/// A file holding TinyBase's JSON document.
+#[derive(Debug)]
+pub struct FilePersistence {
+    path: PathBuf,
+    /// The document last read or written, and the file's (modified time, length) then: a
+    /// change by anyone else shows as a different file.
+    last: Option<(String, Option<(SystemTime, u64)>)>,
+}
+
+impl FilePersistence {
+    /// Storage in the file at `path` (created on the first save).
+    pub fn new(path: impl AsRef<Path>) -> FilePersistence {
+        FilePersistence {
+            path: path.as_ref().to_path_buf(),
+            last: None,
+        }
+    }
+
+    /// The file's path (TinyBase's `getFilePath`).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn stamp(&self) -> Option<(SystemTime, u64)> {
+        let meta = fs::metadata(&self.path).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
+    }
+}
+
+impl Persistence for FilePersistence {
+    fn read(&mut self) -> Result<Option<Persisted>, PersistError> {
+        let bytes = match fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                self.last = None;
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            PersistError::Content(format!("{} is not UTF-8 text", self.path.display()))
+        })?;
+        self.last = Some((text.clone(), self.stamp()));
+        Ok(Some(Persisted::Json(text)))
+    }
+
+    fn write(&mut self, target: &Target, _changes: Option<&Changes>) -> Result<(), PersistError> {
+        let document = target.document();
+        write_atomically(&self.path, document.as_bytes())?;
+        self.last = Some((document, self.stamp()));
+        Ok(())
+    }
+
+    fn changed(&mut self) -> Result<bool, PersistError> {
+        let now = self.stamp();
+        let Some((text, stamp)) = &self.last else {
+            return Ok(now.is_some());
+        };
+        if now.is_some() && now == *stamp {
+            return Ok(false);
+        }
+        match fs::read(&self.path) {
+            Ok(bytes) => Ok(bytes != text.as_bytes()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically: temporary file, fsync, target's permissions, rename,
+/// fsync of the directory.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
+    let target = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path)?,
+        _ => path.to_path_buf(),
+    };
+    let mut tmp_name = target.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".{}.tmp", random_suffix()));
+    let tmp = target.with_file_name(tmp_name);
+    let result = (|| {
+        let mut file = File::create(&tmp)?;
+        file.write_all(bytes)?;
+        if let Ok(meta) = fs::metadata(&target) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, &target)?;
+        if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Makes the rename itself durable; not every platform can open a directory.
+            if let Ok(dir) = File::open(dir) {
+                let _ = dir.sync_all();
+            }
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    Ok(result?)
+}
+
+/// 16 characters that make concurrent temporary files distinct.
+fn random_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    if let Ok(d) = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+        hasher.write_u128(d.as_nanos());
+    }
+    let bits = hasher.finish();
+    const DIGITS: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+    (0..16)
+        .map(|i| DIGITS[((bits >> (i * 4)) & 31) as usize] as char)
+        .collect()
+}

@@ -1,0 +1,664 @@
+//! Persisters: keep a Store or MergeableStore in durable storage, in TinyBase's formats
+//! (spec persist.md).
+//!
+//! A [`Persister`] drives one [`Persistence`] (where and how the bytes live: a file, an SQLite
+//! database, or storage an app provides) for one store: `load`, `save`, auto-load (polling the
+//! storage for outside changes) and auto-save (after every transaction with changes), with
+//! status listeners and load/save counts.
+//!
+//! Calls are synchronous: `save()` returns when the data is stored, and auto-save stores each
+//! transaction on the thread that finished it, before the write call returns (so a write that
+//! returned is durable). Auto-load runs on a background thread of the persister's own.
+//!
+//! A failed load never leads to an overwrite: after one, saves (auto-saves included) are refused
+//! with [`PersistError::LoadFailed`] until a load succeeds or [`Persister::allow_overwrite`] is
+//! called, so a database or file this store cannot read is kept as it is.
+//!
+//! ```
+//! use tinystore_core::persist::{CustomPersistence, Persister};
+//! use tinystore_core::Store;
+//! use std::sync::{Arc, Mutex};
+//!
+//! let saved = Arc::new(Mutex::new(None::<String>));
+//! let (r, w) = (saved.clone(), saved.clone());
+//! let storage = CustomPersistence::new(
+//!     move || Ok(r.lock().unwrap().clone()),
+//!     move |doc: &str| { *w.lock().unwrap() = Some(doc.to_string()); Ok(()) },
+//! );
+//! let store = Store::new();
+//! let persister = Persister::new(&store, storage);
+//! persister.start_auto_save().unwrap();
+//! store.set_cell("pets", "fido", "species", "dog");
+//! assert_eq!(saved.lock().unwrap().as_deref(), Some(r#"[{"pets":{"fido":{"species":"dog"}}},{}]"#));
+//! ```
+
+#[cfg(feature = "file")]
+pub mod file;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
+
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::content::{self, Changes, Tables, Values};
+use crate::json;
+use crate::mergeable::{MergeableContent, MergeableError, MergeableStore};
+use crate::store::{ListenerId, Store};
+
+/// Why a persister call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PersistError {
+    /// Reading or writing the storage failed.
+    #[error("storage error: {0}")]
+    Io(String),
+    /// The stored document is not JSON, or not in a shape TinyBase writes.
+    #[error("unreadable stored content: {0}")]
+    Content(String),
+    /// The stored MergeableStore content was rejected.
+    #[error(transparent)]
+    Mergeable(#[from] MergeableError),
+    /// This persister cannot store this kind of store (e.g. a MergeableStore in tabular mode).
+    #[error("this persister does not support {0}")]
+    Unsupported(&'static str),
+    /// The last load failed; saving would overwrite stored data this store could not read.
+    /// Load again, or call `allow_overwrite`.
+    #[error(
+        "refusing to save over stored data that failed to load (call allow_overwrite to replace it)"
+    )]
+    LoadFailed,
+}
+
+impl From<std::io::Error> for PersistError {
+    fn from(e: std::io::Error) -> Self {
+        PersistError::Io(e.to_string())
+    }
+}
+
+/// What a persister can hold (TinyBase's `Persists`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Persists {
+    /// Plain Stores only.
+    StoreOnly,
+    /// MergeableStores only.
+    MergeableStoreOnly,
+    /// Either.
+    StoreOrMergeableStore,
+}
+
+/// A persister's status (TinyBase's `Status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    /// Neither loading nor saving.
+    Idle = 0,
+    /// A load is running.
+    Loading = 1,
+    /// A save is running.
+    Saving = 2,
+}
+
+/// `{loads, saves}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Completed or attempted loads.
+    pub loads: u64,
+    /// Completed or attempted saves.
+    pub saves: u64,
+}
+
+/// The store a persister serves.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// A plain Store.
+    Store(Store),
+    /// A MergeableStore.
+    Mergeable(MergeableStore),
+}
+
+impl Target {
+    /// The Store side (both kinds are Stores).
+    pub fn store(&self) -> &Store {
+        match self {
+            Target::Store(s) => s,
+            Target::Mergeable(m) => m,
+        }
+    }
+
+    /// The whole content as TinyBase persists it: encoded JSON; for a MergeableStore the hashed
+    /// MergeableContent with `"\u{FFFC}"` tombstones.
+    pub fn document(&self) -> String {
+        match self {
+            Target::Store(s) => s.get_json(),
+            Target::Mergeable(m) => m.get_mergeable_content_json(),
+        }
+    }
+}
+
+/// What was read from storage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Persisted {
+    /// A JSON document in TinyBase's encoded form: `[tables, values]`, `[tables, values, 1]`,
+    /// MergeableContent or MergeableChanges.
+    Json(String),
+    /// Content read in structured form (tabular storage).
+    Content(Tables, Values),
+}
+
+/// Where and how a store's data is kept. Implement it to plug in any storage; the
+/// [`Persister`] does the rest.
+pub trait Persistence: Send + 'static {
+    /// Reads what is stored; `Ok(None)` when nothing is stored yet.
+    fn read(&mut self) -> Result<Option<Persisted>, PersistError>;
+
+    /// Stores `target`'s content. `changes` are the Store changes of the transaction being
+    /// auto-saved (`None` for a full save); storage that rewrites a whole document ignores them.
+    fn write(&mut self, target: &Target, changes: Option<&Changes>) -> Result<(), PersistError>;
+
+    /// Whether the storage was changed by someone else since this persistence last read or
+    /// wrote it (polled by auto-load). The default never reports changes.
+    fn changed(&mut self) -> Result<bool, PersistError> {
+        Ok(false)
+    }
+
+    /// Which stores this storage can hold.
+    fn persists(&self) -> Persists {
+        Persists::StoreOrMergeableStore
+    }
+}
+
+type ReadFn = Box<dyn FnMut() -> Result<Option<String>, PersistError> + Send>;
+type WriteFn = Box<dyn FnMut(&str) -> Result<(), PersistError> + Send>;
+
+/// Storage an app provides as two functions over TinyBase's JSON document (TinyBase's
+/// `createCustomPersister` with `getPersisted`/`setPersisted`).
+pub struct CustomPersistence {
+    read: ReadFn,
+    write: WriteFn,
+}
+
+impl std::fmt::Debug for CustomPersistence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomPersistence").finish_non_exhaustive()
+    }
+}
+
+impl CustomPersistence {
+    /// `read` returns the stored document (or `None`); `write` stores a new one.
+    pub fn new(
+        read: impl FnMut() -> Result<Option<String>, PersistError> + Send + 'static,
+        write: impl FnMut(&str) -> Result<(), PersistError> + Send + 'static,
+    ) -> CustomPersistence {
+        CustomPersistence {
+            read: Box::new(read),
+            write: Box::new(write),
+        }
+    }
+}
+
+impl Persistence for CustomPersistence {
+    fn read(&mut self) -> Result<Option<Persisted>, PersistError> {
+        Ok((self.read)()?.map(Persisted::Json))
+    }
+
+    fn write(&mut self, target: &Target, _changes: Option<&Changes>) -> Result<(), PersistError> {
+        (self.write)(&target.document())
+    }
+}
+
+/// Something a persister can serve: a [`Store`] or a [`MergeableStore`].
+pub trait Persistable {
+    /// The target handle.
+    fn target(&self) -> Target;
+}
+
+impl Persistable for Store {
+    fn target(&self) -> Target {
+        match MergeableStore::from_store(self) {
+            Some(m) => Target::Mergeable(m),
+            None => Target::Store(self.clone()),
+        }
+    }
+}
+
+impl Persistable for MergeableStore {
+    fn target(&self) -> Target {
+        Target::Mergeable(self.clone())
+    }
+}
+
+type StatusListener = Arc<dyn Fn(Status) + Send + Sync>;
+type ErrorCallback = Box<dyn Fn(&PersistError) + Send>;
+
+struct Shared {
+    target: Target,
+    persistence: Mutex<Box<dyn Persistence>>,
+    status: AtomicU8,
+    loads: AtomicU64,
+    saves: AtomicU64,
+    load_failed: AtomicBool,
+    status_listeners: Mutex<Vec<(u64, StatusListener)>>,
+    next_listener: AtomicU64,
+    auto_save: Mutex<Option<ListenerId>>,
+    auto_load: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
+    on_ignored_error: Mutex<Option<ErrorCallback>>,
+}
+
+/// Drives a [`Persistence`] for one store; see the [module documentation](self).
+#[derive(Clone)]
+pub struct Persister {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Persister {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Persister")
+            .field("status", &self.get_status())
+            .field("stats", &self.get_stats())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How often auto-load polls the storage by default (TinyBase: 1 s for SQLite).
+pub const DEFAULT_AUTO_LOAD_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Persister {
+    /// A persister for `store` over `persistence`. Fails if the storage cannot hold this kind of
+    /// store (TinyBase's `tinybase:0` error for a MergeableStore in tabular mode).
+    pub fn try_new(
+        store: &impl Persistable,
+        persistence: impl Persistence,
+    ) -> Result<Persister, PersistError> {
+        let target = store.target();
+        match (persistence.persists(), &target) {
+            (Persists::StoreOnly, Target::Mergeable(_)) => {
+                return Err(PersistError::Unsupported("MergeableStores"));
+            }
+            (Persists::MergeableStoreOnly, Target::Store(_)) => {
+                return Err(PersistError::Unsupported("plain Stores"));
+            }
+            _ => {}
+        }
+        Ok(Persister {
+            shared: Arc::new(Shared {
+                target,
+                persistence: Mutex::new(Box::new(persistence)),
+                status: AtomicU8::new(Status::Idle as u8),
+                loads: AtomicU64::new(0),
+                saves: AtomicU64::new(0),
+                load_failed: AtomicBool::new(false),
+                status_listeners: Mutex::new(Vec::new()),
+                next_listener: AtomicU64::new(0),
+                auto_save: Mutex::new(None),
+                auto_load: Mutex::new(None),
+                on_ignored_error: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// [`Persister::try_new`] for storage that holds any store.
+    ///
+    /// # Panics
+    /// If the storage cannot hold this kind of store; use `try_new` to get an error instead.
+    pub fn new(store: &impl Persistable, persistence: impl Persistence) -> Persister {
+        match Self::try_new(store, persistence) {
+            Ok(p) => p,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// The store this persister serves.
+    pub fn get_store(&self) -> &Store {
+        self.shared.target.store()
+    }
+
+    /// Receives errors of background work (auto-load), which have no caller to return to.
+    pub fn set_on_ignored_error(&self, f: impl Fn(&PersistError) + Send + 'static) -> &Self {
+        *lock(&self.shared.on_ignored_error) = Some(Box::new(f));
+        self
+    }
+
+    /// The current status.
+    pub fn get_status(&self) -> Status {
+        match self.shared.status.load(Ordering::SeqCst) {
+            1 => Status::Loading,
+            2 => Status::Saving,
+            _ => Status::Idle,
+        }
+    }
+
+    /// Loads and saves so far.
+    pub fn get_stats(&self) -> Stats {
+        Stats {
+            loads: self.shared.loads.load(Ordering::SeqCst),
+            saves: self.shared.saves.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Calls `listener` on every status change; returns an id for [`Persister::del_listener`].
+    pub fn add_status_listener(&self, listener: impl Fn(Status) + Send + Sync + 'static) -> u64 {
+        let id = self.shared.next_listener.fetch_add(1, Ordering::SeqCst);
+        lock(&self.shared.status_listeners).push((id, Arc::new(listener)));
+        id
+    }
+
+    /// Removes a status listener.
+    pub fn del_listener(&self, id: u64) -> &Self {
+        lock(&self.shared.status_listeners).retain(|(i, _)| *i != id);
+        self
+    }
+
+    fn set_status(&self, status: Status) {
+        self.shared.status.store(status as u8, Ordering::SeqCst);
+        let listeners: Vec<StatusListener> = lock(&self.shared.status_listeners)
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        for l in listeners {
+            l(status);
+        }
+    }
+
+    /// Loads the stored content into the store (spec persist.md §1): a document replaces the
+    /// content (a MergeableContent replaces content and stamps), changes are applied/merged.
+    /// With nothing stored, `initial` (if given) is set (as default content for a
+    /// MergeableStore). On error nothing is changed, the error is returned, and saving is
+    /// refused until a load succeeds (see [`Persister::allow_overwrite`]).
+    pub fn load(&self, initial: Option<(&Tables, &Values)>) -> Result<&Self, PersistError> {
+        self.shared.loads.fetch_add(1, Ordering::SeqCst);
+        self.set_status(Status::Loading);
+        // The storage lock is released before the store is touched: locks are only ever taken
+        // store first, then storage (see `save_changes`), so this cannot deadlock with a save.
+        let read = lock(&self.shared.persistence).read();
+        let result = read.and_then(|read| apply_persisted(&self.shared.target, read, initial));
+        self.set_status(Status::Idle);
+        self.shared
+            .load_failed
+            .store(result.is_err(), Ordering::SeqCst);
+        result.map(|()| self)
+    }
+
+    /// Saves the whole content.
+    pub fn save(&self) -> Result<&Self, PersistError> {
+        self.save_changes(None).map(|()| self)
+    }
+
+    fn save_changes(&self, changes: Option<&Changes>) -> Result<(), PersistError> {
+        if self.shared.load_failed.load(Ordering::SeqCst) {
+            return Err(PersistError::LoadFailed);
+        }
+        // Store first, then storage: the content written is the store's at one instant, and
+        // the lock order is the same everywhere.
+        let _store = self.shared.target.store().lock();
+        let mut persistence = lock(&self.shared.persistence);
+        self.shared.saves.fetch_add(1, Ordering::SeqCst);
+        self.set_status(Status::Saving);
+        let result = persistence.write(&self.shared.target, changes);
+        self.set_status(Status::Idle);
+        result
+    }
+
+    /// Lets saves replace stored data that failed to load.
+    pub fn allow_overwrite(&self) -> &Self {
+        self.shared.load_failed.store(false, Ordering::SeqCst);
+        self
+    }
+
+    /// Saves now, then after every transaction that changed the store. An auto-save that fails
+    /// is reported to the ignored-error callback (the write that caused it has already
+    /// happened in memory).
+    pub fn start_auto_save(&self) -> Result<&Self, PersistError> {
+        self.save()?;
+        let mut slot = lock(&self.shared.auto_save);
+        if slot.is_none() {
+            let weak = Arc::downgrade(&self.shared);
+            let id = self
+                .get_store()
+                .add_did_finish_transaction_listener(move |store| {
+                    let Some(shared) = weak.upgrade() else { return };
+                    let persister = Persister { shared };
+                    if persister.get_status() == Status::Loading {
+                        return;
+                    }
+                    let changes = store.get_transaction_changes();
+                    let stamped = MergeableStore::from_store(store)
+                        .is_some_and(|m| !m.get_transaction_mergeable_changes(false).is_empty());
+                    if changes.tables.is_empty() && changes.values.is_empty() && !stamped {
+                        return;
+                    }
+                    if let Err(e) = persister.save_changes(Some(&changes)) {
+                        persister.report(&e);
+                    }
+                });
+            *slot = Some(id);
+        }
+        Ok(self)
+    }
+
+    /// Stops auto-saving.
+    pub fn stop_auto_save(&self) -> &Self {
+        if let Some(id) = lock(&self.shared.auto_save).take() {
+            self.get_store().del_listener(id);
+        }
+        self
+    }
+
+    /// Whether auto-save is on.
+    pub fn is_auto_saving(&self) -> bool {
+        lock(&self.shared.auto_save).is_some()
+    }
+
+    /// Loads now, then polls the storage every `interval` and loads again whenever someone
+    /// else changed it.
+    pub fn start_auto_load(
+        &self,
+        initial: Option<(&Tables, &Values)>,
+        interval: Duration,
+    ) -> Result<&Self, PersistError> {
+        self.load(initial)?;
+        let mut slot = lock(&self.shared.auto_load);
+        if slot.is_none() {
+            // Take the current state as the baseline, so the first poll does not reload.
+            let _ = lock(&self.shared.persistence).changed();
+            let stop = Arc::new(AtomicBool::new(false));
+            let weak = Arc::downgrade(&self.shared);
+            let stop_flag = stop.clone();
+            let handle = std::thread::Builder::new()
+                .name("tinystore-auto-load".into())
+                .spawn(move || {
+                    while !stop_flag.load(Ordering::SeqCst) {
+                        std::thread::park_timeout(interval);
+                        if stop_flag.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let Some(shared) = weak.upgrade() else { break };
+                        let persister = Persister { shared };
+                        let changed = lock(&persister.shared.persistence).changed();
+                        match changed {
+                            Ok(true) => {
+                                if let Err(e) = persister.load(None) {
+                                    persister.report(&e);
+                                }
+                            }
+                            Ok(false) => {}
+                            Err(e) => persister.report(&e),
+                        }
+                    }
+                })?;
+            *slot = Some((stop, handle));
+        }
+        Ok(self)
+    }
+
+    /// Stops auto-loading (waits for the polling thread to end).
+    pub fn stop_auto_load(&self) -> &Self {
+        let taken = lock(&self.shared.auto_load).take();
+        if let Some((stop, handle)) = taken {
+            stop.store(true, Ordering::SeqCst);
+            handle.thread().unpark();
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+        self
+    }
+
+    /// Whether auto-load is on.
+    pub fn is_auto_loading(&self) -> bool {
+        lock(&self.shared.auto_load).is_some()
+    }
+
+    /// Auto-load then auto-save (or the reverse with `save_first`); if the second fails, the
+    /// first is stopped and the error returned.
+    pub fn start_auto_persisting(
+        &self,
+        initial: Option<(&Tables, &Values)>,
+        interval: Duration,
+        save_first: bool,
+    ) -> Result<&Self, PersistError> {
+        if save_first {
+            self.start_auto_save()?;
+            if let Err(e) = self.start_auto_load(initial, interval) {
+                self.stop_auto_save();
+                return Err(e);
+            }
+        } else {
+            self.start_auto_load(initial, interval)?;
+            if let Err(e) = self.start_auto_save() {
+                self.stop_auto_load();
+                return Err(e);
+            }
+        }
+        Ok(self)
+    }
+
+    /// Stops both.
+    pub fn stop_auto_persisting(&self) -> &Self {
+        self.stop_auto_load().stop_auto_save()
+    }
+
+    /// Stops everything this persister runs.
+    pub fn destroy(&self) {
+        self.stop_auto_persisting();
+    }
+
+    fn report(&self, e: &PersistError) {
+        if let Some(f) = lock(&self.shared.on_ignored_error).as_ref() {
+            f(e);
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(id) = self.auto_save.get_mut().ok().and_then(Option::take) {
+            self.target.store().del_listener(id);
+        }
+        if let Some((stop, handle)) = self.auto_load.get_mut().ok().and_then(Option::take) {
+            stop.store(true, Ordering::SeqCst);
+            handle.thread().unpark();
+        }
+    }
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (persister state stays
+/// consistent across a panic: every update is a single assignment).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Applies what was read, per spec persist.md §1.
+fn apply_persisted(
+    target: &Target,
+    read: Option<Persisted>,
+    initial: Option<(&Tables, &Values)>,
+) -> Result<(), PersistError> {
+    let store = target.store();
+    match read {
+        None => {
+            if let Some((tables, values)) = initial {
+                match target {
+                    Target::Store(s) => {
+                        s.set_content(tables, values);
+                    }
+                    Target::Mergeable(m) => {
+                        m.set_default_content(tables, values);
+                    }
+                }
+            }
+            Ok(())
+        }
+        Some(Persisted::Content(tables, values)) => {
+            store.set_content(&tables, &values);
+            Ok(())
+        }
+        Some(Persisted::Json(text)) => apply_document(target, &text),
+    }
+}
+
+/// Applies a TinyBase JSON document to a store, checking all of it first.
+pub fn apply_document(target: &Target, text: &str) -> Result<(), PersistError> {
+    let bad = |e: String| PersistError::Content(e);
+    let doc = json::parse(text).map_err(|e| bad(e.to_string()))?;
+    let parts = doc
+        .as_array()
+        .ok_or_else(|| bad("expected a JSON array".into()))?;
+    let stamped = parts.first().is_some_and(serde_json::Value::is_array);
+    let is_changes = parts.len() == 3 && parts[2].as_f64() == Some(1.0);
+    match (target, stamped) {
+        (Target::Mergeable(m), true) => {
+            if is_changes {
+                m.apply_mergeable_changes_json(text)?;
+            } else {
+                m.set_mergeable_content_json(text)?;
+            }
+        }
+        (Target::Store(_), true) => {
+            // A plain Store loads MergeableContent as its plain content, as TinyBase does.
+            let content = MergeableContent::from_json(&doc, false, u64::MAX)?;
+            let (tables, values) = plain_content(&content);
+            target.store().set_content(&tables, &values);
+        }
+        (_, false) if is_changes => {
+            let changes = Changes::from_json(&doc).map_err(|e| bad(e.to_string()))?;
+            target.store().apply_changes(&changes);
+        }
+        (_, false) if parts.len() == 2 => {
+            let tables =
+                content::tables_from_json(&parts[0], true).map_err(|e| bad(e.to_string()))?;
+            let values =
+                content::values_from_json(&parts[1], true).map_err(|e| bad(e.to_string()))?;
+            target.store().set_content(&tables, &values);
+        }
+        _ => return Err(bad("not a TinyBase document".into())),
+    }
+    Ok(())
+}
+
+/// The live (non-tombstone) cells and values of stamped content.
+fn plain_content(content: &MergeableContent) -> (Tables, Values) {
+    let mut tables = Tables::new();
+    for (t, table) in &content.tables.thing {
+        for (r, row) in &table.thing {
+            for (c, cell) in &row.thing {
+                if let Some(v) = &cell.thing {
+                    tables
+                        .entry(t.clone())
+                        .or_default()
+                        .entry(r.clone())
+                        .or_default()
+                        .insert(c.clone(), v.clone());
+                }
+            }
+        }
+    }
+    let values = content
+        .values
+        .thing
+        .iter()
+        .filter_map(|(v, s)| s.thing.clone().map(|x| (v.clone(), x)))
+        .collect();
+    (tables, values)
+}

@@ -1,0 +1,255 @@
+//! The SQLite persister, JSON mode (spec persist.md §2–3): TinyBase's JSON document in one row
+//! (`_id = '_'`) of one table, for a Store or a MergeableStore. Files are interchangeable with
+//! TinyBase's: the same table, columns, SQL and document.
+//!
+//! ```
+//! use tinystore_core::persist::{Persister, sqlite::{SqliteJsonConfig, SqlitePersistence}};
+//! use tinystore_core::Store;
+//! let store = Store::new();
+//! store.set_cell("pets", "fido", "species", "dog");
+//! let db = SqlitePersistence::open_in_memory(SqliteJsonConfig::default()).unwrap();
+//! let persister = Persister::new(&store, db);
+//! persister.save().unwrap();
+//! store.del_tables();
+//! persister.load(None).unwrap();
+//! assert_eq!(store.get_json(), r#"[{"pets":{"fido":{"species":"dog"}}},{}]"#);
+//! ```
+
+use std::path::Path;
+use std::time::Duration;
+
+pub use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+use rusqlite::{OptionalExtension, params};
+
+use crate::content::Changes;
+
+use super::{PersistError, Persisted, Persistence, Target};
+
+/// JSON-mode configuration (TinyBase's `{mode: 'json', storeTableName, storeIdColumnName,
+/// storeColumnName}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqliteJsonConfig {
+    /// The table holding the document (default `tinybase`; dotted names address attached
+    /// schemas).
+    pub table: String,
+    /// Its row-id column (default `_id`).
+    pub id_column: String,
+    /// Its document column (default `store`).
+    pub store_column: String,
+}
+
+impl Default for SqliteJsonConfig {
+    fn default() -> Self {
+        SqliteJsonConfig {
+            table: "tinybase".into(),
+            id_column: "_id".into(),
+            store_column: "store".into(),
+        }
+    }
+}
+
+impl SqliteJsonConfig {
+    /// The default configuration with another table name (TinyBase's string config).
+    pub fn table(name: impl Into<String>) -> SqliteJsonConfig {
+        SqliteJsonConfig {
+            table: name.into(),
+            ..SqliteJsonConfig::default()
+        }
+    }
+}
+
+fn sql_err(e: rusqlite::Error) -> PersistError {
+    PersistError::Io(format!("sqlite: {e}"))
+}
+
+/// TinyBase's identifier quoting: each `.`-separated part in double quotes, `"` doubled.
+pub fn quote_identifier(name: &str) -> String {
+    name.split('.')
+        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A database connection holding a store in JSON mode.
+pub struct SqlitePersistence {
+    conn: Connection,
+    config: SqliteJsonConfig,
+    /// `(data_version, schema_version, total_changes)` after this connection's last read or
+    /// write: any difference means the database changed.
+    version: Option<(i64, i64, i64)>,
+}
+
+impl std::fmt::Debug for SqlitePersistence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlitePersistence")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqlitePersistence {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: impl AsRef<Path>, config: SqliteJsonConfig) -> Result<Self, PersistError> {
+        let conn = Connection::open(path).map_err(sql_err)?;
+        Self::from_connection(conn, config)
+    }
+
+    /// A private in-memory database.
+    pub fn open_in_memory(config: SqliteJsonConfig) -> Result<Self, PersistError> {
+        Self::from_connection(Connection::open_in_memory().map_err(sql_err)?, config)
+    }
+
+    /// Uses an open connection.
+    pub fn from_connection(
+        conn: Connection,
+        config: SqliteJsonConfig,
+    ) -> Result<Self, PersistError> {
+        // Another process holding a write lock is waited for rather than failed on.
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sql_err)?;
+        // Fails on a file that is not an SQLite database, before anything else touches it.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(sql_err)?;
+        Ok(SqlitePersistence {
+            conn,
+            config,
+            version: None,
+        })
+    }
+
+    /// The connection (TinyBase's `getDb`).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn current_version(&self) -> Result<(i64, i64, i64), PersistError> {
+        self.conn
+            .query_row(
+                "SELECT data_version d,schema_version s,TOTAL_CHANGES() c \
+                 FROM pragma_data_version JOIN pragma_schema_version",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .map_err(sql_err)
+    }
+
+    /// The managed table's columns, or `None` if it does not exist.
+    fn columns(&self) -> Result<Option<Vec<String>>, PersistError> {
+        let (schema, table) = match self.config.table.rsplit_once('.') {
+            Some((schema, table)) => (schema.to_string(), table.to_string()),
+            None => ("main".to_string(), self.config.table.clone()),
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM pragma_table_info(?1, ?2)")
+            .map_err(sql_err)?;
+        let names = stmt
+            .query_map(params![table, schema], |row| row.get::<_, String>(0))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok((!names.is_empty()).then_some(names))
+    }
+
+    fn check_columns(&self, columns: &[String]) -> Result<(), PersistError> {
+        for wanted in [&self.config.id_column, &self.config.store_column] {
+            if !columns.iter().any(|c| c == wanted) {
+                return Err(PersistError::Content(format!(
+                    "table {} has no column {wanted}; it was not written by tinystore or TinyBase in JSON mode",
+                    self.config.table
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn write_document(&self, document: &str) -> Result<(), PersistError> {
+        let table = quote_identifier(&self.config.table);
+        let id = quote_identifier(&self.config.id_column);
+        let store = quote_identifier(&self.config.store_column);
+        match self.columns()? {
+            Some(columns) => self.check_columns(&columns)?,
+            None => {
+                self.conn
+                    .execute(
+                        &format!("CREATE TABLE{table}({id} PRIMARY KEY,{store})"),
+                        [],
+                    )
+                    .map_err(sql_err)?;
+            }
+        }
+        self.conn
+            .execute(
+                &format!(
+                    "INSERT INTO{table}({id},{store})VALUES(?,?)ON CONFLICT({id})DO UPDATE SET{store}=excluded.{store}"
+                ),
+                params!["_", document],
+            )
+            .map_err(sql_err)?;
+        self.conn
+            .execute(
+                &format!("DELETE FROM{table}WHERE{id}NOT IN(?)"),
+                params!["_"],
+            )
+            .map_err(sql_err)?;
+        Ok(())
+    }
+}
+
+impl Persistence for SqlitePersistence {
+    fn read(&mut self) -> Result<Option<Persisted>, PersistError> {
+        let result = (|| {
+            let Some(columns) = self.columns()? else {
+                return Ok(None);
+            };
+            self.check_columns(&columns)?;
+            let sql = format!(
+                "SELECT {} FROM{}WHERE{}=?",
+                quote_identifier(&self.config.store_column),
+                quote_identifier(&self.config.table),
+                quote_identifier(&self.config.id_column),
+            );
+            let cell: Option<Result<String, PersistError>> = self
+                .conn
+                .query_row(&sql, params!["_"], |row| {
+                    Ok(match row.get_ref(0)? {
+                        ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec()).map_err(|_| {
+                            PersistError::Content("the stored document is not UTF-8 text".into())
+                        }),
+                        other => Err(PersistError::Content(format!(
+                            "the stored document is {:?}, not text",
+                            other.data_type()
+                        ))),
+                    })
+                })
+                .optional()
+                .map_err(sql_err)?;
+            cell.transpose().map(|text| text.map(Persisted::Json))
+        })();
+        self.version = Some(self.current_version()?);
+        result
+    }
+
+    fn write(&mut self, target: &Target, _changes: Option<&Changes>) -> Result<(), PersistError> {
+        let document = target.document();
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(sql_err)?;
+        match self.write_document(&document) {
+            Ok(()) => self.conn.execute_batch("COMMIT").map_err(sql_err)?,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        self.version = Some(self.current_version()?);
+        Ok(())
+    }
+
+    fn changed(&mut self) -> Result<bool, PersistError> {
+        let now = self.current_version()?;
+        let changed = self.version.is_some_and(|v| v != now);
+        self.version = Some(now);
+        Ok(changed)
+    }
+}

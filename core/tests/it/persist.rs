@@ -1,0 +1,363 @@
+//! Persisters against TinyBase's SQLite fixtures and files, and their failure behaviour.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+use tinystore_core::content::{tables_from_json, values_from_json};
+use tinystore_core::json::{parse, stringify_pretty};
+use tinystore_core::mergeable::JsonForm;
+use tinystore_core::persist::file::FilePersistence;
+use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence};
+use tinystore_core::persist::{PersistError, Persister, Status};
+use tinystore_core::{MergeableStore, Store};
+
+use crate::fixtures::{content_json, fixture, kit_dir};
+
+const T0: u64 = 1_700_000_000_000;
+
+fn fixture_path(name: &str) -> PathBuf {
+    kit_dir().join("fixtures/sqlite").join(name)
+}
+
+/// A fresh directory for one test's files.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tinystore-it-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A copy of a fixture database, so that tests never touch the shared originals.
+fn fixture_copy(name: &str, dir: &Path) -> PathBuf {
+    let to = dir.join(name);
+    std::fs::copy(fixture_path(name), &to).unwrap();
+    to
+}
+
+fn public_mergeable(store: &MergeableStore) -> Json {
+    let text = store
+        .get_mergeable_content()
+        .to_json_string(JsonForm::PUBLIC_CONTENT);
+    serde_json::from_str(&text).unwrap()
+}
+
+/// `{table: [{column: value}]}` of every table, as the kit's `*.rows.json` holds them.
+fn rows_json(path: &Path) -> Json {
+    let conn = rusqlite_open(path);
+    let mut tables = serde_json::Map::new();
+    let names: Vec<String> = {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    for name in names {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{name}\"")).unwrap();
+        let columns: Vec<String> = stmt.column_names().map(|c| c.to_string()).collect();
+        let rows = stmt
+            .query_map([], |row| {
+                let mut obj = serde_json::Map::new();
+                for (i, c) in columns.iter().enumerate() {
+                    let v = match row.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => Json::Null,
+                        rusqlite::types::ValueRef::Integer(n) => json!(n),
+                        rusqlite::types::ValueRef::Real(f) => json!(f),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            Json::String(String::from_utf8_lossy(t).into_owned())
+                        }
+                        rusqlite::types::ValueRef::Blob(_) => Json::String("<blob>".into()),
+                    };
+                    obj.insert(c.clone(), v);
+                }
+                Ok(Json::Object(obj))
+            })
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        tables.insert(name, Json::Array(rows));
+    }
+    Json::Object(tables)
+}
+
+fn schema_sql(path: &Path) -> String {
+    let conn = rusqlite_open(path);
+    let mut stmt = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+        .unwrap();
+    let sql: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    sql.iter().map(|s| format!("{s};\n")).collect()
+}
+
+fn rusqlite_open(path: &Path) -> tinystore_core::persist::sqlite::Connection {
+    tinystore_core::persist::sqlite::Connection::open(path).unwrap()
+}
+
+fn input_content() -> (tinystore_core::Tables, tinystore_core::Values) {
+    let input = fixture("sqlite/input-content.json");
+    (
+        tables_from_json(&input[0], false).unwrap(),
+        values_from_json(&input[1], false).unwrap(),
+    )
+}
+
+#[test]
+fn loads_tinybase_store_json_database() {
+    let dir = scratch("load-store-json");
+    let db = fixture_copy("store-json.sqlite", &dir);
+    let store = Store::new();
+    let persister = Persister::new(
+        &store,
+        SqlitePersistence::open(&db, SqliteJsonConfig::default()).unwrap(),
+    );
+    persister.load(None).unwrap();
+    let expected = fixture("sqlite/store-json.loaded.json");
+    assert_eq!(
+        stringify_pretty(&content_json(&store), "  "),
+        stringify_pretty(&expected["content"], "  ")
+    );
+    assert_eq!(persister.get_stats().loads, 1);
+}
+
+#[test]
+fn loads_tinybase_mergeable_json_database_with_its_stamps() {
+    let dir = scratch("load-mergeable-json");
+    let db = fixture_copy("mergeable-json.sqlite", &dir);
+    let store = MergeableStore::new(None);
+    let persister = Persister::new(
+        &store,
+        SqlitePersistence::open(&db, SqliteJsonConfig::default()).unwrap(),
+    );
+    persister.load(None).unwrap();
+    let expected = fixture("sqlite/mergeable-json.loaded.json");
+    assert_eq!(content_json(&store), expected["content"]);
+    assert_eq!(
+        stringify_pretty(&public_mergeable(&store), "  "),
+        stringify_pretty(&expected["mergeableContent"], "  ")
+    );
+    let (t, v) = store.get_mergeable_content_hashes();
+    assert_eq!(json!([t, v]), expected["contentHashes"]);
+}
+
+#[test]
+fn writes_what_tinybase_writes_in_json_mode() {
+    let dir = scratch("write-json");
+    let (tables, values) = input_content();
+
+    let plain = Store::new();
+    plain.set_content(&tables, &values);
+    let db = dir.join("store.sqlite");
+    Persister::new(
+        &plain,
+        SqlitePersistence::open(&db, SqliteJsonConfig::default()).unwrap(),
+    )
+    .save()
+    .unwrap();
+    assert_eq!(
+        schema_sql(&db),
+        std::fs::read_to_string(fixture_path("store-json.schema.sql")).unwrap()
+    );
+    assert_eq!(rows_json(&db), fixture("sqlite/store-json.rows.json"));
+
+    let mergeable = MergeableStore::with_clock(Some("fixture-client"), Box::new(|| T0));
+    mergeable.set_content(&tables, &values);
+    let db = dir.join("mergeable.sqlite");
+    Persister::new(
+        &mergeable,
+        SqlitePersistence::open(&db, SqliteJsonConfig::default()).unwrap(),
+    )
+    .save()
+    .unwrap();
+    assert_eq!(
+        schema_sql(&db),
+        std::fs::read_to_string(fixture_path("mergeable-json.schema.sql")).unwrap()
+    );
+    assert_eq!(rows_json(&db), fixture("sqlite/mergeable-json.rows.json"));
+}
+
+#[test]
+fn file_persister_round_trips_both_kinds_atomically() {
+    let dir = scratch("file");
+    let path = dir.join("store.json");
+    let (tables, values) = input_content();
+    let store = MergeableStore::with_clock(Some("fixture-client"), Box::new(|| T0));
+    store.set_content(&tables, &values);
+    let persister = Persister::new(&store, FilePersistence::new(&path));
+    persister.save().unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text, store.get_mergeable_content_json());
+    // No temporary file is left behind.
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+
+    let loaded = MergeableStore::new(None);
+    Persister::new(&loaded, FilePersistence::new(&path))
+        .load(None)
+        .unwrap();
+    assert_eq!(loaded.get_mergeable_content_json(), text);
+
+    // A plain Store reads a MergeableStore's file as its content.
+    let plain = Store::new();
+    Persister::new(&plain, FilePersistence::new(&path))
+        .load(None)
+        .unwrap();
+    assert_eq!(plain.get_content(), store.get_content());
+}
+
+#[test]
+fn auto_save_and_initial_content() {
+    let dir = scratch("auto-save");
+    let path = dir.join("store.json");
+    let store = Store::new();
+    let persister = Persister::new(&store, FilePersistence::new(&path));
+    let statuses = Arc::new(Mutex::new(Vec::new()));
+    let seen = statuses.clone();
+    persister.add_status_listener(move |s| seen.lock().unwrap().push(s));
+    let (tables, values) = input_content();
+    persister.load(Some((&tables, &values))).unwrap();
+    assert_eq!(store.get_content(), (tables.clone(), values.clone()));
+    persister.start_auto_save().unwrap();
+    store.set_cell("pets", "fido", "legs", 3);
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(saved, store.get_json());
+    assert!(saved.contains(r#""legs":3"#));
+    // A transaction that changes nothing does not save.
+    let saves = persister.get_stats().saves;
+    store.set_cell("pets", "fido", "legs", 3);
+    assert_eq!(persister.get_stats().saves, saves);
+    persister.stop_auto_save();
+    store.set_cell("pets", "fido", "legs", 5);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), saved);
+    assert_eq!(
+        statuses.lock().unwrap()[..4],
+        [Status::Loading, Status::Idle, Status::Saving, Status::Idle]
+    );
+}
+
+#[test]
+fn auto_load_picks_up_another_connections_writes() {
+    let dir = scratch("auto-load");
+    let db = dir.join("shared.sqlite");
+    let a = MergeableStore::new(Some("a"));
+    let b = MergeableStore::new(Some("b"));
+    let pa = Persister::new(
+        &a,
+        SqlitePersistence::open(&db, SqliteJsonConfig::default()).unwrap(),
+    );
+    let pb = Persister::new(
+        &b,
+        SqlitePersistence::open(&db, SqliteJsonConfig::default()).unwrap(),
+    );
+    pa.start_auto_persisting(None, Duration::from_millis(20), false)
+        .unwrap();
+    pb.start_auto_persisting(None, Duration::from_millis(20), false)
+        .unwrap();
+    a.set_cell("pets", "fido", "species", "dog");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while b.get_cell("pets", "fido", "species").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "b never saw a's write"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        b.get_mergeable_content_hashes(),
+        a.get_mergeable_content_hashes()
+    );
+    pa.destroy();
+    pb.destroy();
+}
+
+#[test]
+fn unreadable_storage_is_an_error_and_is_never_overwritten() {
+    let dir = scratch("bad");
+    // Not a database at all.
+    let junk = dir.join("junk.sqlite");
+    std::fs::write(
+        &junk,
+        b"this is not sqlite, just some bytes of text and more text",
+    )
+    .unwrap();
+    assert!(SqlitePersistence::open(&junk, SqliteJsonConfig::default()).is_err());
+    assert_eq!(
+        std::fs::read(&junk).unwrap(),
+        b"this is not sqlite, just some bytes of text and more text"
+    );
+
+    // A database whose document is not JSON, not text, or not UTF-8; and a table of the
+    // wrong shape.
+    for (name, setup) in [
+        (
+            "bad-json",
+            r#"CREATE TABLE tinybase(_id PRIMARY KEY, store); INSERT INTO tinybase VALUES('_', '[{"t":');"#,
+        ),
+        (
+            "not-text",
+            "CREATE TABLE tinybase(_id PRIMARY KEY, store); INSERT INTO tinybase VALUES('_', 42);",
+        ),
+        (
+            "not-utf8",
+            "CREATE TABLE tinybase(_id PRIMARY KEY, store); INSERT INTO tinybase VALUES('_', CAST(x'5bff5d' AS TEXT));",
+        ),
+        (
+            "wrong-shape",
+            "CREATE TABLE tinybase(a, b); INSERT INTO tinybase VALUES(1, 2);",
+        ),
+        (
+            "not-tinybase",
+            r#"CREATE TABLE tinybase(_id PRIMARY KEY, store); INSERT INTO tinybase VALUES('_', '{"a":1}');"#,
+        ),
+    ] {
+        let db = dir.join(format!("{name}.sqlite"));
+        tinystore_core::persist::sqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(setup)
+            .unwrap();
+        let before = rows_json(&db);
+        for mergeable in [false, true] {
+            let store = if mergeable {
+                MergeableStore::new(None).store().clone()
+            } else {
+                Store::new()
+            };
+            let persister = Persister::new(
+                &store,
+                SqlitePersistence::open(&db, SqliteJsonConfig::default()).unwrap(),
+            );
+            assert!(persister.load(None).is_err(), "{name}");
+            assert!(!store.has_tables());
+            store.set_value("v", 1);
+            assert_eq!(
+                persister.save().err(),
+                Some(PersistError::LoadFailed),
+                "{name}"
+            );
+            assert!(persister.start_auto_save().is_err(), "{name}");
+            assert_eq!(rows_json(&db), before, "{name}");
+        }
+    }
+
+    // The same for a file.
+    let path = dir.join("bad.json");
+    std::fs::write(&path, "[[{\"t\":").unwrap();
+    let store = MergeableStore::new(None);
+    let persister = Persister::new(&store, FilePersistence::new(&path));
+    assert!(persister.load(None).is_err());
+    assert!(persister.save().is_err());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "[[{\"t\":");
+    // Until the user says so.
+    persister.allow_overwrite().save().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        store.get_mergeable_content_json()
+    );
+    let _ = parse("[]");
+}
