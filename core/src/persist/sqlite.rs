@@ -1,6 +1,12 @@
-//! The SQLite persister, JSON mode (spec persist.md §2–3): TinyBase's JSON document in one row
-//! (`_id = '_'`) of one table, for a Store or a MergeableStore. Files are interchangeable with
-//! TinyBase's: the same table, columns, SQL and document.
+//! The SQLite persister (spec persist.md §2–4), with TinyBase's two layouts:
+//!
+//! - **JSON mode**: TinyBase's JSON document in one row (`_id = '_'`) of one table, for a Store
+//!   or a MergeableStore;
+//! - **tabular mode** (plain Stores): one database table per Store table, a column per cell id,
+//!   and the Values in one row of `tinybase_values`. Auto-save writes only what the transaction
+//!   changed (the rows, and in them the columns).
+//!
+//! Files are interchangeable with TinyBase's: the same tables, columns and contents.
 //!
 //! ```
 //! use tinystore_core::persist::{Persister, sqlite::{SqliteJsonConfig, SqlitePersistence}};
@@ -24,7 +30,9 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::content::Changes;
 
-use super::{PersistError, Persisted, Persistence, Target};
+use super::{PersistError, Persisted, Persistence, Persists, Target};
+
+mod tabular;
 
 /// JSON-mode configuration (TinyBase's `{mode: 'json', storeTableName, storeIdColumnName,
 /// storeColumnName}`).
@@ -71,10 +79,144 @@ pub fn quote_identifier(name: &str) -> String {
         .join(".")
 }
 
-/// A database connection holding a store in JSON mode.
+/// Which rows and columns of a database table load into a Store table (TinyBase's
+/// `tables.load` entry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableLoad {
+    /// The database table.
+    pub db_table: String,
+    /// The Store table it loads into.
+    pub table_id: String,
+    /// The column holding row ids (default `_id`).
+    pub row_id_column: String,
+    /// An SQL condition selecting the rows (`$tableName` stands for the quoted table name);
+    /// `None` for all rows.
+    pub condition: Option<String>,
+}
+
+/// Where a Store table is saved (TinyBase's `tables.save` entry).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSave {
+    /// The Store table.
+    pub table_id: String,
+    /// The database table.
+    pub db_table: String,
+    /// The column holding row ids (default `_id`).
+    pub row_id_column: String,
+    /// Drop columns no row uses any more (full saves only).
+    pub delete_empty_columns: bool,
+    /// Drop the database table when the Store table is empty (else its rows are deleted).
+    pub delete_empty_table: bool,
+    /// The rows a save may delete; defaults to the load condition of the same database table.
+    pub condition: Option<String>,
+}
+
+/// Which Values load or save.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ValueSelection {
+    /// None.
+    #[default]
+    None,
+    /// All.
+    All,
+    /// Only these ids.
+    Only(Vec<String>),
+}
+
+impl ValueSelection {
+    fn includes(&self, id: &str) -> bool {
+        match self {
+            ValueSelection::None => false,
+            ValueSelection::All => true,
+            ValueSelection::Only(ids) => ids.iter().any(|v| v == id),
+        }
+    }
+}
+
+/// Tabular-mode configuration (spec persist.md §4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TabularConfig {
+    /// Database tables loaded, each into a Store table.
+    pub load: Vec<TableLoad>,
+    /// Store tables saved, each into a database table.
+    pub save: Vec<TableSave>,
+    /// Values loaded.
+    pub values_load: ValueSelection,
+    /// Values saved.
+    pub values_save: ValueSelection,
+    /// The Values table (default `tinybase_values`).
+    pub values_table: String,
+}
+
+impl Default for TabularConfig {
+    fn default() -> Self {
+        TabularConfig {
+            load: Vec::new(),
+            save: Vec::new(),
+            values_load: ValueSelection::None,
+            values_save: ValueSelection::None,
+            values_table: "tinybase_values".into(),
+        }
+    }
+}
+
+impl TabularConfig {
+    /// Loads and saves each named table under its own name, and all Values.
+    pub fn tables<S: AsRef<str>>(ids: &[S]) -> TabularConfig {
+        TabularConfig {
+            load: ids
+                .iter()
+                .map(|id| TableLoad {
+                    db_table: id.as_ref().into(),
+                    table_id: id.as_ref().into(),
+                    row_id_column: "_id".into(),
+                    condition: None,
+                })
+                .collect(),
+            save: ids
+                .iter()
+                .map(|id| TableSave {
+                    table_id: id.as_ref().into(),
+                    db_table: id.as_ref().into(),
+                    row_id_column: "_id".into(),
+                    delete_empty_columns: false,
+                    delete_empty_table: false,
+                    condition: None,
+                })
+                .collect(),
+            values_load: ValueSelection::All,
+            values_save: ValueSelection::All,
+            values_table: "tinybase_values".into(),
+        }
+    }
+}
+
+/// The layout of a store in the database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SqliteMode {
+    /// One JSON document.
+    Json(SqliteJsonConfig),
+    /// Tables, rows and columns.
+    Tabular(TabularConfig),
+}
+
+impl From<SqliteJsonConfig> for SqliteMode {
+    fn from(c: SqliteJsonConfig) -> Self {
+        SqliteMode::Json(c)
+    }
+}
+
+impl From<TabularConfig> for SqliteMode {
+    fn from(c: TabularConfig) -> Self {
+        SqliteMode::Tabular(c)
+    }
+}
+
+/// A database connection holding a store.
 pub struct SqlitePersistence {
     conn: Connection,
     config: SqliteJsonConfig,
+    tabular: Option<TabularConfig>,
     /// `(data_version, schema_version, total_changes)` after this connection's last read or
     /// write: any difference means the database changed.
     version: Option<(i64, i64, i64)>,
@@ -90,21 +232,25 @@ impl std::fmt::Debug for SqlitePersistence {
 
 impl SqlitePersistence {
     /// Opens (or creates) the database file at `path`.
-    pub fn open(path: impl AsRef<Path>, config: SqliteJsonConfig) -> Result<Self, PersistError> {
+    pub fn open(path: impl AsRef<Path>, mode: impl Into<SqliteMode>) -> Result<Self, PersistError> {
         let conn = Connection::open(path).map_err(sql_err)?;
-        Self::from_connection(conn, config)
+        Self::from_connection(conn, mode)
     }
 
     /// A private in-memory database.
-    pub fn open_in_memory(config: SqliteJsonConfig) -> Result<Self, PersistError> {
-        Self::from_connection(Connection::open_in_memory().map_err(sql_err)?, config)
+    pub fn open_in_memory(mode: impl Into<SqliteMode>) -> Result<Self, PersistError> {
+        Self::from_connection(Connection::open_in_memory().map_err(sql_err)?, mode)
     }
 
     /// Uses an open connection.
     pub fn from_connection(
         conn: Connection,
-        config: SqliteJsonConfig,
+        mode: impl Into<SqliteMode>,
     ) -> Result<Self, PersistError> {
+        let (config, tabular_config) = match mode.into() {
+            SqliteMode::Json(config) => (config, None),
+            SqliteMode::Tabular(t) => (SqliteJsonConfig::default(), Some(t)),
+        };
         // Another process holding a write lock is waited for rather than failed on.
         conn.busy_timeout(Duration::from_secs(5)).map_err(sql_err)?;
         // Fails on a file that is not an SQLite database, before anything else touches it.
@@ -113,6 +259,7 @@ impl SqlitePersistence {
         Ok(SqlitePersistence {
             conn,
             config,
+            tabular: tabular_config,
             version: None,
         })
     }
@@ -135,12 +282,18 @@ impl SqlitePersistence {
 
     /// The managed table's columns, or `None` if it does not exist.
     fn columns(&self) -> Result<Option<Vec<String>>, PersistError> {
-        let (schema, table) = match self.config.table.rsplit_once('.') {
+        table_columns(&self.conn, &self.config.table)
+    }
+}
+
+/// A table's columns in order, or `None` if it does not exist.
+fn table_columns(conn: &Connection, name: &str) -> Result<Option<Vec<String>>, PersistError> {
+    {
+        let (schema, table) = match name.rsplit_once('.') {
             Some((schema, table)) => (schema.to_string(), table.to_string()),
-            None => ("main".to_string(), self.config.table.clone()),
+            None => ("main".to_string(), name.to_string()),
         };
-        let mut stmt = self
-            .conn
+        let mut stmt = conn
             .prepare("SELECT name FROM pragma_table_info(?1, ?2)")
             .map_err(sql_err)?;
         let names = stmt
@@ -150,7 +303,9 @@ impl SqlitePersistence {
             .map_err(sql_err)?;
         Ok((!names.is_empty()).then_some(names))
     }
+}
 
+impl SqlitePersistence {
     fn check_columns(&self, columns: &[String]) -> Result<(), PersistError> {
         for wanted in [&self.config.id_column, &self.config.store_column] {
             if !columns.iter().any(|c| c == wanted) {
@@ -197,7 +352,20 @@ impl SqlitePersistence {
 }
 
 impl Persistence for SqlitePersistence {
+    fn persists(&self) -> Persists {
+        if self.tabular.is_some() {
+            Persists::StoreOnly
+        } else {
+            Persists::StoreOrMergeableStore
+        }
+    }
+
     fn read(&mut self) -> Result<Option<Persisted>, PersistError> {
+        if let Some(config) = &self.tabular {
+            let result = tabular::read(&self.conn, config);
+            self.version = Some(self.current_version()?);
+            return result;
+        }
         let result = (|| {
             let Some(columns) = self.columns()? else {
                 return Ok(None);
@@ -230,12 +398,15 @@ impl Persistence for SqlitePersistence {
         result
     }
 
-    fn write(&mut self, target: &Target, _changes: Option<&Changes>) -> Result<(), PersistError> {
-        let document = target.document();
+    fn write(&mut self, target: &Target, changes: Option<&Changes>) -> Result<(), PersistError> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(sql_err)?;
-        match self.write_document(&document) {
+        let result = match &self.tabular {
+            Some(config) => tabular::write(&self.conn, config, target.store(), changes),
+            None => self.write_document(&target.document()),
+        };
+        match result {
             Ok(()) => self.conn.execute_batch("COMMIT").map_err(sql_err)?,
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");

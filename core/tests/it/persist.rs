@@ -361,3 +361,165 @@ fn unreadable_storage_is_an_error_and_is_never_overwritten() {
     );
     let _ = parse("[]");
 }
+
+fn tabular(ids: &[&str]) -> tinystore_core::persist::sqlite::TabularConfig {
+    tinystore_core::persist::sqlite::TabularConfig::tables(ids)
+}
+
+/// Rows of every table, sorted, for comparisons that do not depend on insertion order.
+fn sorted_rows(path: &Path) -> Json {
+    let mut rows = rows_json(path);
+    for (_, table) in rows.as_object_mut().unwrap() {
+        table.as_array_mut().unwrap().sort_by_key(|r| r.to_string());
+    }
+    rows
+}
+
+#[test]
+fn tabular_mode_reads_and_writes_what_tinybase_does() {
+    let dir = scratch("tabular");
+    let db = fixture_copy("store-tabular.sqlite", &dir);
+    let store = Store::new();
+    Persister::new(
+        &store,
+        SqlitePersistence::open(&db, tabular(&["pets", "species"])).unwrap(),
+    )
+    .load(None)
+    .unwrap();
+    let expected = fixture("sqlite/store-tabular.loaded.json");
+    assert_eq!(
+        serde_json::to_string(&content_json(&store)).unwrap(),
+        serde_json::to_string(&expected["content"]).unwrap()
+    );
+
+    let (tables, values) = input_content();
+    let store = Store::new();
+    store.set_content(&tables, &values);
+    let out = dir.join("out.sqlite");
+    Persister::new(
+        &store,
+        SqlitePersistence::open(&out, tabular(&["pets", "species"])).unwrap(),
+    )
+    .save()
+    .unwrap();
+    assert_eq!(
+        schema_sql(&out),
+        std::fs::read_to_string(fixture_path("store-tabular.schema.sql")).unwrap()
+    );
+    assert_eq!(rows_json(&out), fixture("sqlite/store-tabular.rows.json"));
+
+    // TinyBase refuses a MergeableStore in tabular mode; so does tinystore.
+    let m = MergeableStore::new(None);
+    assert!(matches!(
+        Persister::try_new(
+            &m,
+            SqlitePersistence::open_in_memory(tabular(&["pets"])).unwrap()
+        ),
+        Err(PersistError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn tabular_auto_save_writes_only_changes_and_matches_a_full_save() {
+    let dir = scratch("tabular-auto");
+    let db = dir.join("auto.sqlite");
+    let (tables, values) = input_content();
+    let store = Store::new();
+    store.set_content(&tables, &values);
+    let persister = Persister::new(
+        &store,
+        SqlitePersistence::open(&db, tabular(&["pets", "species"])).unwrap(),
+    );
+    persister.start_auto_save().unwrap();
+    type Step = Box<dyn Fn(&Store)>;
+    let steps: Vec<Step> = vec![
+        Box::new(|s| {
+            s.set_cell("pets", "fido", "legs", 3);
+        }),
+        Box::new(|s| {
+            s.del_row("pets", "felix");
+        }),
+        Box::new(|s| {
+            s.set_cell("pets", "rex", "color", "black");
+        }),
+        Box::new(|s| {
+            s.del_cell("pets", "fido", "sold", false);
+        }),
+        Box::new(|s| {
+            s.set_value("open", false).del_value("name");
+        }),
+        Box::new(|s| {
+            s.set_cell(
+                "pets",
+                "o",
+                "obj",
+                tinystore_core::Cell::from_json(json!({"a": [1]})),
+            );
+        }),
+        Box::new(|s| {
+            s.del_table("species");
+        }),
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        step(&store);
+        let full = dir.join(format!("full-{i}.sqlite"));
+        Persister::new(
+            &store,
+            SqlitePersistence::open(&full, tabular(&["pets", "species"])).unwrap(),
+        )
+        .save()
+        .unwrap();
+        let (mut auto_rows, full_rows) = (sorted_rows(&db), sorted_rows(&full));
+        // A full save drops an empty table's rows the same way; columns added earlier stay in
+        // the auto-saved table (partial saves never drop columns), so compare per full column.
+        for (table, rows) in full_rows.as_object().unwrap() {
+            let auto = auto_rows
+                .as_object_mut()
+                .unwrap()
+                .remove(table)
+                .unwrap_or(json!([]));
+            let project = |r: &Json| {
+                let keys: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+                json!(
+                    keys.iter()
+                        .map(|k| r[k.as_str()].clone())
+                        .collect::<Vec<_>>()
+                )
+            };
+            let auto: Vec<Json> = auto.as_array().unwrap().iter().map(project).collect();
+            let full: Vec<Json> = rows.as_array().unwrap().iter().map(project).collect();
+            assert_eq!(auto, full, "step {i}, table {table}");
+        }
+        // And it loads back to the store's content (missing cells as nulls, booleans as 0/1).
+        let loaded = Store::new();
+        Persister::new(
+            &loaded,
+            SqlitePersistence::open(&db, tabular(&["pets", "species"])).unwrap(),
+        )
+        .load(None)
+        .unwrap();
+        assert_eq!(
+            loaded.get_row_ids("pets").len(),
+            store.get_row_ids("pets").len(),
+            "step {i}"
+        );
+        // A value deleted by an auto-save is a NULL column, which loads as a null value (as
+        // in TinyBase: tabular tables load dense).
+        for (v, value) in loaded.get_values() {
+            match store.get_value(&v) {
+                Some(expected) if expected.as_bool().is_some() => {
+                    assert_eq!(
+                        value.as_f64(),
+                        Some(f64::from(u8::from(expected.as_bool().unwrap())))
+                    )
+                }
+                Some(expected) => assert_eq!(value, expected, "step {i}"),
+                None => assert!(value.is_null(), "step {i}"),
+            }
+        }
+    }
+    assert_eq!(
+        store.get_cell("pets", "o", "obj"),
+        Some(tinystore_core::Cell::from_json(json!({"a": [1]})))
+    );
+}
