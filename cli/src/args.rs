@@ -7,6 +7,8 @@ use std::collections::HashMap;
 pub(crate) enum CliError {
     Usage(String),
     Failed(String),
+    /// A message and an exit status, without the usage text (the kit's `fail(message, code)`).
+    Exit(u8, String),
 }
 
 impl CliError {
@@ -58,5 +60,47 @@ impl Flags {
     /// Every value of a repeatable flag, in order.
     pub(crate) fn all(&self, name: &str) -> &[String] {
         self.values.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
+}
+
+/// Flags parsed the way the kit's `peer.mjs` parses them: `--name value`, `--name=value`, or a
+/// bare `--name` (true) when no value follows; other arguments are positional.
+pub(crate) struct PeerFlags {
+    flags: HashMap<String, Option<String>>,
+}
+
+impl PeerFlags {
+    pub(crate) fn parse(args: &[String]) -> PeerFlags {
+        let mut flags = HashMap::new();
+        let mut i = 0;
+        while i < args.len() {
+            if let Some(name) = args[i].strip_prefix("--") {
+                if let Some((name, value)) = name.split_once('=') {
+                    flags.insert(name.to_string(), Some(value.to_string()));
+                } else {
+                    match args.get(i + 1) {
+                        Some(next) if !(next.starts_with("--") && next.len() > 2) => {
+                            flags.insert(name.to_string(), Some(next.clone()));
+                            i += 1;
+                        }
+                        _ => {
+                            flags.insert(name.to_string(), None);
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+        PeerFlags { flags }
+    }
+
+    /// A flag's value (`None` when absent or given without a value).
+    pub(crate) fn value(&self, name: &str) -> Option<&str> {
+        self.flags.get(name).and_then(|v| v.as_deref())
+    }
+
+    /// Whether the flag was given at all.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.flags.contains_key(name)
     }
 }

@@ -5,12 +5,17 @@
 //!   other stores in, and writes TinyBase's file-persister format: the differential test
 //!   against TinyBase runs it beside the real thing.
 //!
-//! `serve`, `client`, `dump-sqlite`, `write-sqlite` (mirroring `../shared/kit/peer.mjs`) and
-//! `bench` arrive with the persister, sync and benchmark work.
+//! - `tinystore dump-sqlite` / `write-sqlite` read and write TinyBase's SQLite files with the
+//!   flags, output JSON and exit codes of the kit's `peer.mjs`, so either can run in the same
+//!   scripts.
+//!
+//! `serve`, `client` (mirroring `peer.mjs` too) and `bench` arrive with the sync and benchmark
+//! work.
 
 mod apply;
 mod args;
 mod demo;
+mod sqlite;
 
 use std::process::ExitCode;
 
@@ -21,6 +26,16 @@ commands:
   apply     --ops OPS.json [--unique-id ID] [--fixed-now MS] [--merge FILE]... --out FILE
             replay kit ops on a MergeableStore, merge stores in from TinyBase file-persister
             files, and write the result in that format
+  dump-sqlite  --db f.sqlite --mode json|tabular [--store auto|plain|mergeable]
+               [--table tinybase] [--values-table tinybase_values]
+               [--tables a,b] [--content-only] [--out f.json]
+            load a database as TinyBase would and print {store, content, ...} as JSON
+  write-sqlite --db f.sqlite --mode json|tabular [--store plain|mergeable]
+               [--in content.json|-] [--table tinybase]
+               [--values-table tinybase_values] [--unique-id ID]
+               [--fixed-now MS] [--force]
+            write content (or a dump's mergeableContent) to a new database
+            (flags, output and exit codes as ../shared/kit/peer.mjs)
   version   print the version
   help      print this help";
 
@@ -30,6 +45,8 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("demo") | None => demo::demo(),
         Some("apply") => report(apply::run(rest)),
+        Some("dump-sqlite") => report(sqlite::dump(rest)),
+        Some("write-sqlite") => report(sqlite::write(rest)),
         Some("version" | "--version" | "-V") => {
             println!("tinystore {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
@@ -56,6 +73,10 @@ fn report(result: Result<(), args::CliError>) -> ExitCode {
         Err(args::CliError::Failed(message)) => {
             eprintln!("tinystore: {message}");
             ExitCode::FAILURE
+        }
+        Err(args::CliError::Exit(code, message)) => {
+            eprintln!("tinystore: {message}");
+            ExitCode::from(code)
         }
     }
 }

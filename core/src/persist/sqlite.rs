@@ -24,8 +24,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-pub use rusqlite::Connection;
 use rusqlite::types::ValueRef;
+pub use rusqlite::{self, Connection};
 use rusqlite::{OptionalExtension, params};
 
 use crate::content::Changes;
