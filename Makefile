@@ -23,16 +23,19 @@ setup:
 	@rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
-# npm ci of the kit's pinned packages, redone only when its lock file changes.
+# npm ci of the kit's pinned packages (redone only when its lock file changes), the native
+# better-sqlite3 addon built (npm 11 does not run install scripts by itself), and peer.mjs.
 kit:
 	@command -v node >/dev/null || { echo "node (>= 20) is required for the TinyBase differential tests"; exit 1; }
 	@test -f $(KIT)/package-lock.json || { echo "the reference kit is missing: expected $(KIT)"; exit 1; }
 	@mkdir -p $(KIT_DIR)
 	@if ! cmp -s $(KIT)/package-lock.json $(KIT_DIR)/.installed-lock; then \
 		cp $(KIT)/package.json $(KIT)/package-lock.json $(KIT_DIR)/ && \
-		(cd $(KIT_DIR) && npm ci --no-audit --no-fund --loglevel=error) && \
+		(cd $(KIT_DIR) && npm ci --no-audit --no-fund --loglevel=error && \
+		 npm rebuild better-sqlite3 --loglevel=error) && \
 		cp $(KIT)/package-lock.json $(KIT_DIR)/.installed-lock; \
 	fi
+	@cp $(KIT)/peer.mjs $(KIT_DIR)/peer.mjs
 
 fmt-check: setup
 	$(CARGO) fmt --all --check
