@@ -4,5 +4,6 @@ mod convergence;
 mod fixtures;
 mod mergeable;
 mod persist;
+mod persist_process;
 mod proptests;
 mod store_spec;
