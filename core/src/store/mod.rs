@@ -1939,20 +1939,28 @@ fn set_valid_table(s: &mut State, t: &str, rows: Vec<(Text, ValidRow)>) {
     for (r, row) in rows {
         set_valid_row(s, t, &r, row);
     }
-    let absent: Vec<Text> = s
+    let absent = s
         .tables
         .get(t)
-        .map(|x| {
-            x.rows
-                .keys()
-                .filter(|r| !keep.contains(r))
-                .cloned()
-                .collect()
-        })
+        .map(|x| absent_ids(x.rows.keys(), &keep))
         .unwrap_or_default();
     for r in absent {
         del_row_in(s, t, &r);
     }
+}
+
+/// The ids in `existing` that are not in `keep`. A linear scan for a few ids; a hash set for
+/// many, so replacing a 100k-row table is not quadratic.
+fn absent_ids<'a>(existing: impl Iterator<Item = &'a Text>, keep: &[Text]) -> Vec<Text> {
+    if keep.len() <= 16 {
+        return existing.filter(|id| !keep.contains(id)).cloned().collect();
+    }
+    let keep: hashbrown::HashSet<&str, foldhash::fast::RandomState> =
+        keep.iter().map(Text::as_str).collect();
+    existing
+        .filter(|id| !keep.contains(id.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn set_valid_tables(s: &mut State, tables: ValidTables) {
@@ -1960,12 +1968,7 @@ fn set_valid_tables(s: &mut State, tables: ValidTables) {
     for (t, rows) in tables {
         set_valid_table(s, &t, rows);
     }
-    let absent: Vec<Text> = s
-        .tables
-        .keys()
-        .filter(|t| !keep.contains(t))
-        .cloned()
-        .collect();
+    let absent = absent_ids(s.tables.keys(), &keep);
     for t in absent {
         del_table_in(s, &t);
     }
@@ -1976,12 +1979,7 @@ fn set_valid_values(s: &mut State, values: ValidRow) {
     for (v, value) in values {
         s.set_valid_value(&v, value);
     }
-    let absent: Vec<Text> = s
-        .values
-        .keys()
-        .filter(|v| !keep.contains(v))
-        .cloned()
-        .collect();
+    let absent = absent_ids(s.values.keys(), &keep);
     for v in absent {
         del_value_in(s, &v);
     }
