@@ -31,6 +31,7 @@ mod ordmap;
 pub mod persist;
 pub mod schema;
 pub mod store;
+pub mod sync;
 pub mod types;
 
 pub use content::{Changes, ContentError, Row, Table, Tables, Values};

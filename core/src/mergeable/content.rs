@@ -372,15 +372,9 @@ impl MergeableContent {
     /// Appends the tree in the given JSON form to `out`.
     pub fn write_json(&self, out: &mut String, form: JsonForm) {
         out.push('[');
-        write_map(out, &self.tables, form, |out, table| {
-            write_map(out, table, form, |out, row| {
-                write_map(out, row, form, |out, cell| write_leaf(out, cell, form))
-            })
-        });
+        write_tables_stamp(out, &self.tables, form);
         out.push(',');
-        write_map(out, &self.values, form, |out, value| {
-            write_leaf(out, value, form)
-        });
+        write_values_stamp(out, &self.values, form);
         if form.changes {
             out.push_str(",1");
         }
@@ -480,6 +474,20 @@ fn write_map<T>(
 
 fn write_leaf(out: &mut String, stamp: &CellStamp, form: JsonForm) {
     write_leaf_parts(out, stamp.thing.as_ref(), &stamp.hlc, stamp.hash, form);
+}
+
+/// Appends a TablesStamp alone (a synchronizer's diff response) in the given form.
+pub fn write_tables_stamp(out: &mut String, tables: &TablesStamp, form: JsonForm) {
+    write_map(out, tables, form, |out, table| {
+        write_map(out, table, form, |out, row| {
+            write_map(out, row, form, |out, cell| write_leaf(out, cell, form))
+        })
+    });
+}
+
+/// Appends a ValuesStamp alone in the given form.
+pub fn write_values_stamp(out: &mut String, values: &ValuesStamp, form: JsonForm) {
+    write_map(out, values, form, |out, value| write_leaf(out, value, form));
 }
 
 /// A stamp's HLC as stored: `""` or a valid HLC (checked by validation beforehand).

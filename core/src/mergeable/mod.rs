@@ -216,6 +216,17 @@ impl MergeableStore {
         Ok(self)
     }
 
+    /// [`apply_mergeable_changes`](Self::apply_mergeable_changes) from already parsed JSON in
+    /// TinyBase's encoded form.
+    pub fn apply_mergeable_changes_value(
+        &self,
+        json: &serde_json::Value,
+    ) -> Result<&Self, MergeableError> {
+        let tree = MergeableContent::tree_from_json(json, false, self.max_time())?;
+        self.apply_tree(&tree, false);
+        Ok(self)
+    }
+
     fn set_listening(&self, on: bool) {
         self.store.with_mut(|s| {
             if let Some(m) = s.mergeable.as_deref_mut() {
@@ -255,7 +266,28 @@ impl MergeableStore {
         });
         self.store.apply_changes(&changes);
         self.set_listening(true);
+        self.set_applying(true);
         self.store.finish(None);
+        self.set_applying(false);
+    }
+
+    fn set_applying(&self, on: bool) {
+        self.store.with_mut(|s| {
+            if let Some(m) = s.mergeable.as_deref_mut() {
+                m.applying = on;
+            }
+        });
+    }
+
+    /// Whether a mutator listener wrote while incoming changes were being applied since the
+    /// last call (TinyBase's `hadMutated`); resets the flag. A synchronizer announces its
+    /// hashes afterwards, so peers fetch what the listener wrote.
+    pub fn had_mutated(&self) -> bool {
+        self.store.with_mut(|s| {
+            s.mergeable
+                .as_deref_mut()
+                .is_some_and(|m| std::mem::take(&mut m.mutated))
+        })
     }
 
     /// Merges both ways with `other` (`merge`): each store takes the other's content as it

@@ -302,6 +302,12 @@ pub(crate) struct Mergeable {
     pub(crate) listening: bool,
     /// True inside `setDefaultContent`: its writes get the empty HLC.
     pub(crate) defaulting_content: bool,
+    /// True while the listeners of a merge's transaction run: a write stamped then was made by
+    /// a mutator listener reacting to incoming changes.
+    pub(crate) applying: bool,
+    /// A mutator listener wrote while incoming changes were applied (TinyBase's `mutated`),
+    /// so a synchronizer must announce its new hashes.
+    pub(crate) mutated: bool,
     /// Cells (table, row, cell) and values filled in from schema defaults by the current
     /// write: a new cell written this way gets the empty HLC.
     pub(crate) defaulted_cells: Vec<(Text, Text, Text)>,
@@ -326,6 +332,8 @@ impl Mergeable {
             tree: StampTree::default(),
             listening: true,
             defaulting_content: false,
+            applying: false,
+            mutated: false,
             defaulted_cells: Vec::new(),
             defaulted_values: Vec::new(),
             touched_cells: OrdMap::new(),
@@ -398,6 +406,7 @@ impl Mergeable {
         let Some(leaf) = self.local_leaf(new, defaulted) else {
             return;
         };
+        self.mutated |= self.applying;
         let hlc = leaf.hlc;
         let tree = &mut self.tree;
         let buf = &mut self.buf;
@@ -458,6 +467,7 @@ impl Mergeable {
         let Some(leaf) = self.local_leaf(new, defaulted) else {
             return;
         };
+        self.mutated |= self.applying;
         let hlc = leaf.hlc;
         let id = self.tree.names.intern(v);
         let values = &mut self.tree.values;

@@ -7,3 +7,4 @@ mod persist;
 mod persist_process;
 mod proptests;
 mod store_spec;
+mod sync_local;

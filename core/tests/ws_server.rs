@@ -1,0 +1,1 @@
+//! WebSocket server tests (being written).
