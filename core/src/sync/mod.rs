@@ -2,17 +2,29 @@
 //! machine, and its transports.
 //!
 //! - [`protocol`]: messages, validation, framing, fragments, multiplexing (no I/O).
+//! - `client` (feature `ws-client`): the WebSocket sync client (TinyBase's
+//!   `createWsSynchronizer`), with optional reconnection.
 //! - `server` (feature `ws-server`): the WebSocket sync server (TinyBase's `createWsServer`).
 //! - [`synchronizer`]: the transport-independent [`Synchronizer`] (TinyBase's
 //!   `createCustomSynchronizer`) and the [`Transport`] trait apps implement for their medium.
 //! - [`local`]: [`LocalBus`], synchronizers in one process (TinyBase's LocalSynchronizer).
+//! - `rooms` (features `ws-server` + `sqlite`): server-side room stores persisted to SQLite.
 
+#[cfg(feature = "ws-client")]
+pub mod client;
 pub mod local;
 pub mod protocol;
+#[cfg(all(feature = "ws-server", feature = "sqlite"))]
+pub mod rooms;
 #[cfg(feature = "ws-server")]
 pub mod server;
 pub mod synchronizer;
 
+#[cfg(feature = "ws-client")]
+pub use client::{
+    ConnectionStatus, FrameDirection, ReconnectPolicy, WsClientConfig, WsClientError,
+    WsSynchronizer,
+};
 pub use local::LocalBus;
 pub use synchronizer::{
     SyncError, Synchronizer, SynchronizerOptions, SynchronizerStats, Transport, WeakSynchronizer,

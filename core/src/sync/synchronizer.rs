@@ -587,6 +587,17 @@ impl Synchronizer {
         self
     }
 
+    /// [`start_sync`](Self::start_sync) without waiting: auto-load and auto-save are on when
+    /// it returns, and the initial pull finishes in the background. For callers that must not
+    /// block, such as a server starting a room while the room's messages are held for it.
+    pub fn start_sync_detached(&self, initial: Option<(&Tables, &Values)>) -> &Self {
+        self.inner.syncing.store(true, Ordering::SeqCst);
+        self.inner.auto_loading.store(true, Ordering::SeqCst);
+        let initial = initial.map(|(t, v)| (t.clone(), v.clone()));
+        self.inner.start_load(initial, false);
+        self.start_auto_save()
+    }
+
     /// Stops syncing (auto-load and auto-save).
     pub fn stop_sync(&self) -> &Self {
         self.inner.syncing.store(false, Ordering::SeqCst);

@@ -4,8 +4,6 @@
 //! has); an auto-save of a transaction touches only the rows and columns it changed. Rows are
 //! upserted in chunks that stay under SQLite's bound-parameter limit.
 
-use std::collections::HashSet;
-
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, params_from_iter};
 
@@ -364,23 +362,25 @@ fn save_table(
         }
         columns.retain(|c| cell_ids.contains(c));
     }
-    let table = store.get_table(&save.table_id);
-    let rows: Vec<(String, Vec<SqlValue>)> = table
-        .iter()
-        .map(|(r, row)| {
-            (
-                r.clone(),
-                columns.iter().map(|c| sql_of(row.get(c))).collect(),
-            )
-        })
-        .collect();
-    upsert(conn, &save.db_table, &save.row_id_column, &columns, &rows)?;
-    // Rows the store no longer has (within the save condition) go.
+    let stored_rows = upsert_table(conn, save, &columns, store)?;
+    // Rows the store no longer has (within the save condition) go. Every stored row is in the
+    // table now, so when the table holds no more rows than the store there is nothing to
+    // delete, and the ids need not be read back.
+    let where_cond = condition_sql(cond, &quoted).map_or(String::new(), |c| format!("WHERE{c}"));
+    let in_db: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM{quoted}{where_cond}"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql_err)?;
+    if in_db <= stored_rows as i64 {
+        return Ok(());
+    }
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT {} FROM{quoted}{}",
+            "SELECT {} FROM{quoted}{where_cond}",
             quote_identifier(&save.row_id_column),
-            condition_sql(cond, &quoted).map_or(String::new(), |c| format!("WHERE{c}"))
         ))
         .map_err(sql_err)?;
     let existing: Vec<String> = stmt
@@ -388,12 +388,77 @@ fn save_table(
         .map_err(sql_err)?
         .filter_map(|r| r.ok().flatten())
         .collect();
-    let keep: HashSet<&str> = table.keys().map(String::as_str).collect();
-    let gone: Vec<String> = existing
-        .into_iter()
-        .filter(|r| !keep.contains(r.as_str()))
-        .collect();
+    let gone: Vec<String> = store.with(|s| {
+        let rows = s.tables.get(save.table_id.as_str()).map(|t| &t.rows);
+        existing
+            .into_iter()
+            .filter(|r| rows.is_none_or(|rows| rows.get(r.as_str()).is_none()))
+            .collect()
+    });
     delete_rows(conn, &save.db_table, &save.row_id_column, cond, &gone)
+}
+
+/// Binds a cell as [`sql_of`] converts it, without copying strings first.
+fn bind_cell(
+    stmt: &mut rusqlite::Statement<'_>,
+    index: usize,
+    cell: Option<&Cell>,
+) -> rusqlite::Result<()> {
+    match cell {
+        Some(Cell::String(s)) => stmt.raw_bind_parameter(index, s.as_str()),
+        Some(Cell::Object(_) | Cell::Array(_)) | Some(Cell::Boolean(_) | Cell::Number(_)) => {
+            stmt.raw_bind_parameter(index, sql_of(cell))
+        }
+        None | Some(Cell::Null) => stmt.raw_bind_parameter(index, rusqlite::types::Null),
+    }
+}
+
+/// Upserts every row of the store's table with one prepared single-row statement, reading
+/// the cells in place (the caller holds the store lock for the whole save). Returns the number
+/// of rows written.
+fn upsert_table(
+    conn: &Connection,
+    save: &TableSave,
+    columns: &[String],
+    store: &Store,
+) -> Result<usize, PersistError> {
+    let quoted = quote_identifier(&save.db_table);
+    let id = quote_identifier(&save.row_id_column);
+    let cols: Vec<String> = columns.iter().map(|c| quote_identifier(c)).collect();
+    let tail = if cols.is_empty() {
+        "DO NOTHING".to_string()
+    } else {
+        format!(
+            "DO UPDATE SET{}",
+            cols.iter()
+                .map(|c| format!("{c}=excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    };
+    let sql = format!(
+        "INSERT INTO{quoted}({id}{}{})VALUES({})ON CONFLICT({id}){tail}",
+        if cols.is_empty() { "" } else { "," },
+        cols.join(","),
+        vec!["?"; cols.len() + 1].join(",")
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
+    store.with(|s| {
+        let Some(table) = s.tables.get(save.table_id.as_str()) else {
+            return Ok(0);
+        };
+        let ids: Vec<Option<u32>> = columns.iter().map(|c| s.names.get(c)).collect();
+        for (row_id, row) in table.rows.iter() {
+            stmt.raw_bind_parameter(1, row_id.as_str())
+                .map_err(sql_err)?;
+            for (i, cell_id) in ids.iter().enumerate() {
+                let cell = cell_id.and_then(|c| row.get(c));
+                bind_cell(&mut stmt, i + 2, cell).map_err(sql_err)?;
+            }
+            stmt.raw_execute().map_err(sql_err)?;
+        }
+        Ok(table.rows.len())
+    })
 }
 
 fn save_table_changes(
