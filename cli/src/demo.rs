@@ -1,54 +1,135 @@
-//! `tinystore demo`: a store, listeners, a few writes, and what happened.
+//! `tinystore demo`: the main job in one command. Starts the sync server with its embedded
+//! SQLite persistence, connects two clients to one room, has them edit it concurrently (with a
+//! listener showing what arrives), checks that they converge, stops the server (which saves the
+//! room), and reads the room back from the database file.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use tinystore_core::{Cell, SortedRowIdsArgs, Store};
+use tinystore_core::persist::Persister;
+use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence};
+use tinystore_core::sync::SynchronizerOptions;
+use tinystore_core::sync::client::{WsClientConfig, WsSynchronizer};
+use tinystore_core::sync::rooms::{RoomOptions, sqlite_rooms, table_for_path};
+use tinystore_core::sync::server::{ServerConfig, WsServer};
+use tinystore_core::{Cell, MergeableStore};
 
-pub(crate) fn demo() -> ExitCode {
-    let store = Store::new();
-    let events = Arc::new(Mutex::new(Vec::<String>::new()));
+pub(crate) fn demo(args: &[String]) -> ExitCode {
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tinystore demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
-    let log = events.clone();
-    store.add_cell_listener(
+fn run(args: &[String]) -> Result<(), String> {
+    let db = match args {
+        [flag, path] if flag == "--db" => path.clone(),
+        [] => crate::sync::DEFAULT_DB.to_string(),
+        _ => return Err("usage: tinystore demo [--db FILE]".into()),
+    };
+    let server = WsServer::start(ServerConfig {
+        addr: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        peer_factory: Some(sqlite_rooms(&db, RoomOptions::default())),
+        ..ServerConfig::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let url = format!("ws://127.0.0.1:{}/petShop", server.port());
+    println!(
+        "server: listening on port {}, rooms saved to {db}",
+        server.port()
+    );
+
+    let connect = |name: &str| -> Result<(MergeableStore, WsSynchronizer), String> {
+        let store = MergeableStore::new(Some(name));
+        let sync = WsSynchronizer::connect(
+            &store,
+            WsClientConfig {
+                url: url.clone(),
+                ..WsClientConfig::default()
+            },
+            SynchronizerOptions::default(),
+        )
+        .map_err(|e| format!("{name}: {e}"))?;
+        sync.start_sync(None);
+        println!("{name}: connected to {url}");
+        Ok((store, sync))
+    };
+    let (alice, alice_sync) = connect("alice")?;
+    let (bob, bob_sync) = connect("bob")?;
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    bob.add_cell_listener(
         Some("pets"),
         None,
         None,
-        move |_, _, row, cell, new, old| {
-            let show = |c: Option<&Cell>| c.map_or("-".to_string(), Cell::to_string);
-            log.lock().expect("demo log").push(format!(
-                "cell pets/{row}/{cell}: {} -> {}",
-                show(old),
-                show(new)
-            ));
-        },
-        false,
-    );
-    let log = events.clone();
-    store.add_sorted_row_ids_listener(
-        SortedRowIdsArgs::new("pets")
-            .cell_id("price")
-            .descending(true),
-        move |_, _, ids| {
+        move |_, _, row, cell, new, _| {
+            let show = new.map_or("(deleted)".to_string(), Cell::to_string);
             log.lock()
-                .expect("demo log")
-                .push(format!("pets by price, highest first: {ids:?}"));
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!("bob sees pets/{row}/{cell} = {show}"));
         },
         false,
     );
 
-    store.transaction(|s| {
+    // Concurrent edits, one of them a conflict on the same cell.
+    alice.transaction(|s| {
         s.set_cell("pets", "fido", "species", "dog")
-            .set_cell("pets", "fido", "price", 5)
-            .set_cell("pets", "felix", "species", "cat")
-            .set_cell("pets", "felix", "price", 4);
+            .set_cell("pets", "fido", "color", "brown");
     });
-    store.set_cell("pets", "felix", "price", 6);
-    store.set_value("open", true);
+    bob.set_cell("pets", "felix", "species", "cat");
+    bob.set_cell("pets", "fido", "color", "black");
+    alice.set_value("open", true);
 
-    for line in events.lock().expect("demo log").iter() {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alice.get_mergeable_content_hashes() != bob.get_mergeable_content_hashes() {
+        if Instant::now() > deadline {
+            return Err("the clients did not converge within 10 s".into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for line in seen.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         println!("{line}");
     }
-    println!("json: {}", store.get_json());
-    ExitCode::SUCCESS
+    println!("alice: {}", alice.get_json());
+    println!("bob:   {}", bob.get_json());
+    println!(
+        "converged: hashes {:?} on both sides",
+        alice.get_mergeable_content_hashes()
+    );
+
+    alice_sync.destroy();
+    bob_sync.destroy();
+    server.shutdown();
+    println!("server: stopped (rooms saved)");
+
+    // What the server kept, read back the way TinyBase would read it.
+    let kept = MergeableStore::new(None);
+    let persistence =
+        SqlitePersistence::open(&db, SqliteJsonConfig::table(table_for_path("petShop")))
+            .map_err(|e| e.to_string())?;
+    Persister::new(&kept, persistence)
+        .load(None)
+        .map_err(|e| e.to_string())?;
+    // Equal hashes: equal stamped content (the hashes cover every cell, value and HLC).
+    let same = kept.get_mergeable_content_hashes() == alice.get_mergeable_content_hashes();
+    println!(
+        "database: room 'petShop' in {db} (table {}) holds {} — {}",
+        table_for_path("petShop"),
+        kept.get_json(),
+        if same {
+            "same as the clients"
+        } else {
+            "DIFFERENT"
+        }
+    );
+    if same {
+        Ok(())
+    } else {
+        Err("the server's saved room differs from the clients".into())
+    }
 }

@@ -17,13 +17,19 @@
 //!    fresh store as an identical copy; decoded values re-serialise to text that decodes to the
 //!    same.
 //!
-//! The properties are written once, in `core/fuzz/src/oracle.rs`, and shared with the
-//! cargo-fuzz targets in `core/fuzz/`, which search far more inputs than this CI-sized run
-//! (at most 500 cases per property). Failing cases are not persisted to a file: add any that
-//! is found to `known_edge_cases` below.
+//! The synchronizer protocol's decoders (`sync::protocol`: `decode_message`, `parse_control`,
+//! `parse_channel_frame`, `PayloadDecoder`) likewise never panic, and what they accept
+//! round-trips (see the last section).
+//!
+//! The properties are written once, in `core/fuzz/src/oracle.rs` and `core/fuzz/src/lib.rs`,
+//! and shared with the cargo-fuzz targets in `core/fuzz/`, which search far more inputs than
+//! this CI-sized run (at most 500 cases per property). Failing cases are not persisted to a
+//! file: add any that is found to `known_edge_cases` (or `protocol_known_edge_cases`) below.
 
-#[path = "../fuzz/src/oracle.rs"]
-mod oracle;
+#[path = "../fuzz/src/lib.rs"]
+mod fuzz;
+
+use fuzz::{oracle, protocol};
 
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
@@ -31,6 +37,7 @@ use proptest::test_runner::Config;
 use tinystore_core::hlc::Hlc;
 use tinystore_core::json;
 use tinystore_core::mergeable::JsonForm;
+use tinystore_core::sync::protocol::make_payloads;
 
 fn config(cases: u32) -> Config {
     Config {
@@ -605,5 +612,184 @@ fn known_edge_cases() {
     ];
     for text in cases {
         oracle::check_all(text);
+    }
+}
+
+// ------------------------------------------------------------------------- sync protocol
+
+/// Frames recorded from TinyBase 10.0.1 (spec sync.md §6 and the kit's wire traces): plain
+/// messages of every type, control frames, channel frames and the two fragments of a message.
+const PROTOCOL_SEEDS: &[&str] = &[
+    "\n[\"XRI2_CxO_c4.R1gO\",1,\"\"]",
+    "\n[\"y-Dbh_QbYQT\",2,[467359372,0]]",
+    "B\n[\"yfaW6R_ukQY.SG6T\",4,{}]",
+    "A\n[\"yfaW6R_ukQY.SG6T\",0,[[{\"pets\":[{\"fido\":[{\"species\":[\"dog\",\"NjEtLV-----67WEb\"]}]}]}],{}]]",
+    "B\n[\"fmYAlzuwlW8\",3,[[{\"pets\":[{\"fido\":[{\"species\":[\"\u{FFFC}\",\"NjEtLV----15le2J\"]}]}]}],[{\"open\":[true,\"NjEtLV----05le2J\"]}],1]]",
+    "S\n[\"mRQVzgxTQ5w.m_JW\",5,{\"pets\":{\"fido\":2903194823}}]",
+    "S\n[\"mRQVzgxTQ5w.m_JX\",6,{\"pets\":{\"fido\":{\"species\":1}}}]",
+    "S\n[null,7,{\"open\":0}]",
+    "S\n[\"UvneNzz7kWw3pUec\",-1,[0,1]]",
+    "S\n[\"1jGyTONxPi-qG3-K\",-1,[1,\"chan1\"]]",
+    "S\n[null,-1,[2,\"chan1\"]]",
+    "M\nchan1\n\n[\"yFOerdKBB-r.M8c5\",1,\"\"]",
+    "M\nroom\nS\n[\"yYiiJlGFg-W\",2,[0,0]]",
+    "S\n5fPQRLfeJwVECluQ\n0\n2\n[\"OsYDFaUrtcy.EKt5\",0,[2827520",
+    "S\n5fPQRLfeJwVECluQ\n1\n2\n113,4287692325]]",
+];
+
+/// Several seeds as one input of [`protocol::check_payloads`]: payloads joined with its
+/// separator, some for the second decoder or arriving after the timeout.
+fn protocol_payloads() -> impl Strategy<Value = String> {
+    let prefix = select(vec![
+        String::new(),
+        String::new(),
+        protocol::SECOND_DECODER.to_string(),
+        protocol::LATER.to_string(),
+    ]);
+    prop::collection::vec((prefix, select(PROTOCOL_SEEDS)), 1..=6).prop_map(|payloads| {
+        let payloads: Vec<String> = payloads
+            .into_iter()
+            .map(|(prefix, payload)| format!("{prefix}{payload}"))
+            .collect();
+        payloads.join(&protocol::PAYLOAD_SEPARATOR.to_string())
+    })
+}
+
+/// A message `[requestId, message, body]` with hostile parts: request ids of every type,
+/// message numbers in and out of range, and bodies shaped like (or unlike) each message's.
+fn protocol_message() -> BoxedStrategy<String> {
+    calm()
+        .prop_flat_map(|calm| {
+            let request_id = prop_oneof![
+                4 * calm => "[-0-9A-Za-z_]{11}(\\.[-0-9A-Za-z_]{4})?".prop_map(|s| quote(&s)),
+                1 => select(&["null", "\"\"", "\"\\uFFFC\"", "1", "1e400", "[]", "{}"][..])
+                    .prop_map(str::to_owned),
+            ];
+            // Mostly a number the body suits, now and then any other.
+            let number = prop_oneof![
+                8 * calm => Just(None),
+                2 => (0u8..8).prop_map(|n| Some(n.to_string())),
+                1 => select(&["-1", "8", "1.0", "1.5", "\"1\"", "1e400", "-0", "null"][..])
+                    .prop_map(|n| Some(n.to_owned())),
+            ];
+            let hashes = (hash(calm), hash(calm)).prop_map(|(a, b)| format!("[{a},{b}]"));
+            let hash_tree = |depth: usize| {
+                let mut tree = prop::collection::vec((id(), hash(calm)), 0..=3)
+                    .prop_map(|v| object(&v))
+                    .boxed();
+                for _ in 0..depth {
+                    tree = prop::collection::vec((id(), tree), 0..=2)
+                        .prop_map(|v| object(&v))
+                        .boxed();
+                }
+                tree
+            };
+            let body = prop_oneof![
+                3 * calm => (mergeable_text(), select(&["3", "0"][..])),
+                calm => (hashes.boxed(), select(&["2", "0"][..])),
+                calm => (Just("\"\"".to_owned()).boxed(), select(&["1"][..])),
+                calm => (hash_tree(0), select(&["4", "7"][..])),
+                calm => (hash_tree(1), select(&["5"][..])),
+                calm => (hash_tree(2), select(&["6"][..])),
+                1 => (tree(), select(&["0"][..])),
+            ];
+            (request_id, number, body).prop_map(|(r, n, (b, suits))| {
+                let n = n.unwrap_or_else(|| suits.to_owned());
+                format!("[{r},{n},{b}]")
+            })
+        })
+        .boxed()
+}
+
+/// A message as a plain payload, a channel frame or fragments, or a control frame.
+fn protocol_text() -> BoxedStrategy<String> {
+    let sep = protocol::PAYLOAD_SEPARATOR.to_string();
+    // Control frames: request id, message, control and body, each usually one that suits
+    // (in any of the forms TinyBase's `==` accepts), now and then one that does not.
+    let control = prop_oneof![
+        4 => (
+            select(&["\"UvneNzz7kWw3pUec\"", "\"1jGyTONxPi-qG3-K\""][..]),
+            select(&["-1", "\"-1\"", "[-1]", "-1.0"][..]),
+            prop_oneof![
+                Just(("0", "1")),
+                Just(("\"0\"", "[\"1\"]")),
+                Just(("1", "\"chan\"")),
+                Just(("[1]", "\"a/b\"")),
+            ],
+        )
+            .prop_map(|(r, m, (c, b))| (r, m, c, b)),
+        1 => (Just("null"), Just("-1"), select(&["2", "\"2\"", "true"][..]), Just("\"chan\"")),
+        2 => (
+            select(&["\"UvneNzz7kWw3pUec\"", "null", "1e400", "\"\""][..]),
+            select(&["-1", "\"-1\"", "[-1]", "1"][..]),
+            select(&["0", "1", "2", "\"1\"", "[2]", "true", "{}"][..]),
+            select(
+                &["1", "\"chan\"", "\"a/../b\"", "\"\"", "[1]", "\"\\uFFFC\"", "1e400"][..],
+            ),
+        ),
+    ]
+    .prop_map(|(r, m, c, b)| format!("S\n[{r},{m},[{c},{b}]]"));
+    prop_oneof![
+        3 => protocol_message(),
+        2 => protocol_message().prop_map(|m| format!("\n{m}")),
+        1 => protocol_message().prop_map(|m| format!("M\nchan\nS\n{m}")),
+        2 => (protocol_message(), 1usize..12).prop_map(move |(m, n)| {
+            make_payloads("c", &m, Some(n)).join(&sep)
+        }),
+        2 => control,
+    ]
+    .boxed()
+}
+
+proptest! {
+    #![proptest_config(config(300))]
+
+    #[test]
+    fn protocol_arbitrary_strings(text in any::<String>()) {
+        protocol::check_protocol(&text);
+    }
+
+    #[test]
+    fn protocol_mutated_frames(
+        seed in prop_oneof![select(PROTOCOL_SEEDS).prop_map(str::to_owned), protocol_payloads()],
+        edits in prop::collection::vec((any::<Index>(), 0u8..4, select(TOKENS)), 1..=3),
+    ) {
+        protocol::check_protocol(&mutate(&seed, &edits));
+    }
+
+    #[test]
+    fn protocol_hostile_messages(text in protocol_text()) {
+        protocol::check_protocol(&text);
+    }
+}
+
+#[test]
+fn protocol_known_edge_cases() {
+    let sep = protocol::PAYLOAD_SEPARATOR;
+    let cases = [
+        String::new(),
+        "\n".to_owned(),
+        "S\n".to_owned(),
+        "M\n\n".to_owned(),
+        "[null,1,\"\"]".to_owned(),
+        "[\"\\ud800\",1,\"\"]".to_owned(),
+        "[1e400,1,\"\"]".to_owned(),
+        "[\"x\",0,[{\"v\":[1e400]}]]".to_owned(),
+        "[\"x\",0,[{\"v\":[[1e400]]}]]".to_owned(),
+        "[\"x\",3,[[{\"t\":[{\"r\":[{\"c\":[-0]}]}]}],[{}],1]]".to_owned(),
+        "S\n[\"A\",\"-1\",[\"0\",[[\"1\"]]]]".to_owned(),
+        "S\n[\"A\",-1,[{},1]]".to_owned(),
+        format!("S\n[\"A\",-1,[1,\"{}\"]]", "c".repeat(2000)),
+        format!("M\n{}\n\n[\"x\",1,\"\"]", "c".repeat(2000)),
+        format!("\nAAAAAAAAAAAAAAAA\n0\n2\n[\"x\",{sep}\nAAAAAAAAAAAAAAAA\n1\n2\n1,\"\"]"),
+        format!("\nAAAAAAAAAAAAAAAA\n0\n2\n[{sep}\u{3}\nAAAAAAAAAAAAAAAA\n1\n2\n]"),
+        format!(
+            "\nAAAAAAAAAAAAAAAA\n0\n2\nx{sep}\u{2}\nAAAAAAAAAAAAAAAA\n0\n3\nx{sep}\nAAAAAAAAAAAAAAAA\n0\n3\nx"
+        ),
+        format!("\nAAAAAAAAAAAAAAAA\n0\n1001\nx{sep}\n[\"x\",1,\"\"]"),
+        format!("[\"{}\",1,\"\"]", "\u{1F600}".repeat(3000)),
+    ];
+    for text in &cases {
+        protocol::check_protocol(text);
     }
 }

@@ -319,7 +319,11 @@ fn widen_infinite_elements(text: &str) -> Option<String> {
                     i += 1;
                 }
                 let literal = text.get(start..i).unwrap_or_default();
+                // Without an exponent, only a literal of over 300 digits can be that large.
+                let may_overflow =
+                    literal.len() > 300 || literal.bytes().any(|c| c == b'e' || c == b'E');
                 if arrays.last() == Some(&true)
+                    && may_overflow
                     && literal.parse::<f64>().is_ok_and(f64::is_infinite)
                 {
                     let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 16));

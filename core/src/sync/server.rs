@@ -239,7 +239,44 @@ pub struct ServerConfig {
     pub auth: Option<AuthHook>,
     /// Most simultaneous TCP connections; more are answered `503`. Default 10,000.
     pub max_connections: usize,
+    /// Observes every socket's opening, text frames and closing (for traces such as the CLI's
+    /// `--trace`). Called on server tasks: keep it quick.
+    pub on_trace: Option<TraceHook>,
 }
+
+/// What a [`TraceHook`] observes; `conn` numbers sockets in accept order.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum TraceEvent<'a> {
+    /// A WebSocket was accepted.
+    Open {
+        /// The socket.
+        conn: u64,
+        /// The request URL.
+        url: &'a str,
+        /// The negotiated subprotocol (`""` for none).
+        protocol: &'a str,
+        /// The `Sec-WebSocket-Key` (the client id).
+        key: &'a str,
+    },
+    /// A text frame, exactly as received (`sent == false`) or sent.
+    Frame {
+        /// The socket.
+        conn: u64,
+        /// Whether the server sent it.
+        sent: bool,
+        /// The frame's text.
+        data: &'a str,
+    },
+    /// The socket ended.
+    Close {
+        /// The socket.
+        conn: u64,
+    },
+}
+
+/// Observes sockets and frames; see [`ServerConfig::on_trace`].
+pub type TraceHook = Arc<dyn Fn(TraceEvent<'_>) + Send + Sync>;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -250,6 +287,7 @@ impl Default for ServerConfig {
             peer_factory: None,
             auth: None,
             max_connections: 10_000,
+            on_trace: None,
         }
     }
 }
@@ -263,6 +301,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("peer_factory", &self.peer_factory.is_some())
             .field("auth", &self.auth.is_some())
             .field("max_connections", &self.max_connections)
+            .field("on_trace", &self.on_trace.is_some())
             .finish()
     }
 }
@@ -348,6 +387,7 @@ impl WsServer {
                 factory: config.peer_factory,
                 auth: config.auth,
                 max_connections: config.max_connections.max(1),
+                on_trace: config.on_trace,
             },
             handle: runtime.handle().clone(),
             epoch: Instant::now(),
@@ -490,6 +530,7 @@ struct Cfg {
     factory: Option<RoomPeerFactory>,
     auth: Option<AuthHook>,
     max_connections: usize,
+    on_trace: Option<TraceHook>,
 }
 
 struct Shared {
@@ -1655,7 +1696,22 @@ async fn serve_connection(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketA
         .max_frame_size(Some(WS_MAX_MESSAGE));
     let ws = WebSocketStream::from_partially_read(tcp, leftover, Role::Server, Some(config)).await;
     let (sink, stream) = ws.split();
-    let writer = tokio::spawn(write_loop(shared.clone(), sink, rx, close_rx, out.clone()));
+    if let Some(hook) = &shared.cfg.on_trace {
+        hook(TraceEvent::Open {
+            conn,
+            url: &head.uri,
+            protocol: echoed.as_deref().unwrap_or(""),
+            key: &client_id,
+        });
+    }
+    let writer = tokio::spawn(write_loop(
+        shared.clone(),
+        sink,
+        rx,
+        close_rx,
+        out.clone(),
+        conn,
+    ));
     let mode = if multiplexed {
         Mode::Multiplexed(Mux {
             base: path,
@@ -1692,6 +1748,9 @@ async fn serve_connection(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketA
     {
         writer.abort();
     }
+    if let Some(hook) = &shared.cfg.on_trace {
+        hook(TraceEvent::Close { conn });
+    }
     tracing::debug!(conn, "socket finished");
 }
 
@@ -1717,6 +1776,7 @@ async fn write_loop(
     mut rx: mpsc::UnboundedReceiver<String>,
     mut close_rx: oneshot::Receiver<CloseRequest>,
     out: Arc<ConnOut>,
+    conn: u64,
 ) {
     loop {
         let payload = tokio::select! {
@@ -1729,6 +1789,13 @@ async fn write_loop(
         };
         out.queued.fetch_sub(1, Ordering::AcqRel);
         out.queued_bytes.fetch_sub(payload.len(), Ordering::AcqRel);
+        if let Some(hook) = &shared.cfg.on_trace {
+            hook(TraceEvent::Frame {
+                conn,
+                sent: true,
+                data: &payload,
+            });
+        }
         // Batch: flush only when the queue is drained (or the writer must wait anyway).
         let sent = tokio::select! {
             biased;
@@ -1827,6 +1894,13 @@ impl Socket {
             let refusal = match frame {
                 Ok(WsMessage::Text(text)) => {
                     self.shared.frames_in.fetch_add(1, Ordering::Relaxed);
+                    if let Some(hook) = &self.shared.cfg.on_trace {
+                        hook(TraceEvent::Frame {
+                            conn: self.conn,
+                            sent: false,
+                            data: text.as_str(),
+                        });
+                    }
                     if self.out.is_closing() {
                         continue;
                     }

@@ -8,3 +8,4 @@ mod persist_process;
 mod proptests;
 mod store_spec;
 mod sync_local;
+mod sync_wire;
