@@ -325,7 +325,15 @@ pub(crate) fn serve(args: &[String]) -> Result<(), CliError> {
     let relay_only = flags.has("relay-only");
     let db = flags.value("db").unwrap_or(DEFAULT_DB).to_string();
 
-    let peer_factory = (!relay_only).then(|| sqlite_rooms(&db, RoomOptions { request_timeout }));
+    let peer_factory = (!relay_only).then(|| {
+        sqlite_rooms(
+            &db,
+            RoomOptions {
+                request_timeout,
+                ..RoomOptions::default()
+            },
+        )
+    });
     let on_trace: Option<TraceHook> = trace.clone().map(|t| {
         Arc::new(move |event: TraceEvent<'_>| match event {
             TraceEvent::Open {

@@ -8,13 +8,13 @@
 //! - [`synchronizer`]: the transport-independent [`Synchronizer`] (TinyBase's
 //!   `createCustomSynchronizer`) and the [`Transport`] trait apps implement for their medium.
 //! - [`local`]: [`LocalBus`], synchronizers in one process (TinyBase's LocalSynchronizer).
-//! - `rooms` (features `ws-server` + `sqlite`): server-side room stores persisted to SQLite.
+//! - `rooms` (feature `ws-server`): server-side room stores, in memory or persisted to SQLite.
 
 #[cfg(feature = "ws-client")]
 pub mod client;
 pub mod local;
 pub mod protocol;
-#[cfg(all(feature = "ws-server", feature = "sqlite"))]
+#[cfg(feature = "ws-server")]
 pub mod rooms;
 #[cfg(feature = "ws-server")]
 pub mod server;

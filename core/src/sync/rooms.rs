@@ -1,12 +1,14 @@
 //! Server-side room stores: each room of a [`WsServer`](super::server::WsServer) gets a
-//! MergeableStore that takes part in the room as client `S` and is persisted to SQLite in
-//! JSON mode, one table per room, as the kit's TinyBase server does (`tinybase_<path>`, with
-//! characters other than `[A-Za-z0-9_]` replaced by `_`).
+//! MergeableStore that takes part in the room as client `S`, either in memory only
+//! ([`memory_rooms`]) or persisted to SQLite in JSON mode, one table per room, as the kit's
+//! TinyBase server does ([`sqlite_rooms`]: `tinybase_<path>`, with characters other than
+//! `[A-Za-z0-9_]` replaced by `_`).
 //!
 //! Two paths can sanitize to the same table name (`a-b` and `a/b`). The first path to claim a
 //! name keeps it; later ones get a hash suffix. Claims are recorded in the database (table
 //! `tinystore_rooms`), so every restart maps each path to the same table.
 
+#[cfg(feature = "sqlite")]
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,10 +16,14 @@ use std::time::Duration;
 use super::protocol::Message;
 use super::server::{RoomPeer, RoomPeerFactory, RoomSender};
 use super::synchronizer::{SyncError, Synchronizer, SynchronizerOptions, Transport};
+#[cfg(feature = "sqlite")]
 use crate::hash::fnv1a;
 use crate::mergeable::MergeableStore;
+#[cfg(feature = "sqlite")]
+use crate::persist::PersistError;
+use crate::persist::Persister;
+#[cfg(feature = "sqlite")]
 use crate::persist::sqlite::{Connection, SqliteJsonConfig, SqlitePersistence};
-use crate::persist::{PersistError, Persister};
 
 /// The kit's table name for a path: `tinybase_` + the path with every character other than
 /// `[A-Za-z0-9_]` replaced by `_` (`tinybase__` for the empty path).
@@ -48,9 +54,11 @@ pub fn table_for_path(path: &str) -> String {
     }
 }
 
+#[cfg(feature = "sqlite")]
 const ROOMS_TABLE: &str = "tinystore_rooms";
 
 /// The table of `path` in the database at `conn`, claiming one if the path is new.
+#[cfg(feature = "sqlite")]
 fn claim_table(conn: &Connection, path: &str) -> Result<String, PersistError> {
     let err = |e: rusqlite::Error| PersistError::Io(format!("sqlite: {e}"));
     conn.execute_batch(&format!(
@@ -98,13 +106,13 @@ impl Transport for RoomTransport {
 }
 
 /// One room's store, persister and synchronizer.
-struct PersistedRoom {
+struct StoreRoom {
     sync: Synchronizer,
-    persister: Persister,
+    persister: Option<Persister>,
     stopped: Mutex<bool>,
 }
 
-impl RoomPeer for PersistedRoom {
+impl RoomPeer for StoreRoom {
     fn receive(&self, from: &str, message: Message) {
         self.sync.receive(from, message);
     }
@@ -116,30 +124,89 @@ impl RoomPeer for PersistedRoom {
         }
         *stopped = true;
         self.sync.destroy();
-        if let Err(e) = self.persister.save() {
-            tracing::warn!(error = %e, "saving a room failed");
+        if let Some(persister) = &self.persister {
+            if let Err(e) = persister.save() {
+                tracing::warn!(error = %e, "saving a room failed");
+            }
+            persister.destroy();
         }
-        self.persister.destroy();
     }
 }
 
-/// Options of [`sqlite_rooms`].
-#[derive(Clone, Debug)]
+/// Called with each room's path and store when the room starts (to watch or seed it).
+pub type RoomHook = Arc<dyn Fn(&str, &MergeableStore) + Send + Sync>;
+
+/// Options of [`sqlite_rooms`] and [`memory_rooms`].
+#[derive(Clone)]
 pub struct RoomOptions {
     /// The room synchronizers' request timeout (TinyBase's server passes its own).
     pub request_timeout: Duration,
+    /// Called when a room's store is ready, before it joins the room.
+    pub on_room: Option<RoomHook>,
 }
 
 impl Default for RoomOptions {
     fn default() -> Self {
         RoomOptions {
             request_timeout: super::synchronizer::DEFAULT_REQUEST_TIMEOUT,
+            on_room: None,
         }
     }
 }
 
+impl std::fmt::Debug for RoomOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomOptions")
+            .field("request_timeout", &self.request_timeout)
+            .field("on_room", &self.on_room.is_some())
+            .finish()
+    }
+}
+
+/// A [`RoomPeerFactory`] whose rooms keep a MergeableStore in memory only (lost when the room's
+/// last client leaves): a server that also answers for the room, as TinyBase's server does with
+/// a no-op persister.
+pub fn memory_rooms(options: RoomOptions) -> RoomPeerFactory {
+    Arc::new(move |path: &str, sender: RoomSender| {
+        let store = MergeableStore::new(None);
+        Some(join_room(path, store, None, sender, &options))
+    })
+}
+
+/// The room's synchronizer on `store`, joined to the room.
+fn join_room(
+    path: &str,
+    store: MergeableStore,
+    persister: Option<Persister>,
+    sender: RoomSender,
+    options: &RoomOptions,
+) -> Arc<dyn RoomPeer> {
+    if let Some(hook) = &options.on_room {
+        hook(path, &store);
+    }
+    let log_path = path.to_string();
+    let sync = Synchronizer::with_options(
+        &store,
+        Arc::new(RoomTransport(sender)),
+        SynchronizerOptions {
+            request_timeout: Some(options.request_timeout),
+            on_ignored_error: Some(Arc::new(move |e: &SyncError| {
+                tracing::debug!(path = %log_path, error = %e, "room synchronizer");
+            })),
+            ..Default::default()
+        },
+    );
+    sync.start_sync_detached(None);
+    Arc::new(StoreRoom {
+        sync,
+        persister,
+        stopped: Mutex::new(false),
+    })
+}
+
 /// A [`RoomPeerFactory`] that keeps every room in the SQLite database at `db` (created if
 /// absent), one JSON-mode table per room.
+#[cfg(feature = "sqlite")]
 pub fn sqlite_rooms(db: impl AsRef<Path>, options: RoomOptions) -> RoomPeerFactory {
     let db: PathBuf = db.as_ref().to_path_buf();
     // Rooms start concurrently; claiming a table name must not race.
@@ -156,6 +223,7 @@ pub fn sqlite_rooms(db: impl AsRef<Path>, options: RoomOptions) -> RoomPeerFacto
     })
 }
 
+#[cfg(feature = "sqlite")]
 fn start_room(
     db: &Path,
     path: &str,
@@ -181,27 +249,10 @@ fn start_room(
     });
     persister.load(None)?;
     persister.start_auto_save()?;
-    let log_path = path.to_string();
-    let sync = Synchronizer::with_options(
-        &store,
-        Arc::new(RoomTransport(sender)),
-        SynchronizerOptions {
-            request_timeout: Some(options.request_timeout),
-            on_ignored_error: Some(Arc::new(move |e: &SyncError| {
-                tracing::debug!(path = %log_path, error = %e, "room synchronizer");
-            })),
-            ..Default::default()
-        },
-    );
-    sync.start_sync_detached(None);
-    Ok(Arc::new(PersistedRoom {
-        sync,
-        persister,
-        stopped: Mutex::new(false),
-    }))
+    Ok(join_room(path, store, Some(persister), sender, options))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::*;
 
