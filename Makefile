@@ -1,6 +1,6 @@
 # tinystore — the two entry points a newcomer needs:
 #   make run    build (release) and run the main job
-#   make test   every gate and every test of every language that exists
+#   make test   every gate, every test of every language that exists, and a short fuzz run
 # Both install what they need (rustfmt/clippy components) themselves.
 
 CARGO ?= cargo
@@ -13,7 +13,7 @@ KIT_DIR := $(CURDIR)/target/kit
 export TINYSTORE_KIT ?= $(abspath $(KIT))
 export TINYSTORE_NODE_MODULES ?= $(KIT_DIR)/node_modules
 
-.PHONY: run test setup kit fmt-check clippy rust-test bench docs clean
+.PHONY: run test setup kit fmt-check clippy rust-test bench docs clean fuzz-smoke
 
 run: setup
 	$(CARGO) run --release -p tinystore-cli -- demo
@@ -46,7 +46,7 @@ clippy: setup
 rust-test: setup kit
 	$(CARGO) test --workspace
 
-test: fmt-check clippy kit rust-test
+test: fmt-check clippy kit rust-test fuzz-smoke
 	@echo "make test: all gates passed"
 
 # Criterion benchmarks of workloads W1-W3 (../shared/perf/WORKLOADS.md); see docs/benchmarks.md.
@@ -55,3 +55,20 @@ bench: setup
 
 clean:
 	$(CARGO) clean
+
+# A short run of every fuzz target (longer runs by hand: core/fuzz/README.md). cargo-fuzz needs
+# nightly features; RUSTC_BOOTSTRAP=1 lets the stable toolchain provide them. The build has its
+# own target dir (core/fuzz/target: instrumented with ASan).
+FUZZ_SECONDS ?= 10
+FUZZ_TARGETS := json_parse mergeable_json store_json ops_script sync_protocol
+fuzz-smoke: setup
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.13.2 --locked
+	cd core && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build
+	@mkdir -p core/fuzz/corpus
+	cd core && for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t && \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t fuzz/corpus/$$t -- \
+			-dict=fuzz/dicts/tinystore.dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+			>/dev/null 2>fuzz/corpus/$$t.log || { tail -40 fuzz/corpus/$$t.log; exit 1; }; \
+		echo "fuzz $$t: $(FUZZ_SECONDS) s, no crash"; \
+	done
