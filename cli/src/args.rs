@@ -2,6 +2,10 @@
 
 use std::collections::HashMap;
 
+use serde_json::{Value as Json, json};
+use tinystore_core::json::stringify_pretty;
+use tinystore_core::{MergeableStore, Store, content};
+
 /// A command's failure: bad usage (exit 2) or a failed run (exit 1).
 #[derive(Debug)]
 pub(crate) enum CliError {
@@ -103,4 +107,52 @@ impl PeerFlags {
     pub(crate) fn has(&self, name: &str) -> bool {
         self.flags.contains_key(name)
     }
+}
+
+// ---------------------------------------------------------------------------------- peer.mjs helpers
+
+/// `fail(message)` of peer.mjs: exit 2 with the message.
+pub(crate) fn peer_fail(message: impl std::fmt::Display) -> CliError {
+    CliError::Exit(2, message.to_string())
+}
+
+/// peer.mjs's `newMergeableStore`: `--unique-id` and a clock frozen at `--fixed-now`.
+pub(crate) fn new_mergeable_store(flags: &PeerFlags) -> Result<MergeableStore, CliError> {
+    let unique_id = flags.value("unique-id");
+    match flags.value("fixed-now") {
+        None => Ok(MergeableStore::new(unique_id)),
+        Some(ms) => {
+            let now = ms
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite() && *n >= 0.0)
+                .ok_or_else(|| peer_fail("--fixed-now must be a number"))?
+                as u64;
+            Ok(MergeableStore::with_clock(unique_id, Box::new(move || now)))
+        }
+    }
+}
+
+/// peer.mjs's `writeOut`: two-space JSON and a newline, to `--out` or stdout.
+pub(crate) fn write_out(flags: &PeerFlags, value: &Json) -> Result<(), CliError> {
+    let text = stringify_pretty(value, "  ") + "\n";
+    match flags.value("out") {
+        Some(file) => {
+            std::fs::write(file, text).map_err(|e| CliError::Exit(1, format!("{file}: {e}")))
+        }
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// A store's content as TinyBase's public `getContent()` prints it.
+pub(crate) fn public_content(store: &Store) -> Json {
+    let (tables, values) = store.get_content();
+    json!([
+        content::tables_to_json(&tables, false),
+        content::values_to_json(&values, false)
+    ])
 }

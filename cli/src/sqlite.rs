@@ -5,16 +5,16 @@ use std::io::Read;
 use std::path::Path;
 
 use serde_json::{Value as Json, json};
-use tinystore_core::json::{parse, stringify_pretty};
+use tinystore_core::json::parse;
 use tinystore_core::mergeable::{JsonForm, MergeableContent};
 use tinystore_core::persist::sqlite::rusqlite::OpenFlags;
 use tinystore_core::persist::sqlite::{
     Connection, SqliteJsonConfig, SqliteMode, SqlitePersistence, TabularConfig, ValueSelection,
 };
 use tinystore_core::persist::{PersistError, Persister};
-use tinystore_core::{MergeableStore, Store, content};
+use tinystore_core::{Store, content};
 
-use crate::args::{CliError, PeerFlags};
+use crate::args::{CliError, PeerFlags, new_mergeable_store, public_content, write_out};
 
 fn fail(message: impl std::fmt::Display) -> CliError {
     CliError::Exit(2, message.to_string())
@@ -22,21 +22,6 @@ fn fail(message: impl std::fmt::Display) -> CliError {
 
 fn error(message: impl std::fmt::Display) -> CliError {
     CliError::Exit(1, message.to_string())
-}
-
-fn new_mergeable_store(flags: &PeerFlags) -> Result<MergeableStore, CliError> {
-    let unique_id = flags.value("unique-id");
-    match flags.value("fixed-now") {
-        None => Ok(MergeableStore::new(unique_id)),
-        Some(ms) => {
-            let now = ms
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite() && *n >= 0.0)
-                .ok_or_else(|| fail("--fixed-now must be a number"))? as u64;
-            Ok(MergeableStore::with_clock(unique_id, Box::new(move || now)))
-        }
-    }
 }
 
 fn db_tables(conn: &Connection) -> Result<Vec<String>, CliError> {
@@ -113,26 +98,6 @@ fn detect_store_kind(conn: &Connection, table: &str) -> &'static str {
         .and_then(|doc| doc.get(0).and_then(Json::as_array).map(Vec::len))
         == Some(3);
     if stamped { "mergeable" } else { "plain" }
-}
-
-/// peer.mjs's `writeOut`: two-space JSON and a newline, to `--out` or stdout.
-fn write_out(flags: &PeerFlags, value: &Json) -> Result<(), CliError> {
-    let text = stringify_pretty(value, "  ") + "\n";
-    match flags.value("out") {
-        Some(file) => std::fs::write(file, text).map_err(|e| error(format!("{file}: {e}"))),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
-}
-
-fn public_content(store: &Store) -> Json {
-    let (tables, values) = store.get_content();
-    json!([
-        content::tables_to_json(&tables, false),
-        content::values_to_json(&values, false)
-    ])
 }
 
 pub(crate) fn dump(args: &[String]) -> Result<(), CliError> {

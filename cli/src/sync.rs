@@ -14,15 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
-use tinystore_core::json::{parse, stringify, stringify_pretty};
+use tinystore_core::json::{parse, stringify};
 use tinystore_core::mergeable::JsonForm;
 use tinystore_core::sync::client::{FrameDirection, WsClientConfig, WsSynchronizer};
 use tinystore_core::sync::rooms::{RoomOptions, sqlite_rooms};
 use tinystore_core::sync::server::{ServerConfig, TraceEvent, TraceHook, WsServer};
 use tinystore_core::sync::{SyncError, SynchronizerOptions};
-use tinystore_core::{MergeableStore, Store, content, ops};
+use tinystore_core::{Store, ops};
 
-use crate::args::{CliError, PeerFlags};
+use crate::args::{CliError, PeerFlags, new_mergeable_store, public_content, write_out};
 
 fn fail(message: impl std::fmt::Display) -> CliError {
     CliError::Exit(2, message.to_string())
@@ -99,17 +99,6 @@ impl Tracer {
     }
 }
 
-fn new_mergeable_store(flags: &PeerFlags) -> Result<MergeableStore, CliError> {
-    let unique_id = flags.value("unique-id");
-    Ok(match num(flags, "fixed-now", None)? {
-        None => MergeableStore::new(unique_id),
-        Some(ms) => {
-            let ms = ms.max(0.0) as u64;
-            MergeableStore::with_clock(unique_id, Box::new(move || ms))
-        }
-    })
-}
-
 /// Applies an op list; `sleep` ops pause (only at the top level, as in peer.mjs).
 fn apply_ops(store: &Store, ops_json: &Json) -> Result<(), CliError> {
     let list = ops_json
@@ -129,25 +118,6 @@ fn apply_ops(store: &Store, ops_json: &Json) -> Result<(), CliError> {
         ops::apply_ops(store, &Json::Array(vec![op.clone()])).map_err(|e| error(1, e))?;
     }
     Ok(())
-}
-
-fn public_content(store: &Store) -> Json {
-    let (tables, values) = store.get_content();
-    json!([
-        content::tables_to_json(&tables, false),
-        content::values_to_json(&values, false)
-    ])
-}
-
-fn write_out(flags: &PeerFlags, value: &Json) -> Result<(), CliError> {
-    let text = stringify_pretty(value, "  ") + "\n";
-    match flags.value("out") {
-        Some(file) => std::fs::write(file, text).map_err(|e| error(1, format!("{file}: {e}"))),
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------- client

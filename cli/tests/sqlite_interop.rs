@@ -6,35 +6,15 @@
 //! Needs Node.js and the kit installed by `make kit` (target/kit: tinybase, better-sqlite3 built,
 //! peer.mjs); fails (never skips) with a message saying so when they are missing.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
+
+use common::peer_script;
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
 fn kit_fixtures() -> PathBuf {
-    std::env::var("TINYSTORE_KIT")
-        .map_or_else(|_| root().join("../shared/kit"), PathBuf::from)
-        .join("fixtures/sqlite")
-}
-
-fn peer_script() -> PathBuf {
-    let node_modules = std::env::var_os("TINYSTORE_NODE_MODULES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/kit/node_modules"));
-    let peer = node_modules.parent().unwrap().join("peer.mjs");
-    let addon = node_modules.join("better-sqlite3/build/Release/better_sqlite3.node");
-    assert!(
-        peer.is_file() && addon.is_file(),
-        "the reference kit is not installed ({} / {}): run `make kit`",
-        peer.display(),
-        addon.display()
-    );
-    peer
+    common::kit().join("fixtures/sqlite")
 }
 
 fn run(program: &str, args: &[&str]) -> Output {
@@ -57,7 +37,7 @@ fn tinystore(args: &[&str]) -> Output {
 }
 
 fn peer(args: &[&str]) -> Output {
-    let script = peer_script();
+    let script = peer_script(true);
     let mut all = vec![script.to_str().unwrap()];
     all.extend(args);
     run("node", &all)

@@ -8,32 +8,16 @@
 //! as processes with the same flags. Needs Node.js and the kit installed by `make kit`; fails
 //! (never skips) when they are missing.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+
+use common::peer_script;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn peer_script() -> PathBuf {
-    let node_modules = std::env::var_os("TINYSTORE_NODE_MODULES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/kit/node_modules"));
-    let peer = node_modules.parent().unwrap().join("peer.mjs");
-    assert!(
-        peer.is_file() && node_modules.join("tinybase").is_dir(),
-        "the reference kit is not installed ({}): run `make kit`",
-        peer.display()
-    );
-    peer
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Side {
@@ -46,7 +30,7 @@ fn command(side: Side) -> Command {
         Side::Tinystore => Command::new(env!("CARGO_BIN_EXE_tinystore")),
         Side::TinyBase => {
             let mut c = Command::new("node");
-            c.arg(peer_script());
+            c.arg(peer_script(false));
             c
         }
     }
@@ -421,7 +405,7 @@ fn tinystore_server_files_load_in_tinybase() {
     let outs = run_all(&dir, &[client(Side::TinyBase, s.url("pet-shop"), OPS_A)]);
     s.stop();
     let dump = Command::new("node")
-        .arg(peer_script())
+        .arg(peer_script(false))
         .args(["dump-sqlite", "--db"])
         .arg(&db)
         .args(["--mode", "json", "--table", "tinybase_pet_shop"])

@@ -230,17 +230,58 @@ impl Persistable for MergeableStore {
 }
 
 type StatusListener = Arc<dyn Fn(Status) + Send + Sync>;
+
+/// A status and its listeners, called on every change (shared by persisters and
+/// synchronizers, as TinyBase's persister code serves both).
+#[derive(Default)]
+pub(crate) struct StatusCell {
+    status: AtomicU8,
+    listeners: Mutex<Vec<(u64, StatusListener)>>,
+    next: AtomicU64,
+}
+
+impl StatusCell {
+    pub(crate) fn get(&self) -> Status {
+        match self.status.load(Ordering::SeqCst) {
+            1 => Status::Loading,
+            2 => Status::Saving,
+            _ => Status::Idle,
+        }
+    }
+
+    /// Sets the status; listeners run (outside the lock) only when it changed.
+    pub(crate) fn set(&self, status: Status) {
+        if self.status.swap(status as u8, Ordering::SeqCst) == status as u8 {
+            return;
+        }
+        let listeners: Vec<StatusListener> = lock(&self.listeners)
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect();
+        for l in listeners {
+            l(status);
+        }
+    }
+
+    pub(crate) fn add_listener(&self, listener: impl Fn(Status) + Send + Sync + 'static) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::SeqCst);
+        lock(&self.listeners).push((id, Arc::new(listener)));
+        id
+    }
+
+    pub(crate) fn del_listener(&self, id: u64) {
+        lock(&self.listeners).retain(|(i, _)| *i != id);
+    }
+}
 type ErrorCallback = Box<dyn Fn(&PersistError) + Send>;
 
 struct Shared {
     target: Target,
     persistence: Mutex<Box<dyn Persistence>>,
-    status: AtomicU8,
+    status: StatusCell,
     loads: AtomicU64,
     saves: AtomicU64,
     load_failed: AtomicBool,
-    status_listeners: Mutex<Vec<(u64, StatusListener)>>,
-    next_listener: AtomicU64,
     auto_save: Mutex<Option<ListenerId>>,
     auto_load: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
     on_ignored_error: Mutex<Option<ErrorCallback>>,
@@ -285,12 +326,10 @@ impl Persister {
             shared: Arc::new(Shared {
                 target,
                 persistence: Mutex::new(Box::new(persistence)),
-                status: AtomicU8::new(Status::Idle as u8),
+                status: StatusCell::default(),
                 loads: AtomicU64::new(0),
                 saves: AtomicU64::new(0),
                 load_failed: AtomicBool::new(false),
-                status_listeners: Mutex::new(Vec::new()),
-                next_listener: AtomicU64::new(0),
                 auto_save: Mutex::new(None),
                 auto_load: Mutex::new(None),
                 on_ignored_error: Mutex::new(None),
@@ -322,11 +361,7 @@ impl Persister {
 
     /// The current status.
     pub fn get_status(&self) -> Status {
-        match self.shared.status.load(Ordering::SeqCst) {
-            1 => Status::Loading,
-            2 => Status::Saving,
-            _ => Status::Idle,
-        }
+        self.shared.status.get()
     }
 
     /// Loads and saves so far.
@@ -339,26 +374,17 @@ impl Persister {
 
     /// Calls `listener` on every status change; returns an id for [`Persister::del_listener`].
     pub fn add_status_listener(&self, listener: impl Fn(Status) + Send + Sync + 'static) -> u64 {
-        let id = self.shared.next_listener.fetch_add(1, Ordering::SeqCst);
-        lock(&self.shared.status_listeners).push((id, Arc::new(listener)));
-        id
+        self.shared.status.add_listener(listener)
     }
 
     /// Removes a status listener.
     pub fn del_listener(&self, id: u64) -> &Self {
-        lock(&self.shared.status_listeners).retain(|(i, _)| *i != id);
+        self.shared.status.del_listener(id);
         self
     }
 
     fn set_status(&self, status: Status) {
-        self.shared.status.store(status as u8, Ordering::SeqCst);
-        let listeners: Vec<StatusListener> = lock(&self.shared.status_listeners)
-            .iter()
-            .map(|(_, l)| l.clone())
-            .collect();
-        for l in listeners {
-            l(status);
-        }
+        self.shared.status.set(status);
     }
 
     /// Loads the stored content into the store (spec persist.md §1): a document replaces the

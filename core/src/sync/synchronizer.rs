@@ -32,7 +32,7 @@
 //! ```
 
 use std::collections::{BinaryHeap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -44,7 +44,7 @@ use crate::content::{Tables, Values, js_order};
 use crate::json;
 use crate::mergeable::content::{write_tables_stamp, write_values_stamp};
 use crate::mergeable::{JsonForm, MergeableError, MergeableStore};
-use crate::persist::{Stats, Status};
+use crate::persist::{Stats, Status, StatusCell};
 use crate::store::ListenerId;
 
 /// The request timeout TinyBase uses by default.
@@ -474,8 +474,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 // ---------------------------------------------------------------------------------- synchronizer
 
-type StatusListener = Arc<dyn Fn(Status) + Send + Sync>;
-
 struct Inner {
     store: MergeableStore,
     transport: Arc<dyn Transport>,
@@ -489,9 +487,7 @@ struct Inner {
     auto_loading: AtomicBool,
     destroyed: AtomicBool,
     auto_save: Mutex<Option<ListenerId>>,
-    status: AtomicU8,
-    status_listeners: Mutex<Vec<(u64, StatusListener)>>,
-    next_listener: AtomicU64,
+    status: StatusCell,
     loads: AtomicU64,
     saves: AtomicU64,
     sends: AtomicU64,
@@ -561,9 +557,7 @@ impl Synchronizer {
                 auto_loading: AtomicBool::new(false),
                 destroyed: AtomicBool::new(false),
                 auto_save: Mutex::new(None),
-                status: AtomicU8::new(Status::Idle as u8),
-                status_listeners: Mutex::new(Vec::new()),
-                next_listener: AtomicU64::new(0),
+                status: StatusCell::default(),
                 loads: AtomicU64::new(0),
                 saves: AtomicU64::new(0),
                 sends: AtomicU64::new(0),
@@ -708,23 +702,17 @@ impl Synchronizer {
 
     /// Idle, loading or saving.
     pub fn get_status(&self) -> Status {
-        match self.inner.status.load(Ordering::SeqCst) {
-            1 => Status::Loading,
-            2 => Status::Saving,
-            _ => Status::Idle,
-        }
+        self.inner.status.get()
     }
 
     /// Calls `listener` on every status change; returns an id for [`Self::del_listener`].
     pub fn add_status_listener(&self, listener: impl Fn(Status) + Send + Sync + 'static) -> u64 {
-        let id = self.inner.next_listener.fetch_add(1, Ordering::SeqCst);
-        lock(&self.inner.status_listeners).push((id, Arc::new(listener)));
-        id
+        self.inner.status.add_listener(listener)
     }
 
     /// Removes a status listener.
     pub fn del_listener(&self, id: u64) -> &Self {
-        lock(&self.inner.status_listeners).retain(|(i, _)| *i != id);
+        self.inner.status.del_listener(id);
         self
     }
 
@@ -773,16 +761,7 @@ impl Inner {
     }
 
     fn set_status(&self, status: Status) {
-        if self.status.swap(status as u8, Ordering::SeqCst) == status as u8 {
-            return;
-        }
-        let listeners: Vec<StatusListener> = lock(&self.status_listeners)
-            .iter()
-            .map(|(_, l)| l.clone())
-            .collect();
-        for l in listeners {
-            l(status);
-        }
+        self.status.set(status);
     }
 
     fn send(&self, to: Option<&str>, request_id: Option<&str>, message: MessageType, body: &str) {

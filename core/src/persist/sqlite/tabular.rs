@@ -226,24 +226,13 @@ fn ensure_unique_id(
     Ok(())
 }
 
-/// Upserts rows `(id, [cell per column])` over `columns`, in chunks under the parameter limit.
-fn upsert(
-    conn: &Connection,
-    db_table: &str,
-    id_column: &str,
-    columns: &[String],
-    rows: &[(String, Vec<SqlValue>)],
-) -> Result<(), PersistError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
+/// `INSERT INTO t(id,c…)VALUES` and `ON CONFLICT(id)DO UPDATE SET c=excluded.c…`: an upsert's
+/// text around its row tuples.
+fn upsert_sql(db_table: &str, id_column: &str, columns: &[String]) -> (String, String) {
     let quoted = quote_identifier(db_table);
     let id = quote_identifier(id_column);
     let cols: Vec<String> = columns.iter().map(|c| quote_identifier(c)).collect();
-    let width = cols.len() + 1;
-    let per_statement = (MAX_PARAMS / width).max(1);
-    let row_sql = format!("({})", vec!["?"; width].join(","));
-    let tail = if cols.is_empty() {
+    let action = if cols.is_empty() {
         "DO NOTHING".to_string()
     } else {
         format!(
@@ -259,9 +248,27 @@ fn upsert(
         if cols.is_empty() { "" } else { "," },
         cols.join(",")
     );
+    (head, format!("ON CONFLICT({id}){action}"))
+}
+
+/// Upserts rows `(id, [cell per column])` over `columns`, in chunks under the parameter limit.
+fn upsert(
+    conn: &Connection,
+    db_table: &str,
+    id_column: &str,
+    columns: &[String],
+    rows: &[(String, Vec<SqlValue>)],
+) -> Result<(), PersistError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let width = columns.len() + 1;
+    let per_statement = (MAX_PARAMS / width).max(1);
+    let row_sql = format!("({})", vec!["?"; width].join(","));
+    let (head, tail) = upsert_sql(db_table, id_column, columns);
     for chunk in rows.chunks(per_statement) {
         let sql = format!(
-            "{head}{}ON CONFLICT({id}){tail}",
+            "{head}{}{tail}",
             vec![row_sql.as_str(); chunk.len()].join(",")
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
@@ -422,26 +429,8 @@ fn upsert_table(
     columns: &[String],
     store: &Store,
 ) -> Result<usize, PersistError> {
-    let quoted = quote_identifier(&save.db_table);
-    let id = quote_identifier(&save.row_id_column);
-    let cols: Vec<String> = columns.iter().map(|c| quote_identifier(c)).collect();
-    let tail = if cols.is_empty() {
-        "DO NOTHING".to_string()
-    } else {
-        format!(
-            "DO UPDATE SET{}",
-            cols.iter()
-                .map(|c| format!("{c}=excluded.{c}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        )
-    };
-    let sql = format!(
-        "INSERT INTO{quoted}({id}{}{})VALUES({})ON CONFLICT({id}){tail}",
-        if cols.is_empty() { "" } else { "," },
-        cols.join(","),
-        vec!["?"; cols.len() + 1].join(",")
-    );
+    let (head, tail) = upsert_sql(&save.db_table, &save.row_id_column, columns);
+    let sql = format!("{head}({}){tail}", vec!["?"; columns.len() + 1].join(","));
     let mut stmt = conn.prepare_cached(&sql).map_err(sql_err)?;
     store.with(|s| {
         let Some(table) = s.tables.get(save.table_id.as_str()) else {
