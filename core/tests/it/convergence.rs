@@ -139,12 +139,20 @@ proptest! {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 20_000, ..ProptestConfig::default() })]
+/// Cases of the soak: a short run by default; the long soak (20,000 cases, minutes) is
+/// `TINYSTORE_SOAK_CASES=20000 cargo test --release -p tinystore-core --test it soak`.
+fn soak_cases() -> u32 {
+    std::env::var("TINYSTORE_SOAK_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48)
+}
 
-    /// The long soak: `cargo test --release -p tinystore-core --test it -- --ignored soak`.
+proptest! {
+    #![proptest_config(ProptestConfig { cases: soak_cases(), ..ProptestConfig::default() })]
+
+    /// More replicas and longer scripts than `three_replicas_converge`.
     #[test]
-    #[ignore = "soak run, minutes long; run on demand with --ignored"]
     fn soak_replicas_converge(
         replicas in 2usize..5,
         steps in prop::collection::vec(step(4), 0..120),
