@@ -1064,3 +1064,81 @@ fn real_tinybase_clients_converge_through_the_server() {
         h.join().unwrap();
     }
 }
+
+/// A flood of 1,000 requests to the room's own store (and 1,000 broadcast hash requests) from
+/// one client: every one is answered or the flooding socket alone is closed for overflow; the
+/// other client of the room keeps syncing and the room store keeps its content.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_pending_requests_harm_nobody_else() {
+    use tinystore_core::MergeableStore;
+    use tinystore_core::sync::rooms::{RoomOptions, memory_rooms};
+
+    let room_store: Arc<Mutex<Option<MergeableStore>>> = Arc::default();
+    let seen = room_store.clone();
+    let server = WsServer::start(ServerConfig {
+        peer_factory: Some(memory_rooms(RoomOptions {
+            on_room: Some(Arc::new(move |_, store: &MergeableStore| {
+                *seen.lock().unwrap() = Some(store.clone());
+            })),
+            ..RoomOptions::default()
+        })),
+        ..config()
+    })
+    .unwrap();
+    let port = server.port();
+    let mut calm = connect(port, "/flood", Some(KEY_A)).await;
+    let diff =
+        "\n[\"calmTx00001\",3,[[{\"t\":[{\"r\":[{\"c\":[1,\"NjEtLV-----mmxrx\"]}]}]}],[{}],1]]";
+    calm.send(diff).await;
+    wait_until("the room store has the calm client's cell", || {
+        room_store
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(|s| s.has_cell("t", "r", "c"))
+    })
+    .await;
+
+    let mut flood = connect(port, "/flood", Some(KEY_B)).await;
+    for i in 0..1000 {
+        flood
+            .send(&format!("S\n[\"floodTx0001.{i:04}\",4,{{}}]"))
+            .await;
+        flood
+            .send(&format!("\n[\"floodTx0002.{i:04}\",1,\"\"]"))
+            .await;
+    }
+    // Answers to the flooder (from S, and from the calm client if it answered — it does not:
+    // this raw client never responds), until all 2,000 came or the socket was closed.
+    let mut answered = 0;
+    let mut closed = None;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while answered < 2000 && closed.is_none() && Instant::now() < deadline {
+        match tokio::time::timeout(WAIT, flood.ws.next()).await {
+            Ok(Some(Ok(WsMessage::Text(t)))) if t.starts_with("S\n[\"flood") => answered += 1,
+            Ok(Some(Ok(WsMessage::Text(_)))) => {}
+            Ok(Some(Ok(WsMessage::Close(frame)))) => {
+                closed = Some(frame.map(|f| u16::from(f.code)).unwrap_or(1005))
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("flooding socket: {other:?}"),
+        }
+    }
+    assert!(
+        answered == 2000 || closed == Some(1013),
+        "answered {answered}, closed {closed:?}"
+    );
+    // The calm client still syncs: a new diff reaches the room store.
+    let diff2 =
+        "\n[\"calmTx00002\",3,[[{\"t\":[{\"r\":[{\"d\":[2,\"NjEtLV-----mmxry\"]}]}]}],[{}],1]]";
+    calm.send(diff2).await;
+    wait_until("the room store has the calm client's second cell", || {
+        room_store
+            .lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(|s| s.has_cell("t", "r", "d") && s.has_cell("t", "r", "c"))
+    })
+    .await;
+    server.shutdown_async().await;
+}
