@@ -46,12 +46,100 @@ clippy: setup
 rust-test: setup kit
 	$(CARGO) test --workspace
 
-test: fmt-check clippy kit rust-test fuzz-smoke
+test: fmt-check clippy kit rust-test fuzz-smoke c-test py-test kotlin-test swift-check examples-test
 	@echo "make test: all gates passed"
 
-# Criterion benchmarks of workloads W1-W3 (../shared/perf/WORKLOADS.md); see docs/benchmarks.md.
-bench: setup
-	$(CARGO) bench -p tinystore-core --bench store
+# The C ABI: libtinystore (release, built once) + include/tinystore.h. The header drift check
+# regenerates the header with the pinned cbindgen into a temporary file and diffs it; the ctest
+# suite (tests/c) runs each case against the shared library, the static library, and under
+# AddressSanitizer + LeakSanitizer; then the install script, the CMake package and pkg-config
+# file are exercised by building and running the C example (examples/c) against a test prefix.
+CBINDGEN_VERSION := 0.29.4
+C_BUILD := $(CURDIR)/target/c
+C_TARGET_DIR = $${CARGO_TARGET_DIR:-$(CURDIR)/target}
+C_GENERATOR := $(if $(shell command -v ninja),-G Ninja,)
+
+.PHONY: c-test cbindgen
+cbindgen:
+	@cbindgen --version 2>/dev/null | grep -qx 'cbindgen $(CBINDGEN_VERSION)' || \
+		$(CARGO) install cbindgen --version $(CBINDGEN_VERSION) --locked
+
+c-test: setup cbindgen
+	@command -v cmake >/dev/null || { echo "cmake (>= 3.16) and a C/C++ compiler are required for the C tests"; exit 1; }
+	$(CARGO) build --release -p tinystore-ffi
+	@tmp=$$(mktemp -d) && \
+		cbindgen --quiet --config ffi/cbindgen.toml --crate tinystore-ffi --output $$tmp/tinystore.h ffi && \
+		if diff -u include/tinystore.h $$tmp/tinystore.h; then rm -rf $$tmp; echo "include/tinystore.h is up to date"; \
+		else rm -rf $$tmp; echo "include/tinystore.h is out of date: regenerate it (see ffi/cbindgen.toml)"; exit 1; fi
+	cmake -S tests/c -B $(C_BUILD)/tests $(C_GENERATOR) -DTINYSTORE_PROFILE=release -DTINYSTORE_TARGET_DIR="$(C_TARGET_DIR)"
+	cmake --build $(C_BUILD)/tests
+	cd $(C_BUILD)/tests && ctest --output-on-failure -j2
+	sh ffi/install.sh --no-build --prefix $(C_BUILD)/prefix
+	cmake -S examples/c -B $(C_BUILD)/example $(C_GENERATOR) -DCMAKE_PREFIX_PATH=$(C_BUILD)/prefix
+	cmake --build $(C_BUILD)/example
+	rm -f $(C_BUILD)/example/quickstart.sqlite
+	cd $(C_BUILD)/example && ./quickstart && ./quickstart_static "" quickstart.sqlite
+	@if command -v pkg-config >/dev/null; then \
+		set -x && cc -o $(C_BUILD)/example/quickstart_pkgconfig examples/c/quickstart.c -std=c99 \
+			-D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror \
+			$$(PKG_CONFIG_PATH=$(C_BUILD)/prefix/lib/pkgconfig pkg-config --cflags --libs tinystore) \
+			-Wl,-rpath,$(C_BUILD)/prefix/lib && \
+		cd $(C_BUILD)/example && ./quickstart_pkgconfig "" quickstart.sqlite >/dev/null; \
+	else echo "pkg-config not found: skipping the pkg-config build of the example"; fi
+	@echo "make c-test: C ABI header, tests and example passed"
+
+# Benchmarks (../shared/perf/WORKLOADS.md; results and analysis in docs/benchmarks.md).
+# `make bench`: builds tinystore (release) once, then runs its workloads beside TinyBase's, the
+# CRDT peers' (Yjs, Loro) and the Rust limits' (L1-L6) on this machine in one go, interleaved
+# run by run, each run in a fresh process (BENCH_RUNS, default 3), keeps the JSON lines in
+# target/perf/results/latest and regenerates docs/benchmarks.md from them. The reference
+# programs come from ../shared/perf; their node_modules and the limits build go to target/perf.
+# `make bench-quick`: every workload at tiny sizes, one run, checks only (no timings): for CI.
+# (Criterion benches for profiling: `cargo bench -p tinystore-core --bench store|mergeable|...`.)
+PERF ?= ../shared/perf
+PERF_DIR := $(CURDIR)/target/perf
+BENCH_RUNS ?= 3
+BENCH_OUT ?= $(PERF_DIR)/results/latest
+
+.PHONY: bench-quick perf-deps
+bench: setup perf-deps
+	$(CARGO) build --release -p tinystore-cli
+	@rc=0; python3 cli/bench/run.py --runs $(BENCH_RUNS) --out $(BENCH_OUT) --work $(PERF_DIR) \
+		--tinystore target/release/tinystore || rc=$$?; \
+	python3 cli/bench/report.py $(BENCH_OUT) --perf $(PERF) --out docs/benchmarks.md && \
+	sed -n '/^## Targets/,/^## Scaled-up/p' docs/benchmarks.md | sed '$$d' && \
+	echo "docs/benchmarks.md written from $(BENCH_OUT)"; exit $$rc
+
+bench-quick:
+	@mkdir -p $(PERF_DIR)
+	$(CARGO) run -q -p tinystore-cli -- bench --quick > $(PERF_DIR)/quick.jsonl
+
+# TinyBase's and the peers' benches with their pinned packages (npm ci, redone only when a lock
+# file changes; sqlite3's native addon built from source), and the limits program built as its
+# own workspace (the shared folder stays read-only).
+perf-deps:
+	@command -v node >/dev/null || { echo "node (>= 20) is required for make bench"; exit 1; }
+	@command -v python3 >/dev/null || { echo "python3 is required for make bench"; exit 1; }
+	@for d in tinybase peers; do \
+		mkdir -p $(PERF_DIR)/$$d && \
+		if ! cmp -s $(PERF)/$$d/package-lock.json $(PERF_DIR)/$$d/.installed-lock; then \
+			install -m 644 $(PERF)/$$d/package.json $(PERF)/$$d/package-lock.json $(PERF)/$$d/.npmrc \
+				$(PERF_DIR)/$$d/ && \
+			(cd $(PERF_DIR)/$$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; \
+			if [ $$d = tinybase ] && [ ! -f $(PERF_DIR)/$$d/node_modules/sqlite3/build/Release/node_sqlite3.node ]; then \
+				(cd $(PERF_DIR)/$$d && npm rebuild sqlite3 --build-from-source --loglevel=error) || exit 1; \
+			fi; \
+			install -m 644 $(PERF)/$$d/package-lock.json $(PERF_DIR)/$$d/.installed-lock; \
+		fi; \
+		install -p -m 644 $(PERF)/$$d/bench.mjs $(PERF_DIR)/$$d/bench.mjs || exit 1; \
+	done
+	@mkdir -p $(PERF_DIR)/limits/src
+	@install -p -m 644 $(PERF)/limits/src/main.rs $(PERF_DIR)/limits/src/main.rs
+	@{ cat $(PERF)/limits/Cargo.toml; printf '\n# Built here as its own workspace.\n[workspace]\n'; } \
+		> $(PERF_DIR)/limits/Cargo.toml.new
+	@cmp -s $(PERF_DIR)/limits/Cargo.toml.new $(PERF_DIR)/limits/Cargo.toml && \
+		rm $(PERF_DIR)/limits/Cargo.toml.new || mv $(PERF_DIR)/limits/Cargo.toml.new $(PERF_DIR)/limits/Cargo.toml
+	cd $(PERF_DIR)/limits && $(CARGO) build --release -q
 
 clean:
 	$(CARGO) clean
@@ -72,3 +160,67 @@ fuzz-smoke: setup
 			>/dev/null 2>fuzz/corpus/$$t.log || { tail -40 fuzz/corpus/$$t.log; exit 1; }; \
 		echo "fuzz $$t: $(FUZZ_SECONDS) s, no crash"; \
 	done
+
+# ---- UniFFI bindings (bindings/): Python, Kotlin/JVM, Swift -------------------------------
+# Python: a venv under target/, the package installed the way a user installs it
+# (`pip install ./bindings/python`: maturin builds the release libtinystore in target/ and runs
+# the pinned bindings/uniffi-bindgen), then pytest, whose sync tests run `tinystore serve`
+# (release) and TinyBase's server from the kit.
+PYTHON ?= python3
+PY_VENV := $(CURDIR)/target/py-venv
+UNIFFI_BINDGEN := $(CURDIR)/target/debug/uniffi-bindgen
+BINDINGS_GEN := $(CURDIR)/target/bindings
+
+.PHONY: py-install py-test bindings kotlin-test swift-check swift-bless examples-test
+
+# Reinstalls only when a source of the library or of the package changed (a stamp in the
+# venv): maturin builds the library with other cargo arguments than `cargo build`, so keying on
+# the built .so would make the two rebuild each other.
+PY_STAMP := $(PY_VENV)/.tinystore-installed
+PY_DEPS := $(shell find core/src ffi/src bindings/python/python -type f 2>/dev/null) \
+	Cargo.lock core/Cargo.toml ffi/Cargo.toml ffi/uniffi.toml bindings/python/pyproject.toml
+py-install: setup $(PY_STAMP)
+
+$(PY_STAMP): $(PY_DEPS)
+	@test -x $(PY_VENV)/bin/python || $(PYTHON) -m venv $(PY_VENV)
+	@$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check pytest
+	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+	@touch $@
+
+py-test: setup kit py-install
+	$(CARGO) build --release -p tinystore-cli
+	cd bindings/python && TINYSTORE_BIN=$(CURDIR)/target/release/tinystore $(PY_VENV)/bin/python -m pytest -q tests
+
+# Kotlin and Swift sources generated from the release library by the pinned bindgen.
+bindings: setup
+	$(CARGO) build --release -p tinystore-ffi
+	$(CARGO) build -p uniffi-bindgen
+	rm -rf $(BINDINGS_GEN)/kotlin $(BINDINGS_GEN)/swift
+	$(UNIFFI_BINDGEN) generate target/release/libtinystore.so -l kotlin --no-format -o $(BINDINGS_GEN)/kotlin
+	$(UNIFFI_BINDGEN) generate target/release/libtinystore.so -l swift --no-format -o $(BINDINGS_GEN)/swift
+
+# Kotlin on the JVM: the generated sources (make bindings) + bindings/kotlin (Maven: Kotlin,
+# JNA, coroutines, JUnit 5) against the release libtinystore; the sync tests run `tinystore
+# serve`, TinyBase's server from the kit, and a Python store (target/py-venv) beside a Kotlin one.
+MVN ?= mvn
+kotlin-test: setup kit bindings py-install
+	@command -v $(MVN) >/dev/null || { echo "Maven and a JDK (>= 17) are required for the Kotlin tests"; exit 1; }
+	$(CARGO) build --release -p tinystore-cli
+	$(MVN) -B --no-transfer-progress -f bindings/kotlin/pom.xml test -Dtinystore.python=$(PY_VENV)/bin/python
+
+# Swift: no Swift compiler on these machines; bindings/swift/check.py checks what can be
+# checked (generated sources up to date, FFI header compiles, FFI symbols exported, every Swift
+# file parses with tree-sitter-swift). `make swift-bless` rewrites the committed generated files.
+swift-check: setup bindings py-install
+	@$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check tree-sitter==0.26.1 tree-sitter-swift==0.7.4
+	$(PY_VENV)/bin/python bindings/swift/check.py target/release/libtinystore.so $(UNIFFI_BINDGEN)
+
+swift-bless: bindings py-install
+	@$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check tree-sitter==0.26.1 tree-sitter-swift==0.7.4
+	$(PY_VENV)/bin/python bindings/swift/check.py target/release/libtinystore.so $(UNIFFI_BINDGEN) --bless
+
+# The Python and Kotlin todo examples (examples/), synced through one `tinystore serve`.
+examples-test: setup bindings py-install
+	$(CARGO) build --release -p tinystore-cli
+	$(MVN) -B -q --no-transfer-progress -f bindings/kotlin/pom.xml install -DskipTests
+	PYTHON=$(PY_VENV)/bin/python MVN=$(MVN) examples/test-examples.sh
