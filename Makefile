@@ -46,7 +46,7 @@ clippy: setup
 rust-test: setup kit
 	$(CARGO) test --workspace
 
-test: fmt-check clippy kit rust-test fuzz-smoke c-test py-test kotlin-test swift-check examples-test
+test: fmt-check clippy kit rust-test bench-quick fuzz-smoke c-test py-test kotlin-test swift-check examples-test
 	@echo "make test: all gates passed"
 
 # The C ABI: libtinystore (release, built once) + include/tinystore.h. The header drift check

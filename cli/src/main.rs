@@ -13,11 +13,14 @@
 //! - `tinystore serve` / `client`: the WebSocket sync server (rooms persisted to SQLite by
 //!   default) and a client, with `peer.mjs`'s flags, output and exit codes.
 //!
+//! - `tinystore bench`: the performance workloads, one fresh process per run (`bench.rs`).
+//!
 //! Logs go to stderr (`RUST_LOG` filters them, default `warn`); stdout carries only command
 //! output (`PORT`/`READY` for `serve`).
 
 mod apply;
 mod args;
+mod bench;
 mod demo;
 mod sqlite;
 mod sync;
@@ -54,6 +57,10 @@ commands:
             [--request-timeout-s S] [--timeout-ms N] [--expect f.json]
             MergeableStore + WebSocket synchronizer; startSync; applies ops; waits; writes
             {content, mergeableContent, contentHashes, ignoredErrors}
+  bench     [--runs N] [--quick] [W1 W2 ... W7@100k]
+            the workloads of ../shared/perf/WORKLOADS.md, each run in a fresh process,
+            one JSON line per measurement as TinyBase's bench prints them; --quick: tiny
+            sizes, one run, checks only (CI)
   version   print the version
   help      print this help";
 
@@ -68,6 +75,7 @@ fn main() -> ExitCode {
         Some("write-sqlite") => report(sqlite::write(rest)),
         Some("serve") => report(sync::serve(rest)),
         Some("client") => report(sync::client(rest)),
+        Some("bench") => bench::run(rest),
         Some("version" | "--version" | "-V") => {
             println!("tinystore {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS

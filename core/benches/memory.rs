@@ -38,17 +38,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn rss_bytes() -> i64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<i64>().ok())
-        })
-        .map_or(0, |pages| pages * 4096)
-}
-
 fn measure<T>(name: &str, rows: u64, make: impl FnOnce() -> T, fill_it: impl FnOnce(&T)) {
     let (heap0, rss0) = (LIVE.load(Ordering::Relaxed), rss_bytes());
     let store = make();

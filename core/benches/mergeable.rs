@@ -11,9 +11,7 @@ mod workloads;
 use workloads::*;
 
 fn filled(from: u64, to: u64) -> MergeableStore {
-    let store = MergeableStore::new(None);
-    fill(&store, from, to);
-    store
+    filled_mergeable(from, to)
 }
 
 fn w4(c: &mut Criterion) {
@@ -75,28 +73,7 @@ fn concurrent_edits() -> (MergeableStore, MergeableStore) {
     let a = filled(0, 10_000);
     let b = filled(10_000, 20_000);
     a.merge(&b);
-    a.transaction(|s| {
-        for i in 0..20_000u64 {
-            let r = format!("r{i}");
-            if i % 2 == 0 {
-                s.set_cell("t", &r, "c0", -(i as f64));
-            }
-            if i % 10 == 0 {
-                s.set_cell("t", &r, "c2", format!("a{i}"));
-            }
-        }
-    });
-    b.transaction(|s| {
-        for i in 0..20_000u64 {
-            let r = format!("r{i}");
-            if i % 2 == 1 {
-                s.set_cell("t", &r, "c1", -(i as f64));
-            }
-            if i % 10 == 0 {
-                s.set_cell("t", &r, "c2", format!("b{i}"));
-            }
-        }
-    });
+    w5b_edits(&a, &b, 20_000);
     (a, b)
 }
 

@@ -6,7 +6,7 @@
 //! `cargo bench -p tinystore-core --features ws-client,ws-server --bench sync`
 
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -17,77 +17,29 @@ use tinystore_core::sync::rooms::{RoomOptions, memory_rooms};
 use tinystore_core::sync::server::{ServerConfig, WsServer};
 
 mod workloads;
-use workloads::*;
+#[path = "workloads/ws.rs"]
+mod ws;
+use ws::w6_once;
 
-/// Set when the server's room store has `rows` rows including the last row's `c9`.
-type Done = Arc<(Mutex<bool>, Condvar)>;
-
-fn server(rows: u64, done: Done) -> WsServer {
-    let last = format!("r{}", rows - 1);
-    WsServer::start(ServerConfig {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        peer_factory: Some(memory_rooms(RoomOptions {
-            on_room: Some(Arc::new(move |_, store: &MergeableStore| {
-                let (done, last) = (done.clone(), last.clone());
-                // Checked on each server transaction end, as WORKLOADS.md says.
-                store.add_did_finish_transaction_listener(move |s| {
-                    if s.get_row_count("t") as u64 == rows && s.has_cell("t", &last, "c9") {
-                        *done.0.lock().unwrap() = true;
-                        done.1.notify_all();
-                    }
-                });
-            })),
-            ..RoomOptions::default()
-        })),
-        ..ServerConfig::default()
-    })
-    .unwrap()
-}
-
-/// One W6 run: returns the time from the end of the (last) fill transaction until the
-/// server's store has every row.
-fn w6_once(rows: u64, per_transaction: u64) -> Duration {
-    let done: Done = Arc::new((Mutex::new(false), Condvar::new()));
-    let server = server(rows, done.clone());
-    let client = MergeableStore::new(None);
-    let sync = WsSynchronizer::connect(
-        &client,
-        WsClientConfig {
-            url: format!("ws://127.0.0.1:{}/bench", server.port()),
-            ..Default::default()
-        },
-        SynchronizerOptions::default(),
+/// WORKLOADS.md's W6: 1.5 s handshake wait, the sync time only.
+fn w6_run(rows: u64, per_transaction: u64) -> Duration {
+    w6_once(
+        rows,
+        per_transaction,
+        Duration::from_millis(1500),
+        Duration::from_secs(120),
     )
-    .unwrap();
-    sync.start_sync(None);
-    // WORKLOADS.md: wait 1.5 s for the initial handshake, untimed.
-    std::thread::sleep(Duration::from_millis(1500));
-    let mut from = 0;
-    while from < rows {
-        let to = (from + per_transaction).min(rows);
-        fill(&client, from, to);
-        from = to;
-    }
-    let fill_end = Instant::now();
-    let mut finished = done.0.lock().unwrap();
-    while !*finished {
-        finished = done.1.wait(finished).unwrap();
-    }
-    let elapsed = fill_end.elapsed();
-    drop(finished);
-    sync.destroy();
-    server.shutdown();
-    elapsed
+    .sync
 }
 
 fn w6(c: &mut Criterion) {
     let mut g = c.benchmark_group("W6_sync");
     g.sample_size(10).measurement_time(Duration::from_secs(30));
     g.bench_function("10k_rows_to_empty_server", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| w6_once(10_000, 10_000)).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| w6_run(10_000, 10_000)).sum())
     });
     g.bench_function("@100k_rows_as_10_transactions", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| w6_once(100_000, 10_000)).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| w6_run(100_000, 10_000)).sum())
     });
     g.finish();
 }

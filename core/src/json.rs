@@ -293,6 +293,14 @@ pub fn parse(text: &str) -> Result<Value, JsonError> {
     })
 }
 
+/// Runs the parser over `text`, feeding its events to `sink` (a crate-internal streaming
+/// decoder); the errors are [`parse`]'s.
+pub(crate) fn parse_into<S: Sink>(text: &str, sink: &mut S) -> Result<(), JsonError> {
+    Parser::new(text)
+        .run(sink)
+        .map_err(|error| error.into_json_error(text))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Numbers.
 
@@ -581,8 +589,9 @@ impl ParseError {
     }
 }
 
-/// Receives the parse events. Validation and tree building share one parser this way.
-trait Sink {
+/// Receives the parse events. Validation and tree building share one parser this way (and
+/// crate-internal decoders use it through [`parse_into`]).
+pub(crate) trait Sink {
     /// Whether strings and numbers must be decoded (false for pure validation).
     const DECODE: bool;
     /// Maximum container nesting.

@@ -75,6 +75,12 @@ fn parse_tree(
     has_hashes: bool,
     max_time: u64,
 ) -> Result<stamps::StampTree, MergeableError> {
+    // One pass over the text for well-formed payloads; anything the streaming decoder does not
+    // take (every invalid payload among them) goes through the checked two-pass path, which
+    // reports the error.
+    if let Some(tree) = MergeableContent::tree_from_str(text, has_hashes, max_time) {
+        return Ok(tree);
+    }
     let json = crate::json::parse(text).map_err(|e| MergeableError::Json(e.to_string()))?;
     MergeableContent::tree_from_json(&json, has_hashes, max_time)
 }
@@ -264,7 +270,7 @@ impl MergeableStore {
             }
             m.merge(undo, incoming, is_content)
         });
-        self.store.apply_changes(&changes);
+        self.store.apply_accepted(changes);
         self.set_listening(true);
         self.set_applying(true);
         self.store.finish(None);

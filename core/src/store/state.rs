@@ -478,7 +478,9 @@ impl State {
         }
     }
 
-    fn insert_new_row_unstamped(&mut self, t: &str, r: &str, cells: Vec<(u32, Cell)>) {
+    fn insert_new_row_unstamped(&mut self, t: &str, r: &str, mut cells: Vec<(u32, Cell)>) {
+        // Stored rows live long: no spare capacity (a no-op when the caller sized it exactly).
+        cells.shrink_to_fit();
         self.ensure_table(t);
         let table = self.tables.get_mut(t).expect("just ensured");
         let mut new_cell_ids = Vec::new();

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""Runs the benchmark suite of issue 8 on this machine, in one go, interleaved by run.
+
+For each run r = 1..N (each run of each workload in a fresh process):
+  - for each standard workload W1 ... W8m: tinystore's `tinystore bench --child W`, then
+    TinyBase's `node bench.mjs --child W` (../shared/perf/tinybase), back to back, so that
+    the two see the same machine load;
+  - tinystore's scaled-up variants (W4@100k ... W7@100k) and L5 at W7's shapes;
+  - the CRDT peers (../shared/perf/peers): Yjs and Loro at TinyBase's scale (10k rows),
+    Yjs at the large scale (100k rows; Loro needs ~5 min a run there, Automerge minutes at
+    any scale: BASELINE's figures are used for those);
+  - the Rust limits L1-L6 (../shared/perf/limits, built into target/perf/limits).
+
+Writes DIR/{tinystore,tinybase,peers,limits}.jsonl, DIR/meta.json (machine, versions, load
+averages) and DIR/failures.txt; exits 1 if any run failed (its lines are not kept: a run whose
+check fails prints nothing).
+
+Usage: python3 cli/bench/run.py --out DIR [--runs 3] [--tinystore BIN] [--work target/perf]
+                                [--only tinystore,tinybase,peers,limits]
+(`make perf-deps` puts the reference programs and their node_modules / build into --work.)
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+STANDARD = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m"]
+SCALED = ["W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5"]
+PEERS = [("yjs", 10_000), ("loro", 10_000), ("yjs", 100_000)]
+SUITES = ["tinystore", "tinybase", "peers", "limits"]
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(x) for x in f.read().split()[:3]]
+    except OSError:
+        return None
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def mem_gib():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def version(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+class Runner:
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.failures = []
+        self.files = {}
+
+    def child(self, suite, label, cmd, run, cwd=None, fix_run=False, timeout=900):
+        """Runs one fresh process; appends its JSON lines to DIR/<suite>.jsonl."""
+        env = dict(os.environ, BENCH_RUN=str(run))
+        # Every run starts with no dirty pages pending: otherwise a child that creates files
+        # (W7) pays for the previous child's writeback (TinyBase's W7 runs right before).
+        os.sync()
+        started = time.monotonic()
+        try:
+            p = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=timeout)
+            code, stdout, stderr = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired as e:
+            code, stdout, stderr = "timeout", "", str(e)
+        except OSError as e:
+            code, stdout, stderr = "cannot start", "", str(e)
+        lines = [l for l in stdout.splitlines() if l.startswith("{")]
+        took = time.monotonic() - started
+        if code != 0 or not lines:
+            self.failures.append(f"{suite} {label} run {run}: exit {code}\n{stderr[-2000:]}")
+            print(f"  {suite:9} {label:14} run {run}: FAILED ({code})", file=sys.stderr)
+            if stderr:
+                print("    " + stderr.strip()[-600:].replace("\n", "\n    "), file=sys.stderr)
+            return
+        if stderr.strip():
+            # Warnings of a successful run (e.g. TinyBase's W6 handshake timeout) are kept.
+            with open(os.path.join(self.out_dir, suite + ".stderr"), "a") as f:
+                f.write(f"--- {label} run {run}\n{stderr}")
+        f = self.files.setdefault(suite, open(os.path.join(self.out_dir, suite + ".jsonl"), "a"))
+        for line in lines:
+            if fix_run:
+                record = json.loads(line)
+                record["run"] = run
+                line = json.dumps(record, separators=(",", ":"))
+            f.write(line + "\n")
+        f.flush()
+        print(f"  {suite:9} {label:14} run {run}: {len(lines)} lines, {took:.1f} s", file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--tinystore", default="target/release/tinystore")
+    ap.add_argument("--work", default="target/perf", help="where node_modules and the limits build are")
+    ap.add_argument("--only", default=",".join(SUITES))
+    args = ap.parse_args()
+    only = set(args.only.split(","))
+    os.makedirs(args.out, exist_ok=True)
+    for suite in SUITES:
+        for ext in (".jsonl", ".stderr"):
+            path = os.path.join(args.out, suite + ext)
+            if os.path.exists(path):
+                os.remove(path)
+
+    work = os.path.abspath(args.work)
+    tinystore = os.path.abspath(args.tinystore)
+    node = ["node", "--expose-gc", "--max-old-space-size=8192"]
+    tinybase_dir = os.path.join(work, "tinybase")
+    peers_dir = os.path.join(work, "peers")
+    limits_bin = os.path.join(work, "limits", "target", "release", "tinystore-perf-limits")
+
+    available = {
+        "tinystore": os.path.exists(tinystore),
+        "tinybase": os.path.exists(os.path.join(tinybase_dir, "node_modules", "tinybase")),
+        "peers": os.path.exists(os.path.join(peers_dir, "node_modules", "yjs")),
+        "limits": os.path.exists(limits_bin),
+    }
+    meta = {
+        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu_model(),
+        "nproc": os.cpu_count(),
+        "mem_gib": mem_gib(),
+        "kernel": platform.release(),
+        "node": version(["node", "--version"]),
+        "rustc": version(["rustc", "--version"]),
+        "sqlite3_cli": version(["sqlite3", "--version"]),
+        "runs": args.runs,
+        "suites": sorted(s for s in only if available.get(s)),
+        "unavailable": sorted(s for s in only if not available.get(s)),
+        "loadavg_start": loadavg(),
+    }
+    print(f"bench suite: {args.runs} runs of {', '.join(meta['suites'])} -> {args.out}", file=sys.stderr)
+    if meta["unavailable"]:
+        print(f"  not available here (BASELINE figures will be used): {', '.join(meta['unavailable'])}",
+              file=sys.stderr)
+
+    r = Runner(args.out)
+    started = time.monotonic()
+    for run in range(1, args.runs + 1):
+        for w in STANDARD:
+            if "tinystore" in meta["suites"]:
+                r.child("tinystore", w, [tinystore, "bench", "--child", w], run)
+            if "tinybase" in meta["suites"]:
+                r.child("tinybase", w, node + ["bench.mjs", "--child", w], run, cwd=tinybase_dir)
+        if "tinystore" in meta["suites"]:
+            for w in SCALED:
+                r.child("tinystore", w, [tinystore, "bench", "--child", w], run)
+        if "peers" in meta["suites"]:
+            for engine, rows in PEERS:
+                r.child("peers", f"{engine}@{rows}", node + ["bench.mjs", "--child", engine, str(rows)],
+                        run, cwd=peers_dir)
+        if "limits" in meta["suites"]:
+            r.child("limits", "L1-L6", [limits_bin, "1"], run, fix_run=True)
+    meta["loadavg_end"] = loadavg()
+    meta["seconds"] = round(time.monotonic() - started, 1)
+    meta["failures"] = len(r.failures)
+    with open(os.path.join(args.out, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    with open(os.path.join(args.out, "failures.txt"), "w") as f:
+        f.write("\n\n".join(r.failures))
+    print(f"bench suite: {meta['seconds']} s, {len(r.failures)} failed runs", file=sys.stderr)
+    sys.exit(1 if r.failures else 0)
+
+
+if __name__ == "__main__":
+    main()
