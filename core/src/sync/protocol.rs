@@ -432,9 +432,23 @@ pub fn make_payloads(
     remainder: &str,
     fragment_size: Option<usize>,
 ) -> Vec<String> {
-    let Some(size) = fragment_size.filter(|s| *s >= 1) else {
-        return vec![raw_payload(client_id, remainder)];
-    };
+    match fragments(remainder, fragment_size) {
+        None => vec![raw_payload(client_id, remainder)],
+        Some(pieces) => pieces.iter().map(|p| raw_payload(client_id, p)).collect(),
+    }
+}
+
+/// [`make_payloads`] without the client-id line, for a relay that adds it per recipient: the
+/// remainder itself (not copied) when it needs no fragments, else its fragment remainders.
+pub fn make_remainders(remainder: String, fragment_size: Option<usize>) -> Vec<String> {
+    fragments(&remainder, fragment_size).unwrap_or_else(|| vec![remainder])
+}
+
+/// The fragment remainders (`messageId\nindex\ntotal\npiece`) of `remainder`, or `None`
+/// when it goes whole: pieces split at code points, at most `fragment_size` bytes each (raised
+/// so that there are never more than [`MAX_FRAGMENTS`]).
+fn fragments(remainder: &str, fragment_size: Option<usize>) -> Option<Vec<String>> {
+    let size = fragment_size.filter(|s| *s >= 1)?;
     let max = size.max(remainder.len().div_ceil(MAX_FRAGMENTS) + 3);
     let mut pieces: Vec<&str> = Vec::new();
     let mut start = 0;
@@ -450,15 +464,17 @@ pub fn make_payloads(
     }
     pieces.push(&remainder[start..]);
     if pieces.len() == 1 {
-        return vec![raw_payload(client_id, remainder)];
+        return None;
     }
     let message_id = unique_id(16);
     let total = pieces.len();
-    pieces
-        .iter()
-        .enumerate()
-        .map(|(i, piece)| raw_payload(client_id, &format!("{message_id}\n{i}\n{total}\n{piece}")))
-        .collect()
+    Some(
+        pieces
+            .iter()
+            .enumerate()
+            .map(|(i, piece)| format!("{message_id}\n{i}\n{total}\n{piece}"))
+            .collect(),
+    )
 }
 
 /// `^([-0-9A-Z_a-z]{16})\n(\d+)\n(\d+)\n([\s\S]*)$` on a remainder.

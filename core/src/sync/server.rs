@@ -59,8 +59,8 @@ use crate::sync::protocol::{
     ChannelFrame, Control, Decoded, FragmentBudget, MAX_CHANNELS, MAX_PAYLOAD_BYTES,
     MAX_QUEUED_PAYLOADS, Message, MessageType, PayloadDecoder, ProtocolError, SERVER_CLIENT_ID,
     SUBPROTOCOL, channel_path, channel_payload, control_payload, is_body_valid,
-    is_channel_id_too_large, make_payloads, parse_channel_frame, parse_control, path_id_of_url,
-    raw_payload, split_payload,
+    is_channel_id_too_large, make_remainders, parse_channel_frame, parse_control, path_id_of_url,
+    raw_payload,
 };
 
 // ---------------------------------------------------------------------------------- constants
@@ -140,14 +140,7 @@ impl RoomSender {
             if room.generation != self.inner.generation {
                 return;
             }
-            let remainders: Vec<String> =
-                make_payloads(to.unwrap_or(""), &remainder, shared.cfg.fragment_size)
-                    .into_iter()
-                    .map(|p| match split_payload(&p) {
-                        Some((_, r)) => r.to_string(),
-                        None => p,
-                    })
-                    .collect();
+            let remainders = make_remainders(remainder, shared.cfg.fragment_size);
             relay(
                 &shared,
                 st,
