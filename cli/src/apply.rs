@@ -11,30 +11,40 @@ use tinystore_core::json;
 use tinystore_core::mergeable::MergeableContent;
 use tinystore_core::{MergeableStore, content, ops};
 
-use crate::args::{CliError, Flags};
+use crate::args::{CliError, StoreArgs, read_input};
 
-pub(crate) fn run(args: &[String]) -> Result<(), CliError> {
-    let flags = Flags::parse(args, &["ops", "unique-id", "fixed-now", "merge", "out"])?;
-    let ops_path = flags.required("ops")?;
-    let out = flags.required("out")?;
-    let fixed_now = flags
-        .get("fixed-now")
-        .map(|ms| {
-            ms.parse::<u64>()
-                .map_err(|_| CliError::Usage(format!("--fixed-now takes milliseconds, not '{ms}'")))
-        })
-        .transpose()?;
+/// `tinystore apply`: flags as `tests/interop/apply/tinybase_apply.mjs` takes them.
+#[derive(clap::Args, Debug)]
+#[command(args_override_self = true)]
+pub(crate) struct ApplyArgs {
+    /// The kit op script to replay (a JSON array of ops; `-` for stdin)
+    #[arg(long, value_name = "OPS.json")]
+    ops: String,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// A TinyBase file-persister file to merge in (repeatable, merged in order)
+    #[arg(long = "merge", value_name = "FILE", action = clap::ArgAction::Append)]
+    merges: Vec<String>,
+    /// Where to write the result (TinyBase's file-persister format)
+    #[arg(long, value_name = "FILE")]
+    out: String,
+}
+
+pub(crate) fn run(flags: ApplyArgs) -> Result<(), CliError> {
+    let ops_path = flags.ops.as_str();
+    let out = flags.out.as_str();
+    let fixed_now = flags.store.fixed_now;
 
     let script = read_json(ops_path)?;
     ops::check_ops(&script).map_err(|e| CliError::failed(format!("{ops_path}: {e}")))?;
     // Read every input before changing anything, so a bad file fails the whole command.
     let merges = flags
-        .all("merge")
+        .merges
         .iter()
-        .map(|path| read_text(path).map(|text| (path.as_str(), text)))
+        .map(|path| read_input(path).map(|text| (path.as_str(), text)))
         .collect::<Result<Vec<_>, _>>()?;
 
-    let unique_id = flags.get("unique-id");
+    let unique_id = flags.store.unique_id.as_deref();
     let store = match fixed_now {
         Some(ms) => MergeableStore::with_clock(unique_id, Box::new(move || ms)),
         None => MergeableStore::new(unique_id),
@@ -53,12 +63,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), CliError> {
     write_atomically(Path::new(out), &store.get_mergeable_content_json())
 }
 
-fn read_text(path: &str) -> Result<String, CliError> {
-    std::fs::read_to_string(path).map_err(|e| CliError::failed(format!("{path}: {e}")))
-}
-
 fn read_json(path: &str) -> Result<serde_json::Value, CliError> {
-    json::parse(&read_text(path)?).map_err(|e| CliError::failed(format!("{path}: {e}")))
+    json::parse(&read_input(path)?).map_err(|e| CliError::failed(format!("{path}: {e}")))
 }
 
 /// Loads a file-persister document as TinyBase's persister `load()` does for a

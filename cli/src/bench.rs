@@ -99,34 +99,33 @@ const WORKLOADS: [&str; 14] = [
     "W7@100k", "L5",
 ];
 
-const USAGE: &str = "usage: tinystore bench [--runs N] [--quick] [WORKLOAD...]
-workloads: W1 W2 W3 W4 W5 W6 W7 W8s W8m W4@100k W5@100k W6@100k W7@100k L5 (default: all)";
+/// `tinystore bench`.
+#[derive(clap::Args, Debug)]
+#[command(args_override_self = true)]
+pub(crate) struct BenchArgs {
+    /// Runs of each workload, each in a fresh process (1 to 1000)
+    #[arg(long, value_name = "N", default_value_t = 3, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    runs: u32,
+    /// Tiny sizes and one run, checks only (CI)
+    #[arg(long)]
+    quick: bool,
+    /// Run one workload in this process (what each fresh process runs)
+    #[arg(long, value_name = "WORKLOAD", hide = true, value_parser = clap::builder::PossibleValuesParser::new(WORKLOADS))]
+    child: Option<String>,
+    /// The workloads to run (default: all)
+    #[arg(value_name = "WORKLOAD", value_parser = clap::builder::PossibleValuesParser::new(WORKLOADS))]
+    workloads: Vec<String>,
+}
 
-pub(crate) fn run(args: &[String]) -> ExitCode {
-    let mut runs = 3u32;
-    let mut quick = false;
-    let mut child = None;
-    let mut selected = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--runs" => match it.next().and_then(|n| n.parse().ok()).filter(|&n| n > 0) {
-                Some(n) => runs = n,
-                None => return usage("--runs needs a positive number"),
-            },
-            "--quick" => quick = true,
-            "--child" => match it.next() {
-                Some(name) => child = Some(name.clone()),
-                None => return usage("--child needs a workload"),
-            },
-            name if WORKLOADS.contains(&name) => selected.push(name.to_string()),
-            other => return usage(&format!("unknown workload or flag '{other}'")),
-        }
-    }
+pub(crate) fn run(args: BenchArgs) -> ExitCode {
+    let BenchArgs {
+        mut runs,
+        quick,
+        child,
+        workloads: mut selected,
+    } = args;
     if let Some(name) = child {
-        if !WORKLOADS.contains(&name.as_str()) {
-            return usage(&format!("unknown workload '{name}'"));
-        }
         let run = std::env::var("BENCH_RUN")
             .ok()
             .and_then(|r| r.parse().ok())
@@ -140,11 +139,6 @@ pub(crate) fn run(args: &[String]) -> ExitCode {
         runs = 1;
     }
     drive(&selected, runs, quick)
-}
-
-fn usage(message: &str) -> ExitCode {
-    eprintln!("tinystore bench: {message}\n\n{USAGE}");
-    ExitCode::from(2)
 }
 
 /// Runs every run of every workload in a fresh child process; passes their lines through.

@@ -15,7 +15,16 @@ use tinystore_core::sync::rooms::{RoomOptions, sqlite_rooms, table_for_path};
 use tinystore_core::sync::server::{ServerConfig, WsServer};
 use tinystore_core::{Cell, MergeableStore};
 
-pub(crate) fn demo(args: &[String]) -> ExitCode {
+/// `tinystore demo`.
+#[derive(clap::Args, Debug)]
+#[command(args_override_self = true)]
+pub(crate) struct DemoArgs {
+    /// The SQLite database the server keeps its rooms in
+    #[arg(long, value_name = "FILE", default_value = crate::sync::DEFAULT_DB)]
+    db: String,
+}
+
+pub(crate) fn demo(args: DemoArgs) -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -25,15 +34,13 @@ pub(crate) fn demo(args: &[String]) -> ExitCode {
     }
 }
 
-fn run(args: &[String]) -> Result<(), String> {
-    let db = match args {
-        [flag, path] if flag == "--db" => path.clone(),
-        [] => crate::sync::DEFAULT_DB.to_string(),
-        _ => return Err("usage: tinystore demo [--db FILE]".into()),
-    };
+fn run(args: DemoArgs) -> Result<(), String> {
+    let db = args.db;
+    let rooms = sqlite_rooms(&db, RoomOptions::default())
+        .map_err(|e| format!("cannot open database {db}: {e}"))?;
     let server = WsServer::start(ServerConfig {
         addr: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
-        peer_factory: Some(sqlite_rooms(&db, RoomOptions::default())),
+        peer_factory: Some(rooms),
         ..ServerConfig::default()
     })
     .map_err(|e| e.to_string())?;

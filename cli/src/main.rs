@@ -17,6 +17,11 @@
 //!
 //! Logs go to stderr (`RUST_LOG` filters them, default `warn`); stdout carries only command
 //! output (`PORT`/`READY` for `serve`).
+//!
+//! Flags are parsed by `clap` (each command's `Args` struct lives in its module; the shared
+//! value checks in `args.rs`): an unknown flag, a missing value or an out-of-range number is a
+//! usage error (exit 2, naming the flag); `--help` prints the command's flags and exits 0;
+//! every file or stdin input is read through `args::read_input`, capped at 256 MiB.
 
 mod apply;
 mod args;
@@ -26,6 +31,8 @@ mod sqlite;
 mod sync;
 
 use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 const USAGE: &str = "usage: tinystore <command> [flags]
 
@@ -47,6 +54,8 @@ commands:
             (flags, output and exit codes as ../shared/kit/peer.mjs)
   serve     [--port 8043] [--host 127.0.0.1] [--db ./tinystore.sqlite | --relay-only]
             [--request-timeout-s S] [--fragment-size N] [--trace f.jsonl] [--no-stdin-watch]
+            [--auth-tokens FILE] [--max-rooms N] [--tls-cert FILE --tls-key FILE]
+            [--save-interval-ms 1000]
             WebSocket sync server: every room (URL path) is relayed and kept in a
             MergeableStore persisted to the --db file (table tinybase_<path>); prints
             'PORT <n>' then 'READY'; stops on SIGTERM/SIGINT or when a piped stdin closes
@@ -62,33 +71,97 @@ commands:
             one JSON line per measurement as TinyBase's bench prints them; --quick: tiny
             sizes, one run, checks only (CI)
   version   print the version
-  help      print this help";
+  help      print this help; `tinystore help <command>` or `tinystore <command> --help`
+            print a command's flags
+
+Usage errors (an unknown flag, a missing or out-of-range value) exit with status 2; files
+and stdin are read up to 256 MiB each.";
+
+/// The command line; each command's flags are its module's `clap::Args`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "tinystore",
+    version,
+    override_help = USAGE,
+    override_usage = "tinystore <command> [flags]",
+    disable_help_subcommand = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Start the sync server, connect two clients to one room, show them converge
+    Demo(demo::DemoArgs),
+    /// Replay kit ops on a MergeableStore, merge stores in, write a file-persister file
+    Apply(apply::ApplyArgs),
+    /// Load a database as TinyBase would and print it as JSON (as peer.mjs dump-sqlite)
+    DumpSqlite(sqlite::DumpArgs),
+    /// Write content to a new database (as peer.mjs write-sqlite)
+    WriteSqlite(sqlite::WriteArgs),
+    /// The WebSocket sync server; prints 'PORT <n>' then 'READY'
+    Serve(sync::ServeArgs),
+    /// A MergeableStore synchronized with a server (as peer.mjs client)
+    Client(sync::ClientArgs),
+    /// The performance workloads, each run in a fresh process
+    Bench(bench::BenchArgs),
+    /// Print the version
+    Version,
+    /// Print this help, or a command's
+    Help {
+        /// The command whose flags to print
+        command: Option<String>,
+    },
+}
 
 fn main() -> ExitCode {
     init_logging();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let rest = args.get(1..).unwrap_or_default();
-    match args.first().map(String::as_str) {
-        Some("demo") | None => demo::demo(rest),
-        Some("apply") => report(apply::run(rest)),
-        Some("dump-sqlite") => report(sqlite::dump(rest)),
-        Some("write-sqlite") => report(sqlite::write(rest)),
-        Some("serve") => report(sync::serve(rest)),
-        Some("client") => report(sync::client(rest)),
-        Some("bench") => bench::run(rest),
-        Some("version" | "--version" | "-V") => {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout (exit 0); usage errors to stderr (exit 2).
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
+    match cli.command {
+        None | Some(Command::Help { command: None }) => print_help(USAGE),
+        Some(Command::Demo(args)) => demo::demo(args),
+        Some(Command::Apply(args)) => report(apply::run(args)),
+        Some(Command::DumpSqlite(args)) => report(sqlite::dump(args)),
+        Some(Command::WriteSqlite(args)) => report(sqlite::write(args)),
+        Some(Command::Serve(args)) => report(sync::serve(args)),
+        Some(Command::Client(args)) => report(sync::client(args)),
+        Some(Command::Bench(args)) => bench::run(args),
+        Some(Command::Version) => {
             println!("tinystore {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Some("help" | "--help" | "-h") => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        Some(other) => {
-            eprintln!("tinystore: unknown command '{other}'\n\n{USAGE}");
-            ExitCode::from(2)
+        Some(Command::Help {
+            command: Some(name),
+        }) => {
+            let mut cli = Cli::command();
+            match cli.find_subcommand_mut(&name) {
+                Some(sub) => {
+                    let mut sub = sub.clone().bin_name(format!("tinystore {name}"));
+                    print_help(&sub.render_long_help().to_string())
+                }
+                _ => {
+                    eprintln!("tinystore: unknown command '{name}'\n\n{USAGE}");
+                    ExitCode::from(2)
+                }
+            }
         }
     }
+}
+
+/// Prints help on stdout; a closed pipe (`tinystore help | head`) is not an error.
+fn print_help(text: &str) -> ExitCode {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{}", text.trim_end());
+    ExitCode::SUCCESS
 }
 
 /// Logs to stderr only, so stdout stays machine-readable.
@@ -101,14 +174,10 @@ fn init_logging() {
         .try_init();
 }
 
-/// Exit status of a command: 0, or 1 with the error on stderr (2 for usage errors).
+/// Exit status of a command: 0, or its error's status with the message on stderr.
 fn report(result: Result<(), args::CliError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(args::CliError::Usage(message)) => {
-            eprintln!("tinystore: {message}\n\n{USAGE}");
-            ExitCode::from(2)
-        }
         Err(args::CliError::Failed(message)) => {
             eprintln!("tinystore: {message}");
             ExitCode::FAILURE

@@ -1,8 +1,9 @@
 //! `tinystore dump-sqlite` and `tinystore write-sqlite`: the kit's `peer.mjs` commands of the
 //! same names (flags, defaults, output JSON, exit codes), on tinystore's SQLite persister.
 
-use std::io::Read;
 use std::path::Path;
+
+use clap::{Args, ValueEnum};
 
 use serde_json::{Value as Json, json};
 use tinystore_core::json::parse;
@@ -14,10 +15,98 @@ use tinystore_core::persist::sqlite::{
 use tinystore_core::persist::{PersistError, Persister};
 use tinystore_core::{Store, content};
 
-use crate::args::{CliError, PeerFlags, new_mergeable_store, public_content, write_out};
+use crate::args::{
+    CliError, StoreArgs, new_mergeable_store, peer_fail, public_content, read_input, write_out,
+};
 
-fn fail(message: impl std::fmt::Display) -> CliError {
-    CliError::Exit(2, message.to_string())
+/// `--mode`: how TinyBase lays the store out in the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Mode {
+    Json,
+    Tabular,
+}
+
+/// `--store` of `dump-sqlite`: which kind of store to load into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DumpStore {
+    Auto,
+    Plain,
+    Mergeable,
+}
+
+/// `--store` of `write-sqlite`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WriteStore {
+    Plain,
+    Mergeable,
+}
+
+/// The table names both commands take.
+#[derive(Args, Debug)]
+pub(crate) struct TableArgs {
+    /// The JSON-mode table
+    #[arg(long, value_name = "NAME", default_value = "tinybase")]
+    table: String,
+    /// The tabular-mode values table
+    #[arg(
+        long = "values-table",
+        value_name = "NAME",
+        default_value = "tinybase_values"
+    )]
+    values_table: String,
+}
+
+/// `tinystore dump-sqlite`: flags as peer.mjs's `dump-sqlite`.
+#[derive(Args, Debug)]
+#[command(args_override_self = true)]
+pub(crate) struct DumpArgs {
+    /// The database to read (must exist)
+    #[arg(long, value_name = "FILE")]
+    db: Option<String>,
+    /// json or tabular
+    #[arg(long, value_enum, default_value = "json")]
+    mode: Mode,
+    /// The kind of store to load into (auto: mergeable when a JSON-mode row is stamped)
+    #[arg(long, value_enum, default_value = "auto")]
+    store: DumpStore,
+    #[command(flatten)]
+    tables: TableArgs,
+    /// The tabular-mode tables to load, comma separated (default: every table)
+    #[arg(long = "tables", value_name = "A,B")]
+    table_ids: Option<String>,
+    /// Print only the store's content
+    #[arg(long = "content-only")]
+    content_only: bool,
+    /// Where to write the JSON (default: stdout)
+    #[arg(long, value_name = "FILE")]
+    out: Option<String>,
+    #[command(flatten)]
+    store_args: StoreArgs,
+}
+
+/// `tinystore write-sqlite`: flags as peer.mjs's `write-sqlite`.
+#[derive(Args, Debug)]
+#[command(args_override_self = true)]
+pub(crate) struct WriteArgs {
+    /// The database to create
+    #[arg(long, value_name = "FILE")]
+    db: Option<String>,
+    /// json or tabular
+    #[arg(long, value_enum, default_value = "json")]
+    mode: Mode,
+    /// The kind of store (default: mergeable when the input has mergeableContent)
+    #[arg(long, value_enum)]
+    store: Option<WriteStore>,
+    /// The content: [tables, values], {content} or a dump (`-`: stdin; at most 256 MiB)
+    #[arg(long = "in", value_name = "FILE", default_value = "-")]
+    input: String,
+    #[command(flatten)]
+    tables: TableArgs,
+    #[command(flatten)]
+    store_args: StoreArgs,
+    /// Replace the database if it exists
+    #[arg(long)]
+    force: bool,
 }
 
 fn error(message: impl std::fmt::Display) -> CliError {
@@ -38,18 +127,18 @@ fn db_tables(conn: &Connection) -> Result<Vec<String>, CliError> {
 
 /// The persister configuration for `--mode`, as peer.mjs's `persisterConfig`.
 fn mode_config(
-    flags: &PeerFlags,
-    mode: &str,
+    tables: &TableArgs,
+    mode: Mode,
     table_ids: Option<Vec<String>>,
+    table_list: Option<&str>,
     conn: &Connection,
     for_save: bool,
 ) -> Result<SqliteMode, CliError> {
-    let table = flags.value("table").unwrap_or("tinybase");
-    let values_table = flags.value("values-table").unwrap_or("tinybase_values");
+    let values_table = tables.values_table.as_str();
     match mode {
-        "json" => Ok(SqliteMode::Json(SqliteJsonConfig::table(table))),
-        "tabular" => {
-            let ids = match (table_ids, flags.value("tables")) {
+        Mode::Json => Ok(SqliteMode::Json(SqliteJsonConfig::table(&tables.table))),
+        Mode::Tabular => {
+            let ids = match (table_ids, table_list) {
                 (Some(ids), _) => ids,
                 (None, Some(list)) => list.split(',').map(str::to_string).collect(),
                 (None, None) => db_tables(conn)?
@@ -68,7 +157,6 @@ fn mode_config(
             }
             Ok(SqliteMode::Tabular(config))
         }
-        _ => Err(fail("--mode must be json or tabular")),
     }
 }
 
@@ -100,28 +188,28 @@ fn detect_store_kind(conn: &Connection, table: &str) -> &'static str {
     if stamped { "mergeable" } else { "plain" }
 }
 
-pub(crate) fn dump(args: &[String]) -> Result<(), CliError> {
-    let flags = PeerFlags::parse(args);
-    let db = match flags.value("db") {
+pub(crate) fn dump(flags: DumpArgs) -> Result<(), CliError> {
+    let db = match flags.db.as_deref() {
         Some(db) if Path::new(db).exists() => db,
-        _ => return Err(fail("dump-sqlite needs --db of an existing file")),
+        _ => return Err(peer_fail("dump-sqlite needs --db of an existing file")),
     };
-    let mode = flags.value("mode").unwrap_or("json");
+    let mode = flags.mode;
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| error(format!("{db}: {e}")))?;
-    let mut kind = flags.value("store").unwrap_or("auto");
-    if kind == "auto" {
-        kind = if mode == "json" {
-            detect_store_kind(&conn, flags.value("table").unwrap_or("tinybase"))
-        } else {
-            "plain"
-        };
-    }
-    let config = mode_config(&flags, mode, None, &conn, false)?;
-    let mergeable = match kind {
-        "mergeable" => Some(new_mergeable_store(&flags)?),
-        _ => None,
+    let kind = match flags.store {
+        DumpStore::Auto if mode == Mode::Json => detect_store_kind(&conn, &flags.tables.table),
+        DumpStore::Auto | DumpStore::Plain => "plain",
+        DumpStore::Mergeable => "mergeable",
     };
+    let config = mode_config(
+        &flags.tables,
+        mode,
+        None,
+        flags.table_ids.as_deref(),
+        &conn,
+        false,
+    )?;
+    let mergeable = (kind == "mergeable").then(|| new_mergeable_store(&flags.store_args));
     let store = mergeable
         .as_ref()
         .map_or_else(Store::new, |m| m.store().clone());
@@ -136,60 +224,47 @@ pub(crate) fn dump(args: &[String]) -> Result<(), CliError> {
         }
         Err(e) => return Err(error(e)),
     }
-    if flags.has("content-only") {
-        return write_out(&flags, &public_content(&store));
+    let out = flags.out.as_deref();
+    if flags.content_only {
+        return write_out(out, &public_content(&store));
     }
-    let mut out = serde_json::Map::new();
-    out.insert("store".into(), json!(kind));
-    out.insert("content".into(), public_content(&store));
+    let mut dump = serde_json::Map::new();
+    dump.insert("store".into(), json!(kind));
+    dump.insert("content".into(), public_content(&store));
     if let Some(m) = &mergeable {
         let public = m
             .get_mergeable_content()
             .to_json_string(JsonForm::PUBLIC_CONTENT);
-        out.insert("mergeableContent".into(), parse(&public).map_err(error)?);
+        dump.insert("mergeableContent".into(), parse(&public).map_err(error)?);
         let (t, v) = m.get_mergeable_content_hashes();
-        out.insert("contentHashes".into(), json!([t, v]));
+        dump.insert("contentHashes".into(), json!([t, v]));
     }
-    out.insert("ignoredErrors".into(), json!(errors));
-    write_out(&flags, &Json::Object(out))
+    dump.insert("ignoredErrors".into(), json!(errors));
+    write_out(out, &Json::Object(dump))
 }
 
-pub(crate) fn write(args: &[String]) -> Result<(), CliError> {
-    let flags = PeerFlags::parse(args);
-    let Some(db) = flags.value("db") else {
-        return Err(fail("write-sqlite needs --db"));
+pub(crate) fn write(flags: WriteArgs) -> Result<(), CliError> {
+    let Some(db) = flags.db.as_deref() else {
+        return Err(peer_fail("write-sqlite needs --db"));
     };
     if Path::new(db).exists() {
-        if !flags.has("force") {
-            return Err(fail(format!("{db} exists (use --force to replace it)")));
+        if !flags.force {
+            return Err(peer_fail(format!(
+                "{db} exists (use --force to replace it)"
+            )));
         }
         std::fs::remove_file(db).map_err(|e| error(format!("{db}: {e}")))?;
     }
-    let mode = flags.value("mode").unwrap_or("json");
-    if mode != "json" && mode != "tabular" {
-        return Err(fail("--mode must be json or tabular"));
-    }
-    let text = match flags.value("in").unwrap_or("-") {
-        "-" => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| error(format!("stdin: {e}")))?;
-            text
-        }
-        file => std::fs::read_to_string(file).map_err(|e| error(format!("{file}: {e}")))?,
-    };
+    let mode = flags.mode;
+    let text = read_input(&flags.input)?;
     let input = parse(&text).map_err(|e| error(format!("input: {e}")))?;
     let stamped = input.get("mergeableContent").filter(|m| !m.is_null());
-    let kind = flags.value("store").unwrap_or(if stamped.is_some() {
-        "mergeable"
+    let kind = flags.store.unwrap_or(if stamped.is_some() {
+        WriteStore::Mergeable
     } else {
-        "plain"
+        WriteStore::Plain
     });
-    let mergeable = match kind {
-        "mergeable" => Some(new_mergeable_store(&flags)?),
-        _ => None,
-    };
+    let mergeable = (kind == WriteStore::Mergeable).then(|| new_mergeable_store(&flags.store_args));
     let store = mergeable
         .as_ref()
         .map_or_else(Store::new, |m| m.store().clone());
@@ -215,7 +290,14 @@ pub(crate) fn write(args: &[String]) -> Result<(), CliError> {
     }
     let result = (|| {
         let conn = Connection::open(db).map_err(|e| error(format!("{db}: {e}")))?;
-        let config = mode_config(&flags, mode, Some(store.get_table_ids()), &conn, true)?;
+        let config = mode_config(
+            &flags.tables,
+            mode,
+            Some(store.get_table_ids()),
+            None,
+            &conn,
+            true,
+        )?;
         let persistence = SqlitePersistence::from_connection(conn, config).map_err(error)?;
         let persister = Persister::try_new(&store, persistence).map_err(|e| match e {
             PersistError::Unsupported(what) => error(format!(

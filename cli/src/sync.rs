@@ -8,7 +8,8 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,41 +23,17 @@ use tinystore_core::sync::server::{ServerConfig, TraceEvent, TraceHook, WsServer
 use tinystore_core::sync::{SyncError, SynchronizerOptions};
 use tinystore_core::{Store, ops};
 
-use crate::args::{CliError, PeerFlags, new_mergeable_store, public_content, write_out};
-
-fn fail(message: impl std::fmt::Display) -> CliError {
-    CliError::Exit(2, message.to_string())
-}
+use crate::args::{
+    CliError, StoreArgs, new_mergeable_store, parse_fragment_size, parse_ms, parse_port,
+    parse_readable_file, parse_request_timeout, peer_fail, public_content, read_input, write_out,
+};
 
 fn error(code: u8, message: impl std::fmt::Display) -> CliError {
     CliError::Exit(code, message.to_string())
 }
 
-/// peer.mjs's `num`: absent (or a bare flag) gives the default; anything else must be a
-/// finite number.
-fn num(flags: &PeerFlags, name: &str, default: Option<f64>) -> Result<Option<f64>, CliError> {
-    match flags.value(name) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|n| n.is_finite())
-            .map(Some)
-            .ok_or_else(|| fail(format!("--{name} must be a number"))),
-    }
-}
-
 fn read_json_arg(arg: &str) -> Result<Json, CliError> {
-    let text = if arg == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| error(1, format!("stdin: {e}")))?;
-        s
-    } else {
-        std::fs::read_to_string(arg).map_err(|e| error(1, format!("{arg}: {e}")))?
-    };
+    let text = read_input(arg)?;
     parse(&text).map_err(|e| error(1, format!("{arg}: {e}")))
 }
 
@@ -69,8 +46,8 @@ struct Tracer {
 }
 
 impl Tracer {
-    fn open(flags: &PeerFlags, side: &'static str) -> Result<Option<Tracer>, CliError> {
-        let Some(path) = flags.value("trace") else {
+    fn open(path: Option<&str>, side: &'static str) -> Result<Option<Tracer>, CliError> {
+        let Some(path) = path else {
             return Ok(None);
         };
         let file = File::create(path).map_err(|e| error(1, format!("{path}: {e}")))?;
@@ -122,37 +99,91 @@ fn apply_ops(store: &Store, ops_json: &Json) -> Result<(), CliError> {
 
 // ---------------------------------------------------------------------------------- client
 
-pub(crate) fn client(args: &[String]) -> Result<(), CliError> {
-    let flags = PeerFlags::parse(args);
+/// `tinystore client`: flags as peer.mjs's `client`.
+#[derive(clap::Args, Debug)]
+#[command(args_override_self = true)]
+pub(crate) struct ClientArgs {
+    /// The server and room: ws://127.0.0.1:PORT/ROOM
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Ops to apply after sync starts (a JSON array; `-` for stdin; at most 256 MiB)
+    #[arg(long, value_name = "FILE")]
+    ops: Option<String>,
+    /// Ops to apply before connecting
+    #[arg(long = "pre-ops", value_name = "FILE")]
+    pre_ops: Option<String>,
+    /// Stay connected this long (ms) after the ops
+    #[arg(long = "wait-ms", value_name = "N", default_value = "1000", value_parser = parse_ms,
+          allow_negative_numbers = true)]
+    wait_ms: f64,
+    /// Then wait until no frame arrived for this long (ms)
+    #[arg(long = "quiet-ms", value_name = "N", default_value = "300", value_parser = parse_ms,
+          allow_negative_numbers = true)]
+    quiet_ms: f64,
+    /// But no longer than this (ms) after --wait-ms [default: --wait-ms + 10000]
+    #[arg(long = "max-wait-ms", value_name = "N", value_parser = parse_ms,
+          allow_negative_numbers = true)]
+    max_wait_ms: Option<f64>,
+    /// Where to write the result JSON (default: stdout)
+    #[arg(long, value_name = "FILE")]
+    out: Option<String>,
+    /// Write every frame and sync message to this JSON-lines file
+    #[arg(long, value_name = "FILE")]
+    trace: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The WebSocket subprotocol (with --channel)
+    #[arg(long, value_name = "NAME")]
+    protocol: Option<String>,
+    /// Use the tinybase subprotocol framing on this channel
+    #[arg(long, value_name = "ID")]
+    channel: Option<String>,
+    /// Split outgoing messages into fragments of at most N bytes (1 to 16 MiB)
+    #[arg(long = "fragment-size", value_name = "N", value_parser = parse_fragment_size,
+          allow_negative_numbers = true)]
+    fragment_size: Option<usize>,
+    /// The synchronizer's request timeout (seconds, above 0, at most 86400)
+    #[arg(long = "request-timeout-s", value_name = "S", value_parser = parse_request_timeout,
+          allow_negative_numbers = true)]
+    request_timeout: Option<Duration>,
+    /// Give up (exit 3) after this long (ms)
+    #[arg(long = "timeout-ms", value_name = "N", default_value = "30000", value_parser = parse_ms,
+          allow_negative_numbers = true)]
+    timeout_ms: f64,
+    /// Exit 1 unless the final content equals this file's ([tables, values] or {content})
+    #[arg(long, value_name = "FILE")]
+    expect: Option<String>,
+}
+
+pub(crate) fn client(flags: ClientArgs) -> Result<(), CliError> {
     let url = flags
-        .value("url")
-        .ok_or_else(|| fail("client needs --url ws://127.0.0.1:PORT/path"))?
-        .to_string();
-    let timeout_ms = num(&flags, "timeout-ms", Some(30000.0))?.unwrap_or(30000.0);
+        .url
+        .clone()
+        .ok_or_else(|| peer_fail("client needs --url ws://127.0.0.1:PORT/path"))?;
+    let timeout_ms = flags.timeout_ms;
     std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs_f64(timeout_ms.max(0.0) / 1000.0));
+        std::thread::sleep(Duration::from_secs_f64(timeout_ms / 1000.0));
         eprintln!("tinystore: client timed out after {timeout_ms} ms");
         std::process::exit(3);
     });
 
-    let ops_json = match flags.value("ops") {
+    let ops_json = match flags.ops.as_deref() {
         Some(path) => read_json_arg(path)?,
         None => json!([]),
     };
-    let pre_ops = match flags.value("pre-ops") {
+    let pre_ops = match flags.pre_ops.as_deref() {
         Some(path) => read_json_arg(path)?,
         None => json!([]),
     };
-    let wait_ms = num(&flags, "wait-ms", Some(1000.0))?.unwrap_or(1000.0);
-    let quiet_ms = num(&flags, "quiet-ms", Some(300.0))?.unwrap_or(300.0);
-    let max_wait_ms = num(&flags, "max-wait-ms", Some(wait_ms + 10000.0))?.unwrap_or(0.0);
-    let request_timeout =
-        num(&flags, "request-timeout-s", None)?.map(|s| Duration::from_secs_f64(s.max(0.0)));
-    let fragment_size = num(&flags, "fragment-size", None)?.map(|n| n.max(0.0) as usize);
-    let trace = Tracer::open(&flags, "client")?;
+    let wait_ms = flags.wait_ms;
+    let quiet_ms = flags.quiet_ms;
+    let max_wait_ms = flags.max_wait_ms.unwrap_or(wait_ms + 10000.0);
+    let request_timeout = flags.request_timeout;
+    let fragment_size = flags.fragment_size;
+    let trace = Tracer::open(flags.trace.as_deref(), "client")?;
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
 
-    let store = new_mergeable_store(&flags)?;
+    let store = new_mergeable_store(&flags.store);
     apply_ops(&store, &pre_ops)?;
 
     let start = Instant::now();
@@ -191,8 +222,8 @@ pub(crate) fn client(args: &[String]) -> Result<(), CliError> {
                 "requestId": m.request_id, "message": m.message.number(), "body": m.body}));
         }));
     }
-    let channel = flags.value("channel").map(str::to_string);
-    let protocol = flags.value("protocol").map(str::to_string);
+    let channel = flags.channel.clone();
+    let protocol = flags.protocol.clone();
     let config = WsClientConfig {
         url: url.clone(),
         channel: channel.clone(),
@@ -217,7 +248,7 @@ pub(crate) fn client(args: &[String]) -> Result<(), CliError> {
     apply_ops(&store, &ops_json)?;
 
     // Settle: stay connected for --wait-ms, then until the link is quiet.
-    std::thread::sleep(Duration::from_secs_f64(wait_ms.max(0.0) / 1000.0));
+    std::thread::sleep(Duration::from_secs_f64(wait_ms / 1000.0));
     loop {
         let now = start.elapsed().as_millis() as f64;
         let quiet_for = now - last_activity.load(Ordering::SeqCst) as f64;
@@ -246,9 +277,9 @@ pub(crate) fn client(args: &[String]) -> Result<(), CliError> {
         t.record(json!({"kind": "event", "conn": 1, "event": "close", "code": 1000, "reason": ""}));
         t.flush();
     }
-    write_out(&flags, &result)?;
+    write_out(flags.out.as_deref(), &result)?;
 
-    if let Some(path) = flags.value("expect") {
+    if let Some(path) = flags.expect.as_deref() {
         let expected = read_json_arg(path)?;
         let want = if expected.is_array() {
             expected
@@ -276,34 +307,182 @@ pub(crate) const DEFAULT_DB: &str = "./tinystore.sqlite";
 /// The default port of `tinystore serve`.
 pub(crate) const DEFAULT_PORT: u16 = 8043;
 
-pub(crate) fn serve(args: &[String]) -> Result<(), CliError> {
-    let flags = PeerFlags::parse(args);
-    let port = num(&flags, "port", Some(f64::from(DEFAULT_PORT)))?.unwrap_or(0.0);
-    if !(0.0..=65535.0).contains(&port) || port.fract() != 0.0 {
-        return Err(fail("--port must be 0..65535"));
-    }
-    let host = flags.value("host").unwrap_or("127.0.0.1");
-    let addr: SocketAddr = format!("{host}:{port}")
-        .parse()
-        .map_err(|_| fail(format!("--host {host} is not an IP address")))?;
-    let request_timeout = num(&flags, "request-timeout-s", Some(1.0))?
-        .map_or(Duration::from_secs(1), |s| {
-            Duration::from_secs_f64(s.max(0.0))
-        });
-    let fragment_size = num(&flags, "fragment-size", None)?.map(|n| n.max(0.0) as usize);
-    let trace = Tracer::open(&flags, "server")?;
-    let relay_only = flags.has("relay-only");
-    let db = flags.value("db").unwrap_or(DEFAULT_DB).to_string();
+/// The default request timeout of `tinystore serve` (seconds).
+const DEFAULT_REQUEST_TIMEOUT_S: &str = "1";
+/// The default `--save-interval-ms` of `tinystore serve`.
+pub(crate) const DEFAULT_SAVE_INTERVAL_MS: u64 = 1000;
+/// The largest `--save-interval-ms`: one hour.
+pub(crate) const MAX_SAVE_INTERVAL_MS: u64 = 3_600_000;
+/// The largest `--max-rooms`.
+pub(crate) const MAX_ROOMS: usize = 1_000_000;
 
-    let peer_factory = (!relay_only).then(|| {
-        sqlite_rooms(
-            &db,
-            RoomOptions {
-                request_timeout,
-                ..RoomOptions::default()
-            },
-        )
-    });
+/// `tinystore serve`: peer.mjs's `serve` flags, plus tinystore's own.
+#[derive(clap::Args, Debug)]
+#[command(args_override_self = true)]
+pub(crate) struct ServeArgs {
+    /// The port to listen on (0: a free one, printed on the PORT line)
+    #[arg(long, value_name = "P", default_value_t = DEFAULT_PORT, value_parser = parse_port,
+          allow_negative_numbers = true)]
+    port: u16,
+    /// The address to listen on: an IP address or a host name such as localhost
+    #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// The SQLite database the rooms are kept in (table tinybase_<path> per room)
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_DB, conflicts_with = "relay_only")]
+    db: String,
+    /// Keep no room stores: only relay messages between clients (peer.mjs without --db)
+    #[arg(long = "relay-only")]
+    relay_only: bool,
+    /// The rooms' request timeout (seconds, above 0, at most 86400)
+    #[arg(long = "request-timeout-s", value_name = "S", default_value = DEFAULT_REQUEST_TIMEOUT_S,
+          value_parser = parse_request_timeout, allow_negative_numbers = true)]
+    request_timeout: Duration,
+    /// Split outgoing messages into fragments of at most N bytes (1 to 16 MiB)
+    #[arg(long = "fragment-size", value_name = "N", value_parser = parse_fragment_size,
+          allow_negative_numbers = true)]
+    fragment_size: Option<usize>,
+    /// Write every connection event and frame to this JSON-lines file
+    #[arg(long, value_name = "FILE")]
+    trace: Option<String>,
+    /// Keep running when a piped stdin closes (stop only on SIGTERM/SIGINT)
+    #[arg(long = "no-stdin-watch")]
+    no_stdin_watch: bool,
+    /// A file of the tokens clients must present (must exist and be readable)
+    #[arg(long = "auth-tokens", value_name = "FILE", value_parser = parse_readable_file)]
+    auth_tokens: Option<PathBuf>,
+    /// The most rooms open at once (1 to 1000000; default: no limit)
+    #[arg(long = "max-rooms", value_name = "N", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_ROOMS as u64))]
+    max_rooms: Option<u64>,
+    /// Serve wss:// with this certificate chain (PEM; needs --tls-key)
+    #[arg(long = "tls-cert", value_name = "FILE", requires = "tls_key",
+          value_parser = parse_readable_file)]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM; needs --tls-cert)
+    #[arg(long = "tls-key", value_name = "FILE", requires = "tls_cert",
+          value_parser = parse_readable_file)]
+    tls_key: Option<PathBuf>,
+    /// Coalesce each room's saves to at most one per N ms (0 to 3600000; 0: save every change)
+    #[arg(long = "save-interval-ms", value_name = "N", default_value_t = DEFAULT_SAVE_INTERVAL_MS,
+          allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_SAVE_INTERVAL_MS))]
+    save_interval_ms: u64,
+}
+
+/// `--tls-cert` and `--tls-key`, given together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct TlsFiles {
+    /// The certificate chain (PEM).
+    pub(crate) cert: PathBuf,
+    /// Its private key (PEM).
+    pub(crate) key: PathBuf,
+}
+
+/// What `tinystore serve` runs with: its flags, checked (the address resolved).
+#[derive(Clone, Debug)]
+pub(crate) struct ServeOptions {
+    /// `--host` and `--port`, resolved.
+    pub(crate) addr: SocketAddr,
+    /// `--db`; `None` with `--relay-only`.
+    pub(crate) db: Option<String>,
+    /// `--request-timeout-s` (default 1 s).
+    pub(crate) request_timeout: Duration,
+    /// `--fragment-size`.
+    pub(crate) fragment_size: Option<usize>,
+    /// `--trace`.
+    pub(crate) trace: Option<String>,
+    /// Not `--no-stdin-watch`: stop when a piped stdin closes.
+    pub(crate) watch_stdin: bool,
+    /// `--auth-tokens`: a readable file (checked at parse time, read by the server).
+    pub(crate) auth_tokens: Option<PathBuf>,
+    /// `--max-rooms` (1..=1_000_000); `None`: no limit.
+    pub(crate) max_rooms: Option<usize>,
+    /// `--tls-cert` + `--tls-key` (both readable); `None`: plain ws://.
+    pub(crate) tls: Option<TlsFiles>,
+    /// `--save-interval-ms` (0..=3_600_000, default 1000): room auto-save coalescing.
+    pub(crate) save_interval: Duration,
+}
+
+impl ServeArgs {
+    /// Checks what clap cannot: `--host` must resolve (exit 2 otherwise).
+    pub(crate) fn options(self) -> Result<ServeOptions, CliError> {
+        let host = self.host.trim();
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let addr = (bare, self.port)
+            .to_socket_addrs()
+            .map_err(|e| peer_fail(format!("--host {host} does not resolve: {e}")))?
+            .next()
+            .ok_or_else(|| peer_fail(format!("--host {host} does not resolve to an address")))?;
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            // clap's `requires` makes them a pair.
+            _ => return Err(peer_fail("--tls-cert and --tls-key go together")),
+        };
+        Ok(ServeOptions {
+            addr,
+            db: (!self.relay_only).then_some(self.db),
+            request_timeout: self.request_timeout,
+            fragment_size: self.fragment_size,
+            trace: self.trace,
+            watch_stdin: !self.no_stdin_watch,
+            auth_tokens: self.auth_tokens,
+            max_rooms: self.max_rooms.map(|n| n as usize),
+            tls,
+            save_interval: Duration::from_millis(self.save_interval_ms),
+        })
+    }
+}
+
+pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
+    let options = flags.options()?;
+    let addr = options.addr;
+    let request_timeout = options.request_timeout;
+    let fragment_size = options.fragment_size;
+    let trace = Tracer::open(options.trace.as_deref(), "server")?;
+    // Parsed and checked, but the server does not apply them yet: say so rather than run
+    // without them unannounced. (Remove each as it is wired into the server.)
+    let mut pending = Vec::new();
+    if let Some(file) = &options.auth_tokens {
+        pending.push(format!("--auth-tokens {}", file.display()));
+    }
+    if let Some(n) = options.max_rooms {
+        pending.push(format!("--max-rooms {n}"));
+    }
+    if let Some(TlsFiles { cert, key }) = &options.tls {
+        pending.push(format!(
+            "--tls-cert {} --tls-key {}",
+            cert.display(),
+            key.display()
+        ));
+    }
+    if options.save_interval != Duration::from_millis(DEFAULT_SAVE_INTERVAL_MS) {
+        pending.push(format!(
+            "--save-interval-ms {}",
+            options.save_interval.as_millis()
+        ));
+    }
+    for flag in pending {
+        tracing::warn!("{flag}: accepted but not applied by this build yet");
+    }
+
+    let peer_factory = options
+        .db
+        .as_deref()
+        .map(|db| {
+            sqlite_rooms(
+                db,
+                RoomOptions {
+                    request_timeout,
+                    ..RoomOptions::default()
+                },
+            )
+            .map_err(|e| error(1, format!("cannot open database {db}: {e}")))
+        })
+        .transpose()?;
     let on_trace: Option<TraceHook> = trace.clone().map(|t| {
         Arc::new(move |event: TraceEvent<'_>| match event {
             TraceEvent::Open {
@@ -332,11 +511,17 @@ pub(crate) fn serve(args: &[String]) -> Result<(), CliError> {
         ..ServerConfig::default()
     })
     .map_err(|e| error(1, format!("cannot listen: {e}")))?;
-    tracing::info!(port = server.port(), db = %if relay_only { "(relay only)" } else { &db }, "serving");
+    tracing::info!(
+        port = server.port(),
+        db = options.db.as_deref().unwrap_or("(relay only)"),
+        "serving"
+    );
+    // Armed before READY: a SIGTERM right after READY must stop the server cleanly.
+    let stop = watch_for_stop(options.watch_stdin);
     println!("PORT {}\nREADY", server.port());
     let _ = std::io::stdout().flush();
 
-    let why = wait_for_stop(!flags.has("no-stdin-watch"));
+    let why = stop.recv().unwrap_or("stopped");
     // Bounded like peer.mjs's forced exit: a stuck room must not keep the process alive.
     std::thread::spawn(|| {
         std::thread::sleep(Duration::from_secs(10));
@@ -352,7 +537,9 @@ pub(crate) fn serve(args: &[String]) -> Result<(), CliError> {
 }
 
 /// Blocks until SIGTERM, SIGINT or (when it is a pipe or socket) stdin closes.
-fn wait_for_stop(watch_stdin: bool) -> &'static str {
+/// Reports why to stop: SIGTERM, SIGINT or (when it is a pipe or socket) stdin closing. The
+/// signal handlers are installed when this returns.
+fn watch_for_stop(watch_stdin: bool) -> std::sync::mpsc::Receiver<&'static str> {
     let (tx, rx) = std::sync::mpsc::channel::<&'static str>();
     if watch_stdin && stdin_is_pipe() {
         let tx = tx.clone();
@@ -372,6 +559,7 @@ fn wait_for_stop(watch_stdin: bool) -> &'static str {
             let _ = tx.send("stdin closed");
         });
     }
+    let (armed_tx, armed) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -379,10 +567,12 @@ fn wait_for_stop(watch_stdin: bool) -> &'static str {
         let Ok(runtime) = runtime else { return };
         let why = runtime.block_on(async {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (
+            let handlers = (
                 signal(SignalKind::terminate()),
                 signal(SignalKind::interrupt()),
-            ) else {
+            );
+            let _ = armed_tx.send(());
+            let (Ok(mut term), Ok(mut int)) = handlers else {
                 return std::future::pending().await;
             };
             tokio::select! {
@@ -392,7 +582,9 @@ fn wait_for_stop(watch_stdin: bool) -> &'static str {
         });
         let _ = tx.send(why);
     });
-    rx.recv().unwrap_or("stopped")
+    // Dropped unsent (no runtime): carry on without signal handlers, as before.
+    let _ = armed.recv();
+    rx
 }
 
 fn stdin_is_pipe() -> bool {

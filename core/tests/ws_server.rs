@@ -218,10 +218,10 @@ fn peer_factory(recorder: Arc<Recorder>, delay: Duration) -> RoomPeerFactory {
         std::thread::sleep(delay);
         recorder.senders.lock().unwrap().push(sender.clone());
         recorder.made.fetch_add(1, Ordering::SeqCst);
-        Some(Arc::new(TestPeer {
+        Ok(Some(Arc::new(TestPeer {
             recorder: recorder.clone(),
             sender,
-        }) as Arc<dyn RoomPeer>)
+        }) as Arc<dyn RoomPeer>))
     })
 }
 

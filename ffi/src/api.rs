@@ -2718,7 +2718,7 @@ fn start_server(
         ..RoomOptions::default()
     };
     config.peer_factory = match db_path {
-        Some(db) => Some(sqlite_rooms(db, room_options)),
+        Some(db) => Some(sqlite_rooms(db, room_options).map_err(TinystoreError::from)?),
         None if o.in_memory_rooms => Some(memory_rooms(room_options)),
         None => None,
     };

@@ -3528,7 +3528,9 @@ pub unsafe extern "C" fn tinystore_ws_server_new(
             })?;
         let server = WsServer::start(ServerConfig {
             addr,
-            peer_factory: db.map(|db| sqlite_rooms(db, RoomOptions::default())),
+            peer_factory: db
+                .map(|db| sqlite_rooms(db, RoomOptions::default()))
+                .transpose()?,
             ..ServerConfig::default()
         })?;
         let handle = register(Object::Server(server));

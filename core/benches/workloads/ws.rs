@@ -39,6 +39,7 @@ fn server(rows: u64, done: Done, room: Arc<Mutex<Option<MergeableStore>>>) -> Ws
                     }
                 });
             })),
+            ..RoomOptions::default()
         })),
         ..ServerConfig::default()
     })

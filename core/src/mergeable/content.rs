@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use serde_json::Value as Json;
 
 use crate::content::js_order;
-use crate::hlc::{Hlc, is_valid_hlc};
+use crate::hlc::{Hlc, MAX_FUTURE_OFFSET_MS};
 use crate::json::{self, ContainerKind};
 use crate::ordmap::OrdMap;
 use crate::store::stamps::{Leaf, LeafMap, Names, StampTree, TableStamps};
@@ -117,9 +117,22 @@ pub enum MergeableError {
     /// The JSON (or typed tree) does not have TinyBase's shape.
     #[error("invalid mergeable payload: {0}")]
     Shape(String),
-    /// A stamp's HLC is malformed or more than five minutes in the future.
-    #[error("invalid or future HLC {0:?} in mergeable payload")]
+    /// A stamp's HLC is malformed (not 16 HLC digits or `""`).
+    #[error("malformed HLC {0:?} in mergeable payload")]
     Hlc(String),
+    /// A stamp's HLC is dated more than five minutes ahead of the receiving store's clock
+    /// (TinyBase's rule): the writer's clock is fast, or the receiver's slow.
+    #[error(
+        "HLC {hlc:?} is more than 5 minutes ahead of this clock (by {}: the writer's clock is \
+         fast or this one is slow)",
+        Ahead(*ahead_ms)
+    )]
+    FutureHlc {
+        /// The offending HLC.
+        hlc: String,
+        /// How far (ms) its time is ahead of the receiving store's clock.
+        ahead_ms: u64,
+    },
     /// A cell or value is not a valid TinyBase Cell/Value.
     #[error("invalid cell or value in mergeable payload: {0}")]
     Cell(String),
@@ -127,6 +140,32 @@ pub enum MergeableError {
 
 fn shape(what: &str) -> MergeableError {
     MergeableError::Shape(what.to_string())
+}
+
+/// A duration in ms, as people read it: `10 min 0.250 s`, `42.000 s`.
+struct Ahead(u64);
+
+impl std::fmt::Display for Ahead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (min, ms) = (self.0 / 60_000, self.0 % 60_000);
+        if min > 0 {
+            write!(f, "{min} min ")?;
+        }
+        write!(f, "{}.{:03} s", ms / 1000, ms % 1000)
+    }
+}
+
+/// Checks a stamp's HLC as TinyBase's `isHlc(hlc, maxTime)` does: `""`, or 16 valid digits
+/// whose time is at most `max_time` (the receiving clock's now + 5 minutes).
+fn check_hlc(s: &str, max_time: u64) -> Result<(), MergeableError> {
+    match Hlc::parse(s) {
+        None => Err(MergeableError::Hlc(s.to_string())),
+        Some(h) if !h.is_empty() && h.time() > max_time => Err(MergeableError::FutureHlc {
+            hlc: s.to_string(),
+            ahead_ms: h.time() - max_time.saturating_sub(MAX_FUTURE_OFFSET_MS),
+        }),
+        Some(_) => Ok(()),
+    }
 }
 
 /// JavaScript's `ToUint32` of a finite number (how TinyBase's `>>> 0` treats a hash).
@@ -184,8 +223,10 @@ impl Parser {
         };
         let hlc = match hlc {
             None => "",
-            Some(Json::String(s)) if is_valid_hlc(s, self.max_time) => s.as_str(),
-            Some(Json::String(s)) => return Err(MergeableError::Hlc(s.clone())),
+            Some(Json::String(s)) => {
+                check_hlc(s, self.max_time)?;
+                s.as_str()
+            }
             Some(_) => return Err(shape("a stamp's HLC must be a string")),
         };
         Ok((&parts[0], hlc, hash))
@@ -333,10 +374,7 @@ impl MergeableContent {
             if has_hashes && s.hash.is_none() {
                 return Err(shape("full content needs a hash in every stamp"));
             }
-            if !is_valid_hlc(&s.hlc, max_time) {
-                return Err(MergeableError::Hlc(s.hlc.clone()));
-            }
-            Ok(())
+            check_hlc(&s.hlc, max_time)
         }
         let leaf = |s: &CellStamp| -> Result<(), MergeableError> {
             check(s, has_hashes, max_time)?;
@@ -898,10 +936,24 @@ mod tests {
     fn future_hlc_is_rejected() {
         let json = "[[{}],[{\"v\":[1,\"NjEtLV-----mmxrx\"]}],1]";
         assert!(MergeableContent::from_json_str(json, false, 1_700_000_000_000).is_ok());
-        assert!(matches!(
-            MergeableContent::from_json_str(json, false, 1_699_999_999_999),
-            Err(MergeableError::Hlc(_))
-        ));
+        let err = MergeableContent::from_json_str(json, false, 1_699_999_999_999).unwrap_err();
+        assert_eq!(
+            err,
+            MergeableError::FutureHlc {
+                hlc: "NjEtLV-----mmxrx".into(),
+                ahead_ms: MAX_FUTURE_OFFSET_MS + 1,
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "HLC \"NjEtLV-----mmxrx\" is more than 5 minutes ahead of this clock (by 5 min \
+             0.001 s: the writer's clock is fast or this one is slow)"
+        );
+        let malformed = "[[{}],[{\"v\":[1,\"NjEtLV-----mmxr!\"]}],1]";
+        assert_eq!(
+            MergeableContent::from_json_str(malformed, false, u64::MAX),
+            Err(MergeableError::Hlc("NjEtLV-----mmxr!".into()))
+        );
     }
 
     #[test]

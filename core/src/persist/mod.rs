@@ -69,6 +69,23 @@ pub enum PersistError {
         "refusing to save over stored data that failed to load (call allow_overwrite to replace it)"
     )]
     LoadFailed,
+    /// Rooms recorded in `tinystore_rooms` with table names the database treats as one table
+    /// (SQLite compares names ignoring ASCII case; written by versions before the check), so
+    /// their data is mixed in one table. The database must be repaired before rooms start.
+    #[error(
+        "rooms share one table: {} (the database treats these names as the same table, so \
+         these rooms' data is mixed in it); repair the database before starting: give all but \
+         one of these paths a new table of its own with `UPDATE tinystore_rooms SET \
+         table_name='<unused name>' WHERE path='<path>'`, then copy the shared table's `_id='_'` \
+         row into the new table and remove from each copy what belongs to the other rooms; or \
+         delete a path's row with `DELETE FROM tinystore_rooms WHERE path='<path>'` to start \
+         that room empty",
+        .aliases.iter().map(|(path, table)| format!("{path:?} -> {table}")).collect::<Vec<_>>().join(", ")
+    )]
+    AliasedRooms {
+        /// `(path, table)` of every recorded room involved, rooms sharing a table adjacent.
+        aliases: Vec<(String, String)>,
+    },
 }
 
 impl From<std::io::Error> for PersistError {
@@ -283,8 +300,24 @@ struct Shared {
     saves: AtomicU64,
     load_failed: AtomicBool,
     auto_save: Mutex<Option<ListenerId>>,
+    /// The coalescing auto-save's pending flag and its saver thread, when one runs.
+    saver: Mutex<Option<(Arc<Coalesce>, JoinHandle<()>)>>,
     auto_load: Mutex<Option<(Arc<AtomicBool>, JoinHandle<()>)>>,
     on_ignored_error: Mutex<Option<ErrorCallback>>,
+}
+
+/// What a coalescing auto-save's thread waits on.
+#[derive(Default)]
+struct Coalesce {
+    state: Mutex<CoalesceState>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct CoalesceState {
+    /// A transaction changed the store since the last save.
+    dirty: bool,
+    stop: bool,
 }
 
 /// Drives a [`Persistence`] for one store; see the [module documentation](self).
@@ -331,6 +364,7 @@ impl Persister {
                 saves: AtomicU64::new(0),
                 load_failed: AtomicBool::new(false),
                 auto_save: Mutex::new(None),
+                saver: Mutex::new(None),
                 auto_load: Mutex::new(None),
                 on_ignored_error: Mutex::new(None),
             }),
@@ -408,7 +442,92 @@ impl Persister {
 
     /// Saves the whole content.
     pub fn save(&self) -> Result<&Self, PersistError> {
-        self.save_changes(None).map(|()| self)
+        // A whole save covers whatever a coalescing auto-save was waiting to write.
+        if let Some((c, _)) = lock(&self.shared.saver).as_ref() {
+            lock(&c.state).dirty = false;
+        }
+        let result = self.save_changes(None);
+        if result.is_err() {
+            self.mark_dirty();
+        }
+        result.map(|()| self)
+    }
+
+    /// Saves now if a coalescing auto-save ([`Persister::start_auto_save_coalesced`]) has
+    /// changes waiting; otherwise does nothing.
+    pub fn flush(&self) -> Result<&Self, PersistError> {
+        let pending = lock(&self.shared.saver)
+            .as_ref()
+            .is_some_and(|(c, _)| lock(&c.state).dirty);
+        if pending {
+            self.save()?;
+        }
+        Ok(self)
+    }
+
+    fn mark_dirty(&self) {
+        if let Some((c, _)) = lock(&self.shared.saver).as_ref() {
+            lock(&c.state).dirty = true;
+            c.wake.notify_all();
+        }
+    }
+
+    /// Saves now, then writes the whole content at most once per `interval` while
+    /// transactions change the store, on a thread of this persister's own: a burst of changes
+    /// costs a few writes, not one per transaction, and writers never wait for the storage.
+    /// What is still waiting is written by [`Persister::flush`], [`Persister::save`],
+    /// `stop_auto_save` and `destroy`. A failed write is reported to the ignored-error
+    /// callback and retried after the next interval.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tinystore_core::persist::{Persister, sqlite::{SqliteJsonConfig, SqlitePersistence}};
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let db = SqlitePersistence::open_in_memory(SqliteJsonConfig::default()).unwrap();
+    /// let persister = Persister::new(&store, db);
+    /// persister.start_auto_save_coalesced(Duration::from_millis(500)).unwrap();
+    /// for i in 0..1000 {
+    ///     store.set_cell("t", &format!("r{i}"), "c", i);
+    /// }
+    /// persister.flush().unwrap();
+    /// assert!(persister.get_stats().saves < 10);
+    /// ```
+    pub fn start_auto_save_coalesced(&self, interval: Duration) -> Result<&Self, PersistError> {
+        if self.is_auto_saving() {
+            return Ok(self);
+        }
+        self.save()?;
+        let coalesce = Arc::new(Coalesce::default());
+        let weak = Arc::downgrade(&self.shared);
+        let waiter = coalesce.clone();
+        let thread = std::thread::Builder::new()
+            .name("tinystore-saver".into())
+            .spawn(move || run_saver(weak, waiter, interval))?;
+        *lock(&self.shared.saver) = Some((coalesce.clone(), thread));
+        let marker = Arc::downgrade(&coalesce);
+        let owner = Arc::downgrade(&self.shared);
+        let id = self
+            .get_store()
+            .add_did_finish_transaction_listener(move |store| {
+                let Some(c) = marker.upgrade() else { return };
+                // What a load applied came from the storage: nothing to write back.
+                if owner
+                    .upgrade()
+                    .is_some_and(|s| s.status.get() == Status::Loading)
+                {
+                    return;
+                }
+                let changed = store.has_transaction_touches()
+                    || MergeableStore::from_store(store)
+                        .is_some_and(|m| !m.get_transaction_mergeable_changes(false).is_empty());
+                if changed {
+                    lock(&c.state).dirty = true;
+                    c.wake.notify_all();
+                }
+            });
+        *lock(&self.shared.auto_save) = Some(id);
+        Ok(self)
     }
 
     fn save_changes(&self, changes: Option<&Changes>) -> Result<(), PersistError> {
@@ -463,10 +582,22 @@ impl Persister {
         Ok(self)
     }
 
-    /// Stops auto-saving.
+    /// Stops auto-saving (a coalescing auto-save first writes what is waiting; an error doing
+    /// so goes to the ignored-error callback).
     pub fn stop_auto_save(&self) -> &Self {
         if let Some(id) = lock(&self.shared.auto_save).take() {
             self.get_store().del_listener(id);
+        }
+        if let Err(e) = self.flush() {
+            self.report(&e);
+        }
+        let saver = lock(&self.shared.saver).take();
+        if let Some((c, thread)) = saver {
+            lock(&c.state).stop = true;
+            c.wake.notify_all();
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
         }
         self
     }
@@ -577,8 +708,58 @@ impl Persister {
     }
 }
 
+/// The coalescing auto-save's thread: waits for a change, lets the interval pass (more changes
+/// join the same write), then saves the whole content.
+fn run_saver(shared: std::sync::Weak<Shared>, c: Arc<Coalesce>, interval: Duration) {
+    loop {
+        let mut st = lock(&c.state);
+        while !st.dirty && !st.stop {
+            st = c
+                .wake
+                .wait(st)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        let deadline = std::time::Instant::now() + interval;
+        while !st.stop {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            st = c
+                .wake
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        // Whoever stops the saver writes what is waiting itself.
+        if st.stop {
+            return;
+        }
+        if !st.dirty {
+            continue;
+        }
+        drop(st);
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        let persister = Persister { shared };
+        if persister.get_status() == Status::Loading {
+            continue;
+        }
+        if let Err(e) = persister.save() {
+            persister.report(&e);
+        }
+    }
+}
+
 impl Drop for Shared {
     fn drop(&mut self) {
+        if let Some((c, _)) = self.saver.get_mut().ok().and_then(Option::take) {
+            // Unsaved changes cannot be written any more (the store handle is going): the
+            // thread just ends. `destroy`/`stop_auto_save` flush before this point.
+            lock(&c.state).stop = true;
+            c.wake.notify_all();
+        }
         if let Some(id) = self.auto_save.get_mut().ok().and_then(Option::take) {
             self.target.store().del_listener(id);
         }

@@ -32,6 +32,7 @@ use crate::content::Changes;
 
 use super::{PersistError, Persisted, Persistence, Persists, Target};
 
+pub mod rooms;
 mod tabular;
 
 /// JSON-mode configuration (TinyBase's `{mode: 'json', storeTableName, storeIdColumnName,

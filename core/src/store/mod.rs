@@ -1033,6 +1033,24 @@ impl Store {
         self.with(|s| s.depth != 0)
     }
 
+    /// Whether the current transaction touched any cell or value, without building its
+    /// changes: `false` means [`Store::get_transaction_changes`] is empty; `true` may still
+    /// mean a net no-op (a cell set and set back). For listeners that only need to know
+    /// whether to do anything, such as a coalescing auto-save.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.transaction(|s| {
+    ///     assert!(!s.has_transaction_touches());
+    ///     s.set_value("open", true);
+    ///     assert!(s.has_transaction_touches());
+    /// });
+    /// ```
+    pub fn has_transaction_touches(&self) -> bool {
+        self.with(|s| !s.log.cells.is_empty() || !s.log.values.is_empty())
+    }
+
     /// The net changes of the current transaction (empty outside one).
     pub fn get_transaction_changes(&self) -> Changes {
         self.with(|s| {

@@ -58,10 +58,10 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::protocol::{
-    ChannelFrame, Control, FragmentBudget, MAX_PAYLOAD_BYTES, MAX_QUEUED_PAYLOADS, Message,
-    MessageType, PayloadDecoder, ProtocolError, SUBPROTOCOL, channel_payload, control_payload,
-    is_channel_id_too_large, is_channel_id_valid, make_payloads, parse_channel_frame,
-    parse_control, unique_id,
+    ChannelFrame, Control, FragmentBudget, MAX_PAYLOAD_BYTES, MAX_QUEUED_PAYLOADS,
+    MAX_SERVER_MESSAGE_BYTES, Message, MessageType, PayloadDecoder, ProtocolError, SUBPROTOCOL,
+    channel_payload, control_payload, is_channel_id_too_large, is_channel_id_valid, make_payloads,
+    parse_channel_frame, parse_control, unique_id,
 };
 use super::synchronizer::{
     DEFAULT_REQUEST_TIMEOUT, ErrorHook, SyncError, Synchronizer, SynchronizerOptions, Transport,
@@ -1168,7 +1168,10 @@ async fn read_loop(
     closing: &mut watch::Receiver<bool>,
 ) {
     let mut reader = Reader {
-        decoder: PayloadDecoder::new(shared.request_timeout.as_millis() as u64),
+        decoder: PayloadDecoder::with_max_message(
+            shared.request_timeout.as_millis() as u64,
+            MAX_SERVER_MESSAGE_BYTES,
+        ),
         budget: FragmentBudget::default(),
     };
     let mut receiving = true;

@@ -19,6 +19,8 @@ pub mod rooms;
 #[cfg(feature = "ws-server")]
 pub mod server;
 pub mod synchronizer;
+#[cfg(feature = "ws-server")]
+pub mod tokens;
 
 #[cfg(feature = "ws-client")]
 pub use client::{

@@ -24,6 +24,10 @@ use crate::types::UNDEFINED_MARKER;
 
 /// Largest WebSocket payload, reassembled message, or fragment buffer (UTF-8 bytes).
 pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
+/// Largest message a client reassembles from a server's fragments. A server's answer to a
+/// pull holds a whole table (TinyBase's TableDiff), so it may be far larger than any one
+/// client's message, which the server caps at [`MAX_PAYLOAD_BYTES`].
+pub const MAX_SERVER_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 /// Most requests a synchronizer may have waiting for a response.
 pub const MAX_PENDING_REQUESTS: usize = 100;
 /// Most fragments one message may be split into.
@@ -537,6 +541,8 @@ pub struct PayloadDecoder {
     pending: HashMap<String, Pending>,
     bytes: usize,
     timeout_ms: u64,
+    /// Most bytes of incomplete messages (all of this socket's budget).
+    max_buffered: usize,
     valid: bool,
 }
 
@@ -554,10 +560,18 @@ impl PayloadDecoder {
     /// A decoder whose incomplete messages expire after `timeout_ms` (TinyBase: the request
     /// timeout).
     pub fn new(timeout_ms: u64) -> PayloadDecoder {
+        PayloadDecoder::with_max_message(timeout_ms, MAX_PAYLOAD_BYTES)
+    }
+
+    /// A decoder that reassembles messages of up to `max_message` bytes (a client decoding a
+    /// server's answers uses [`MAX_SERVER_MESSAGE_BYTES`]); single payloads stay within
+    /// [`MAX_PAYLOAD_BYTES`].
+    pub fn with_max_message(timeout_ms: u64, max_message: usize) -> PayloadDecoder {
         PayloadDecoder {
             pending: HashMap::new(),
             bytes: 0,
             timeout_ms,
+            max_buffered: max_message,
             valid: true,
         }
     }
@@ -650,7 +664,7 @@ impl PayloadDecoder {
             return Err(self.fail(ProtocolError::Invalid, budget));
         }
         let retained = remainder.len() + if existing.is_some() { 0 } else { key.len() };
-        if budget.bytes + retained > MAX_PAYLOAD_BYTES {
+        if budget.bytes + retained > self.max_buffered {
             return Err(self.fail(ProtocolError::Overflow("fragments"), budget));
         }
         let pending = self.pending.entry(key.clone()).or_insert_with(|| {

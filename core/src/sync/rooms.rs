@@ -4,9 +4,15 @@
 //! TinyBase server does ([`sqlite_rooms`]: `tinybase_<path>`, with characters other than
 //! `[A-Za-z0-9_]` replaced by `_`).
 //!
-//! Two paths can sanitize to the same table name (`a-b` and `a/b`). The first path to claim a
-//! name keeps it; later ones get a hash suffix. Claims are recorded in the database (table
-//! `tinystore_rooms`), so every restart maps each path to the same table.
+//! Two paths can sanitize to the same table name (`a-b` and `a/b`, or `Secret` and `secret`,
+//! which SQLite's case-insensitive names make one table). The first path to claim a name keeps
+//! it; later ones get a checked suffixed name ([`crate::persist::sqlite::rooms`]). Claims are
+//! recorded in the database (table `tinystore_rooms`), so every restart maps each path to the
+//! same table, and a database whose recorded rooms already share a table is refused at start.
+//!
+//! Saving is coalesced: a room writes its document at most once per
+//! [`RoomOptions::save_interval`] while changes arrive, and always when it stops (its last
+//! client left, or the server shuts down).
 
 #[cfg(feature = "sqlite")]
 use std::path::{Path, PathBuf};
@@ -16,86 +22,17 @@ use std::time::Duration;
 use super::protocol::Message;
 use super::server::{RoomPeer, RoomPeerFactory, RoomSender};
 use super::synchronizer::{SyncError, Synchronizer, SynchronizerOptions, Transport};
-#[cfg(feature = "sqlite")]
-use crate::hash::fnv1a;
 use crate::mergeable::MergeableStore;
 #[cfg(feature = "sqlite")]
 use crate::persist::PersistError;
 use crate::persist::Persister;
 #[cfg(feature = "sqlite")]
+use crate::persist::sqlite::rooms::{IdentifierRules, RoomTables};
+#[cfg(feature = "sqlite")]
 use crate::persist::sqlite::{Connection, SqliteJsonConfig, SqlitePersistence};
 
-/// The kit's table name for a path: `tinybase_` + the path with every character other than
-/// `[A-Za-z0-9_]` replaced by `_` (`tinybase__` for the empty path).
-///
-/// ```
-/// use tinystore_core::sync::rooms::table_for_path;
-/// assert_eq!(table_for_path("petShop"), "tinybase_petShop");
-/// assert_eq!(table_for_path("a/b-c"), "tinybase_a_b_c");
-/// assert_eq!(table_for_path(""), "tinybase__");
-/// ```
-pub fn table_for_path(path: &str) -> String {
-    // JavaScript's regex replaces UTF-16 code units: a character outside the BMP becomes two.
-    let sanitized: String = path
-        .chars()
-        .flat_map(|c| {
-            let n = if c.is_ascii_alphanumeric() || c == '_' {
-                0
-            } else {
-                c.len_utf16()
-            };
-            std::iter::repeat_n('_', n).chain((n == 0).then_some(c))
-        })
-        .collect();
-    if sanitized.is_empty() {
-        "tinybase__".into()
-    } else {
-        format!("tinybase_{sanitized}")
-    }
-}
-
 #[cfg(feature = "sqlite")]
-const ROOMS_TABLE: &str = "tinystore_rooms";
-
-/// The table of `path` in the database at `conn`, claiming one if the path is new.
-#[cfg(feature = "sqlite")]
-fn claim_table(conn: &Connection, path: &str) -> Result<String, PersistError> {
-    let err = |e: rusqlite::Error| PersistError::Io(format!("sqlite: {e}"));
-    conn.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS {ROOMS_TABLE}(path TEXT PRIMARY KEY, table_name TEXT UNIQUE NOT NULL)"
-    ))
-    .map_err(err)?;
-    let known: Option<String> = conn
-        .query_row(
-            &format!("SELECT table_name FROM {ROOMS_TABLE} WHERE path=?1"),
-            [path],
-            |r| r.get(0),
-        )
-        .ok();
-    if let Some(table) = known {
-        return Ok(table);
-    }
-    let plain = table_for_path(path);
-    let taken: bool = conn
-        .query_row(
-            &format!("SELECT count(*) FROM {ROOMS_TABLE} WHERE table_name=?1"),
-            [&plain],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_err(err)?
-        > 0;
-    let table = if taken {
-        format!("{plain}_{:08x}", fnv1a(path.as_bytes()))
-    } else {
-        plain
-    };
-    conn.execute(
-        &format!("INSERT OR IGNORE INTO {ROOMS_TABLE}(path, table_name) VALUES(?1, ?2)"),
-        [path, &table],
-    )
-    .map_err(err)?;
-    Ok(table)
-}
+pub use crate::persist::sqlite::rooms::table_for_path;
 
 struct RoomTransport(RoomSender);
 
@@ -143,13 +80,20 @@ pub struct RoomOptions {
     pub request_timeout: Duration,
     /// Called when a room's store is ready, before it joins the room.
     pub on_room: Option<RoomHook>,
+    /// Persisted rooms write their document at most once per this interval while changes
+    /// arrive (and always when they stop). Zero writes after every change. Default 1 s.
+    pub save_interval: Duration,
 }
+
+/// The default [`RoomOptions::save_interval`].
+pub const DEFAULT_SAVE_INTERVAL: Duration = Duration::from_secs(1);
 
 impl Default for RoomOptions {
     fn default() -> Self {
         RoomOptions {
             request_timeout: super::synchronizer::DEFAULT_REQUEST_TIMEOUT,
             on_room: None,
+            save_interval: DEFAULT_SAVE_INTERVAL,
         }
     }
 }
@@ -159,6 +103,7 @@ impl std::fmt::Debug for RoomOptions {
         f.debug_struct("RoomOptions")
             .field("request_timeout", &self.request_timeout)
             .field("on_room", &self.on_room.is_some())
+            .field("save_interval", &self.save_interval)
             .finish()
     }
 }
@@ -169,7 +114,7 @@ impl std::fmt::Debug for RoomOptions {
 pub fn memory_rooms(options: RoomOptions) -> RoomPeerFactory {
     Arc::new(move |path: &str, sender: RoomSender| {
         let store = MergeableStore::new(None);
-        Some(join_room(path, store, None, sender, &options))
+        Ok(Some(join_room(path, store, None, sender, &options)))
     })
 }
 
@@ -191,7 +136,13 @@ fn join_room(
         SynchronizerOptions {
             request_timeout: Some(options.request_timeout),
             on_ignored_error: Some(Arc::new(move |e: &SyncError| {
-                tracing::debug!(path = %log_path, error = %e, "room synchronizer");
+                if matches!(e, SyncError::Rejected { .. }) {
+                    // Changes the room's store rejected (e.g. from a client whose clock is
+                    // fast) never reach it, nor late joiners served from it: say so.
+                    tracing::warn!(path = %log_path, error = %e, "room store rejected changes");
+                } else {
+                    tracing::debug!(path = %log_path, error = %e, "room synchronizer");
+                }
             })),
             ..Default::default()
         },
@@ -206,21 +157,40 @@ fn join_room(
 
 /// A [`RoomPeerFactory`] that keeps every room in the SQLite database at `db` (created if
 /// absent), one JSON-mode table per room.
+///
+/// The database is opened and checked now: a path that cannot be opened, a file that is not a
+/// SQLite database, or a database whose recorded rooms share a table is an error here, not a
+/// server that runs without saving. A room whose storage fails later does not start: its
+/// clients are closed with 1011 and may retry.
+///
+/// ```
+/// use tinystore_core::sync::rooms::{RoomOptions, sqlite_rooms};
+/// let dir = std::env::temp_dir().join(format!("tinystore-doc-rooms-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// assert!(sqlite_rooms(dir.join("rooms.sqlite"), RoomOptions::default()).is_ok());
+/// assert!(sqlite_rooms(dir.join("missing/rooms.sqlite"), RoomOptions::default()).is_err());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 #[cfg(feature = "sqlite")]
-pub fn sqlite_rooms(db: impl AsRef<Path>, options: RoomOptions) -> RoomPeerFactory {
+pub fn sqlite_rooms(
+    db: impl AsRef<Path>,
+    options: RoomOptions,
+) -> Result<RoomPeerFactory, PersistError> {
     let db: PathBuf = db.as_ref().to_path_buf();
-    // Rooms start concurrently; claiming a table name must not race.
-    let claims = Arc::new(Mutex::new(()));
-    Arc::new(move |path: &str, sender: RoomSender| {
-        match start_room(&db, path, sender, &options, &claims) {
-            Ok(peer) => Some(peer),
-            Err(e) => {
-                // Without its store the room still relays between clients.
-                tracing::warn!(path, error = %e, "room store unavailable; relaying only");
-                None
-            }
-        }
-    })
+    let sql = |e: rusqlite::Error| PersistError::Io(format!("sqlite: {}: {e}", db.display()));
+    let conn = Connection::open(&db).map_err(sql)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+    // Rooms write concurrently through their own connections. Also the first statement that
+    // reads the file: a file that is not a database fails here.
+    conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+        .map_err(sql)?;
+    let tables = RoomTables::open(&conn, IdentifierRules::SQLITE)?;
+    // Rooms start concurrently; claims go through this one connection, one at a time.
+    let claims = Arc::new(Mutex::new((conn, tables)));
+    Ok(Arc::new(move |path: &str, sender: RoomSender| {
+        let peer = start_room(&db, path, sender, &options, &claims)?;
+        Ok(Some(peer))
+    }))
 }
 
 #[cfg(feature = "sqlite")]
@@ -229,41 +199,25 @@ fn start_room(
     path: &str,
     sender: RoomSender,
     options: &RoomOptions,
-    claims: &Mutex<()>,
+    claims: &Mutex<(Connection, RoomTables)>,
 ) -> Result<Arc<dyn RoomPeer>, PersistError> {
     let table = {
-        let _claim = claims.lock().unwrap_or_else(|e| e.into_inner());
-        let conn = Connection::open(db).map_err(|e| PersistError::Io(format!("sqlite: {e}")))?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(|e| PersistError::Io(format!("sqlite: {e}")))?;
-        // Rooms write concurrently through their own connections.
-        let _ = conn.execute_batch("PRAGMA journal_mode=WAL");
-        claim_table(&conn, path)?
+        let claim = claims.lock().unwrap_or_else(|e| e.into_inner());
+        let (conn, tables) = &*claim;
+        tables.claim(conn, path)?
     };
     let store = MergeableStore::new(None);
     let persistence = SqlitePersistence::open(db, SqliteJsonConfig::table(table))?;
     let persister = Persister::try_new(&store, persistence)?;
     let room_path = path.to_string();
     persister.set_on_ignored_error(move |e| {
-        tracing::warn!(path = %room_path, error = %e, "room persister");
+        tracing::error!(path = %room_path, error = %e, "room persister");
     });
     persister.load(None)?;
-    persister.start_auto_save()?;
-    Ok(join_room(path, store, Some(persister), sender, options))
-}
-
-#[cfg(all(test, feature = "sqlite"))]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tables_are_claimed_once_and_collisions_get_a_suffix() {
-        let conn = Connection::open_in_memory().unwrap();
-        assert_eq!(claim_table(&conn, "a-b").unwrap(), "tinybase_a_b");
-        let other = claim_table(&conn, "a/b").unwrap();
-        assert!(other.starts_with("tinybase_a_b_") && other.len() == "tinybase_a_b_".len() + 8);
-        assert_eq!(claim_table(&conn, "a/b").unwrap(), other);
-        assert_eq!(claim_table(&conn, "a-b").unwrap(), "tinybase_a_b");
-        assert_eq!(table_for_path("\u{1F600}"), "tinybase___");
+    if options.save_interval.is_zero() {
+        persister.start_auto_save()?;
+    } else {
+        persister.start_auto_save_coalesced(options.save_interval)?;
     }
+    Ok(join_room(path, store, Some(persister), sender, options))
 }

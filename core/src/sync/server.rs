@@ -55,12 +55,16 @@ use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
+mod stream;
+use stream::ServerStream;
+pub use stream::{TlsError, TlsIdentity};
+
 use crate::sync::protocol::{
     ChannelFrame, Control, Decoded, FragmentBudget, MAX_CHANNELS, MAX_PAYLOAD_BYTES,
-    MAX_QUEUED_PAYLOADS, Message, MessageType, PayloadDecoder, ProtocolError, SERVER_CLIENT_ID,
-    SUBPROTOCOL, channel_path, channel_payload, control_payload, is_body_valid,
-    is_channel_id_too_large, make_remainders, parse_channel_frame, parse_control, path_id_of_url,
-    raw_payload,
+    MAX_QUEUED_PAYLOADS, MAX_SERVER_MESSAGE_BYTES, Message, MessageType, PayloadDecoder,
+    ProtocolError, SERVER_CLIENT_ID, SUBPROTOCOL, channel_path, channel_payload, control_payload,
+    is_body_valid, is_channel_id_too_large, make_remainders, parse_channel_frame, parse_control,
+    path_id_of_url, raw_payload,
 };
 
 // ---------------------------------------------------------------------------------- constants
@@ -92,6 +96,26 @@ const DROP_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 const WS_MAX_MESSAGE: usize = MAX_PAYLOAD_BYTES + 64 * 1024;
 /// Most messages waiting for a room peer; beyond that the sender is closed (`server`).
 const MAX_PEER_INBOX: usize = 4 * MAX_QUEUED_PAYLOADS;
+/// Most bytes (of the messages' wire text) waiting for a room peer, likewise: what bounds a
+/// room's memory while its store catches up.
+const MAX_PEER_INBOX_BYTES: usize = 4 * MAX_PAYLOAD_BYTES;
+/// Most messages a room peer takes in one go on the blocking pool (a batch ends sooner when the
+/// inbox runs dry): enough to amortise the hand-over, few enough to keep other rooms moving.
+const PEER_BATCH: usize = 256;
+/// The room peer's messages are split into fragments of at most this many bytes when the
+/// server has no `fragment_size` of its own, so that an answer holding a large value or table
+/// (a late joiner's pull) never exceeds the frame limit; smaller messages go whole, as in
+/// TinyBase.
+const PEER_FRAGMENT_BYTES: usize = 1024 * 1024;
+/// Most bytes queued for one socket: one largest message plus its fragments' headers, with
+/// room for the traffic around it.
+const MAX_SOCKET_QUEUE_BYTES: usize = 2 * MAX_PAYLOAD_BYTES;
+/// Most bytes queued for one socket while the room peer's answers are among them: a pull's
+/// answer holds a whole table, up to what a client reassembles.
+const MAX_SOCKET_QUEUE_BYTES_WITH_ANSWERS: usize = MAX_SERVER_MESSAGE_BYTES + MAX_PAYLOAD_BYTES;
+/// The `conn` of a buffered message whose sender has gone: it is kept for the room's peer
+/// (it was received, so it must be applied and saved), but belongs to no socket's budget.
+const GONE: u64 = 0;
 /// Longest close reason a WebSocket close frame can carry.
 const MAX_CLOSE_REASON: usize = 123;
 
@@ -140,7 +164,8 @@ impl RoomSender {
             if room.generation != self.inner.generation {
                 return;
             }
-            let remainders = make_remainders(remainder, shared.cfg.fragment_size);
+            let size = shared.cfg.fragment_size.unwrap_or(PEER_FRAGMENT_BYTES);
+            let remainders = make_remainders(remainder, Some(size));
             relay(
                 &shared,
                 st,
@@ -161,20 +186,38 @@ impl RoomSender {
 
 /// The server-side participant of one room.
 pub trait RoomPeer: Send + Sync + 'static {
-    /// A validated message from client `from` addressed to "" or "S". Called from a server task: it must not block for long.
+    /// A validated message from client `from` addressed to "" or "S". Called on the blocking
+    /// pool, one message at a time per room, in the order the server received them: it may
+    /// block (apply, save), but a slow peer holds back its own room's inbox (bounded: senders
+    /// past it are closed with 1013 `tinybase:15:server`).
     fn receive(&self, from: &str, message: crate::sync::protocol::Message);
     /// The room is being torn down (its last client left, or the server shuts down): save and stop. May block (called via spawn_blocking).
     fn stop(&self);
 }
 
-/// Called (via spawn_blocking: it may load from disk) when a room starts; `None` = pure relay for that room.
-pub type RoomPeerFactory =
-    std::sync::Arc<dyn Fn(&str, RoomSender) -> Option<std::sync::Arc<dyn RoomPeer>> + Send + Sync>;
+/// Called (via spawn_blocking: it may load from disk) when a room starts; `Ok(None)` = pure
+/// relay for that room; `Err`: the room cannot start (its storage failed), so its clients are
+/// closed with 1011 `room storage unavailable` rather than left unsaved, and may retry.
+pub type RoomPeerFactory = std::sync::Arc<
+    dyn Fn(&str, RoomSender) -> Result<Option<std::sync::Arc<dyn RoomPeer>>, RoomStartError>
+        + Send
+        + Sync,
+>;
+
+/// Why a room's peer could not be made (the factory's error, kept with its cause).
+pub type RoomStartError = Box<dyn std::error::Error + Send + Sync>;
 
 /// What the [`AuthHook`] is asked about.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AuthRequest {
-    /// The room: the path id of a legacy socket, or the channel's path of a multiplexed one.
+    /// What the client asks for.
+    pub purpose: AuthPurpose,
+    /// The request target as sent (path and query string), e.g. to read a `?token=` parameter,
+    /// which browsers' WebSockets can send where they cannot set headers.
+    pub url: String,
+    /// The room: the path id of a legacy socket, or the channel's path of a multiplexed one
+    /// (empty for [`AuthPurpose::Stats`]).
     pub path: String,
     /// The client id (the socket's `Sec-WebSocket-Key`).
     pub client_id: String,
@@ -182,7 +225,29 @@ pub struct AuthRequest {
     pub headers: Vec<(String, String)>,
 }
 
+/// What an [`AuthRequest`] asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthPurpose {
+    /// To join the room `path` (read-write or read-only, as the hook decides).
+    Join,
+    /// To read `GET /stats` (room paths and counts); `ReadOnly` suffices.
+    Stats,
+}
+
 impl AuthRequest {
+    /// The value of the query parameter `name` in [`AuthRequest::url`] (not percent-decoded;
+    /// tokens are expected to be URL-safe).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        let query = self.url.split_once('?')?.1;
+        let query = query.split('#').next().unwrap_or("");
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v)
+    }
+
     /// The first header named `name` (give it lowercased).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -235,6 +300,12 @@ pub struct ServerConfig {
     /// Observes every socket's opening, text frames and closing (for traces such as the CLI's
     /// `--trace`). Called on server tasks: keep it quick.
     pub on_trace: Option<TraceHook>,
+    /// Most rooms open at once; a client that would start one more is refused (HTTP 503 for a
+    /// legacy socket, close 1013 `tinybase:15:rooms` for a multiplexed Subscribe). `None`: no
+    /// limit.
+    pub max_rooms: Option<usize>,
+    /// Serves `wss://` (and `https://` for `/health`, `/stats`) with this certificate.
+    pub tls: Option<TlsIdentity>,
 }
 
 /// What a [`TraceHook`] observes; `conn` numbers sockets in accept order.
@@ -281,6 +352,8 @@ impl Default for ServerConfig {
             auth: None,
             max_connections: 10_000,
             on_trace: None,
+            max_rooms: None,
+            tls: None,
         }
     }
 }
@@ -295,6 +368,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("auth", &self.auth.is_some())
             .field("max_connections", &self.max_connections)
             .field("on_trace", &self.on_trace.is_some())
+            .field("max_rooms", &self.max_rooms)
+            .field("tls", &self.tls.is_some())
             .finish()
     }
 }
@@ -381,6 +456,10 @@ impl WsServer {
                 auth: config.auth,
                 max_connections: config.max_connections.max(1),
                 on_trace: config.on_trace,
+                max_rooms: config.max_rooms,
+                tls: config
+                    .tls
+                    .map(|t| tokio_rustls::TlsAcceptor::from(t.config)),
             },
             handle: runtime.handle().clone(),
             epoch: Instant::now(),
@@ -524,6 +603,8 @@ struct Cfg {
     auth: Option<AuthHook>,
     max_connections: usize,
     on_trace: Option<TraceHook>,
+    max_rooms: Option<usize>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 struct Shared {
@@ -574,6 +655,10 @@ struct State {
     /// path waits for the old peer to finish saving before its factory reloads.
     last_done: HashMap<String, (u64, watch::Receiver<bool>)>,
     room_tasks: Vec<JoinHandle<()>>,
+    /// Messages for the peer of a room (by generation) that was torn down while its peer was
+    /// still starting: the peer applies them before it stops, so a client's last write before
+    /// it left is not lost.
+    orphans: HashMap<u64, Vec<(String, Message)>>,
     events: Vec<Event>,
     shutting_down: bool,
 }
@@ -598,6 +683,8 @@ enum Phase {
         payloads: usize,
         bytes: usize,
         epoch: u64,
+        /// The factory runs (the path's previous room, if any, has stopped).
+        loading: bool,
     },
     Ready,
 }
@@ -612,9 +699,13 @@ struct Buffered {
     bytes: usize,
 }
 
+/// A message for the room peer: sender, message, and its wire size (for the inbox budget).
+type PeerMessage = (String, Message, usize);
+
 struct PeerInbox {
-    tx: mpsc::UnboundedSender<(String, Message)>,
-    pending: Arc<AtomicUsize>,
+    tx: mpsc::UnboundedSender<PeerMessage>,
+    /// Messages and bytes sent but not yet taken by the peer.
+    pending: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 struct ConnEntry {
@@ -651,10 +742,15 @@ impl ConnOut {
 
     /// Queues a payload; `false` if it would exceed the socket's limits.
     fn push(&self, payload: String) -> bool {
+        self.push_within(payload, MAX_SOCKET_QUEUE_BYTES)
+    }
+
+    /// [`ConnOut::push`] with another cap on the queued bytes.
+    fn push_within(&self, payload: String, max_bytes: usize) -> bool {
         let len = payload.len();
         if len > MAX_PAYLOAD_BYTES
             || self.queued.load(Ordering::Acquire) >= MAX_QUEUED_PAYLOADS
-            || self.queued_bytes.load(Ordering::Acquire) + len > MAX_PAYLOAD_BYTES
+            || self.queued_bytes.load(Ordering::Acquire) + len > max_bytes
         {
             return false;
         }
@@ -728,6 +824,7 @@ impl Shared {
 enum JoinError {
     ShuttingDown,
     Duplicate,
+    TooManyRooms,
 }
 
 /// Adds a client to a room, starting the room if needed. `ack` is queued to the socket in
@@ -752,7 +849,17 @@ fn join(
                 return Err(JoinError::Duplicate);
             }
         }
-        None => start_room(shared, st, path),
+        None => {
+            if shared
+                .cfg
+                .max_rooms
+                .is_some_and(|max| st.rooms.len() >= max)
+            {
+                tracing::warn!(path, "sync server: room limit reached, refusing a new room");
+                return Err(JoinError::TooManyRooms);
+            }
+            start_room(shared, st, path)
+        }
     }
     let Some(room) = st.rooms.get_mut(path) else {
         return Err(JoinError::ShuttingDown);
@@ -783,6 +890,7 @@ fn start_room(shared: &Arc<Shared>, st: &mut State, path: &str) {
             payloads: 0,
             bytes: 0,
             epoch: shared.next_id(),
+            loading: false,
         }
     } else {
         let _ = done_tx.send(true);
@@ -829,7 +937,7 @@ fn leave(st: &mut State, conn: u64, path: &str) {
     };
     room.clients.shift_remove(&client_id);
     let emptied = room.clients.is_empty();
-    drop_buffered(st, path, |b| b.conn == conn);
+    keep_buffered_of_gone(st, path, conn);
     if let Some(entry) = st.conns.get_mut(&conn) {
         entry.paths.retain(|p| p != path);
     }
@@ -842,10 +950,32 @@ fn leave(st: &mut State, conn: u64, path: &str) {
 }
 
 fn teardown_room(st: &mut State, path: &str) {
-    drop_buffered(st, path, |_| true);
+    // What a starting room buffered for its peer was received: the peer still gets it.
+    let mut orphans: Vec<(String, Message)> = Vec::new();
+    {
+        let State { rooms, conns, .. } = &mut *st;
+        if let Some(Room {
+            phase: Phase::Starting { buffer, .. },
+            ..
+        }) = rooms.get_mut(path)
+        {
+            for b in std::mem::take(buffer) {
+                if let Some(c) = conns.get_mut(&b.conn) {
+                    c.buffered.0 -= b.payloads;
+                    c.buffered.1 -= b.bytes;
+                }
+                if b.from != SERVER_CLIENT_ID && (b.to.is_empty() || b.to == SERVER_CLIENT_ID) {
+                    orphans.push((b.from, b.message));
+                }
+            }
+        }
+    }
     let Some(room) = st.rooms.shift_remove(path) else {
         return;
     };
+    if !orphans.is_empty() {
+        st.orphans.insert(room.generation, orphans);
+    }
     // Dropping the inbox ends the peer task, which then calls `stop()`.
     drop(room.peer_inbox);
     // Relay-only rooms are done at once: nothing to wait for, nothing to remember.
@@ -857,39 +987,23 @@ fn teardown_room(st: &mut State, path: &str) {
     tracing::debug!(path, "room stopped");
 }
 
-/// Removes buffered payloads matching `which` from a starting room, returning their budget
-/// to their sockets.
-fn drop_buffered(st: &mut State, path: &str, which: impl Fn(&Buffered) -> bool) {
+/// Hands a leaving socket's buffered payloads to the room: they stay for the peer and the
+/// other clients, but no longer count against the socket.
+fn keep_buffered_of_gone(st: &mut State, path: &str, conn: u64) {
     let State { rooms, conns, .. } = st;
-    let Some(room) = rooms.get_mut(path) else {
-        return;
-    };
-    let Phase::Starting {
-        buffer,
-        payloads,
-        bytes,
-        epoch,
-    } = &mut room.phase
+    let Some(Room {
+        phase: Phase::Starting { buffer, .. },
+        ..
+    }) = rooms.get_mut(path)
     else {
         return;
     };
-    let before = buffer.len();
-    buffer.retain(|b| {
-        if which(b) {
-            if let Some(c) = conns.get_mut(&b.conn) {
-                c.buffered.0 -= b.payloads;
-                c.buffered.1 -= b.bytes;
-            }
-            *payloads -= b.payloads;
-            *bytes -= b.bytes;
-            false
-        } else {
-            true
+    for b in buffer.iter_mut().filter(|b| b.conn == conn) {
+        if let Some(c) = conns.get_mut(&conn) {
+            c.buffered.0 -= b.payloads;
+            c.buffered.1 -= b.bytes;
         }
-    });
-    if buffer.is_empty() && before > 0 {
-        // Disarms the pending expiry timer.
-        *epoch = epoch.wrapping_add(1);
+        b.conn = GONE;
     }
 }
 
@@ -953,7 +1067,12 @@ fn relay(
                     Some(channel) => channel_payload(channel, &payload),
                     None => payload,
                 };
-                if !entry.out.push(payload) {
+                let cap = if from == SERVER_CLIENT_ID {
+                    MAX_SOCKET_QUEUE_BYTES_WITH_ANSWERS
+                } else {
+                    MAX_SOCKET_QUEUE_BYTES
+                };
+                if !entry.out.push_within(payload, cap) {
                     overflowed.push((member.conn, "socket"));
                     return;
                 }
@@ -975,13 +1094,18 @@ fn relay(
             false
         };
         if let (true, Some(inbox), Some(message)) = (to_peer, &room.peer_inbox, message) {
-            if inbox.pending.load(Ordering::Acquire) >= MAX_PEER_INBOX {
+            let size: usize = remainders.iter().map(String::len).sum();
+            let (count, bytes) = &*inbox.pending;
+            if count.load(Ordering::Acquire) >= MAX_PEER_INBOX
+                || bytes.load(Ordering::Acquire) + size > MAX_PEER_INBOX_BYTES
+            {
                 if let Some(member) = room.clients.get(from) {
                     overflowed.push((member.conn, "server"));
                 }
             } else {
-                inbox.pending.fetch_add(1, Ordering::AcqRel);
-                let _ = inbox.tx.send((from.to_string(), message));
+                count.fetch_add(1, Ordering::AcqRel);
+                bytes.fetch_add(size, Ordering::AcqRel);
+                let _ = inbox.tx.send((from.to_string(), message, size));
             }
         }
     }
@@ -1050,7 +1174,7 @@ fn buffer_payload(
         (coalesce, over)
     };
     if over {
-        drop_buffered(st, path, |b| b.conn == conn);
+        // The sender's earlier payloads were received within budget: they stay (see `leave`).
         tracing::warn!(
             path,
             conn,
@@ -1075,6 +1199,7 @@ fn buffer_payload(
         payloads,
         bytes,
         epoch,
+        ..
     } = &mut room.phase
     else {
         return;
@@ -1108,16 +1233,20 @@ fn buffer_payload(
         c.buffered.1 += new_bytes;
     }
     if was_empty {
-        let armed = *epoch;
-        let shared2 = shared.clone();
-        let path = path.to_string();
-        let delay = shared.cfg.request_timeout.saturating_mul(10);
-        shared.handle.spawn(async move {
-            tokio::time::sleep(delay).await;
-            let shared3 = shared2.clone();
-            shared2.with_state(|st| expire_buffer(&shared3, st, &path, generation, armed));
-        });
+        arm_expiry(shared, path, generation, *epoch);
     }
+}
+
+/// Closes the start-up buffer's senders if it is still waiting ten request timeouts from now.
+fn arm_expiry(shared: &Arc<Shared>, path: &str, generation: u64, armed: u64) {
+    let shared2 = shared.clone();
+    let path = path.to_string();
+    let delay = shared.cfg.request_timeout.saturating_mul(10);
+    shared.handle.spawn(async move {
+        tokio::time::sleep(delay).await;
+        let shared3 = shared2.clone();
+        shared2.with_state(|st| expire_buffer(&shared3, st, &path, generation, armed));
+    });
 }
 
 /// The start-up buffer outlived ten request timeouts: its senders are closed (`server`).
@@ -1128,15 +1257,34 @@ fn expire_buffer(shared: &Arc<Shared>, st: &mut State, path: &str, generation: u
     if room.generation != generation {
         return;
     }
-    let Phase::Starting { buffer, epoch, .. } = &room.phase else {
+    let Phase::Starting {
+        buffer,
+        epoch,
+        loading,
+        ..
+    } = &room.phase
+    else {
         return;
     };
     if *epoch != armed || buffer.is_empty() {
         return;
     }
-    let mut conns: Vec<u64> = buffer.iter().map(|b| b.conn).collect();
+    if !*loading {
+        // The path's previous room is still applying and saving what it received: that is
+        // progress, not a stuck start. Patience counts from when this room's load begins.
+        arm_expiry(shared, path, generation, armed);
+        return;
+    }
+    let mut conns: Vec<u64> = buffer
+        .iter()
+        .map(|b| b.conn)
+        .filter(|c| *c != GONE)
+        .collect();
+    conns.sort_unstable();
     conns.dedup();
-    drop_buffered(st, path, |_| true);
+    if conns.is_empty() {
+        return;
+    }
     tracing::warn!(
         path,
         "sync server: room start-up too slow, closing buffered senders"
@@ -1166,6 +1314,18 @@ async fn run_room(
         // An error means the previous room's task is gone: it is done either way.
         let _ = previous.wait_for(|d| *d).await;
     }
+    shared.with_state(|st| {
+        if let Some(Room {
+            phase: Phase::Starting { loading, .. },
+            ..
+        }) = st
+            .rooms
+            .get_mut(&path)
+            .filter(|r| r.generation == generation)
+        {
+            *loading = true;
+        }
+    });
     let peer = match shared.cfg.factory.clone() {
         Some(factory) => {
             let sender = RoomSender {
@@ -1176,10 +1336,22 @@ async fn run_room(
                 }),
             };
             let p = path.clone();
-            match tokio::task::spawn_blocking(move || factory(&p, sender)).await {
-                Ok(peer) => peer,
+            let made = tokio::task::spawn_blocking(move || factory(&p, sender)).await;
+            let failure = match made {
+                Ok(Ok(peer)) => Ok(peer),
+                Ok(Err(e)) => {
+                    tracing::error!(path, error = %e, "sync server: room could not start");
+                    Err("room storage unavailable")
+                }
                 Err(_) => {
                     tracing::warn!(path, "sync server: room peer factory panicked");
+                    Err("internal error")
+                }
+            };
+            match failure {
+                Ok(peer) => peer,
+                Err(reason) => {
+                    // Never a silent relay-only room: its clients would believe they are saved.
                     let shared2 = shared.clone();
                     shared.with_state(|st| {
                         let conns: Vec<u64> = st
@@ -1189,7 +1361,7 @@ async fn run_room(
                             .map(|r| r.clients.values().map(|m| m.conn).collect())
                             .unwrap_or_default();
                         for conn in conns {
-                            close_conn(st, &shared2, conn, CLOSE_INTERNAL, "internal error");
+                            close_conn(st, &shared2, conn, CLOSE_INTERNAL, reason);
                         }
                     });
                     None
@@ -1201,12 +1373,16 @@ async fn run_room(
     let has_peer = peer.is_some();
     let shared2 = shared.clone();
     let inbox = shared.with_state(|st| {
-        let room = st
+        let Some(room) = st
             .rooms
             .get_mut(&path)
-            .filter(|r| r.generation == generation)?;
+            .filter(|r| r.generation == generation)
+        else {
+            // The room went while its peer started: what it buffered for the peer waits here.
+            return Err(st.orphans.remove(&generation).unwrap_or_default());
+        };
         let (tx, rx) = mpsc::unbounded_channel();
-        let pending = Arc::new(AtomicUsize::new(0));
+        let pending = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
         if has_peer {
             room.peer_inbox = Some(PeerInbox {
                 tx,
@@ -1220,8 +1396,6 @@ async fn run_room(
                     c.buffered.0 -= b.payloads;
                     c.buffered.1 -= b.bytes;
                 }
-                // A sender that left meanwhile had its entries dropped; one that was closed
-                // for overflow too.
                 relay(
                     &shared2,
                     st,
@@ -1234,25 +1408,27 @@ async fn run_room(
             }
         }
         tracing::debug!(path, peer = has_peer, "room ready");
-        has_peer.then_some((rx, pending))
+        Ok(has_peer.then_some((rx, pending)))
     });
     if let Some(peer) = peer {
-        if let Some((mut rx, pending)) = inbox {
-            while let Some((from, message)) = rx.recv().await {
-                pending.fetch_sub(1, Ordering::AcqRel);
-                let p = &peer;
-                if std::panic::catch_unwind(AssertUnwindSafe(|| p.receive(&from, message))).is_err()
-                {
-                    tracing::warn!(path, "sync server: room peer panicked in receive");
-                }
+        match inbox {
+            Ok(Some((rx, pending))) => feed_peer(&peer, &path, rx, pending).await,
+            Ok(None) => {}
+            Err(orphans) => {
+                let batch: Vec<PeerMessage> = orphans.into_iter().map(|(f, m)| (f, m, 0)).collect();
+                let none = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
+                apply_batch(&peer, &path, batch, none).await;
             }
         }
-        if tokio::task::spawn_blocking(move || peer.stop())
+        let stopping = peer.clone();
+        if tokio::task::spawn_blocking(move || stopping.stop())
             .await
             .is_err()
         {
             tracing::warn!(path, "sync server: room peer panicked in stop");
         }
+    } else {
+        shared.with_state(|st| st.orphans.remove(&generation));
     }
     let _ = done.send(true);
     let mut st = shared.state.lock();
@@ -1262,6 +1438,53 @@ async fn run_room(
         .is_some_and(|(g, _)| *g == generation)
     {
         st.last_done.remove(&path);
+    }
+}
+
+/// Hands the peer its messages in order until the room's inbox closes (the room went and
+/// everything sent before was taken). The peer works on the blocking pool, never on the
+/// async workers, so a room applying and saving a backlog cannot stall sockets, other rooms,
+/// or `/health`.
+async fn feed_peer(
+    peer: &Arc<dyn RoomPeer>,
+    path: &str,
+    mut rx: mpsc::UnboundedReceiver<PeerMessage>,
+    pending: Arc<(AtomicUsize, AtomicUsize)>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < PEER_BATCH {
+            match rx.try_recv() {
+                Ok(m) => batch.push(m),
+                Err(_) => break,
+            }
+        }
+        apply_batch(peer, path, batch, pending.clone()).await;
+    }
+}
+
+/// Runs `receive` for each message of `batch` on the blocking pool, returning their budget as
+/// each is taken.
+async fn apply_batch(
+    peer: &Arc<dyn RoomPeer>,
+    path: &str,
+    batch: Vec<PeerMessage>,
+    pending: Arc<(AtomicUsize, AtomicUsize)>,
+) {
+    let peer = peer.clone();
+    let log_path = path.to_string();
+    let work = tokio::task::spawn_blocking(move || {
+        for (from, message, size) in batch {
+            pending.0.fetch_sub(1, Ordering::AcqRel);
+            pending.1.fetch_sub(size, Ordering::AcqRel);
+            let p = &peer;
+            if std::panic::catch_unwind(AssertUnwindSafe(|| p.receive(&from, message))).is_err() {
+                tracing::warn!(path = %log_path, "sync server: room peer panicked in receive");
+            }
+        }
+    });
+    if work.await.is_err() {
+        tracing::warn!(path, "sync server: room peer task failed");
     }
 }
 
@@ -1325,7 +1548,8 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, mut stop: watch
         if shared.active.fetch_add(1, Ordering::AcqRel) >= shared.cfg.max_connections {
             let guard = ActiveGuard(shared.clone());
             tokio::spawn(async move {
-                let mut tcp = tcp;
+                // Plain text even under TLS: a handshake would cost what the limit protects.
+                let mut tcp = ServerStream::Plain(tcp);
                 let _ = respond(&mut tcp, 503, "text/plain", "too many connections", &[]).await;
                 drop(guard);
             });
@@ -1380,7 +1604,7 @@ enum HeadError {
 }
 
 /// Reads the HTTP request head; returns it and any bytes read past it.
-async fn read_head(tcp: &mut TcpStream) -> Result<(Head, Vec<u8>), HeadError> {
+async fn read_head(tcp: &mut ServerStream) -> Result<(Head, Vec<u8>), HeadError> {
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let end = loop {
@@ -1440,7 +1664,7 @@ fn status_text(status: u16) -> &'static str {
 }
 
 async fn respond(
-    tcp: &mut TcpStream,
+    tcp: &mut ServerStream,
     status: u16,
     content_type: &str,
     body: &str,
@@ -1464,7 +1688,7 @@ async fn respond(
     tcp.shutdown().await
 }
 
-async fn respond_text(tcp: &mut TcpStream, status: u16, text: &str) {
+async fn respond_text(tcp: &mut ServerStream, status: u16, text: &str) {
     let _ = respond(tcp, status, "text/plain; charset=utf-8", text, &[]).await;
 }
 
@@ -1520,6 +1744,15 @@ async fn run_auth(shared: &Shared, request: AuthRequest) -> AuthDecision {
     }
 }
 
+/// The HTTP status of a rejection: the hook's if it is an error status, else 403.
+fn reject_status(status: u16) -> u16 {
+    if (400..=599).contains(&status) {
+        status
+    } else {
+        403
+    }
+}
+
 fn truncate_reason(reason: &str) -> String {
     if reason.len() <= MAX_CLOSE_REASON {
         return reason.to_string();
@@ -1535,8 +1768,25 @@ fn clean_line(text: &str) -> String {
     text.chars().filter(|c| *c != '\r' && *c != '\n').collect()
 }
 
-async fn serve_connection(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketAddr) {
+async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
     let mut stopping = shared.stop_accept.subscribe();
+    let mut tcp = match &shared.cfg.tls {
+        None => ServerStream::Plain(tcp),
+        Some(acceptor) => {
+            let handshake = tokio::select! {
+                h = tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(tcp)) => h,
+                _ = stopping.wait_for(|s| *s) => return,
+            };
+            match handshake {
+                Ok(Ok(tls)) => ServerStream::Tls(Box::new(tls)),
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+    };
     let head = tokio::select! {
         h = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut tcp)) => h,
         _ = stopping.wait_for(|s| *s) => return,
@@ -1558,6 +1808,17 @@ async fn serve_connection(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketA
                 let _ = respond(&mut tcp, 200, "application/json", r#"{"ok":true}"#, &[]).await;
             }
             ("GET", "/stats") => {
+                let request = AuthRequest {
+                    purpose: AuthPurpose::Stats,
+                    url: head.uri.clone(),
+                    path: String::new(),
+                    client_id: String::new(),
+                    headers: head.headers.clone(),
+                };
+                if let AuthDecision::Reject { status, reason } = run_auth(&shared, request).await {
+                    return respond_text(&mut tcp, reject_status(status), &clean_line(&reason))
+                        .await;
+                }
                 let body = stats_json(&shared);
                 let _ = respond(&mut tcp, 200, "application/json", &body, &[]).await;
             }
@@ -1608,6 +1869,8 @@ async fn serve_connection(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketA
         match run_auth(
             &shared,
             AuthRequest {
+                purpose: AuthPurpose::Join,
+                url: head.uri.clone(),
                 path: path.clone(),
                 client_id: client_id.clone(),
                 headers: head.headers.clone(),
@@ -1618,12 +1881,7 @@ async fn serve_connection(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketA
             AuthDecision::Accept => {}
             AuthDecision::ReadOnly => read_only = true,
             AuthDecision::Reject { status, reason } => {
-                let status = if (400..=599).contains(&status) {
-                    status
-                } else {
-                    403
-                };
-                return respond_text(&mut tcp, status, &clean_line(&reason)).await;
+                return respond_text(&mut tcp, reject_status(status), &clean_line(&reason)).await;
             }
         }
     }
@@ -1658,7 +1916,7 @@ async fn serve_connection(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketA
                 Err(e) => {
                     st.conns.remove(&conn);
                     return Err(match e {
-                        JoinError::ShuttingDown => 503,
+                        JoinError::ShuttingDown | JoinError::TooManyRooms => 503,
                         JoinError::Duplicate => 409,
                     });
                 }
@@ -1708,6 +1966,11 @@ async fn serve_connection(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketA
     let mode = if multiplexed {
         Mode::Multiplexed(Mux {
             base: path,
+            url: if shared.cfg.auth.is_some() {
+                head.uri.clone()
+            } else {
+                String::new()
+            },
             headers: if shared.cfg.auth.is_some() {
                 head.headers
             } else {
@@ -1747,8 +2010,8 @@ async fn serve_connection(shared: Arc<Shared>, mut tcp: TcpStream, peer: SocketA
     tracing::debug!(conn, "socket finished");
 }
 
-type WsSink = SplitSink<WebSocketStream<TcpStream>, WsMessage>;
-type WsStream = SplitStream<WebSocketStream<TcpStream>>;
+type WsSink = SplitSink<WebSocketStream<ServerStream>, WsMessage>;
+type WsStream = SplitStream<WebSocketStream<ServerStream>>;
 
 /// Sends the close frame (bounded: a client that does not read cannot take it), or nothing.
 async fn send_close(sink: &mut WsSink, close: CloseRequest) {
@@ -1821,6 +2084,8 @@ struct Mux {
     /// The upgrade request's headers, for the per-channel [`AuthHook`] calls (kept only when
     /// there is a hook).
     headers: Vec<(String, String)>,
+    /// The upgrade request's target, likewise.
+    url: String,
     negotiated: bool,
     channels: HashMap<String, Channel>,
 }
@@ -2023,6 +2288,8 @@ impl Socket {
                 let decision = run_auth(
                     &self.shared,
                     AuthRequest {
+                        purpose: AuthPurpose::Join,
+                        url: mux.url.clone(),
                         path: path.clone(),
                         client_id: self.client_id.clone(),
                         headers: mux.headers.clone(),
@@ -2068,6 +2335,7 @@ impl Socket {
                         Ok(())
                     }
                     Err(JoinError::Duplicate) => Err(Refusal::Policy("duplicate client id".into())),
+                    Err(JoinError::TooManyRooms) => Err(ProtocolError::Overflow("rooms").into()),
                     Err(JoinError::ShuttingDown) => Ok(()),
                 }
             }

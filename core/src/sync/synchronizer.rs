@@ -81,12 +81,41 @@ pub enum SyncError {
     /// Too many requests were waiting for responses.
     #[error("tinybase:15:requests")]
     TooManyRequests,
-    /// Incoming changes were rejected by the store (bad stamps, HLCs too far in the future).
-    #[error("{0}")]
-    Changes(#[from] MergeableError),
+    /// Changes or content received from a peer were rejected by this store as a whole (a stamp
+    /// dated more than five minutes ahead of this store's clock, a malformed stamp or cell):
+    /// none of it was applied. `source` says why.
+    #[error("{what} from client {from} rejected: {source}")]
+    Rejected {
+        /// The client id of the peer the payload came from.
+        from: String,
+        /// How the payload arrived.
+        what: Received,
+        /// Why the store rejected it.
+        #[source]
+        source: MergeableError,
+    },
     /// The transport failed.
     #[error("tinybase:5:{0}")]
     Transport(String),
+}
+
+/// How a payload that [`SyncError::Rejected`] names arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Received {
+    /// A peer's `ContentDiff` (its auto-save of a transaction).
+    Changes,
+    /// What a pull (content hashes, then table, row, cell and value diffs) fetched from a peer.
+    PulledChanges,
+}
+
+impl std::fmt::Display for Received {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Received::Changes => "changes",
+            Received::PulledChanges => "changes pulled",
+        })
+    }
 }
 
 /// `{sends, receives}`: messages sent and received.
@@ -178,6 +207,10 @@ enum Effect {
     },
     Finished {
         purpose: Purpose,
+        /// The peer the changes came from (the one a pull asked), if known.
+        from: Option<String>,
+        /// How they came: a ContentDiff or a pull.
+        received: Received,
         result: Result<Option<Json>, SyncError>,
     },
     Schedule(Instant),
@@ -377,6 +410,8 @@ impl Engine {
         if let Some(pull) = self.pulls.remove(&pull_id) {
             effects.push(Effect::Finished {
                 purpose: pull.purpose,
+                from: pull.other,
+                received: Received::PulledChanges,
                 result: Err(error),
             });
         }
@@ -394,6 +429,8 @@ impl Engine {
         };
         effects.push(Effect::Finished {
             purpose: pull.purpose,
+            from: pull.other,
+            received: Received::PulledChanges,
             result: Ok(changes),
         });
     }
@@ -1032,7 +1069,8 @@ impl Inner {
             MessageType::ContentHashes if auto_loading => {
                 let hashes = match body.as_array().map(Vec::as_slice) {
                     Some([t, v]) => (hash_of(t), hash_of(v)),
-                    _ => return,
+                    // Decoded messages were validated; a hand-built one may not have been.
+                    _ => return self.report(&SyncError::InvalidMessage),
                 };
                 let mut engine = lock(&self.engine);
                 let id = engine.new_id();
@@ -1060,6 +1098,8 @@ impl Inner {
             MessageType::ContentDiff if auto_loading => {
                 effects.push(Effect::Finished {
                     purpose: Purpose::Notified,
+                    from: Some(from.to_string()),
+                    received: Received::Changes,
                     result: Ok(Some(body)),
                 });
             }
@@ -1145,29 +1185,47 @@ impl Inner {
                     body,
                 } => self.send(to.as_deref(), request_id.as_deref(), message, &body),
                 Effect::Schedule(at) => timer().schedule(at, self),
-                Effect::Finished { purpose, result } => self.finished(purpose, result),
+                Effect::Finished {
+                    purpose,
+                    from,
+                    received,
+                    result,
+                } => self.finished(purpose, from, received, result),
             }
         }
     }
 
-    fn apply(self: &Arc<Self>, changes: &Json) {
+    /// Applies changes received from `from` (`what` says how they came); the store checks the
+    /// whole payload first, and a rejected one (nothing applied) is reported with its cause.
+    fn apply(self: &Arc<Self>, changes: &Json, from: Option<&str>, what: Received) {
         self.set_status(Status::Loading);
         APPLYING.with(|a| a.set(true));
         let result = self.store.apply_mergeable_changes_value(changes);
         APPLYING.with(|a| a.set(false));
         self.set_status(Status::Idle);
-        if let Err(e) = result {
-            self.report(&SyncError::Changes(e));
+        if let Err(source) = result {
+            self.report(&SyncError::Rejected {
+                from: from.unwrap_or("?").to_string(),
+                what,
+                source,
+            });
         }
     }
 
-    fn finished(self: &Arc<Self>, purpose: Purpose, result: Result<Option<Json>, SyncError>) {
+    fn finished(
+        self: &Arc<Self>,
+        purpose: Purpose,
+        from: Option<String>,
+        received: Received,
+        result: Result<Option<Json>, SyncError>,
+    ) {
         let destroyed = self.destroyed.load(Ordering::SeqCst);
+        let from = from.as_deref();
         match (purpose, result) {
             (Purpose::Notified, Ok(Some(changes))) => {
                 if !destroyed {
                     self.loads.fetch_add(1, Ordering::SeqCst);
-                    self.apply(&changes);
+                    self.apply(&changes, from, received);
                 }
             }
             (Purpose::Notified, Ok(None)) => {}
@@ -1180,7 +1238,7 @@ impl Inner {
             }
             (Purpose::Load { initial, waiter }, result) => {
                 match result {
-                    Ok(Some(changes)) if !destroyed => self.apply(&changes),
+                    Ok(Some(changes)) if !destroyed => self.apply(&changes, from, received),
                     Ok(_) => self.set_default(initial),
                     Err(e) => {
                         self.report(&e);
