@@ -19,7 +19,8 @@ use tinystore_core::json::{parse, stringify};
 use tinystore_core::mergeable::JsonForm;
 use tinystore_core::sync::client::{FrameDirection, WsClientConfig, WsSynchronizer};
 use tinystore_core::sync::rooms::{RoomOptions, sqlite_rooms};
-use tinystore_core::sync::server::{ServerConfig, TraceEvent, TraceHook, WsServer};
+use tinystore_core::sync::server::{ServerConfig, TlsIdentity, TraceEvent, TraceHook, WsServer};
+use tinystore_core::sync::tokens::TokenAuth;
 use tinystore_core::sync::{SyncError, SynchronizerOptions};
 use tinystore_core::{Store, ops};
 
@@ -443,31 +444,19 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
     let request_timeout = options.request_timeout;
     let fragment_size = options.fragment_size;
     let trace = Tracer::open(options.trace.as_deref(), "server")?;
-    // Parsed and checked, but the server does not apply them yet: say so rather than run
-    // without them unannounced. (Remove each as it is wired into the server.)
-    let mut pending = Vec::new();
-    if let Some(file) = &options.auth_tokens {
-        pending.push(format!("--auth-tokens {}", file.display()));
-    }
-    if let Some(n) = options.max_rooms {
-        pending.push(format!("--max-rooms {n}"));
-    }
-    if let Some(TlsFiles { cert, key }) = &options.tls {
-        pending.push(format!(
-            "--tls-cert {} --tls-key {}",
-            cert.display(),
-            key.display()
-        ));
-    }
-    if options.save_interval != Duration::from_millis(DEFAULT_SAVE_INTERVAL_MS) {
-        pending.push(format!(
-            "--save-interval-ms {}",
-            options.save_interval.as_millis()
-        ));
-    }
-    for flag in pending {
-        tracing::warn!("{flag}: accepted but not applied by this build yet");
-    }
+    let auth = options
+        .auth_tokens
+        .as_ref()
+        .map(|file| TokenAuth::from_file(file).map(TokenAuth::hook))
+        .transpose()
+        .map_err(|e| error(1, e))?;
+    let tls = options
+        .tls
+        .as_ref()
+        .map(|TlsFiles { cert, key }| TlsIdentity::from_pem_files(cert, key))
+        .transpose()
+        .map_err(|e| error(1, e))?;
+    let save_interval = options.save_interval;
 
     let peer_factory = options
         .db
@@ -477,6 +466,7 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
                 db,
                 RoomOptions {
                     request_timeout,
+                    save_interval,
                     ..RoomOptions::default()
                 },
             )
@@ -508,6 +498,9 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
         fragment_size,
         peer_factory,
         on_trace,
+        auth,
+        max_rooms: options.max_rooms,
+        tls,
         ..ServerConfig::default()
     })
     .map_err(|e| error(1, format!("cannot listen: {e}")))?;
@@ -522,11 +515,13 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
     let _ = std::io::stdout().flush();
 
     let why = stop.recv().unwrap_or("stopped");
-    // Bounded like peer.mjs's forced exit: a stuck room must not keep the process alive.
-    std::thread::spawn(|| {
-        std::thread::sleep(Duration::from_secs(10));
-        eprintln!("tinystore: forced exit after shutdown timeout");
-        std::process::exit(1);
+    // A clean stop waits for every room to apply and save what it received, however long
+    // that takes (docs/sync.md); a second signal is the operator's way out.
+    std::thread::spawn(move || {
+        if stop.recv().is_ok() {
+            eprintln!("tinystore: second stop signal: exiting without waiting for saves");
+            std::process::exit(1);
+        }
     });
     server.shutdown();
     if let Some(t) = &trace {
@@ -565,7 +560,7 @@ fn watch_for_stop(watch_stdin: bool) -> std::sync::mpsc::Receiver<&'static str> 
             .enable_all()
             .build();
         let Ok(runtime) = runtime else { return };
-        let why = runtime.block_on(async {
+        runtime.block_on(async {
             use tokio::signal::unix::{SignalKind, signal};
             let handlers = (
                 signal(SignalKind::terminate()),
@@ -575,12 +570,17 @@ fn watch_for_stop(watch_stdin: bool) -> std::sync::mpsc::Receiver<&'static str> 
             let (Ok(mut term), Ok(mut int)) = handlers else {
                 return std::future::pending().await;
             };
-            tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
+            // Every signal is reported: the first stops, a second forces the exit.
+            loop {
+                let why = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                if tx.send(why).is_err() {
+                    return;
+                }
             }
         });
-        let _ = tx.send(why);
     });
     // Dropped unsent (no runtime): carry on without signal handlers, as before.
     let _ = armed.recv();
