@@ -528,14 +528,15 @@ fn tls_flags_come_in_pairs() {
         ),
         "--tls-key",
     );
-    // Both: accepted.
-    let server = Server::start(
-        &with(
-            &serve,
-            &["--tls-cert", path(&cert), "--tls-key", path(&key)],
-        )[1..],
-    );
-    assert_eq!(server.stop().0, Some(0));
+    // Both, but not a certificate and key: an error at start naming the file, nothing served.
+    let bad = run(&with(
+        &serve,
+        &["--tls-cert", path(&cert), "--tls-key", path(&key)],
+    ));
+    assert_eq!(bad.code, Some(1), "{}", bad.describe());
+    assert!(bad.stderr.contains("cert.pem"), "{}", bad.describe());
+    assert!(!said_ready(&bad.stdout));
+    // (A real certificate serving wss:// is tested in core/tests/server_hardening.rs.)
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -550,7 +551,23 @@ fn auth_tokens_must_be_a_readable_file() {
     let mut args = serve.to_vec();
     args.extend(["--auth-tokens", path(&dir)]);
     assert_usage_error(&args, "--auth-tokens");
+    // Not a token file: an error at start, nothing served.
     std::fs::write(&missing, "secret\n").unwrap();
+    let mut args = serve.to_vec();
+    args.extend(["--auth-tokens", path(&missing)]);
+    let bad = run(&args);
+    assert_eq!(bad.code, Some(1), "{}", bad.describe());
+    assert!(
+        bad.stderr.contains("invalid token file"),
+        "{}",
+        bad.describe()
+    );
+    assert!(!said_ready(&bad.stdout));
+    std::fs::write(
+        &missing,
+        r#"{"tokens": {"t": {"rooms": ["*"], "access": "read"}}}"#,
+    )
+    .unwrap();
     let server = Server::start(&[
         "--port",
         "0",
