@@ -4,24 +4,15 @@
 //! restart, every acknowledged change still there). `TINYSTORE_SOAK_ROUNDS` and
 //! `TINYSTORE_SOAK_BURST` run it longer.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tinystore_core::MergeableStore;
 use tinystore_core::sync::SynchronizerOptions;
 use tinystore_core::sync::client::{WsClientConfig, WsSynchronizer};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tinystore-hardening-cli-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -46,20 +37,8 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("tinystore serve starts");
-        let mut port = None;
-        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-            let line = line.unwrap();
-            if let Some(p) = line.strip_prefix("PORT ") {
-                port = p.trim().parse().ok();
-            }
-            if line == "READY" {
-                break;
-            }
-        }
-        Server {
-            child,
-            port: port.expect("the server prints PORT n"),
-        }
+        let port = common::read_ready(&mut child).expect("the server prints PORT n");
+        Server { child, port }
     }
 
     /// SIGTERM, then the exit status (which must come: the stop waits for saves, not forever).
@@ -121,7 +100,7 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 #[test]
 fn finding_3_sigterm_saves_every_received_change() {
-    let dir = scratch("sigterm");
+    let dir = common::scratch("hardening", "sigterm");
     let db = dir.join("rooms.sqlite");
     let server = Server::start(&db);
     let (writer, writer_sync) = client(server.port, "backlog");
@@ -151,7 +130,7 @@ fn soak_bursts_late_joiners_sigterm_restart() {
     let rounds = env_or("TINYSTORE_SOAK_ROUNDS", 3);
     let burst = env_or("TINYSTORE_SOAK_BURST", 150);
     let rooms = ["soak/a", "soak/B", "soak/b"];
-    let dir = scratch("soak");
+    let dir = common::scratch("hardening", "soak");
     let db = dir.join("rooms.sqlite");
     let payload = "p".repeat(2_000);
     // Per room: the row ids some client other than the writer has seen (acknowledged).

@@ -5,8 +5,10 @@
 //!
 //! Runs the real `tinystore serve` and `tinystore client` processes.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::io::Read;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,14 +20,8 @@ fn tinystore() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tinystore"))
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "tinystore-rejections-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn scratch(name: &str) -> std::path::PathBuf {
+    common::scratch("rejections", name)
 }
 
 /// A running `tinystore serve`; killed on drop.
@@ -44,20 +40,8 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("tinystore serve starts");
-        let mut port = None;
-        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-            let line = line.unwrap();
-            if let Some(p) = line.strip_prefix("PORT ") {
-                port = p.trim().parse().ok();
-            }
-            if line == "READY" {
-                break;
-            }
-        }
-        Server {
-            child,
-            port: port.expect("the server prints PORT n"),
-        }
+        let port = common::read_ready(&mut child).expect("the server prints PORT n");
+        Server { child, port }
     }
 
     fn url(&self, room: &str) -> String {

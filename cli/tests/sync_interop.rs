@@ -10,7 +10,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use common::peer_script;
@@ -37,10 +36,7 @@ fn command(side: Side) -> Command {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tinystore-sync-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("sync", name)
 }
 
 /// A running server; stopped (stdin closed, then killed if it lingers) on drop.
@@ -73,21 +69,9 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("{side:?} server cannot start ({e}); run `make kit`"));
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut port = None;
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            if let Some(p) = line.strip_prefix("PORT ") {
-                port = p.trim().parse().ok();
-            }
-            if line == "READY" {
-                break;
-            }
-        }
-        Server {
-            child,
-            port: port.unwrap_or_else(|| panic!("{side:?} server printed no PORT")),
-        }
+        let port = common::read_ready(&mut child)
+            .unwrap_or_else(|| panic!("{side:?} server printed no PORT"));
+        Server { child, port }
     }
 
     fn url(&self, path: &str) -> String {

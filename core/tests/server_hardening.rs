@@ -58,6 +58,15 @@ static ALLOCATOR: Counting = Counting;
 
 // ---------------------------------------------------------------------------------- helpers
 
+/// The tests of this file run one at a time: the memory test counts every thread's heap.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("tinystore-hardening-{}-{name}", std::process::id()));
@@ -163,6 +172,7 @@ async fn http_get(port: u16, target: &str, headers: &str) -> (u16, String) {
 
 #[test]
 fn finding_1_rooms_differing_in_case_never_share_storage() {
+    let _serial = serial();
     let dir = temp_dir("case");
     let db = dir.join("rooms.sqlite");
     let server = sqlite_server(&db, Duration::from_millis(50));
@@ -187,6 +197,7 @@ fn finding_1_rooms_differing_in_case_never_share_storage() {
 
 #[test]
 fn finding_2_suffix_look_alikes_never_share_storage() {
+    let _serial = serial();
     let dir = temp_dir("suffix");
     let db = dir.join("rooms.sqlite");
     let paths = ["p_q_52d13223", "p-q", "p/q"];
@@ -210,6 +221,7 @@ fn finding_2_suffix_look_alikes_never_share_storage() {
 
 #[test]
 fn finding_4_a_write_followed_by_an_immediate_close_is_saved() {
+    let _serial = serial();
     let dir = temp_dir("close");
     let db = dir.join("rooms.sqlite");
     let server = sqlite_server(&db, Duration::from_millis(500));
@@ -241,6 +253,7 @@ fn finding_4_a_write_followed_by_an_immediate_close_is_saved() {
 
 #[test]
 fn finding_5_busy_rooms_do_not_stall_the_server() {
+    let _serial = serial();
     let dir = temp_dir("stall");
     let db = dir.join("rooms.sqlite");
     let server = sqlite_server(&db, Duration::from_secs(1));
@@ -316,6 +329,7 @@ fn finding_5_busy_rooms_do_not_stall_the_server() {
 
 #[test]
 fn finding_6_a_large_frame_has_bounded_memory_and_its_room_stays_usable() {
+    let _serial = serial();
     let dir = temp_dir("large");
     let db = dir.join("rooms.sqlite");
     // The room's own store, to see when it has applied the frame.
@@ -411,6 +425,7 @@ fn finding_6_a_large_frame_has_bounded_memory_and_its_room_stays_usable() {
 
 #[test]
 fn finding_9_stats_rooms_and_tls_are_guarded() {
+    let _serial = serial();
     let auth = TokenAuth::from_json(
         r#"{"tokens": {"w": {"rooms": ["a", "b"], "access": "read-write"},
                        "ops": {"stats": true}}}"#,
@@ -521,6 +536,7 @@ fn test_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
 
 #[test]
 fn tls_serves_wss_with_the_given_certificate() {
+    let _serial = serial();
     let dir = temp_dir("tls");
     let (ca, cert, key) = test_certificates(&dir);
     let identity = TlsIdentity::from_pem_files(&cert, &key).unwrap();

@@ -35,3 +35,30 @@ pub fn peer_script(need_sqlite: bool) -> PathBuf {
     );
     peer
 }
+
+/// A fresh, empty scratch folder for one test of one suite.
+pub fn scratch(suite: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tinystore-{suite}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Reads a starting server's `PORT n` and `READY` lines (the start-up protocol of
+/// `tinystore serve` and `peer.mjs serve`) from its piped stdout; `None` when it printed no
+/// port before `READY` or before it ended.
+pub fn read_ready(child: &mut std::process::Child) -> Option<u16> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take()?;
+    let mut port = None;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.ok()?;
+        if let Some(p) = line.strip_prefix("PORT ") {
+            port = p.trim().parse().ok();
+        }
+        if line == "READY" {
+            return port;
+        }
+    }
+    None
+}
