@@ -399,7 +399,7 @@ fn finding_6_a_large_frame_has_bounded_memory_and_its_room_stays_usable() {
     // Everything in this process counts: the sender's frame and its socket buffer, the
     // server's copy and its parse, the room store, its stamps and its save.
     assert!(
-        multiple < 60.0,
+        multiple < 40.0,
         "a {size}-byte frame took {peak} bytes at peak ({multiple:.1}x)"
     );
     // A late joiner gets the whole room, though its answer is over a frame's worth.

@@ -499,6 +499,94 @@ fn parse_fragment(remainder: &str) -> Option<(&str, u64, u64, &str)> {
     Some((id, number(index)?, number(total)?, piece))
 }
 
+/// The text of the message that `remainders` (as in [`Decoded::remainders`]) carry: the
+/// remainder itself when it went whole, else its fragments' pieces joined.
+///
+/// ```
+/// use tinystore_core::sync::protocol::joined_remainder;
+/// assert_eq!(joined_remainder(&["[null,1,\"\"]".to_string()]), "[null,1,\"\"]");
+/// let pieces = ["AAAAAAAAAAAAAAAA\n0\n2\n[null,".to_string(), "AAAAAAAAAAAAAAAA\n1\n2\n1,\"\"]".to_string()];
+/// assert_eq!(joined_remainder(&pieces), "[null,1,\"\"]");
+/// ```
+pub fn joined_remainder(remainders: &[String]) -> String {
+    match remainders {
+        [whole] if parse_fragment(whole).is_none() => whole.clone(),
+        _ => remainders
+            .iter()
+            .filter_map(|r| parse_fragment(r).map(|(_, _, _, piece)| piece))
+            .collect(),
+    }
+}
+
+/// The body text of a ContentDiff message's text (`[requestId,3,body]`), located without
+/// parsing the body; `None` for any other message or a text not of that shape. For messages
+/// already validated (e.g. by [`decode_message`] before a relay), so the body can go straight
+/// into a store without a JSON tree.
+///
+/// ```
+/// use tinystore_core::sync::protocol::content_diff_body;
+/// assert_eq!(content_diff_body(r#"["t\"x",3,[[{},""],[{},""],1]]"#), Some(r#"[[{},""],[{},""],1]"#));
+/// assert_eq!(content_diff_body(r#"[null, 3 ,[]] "#), Some("[]"));
+/// assert_eq!(content_diff_body(r#"["t",2,[1,2]]"#), None);
+/// assert_eq!(content_diff_body(r#"["t",30,[1,2]]"#), None);
+/// ```
+pub fn content_diff_body(text: &str) -> Option<&str> {
+    let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let skip_ws = |mut i: usize| {
+        while i < bytes.len() && is_ws(bytes[i]) {
+            i += 1;
+        }
+        i
+    };
+    i = skip_ws(i);
+    if bytes.get(i) != Some(&b'[') {
+        return None;
+    }
+    i = skip_ws(i + 1);
+    match bytes.get(i)? {
+        b'n' if text[i..].starts_with("null") => i += 4,
+        b'"' => {
+            i += 1;
+            loop {
+                match bytes.get(i)? {
+                    b'\\' => i += 2,
+                    b'"' => break,
+                    _ => i += 1,
+                }
+            }
+            i += 1;
+        }
+        _ => return None,
+    }
+    i = skip_ws(i);
+    if bytes.get(i) != Some(&b',') {
+        return None;
+    }
+    i = skip_ws(i + 1);
+    if bytes.get(i) != Some(&b'3') {
+        return None;
+    }
+    i = skip_ws(i + 1);
+    if bytes.get(i) != Some(&b',') {
+        return None;
+    }
+    let start = skip_ws(i + 1);
+    let mut end = text.len();
+    while end > start && is_ws(bytes[end - 1]) {
+        end -= 1;
+    }
+    if end <= start || bytes[end - 1] != b']' {
+        return None;
+    }
+    end -= 1;
+    while end > start && is_ws(bytes[end - 1]) {
+        end -= 1;
+    }
+    (end > start).then(|| &text[start..end])
+}
+
 /// Whether a whole payload looks like a fragment (`FRAGMENT_PAYLOAD`), to name an oversize
 /// error.
 fn looks_like_fragment(payload: &str) -> bool {

@@ -54,6 +54,10 @@ impl RoomPeer for StoreRoom {
         self.sync.receive(from, message);
     }
 
+    fn receive_text(&self, from: &str, text: &str) {
+        self.sync.receive_validated(from, text);
+    }
+
     fn stop(&self) {
         let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
         if *stopped {

@@ -63,8 +63,8 @@ use crate::sync::protocol::{
     ChannelFrame, Control, Decoded, FragmentBudget, MAX_CHANNELS, MAX_PAYLOAD_BYTES,
     MAX_QUEUED_PAYLOADS, MAX_SERVER_MESSAGE_BYTES, Message, MessageType, PayloadDecoder,
     ProtocolError, SERVER_CLIENT_ID, SUBPROTOCOL, channel_path, channel_payload, control_payload,
-    is_body_valid, is_channel_id_too_large, make_remainders, parse_channel_frame, parse_control,
-    path_id_of_url, raw_payload,
+    is_body_valid, is_channel_id_too_large, joined_remainder, make_remainders, parse_channel_frame,
+    parse_control, path_id_of_url, raw_payload,
 };
 
 // ---------------------------------------------------------------------------------- constants
@@ -173,7 +173,7 @@ impl RoomSender {
                 SERVER_CLIENT_ID,
                 to.unwrap_or(""),
                 &remainders,
-                None,
+                false,
             );
         });
     }
@@ -191,6 +191,15 @@ pub trait RoomPeer: Send + Sync + 'static {
     /// block (apply, save), but a slow peer holds back its own room's inbox (bounded: senders
     /// past it are closed with 1013 `tinybase:15:server`).
     fn receive(&self, from: &str, message: crate::sync::protocol::Message);
+    /// The same message as its text (`[requestId,message,body]`), already validated. The
+    /// server calls this one; the default decodes and calls [`RoomPeer::receive`]. A peer that
+    /// can use the text directly (a synchronizer applying a ContentDiff) saves the parsed
+    /// tree's memory, many times the text's size.
+    fn receive_text(&self, from: &str, text: &str) {
+        if let Some(message) = crate::sync::protocol::decode_message(text) {
+            self.receive(from, message);
+        }
+    }
     /// The room is being torn down (its last client left, or the server shuts down): save and stop. May block (called via spawn_blocking).
     fn stop(&self);
 }
@@ -658,7 +667,7 @@ struct State {
     /// Messages for the peer of a room (by generation) that was torn down while its peer was
     /// still starting: the peer applies them before it stops, so a client's last write before
     /// it left is not lost.
-    orphans: HashMap<u64, Vec<(String, Message)>>,
+    orphans: HashMap<u64, Vec<(String, String)>>,
     events: Vec<Event>,
     shutting_down: bool,
 }
@@ -694,13 +703,15 @@ struct Buffered {
     from: String,
     to: String,
     remainders: Vec<String>,
-    message: Message,
+    /// The message's type (ContentHashes are coalesced); the parsed tree is not kept.
+    kind: MessageType,
     payloads: usize,
     bytes: usize,
 }
 
-/// A message for the room peer: sender, message, and its wire size (for the inbox budget).
-type PeerMessage = (String, Message, usize);
+/// A message for the room peer: sender, the message's text, and its wire size (for the inbox
+/// budget).
+type PeerMessage = (String, String, usize);
 
 struct PeerInbox {
     tx: mpsc::UnboundedSender<PeerMessage>,
@@ -951,7 +962,7 @@ fn leave(st: &mut State, conn: u64, path: &str) {
 
 fn teardown_room(st: &mut State, path: &str) {
     // What a starting room buffered for its peer was received: the peer still gets it.
-    let mut orphans: Vec<(String, Message)> = Vec::new();
+    let mut orphans: Vec<(String, String)> = Vec::new();
     {
         let State { rooms, conns, .. } = &mut *st;
         if let Some(Room {
@@ -965,7 +976,7 @@ fn teardown_room(st: &mut State, path: &str) {
                     c.buffered.1 -= b.bytes;
                 }
                 if b.from != SERVER_CLIENT_ID && (b.to.is_empty() || b.to == SERVER_CLIENT_ID) {
-                    orphans.push((b.from, b.message));
+                    orphans.push((b.from, joined_remainder(&b.remainders)));
                 }
             }
         }
@@ -1049,7 +1060,7 @@ fn relay(
     from: &str,
     to: &str,
     remainders: &[String],
-    message: Option<Message>,
+    for_peer: bool,
 ) {
     let mut overflowed: Vec<(u64, &'static str)> = Vec::new();
     {
@@ -1093,7 +1104,7 @@ fn relay(
             }
             false
         };
-        if let (true, Some(inbox), Some(message)) = (to_peer, &room.peer_inbox, message) {
+        if let (true, Some(inbox), true) = (to_peer, &room.peer_inbox, for_peer) {
             let size: usize = remainders.iter().map(String::len).sum();
             let (count, bytes) = &*inbox.pending;
             if count.load(Ordering::Acquire) >= MAX_PEER_INBOX
@@ -1105,7 +1116,10 @@ fn relay(
             } else {
                 count.fetch_add(1, Ordering::AcqRel);
                 bytes.fetch_add(size, Ordering::AcqRel);
-                let _ = inbox.tx.send((from.to_string(), message, size));
+                // The text, not the parsed tree (many times larger): the peer applies it
+                // straight from the text.
+                let text = joined_remainder(remainders);
+                let _ = inbox.tx.send((from.to_string(), text, size));
             }
         }
     }
@@ -1152,9 +1166,7 @@ fn buffer_payload(
         };
         let coalesce = if d.message.message == MessageType::ContentHashes {
             buffer.iter().position(|b| {
-                b.from == from
-                    && b.to == d.client_id
-                    && b.message.message == MessageType::ContentHashes
+                b.from == from && b.to == d.client_id && b.kind == MessageType::ContentHashes
             })
         } else {
             None
@@ -1210,7 +1222,7 @@ fn buffer_payload(
         from: from.to_string(),
         to: d.client_id,
         remainders: d.remainders,
-        message: d.message,
+        kind: d.message.message,
         payloads: new_payloads,
         bytes: new_bytes,
     };
@@ -1396,15 +1408,7 @@ async fn run_room(
                     c.buffered.0 -= b.payloads;
                     c.buffered.1 -= b.bytes;
                 }
-                relay(
-                    &shared2,
-                    st,
-                    &path,
-                    &b.from,
-                    &b.to,
-                    &b.remainders,
-                    Some(b.message),
-                );
+                relay(&shared2, st, &path, &b.from, &b.to, &b.remainders, true);
             }
         }
         tracing::debug!(path, peer = has_peer, "room ready");
@@ -1474,11 +1478,12 @@ async fn apply_batch(
     let peer = peer.clone();
     let log_path = path.to_string();
     let work = tokio::task::spawn_blocking(move || {
-        for (from, message, size) in batch {
+        for (from, text, size) in batch {
             pending.0.fetch_sub(1, Ordering::AcqRel);
             pending.1.fetch_sub(size, Ordering::AcqRel);
             let p = &peer;
-            if std::panic::catch_unwind(AssertUnwindSafe(|| p.receive(&from, message))).is_err() {
+            if std::panic::catch_unwind(AssertUnwindSafe(|| p.receive_text(&from, &text))).is_err()
+            {
                 tracing::warn!(path = %log_path, "sync server: room peer panicked in receive");
             }
         }
@@ -2400,7 +2405,9 @@ impl Socket {
                     remainders,
                     message,
                 } = decoded;
-                relay(&shared, st, path, from, &to, &remainders, Some(message));
+                // Validated: the tree is not needed any more (the peer gets the text).
+                drop(message);
+                relay(&shared, st, path, from, &to, &remainders, true);
             }
         });
     }

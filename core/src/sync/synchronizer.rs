@@ -783,11 +783,30 @@ impl Synchronizer {
         }
     }
 
+    /// Handles an encoded message that was already validated (a server checks every message
+    /// before it relays it): a ContentDiff's changes go from the text straight into the store,
+    /// without the JSON tree [`receive_encoded`](Self::receive_encoded) builds (many times
+    /// the text's size); any other message as there.
+    pub fn receive_validated(&self, from: &str, remainder: &str) {
+        match protocol::content_diff_body(remainder) {
+            Some(body) if self.inner.on_receive.is_none() => {
+                self.inner.receive_diff_text(from, body)
+            }
+            _ => self.receive_encoded(from, remainder),
+        }
+    }
+
     /// Expires requests whose deadline passed (the shared timer does this; transports and tests
     /// may call it too).
     pub fn tick(&self) {
         self.inner.tick(Instant::now());
     }
+}
+
+/// Received changes as parsed JSON or as their text.
+enum ChangesForm<'a> {
+    Tree(&'a Json),
+    Text(&'a str),
 }
 
 impl Inner {
@@ -1195,12 +1214,36 @@ impl Inner {
         }
     }
 
+    /// A ContentDiff's body text (see [`Synchronizer::receive_validated`]): what `receive` and
+    /// `finished` do for one, without the JSON tree.
+    fn receive_diff_text(self: &Arc<Self>, from: &str, body: &str) {
+        if self.destroyed.load(Ordering::SeqCst) {
+            return;
+        }
+        self.receives.fetch_add(1, Ordering::SeqCst);
+        if !(self.syncing.load(Ordering::SeqCst) || self.auto_loading.load(Ordering::SeqCst)) {
+            return;
+        }
+        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.apply_from(ChangesForm::Text(body), Some(from), Received::Changes);
+        if self.store.had_mutated() && lock(&self.auto_save).is_some() {
+            self.save_hashes();
+        }
+    }
+
     /// Applies changes received from `from` (`what` says how they came); the store checks the
     /// whole payload first, and a rejected one (nothing applied) is reported with its cause.
     fn apply(self: &Arc<Self>, changes: &Json, from: Option<&str>, what: Received) {
+        self.apply_from(ChangesForm::Tree(changes), from, what);
+    }
+
+    fn apply_from(self: &Arc<Self>, changes: ChangesForm<'_>, from: Option<&str>, what: Received) {
         self.set_status(Status::Loading);
         APPLYING.with(|a| a.set(true));
-        let result = self.store.apply_mergeable_changes_value(changes);
+        let result = match changes {
+            ChangesForm::Tree(json) => self.store.apply_mergeable_changes_value(json),
+            ChangesForm::Text(text) => self.store.apply_mergeable_changes_json(text),
+        };
         APPLYING.with(|a| a.set(false));
         self.set_status(Status::Idle);
         if let Err(source) = result {
