@@ -103,7 +103,7 @@ fn client(port: u16, path: &str) -> (MergeableStore, WsSynchronizer) {
             ..Default::default()
         },
         SynchronizerOptions {
-            request_timeout: Some(Duration::from_secs(20)),
+            request_timeout: Some(Duration::from_secs(60)),
             ..Default::default()
         },
     )

@@ -1,0 +1,644 @@
+//! One WebSocket connection: the upgrade, the writer task, and the reader that decodes,
+//! validates and delivers each message (legacy and multiplexed framing).
+
+use super::*;
+
+pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
+    let mut stopping = shared.stop_accept.subscribe();
+    let mut tcp = match &shared.cfg.tls {
+        None => ServerStream::Plain(tcp),
+        Some(acceptor) => {
+            let handshake = tokio::select! {
+                h = tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(tcp)) => h,
+                _ = stopping.wait_for(|s| *s) => return,
+            };
+            match handshake {
+                Ok(Ok(tls)) => ServerStream::Tls(Box::new(tls)),
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+    };
+    let head = tokio::select! {
+        h = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut tcp)) => h,
+        _ = stopping.wait_for(|s| *s) => return,
+    };
+    let (head, leftover) = match head {
+        Ok(Ok(h)) => h,
+        Ok(Err(HeadError::TooLarge)) | Ok(Err(HeadError::TooManyHeaders)) => {
+            return respond_text(&mut tcp, 431, "request head too large").await;
+        }
+        Ok(Err(HeadError::Malformed)) => {
+            return respond_text(&mut tcp, 400, "bad request").await;
+        }
+        Ok(Err(HeadError::Closed)) | Err(_) => return,
+    };
+    if !head.header_has_token("upgrade", "websocket") {
+        let route = head.uri.split('?').next().unwrap_or("");
+        return match (head.method.as_str(), route) {
+            ("GET", "/health") => {
+                let _ = respond(&mut tcp, 200, "application/json", r#"{"ok":true}"#, &[]).await;
+            }
+            ("GET", "/stats") => {
+                let request = AuthRequest {
+                    purpose: AuthPurpose::Stats,
+                    url: head.uri.clone(),
+                    path: String::new(),
+                    client_id: String::new(),
+                    headers: head.headers.clone(),
+                };
+                if let AuthDecision::Reject { status, reason } = run_auth(&shared, request).await {
+                    return respond_text(&mut tcp, reject_status(status), &clean_line(&reason))
+                        .await;
+                }
+                let body = stats_json(&shared);
+                let _ = respond(&mut tcp, 200, "application/json", &body, &[]).await;
+            }
+            _ => respond_text(&mut tcp, 404, "not found").await,
+        };
+    }
+    if head.method != "GET" || !head.header_has_token("connection", "upgrade") {
+        return respond_text(&mut tcp, 400, "bad websocket upgrade").await;
+    }
+    if head.header("sec-websocket-version").map(str::trim) != Some("13") {
+        let _ = respond(
+            &mut tcp,
+            426,
+            "text/plain; charset=utf-8",
+            "unsupported websocket version",
+            &[("Sec-WebSocket-Version", "13")],
+        )
+        .await;
+        return;
+    }
+    let Some(client_id) = head
+        .header("sec-websocket-key")
+        .map(str::trim)
+        .filter(|k| is_valid_key(k))
+        .map(str::to_string)
+    else {
+        return respond_text(&mut tcp, 400, "missing or invalid Sec-WebSocket-Key").await;
+    };
+    let Some(path) = path_id_of_url(&head.uri).map(str::to_string) else {
+        return respond_text(&mut tcp, 400, "bad path").await;
+    };
+    let offered: Vec<String> = head
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "sec-websocket-protocol")
+        .flat_map(|(_, v)| v.split(',').map(|p| p.trim().to_string()))
+        .filter(|p| !p.is_empty())
+        .collect();
+    let multiplexed = offered.iter().any(|p| p == SUBPROTOCOL);
+    // Like `ws`: echo the first offered protocol, so clients that insist on one still connect.
+    let echoed = if multiplexed {
+        Some(SUBPROTOCOL.to_string())
+    } else {
+        offered.first().cloned()
+    };
+    let mut read_only = false;
+    if !multiplexed {
+        match run_auth(
+            &shared,
+            AuthRequest {
+                purpose: AuthPurpose::Join,
+                url: head.uri.clone(),
+                path: path.clone(),
+                client_id: client_id.clone(),
+                headers: head.headers.clone(),
+            },
+        )
+        .await
+        {
+            AuthDecision::Accept => {}
+            AuthDecision::ReadOnly => read_only = true,
+            AuthDecision::Reject { status, reason } => {
+                return respond_text(&mut tcp, reject_status(status), &clean_line(&reason)).await;
+            }
+        }
+    }
+
+    let conn = shared.next_id();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (close_tx, close_rx) = oneshot::channel();
+    let (closing_tx, closing_rx) = watch::channel(false);
+    let out = Arc::new(ConnOut {
+        tx,
+        queued: AtomicUsize::new(0),
+        queued_bytes: AtomicUsize::new(0),
+        close: Mutex::new(Some(close_tx)),
+        closing: closing_tx,
+    });
+    let shared2 = shared.clone();
+    let registered = shared.with_state(|st| {
+        if st.shutting_down {
+            return Err(503);
+        }
+        st.conns.insert(
+            conn,
+            ConnEntry {
+                out: out.clone(),
+                paths: Vec::new(),
+                buffered: (0, 0),
+            },
+        );
+        if !multiplexed {
+            match join(&shared2, st, conn, &path, &client_id, None) {
+                Ok(()) => {}
+                Err(e) => {
+                    st.conns.remove(&conn);
+                    return Err(match e {
+                        JoinError::ShuttingDown | JoinError::TooManyRooms => 503,
+                        JoinError::Duplicate => 409,
+                    });
+                }
+            }
+        }
+        Ok(())
+    });
+    if let Err(status) = registered {
+        return respond_text(&mut tcp, status, status_text(status)).await;
+    }
+    let mut response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
+        derive_accept_key(client_id.as_bytes())
+    );
+    if let Some(protocol) = &echoed {
+        response.push_str("Sec-WebSocket-Protocol: ");
+        response.push_str(&clean_line(protocol));
+        response.push_str("\r\n");
+    }
+    response.push_str("\r\n");
+    if tcp.write_all(response.as_bytes()).await.is_err() {
+        shared.with_state(|st| detach(st, conn));
+        return;
+    }
+    tracing::debug!(%peer, path, client_id, multiplexed, read_only, "socket open");
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(WS_MAX_MESSAGE))
+        .max_frame_size(Some(WS_MAX_MESSAGE));
+    let ws = WebSocketStream::from_partially_read(tcp, leftover, Role::Server, Some(config)).await;
+    let (sink, stream) = ws.split();
+    if let Some(hook) = &shared.cfg.on_trace {
+        hook(TraceEvent::Open {
+            conn,
+            url: &head.uri,
+            protocol: echoed.as_deref().unwrap_or(""),
+            key: &client_id,
+        });
+    }
+    let writer = tokio::spawn(write_loop(
+        shared.clone(),
+        sink,
+        rx,
+        close_rx,
+        out.clone(),
+        conn,
+    ));
+    let mode = if multiplexed {
+        Mode::Multiplexed(Mux {
+            base: path,
+            url: if shared.cfg.auth.is_some() {
+                head.uri.clone()
+            } else {
+                String::new()
+            },
+            headers: if shared.cfg.auth.is_some() {
+                head.headers
+            } else {
+                Vec::new()
+            },
+            negotiated: false,
+            channels: HashMap::new(),
+        })
+    } else {
+        Mode::Legacy {
+            path,
+            decoder: PayloadDecoder::new(shared.cfg.request_timeout.as_millis() as u64),
+            read_only,
+        }
+    };
+    let mut socket = Socket {
+        shared: shared.clone(),
+        conn,
+        client_id,
+        out: out.clone(),
+        budget: FragmentBudget::default(),
+        mode,
+    };
+    socket.read_loop(stream, closing_rx).await;
+    shared.with_state(|st| detach(st, conn));
+    out.close(None);
+    let mut writer = writer;
+    if tokio::time::timeout(CLOSE_GRACE, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+    if let Some(hook) = &shared.cfg.on_trace {
+        hook(TraceEvent::Close { conn });
+    }
+    tracing::debug!(conn, "socket finished");
+}
+
+pub(super) type WsSink = SplitSink<WebSocketStream<ServerStream>, WsMessage>;
+pub(super) type WsStream = SplitStream<WebSocketStream<ServerStream>>;
+
+/// Sends the close frame (bounded: a client that does not read cannot take it), or nothing.
+pub(super) async fn send_close(sink: &mut WsSink, close: CloseRequest) {
+    if let Some((code, reason)) = close {
+        let frame = CloseFrame {
+            code: CloseCode::from(code),
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(WsMessage::Close(Some(frame)))).await;
+    }
+}
+
+/// Drains a socket's queue into the WebSocket; a close request jumps the queue (TinyBase
+/// closes an overflowing client at once, whatever it still had queued).
+pub(super) async fn write_loop(
+    shared: Arc<Shared>,
+    mut sink: WsSink,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    mut close_rx: oneshot::Receiver<CloseRequest>,
+    out: Arc<ConnOut>,
+    conn: u64,
+) {
+    loop {
+        let payload = tokio::select! {
+            biased;
+            close = &mut close_rx => return send_close(&mut sink, close.ok().flatten()).await,
+            p = rx.recv() => match p {
+                Some(p) => p,
+                None => return,
+            },
+        };
+        out.queued.fetch_sub(1, Ordering::AcqRel);
+        out.queued_bytes.fetch_sub(payload.len(), Ordering::AcqRel);
+        if let Some(hook) = &shared.cfg.on_trace {
+            hook(TraceEvent::Frame {
+                conn,
+                sent: true,
+                data: &payload,
+            });
+        }
+        // Batch: flush only when the queue is drained (or the writer must wait anyway).
+        let sent = tokio::select! {
+            biased;
+            close = &mut close_rx => return send_close(&mut sink, close.ok().flatten()).await,
+            r = async {
+                sink.feed(WsMessage::text(payload)).await?;
+                if rx.is_empty() {
+                    sink.flush().await?;
+                }
+                Ok::<(), tokio_tungstenite::tungstenite::Error>(())
+            } => r,
+        };
+        if sent.is_err() {
+            return;
+        }
+        shared.frames_out.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// ---------------------------------------------------------------------------------- reading
+
+pub(super) struct Channel {
+    path: String,
+    decoder: PayloadDecoder,
+    read_only: bool,
+}
+
+pub(super) struct Mux {
+    base: String,
+    /// The upgrade request's headers, for the per-channel [`AuthHook`] calls (kept only when
+    /// there is a hook).
+    headers: Vec<(String, String)>,
+    /// The upgrade request's target, likewise.
+    url: String,
+    negotiated: bool,
+    channels: HashMap<String, Channel>,
+}
+
+pub(super) enum Mode {
+    Legacy {
+        path: String,
+        decoder: PayloadDecoder,
+        read_only: bool,
+    },
+    Multiplexed(Mux),
+}
+
+pub(super) struct Socket {
+    shared: Arc<Shared>,
+    conn: u64,
+    client_id: String,
+    out: Arc<ConnOut>,
+    budget: FragmentBudget,
+    mode: Mode,
+}
+
+/// Why a frame ends the socket.
+pub(super) enum Refusal {
+    Protocol(ProtocolError),
+    Policy(String),
+}
+
+impl From<ProtocolError> for Refusal {
+    fn from(e: ProtocolError) -> Self {
+        Refusal::Protocol(e)
+    }
+}
+
+/// Whether a read-only client's message is dropped: anything that would change others' content.
+pub(super) fn is_write(message: &Message) -> bool {
+    match message.message {
+        MessageType::ContentHashes | MessageType::ContentDiff => true,
+        MessageType::Response => !is_body_valid(MessageType::ContentHashes, &message.body),
+        _ => false,
+    }
+}
+
+impl Socket {
+    async fn read_loop(&mut self, mut stream: WsStream, mut closing: watch::Receiver<bool>) {
+        let mut deadline: Option<tokio::time::Instant> = None;
+        loop {
+            let next = match deadline {
+                Some(d) => match tokio::time::timeout_at(d, stream.next()).await {
+                    Ok(n) => n,
+                    Err(_) => return,
+                },
+                None => tokio::select! {
+                    n = stream.next() => n,
+                    _ = closing.wait_for(|c| *c) => {
+                        deadline = Some(tokio::time::Instant::now() + CLOSE_GRACE);
+                        continue;
+                    }
+                },
+            };
+            let Some(frame) = next else {
+                return;
+            };
+            let refusal = match frame {
+                Ok(WsMessage::Text(text)) => {
+                    self.shared.frames_in.fetch_add(1, Ordering::Relaxed);
+                    if let Some(hook) = &self.shared.cfg.on_trace {
+                        hook(TraceEvent::Frame {
+                            conn: self.conn,
+                            sent: false,
+                            data: text.as_str(),
+                        });
+                    }
+                    if self.out.is_closing() {
+                        continue;
+                    }
+                    match self.on_text(text.as_str()).await {
+                        Ok(()) => continue,
+                        Err(r) => r,
+                    }
+                }
+                Ok(WsMessage::Binary(_)) => {
+                    self.shared.frames_in.fetch_add(1, Ordering::Relaxed);
+                    Refusal::Protocol(ProtocolError::Invalid)
+                }
+                Ok(_) => continue,
+                Err(tokio_tungstenite::tungstenite::Error::Capacity(_)) => {
+                    Refusal::Protocol(ProtocolError::Overflow("socket"))
+                }
+                Err(tokio_tungstenite::tungstenite::Error::Utf8(_)) => {
+                    Refusal::Protocol(ProtocolError::Invalid)
+                }
+                Err(e) => {
+                    tracing::debug!(conn = self.conn, error = %e, "socket read error");
+                    return;
+                }
+            };
+            if self.out.is_closing() {
+                // Already closing: a second error means the stream is unusable.
+                if deadline.is_some() {
+                    return;
+                }
+                continue;
+            }
+            let (code, reason) = match refusal {
+                Refusal::Protocol(e) => (e.close_code(), e.to_string()),
+                Refusal::Policy(reason) => (CLOSE_POLICY, reason),
+            };
+            let shared = self.shared.clone();
+            let conn = self.conn;
+            shared.with_state(|st| close_conn(st, &shared, conn, code, &reason));
+            if let Mode::Multiplexed(mux) = &mut self.mode {
+                for channel in mux.channels.values_mut() {
+                    channel.decoder.clear(&mut self.budget);
+                }
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) -> Result<(), Refusal> {
+        let now = self.shared.now_ms();
+        match &mut self.mode {
+            Mode::Legacy {
+                path,
+                decoder,
+                read_only,
+            } => {
+                if let Some(decoded) = decoder.decode(text, now, &mut self.budget)? {
+                    let (path, read_only) = (path.clone(), *read_only);
+                    self.deliver(&path, read_only, decoded);
+                }
+                Ok(())
+            }
+            Mode::Multiplexed(_) => self.on_multiplexed(text, now).await,
+        }
+    }
+
+    async fn on_multiplexed(&mut self, text: &str, now: u64) -> Result<(), Refusal> {
+        if text.len() > MAX_PAYLOAD_BYTES {
+            return Err(ProtocolError::Overflow("socket").into());
+        }
+        if let Some(control) = parse_control(text) {
+            return self.on_control(control).await;
+        }
+        let Mode::Multiplexed(mux) = &mut self.mode else {
+            return Ok(());
+        };
+        match parse_channel_frame(text) {
+            Some(ChannelFrame::Oversized) => Err(ProtocolError::Overflow("channels").into()),
+            Some(ChannelFrame::Data { channel, payload }) => {
+                if !mux.negotiated {
+                    return Err(ProtocolError::Invalid.into());
+                }
+                let Some(ch) = mux.channels.get_mut(channel) else {
+                    return Err(ProtocolError::Invalid.into());
+                };
+                if let Some(decoded) = ch.decoder.decode(payload, now, &mut self.budget)? {
+                    let (path, read_only) = (ch.path.clone(), ch.read_only);
+                    self.deliver(&path, read_only, decoded);
+                }
+                Ok(())
+            }
+            None => Err(ProtocolError::Invalid.into()),
+        }
+    }
+
+    async fn on_control(
+        &mut self,
+        control: crate::sync::protocol::ControlFrame,
+    ) -> Result<(), Refusal> {
+        let Mode::Multiplexed(mux) = &mut self.mode else {
+            return Ok(());
+        };
+        let ack = control_payload(
+            control.request_id.as_deref(),
+            control.control,
+            &control.body,
+        );
+        match control.control {
+            Control::Hello => {
+                mux.negotiated = true;
+                self.push_own(ack);
+                Ok(())
+            }
+            // TinyBase ignores channel controls before Hello.
+            _ if !mux.negotiated => Ok(()),
+            Control::Subscribe => {
+                let channel = control.channel().unwrap_or("").to_string();
+                if is_channel_id_too_large(&channel) {
+                    return Err(ProtocolError::Overflow("channels").into());
+                }
+                if mux.channels.contains_key(&channel) {
+                    self.push_own(ack);
+                    return Ok(());
+                }
+                if mux.channels.len() >= MAX_CHANNELS {
+                    return Err(ProtocolError::Overflow("channels").into());
+                }
+                let path = channel_path(&mux.base, &channel);
+                let decision = run_auth(
+                    &self.shared,
+                    AuthRequest {
+                        purpose: AuthPurpose::Join,
+                        url: mux.url.clone(),
+                        path: path.clone(),
+                        client_id: self.client_id.clone(),
+                        headers: mux.headers.clone(),
+                    },
+                )
+                .await;
+                let read_only = match decision {
+                    AuthDecision::Accept => false,
+                    AuthDecision::ReadOnly => true,
+                    AuthDecision::Reject { reason, .. } => return Err(Refusal::Policy(reason)),
+                };
+                let shared = self.shared.clone();
+                let (conn, client_id) = (self.conn, self.client_id.clone());
+                let out = self.out.clone();
+                let joined = shared.with_state(|st| {
+                    let r = join(&shared, st, conn, &path, &client_id, Some(&channel));
+                    if r.is_ok() && !out.push(ack) {
+                        close_conn(
+                            st,
+                            &shared,
+                            conn,
+                            crate::sync::protocol::CLOSE_OVERFLOW,
+                            &ProtocolError::Overflow("socket").to_string(),
+                        );
+                    }
+                    r
+                });
+                match joined {
+                    Ok(()) => {
+                        let Mode::Multiplexed(mux) = &mut self.mode else {
+                            return Ok(());
+                        };
+                        mux.channels.insert(
+                            channel,
+                            Channel {
+                                path,
+                                decoder: PayloadDecoder::new(
+                                    self.shared.cfg.request_timeout.as_millis() as u64,
+                                ),
+                                read_only,
+                            },
+                        );
+                        Ok(())
+                    }
+                    Err(JoinError::Duplicate) => Err(Refusal::Policy("duplicate client id".into())),
+                    Err(JoinError::TooManyRooms) => Err(ProtocolError::Overflow("rooms").into()),
+                    Err(JoinError::ShuttingDown) => Ok(()),
+                }
+            }
+            Control::Unsubscribe => {
+                let channel = control.channel().unwrap_or("").to_string();
+                if is_channel_id_too_large(&channel) {
+                    return Err(ProtocolError::Overflow("channels").into());
+                }
+                if let Some(mut ch) = mux.channels.remove(&channel) {
+                    ch.decoder.clear(&mut self.budget);
+                    let shared = self.shared.clone();
+                    let conn = self.conn;
+                    shared.with_state(|st| leave(st, conn, &ch.path));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Queues a frame for this socket (control acks), closing it if over its limits.
+    fn push_own(&self, payload: String) {
+        if !self.out.push(payload) {
+            let shared = self.shared.clone();
+            let conn = self.conn;
+            shared.with_state(|st| {
+                close_conn(
+                    st,
+                    &shared,
+                    conn,
+                    crate::sync::protocol::CLOSE_OVERFLOW,
+                    &ProtocolError::Overflow("socket").to_string(),
+                )
+            });
+        }
+    }
+
+    /// Relays (or buffers, while the room starts) a validated message from this socket.
+    fn deliver(&self, path: &str, read_only: bool, decoded: Decoded) {
+        if read_only && is_write(&decoded.message) {
+            tracing::debug!(
+                path,
+                client_id = self.client_id,
+                "dropped a read-only client's write"
+            );
+            return;
+        }
+        let shared = self.shared.clone();
+        let conn = self.conn;
+        let from = self.client_id.as_str();
+        shared.with_state(|st| {
+            let Some(room) = st.rooms.get(path) else {
+                return;
+            };
+            if room.clients.get(from).is_none_or(|m| m.conn != conn) {
+                return;
+            }
+            if matches!(room.phase, Phase::Starting { .. }) {
+                buffer_payload(&shared, st, path, conn, from, decoded);
+            } else {
+                let Decoded {
+                    client_id: to,
+                    remainders,
+                    message,
+                } = decoded;
+                // Validated: the tree is not needed any more (the peer gets the text).
+                drop(message);
+                relay(&shared, st, path, from, &to, &remainders, true);
+            }
+        });
+    }
+}
