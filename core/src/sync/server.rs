@@ -41,7 +41,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use indexmap::IndexMap;
 use parking_lot::{Mutex, ReentrantMutex};
 use serde_json::Value as Json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -57,25 +56,24 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 mod http;
 mod lifecycle;
+mod relay;
 mod room_task;
-mod rooms;
 mod socket;
 mod stream;
 
 use http::*;
 use lifecycle::*;
+use relay::*;
 use room_task::*;
-use rooms::*;
 use socket::*;
 use stream::ServerStream;
 pub use stream::{TlsError, TlsIdentity};
 
 use crate::sync::protocol::{
     ChannelFrame, Control, Decoded, FragmentBudget, MAX_CHANNELS, MAX_PAYLOAD_BYTES,
-    MAX_QUEUED_PAYLOADS, MAX_SERVER_MESSAGE_BYTES, Message, MessageType, PayloadDecoder,
-    ProtocolError, SERVER_CLIENT_ID, SUBPROTOCOL, channel_path, channel_payload, control_payload,
-    is_body_valid, is_channel_id_too_large, joined_remainder, make_remainders, parse_channel_frame,
-    parse_control, path_id_of_url, raw_payload,
+    MAX_QUEUED_PAYLOADS, Message, MessageType, PayloadDecoder, ProtocolError, SERVER_CLIENT_ID,
+    SUBPROTOCOL, channel_path, control_payload, is_body_valid, is_channel_id_too_large,
+    make_remainders, parse_channel_frame, parse_control, path_id_of_url,
 };
 
 // ---------------------------------------------------------------------------------- constants
@@ -105,11 +103,6 @@ const DROP_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// The WebSocket layer accepts a little more than the protocol limit so that the protocol
 /// decoder, not tungstenite, names the overflow (`socket` vs `fragments`) for near misses.
 const WS_MAX_MESSAGE: usize = MAX_PAYLOAD_BYTES + 64 * 1024;
-/// Most messages waiting for a room peer; beyond that the sender is closed (`server`).
-const MAX_PEER_INBOX: usize = 4 * MAX_QUEUED_PAYLOADS;
-/// Most bytes (of the messages' wire text) waiting for a room peer, likewise: what bounds a
-/// room's memory while its store catches up.
-const MAX_PEER_INBOX_BYTES: usize = 4 * MAX_PAYLOAD_BYTES;
 /// Most messages a room peer takes in one go on the blocking pool (a batch ends sooner when the
 /// inbox runs dry): enough to amortise the hand-over, few enough to keep other rooms moving.
 const PEER_BATCH: usize = 256;
@@ -118,17 +111,6 @@ const PEER_BATCH: usize = 256;
 /// (a late joiner's pull) never exceeds the frame limit; smaller messages go whole, as in
 /// TinyBase.
 const PEER_FRAGMENT_BYTES: usize = 1024 * 1024;
-/// Most bytes queued for one socket: one largest message plus its fragments' headers, with
-/// room for the traffic around it.
-const MAX_SOCKET_QUEUE_BYTES: usize = 2 * MAX_PAYLOAD_BYTES;
-/// Most bytes queued for one socket while the room peer's answers are among them: a pull's
-/// answer holds a whole table, up to what a client reassembles.
-const MAX_SOCKET_QUEUE_BYTES_WITH_ANSWERS: usize = MAX_SERVER_MESSAGE_BYTES + MAX_PAYLOAD_BYTES;
-/// The `conn` of a buffered message whose sender has gone: it is kept for the room's peer
-/// (it was received, so it must be applied and saved), but belongs to no socket's budget.
-const GONE: u64 = 0;
-/// Longest close reason a WebSocket close frame can carry.
-const MAX_CLOSE_REASON: usize = 123;
 
 // ---------------------------------------------------------------------------------- public API
 
@@ -177,9 +159,7 @@ impl RoomSender {
             }
             let size = shared.cfg.fragment_size.unwrap_or(PEER_FRAGMENT_BYTES);
             let remainders = make_remainders(remainder, Some(size));
-            relay(
-                &shared,
-                st,
+            st.relay(
                 &self.inner.path,
                 SERVER_CLIENT_ID,
                 to.unwrap_or(""),
@@ -466,7 +446,7 @@ impl WsServer {
         let (stop_accept, stop_rx) = watch::channel(false);
         let (done_tx, _) = watch::channel(false);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State::new(config.peer_factory.is_some(), config.max_rooms)),
             dispatch: ReentrantMutex::new(()),
             listeners: Mutex::new(Listeners::default()),
             cfg: Cfg {
@@ -476,7 +456,6 @@ impl WsServer {
                 auth: config.auth,
                 max_connections: config.max_connections.max(1),
                 on_trace: config.on_trace,
-                max_rooms: config.max_rooms,
                 tls: config
                     .tls
                     .map(|t| tokio_rustls::TlsAcceptor::from(t.config)),
@@ -488,8 +467,8 @@ impl WsServer {
             active_changed: Notify::new(),
             frames_in: AtomicU64::new(0),
             frames_out: AtomicU64::new(0),
-            closed_invalid: AtomicU64::new(0),
-            closed_overflow: AtomicU64::new(0),
+            room_tasks: Mutex::new(Vec::new()),
+            room_done: Mutex::new(HashMap::new()),
             shutdown_started: AtomicBool::new(false),
             shutdown_done: done_tx,
             stop_accept,
@@ -623,7 +602,6 @@ struct Cfg {
     auth: Option<AuthHook>,
     max_connections: usize,
     on_trace: Option<TraceHook>,
-    max_rooms: Option<usize>,
     tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
@@ -641,8 +619,10 @@ struct Shared {
     active_changed: Notify,
     frames_in: AtomicU64,
     frames_out: AtomicU64,
-    closed_invalid: AtomicU64,
-    closed_overflow: AtomicU64,
+    /// The tasks of rooms with a peer, awaited by shutdown.
+    room_tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The stop signal of each room task by generation, for the path's next room to wait on.
+    room_done: Mutex<HashMap<u64, watch::Receiver<bool>>>,
     shutdown_started: AtomicBool,
     shutdown_done: watch::Sender<bool>,
     stop_accept: watch::Sender<bool>,
@@ -662,84 +642,6 @@ impl Listeners {
     }
 }
 
-enum Event {
-    Path(String, bool),
-    Client(String, String, bool),
-}
-
-#[derive(Default)]
-struct State {
-    rooms: IndexMap<String, Room>,
-    conns: HashMap<u64, ConnEntry>,
-    /// The stop-completion signal of each path's last torn-down room, so a new room on that
-    /// path waits for the old peer to finish saving before its factory reloads.
-    last_done: HashMap<String, (u64, watch::Receiver<bool>)>,
-    room_tasks: Vec<JoinHandle<()>>,
-    /// Messages for the peer of a room (by generation) that was torn down while its peer was
-    /// still starting: the peer applies them before it stops, so a client's last write before
-    /// it left is not lost.
-    orphans: HashMap<u64, Vec<(String, String)>>,
-    events: Vec<Event>,
-    shutting_down: bool,
-}
-
-struct Room {
-    generation: u64,
-    clients: IndexMap<String, Member>,
-    phase: Phase,
-    peer_inbox: Option<PeerInbox>,
-    done: watch::Receiver<bool>,
-}
-
-struct Member {
-    conn: u64,
-    channel: Option<String>,
-}
-
-enum Phase {
-    /// The peer factory is running: client payloads wait here.
-    Starting {
-        buffer: Vec<Buffered>,
-        payloads: usize,
-        bytes: usize,
-        epoch: u64,
-        /// The factory runs (the path's previous room, if any, has stopped).
-        loading: bool,
-    },
-    Ready,
-}
-
-struct Buffered {
-    conn: u64,
-    from: String,
-    to: String,
-    remainders: Vec<String>,
-    /// The message's type (ContentHashes are coalesced); the parsed tree is not kept.
-    kind: MessageType,
-    payloads: usize,
-    bytes: usize,
-}
-
-/// A message for the room peer: sender, the message's text, and its wire size (for the inbox
-/// budget).
-type PeerMessage = (String, String, usize);
-
-struct PeerInbox {
-    tx: mpsc::UnboundedSender<PeerMessage>,
-    /// Messages and bytes sent but not yet taken by the peer.
-    pending: Arc<(AtomicUsize, AtomicUsize)>,
-}
-
-struct ConnEntry {
-    out: Arc<ConnOut>,
-    paths: Vec<String>,
-    /// Payloads and bytes this socket has waiting in starting rooms (all its channels).
-    buffered: (usize, usize),
-}
-
-/// `Some(code, reason)`: send a close frame; `None`: just stop writing.
-type CloseRequest = Option<(u16, String)>;
-
 /// The sending side of one socket: a bounded (by accounting) queue drained by its writer task.
 struct ConnOut {
     tx: mpsc::UnboundedSender<String>,
@@ -750,7 +652,7 @@ struct ConnOut {
     closing: watch::Sender<bool>,
 }
 
-impl ConnOut {
+impl Outbox for ConnOut {
     fn is_closing(&self) -> bool {
         *self.closing.borrow()
     }
@@ -762,13 +664,7 @@ impl ConnOut {
         self.closing.send_replace(true);
     }
 
-    /// Queues a payload; `false` if it would exceed the socket's limits.
-    fn push(&self, payload: String) -> bool {
-        self.push_within(payload, MAX_SOCKET_QUEUE_BYTES)
-    }
-
-    /// [`ConnOut::push`] with another cap on the queued bytes.
-    fn push_within(&self, payload: String, max_bytes: usize) -> bool {
+    fn push(&self, payload: String, max_bytes: usize) -> bool {
         let len = payload.len();
         if len > MAX_PAYLOAD_BYTES
             || self.queued.load(Ordering::Acquire) >= MAX_QUEUED_PAYLOADS
@@ -793,18 +689,58 @@ impl Shared {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Runs `f` under the state lock, then hands the events it raised to the listeners with
-    /// no lock held (listeners may call back into the server).
-    fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+    /// Runs `f` under the state lock, carries out the effects it asked for (still under the
+    /// lock, so a room's task is registered before anyone can see the room go), then hands the
+    /// events it raised to the listeners with no lock held (listeners may call back into the
+    /// server).
+    fn with_state<R>(self: &Arc<Self>, f: impl FnOnce(&mut State) -> R) -> R {
         let (r, any) = {
             let mut st = self.state.lock();
             let r = f(&mut st);
+            for effect in std::mem::take(&mut st.effects) {
+                self.perform(effect);
+            }
             (r, !st.events.is_empty())
         };
         if any {
             self.dispatch_events();
         }
         r
+    }
+
+    fn perform(self: &Arc<Self>, effect: Effect) {
+        match effect {
+            Effect::StartRoom {
+                path,
+                generation,
+                previous,
+            } => {
+                let (done_tx, done_rx) = watch::channel(false);
+                let previous = {
+                    let mut done = self.room_done.lock();
+                    done.insert(generation, done_rx);
+                    previous.and_then(|p| done.get(&p).cloned())
+                };
+                let task =
+                    self.handle
+                        .spawn(run_room(self.clone(), path, generation, previous, done_tx));
+                let mut tasks = self.room_tasks.lock();
+                tasks.retain(|t| !t.is_finished());
+                tasks.push(task);
+            }
+            Effect::ArmExpiry {
+                path,
+                generation,
+                epoch,
+            } => {
+                let shared = self.clone();
+                let delay = self.cfg.request_timeout.saturating_mul(10);
+                self.handle.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    shared.with_state(|st| st.expire_buffer(&path, generation, epoch));
+                });
+            }
+        }
     }
 
     fn dispatch_events(&self) {

@@ -151,8 +151,8 @@ pub(super) fn stats_json(shared: &Shared) -> String {
         "rooms": rooms,
         "framesIn": shared.frames_in.load(Ordering::Relaxed),
         "framesOut": shared.frames_out.load(Ordering::Relaxed),
-        "closedInvalid": shared.closed_invalid.load(Ordering::Relaxed),
-        "closedOverflow": shared.closed_overflow.load(Ordering::Relaxed),
+        "closedInvalid": st.closed_invalid,
+        "closedOverflow": st.closed_overflow,
     })
     .to_string()
 }
@@ -180,17 +180,6 @@ pub(super) fn reject_status(status: u16) -> u16 {
     } else {
         403
     }
-}
-
-pub(super) fn truncate_reason(reason: &str) -> String {
-    if reason.len() <= MAX_CLOSE_REASON {
-        return reason.to_string();
-    }
-    let mut end = MAX_CLOSE_REASON;
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    reason[..end].to_string()
 }
 
 pub(super) fn clean_line(text: &str) -> String {

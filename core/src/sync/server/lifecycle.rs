@@ -11,19 +11,10 @@ pub(super) async fn shutdown_inner(shared: Arc<Shared>) {
         return;
     }
     shared.stop_accept.send_replace(true);
-    let shared2 = shared.clone();
-    let tasks = shared.with_state(|st| {
-        st.shutting_down = true;
-        let conns: Vec<u64> = st.conns.keys().copied().collect();
-        for conn in conns {
-            close_conn(st, &shared2, conn, CLOSE_GOING_AWAY, "");
-        }
-        let paths: Vec<String> = st.rooms.keys().cloned().collect();
-        for path in paths {
-            teardown_room(st, &path);
-        }
-        std::mem::take(&mut st.room_tasks)
-    });
+    shared.with_state(|st| st.shut_down(CLOSE_GOING_AWAY));
+    // Every room's task: each applies what its room received, then saves (no timeout: that is
+    // the durability promise of a clean stop).
+    let tasks = std::mem::take(&mut *shared.room_tasks.lock());
     for task in tasks {
         let _ = task.await;
     }

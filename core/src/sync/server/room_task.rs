@@ -16,18 +16,7 @@ pub(super) async fn run_room(
         // An error means the previous room's task is gone: it is done either way.
         let _ = previous.wait_for(|d| *d).await;
     }
-    shared.with_state(|st| {
-        if let Some(Room {
-            phase: Phase::Starting { loading, .. },
-            ..
-        }) = st
-            .rooms
-            .get_mut(&path)
-            .filter(|r| r.generation == generation)
-        {
-            *loading = true;
-        }
-    });
+    shared.with_state(|st| st.room_loading(&path, generation));
     let peer = match shared.cfg.factory.clone() {
         Some(factory) => {
             let sender = RoomSender {
@@ -54,64 +43,27 @@ pub(super) async fn run_room(
                 Ok(peer) => peer,
                 Err(reason) => {
                     // Never a silent relay-only room: its clients would believe they are saved.
-                    let shared2 = shared.clone();
-                    shared.with_state(|st| {
-                        let conns: Vec<u64> = st
-                            .rooms
-                            .get(&path)
-                            .filter(|r| r.generation == generation)
-                            .map(|r| r.clients.values().map(|m| m.conn).collect())
-                            .unwrap_or_default();
-                        for conn in conns {
-                            close_conn(st, &shared2, conn, CLOSE_INTERNAL, reason);
-                        }
-                    });
+                    shared
+                        .with_state(|st| st.room_failed(&path, generation, CLOSE_INTERNAL, reason));
                     None
                 }
             }
         }
         None => None,
     };
-    let has_peer = peer.is_some();
-    let shared2 = shared.clone();
-    let inbox = shared.with_state(|st| {
-        let Some(room) = st
-            .rooms
-            .get_mut(&path)
-            .filter(|r| r.generation == generation)
-        else {
-            // The room went while its peer started: what it buffered for the peer waits here.
-            return Err(st.orphans.remove(&generation).unwrap_or_default());
-        };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let pending = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
-        if has_peer {
-            room.peer_inbox = Some(PeerInbox {
-                tx,
-                pending: pending.clone(),
-            });
-        }
-        let phase = std::mem::replace(&mut room.phase, Phase::Ready);
-        if let Phase::Starting { buffer, .. } = phase {
-            for b in buffer {
-                if let Some(c) = st.conns.get_mut(&b.conn) {
-                    c.buffered.0 -= b.payloads;
-                    c.buffered.1 -= b.bytes;
-                }
-                relay(&shared2, st, &path, &b.from, &b.to, &b.remainders, true);
-            }
-        }
-        tracing::debug!(path, peer = has_peer, "room ready");
-        Ok(has_peer.then_some((rx, pending)))
+    let (tx, rx) = mpsc::unbounded_channel();
+    let pending: Arc<(AtomicUsize, AtomicUsize)> = Arc::default();
+    let inbox = peer.as_ref().map(|_| PeerInbox {
+        queue: Box::new(tx),
+        pending: pending.clone(),
     });
+    let ready = shared.with_state(|st| st.room_ready(&path, generation, inbox));
     if let Some(peer) = peer {
-        match inbox {
-            Ok(Some((rx, pending))) => feed_peer(&peer, &path, rx, pending).await,
-            Ok(None) => {}
+        match ready {
+            Ok(()) => feed_peer(&peer, &path, rx, pending).await,
             Err(orphans) => {
                 let batch: Vec<PeerMessage> = orphans.into_iter().map(|(f, m)| (f, m, 0)).collect();
-                let none = Arc::new((AtomicUsize::new(0), AtomicUsize::new(0)));
-                apply_batch(&peer, &path, batch, none).await;
+                apply_batch(&peer, &path, batch, pending).await;
             }
         }
         let stopping = peer.clone();
@@ -121,17 +73,16 @@ pub(super) async fn run_room(
         {
             tracing::warn!(path, "sync server: room peer panicked in stop");
         }
-    } else {
-        shared.with_state(|st| st.orphans.remove(&generation));
     }
     let _ = done.send(true);
-    let mut st = shared.state.lock();
-    if st
-        .last_done
-        .get(&path)
-        .is_some_and(|(g, _)| *g == generation)
-    {
-        st.last_done.remove(&path);
+    shared.room_done.lock().remove(&generation);
+    shared.with_state(|st| st.room_stopped(&path, generation));
+}
+
+impl PeerQueue for mpsc::UnboundedSender<PeerMessage> {
+    fn send(&self, message: PeerMessage) {
+        // A closed receiver means the room's task is gone: nothing is waiting for it.
+        let _ = mpsc::UnboundedSender::send(self, message);
     }
 }
 

@@ -132,21 +132,13 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
         close: Mutex::new(Some(close_tx)),
         closing: closing_tx,
     });
-    let shared2 = shared.clone();
     let registered = shared.with_state(|st| {
         if st.shutting_down {
             return Err(503);
         }
-        st.conns.insert(
-            conn,
-            ConnEntry {
-                out: out.clone(),
-                paths: Vec::new(),
-                buffered: (0, 0),
-            },
-        );
+        st.conns.insert(conn, ConnEntry::new(out.clone()));
         if !multiplexed {
-            match join(&shared2, st, conn, &path, &client_id, None) {
+            match st.join(conn, &path, &client_id, None) {
                 Ok(()) => {}
                 Err(e) => {
                     st.conns.remove(&conn);
@@ -173,7 +165,7 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
     }
     response.push_str("\r\n");
     if tcp.write_all(response.as_bytes()).await.is_err() {
-        shared.with_state(|st| detach(st, conn));
+        shared.with_state(|st| st.detach(conn));
         return;
     }
     tracing::debug!(%peer, path, client_id, multiplexed, read_only, "socket open");
@@ -230,7 +222,7 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
         mode,
     };
     socket.read_loop(stream, closing_rx).await;
-    shared.with_state(|st| detach(st, conn));
+    shared.with_state(|st| st.detach(conn));
     out.close(None);
     let mut writer = writer;
     if tokio::time::timeout(CLOSE_GRACE, &mut writer)
@@ -431,7 +423,7 @@ impl Socket {
             };
             let shared = self.shared.clone();
             let conn = self.conn;
-            shared.with_state(|st| close_conn(st, &shared, conn, code, &reason));
+            shared.with_state(|st| st.close_conn(conn, code, &reason));
             if let Mode::Multiplexed(mux) = &mut self.mode {
                 for channel in mux.channels.values_mut() {
                     channel.decoder.clear(&mut self.budget);
@@ -540,11 +532,9 @@ impl Socket {
                 let (conn, client_id) = (self.conn, self.client_id.clone());
                 let out = self.out.clone();
                 let joined = shared.with_state(|st| {
-                    let r = join(&shared, st, conn, &path, &client_id, Some(&channel));
-                    if r.is_ok() && !out.push(ack) {
-                        close_conn(
-                            st,
-                            &shared,
+                    let r = st.join(conn, &path, &client_id, Some(&channel));
+                    if r.is_ok() && !out.push(ack, MAX_SOCKET_QUEUE_BYTES) {
+                        st.close_conn(
                             conn,
                             crate::sync::protocol::CLOSE_OVERFLOW,
                             &ProtocolError::Overflow("socket").to_string(),
@@ -583,7 +573,7 @@ impl Socket {
                     ch.decoder.clear(&mut self.budget);
                     let shared = self.shared.clone();
                     let conn = self.conn;
-                    shared.with_state(|st| leave(st, conn, &ch.path));
+                    shared.with_state(|st| st.leave(conn, &ch.path));
                 }
                 Ok(())
             }
@@ -592,13 +582,10 @@ impl Socket {
 
     /// Queues a frame for this socket (control acks), closing it if over its limits.
     fn push_own(&self, payload: String) {
-        if !self.out.push(payload) {
-            let shared = self.shared.clone();
+        if !self.out.push(payload, MAX_SOCKET_QUEUE_BYTES) {
             let conn = self.conn;
-            shared.with_state(|st| {
-                close_conn(
-                    st,
-                    &shared,
+            self.shared.with_state(|st| {
+                st.close_conn(
                     conn,
                     crate::sync::protocol::CLOSE_OVERFLOW,
                     &ProtocolError::Overflow("socket").to_string(),
@@ -617,28 +604,9 @@ impl Socket {
             );
             return;
         }
-        let shared = self.shared.clone();
         let conn = self.conn;
         let from = self.client_id.as_str();
-        shared.with_state(|st| {
-            let Some(room) = st.rooms.get(path) else {
-                return;
-            };
-            if room.clients.get(from).is_none_or(|m| m.conn != conn) {
-                return;
-            }
-            if matches!(room.phase, Phase::Starting { .. }) {
-                buffer_payload(&shared, st, path, conn, from, decoded);
-            } else {
-                let Decoded {
-                    client_id: to,
-                    remainders,
-                    message,
-                } = decoded;
-                // Validated: the tree is not needed any more (the peer gets the text).
-                drop(message);
-                relay(&shared, st, path, from, &to, &remainders, true);
-            }
-        });
+        self.shared
+            .with_state(|st| st.deliver(path, conn, from, decoded));
     }
 }
