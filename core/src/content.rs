@@ -8,6 +8,7 @@
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 
+use crate::js;
 use crate::json;
 use crate::types::Cell;
 
@@ -36,35 +37,9 @@ pub struct Changes {
     pub values: IndexMap<String, Option<Cell>>,
 }
 
-/// Whether `key` is an ECMAScript array index ("0", "17"; not "01", "-1", "4294967295"),
-/// which JavaScript objects enumerate first, in numeric order.
-pub(crate) fn is_array_index(key: &str) -> Option<u32> {
-    let bytes = key.as_bytes();
-    if bytes.is_empty() || bytes.len() > 10 || !bytes.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    if bytes.len() > 1 && bytes[0] == b'0' {
-        return None;
-    }
-    key.parse::<u64>()
-        .ok()
-        .filter(|&n| n < u32::MAX as u64)
-        .map(|n| n as u32)
-}
-
-/// Reorders keys as a JavaScript object would enumerate them (stable for the non-index keys).
-pub(crate) fn js_order<K: AsRef<str>, T>(mut items: Vec<(K, T)>) -> Vec<(K, T)> {
-    if items
-        .iter()
-        .any(|(k, _)| is_array_index(k.as_ref()).is_some())
-    {
-        items.sort_by_key(|(k, _)| match is_array_index(k.as_ref()) {
-            Some(n) => (0, n),
-            None => (1, 0),
-        });
-    }
-    items
-}
+// Object key order lives in `crate::js`; these names remain for the callers in other modules
+// until they import `crate::js::{array_index, object_order}` themselves.
+pub(crate) use crate::js::{array_index as is_array_index, object_order as js_order};
 
 fn cell_to_json(cell: &Cell, encoded: bool) -> Json {
     if encoded {
@@ -131,7 +106,7 @@ fn object<'a>(
 }
 
 fn ordered(map: &Map<String, Json>) -> Vec<(&String, &Json)> {
-    js_order(map.iter().collect())
+    js::object_order(map.iter().collect())
 }
 
 /// JSON object → Row. Cells are read in encoded form when `encoded` (objects and arrays given
@@ -265,22 +240,6 @@ impl Changes {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn array_index_keys() {
-        assert_eq!(is_array_index("0"), Some(0));
-        assert_eq!(is_array_index("17"), Some(17));
-        assert_eq!(is_array_index("01"), None);
-        assert_eq!(is_array_index("-1"), None);
-        assert_eq!(is_array_index("4294967294"), Some(4294967294));
-        assert_eq!(is_array_index("4294967295"), None);
-        assert_eq!(is_array_index(""), None);
-        let ordered = js_order(vec![("b", 1), ("10", 2), ("a", 3), ("2", 4)]);
-        assert_eq!(
-            ordered.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
-            ["2", "10", "b", "a"]
-        );
-    }
 
     #[test]
     fn changes_round_trip() {

@@ -8,9 +8,10 @@
 //! order, where JavaScript enumerates integer-like keys first. This module therefore
 //! reimplements, byte for byte:
 //!
-//! - `Number.prototype.toString` ([`number_to_js_string`], [`write_number`]);
+//! - `JSON.stringify` for numbers ([`write_number`]: `null` if not finite, otherwise
+//!   `Number.prototype.toString` from [`crate::js`]);
 //! - `JSON.stringify` for strings ([`write_string`]) and for whole values ([`stringify()`],
-//!   [`write_value`]), including JavaScript's object key order;
+//!   [`write_value`]), including JavaScript's object key order ([`crate::js::object_order`]);
 //! - `JSON.parse` ([`parse`]) and a tree-less check of a document ([`container_kind`]).
 //!
 //! Nothing here panics on any input, and neither writing nor parsing recurses, so deeply nested
@@ -19,6 +20,8 @@
 use std::fmt;
 
 use serde_json::{Map, Number, Value};
+
+use crate::js;
 
 /// Kind of a JSON container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,31 +62,14 @@ pub fn container_kind(text: &str) -> Option<ContainerKind> {
 /// `Number.prototype.toString(n)` (see [`number_to_js_string`]).
 pub fn write_number(out: &mut String, n: f64) {
     if n.is_finite() {
-        write_finite(out, n);
+        js::write_number_string(out, n);
     } else {
         out.push_str("null");
     }
 }
 
-/// Returns `Number.prototype.toString(n)` in radix 10, as JavaScript does.
-///
-/// That is `NaN`, `Infinity` or `-Infinity` for non-finite values, `0` for both zeros, and
-/// otherwise the shortest digits that round-trip to `n` (the closest such when there is a
-/// choice), laid out in decimal notation when `1e-6 <= |n| < 1e21` (`0.000001`,
-/// `123456789012345680000`) and in exponent notation otherwise (`9.99e-7`, `1e-7`, `1.5e-7`,
-/// `1e+21`, `-1.2345e+100`, `5e-324`).
-#[must_use]
-pub fn number_to_js_string(n: f64) -> String {
-    if n.is_nan() {
-        return "NaN".to_owned();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
-    }
-    let mut out = String::with_capacity(24);
-    write_finite(&mut out, n);
-    out
-}
+/// `Number.prototype.toString(n)` in radix 10, as JavaScript does: [`js::number_to_string`].
+pub use crate::js::number_to_string as number_to_js_string;
 
 /// Appends `JSON.stringify(s)` to `out`, exactly as ECMAScript 2019 and later does it.
 ///
@@ -201,8 +187,9 @@ pub fn write_value_indented(out: &mut String, value: &Value, indent: &str) {
             }
             Value::Object(map) => {
                 out.push('{');
-                if map.keys().any(|key| array_index(key).is_some()) {
-                    stack.push(Frame::Ordered(js_key_order(map).into_iter(), true));
+                if map.keys().any(|key| js::array_index(key).is_some()) {
+                    let ordered = js::object_order(map.iter().collect());
+                    stack.push(Frame::Ordered(ordered.into_iter(), true));
                 } else {
                     stack.push(Frame::Object(map.iter(), true));
                 }
@@ -304,9 +291,6 @@ pub(crate) fn parse_into<S: Sink>(text: &str, sink: &mut S) -> Result<(), JsonEr
 // ---------------------------------------------------------------------------------------------
 // Numbers.
 
-/// 2^53: below it every integral `f64` prints as its plain integer digits.
-const TWO_POW_53: f64 = 9_007_199_254_740_992.0;
-
 /// The value JavaScript would hold for a `serde_json` number.
 fn number_to_f64(number: &Number) -> f64 {
     if let Some(n) = number.as_u64() {
@@ -316,152 +300,6 @@ fn number_to_f64(number: &Number) -> f64 {
     } else {
         number.as_f64().unwrap_or(f64::NAN)
     }
-}
-
-/// Writes `Number.prototype.toString(n)` for a finite `n`.
-fn write_finite(out: &mut String, n: f64) {
-    if n == 0.0 {
-        // Both +0 and -0.
-        out.push('0');
-        return;
-    }
-    if n.fract() == 0.0 && n.abs() < TWO_POW_53 {
-        // Exact integers here are their own shortest round-trip digits.
-        write_i64(out, n as i64);
-        return;
-    }
-
-    let mut ryu_buffer = ryu::Buffer::new();
-    let shortest = ryu_buffer.format_finite(n.abs());
-    let Some(decimal) = Decimal::from_shortest(shortest) else {
-        // Unreachable for ryu's output; fall back to its own rendering rather than panic.
-        if n < 0.0 {
-            out.push('-');
-        }
-        out.push_str(shortest);
-        return;
-    };
-    let digits = decimal.digits();
-    let k = digits.len() as i32;
-    let point = decimal.point;
-
-    if n < 0.0 {
-        out.push('-');
-    }
-    if k <= point && point <= 21 {
-        // Integer: all digits, then zeros.
-        push_ascii(out, digits);
-        push_zeros(out, point - k);
-    } else if 0 < point && point <= 21 {
-        // Decimal point inside the digits.
-        let (int_part, frac_part) = digits.split_at(point as usize);
-        push_ascii(out, int_part);
-        out.push('.');
-        push_ascii(out, frac_part);
-    } else if -6 < point && point <= 0 {
-        // Small: "0.", zeros, digits.
-        out.push_str("0.");
-        push_zeros(out, -point);
-        push_ascii(out, digits);
-    } else {
-        // Exponent notation: d[.ddd]e±x.
-        let exponent = point - 1;
-        if let Some((first, rest)) = digits.split_first() {
-            out.push(char::from(*first));
-            if !rest.is_empty() {
-                out.push('.');
-                push_ascii(out, rest);
-            }
-        }
-        out.push('e');
-        out.push(if exponent < 0 { '-' } else { '+' });
-        write_i64(out, i64::from(exponent.unsigned_abs()));
-    }
-}
-
-/// Shortest significant digits `d1 d2 ... dk` and decimal point position `point`, meaning the
-/// value `0.d1d2...dk × 10^point`; no leading or trailing zeros.
-struct Decimal {
-    buffer: [u8; 40],
-    len: usize,
-    point: i32,
-}
-
-impl Decimal {
-    /// Decomposes ryu output such as `1.5e-7`, `0.001`, `123.0` or `1e21`.
-    fn from_shortest(text: &str) -> Option<Self> {
-        let (mantissa, exponent) = match text.split_once(['e', 'E']) {
-            Some((mantissa, exponent)) => (mantissa, exponent.parse::<i32>().ok()?),
-            None => (text, 0),
-        };
-        let mut decimal = Decimal {
-            buffer: [0; 40],
-            len: 0,
-            point: 0,
-        };
-        let mut seen_point = false;
-        for b in mantissa.bytes() {
-            match b {
-                b'.' if !seen_point => seen_point = true,
-                b'0'..=b'9' => {
-                    if decimal.len == 0 && b == b'0' {
-                        // Leading zero: before the point it carries no weight, after it it
-                        // shifts the point left.
-                        if seen_point {
-                            decimal.point -= 1;
-                        }
-                        continue;
-                    }
-                    *decimal.buffer.get_mut(decimal.len)? = b;
-                    decimal.len += 1;
-                    if !seen_point {
-                        decimal.point += 1;
-                    }
-                }
-                _ => return None,
-            }
-        }
-        while decimal.len > 0 && decimal.buffer[decimal.len - 1] == b'0' {
-            decimal.len -= 1;
-        }
-        if decimal.len == 0 {
-            return None;
-        }
-        decimal.point = decimal.point.checked_add(exponent)?;
-        Some(decimal)
-    }
-
-    fn digits(&self) -> &[u8] {
-        self.buffer.get(..self.len).unwrap_or_default()
-    }
-}
-
-fn push_ascii(out: &mut String, ascii: &[u8]) {
-    out.extend(ascii.iter().map(|&b| char::from(b)));
-}
-
-fn push_zeros(out: &mut String, count: i32) {
-    for _ in 0..count {
-        out.push('0');
-    }
-}
-
-fn write_i64(out: &mut String, n: i64) {
-    let mut buffer = [0u8; 20];
-    let mut at = buffer.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        out.push('-');
-    }
-    push_ascii(out, buffer.get(at..).unwrap_or_default());
 }
 
 /// The `Value` for a number JavaScript read as `n`; see [`parse`].
@@ -480,49 +318,6 @@ fn number_value(n: f64) -> Value {
         }
     }
     Number::from_f64(n).map_or(Value::Null, Value::Number)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Object key order.
-
-/// `Some(index)` iff `key` is a JavaScript array index: the canonical decimal form of an integer
-/// in `0..=4294967294`.
-fn array_index(key: &str) -> Option<u32> {
-    match key.as_bytes() {
-        [] => None,
-        [b'0'] => Some(0),
-        [b'0', ..] => None,
-        bytes if bytes.len() <= 10 => {
-            let mut n: u64 = 0;
-            for &b in bytes {
-                if !b.is_ascii_digit() {
-                    return None;
-                }
-                n = n * 10 + u64::from(b - b'0');
-            }
-            u32::try_from(n).ok().filter(|&n| n != u32::MAX)
-        }
-        _ => None,
-    }
-}
-
-/// The entries of `map` in JavaScript's enumeration order: array indices ascending, then the
-/// other keys in insertion order.
-fn js_key_order(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
-    let mut indexed: Vec<(u32, &String, &Value)> = Vec::new();
-    let mut named: Vec<(&String, &Value)> = Vec::with_capacity(map.len());
-    for (key, value) in map {
-        match array_index(key) {
-            Some(index) => indexed.push((index, key, value)),
-            None => named.push((key, value)),
-        }
-    }
-    // Keys are unique, so an unstable sort is deterministic.
-    indexed.sort_unstable_by_key(|&(index, _, _)| index);
-    let mut ordered: Vec<(&String, &Value)> = Vec::with_capacity(map.len());
-    ordered.extend(indexed.into_iter().map(|(_, key, value)| (key, value)));
-    ordered.extend(named);
-    ordered
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1302,33 +1097,6 @@ mod tests {
             stringify(&value),
             r#"{"0":10,"1":4,"2":2,"4294967294":7,"b":1,"a":3,"01":5,"-1":6,"4294967295":8,"1.0":9," 3":11,"3 ":12,"+4":13,"1e3":14}"#
         );
-    }
-
-    #[test]
-    fn array_index_keys() {
-        assert_eq!(array_index("0"), Some(0));
-        assert_eq!(array_index("7"), Some(7));
-        assert_eq!(array_index("123"), Some(123));
-        assert_eq!(array_index("4294967294"), Some(4_294_967_294));
-        for key in [
-            "",
-            "01",
-            "00",
-            "-1",
-            "-0",
-            "1.0",
-            "+1",
-            " 1",
-            "1 ",
-            "1e3",
-            "4294967295",
-            "4294967296",
-            "99999999999",
-            "١",
-            "a",
-        ] {
-            assert_eq!(array_index(key), None, "{key:?}");
-        }
     }
 
     #[test]

@@ -24,6 +24,7 @@
 pub mod content;
 pub mod hash;
 pub mod hlc;
+pub mod js;
 pub mod json;
 pub mod mergeable;
 pub mod ops;

@@ -4,10 +4,12 @@
 //! part after TinyBase's `U+FFFD` marker), never re-serialised, so that a value received from a
 //! TinyBase peer or file keeps its exact bytes and therefore its exact hash.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use compact_str::CompactString;
 
+use crate::js;
 use crate::json;
 
 /// Text as stored in the store: ids and string cells. Strings of up to 24 bytes live inline,
@@ -248,6 +250,40 @@ impl Cell {
     pub fn is_null(&self) -> bool {
         matches!(self, Cell::Null)
     }
+
+    /// The JavaScript value TinyBase holds for this cell: objects and arrays are their encoded
+    /// string (`U+FFFD` then the JSON text), as in a TinyBase store.
+    pub fn to_js(&self) -> js::Primitive<'_> {
+        match self {
+            Cell::Null => js::Primitive::Null,
+            Cell::Boolean(b) => js::Primitive::Boolean(*b),
+            Cell::Number(n) => js::Primitive::Number(*n),
+            Cell::String(s) => js::Primitive::String(Cow::Borrowed(s.as_str())),
+            Cell::Object(t) | Cell::Array(t) => {
+                js::Primitive::String(Cow::Owned(format!("{ENCODED_PREFIX}{t}")))
+            }
+        }
+    }
+}
+
+/// TinyBase's default sorter on two sort keys, `(a ?? 0) < (b ?? 0)`: JavaScript's `<`
+/// ([`js::less_than`]) where a missing key (or a null cell) counts as `0`.
+///
+/// ```
+/// use tinystore_core::Cell;
+/// use tinystore_core::types::default_sorter_less;
+/// assert!(default_sorter_less(None, Some(&Cell::from(1))));
+/// assert!(default_sorter_less(Some(&Cell::from("10")), Some(&Cell::from("9"))));
+/// assert!(!default_sorter_less(Some(&Cell::from("10")), Some(&Cell::from(9))));
+/// ```
+pub fn default_sorter_less(a: Option<&Cell>, b: Option<&Cell>) -> bool {
+    fn key(cell: Option<&Cell>) -> js::Primitive<'_> {
+        match cell {
+            None | Some(Cell::Null) => js::Primitive::Number(0.0),
+            Some(cell) => cell.to_js(),
+        }
+    }
+    js::less_than(&key(a), &key(b))
 }
 
 fn number_to_json(n: f64) -> serde_json::Value {

@@ -61,12 +61,13 @@ use super::protocol::{
     ChannelFrame, Control, FragmentBudget, MAX_PAYLOAD_BYTES, MAX_QUEUED_PAYLOADS,
     MAX_SERVER_MESSAGE_BYTES, Message, MessageType, PayloadDecoder, ProtocolError, SUBPROTOCOL,
     channel_payload, control_payload, is_channel_id_too_large, is_channel_id_valid, make_payloads,
-    parse_channel_frame, parse_control, unique_id,
+    parse_channel_frame, parse_control,
 };
 use super::synchronizer::{
     DEFAULT_REQUEST_TIMEOUT, ErrorHook, SyncError, Synchronizer, SynchronizerOptions, Transport,
     WeakSynchronizer,
 };
+use crate::js;
 use crate::mergeable::MergeableStore;
 
 /// How long [`WsSynchronizer::connect`] waits for the socket (and, multiplexed, the handshake)
@@ -770,17 +771,6 @@ struct Opened {
     early: Vec<String>,
 }
 
-fn random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
-
 async fn supervise(
     shared: Arc<Shared>,
     ready: std::sync::mpsc::SyncSender<Result<(), WsClientError>>,
@@ -844,7 +834,7 @@ async fn supervise(
         let Some(policy) = shared.reconnect else {
             break;
         };
-        let delay = policy.delay(attempt, random_unit());
+        let delay = policy.delay(attempt, js::random_unit());
         attempt = attempt.saturating_add(1);
         tokio::select! {
             biased;
@@ -942,7 +932,7 @@ async fn open_inner(
         ];
         for (control, body, what) in steps {
             *waiting_for.lock() = what;
-            let id = unique_id(16);
+            let id = js::unique_id(16);
             let frame = control_payload(Some(&id), control, &body);
             outstanding.fetch_add(frame.len(), Ordering::SeqCst);
             let _ = tx.send(Out::Frame(frame));

@@ -13,12 +13,12 @@
 //! assert_eq!(m.encode(), r#"["yfaW6R_ukQY.8pdt",1,""]"#);
 //! ```
 
-use std::cell::Cell as StdCell;
 use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
-use crate::hlc::{ALPHABET, is_valid_hlc};
+use crate::hlc::is_valid_hlc;
+use crate::js::{self, ALPHABET};
 use crate::json;
 use crate::types::UNDEFINED_MARKER;
 
@@ -362,42 +362,8 @@ fn message_from_json(parsed: Json) -> Option<Message> {
 
 // ---------------------------------------------------------------------------------- ids
 
-thread_local! {
-    static RNG: StdCell<u64> = StdCell::new(seed());
-}
-
-fn seed() -> u64 {
-    let mut hasher =
-        std::hash::BuildHasher::build_hasher(&std::collections::hash_map::RandomState::new());
-    std::hash::Hasher::write_u128(&mut hasher, crate::hlc::wall_clock_ms() as u128);
-    std::hash::Hasher::finish(&hasher) | 1
-}
-
-fn next_random() -> u64 {
-    RNG.with(|r| {
-        // xorshift64*: ids need to be unpredictable enough not to collide, not to be secret.
-        let mut x = r.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        r.set(x);
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    })
-}
-
 /// `len` random characters of the HLC alphabet (TinyBase's `getUniqueId`).
-pub fn unique_id(len: usize) -> String {
-    let mut out = String::with_capacity(len);
-    let mut bits = 0u64;
-    for i in 0..len {
-        if i % 10 == 0 {
-            bits = next_random();
-        }
-        out.push(ALPHABET[(bits & 63) as usize] as char);
-        bits >>= 6;
-    }
-    out
-}
+pub use crate::js::unique_id;
 
 /// A fresh 11-character transaction id (notifications, and the stem of request ids).
 pub fn transaction_id() -> String {
@@ -916,7 +882,7 @@ fn js_loosely_equals(value: &Json, n: f64) -> bool {
     let x = match value {
         Json::Number(x) => x.as_f64().unwrap_or(f64::NAN),
         Json::Bool(b) => f64::from(u8::from(*b)),
-        Json::String(s) if s != UNDEFINED_MARKER => js_string_to_number(s),
+        Json::String(s) if s != UNDEFINED_MARKER => js::string_to_number(s),
         Json::Array(items) => js_array_to_number(items),
         Json::String(_) | Json::Null | Json::Object(_) => return false,
     };
@@ -931,7 +897,7 @@ fn js_array_to_number(mut items: &[Json]) -> f64 {
             [] => 0.0,
             [Json::Null] => 0.0,
             [Json::String(s)] if s == UNDEFINED_MARKER => 0.0,
-            [Json::String(s)] => js_string_to_number(s),
+            [Json::String(s)] => js::string_to_number(s),
             // A number's string reads back as the same number.
             [Json::Number(x)] => x.as_f64().unwrap_or(f64::NAN),
             [Json::Array(inner)] => {
@@ -941,57 +907,6 @@ fn js_array_to_number(mut items: &[Json]) -> f64 {
             // "true", "false", a throw for an object, or a `,` in the joined string.
             _ => f64::NAN,
         };
-    }
-}
-
-/// JavaScript's `Number(string)`.
-fn js_string_to_number(s: &str) -> f64 {
-    let t = s.trim_matches(|c: char| {
-        matches!(c, '\u{9}'..='\u{D}' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'..='\u{200A}'
-            | '\u{2028}' | '\u{2029}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{FEFF}')
-    });
-    if t.is_empty() {
-        return 0.0;
-    }
-    let radix = match t.get(..2) {
-        Some("0x" | "0X") => 16,
-        Some("0o" | "0O") => 8,
-        Some("0b" | "0B") => 2,
-        _ => 10,
-    };
-    if radix != 10 {
-        let digits = t.get(2..).unwrap_or_default();
-        let value = digits.chars().try_fold(0.0, |n, c| {
-            c.to_digit(radix)
-                .map(|d| n * f64::from(radix) + f64::from(d))
-        });
-        return match value {
-            Some(n) if !digits.is_empty() => n,
-            _ => f64::NAN,
-        };
-    }
-    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
-    if unsigned == "Infinity" {
-        return if t.starts_with('-') {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
-    }
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
-        Some((m, e)) => (m, Some(e.strip_prefix(['+', '-']).unwrap_or(e))),
-        None => (unsigned, None),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let valid = digits(int)
-        && digits(frac)
-        && !(int.is_empty() && frac.is_empty())
-        && exponent.is_none_or(|e| !e.is_empty() && digits(e));
-    if valid {
-        t.parse().unwrap_or(f64::NAN)
-    } else {
-        f64::NAN
     }
 }
 
