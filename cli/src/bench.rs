@@ -649,10 +649,7 @@ fn l5(out: &mut Out) {
 /// A limit's line: same shape, the limits program's `impl`, and the SQLite version.
 fn emit_limit(out: &mut Out, workload: &str, ops: u64, time: Duration, mut extra: Json) {
     if let Json::Object(map) = &mut extra {
-        map.insert(
-            "sqlite".into(),
-            tinystore_core::persist::sqlite::rusqlite::version().into(),
-        );
+        map.insert("sqlite".into(), rusqlite::version().into());
     }
     let mut line = Out {
         run: out.run,

@@ -8,9 +8,8 @@ use clap::{Args, ValueEnum};
 use serde_json::{Value as Json, json};
 use tinystore_core::json::parse;
 use tinystore_core::mergeable::{JsonForm, MergeableContent};
-use tinystore_core::persist::sqlite::rusqlite::OpenFlags;
 use tinystore_core::persist::sqlite::{
-    Connection, SqliteJsonConfig, SqliteMode, SqlitePersistence, TabularConfig, ValueSelection,
+    SqliteDatabase, SqliteJsonConfig, SqliteMode, StoreKind, TabularConfig, ValueSelection,
 };
 use tinystore_core::persist::{PersistError, Persister};
 use tinystore_core::{Store, content};
@@ -113,25 +112,13 @@ fn error(message: impl std::fmt::Display) -> CliError {
     CliError::Exit(1, message.to_string())
 }
 
-fn db_tables(conn: &Connection) -> Result<Vec<String>, CliError> {
-    let mut stmt = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .map_err(error)?;
-    let names = stmt
-        .query_map([], |row| row.get::<_, String>(0))
-        .map_err(error)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(error)?;
-    Ok(names)
-}
-
 /// The persister configuration for `--mode`, as peer.mjs's `persisterConfig`.
 fn mode_config(
     tables: &TableArgs,
     mode: Mode,
     table_ids: Option<Vec<String>>,
     table_list: Option<&str>,
-    conn: &Connection,
+    db: &SqliteDatabase,
     for_save: bool,
 ) -> Result<SqliteMode, CliError> {
     let values_table = tables.values_table.as_str();
@@ -141,7 +128,9 @@ fn mode_config(
             let ids = match (table_ids, table_list) {
                 (Some(ids), _) => ids,
                 (None, Some(list)) => list.split(',').map(str::to_string).collect(),
-                (None, None) => db_tables(conn)?
+                (None, None) => db
+                    .table_names()
+                    .map_err(error)?
                     .into_iter()
                     .filter(|t| t != values_table)
                     .collect(),
@@ -160,44 +149,21 @@ fn mode_config(
     }
 }
 
-/// Peeks at a JSON-mode row only to choose which kind of store to load into.
-fn detect_store_kind(conn: &Connection, table: &str) -> &'static str {
-    let sql = format!(
-        "SELECT * FROM {} LIMIT 1",
-        tinystore_core::persist::sqlite::quote_identifier(table)
-    );
-    let found = conn
-        .query_row(&sql, [], |row| {
-            let mut text = None;
-            for i in 0..row.as_ref().column_count() {
-                if let Ok(s) = row.get::<_, String>(i)
-                    && s.starts_with('[')
-                {
-                    text = Some(s);
-                    break;
-                }
-            }
-            Ok(text)
-        })
-        .ok()
-        .flatten();
-    let stamped = found
-        .and_then(|text| parse(&text).ok())
-        .and_then(|doc| doc.get(0).and_then(Json::as_array).map(Vec::len))
-        == Some(3);
-    if stamped { "mergeable" } else { "plain" }
-}
-
 pub(crate) fn dump(flags: DumpArgs) -> Result<(), CliError> {
     let db = match flags.db.as_deref() {
         Some(db) if Path::new(db).exists() => db,
         _ => return Err(peer_fail("dump-sqlite needs --db of an existing file")),
     };
     let mode = flags.mode;
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| error(format!("{db}: {e}")))?;
+    let database = SqliteDatabase::open_read_only(db).map_err(|e| error(format!("{db}: {e}")))?;
+    // Peeks at a JSON-mode row only to choose which kind of store to load into.
     let kind = match flags.store {
-        DumpStore::Auto if mode == Mode::Json => detect_store_kind(&conn, &flags.tables.table),
+        DumpStore::Auto if mode == Mode::Json => {
+            match database.json_store_kind(&flags.tables.table) {
+                StoreKind::Mergeable => "mergeable",
+                StoreKind::Plain => "plain",
+            }
+        }
         DumpStore::Auto | DumpStore::Plain => "plain",
         DumpStore::Mergeable => "mergeable",
     };
@@ -206,7 +172,7 @@ pub(crate) fn dump(flags: DumpArgs) -> Result<(), CliError> {
         mode,
         None,
         flags.table_ids.as_deref(),
-        &conn,
+        &database,
         false,
     )?;
     let mergeable = (kind == "mergeable").then(|| new_mergeable_store(&flags.store_args));
@@ -214,7 +180,7 @@ pub(crate) fn dump(flags: DumpArgs) -> Result<(), CliError> {
         .as_ref()
         .map_or_else(Store::new, |m| m.store().clone());
     let mut errors: Vec<String> = Vec::new();
-    let persistence = SqlitePersistence::from_connection(conn, config).map_err(error)?;
+    let persistence = database.into_persistence(config).map_err(error)?;
     match Persister::try_new(&store, persistence) {
         Ok(persister) => {
             if let Err(e) = persister.load(None) {
@@ -289,16 +255,16 @@ pub(crate) fn write(flags: WriteArgs) -> Result<(), CliError> {
         }
     }
     let result = (|| {
-        let conn = Connection::open(db).map_err(|e| error(format!("{db}: {e}")))?;
+        let database = SqliteDatabase::open(db).map_err(|e| error(format!("{db}: {e}")))?;
         let config = mode_config(
             &flags.tables,
             mode,
             Some(store.get_table_ids()),
             None,
-            &conn,
+            &database,
             true,
         )?;
-        let persistence = SqlitePersistence::from_connection(conn, config).map_err(error)?;
+        let persistence = database.into_persistence(config).map_err(error)?;
         let persister = Persister::try_new(&store, persistence).map_err(|e| match e {
             PersistError::Unsupported(what) => error(format!(
                 "tabular mode does not support {what} (TinyBase: tinybase:0)"

@@ -31,6 +31,7 @@ pub mod ops;
 mod ordmap;
 pub mod persist;
 pub mod schema;
+pub mod status;
 pub mod store;
 pub mod sync;
 pub mod types;

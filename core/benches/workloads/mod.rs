@@ -253,7 +253,7 @@ pub fn save_then_load(path: &Path, mode: fn() -> SqliteMode, rows: u64) -> SaveL
 /// `create_timed`, also of creating the table (the file's first write, which creates its WAL
 /// file), as a save into a fresh file must.
 pub fn l5_rusqlite_insert(path: &Path, rows: u64, create_timed: bool) -> Duration {
-    use tinystore_core::persist::sqlite::{Connection, rusqlite};
+    use rusqlite::Connection;
     fresh_db(path);
     let conn = Connection::open(path).unwrap();
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")

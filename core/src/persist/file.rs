@@ -66,7 +66,7 @@ impl Persistence for FilePersistence {
             Err(e) => return Err(e.into()),
         };
         let text = String::from_utf8(bytes).map_err(|_| {
-            PersistError::Content(format!("{} is not UTF-8 text", self.path.display()))
+            PersistError::content(format!("{} is not UTF-8 text", self.path.display()))
         })?;
         self.last = Some((text.clone(), self.stamp()));
         Ok(Some(Persisted::Json(text)))
@@ -77,6 +77,10 @@ impl Persistence for FilePersistence {
         write_atomically(&self.path, document.as_bytes())?;
         self.last = Some((document, self.stamp()));
         Ok(())
+    }
+
+    fn writes_changes(&self) -> bool {
+        false
     }
 
     fn changed(&mut self) -> Result<bool, PersistError> {
@@ -96,7 +100,20 @@ impl Persistence for FilePersistence {
 }
 
 /// Writes `bytes` to `path` atomically: temporary file, fsync, target's permissions, rename,
-/// fsync of the directory.
+/// fsync of the directory. A crash leaves either the old file or the new one, complete; a
+/// failure leaves the old file and no temporary file. The error's
+/// [`source`](std::error::Error::source) is the [`std::io::Error`].
+///
+/// ```
+/// use tinystore_core::persist::file::write_atomically;
+/// let dir = std::env::temp_dir().join(format!("tinystore-doc-atomic-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("out.json");
+/// write_atomically(&path, b"[{},{}]").unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"[{},{}]");
+/// assert!(write_atomically(&dir.join("missing/out.json"), b"x").is_err());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     let target = match fs::symlink_metadata(path) {
         Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(path)?,

@@ -32,67 +32,28 @@
 //! assert_eq!(saved.lock().unwrap().as_deref(), Some(r#"[{"pets":{"fido":{"species":"dog"}}},{}]"#));
 //! ```
 
+mod error;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::content::{self, Changes, Tables, Values};
 use crate::json;
-use crate::mergeable::{MergeableContent, MergeableError, MergeableStore};
+use crate::mergeable::{MergeableContent, MergeableStore};
+use crate::status::StatusCell;
 use crate::store::{ListenerId, Store};
 
-/// Why a persister call failed.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum PersistError {
-    /// Reading or writing the storage failed.
-    #[error("storage error: {0}")]
-    Io(String),
-    /// The stored document is not JSON, or not in a shape TinyBase writes.
-    #[error("unreadable stored content: {0}")]
-    Content(String),
-    /// The stored MergeableStore content was rejected.
-    #[error(transparent)]
-    Mergeable(#[from] MergeableError),
-    /// This persister cannot store this kind of store (e.g. a MergeableStore in tabular mode).
-    #[error("this persister does not support {0}")]
-    Unsupported(&'static str),
-    /// The last load failed; saving would overwrite stored data this store could not read.
-    /// Load again, or call `allow_overwrite`.
-    #[error(
-        "refusing to save over stored data that failed to load (call allow_overwrite to replace it)"
-    )]
-    LoadFailed,
-    /// Rooms recorded in `tinystore_rooms` with table names the database treats as one table
-    /// (SQLite compares names ignoring ASCII case; written by versions before the check), so
-    /// their data is mixed in one table. The database must be repaired before rooms start.
-    #[error(
-        "rooms share one table: {} (the database treats these names as the same table, so \
-         these rooms' data is mixed in it); repair the database before starting: give all but \
-         one of these paths a new table of its own with `UPDATE tinystore_rooms SET \
-         table_name='<unused name>' WHERE path='<path>'`, then copy the shared table's `_id='_'` \
-         row into the new table and remove from each copy what belongs to the other rooms; or \
-         delete a path's row with `DELETE FROM tinystore_rooms WHERE path='<path>'` to start \
-         that room empty",
-        .aliases.iter().map(|(path, table)| format!("{path:?} -> {table}")).collect::<Vec<_>>().join(", ")
-    )]
-    AliasedRooms {
-        /// `(path, table)` of every recorded room involved, rooms sharing a table adjacent.
-        aliases: Vec<(String, String)>,
-    },
-}
-
-impl From<std::io::Error> for PersistError {
-    fn from(e: std::io::Error) -> Self {
-        PersistError::Io(e.to_string())
-    }
-}
+/// The status and stats persisters share with synchronizers (defined in [`crate::status`]).
+pub use crate::status::{Stats, Status};
+#[cfg(feature = "sqlite")]
+pub use error::SqliteError;
+pub use error::{BadContent, PersistError, PersistErrorKind};
 
 /// What a persister can hold (TinyBase's `Persists`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,27 +64,6 @@ pub enum Persists {
     MergeableStoreOnly,
     /// Either.
     StoreOrMergeableStore,
-}
-
-/// A persister's status (TinyBase's `Status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Status {
-    /// Neither loading nor saving.
-    Idle = 0,
-    /// A load is running.
-    Loading = 1,
-    /// A save is running.
-    Saving = 2,
-}
-
-/// `{loads, saves}`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Completed or attempted loads.
-    pub loads: u64,
-    /// Completed or attempted saves.
-    pub saves: u64,
 }
 
 /// The store a persister serves.
@@ -184,6 +124,13 @@ pub trait Persistence: Send + 'static {
     fn persists(&self) -> Persists {
         Persists::StoreOrMergeableStore
     }
+
+    /// Whether [`Persistence::write`] uses the `changes` of an auto-saved transaction. Storage
+    /// that rewrites the whole document returns `false`, so auto-save does not build them.
+    /// The default is `true`.
+    fn writes_changes(&self) -> bool {
+        true
+    }
 }
 
 type ReadFn = Box<dyn FnMut() -> Result<Option<String>, PersistError> + Send>;
@@ -223,6 +170,10 @@ impl Persistence for CustomPersistence {
     fn write(&mut self, target: &Target, _changes: Option<&Changes>) -> Result<(), PersistError> {
         (self.write)(&target.document())
     }
+
+    fn writes_changes(&self) -> bool {
+        false
+    }
 }
 
 /// Something a persister can serve: a [`Store`] or a [`MergeableStore`].
@@ -246,58 +197,15 @@ impl Persistable for MergeableStore {
     }
 }
 
-type StatusListener = Arc<dyn Fn(Status) + Send + Sync>;
-
-/// A status and its listeners, called on every change (shared by persisters and
-/// synchronizers, as TinyBase's persister code serves both).
-#[derive(Default)]
-pub(crate) struct StatusCell {
-    status: AtomicU8,
-    listeners: Mutex<Vec<(u64, StatusListener)>>,
-    next: AtomicU64,
-}
-
-impl StatusCell {
-    pub(crate) fn get(&self) -> Status {
-        match self.status.load(Ordering::SeqCst) {
-            1 => Status::Loading,
-            2 => Status::Saving,
-            _ => Status::Idle,
-        }
-    }
-
-    /// Sets the status; listeners run (outside the lock) only when it changed.
-    pub(crate) fn set(&self, status: Status) {
-        if self.status.swap(status as u8, Ordering::SeqCst) == status as u8 {
-            return;
-        }
-        let listeners: Vec<StatusListener> = lock(&self.listeners)
-            .iter()
-            .map(|(_, l)| l.clone())
-            .collect();
-        for l in listeners {
-            l(status);
-        }
-    }
-
-    pub(crate) fn add_listener(&self, listener: impl Fn(Status) + Send + Sync + 'static) -> u64 {
-        let id = self.next.fetch_add(1, Ordering::SeqCst);
-        lock(&self.listeners).push((id, Arc::new(listener)));
-        id
-    }
-
-    pub(crate) fn del_listener(&self, id: u64) {
-        lock(&self.listeners).retain(|(i, _)| *i != id);
-    }
-}
 type ErrorCallback = Box<dyn Fn(&PersistError) + Send>;
 
 struct Shared {
     target: Target,
     persistence: Mutex<Box<dyn Persistence>>,
+    /// [`Persistence::writes_changes`], asked once.
+    writes_changes: bool,
+    /// Status, its listeners, and the load/save counts.
     status: StatusCell,
-    loads: AtomicU64,
-    saves: AtomicU64,
     load_failed: AtomicBool,
     auto_save: Mutex<Option<ListenerId>>,
     /// The coalescing auto-save's pending flag and its saver thread, when one runs.
@@ -358,10 +266,9 @@ impl Persister {
         Ok(Persister {
             shared: Arc::new(Shared {
                 target,
+                writes_changes: persistence.writes_changes(),
                 persistence: Mutex::new(Box::new(persistence)),
                 status: StatusCell::default(),
-                loads: AtomicU64::new(0),
-                saves: AtomicU64::new(0),
                 load_failed: AtomicBool::new(false),
                 auto_save: Mutex::new(None),
                 saver: Mutex::new(None),
@@ -400,10 +307,7 @@ impl Persister {
 
     /// Loads and saves so far.
     pub fn get_stats(&self) -> Stats {
-        Stats {
-            loads: self.shared.loads.load(Ordering::SeqCst),
-            saves: self.shared.saves.load(Ordering::SeqCst),
-        }
+        self.shared.status.stats()
     }
 
     /// Calls `listener` on every status change; returns an id for [`Persister::del_listener`].
@@ -427,7 +331,7 @@ impl Persister {
     /// MergeableStore). On error nothing is changed, the error is returned, and saving is
     /// refused until a load succeeds (see [`Persister::allow_overwrite`]).
     pub fn load(&self, initial: Option<(&Tables, &Values)>) -> Result<&Self, PersistError> {
-        self.shared.loads.fetch_add(1, Ordering::SeqCst);
+        self.shared.status.count_load();
         self.set_status(Status::Loading);
         // The storage lock is released before the store is touched: locks are only ever taken
         // store first, then storage (see `save_changes`), so this cannot deadlock with a save.
@@ -518,6 +422,7 @@ impl Persister {
                 {
                     return;
                 }
+                // Cheap: a coalescing save writes the whole content, so no changes are built.
                 let changed = store.has_transaction_touches()
                     || MergeableStore::from_store(store)
                         .is_some_and(|m| !m.get_transaction_mergeable_changes(false).is_empty());
@@ -530,6 +435,33 @@ impl Persister {
         Ok(self)
     }
 
+    /// Whether the transaction `store` is finishing must be auto-saved, and with which changes:
+    /// `None` when nothing changed, `Some(None)` to save without them (storage that writes the
+    /// whole document), `Some(Some(changes))` for storage that writes per change.
+    ///
+    /// As TinyBase: a MergeableStore saves when any stamp changed, a plain Store when its net
+    /// changes are not empty. The cheap test comes first ([`Store::has_transaction_touches`]);
+    /// the changes are built only when the storage writes them or a plain Store's touches
+    /// must be told from a net no-op (a cell set and set back).
+    fn transaction_to_save(&self, store: &Store) -> Option<Option<Changes>> {
+        let touched = store.has_transaction_touches();
+        let build = || store.get_transaction_changes();
+        match &self.shared.target {
+            Target::Mergeable(m) => {
+                let changed = touched || !m.get_transaction_mergeable_changes(false).is_empty();
+                changed.then(|| self.shared.writes_changes.then(build))
+            }
+            Target::Store(_) => {
+                if !touched {
+                    return None;
+                }
+                let changes = build();
+                (!(changes.tables.is_empty() && changes.values.is_empty()))
+                    .then(|| self.shared.writes_changes.then_some(changes))
+            }
+        }
+    }
+
     fn save_changes(&self, changes: Option<&Changes>) -> Result<(), PersistError> {
         if self.shared.load_failed.load(Ordering::SeqCst) {
             return Err(PersistError::LoadFailed);
@@ -538,7 +470,7 @@ impl Persister {
         // the lock order is the same everywhere.
         let _store = self.shared.target.store().lock();
         let mut persistence = lock(&self.shared.persistence);
-        self.shared.saves.fetch_add(1, Ordering::SeqCst);
+        self.shared.status.count_save();
         self.set_status(Status::Saving);
         let result = persistence.write(&self.shared.target, changes);
         self.set_status(Status::Idle);
@@ -567,13 +499,10 @@ impl Persister {
                     if persister.get_status() == Status::Loading {
                         return;
                     }
-                    let changes = store.get_transaction_changes();
-                    let stamped = MergeableStore::from_store(store)
-                        .is_some_and(|m| !m.get_transaction_mergeable_changes(false).is_empty());
-                    if changes.tables.is_empty() && changes.values.is_empty() && !stamped {
+                    let Some(changes) = persister.transaction_to_save(store) else {
                         return;
-                    }
-                    if let Err(e) = persister.save_changes(Some(&changes)) {
+                    };
+                    if let Err(e) = persister.save_changes(changes.as_ref()) {
                         persister.report(&e);
                     }
                 });
@@ -805,13 +734,25 @@ fn apply_persisted(
     }
 }
 
-/// Applies a TinyBase JSON document to a store, checking all of it first.
+/// Applies a TinyBase JSON document to a store, checking all of it first, as TinyBase's
+/// persisters `load()` it: for a MergeableStore, MergeableContent replaces content and stamps
+/// and MergeableChanges (`[…, 1]`) are merged; a plain Store takes MergeableContent's live
+/// cells as its content; `[tables, values]` is set and `[tables, values, 1]` applied as
+/// changes (local writes on a MergeableStore).
+///
+/// ```
+/// use tinystore_core::persist::{Persistable, apply_document};
+/// use tinystore_core::MergeableStore;
+/// let store = MergeableStore::new(None);
+/// apply_document(&store.target(), r#"[{"pets":{"fido":{"legs":4}}},{}]"#).unwrap();
+/// assert_eq!(store.get_json(), r#"[{"pets":{"fido":{"legs":4}}},{}]"#);
+/// assert!(apply_document(&store.target(), "{}").is_err());
+/// ```
 pub fn apply_document(target: &Target, text: &str) -> Result<(), PersistError> {
-    let bad = |e: String| PersistError::Content(e);
-    let doc = json::parse(text).map_err(|e| bad(e.to_string()))?;
+    let doc = json::parse(text).map_err(PersistError::content_from)?;
     let parts = doc
         .as_array()
-        .ok_or_else(|| bad("expected a JSON array".into()))?;
+        .ok_or_else(|| PersistError::content("expected a JSON array"))?;
     let stamped = parts.first().is_some_and(serde_json::Value::is_array);
     let is_changes = parts.len() == 3 && parts[2].as_f64() == Some(1.0);
     match (target, stamped) {
@@ -829,17 +770,17 @@ pub fn apply_document(target: &Target, text: &str) -> Result<(), PersistError> {
             target.store().set_content(&tables, &values);
         }
         (_, false) if is_changes => {
-            let changes = Changes::from_json(&doc).map_err(|e| bad(e.to_string()))?;
+            let changes = Changes::from_json(&doc).map_err(PersistError::content_from)?;
             target.store().apply_changes(&changes);
         }
         (_, false) if parts.len() == 2 => {
             let tables =
-                content::tables_from_json(&parts[0], true).map_err(|e| bad(e.to_string()))?;
+                content::tables_from_json(&parts[0], true).map_err(PersistError::content_from)?;
             let values =
-                content::values_from_json(&parts[1], true).map_err(|e| bad(e.to_string()))?;
+                content::values_from_json(&parts[1], true).map_err(PersistError::content_from)?;
             target.store().set_content(&tables, &values);
         }
-        _ => return Err(bad("not a TinyBase document".into())),
+        _ => return Err(PersistError::content("not a TinyBase document")),
     }
     Ok(())
 }

@@ -25,12 +25,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
-pub use rusqlite::{self, Connection};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::content::Changes;
+use crate::json;
 
-use super::{PersistError, Persisted, Persistence, Persists, Target};
+use super::{PersistError, Persisted, Persistence, Persists, SqliteError, Target};
 
 pub mod rooms;
 mod tabular;
@@ -69,7 +69,12 @@ impl SqliteJsonConfig {
 }
 
 fn sql_err(e: rusqlite::Error) -> PersistError {
-    PersistError::Io(format!("sqlite: {e}"))
+    PersistError::from(e)
+}
+
+/// An SQLite error with what was being done (`opening <path>`).
+fn sql_context(context: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> PersistError {
+    move |e| PersistError::Sqlite(SqliteError::new(e, Some(&context.to_string())))
 }
 
 /// TinyBase's identifier quoting: each `.`-separated part in double quotes, `"` doubled.
@@ -213,6 +218,142 @@ impl From<TabularConfig> for SqliteMode {
     }
 }
 
+/// Which kind of store a JSON-mode table appears to hold (see
+/// [`SqliteDatabase::json_store_kind`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    /// A plain Store (`[tables, values]`), or nothing recognisable.
+    Plain,
+    /// A MergeableStore (stamped `[[tables, hlc, hash], [values, hlc, hash]]`).
+    Mergeable,
+}
+
+/// An open SQLite database before a layout is chosen: look at what it holds (its tables, the
+/// kind of store a JSON-mode table holds), then [`SqliteDatabase::into_persistence`] with the
+/// layout. Opening checks that the file is an SQLite database.
+///
+/// ```
+/// use tinystore_core::persist::{Persister, sqlite::*};
+/// use tinystore_core::MergeableStore;
+/// let dir = std::env::temp_dir().join(format!("tinystore-doc-db-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("db.sqlite");
+/// let store = MergeableStore::new(None);
+/// store.set_value("open", true);
+/// let db = SqliteDatabase::open(&path).unwrap();
+/// Persister::new(&store, db.into_persistence(SqliteJsonConfig::default()).unwrap())
+///     .save()
+///     .unwrap();
+///
+/// let db = SqliteDatabase::open_read_only(&path).unwrap();
+/// assert_eq!(db.table_names().unwrap(), ["tinybase"]);
+/// assert_eq!(db.json_store_kind("tinybase"), StoreKind::Mergeable);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub struct SqliteDatabase {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for SqliteDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteDatabase").finish_non_exhaustive()
+    }
+}
+
+impl SqliteDatabase {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, PersistError> {
+        let path = path.as_ref();
+        let conn = Connection::open(path)
+            .map_err(sql_context(format_args!("opening {}", path.display())))?;
+        Self::checked(conn)
+    }
+
+    /// Opens the existing database file at `path` for reading only: nothing is created or
+    /// changed (a persister over it can load; its saves fail).
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, PersistError> {
+        let path = path.as_ref();
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(sql_context(format_args!("opening {}", path.display())))?;
+        Self::checked(conn)
+    }
+
+    /// A private in-memory database.
+    pub fn open_in_memory() -> Result<Self, PersistError> {
+        Self::checked(Connection::open_in_memory().map_err(sql_err)?)
+    }
+
+    /// Waits for other processes' write locks; fails on a file that is not a database.
+    fn checked(conn: Connection) -> Result<Self, PersistError> {
+        // Another process holding a write lock is waited for rather than failed on.
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sql_err)?;
+        // Fails on a file that is not an SQLite database, before anything else touches it.
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
+            .map_err(sql_err)?;
+        Ok(SqliteDatabase { conn })
+    }
+
+    /// The database's tables by name, in ascending order, without SQLite's own (`sqlite_%`).
+    pub fn table_names(&self) -> Result<Vec<String>, PersistError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' \
+                 ORDER BY name",
+            )
+            .map_err(sql_err)?;
+        let names = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(names)
+    }
+
+    /// Which kind of store the JSON-mode table `table` appears to hold, judged as TinyBase's
+    /// tools peek at it: the first text cell of its first row that starts with `[` is parsed,
+    /// and a stamped first element (`[thing, hlc, hash]`) means a MergeableStore. Anything
+    /// else (no such table, row or cell, unparsable JSON) is [`StoreKind::Plain`]. Only a
+    /// guess to choose which store to load into; loading checks the document.
+    pub fn json_store_kind(&self, table: &str) -> StoreKind {
+        let sql = format!("SELECT * FROM {} LIMIT 1", quote_identifier(table));
+        let found = self
+            .conn
+            .query_row(&sql, [], |row| {
+                let columns = row.as_ref().column_count();
+                Ok((0..columns).find_map(|i| match row.get_ref(i) {
+                    Ok(ValueRef::Text(bytes)) if bytes.starts_with(b"[") => {
+                        std::str::from_utf8(bytes).ok().map(str::to_string)
+                    }
+                    _ => None,
+                }))
+            })
+            .ok()
+            .flatten();
+        let stamped = found
+            .and_then(|text| json::parse(&text).ok())
+            .and_then(|doc| {
+                doc.get(0)
+                    .and_then(serde_json::Value::as_array)
+                    .map(Vec::len)
+            })
+            == Some(3);
+        if stamped {
+            StoreKind::Mergeable
+        } else {
+            StoreKind::Plain
+        }
+    }
+
+    /// Storage for a store in this database, laid out as `mode`.
+    pub fn into_persistence(
+        self,
+        mode: impl Into<SqliteMode>,
+    ) -> Result<SqlitePersistence, PersistError> {
+        Ok(SqlitePersistence::with_database(self, mode.into()))
+    }
+}
+
 /// A database connection holding a store.
 pub struct SqlitePersistence {
     conn: Connection,
@@ -234,35 +375,34 @@ impl std::fmt::Debug for SqlitePersistence {
 impl SqlitePersistence {
     /// Opens (or creates) the database file at `path`.
     pub fn open(path: impl AsRef<Path>, mode: impl Into<SqliteMode>) -> Result<Self, PersistError> {
-        let conn = Connection::open(path).map_err(sql_err)?;
-        Self::from_connection(conn, mode)
+        SqliteDatabase::open(path)?.into_persistence(mode)
     }
 
     /// A private in-memory database.
     pub fn open_in_memory(mode: impl Into<SqliteMode>) -> Result<Self, PersistError> {
-        Self::from_connection(Connection::open_in_memory().map_err(sql_err)?, mode)
+        SqliteDatabase::open_in_memory()?.into_persistence(mode)
     }
 
-    /// Uses an open connection.
+    /// Uses an open connection (a `rusqlite` one: apps that open their own depend on
+    /// `rusqlite` themselves, at the version this crate uses).
     pub fn from_connection(
         conn: Connection,
         mode: impl Into<SqliteMode>,
     ) -> Result<Self, PersistError> {
-        let (config, tabular_config) = match mode.into() {
+        SqliteDatabase::checked(conn)?.into_persistence(mode)
+    }
+
+    fn with_database(db: SqliteDatabase, mode: SqliteMode) -> SqlitePersistence {
+        let (config, tabular) = match mode {
             SqliteMode::Json(config) => (config, None),
             SqliteMode::Tabular(t) => (SqliteJsonConfig::default(), Some(t)),
         };
-        // Another process holding a write lock is waited for rather than failed on.
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sql_err)?;
-        // Fails on a file that is not an SQLite database, before anything else touches it.
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-            .map_err(sql_err)?;
-        Ok(SqlitePersistence {
-            conn,
+        SqlitePersistence {
+            conn: db.conn,
             config,
-            tabular: tabular_config,
+            tabular,
             version: None,
-        })
+        }
     }
 
     /// The connection (TinyBase's `getDb`).
@@ -310,7 +450,7 @@ impl SqlitePersistence {
     fn check_columns(&self, columns: &[String]) -> Result<(), PersistError> {
         for wanted in [&self.config.id_column, &self.config.store_column] {
             if !columns.iter().any(|c| c == wanted) {
-                return Err(PersistError::Content(format!(
+                return Err(PersistError::content(format!(
                     "table {} has no column {wanted}; it was not written by tinystore or TinyBase in JSON mode",
                     self.config.table
                 )));
@@ -383,9 +523,9 @@ impl Persistence for SqlitePersistence {
                 .query_row(&sql, params!["_"], |row| {
                     Ok(match row.get_ref(0)? {
                         ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec()).map_err(|_| {
-                            PersistError::Content("the stored document is not UTF-8 text".into())
+                            PersistError::content("the stored document is not UTF-8 text")
                         }),
-                        other => Err(PersistError::Content(format!(
+                        other => Err(PersistError::content(format!(
                             "the stored document is {:?}, not text",
                             other.data_type()
                         ))),
@@ -416,6 +556,11 @@ impl Persistence for SqlitePersistence {
         }
         self.version = Some(self.current_version()?);
         Ok(())
+    }
+
+    fn writes_changes(&self) -> bool {
+        // Tabular mode writes only the rows and columns a transaction changed.
+        self.tabular.is_some()
     }
 
     fn changed(&mut self) -> Result<bool, PersistError> {

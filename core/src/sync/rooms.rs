@@ -15,7 +15,7 @@
 //! client left, or the server shuts down).
 
 #[cfg(feature = "sqlite")]
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -27,9 +27,7 @@ use crate::mergeable::MergeableStore;
 use crate::persist::PersistError;
 use crate::persist::Persister;
 #[cfg(feature = "sqlite")]
-use crate::persist::sqlite::rooms::{IdentifierRules, RoomTables};
-#[cfg(feature = "sqlite")]
-use crate::persist::sqlite::{Connection, SqliteJsonConfig, SqlitePersistence};
+use crate::persist::sqlite::rooms::RoomDatabase;
 
 #[cfg(feature = "sqlite")]
 pub use crate::persist::sqlite::rooms::table_for_path;
@@ -180,39 +178,23 @@ pub fn sqlite_rooms(
     db: impl AsRef<Path>,
     options: RoomOptions,
 ) -> Result<RoomPeerFactory, PersistError> {
-    let db: PathBuf = db.as_ref().to_path_buf();
-    let sql = |e: rusqlite::Error| PersistError::Io(format!("sqlite: {}: {e}", db.display()));
-    let conn = Connection::open(&db).map_err(sql)?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
-    // Rooms write concurrently through their own connections. Also the first statement that
-    // reads the file: a file that is not a database fails here.
-    conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
-        .map_err(sql)?;
-    let tables = RoomTables::open(&conn, IdentifierRules::SQLITE)?;
-    // Rooms start concurrently; claims go through this one connection, one at a time.
-    let claims = Arc::new(Mutex::new((conn, tables)));
+    // Opened and checked now; rooms claim their tables through it as they start.
+    let db = Arc::new(RoomDatabase::open(db)?);
     Ok(Arc::new(move |path: &str, sender: RoomSender| {
-        let peer = start_room(&db, path, sender, &options, &claims)?;
+        let peer = start_room(&db, path, sender, &options)?;
         Ok(Some(peer))
     }))
 }
 
 #[cfg(feature = "sqlite")]
 fn start_room(
-    db: &Path,
+    db: &RoomDatabase,
     path: &str,
     sender: RoomSender,
     options: &RoomOptions,
-    claims: &Mutex<(Connection, RoomTables)>,
 ) -> Result<Arc<dyn RoomPeer>, PersistError> {
-    let table = {
-        let claim = claims.lock().unwrap_or_else(|e| e.into_inner());
-        let (conn, tables) = &*claim;
-        tables.claim(conn, path)?
-    };
     let store = MergeableStore::new(None);
-    let persistence = SqlitePersistence::open(db, SqliteJsonConfig::table(table))?;
-    let persister = Persister::try_new(&store, persistence)?;
+    let persister = Persister::try_new(&store, db.room(path)?)?;
     let room_path = path.to_string();
     persister.set_on_ignored_error(move |e| {
         tracing::error!(path = %room_path, error = %e, "room persister");

@@ -44,7 +44,7 @@ use crate::content::{Tables, Values, js_order};
 use crate::json;
 use crate::mergeable::content::{write_tables_stamp, write_values_stamp};
 use crate::mergeable::{JsonForm, MergeableError, MergeableStore};
-use crate::persist::{Stats, Status, StatusCell};
+use crate::status::{Stats, Status, StatusCell};
 use crate::store::ListenerId;
 
 /// The request timeout TinyBase uses by default.
@@ -94,9 +94,47 @@ pub enum SyncError {
         #[source]
         source: MergeableError,
     },
-    /// The transport failed.
+    /// The transport failed, as the transport describes it (TinyBase's message text).
     #[error("tinybase:5:{0}")]
     Transport(String),
+}
+
+/// What kind of failure a [`SyncError`] is: stable across versions (new kinds may be added),
+/// for code that maps errors to its own codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SyncErrorKind {
+    /// A request got no answer in time.
+    NoResponse,
+    /// The synchronizer was destroyed while requests were pending.
+    Destroyed,
+    /// A message had the wrong shape.
+    InvalidMessage,
+    /// Too many requests were waiting.
+    TooManyRequests,
+    /// This store rejected what a peer sent.
+    Rejected,
+    /// The transport failed.
+    Transport,
+}
+
+impl SyncError {
+    /// The kind of failure.
+    ///
+    /// ```
+    /// use tinystore_core::sync::{SyncError, synchronizer::SyncErrorKind};
+    /// assert_eq!(SyncError::Destroyed.kind(), SyncErrorKind::Destroyed);
+    /// ```
+    pub fn kind(&self) -> SyncErrorKind {
+        match self {
+            SyncError::NoResponse(_) => SyncErrorKind::NoResponse,
+            SyncError::Destroyed => SyncErrorKind::Destroyed,
+            SyncError::InvalidMessage => SyncErrorKind::InvalidMessage,
+            SyncError::TooManyRequests => SyncErrorKind::TooManyRequests,
+            SyncError::Rejected { .. } => SyncErrorKind::Rejected,
+            SyncError::Transport(_) => SyncErrorKind::Transport,
+        }
+    }
 }
 
 /// How a payload that [`SyncError::Rejected`] names arrived.
@@ -524,9 +562,8 @@ struct Inner {
     auto_loading: AtomicBool,
     destroyed: AtomicBool,
     auto_save: Mutex<Option<ListenerId>>,
+    /// Status, its listeners, and the load/save counts.
     status: StatusCell,
-    loads: AtomicU64,
-    saves: AtomicU64,
     sends: AtomicU64,
     receives: AtomicU64,
 }
@@ -595,8 +632,6 @@ impl Synchronizer {
                 destroyed: AtomicBool::new(false),
                 auto_save: Mutex::new(None),
                 status: StatusCell::default(),
-                loads: AtomicU64::new(0),
-                saves: AtomicU64::new(0),
                 sends: AtomicU64::new(0),
                 receives: AtomicU64::new(0),
             }),
@@ -755,10 +790,7 @@ impl Synchronizer {
 
     /// `{loads, saves}`.
     pub fn get_stats(&self) -> Stats {
-        Stats {
-            loads: self.inner.loads.load(Ordering::SeqCst),
-            saves: self.inner.saves.load(Ordering::SeqCst),
-        }
+        self.inner.status.stats()
     }
 
     /// `{sends, receives}`.
@@ -833,7 +865,7 @@ impl Inner {
     }
 
     fn save_hashes(self: &Arc<Self>) {
-        self.saves.fetch_add(1, Ordering::SeqCst);
+        self.status.count_save();
         self.set_status(Status::Saving);
         let (t, v) = self.store.get_mergeable_content_hashes();
         let tx = protocol::transaction_id();
@@ -856,7 +888,7 @@ impl Inner {
         if changes.is_empty() {
             return;
         }
-        self.saves.fetch_add(1, Ordering::SeqCst);
+        self.status.count_save();
         self.set_status(Status::Saving);
         let body = changes.to_json_string(JsonForm::CHANGES);
         let tx = protocol::transaction_id();
@@ -866,7 +898,7 @@ impl Inner {
 
     /// Starts a load pull; returns the waiter id when `wait`.
     fn start_load(self: &Arc<Self>, initial: Option<(Tables, Values)>, wait: bool) -> Option<u64> {
-        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.status.count_load();
         let mut effects = Vec::new();
         let waiter;
         {
@@ -1224,7 +1256,7 @@ impl Inner {
         if !(self.syncing.load(Ordering::SeqCst) || self.auto_loading.load(Ordering::SeqCst)) {
             return;
         }
-        self.loads.fetch_add(1, Ordering::SeqCst);
+        self.status.count_load();
         self.apply_from(ChangesForm::Text(body), Some(from), Received::Changes);
         if self.store.had_mutated() && lock(&self.auto_save).is_some() {
             self.save_hashes();
@@ -1267,7 +1299,7 @@ impl Inner {
         match (purpose, result) {
             (Purpose::Notified, Ok(Some(changes))) => {
                 if !destroyed {
-                    self.loads.fetch_add(1, Ordering::SeqCst);
+                    self.status.count_load();
                     self.apply(&changes, from, received);
                 }
             }

@@ -97,8 +97,8 @@ fn schema_sql(path: &Path) -> String {
     sql.iter().map(|s| format!("{s};\n")).collect()
 }
 
-fn rusqlite_open(path: &Path) -> tinystore_core::persist::sqlite::Connection {
-    tinystore_core::persist::sqlite::Connection::open(path).unwrap()
+fn rusqlite_open(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).unwrap()
 }
 
 fn input_content() -> (tinystore_core::Tables, tinystore_core::Values) {
@@ -317,7 +317,7 @@ fn unreadable_storage_is_an_error_and_is_never_overwritten() {
         ),
     ] {
         let db = dir.join(format!("{name}.sqlite"));
-        tinystore_core::persist::sqlite::Connection::open(&db)
+        rusqlite::Connection::open(&db)
             .unwrap()
             .execute_batch(setup)
             .unwrap();
@@ -522,4 +522,175 @@ fn tabular_auto_save_writes_only_changes_and_matches_a_full_save() {
         store.get_cell("pets", "o", "obj"),
         Some(tinystore_core::Cell::from_json(json!({"a": [1]})))
     );
+}
+
+/// Walks an error's `source()` chain for a cause of type `E`.
+fn find_cause<'a, E: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
+#[test]
+fn storage_errors_keep_their_cause() {
+    use tinystore_core::persist::PersistErrorKind;
+    let dir = scratch("error-causes");
+
+    // SQLite: the chain reaches rusqlite's error, with SQLite's own code.
+    let junk = dir.join("junk.sqlite");
+    std::fs::write(&junk, b"not a database, definitely not one at all").unwrap();
+    let err = SqlitePersistence::open(&junk, SqliteJsonConfig::default()).unwrap_err();
+    assert!(matches!(err, PersistError::Sqlite(_)), "{err:?}");
+    assert_eq!(err.kind(), PersistErrorKind::Storage);
+    assert!(
+        err.to_string().starts_with("storage error: sqlite: "),
+        "{err}"
+    );
+    let cause = find_cause::<rusqlite::Error>(&err).expect("a rusqlite::Error in the chain");
+    assert_eq!(
+        cause.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase)
+    );
+    assert_eq!(err.clone(), err);
+
+    // A read-only database: loads work, a save fails with SQLite's read-only error.
+    let db = dir.join("db.sqlite");
+    let store = Store::new();
+    store.set_value("v", 1);
+    Persister::new(
+        &store,
+        SqlitePersistence::open(&db, SqliteJsonConfig::default()).unwrap(),
+    )
+    .save()
+    .unwrap();
+    let read_only = tinystore_core::persist::sqlite::SqliteDatabase::open_read_only(&db)
+        .unwrap()
+        .into_persistence(SqliteJsonConfig::default())
+        .unwrap();
+    let copy = Store::new();
+    let persister = Persister::new(&copy, read_only);
+    persister.load(None).unwrap();
+    assert_eq!(copy.get_json(), store.get_json());
+    copy.set_value("v", 2);
+    let err = persister.save().unwrap_err();
+    let cause = find_cause::<rusqlite::Error>(&err).expect("a rusqlite::Error in the chain");
+    assert_eq!(
+        cause.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ReadOnly)
+    );
+    assert!(
+        tinystore_core::persist::sqlite::SqliteDatabase::open_read_only(dir.join("none.sqlite"))
+            .is_err()
+    );
+    assert!(!dir.join("none.sqlite").exists());
+
+    // A file: the chain reaches the io::Error.
+    let err = Persister::new(&Store::new(), FilePersistence::new(&dir))
+        .load(None)
+        .unwrap_err();
+    assert!(matches!(err, PersistError::Os(_)), "{err:?}");
+    assert_eq!(err.kind(), PersistErrorKind::Storage);
+    assert!(find_cause::<std::io::Error>(&err).is_some());
+
+    // Unreadable content: the chain reaches the JSON error.
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "[[{\"t\":").unwrap();
+    let err = Persister::new(&Store::new(), FilePersistence::new(&bad))
+        .load(None)
+        .unwrap_err();
+    assert_eq!(err.kind(), PersistErrorKind::Content);
+    assert!(err.to_string().starts_with("unreadable stored content: "));
+    assert!(find_cause::<tinystore_core::json::JsonError>(&err).is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Storage that records what auto-save hands it.
+struct Recording {
+    writes: Arc<Mutex<Vec<Option<tinystore_core::Changes>>>>,
+    writes_changes: bool,
+}
+
+impl tinystore_core::persist::Persistence for Recording {
+    fn read(&mut self) -> Result<Option<tinystore_core::persist::Persisted>, PersistError> {
+        Ok(None)
+    }
+
+    fn write(
+        &mut self,
+        _target: &tinystore_core::persist::Target,
+        changes: Option<&tinystore_core::Changes>,
+    ) -> Result<(), PersistError> {
+        self.writes.lock().unwrap().push(changes.cloned());
+        Ok(())
+    }
+
+    fn writes_changes(&self) -> bool {
+        self.writes_changes
+    }
+}
+
+#[test]
+fn auto_save_skips_transactions_that_change_nothing() {
+    for (mergeable, writes_changes) in [(false, true), (false, false), (true, true), (true, false)]
+    {
+        let case = format!("mergeable {mergeable}, writes changes {writes_changes}");
+        let store = if mergeable {
+            MergeableStore::with_clock(None, Box::new(|| T0))
+                .store()
+                .clone()
+        } else {
+            Store::new()
+        };
+        store.set_cell("t", "r", "c", 1);
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let persister = Persister::new(
+            &store,
+            Recording {
+                writes: writes.clone(),
+                writes_changes,
+            },
+        );
+        persister.start_auto_save().unwrap();
+        assert_eq!(
+            writes.lock().unwrap().len(),
+            1,
+            "{case}: the first full save"
+        );
+
+        // Nothing touched: no save.
+        store.transaction(|_| {});
+        store.set_cell("t", "r", "c", 1);
+        assert_eq!(persister.get_stats().saves, 1, "{case}");
+
+        // Set and set back: a net no-op for a Store (no save, as TinyBase), new stamps for a
+        // MergeableStore (saved, as TinyBase).
+        store.transaction(|s| {
+            s.set_cell("t", "r", "c", 2);
+            s.set_cell("t", "r", "c", 1);
+        });
+        let saves = if mergeable { 2 } else { 1 };
+        assert_eq!(persister.get_stats().saves, saves, "{case}");
+
+        // A change: saved, with its changes when the storage writes them.
+        store.set_cell("t", "r", "c", 3);
+        assert_eq!(persister.get_stats().saves, saves + 1, "{case}");
+        let last = writes.lock().unwrap().last().cloned().unwrap();
+        match (writes_changes, last) {
+            (true, Some(changes)) => assert_eq!(
+                changes.to_json(),
+                json!([{"t": {"r": {"c": 3}}}, {}, 1]),
+                "{case}"
+            ),
+            (false, None) => {}
+            (_, other) => panic!("{case}: {other:?}"),
+        }
+        persister.destroy();
+    }
 }

@@ -15,7 +15,8 @@
 //! the same choice with its own folding and 63-byte limit.
 //!
 //! ```
-//! use tinystore_core::persist::sqlite::{Connection, rooms::{IdentifierRules, RoomTables}};
+//! use rusqlite::Connection;
+//! use tinystore_core::persist::sqlite::rooms::{IdentifierRules, RoomTables};
 //! let conn = Connection::open_in_memory().unwrap();
 //! let rooms = RoomTables::open(&conn, IdentifierRules::SQLITE).unwrap();
 //! assert_eq!(rooms.claim(&conn, "Secret").unwrap(), "tinybase_Secret");
@@ -25,11 +26,15 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::{SqliteJsonConfig, SqlitePersistence};
 use crate::hash::fnv1a;
-use crate::persist::PersistError;
+use crate::persist::{PersistError, SqliteError};
 
 /// The table recording which table each room path uses (existing databases have it).
 pub const ROOMS_TABLE: &str = "tinystore_rooms";
@@ -147,13 +152,84 @@ fn candidate(rules: IdentifierRules, path: &str, k: usize) -> String {
 }
 
 fn sql(context: &'static str) -> impl Fn(rusqlite::Error) -> PersistError {
-    move |e| PersistError::Io(format!("sqlite: {context}: {e}"))
+    move |e| PersistError::Sqlite(SqliteError::new(e, Some(context)))
+}
+
+/// The SQLite file of a sync server's rooms: opened and checked once ([`RoomTables::open`]),
+/// then each room's table claimed and its storage opened ([`RoomDatabase::room`]). Rooms start
+/// concurrently: claims go through this one connection, one at a time; each room then has a
+/// connection of its own.
+///
+/// ```
+/// use tinystore_core::persist::sqlite::rooms::RoomDatabase;
+/// let dir = std::env::temp_dir().join(format!("tinystore-doc-roomdb-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let db = RoomDatabase::open(dir.join("rooms.sqlite")).unwrap();
+/// assert_eq!(db.claim("pets/shop").unwrap(), "tinybase_pets_shop");
+/// assert!(db.room("pets/shop").is_ok());
+/// assert!(RoomDatabase::open(dir.join("missing/rooms.sqlite")).is_err());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub struct RoomDatabase {
+    path: PathBuf,
+    claims: Mutex<(Connection, RoomTables)>,
+}
+
+impl std::fmt::Debug for RoomDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoomDatabase")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RoomDatabase {
+    /// Opens (or creates) the rooms database at `path`, in WAL mode (rooms write concurrently
+    /// through their own connections), and checks its room tables. A path that cannot be
+    /// opened, a file that is not an SQLite database, or recorded rooms that share a table
+    /// ([`PersistError::AliasedRooms`]) are errors here.
+    pub fn open(path: impl AsRef<Path>) -> Result<RoomDatabase, PersistError> {
+        let path = path.as_ref().to_path_buf();
+        let context = format!("{}", path.display());
+        let sql = |e: rusqlite::Error| PersistError::Sqlite(SqliteError::new(e, Some(&context)));
+        let conn = Connection::open(&path).map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+        // Also the first statement that reads the file: a file that is not a database fails
+        // here.
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+            .map_err(sql)?;
+        let tables = RoomTables::open(&conn, IdentifierRules::SQLITE)?;
+        Ok(RoomDatabase {
+            path,
+            claims: Mutex::new((conn, tables)),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The table of the room at `room_path` ([`RoomTables::claim`]).
+    pub fn claim(&self, room_path: &str) -> Result<String, PersistError> {
+        let claim = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        let (conn, tables) = &*claim;
+        tables.claim(conn, room_path)
+    }
+
+    /// Storage for the room at `room_path`: its table, in JSON mode, on a connection of its
+    /// own.
+    pub fn room(&self, room_path: &str) -> Result<SqlitePersistence, PersistError> {
+        let table = self.claim(room_path)?;
+        SqlitePersistence::open(&self.path, SqliteJsonConfig::table(table))
+    }
 }
 
 /// The room-to-table mapping of one database, checked at open.
 ///
 /// ```
-/// use tinystore_core::persist::sqlite::{Connection, rooms::{IdentifierRules, RoomTables}};
+/// use rusqlite::Connection;
+/// use tinystore_core::persist::sqlite::rooms::{IdentifierRules, RoomTables};
 /// let conn = Connection::open_in_memory().unwrap();
 /// let rooms = RoomTables::open(&conn, IdentifierRules::SQLITE).unwrap();
 /// let table = rooms.claim(&conn, "pets/shop").unwrap();
@@ -175,7 +251,8 @@ impl RoomTables {
     /// Set a busy timeout on `conn` when other connections write the same file.
     ///
     /// ```
-    /// use tinystore_core::persist::{PersistError, sqlite::{Connection, rooms::*}};
+    /// use rusqlite::Connection;
+    /// use tinystore_core::persist::{PersistError, sqlite::rooms::*};
     /// let conn = Connection::open_in_memory().unwrap();
     /// RoomTables::open(&conn, IdentifierRules::SQLITE).unwrap();
     /// // What the old case-sensitive check could record: one table for two rooms.
@@ -231,7 +308,8 @@ impl RoomTables {
     /// one `BEGIN IMMEDIATE` transaction. Fails if `conn` is inside a transaction already.
     ///
     /// ```
-    /// use tinystore_core::persist::sqlite::{Connection, rooms::{IdentifierRules, RoomTables}};
+    /// use rusqlite::Connection;
+    /// use tinystore_core::persist::sqlite::rooms::{IdentifierRules, RoomTables};
     /// let conn = Connection::open_in_memory().unwrap();
     /// // A table TinyBase's server wrote for room `petShop`, and one for `Other` only.
     /// conn.execute_batch("CREATE TABLE tinybase_petShop(_id PRIMARY KEY, store);

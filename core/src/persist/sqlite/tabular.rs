@@ -176,7 +176,7 @@ fn ensure_columns(
         }
     };
     if !columns.iter().any(|c| c == id_column) {
-        return Err(PersistError::Content(format!(
+        return Err(PersistError::content(format!(
             "table {db_table} has no row id column {id_column}"
         )));
     }
