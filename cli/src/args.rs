@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use serde_json::{Value as Json, json};
 use tinystore_core::json::stringify_pretty;
+use tinystore_core::persist::file::write_atomically;
 use tinystore_core::{MergeableStore, Store, content};
 
 /// A command's failure: a failed run (exit 1), or a message with its own exit status.
@@ -198,9 +199,9 @@ pub(crate) fn new_mergeable_store(flags: &StoreArgs) -> MergeableStore {
 pub(crate) fn write_out(out: Option<&str>, value: &Json) -> Result<(), CliError> {
     let text = stringify_pretty(value, "  ") + "\n";
     match out {
-        Some(file) => {
-            std::fs::write(file, text).map_err(|e| CliError::Exit(1, format!("{file}: {e}")))
-        }
+        // Atomically (and synced), as the core writes every file: a reader never sees half.
+        Some(file) => write_atomically(std::path::Path::new(file), text.as_bytes())
+            .map_err(|e| CliError::Exit(1, format!("{file}: {e}"))),
         None => {
             print!("{text}");
             Ok(())

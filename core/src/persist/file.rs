@@ -120,7 +120,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
         _ => path.to_path_buf(),
     };
     let mut tmp_name = target.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".{}.tmp", random_suffix()));
+    // 16 random characters make concurrent temporary files distinct.
+    tmp_name.push(format!(
+        ".{}.tmp",
+        crate::js::random_string(crate::js::LOWER_BASE32, 16)
+    ));
     let tmp = target.with_file_name(tmp_name);
     let result = (|| {
         let mut file = File::create(&tmp)?;
@@ -143,19 +147,4 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
         let _ = fs::remove_file(&tmp);
     }
     Ok(result?)
-}
-
-/// 16 characters that make concurrent temporary files distinct.
-fn random_suffix() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    if let Ok(d) = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
-        hasher.write_u128(d.as_nanos());
-    }
-    let bits = hasher.finish();
-    const DIGITS: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
-    (0..16)
-        .map(|i| DIGITS[((bits >> (i * 4)) & 31) as usize] as char)
-        .collect()
 }

@@ -8,7 +8,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 
-use super::protocol;
 use super::synchronizer::{Synchronizer, SynchronizerOptions, Transport, WeakSynchronizer};
 use crate::mergeable::MergeableStore;
 
@@ -97,7 +96,7 @@ impl LocalBus {
         store: &MergeableStore,
         options: SynchronizerOptions,
     ) -> Synchronizer {
-        let id = protocol::unique_id(16);
+        let id = crate::js::unique_id(16);
         let transport = Arc::new(LocalTransport {
             bus: Arc::downgrade(&self.inner),
             id: id.clone(),

@@ -40,7 +40,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 
 use super::protocol::{self, MAX_PENDING_REQUESTS, Message, MessageType};
-use crate::content::{Tables, Values, js_order};
+use crate::content::{Tables, Values};
+use crate::js::object_order;
 use crate::json;
 use crate::mergeable::content::{write_tables_stamp, write_values_stamp};
 use crate::mergeable::{JsonForm, MergeableError, MergeableStore};
@@ -268,7 +269,7 @@ fn new_tables_stamp() -> Json {
 
 fn hashes_json<'a>(entries: impl Iterator<Item = (&'a String, String)>) -> String {
     let mut out = String::from("{");
-    for (i, (id, value)) in js_order(entries.collect()).into_iter().enumerate() {
+    for (i, (id, value)) in object_order(entries.collect()).into_iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
