@@ -63,3 +63,99 @@ pub(crate) trait ChangeHook: Any + Send {
     /// The transaction is over: drop its journal and per-transaction state.
     fn settle(&mut self);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::content::Row;
+    use crate::store::Store;
+
+    /// Records what the store tells it, as text.
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    impl Recorder {
+        fn push(&self, event: String) {
+            self.0.lock().unwrap().push(event);
+        }
+    }
+
+    impl ChangeHook for Recorder {
+        fn cell_changed(
+            &mut self,
+            names: &mut Interner,
+            t: &str,
+            r: &str,
+            c: u32,
+            new: Option<&Cell>,
+            was_absent: bool,
+        ) {
+            let c = names.name(c);
+            self.push(format!("cell {t}/{r}/{c} {new:?} {was_absent}"));
+        }
+
+        fn value_changed(
+            &mut self,
+            _names: &mut Interner,
+            v: &str,
+            new: Option<&Cell>,
+            was_absent: bool,
+        ) {
+            self.push(format!("value {v} {new:?} {was_absent}"));
+        }
+
+        fn rollback(&mut self) {
+            self.push("rollback".into());
+        }
+
+        fn settle(&mut self) {
+            self.push("settle".into());
+        }
+    }
+
+    #[test]
+    fn the_hook_sees_every_primitive_change_and_the_end_of_each_transaction() {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let store = Store::with_hook(Box::new(Recorder(events.clone())));
+        let row: Row = [
+            ("a".to_string(), Cell::from(1)),
+            ("b".to_string(), Cell::from(2)),
+        ]
+        .into_iter()
+        .collect();
+        store.set_row("t", "r", &row);
+        store.set_cell("t", "r", "a", 3).set_cell("t", "r", "a", 3);
+        store.del_cell("t", "r", "b", false);
+        store.set_value("v", true).del_value("v");
+        store.transaction_with_rollback(
+            |s| {
+                s.set_cell("t", "r", "a", 4);
+            },
+            |_| true,
+        );
+        let taken = std::mem::take(&mut *events.lock().unwrap());
+        assert_eq!(
+            taken,
+            [
+                "cell t/r/a Some(Number(1.0)) true",
+                "cell t/r/b Some(Number(2.0)) true",
+                "settle",
+                "cell t/r/a Some(Number(3.0)) false",
+                "settle",
+                // Setting an equal cell is no change.
+                "settle",
+                "cell t/r/b None false",
+                "settle",
+                "value v Some(Boolean(true)) true",
+                "settle",
+                "value v None false",
+                "settle",
+                "cell t/r/a Some(Number(4.0)) false",
+                "rollback",
+                "settle",
+            ]
+        );
+        assert_eq!(store.get_cell("t", "r", "a"), Some(Cell::from(3)));
+    }
+}
