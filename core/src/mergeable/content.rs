@@ -14,8 +14,9 @@ use crate::content::js_order;
 use crate::hlc::{Hlc, MAX_FUTURE_OFFSET_MS};
 use crate::json::{self, ContainerKind};
 use crate::ordmap::OrdMap;
-use crate::store::stamps::{Leaf, LeafMap, Names, StampTree, TableStamps};
 use crate::types::{Cell, Text, UNDEFINED_MARKER};
+
+use super::tree::{Leaf, LeafMap, Names, Payload, TableStamps};
 
 /// TinyBase's stamp: `[thing, hlc, hash]`. `hlc` is `""` for never-written things and for
 /// containers; `hash` is absent in hash-less changes (sync) and present in full content.
@@ -336,13 +337,14 @@ impl MergeableContent {
         json: &Json,
         has_hashes: bool,
         max_time: u64,
-    ) -> Result<StampTree, MergeableError> {
+    ) -> Result<Payload, MergeableError> {
         let parts = top_level(json, has_hashes)?;
         let p = Parser {
             has_hashes,
             max_time,
         };
-        let mut tree = StampTree::default();
+        let mut payload: Payload = Payload::default();
+        let (names, tree) = (&mut payload.names, &mut payload.tree);
         let (tables, hlc, hash) = p.stamp(&parts[0])?;
         let tables = tables
             .as_object()
@@ -354,7 +356,7 @@ impl MergeableContent {
                 .ok_or_else(|| shape("a container stamp must hold an object"))?;
             let mut rows = OrdMap::new();
             for (r, row) in rows_json {
-                rows.insert(Text::from(r.as_str()), p.leaf_map(row, &mut tree.names)?);
+                rows.insert(Text::from(r.as_str()), p.leaf_map(row, names)?);
             }
             tree.tables.insert(
                 Text::from(t.as_str()),
@@ -363,8 +365,8 @@ impl MergeableContent {
         }
         tree.tables_hlc = stamp_hlc(hlc);
         tree.tables_hash = hash.unwrap_or(0);
-        tree.values = p.leaf_map(&parts[1], &mut tree.names)?;
-        Ok(tree)
+        tree.values = p.leaf_map(&parts[1], names)?;
+        Ok(payload)
     }
 
     /// Checks a typed tree as TinyBase checks a payload: valid HLCs no later than `max_time`,
@@ -545,7 +547,7 @@ impl MergeableContent {
     /// JSON or shape, an invalid HLC or cell, duplicate keys): the caller then runs the checked
     /// two-pass path, which reports the error as before (or, for duplicate keys, keeps the last
     /// value at the first position as `JSON.parse` does).
-    pub(crate) fn tree_from_str(text: &str, has_hashes: bool, max_time: u64) -> Option<StampTree> {
+    pub(crate) fn tree_from_str(text: &str, has_hashes: bool, max_time: u64) -> Option<Payload> {
         let mut sink = TreeSink {
             has_hashes,
             max_time,
@@ -561,10 +563,10 @@ impl MergeableContent {
             leaf_value: None,
             leaves: Vec::new(),
             rows: OrdMap::new(),
-            tree: StampTree::default(),
+            payload: Payload::default(),
         };
         json::parse_into(text, &mut sink).ok()?;
-        (!sink.failed && sink.depth == 0 && sink.idx[0] >= 2).then_some(sink.tree)
+        (!sink.failed && sink.depth == 0 && sink.idx[0] >= 2).then_some(sink.payload)
     }
 }
 
@@ -592,7 +594,7 @@ struct TreeSink {
     leaf_value: Option<Option<Cell>>,
     leaves: Vec<(u32, Leaf)>,
     rows: OrdMap<Text, LeafMap>,
-    tree: StampTree,
+    payload: Payload,
 }
 
 /// What a container at a given level is.
@@ -675,7 +677,7 @@ impl TreeSink {
                 else {
                     return self.fail();
                 };
-                let id = self.tree.names.intern(&key);
+                let id = self.payload.names.intern(&key);
                 if self.leaves.iter().any(|(c, _)| *c == id) {
                     return self.fail();
                 }
@@ -686,7 +688,7 @@ impl TreeSink {
                 let leaves: Vec<(u32, Leaf)> = self.leaves.drain(..).collect();
                 let map = LeafMap::new(leaves, hlc, hash);
                 if self.values_branch {
-                    self.tree.values = map;
+                    self.payload.tree.values = map;
                 } else {
                     let row = std::mem::take(&mut self.row_key);
                     if self.rows.contains_key(row.as_str()) {
@@ -697,17 +699,18 @@ impl TreeSink {
             }
             Slot::TableStamp => {
                 let table = std::mem::take(&mut self.table_key);
-                if self.tree.tables.contains_key(table.as_str()) {
+                if self.payload.tree.tables.contains_key(table.as_str()) {
                     return self.fail();
                 }
                 let rows = std::mem::replace(&mut self.rows, OrdMap::new());
-                self.tree
+                self.payload
+                    .tree
                     .tables
                     .insert(table, TableStamps::new(rows, hlc, hash));
             }
             Slot::TablesStamp => {
-                self.tree.tables_hlc = hlc;
-                self.tree.tables_hash = hash;
+                self.payload.tree.tables_hlc = hlc;
+                self.payload.tree.tables_hash = hash;
             }
             Slot::Payload | Slot::Object => {}
         }

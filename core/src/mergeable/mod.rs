@@ -19,6 +19,8 @@
 //! ```
 
 pub mod content;
+mod stamper;
+mod tree;
 
 use std::ops::Deref;
 
@@ -31,8 +33,11 @@ pub use content::{
 
 use crate::content::{Tables, Values, js_order};
 use crate::hlc::{GetNow, HlcClock, MAX_FUTURE_OFFSET_MS};
-use crate::store::Store;
-use crate::store::stamps::{self, Mergeable};
+use crate::store::{Interner, Store};
+use crate::types::Text;
+
+use stamper::Mergeable;
+use tree::{Payload, empty_tables_stamp, leaf_stamp, row_stamp, table_stamp};
 
 /// Hashes of tables by id.
 pub type TableHashes = IndexMap<String, u32>;
@@ -70,11 +75,7 @@ pub fn create_mergeable_store(unique_id: Option<&str>, get_now: Option<GetNow>) 
 }
 
 /// Parses an encoded payload straight into the stamp tree that merging consumes.
-fn parse_tree(
-    text: &str,
-    has_hashes: bool,
-    max_time: u64,
-) -> Result<stamps::StampTree, MergeableError> {
+fn parse_tree(text: &str, has_hashes: bool, max_time: u64) -> Result<Payload, MergeableError> {
     // One pass over the text for well-formed payloads; anything the streaming decoder does not
     // take (every invalid payload among them) goes through the checked two-pass path, which
     // reports the error.
@@ -105,15 +106,17 @@ impl MergeableStore {
     fn build(unique_id: Option<&str>, get_now: Option<GetNow>) -> MergeableStore {
         let clock = HlcClock::new(unique_id, get_now);
         MergeableStore {
-            store: Store::with_mergeable(Mergeable::new(clock)),
+            store: Store::with_hook(Box::new(Mergeable::new(clock))),
         }
     }
 
     /// The MergeableStore behind a Store handle, if it is one.
     pub fn from_store(store: &Store) -> Option<MergeableStore> {
-        store.is_mergeable().then(|| MergeableStore {
-            store: store.clone(),
-        })
+        store
+            .with_hook_ref(|_: &Mergeable, _| ())
+            .map(|()| MergeableStore {
+                store: store.clone(),
+            })
     }
 
     /// The plain Store handle (shares the same data).
@@ -121,22 +124,27 @@ impl MergeableStore {
         &self.store
     }
 
-    fn with_m<R>(&self, f: impl FnOnce(&Mergeable) -> R) -> R {
-        self.store.with(|s| {
-            f(s.mergeable
-                .as_deref()
-                .expect("a MergeableStore always has stamps"))
-        })
+    /// Runs `f` on the stamper and the store's interner (which resolves the tree's ids).
+    fn with_m<R>(&self, f: impl FnOnce(&Mergeable, &Interner) -> R) -> R {
+        self.store
+            .with_hook_ref(f)
+            .expect("a MergeableStore always has stamps")
+    }
+
+    fn with_m_mut<R>(&self, f: impl FnOnce(&mut Mergeable, &mut Interner) -> R) -> R {
+        self.store
+            .with_hook_mut(f)
+            .expect("a MergeableStore always has stamps")
     }
 
     /// The 5-character client id at the end of this store's HLCs.
     pub fn client_id(&self) -> String {
-        self.with_m(|m| m.clock.client_id().to_string())
+        self.with_m(|m, _| m.clock.client_id().to_string())
     }
 
     /// Latest HLC time a payload may carry: now + 5 minutes.
     fn max_time(&self) -> u64 {
-        self.with_m(|m| m.clock.now())
+        self.with_m(|m, _| m.clock.now())
             .saturating_add(MAX_FUTURE_OFFSET_MS)
     }
 
@@ -145,15 +153,15 @@ impl MergeableStore {
     /// The full stamped content, hashes included (`getMergeableContent()`), with object and
     /// array cells in their encoded form.
     pub fn get_mergeable_content(&self) -> MergeableContent {
-        self.with_m(Mergeable::content)
+        self.with_m(|m, names| m.content(names))
     }
 
     /// The full content as TinyBase's file persister writes it: encoded JSON with hashes and
     /// `"\u{FFFC}"` tombstones.
     pub fn get_mergeable_content_json(&self) -> String {
-        self.with_m(|m| {
+        self.with_m(|m, names| {
             let mut out = String::with_capacity(64);
-            m.tree.write_json(&mut out, JsonForm::CONTENT);
+            m.tree.write_json(names, &mut out, JsonForm::CONTENT);
             out
         })
     }
@@ -180,13 +188,7 @@ impl MergeableStore {
     /// wins over it (`setDefaultContent`).
     pub fn set_default_content(&self, tables: &Tables, values: &Values) -> &Self {
         let _lock = self.store.lock();
-        let set = |on: bool| {
-            self.store.with_mut(|s| {
-                if let Some(m) = s.mergeable.as_deref_mut() {
-                    m.defaulting_content = on;
-                }
-            })
-        };
+        let set = |on: bool| self.with_m_mut(|m, _| m.defaulting_content = on);
         self.store.transaction(|store| {
             set(true);
             store.set_content(tables, values);
@@ -198,7 +200,7 @@ impl MergeableStore {
     /// The stamps of the cells and values changed in the current transaction
     /// (`getTransactionMergeableChanges(withHashes)`); empty outside a transaction.
     pub fn get_transaction_mergeable_changes(&self, with_hashes: bool) -> MergeableChanges {
-        self.with_m(|m| m.transaction_changes(with_hashes))
+        self.with_m(|m, names| m.transaction_changes(names, with_hashes))
     }
 
     /// Merges changes (or full content) from another replica (`applyMergeableChanges`): each
@@ -234,11 +236,7 @@ impl MergeableStore {
     }
 
     fn set_listening(&self, on: bool) {
-        self.store.with_mut(|s| {
-            if let Some(m) = s.mergeable.as_deref_mut() {
-                m.listening = on;
-            }
-        });
+        self.with_m_mut(|m, _| m.listening = on);
     }
 
     /// Merges a validated payload: stamps first, then the implied store changes in one
@@ -246,10 +244,10 @@ impl MergeableStore {
     /// transaction finishes, after stamping is back on, so their writes are stamped (as
     /// TinyBase stamps writes made while `mutating`).
     fn apply_validated(&self, incoming: &MergeableContent, is_content: bool) {
-        self.apply_tree(&stamps::StampTree::from_content(incoming), is_content);
+        self.apply_tree(&Payload::from_content(incoming), is_content);
     }
 
-    fn apply_tree(&self, incoming: &stamps::StampTree, is_content: bool) {
+    fn apply_tree(&self, incoming: &Payload<impl tree::NameTable>, is_content: bool) {
         let _lock = self.store.lock();
         if !self.store.begin() {
             return;
@@ -259,16 +257,11 @@ impl MergeableStore {
             self.store.del_tables();
             self.store.del_values();
         }
-        let changes = self.store.with_mut(|s| {
-            let undo = &mut s.undo;
-            let m = s
-                .mergeable
-                .as_deref_mut()
-                .expect("a MergeableStore always has stamps");
+        let changes = self.with_m_mut(|m, names| {
             if is_content {
-                m.clear(undo);
+                m.clear();
             }
-            m.merge(undo, incoming, is_content)
+            m.merge(names, incoming, is_content)
         });
         self.store.apply_accepted(changes);
         self.set_listening(true);
@@ -278,22 +271,14 @@ impl MergeableStore {
     }
 
     fn set_applying(&self, on: bool) {
-        self.store.with_mut(|s| {
-            if let Some(m) = s.mergeable.as_deref_mut() {
-                m.applying = on;
-            }
-        });
+        self.with_m_mut(|m, _| m.applying = on);
     }
 
     /// Whether a mutator listener wrote while incoming changes were being applied since the
     /// last call (TinyBase's `hadMutated`); resets the flag. A synchronizer announces its
     /// hashes afterwards, so peers fetch what the listener wrote.
     pub fn had_mutated(&self) -> bool {
-        self.store.with_mut(|s| {
-            s.mergeable
-                .as_deref_mut()
-                .is_some_and(|m| std::mem::take(&mut m.mutated))
-        })
+        self.with_m_mut(|m, _| std::mem::take(&mut m.mutated))
     }
 
     /// Merges both ways with `other` (`merge`): each store takes the other's content as it
@@ -303,12 +288,20 @@ impl MergeableStore {
         // merged straight in: content taken from a store is valid by construction, so only an
         // HLC too far in the future of the receiver's clock can refuse it, and then (as in
         // TinyBase) that direction of the merge is skipped as a whole.
-        let mine = self.with_m(|m| m.tree.clone());
-        let theirs = other.with_m(|m| m.tree.clone());
-        if mine.max_time() <= other.max_time() {
+        let copy = |store: &MergeableStore| {
+            store.with_m(|m, names| Payload {
+                names: (0..names.len() as u32)
+                    .map(|id| names.name(id).clone())
+                    .collect::<Vec<Text>>(),
+                tree: m.tree.clone(),
+            })
+        };
+        let mine = copy(self);
+        let theirs = copy(other);
+        if mine.tree.max_time() <= other.max_time() {
             other.apply_tree(&mine, false);
         }
-        if theirs.max_time() <= self.max_time() {
+        if theirs.tree.max_time() <= self.max_time() {
             self.apply_tree(&theirs, false);
         }
         self
@@ -318,12 +311,12 @@ impl MergeableStore {
 
     /// `[tablesHash, valuesHash]`.
     pub fn get_mergeable_content_hashes(&self) -> (u32, u32) {
-        self.with_m(|m| (m.tree.tables_hash, m.tree.values.hash))
+        self.with_m(|m, _| (m.tree.tables_hash, m.tree.values.hash))
     }
 
     /// `{tableId: tableHash}` for every table with stamps (tombstone-only ones included).
     pub fn get_mergeable_table_hashes(&self) -> TableHashes {
-        self.with_m(|m| {
+        self.with_m(|m, _| {
             m.tree
                 .tables
                 .iter()
@@ -335,9 +328,9 @@ impl MergeableStore {
     /// `[newTables, differingTableHashes]`: tables the other side lacks, in full (hash-less),
     /// and this side's hash of tables both have but hash differently.
     pub fn get_mergeable_table_diff(&self, other: &TableHashes) -> (TablesStamp, TableHashes) {
-        self.with_m(|m| {
+        self.with_m(|m, names| {
             let tree = &m.tree;
-            let mut new_tables = stamps::empty_tables_stamp(tree);
+            let mut new_tables = empty_tables_stamp(tree);
             let mut differing = IndexMap::new();
             for (t, table) in tree.tables.iter() {
                 match other.get(t.as_str()) {
@@ -348,7 +341,7 @@ impl MergeableStore {
                     None => {
                         new_tables
                             .thing
-                            .insert(t.to_string(), stamps::table_stamp(tree, table, false));
+                            .insert(t.to_string(), table_stamp(names, table, false));
                     }
                 }
             }
@@ -358,7 +351,7 @@ impl MergeableStore {
 
     /// `{t: {r: rowHash}}` for every local table whose hash differs from the given one.
     pub fn get_mergeable_row_hashes(&self, other: &TableHashes) -> RowHashes {
-        self.with_m(|m| {
+        self.with_m(|m, _| {
             let mut out = RowHashes::new();
             for (t, other_hash) in ordered(other) {
                 if let Some(table) = m.tree.tables.get(t.as_str())
@@ -376,9 +369,9 @@ impl MergeableStore {
 
     /// `[newRows, differingRowHashes]` for the tables in `other`.
     pub fn get_mergeable_row_diff(&self, other: &RowHashes) -> (TablesStamp, RowHashes) {
-        self.with_m(|m| {
+        self.with_m(|m, names| {
             let tree = &m.tree;
-            let mut new_rows = stamps::empty_tables_stamp(tree);
+            let mut new_rows = empty_tables_stamp(tree);
             let mut differing = RowHashes::new();
             for (t, other_rows) in ordered(other) {
                 let Some(table) = tree.tables.get(t.as_str()) else {
@@ -403,7 +396,7 @@ impl MergeableStore {
                                     hash: None,
                                 })
                                 .thing
-                                .insert(r.to_string(), stamps::row_stamp(tree, row, false));
+                                .insert(r.to_string(), row_stamp(names, row, false));
                         }
                     }
                 }
@@ -414,7 +407,7 @@ impl MergeableStore {
 
     /// `{t: {r: {c: cellHash}}}` for the local rows whose hash differs from the given one.
     pub fn get_mergeable_cell_hashes(&self, other: &RowHashes) -> CellHashes {
-        self.with_m(|m| {
+        self.with_m(|m, names| {
             let tree = &m.tree;
             let mut out = CellHashes::new();
             for (t, other_rows) in ordered(other) {
@@ -431,7 +424,7 @@ impl MergeableStore {
                             .entry(r.clone())
                             .or_default();
                         for (id, leaf) in &row.leaves {
-                            cells.insert(tree.names.name(*id).to_string(), leaf.hash);
+                            cells.insert(names.name(*id).to_string(), leaf.hash);
                         }
                     }
                 }
@@ -443,9 +436,9 @@ impl MergeableStore {
     /// Every local cell, in the rows named in `other`, whose hash differs from (or is missing
     /// in) the given hashes, as a hash-less tables stamp.
     pub fn get_mergeable_cell_diff(&self, other: &CellHashes) -> TablesStamp {
-        self.with_m(|m| {
+        self.with_m(|m, names| {
             let tree = &m.tree;
-            let mut out = stamps::empty_tables_stamp(tree);
+            let mut out = empty_tables_stamp(tree);
             for (t, other_rows) in ordered(other) {
                 for (r, other_cells) in ordered(other_rows) {
                     let Some(table) = tree.tables.get(t.as_str()) else {
@@ -455,8 +448,8 @@ impl MergeableStore {
                         continue;
                     };
                     for (id, leaf) in &row.leaves {
-                        let name = tree.names.name(*id);
-                        if other_cells.get(name) == Some(&leaf.hash) {
+                        let name = names.name(*id);
+                        if other_cells.get(name.as_str()) == Some(&leaf.hash) {
                             continue;
                         }
                         out.thing
@@ -474,7 +467,7 @@ impl MergeableStore {
                                 hash: None,
                             })
                             .thing
-                            .insert(name.to_string(), stamps::leaf_stamp(leaf, false));
+                            .insert(name.to_string(), leaf_stamp(leaf, false));
                     }
                 }
             }
@@ -484,19 +477,19 @@ impl MergeableStore {
 
     /// `{valueId: valueHash}`.
     pub fn get_mergeable_value_hashes(&self) -> ValueHashes {
-        self.with_m(|m| {
+        self.with_m(|m, names| {
             m.tree
                 .values
                 .leaves
                 .iter()
-                .map(|(id, leaf)| (m.tree.names.name(*id).to_string(), leaf.hash))
+                .map(|(id, leaf)| (names.name(*id).to_string(), leaf.hash))
                 .collect()
         })
     }
 
     /// The values whose hash differs from (or is missing in) the given hashes.
     pub fn get_mergeable_value_diff(&self, other: &ValueHashes) -> ValuesStamp {
-        self.with_m(|m| {
+        self.with_m(|m, names| {
             let tree = &m.tree;
             let mut out = Stamp {
                 thing: IndexMap::new(),
@@ -504,10 +497,9 @@ impl MergeableStore {
                 hash: None,
             };
             for (id, leaf) in &tree.values.leaves {
-                let name = tree.names.name(*id);
-                if other.get(name) != Some(&leaf.hash) {
-                    out.thing
-                        .insert(name.to_string(), stamps::leaf_stamp(leaf, false));
+                let name = names.name(*id);
+                if other.get(name.as_str()) != Some(&leaf.hash) {
+                    out.thing.insert(name.to_string(), leaf_stamp(leaf, false));
                 }
             }
             out

@@ -1,11 +1,12 @@
-//! The store's data, its transaction log and undo journal, and the primitive mutations.
+//! The store's data, its undo journal, and the primitive mutations.
 //!
-//! Every change to the data goes through four primitives ([`State::set_valid_cell`],
-//! [`State::del_valid_cell`], [`State::set_valid_value`], [`State::del_valid_value`]). Each
-//! records (a) the TinyBase change maps the listeners need and (b) an undo entry that restores
-//! the exact prior state, ids order included, on rollback. Removal leaves a hole in the
-//! insertion-ordered maps during a transaction, so undo can put an entry back in its old place;
-//! holes are compacted when the transaction ends.
+//! Every change to the data goes through a few primitives ([`State::set_valid_cell`],
+//! [`State::insert_new_row`], [`State::del_valid_cell`], [`State::set_valid_value`],
+//! [`State::del_valid_value`]). Each records (a) the TinyBase change maps the listeners need
+//! ([`TxLog`]), (b) an undo entry that restores the exact prior state, ids order included, on
+//! rollback, and (c) tells the [`ChangeHook`], if one is installed. Removal leaves a hole in
+//! the insertion-ordered maps during a transaction, so undo can put an entry back in its old
+//! place; holes are compacted when the transaction ends.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -14,82 +15,10 @@ use crate::ordmap::OrdMap;
 use crate::schema::{TablesSchema, ValuesSchema};
 use crate::types::{Cell, Text};
 
+use super::hook::ChangeHook;
+use super::interner::Interner;
 use super::listeners::Listeners;
-use super::stamps::{Mergeable, StampUndo};
-
-/// Interned cell ids: rows store a `u32` per cell instead of the id string.
-///
-/// Entries are reference counted by the cells that use them and freed only when a transaction
-/// ends, so that the transaction log and undo journal can hold plain indices.
-#[derive(Default)]
-pub(crate) struct Interner {
-    names: Vec<Text>,
-    refs: Vec<u32>,
-    lookup: OrdMap<Text, u32>,
-    free: Vec<u32>,
-    maybe_unused: Vec<u32>,
-}
-
-impl Interner {
-    #[inline]
-    pub(crate) fn get(&self, name: &str) -> Option<u32> {
-        self.lookup.get(name).copied()
-    }
-
-    #[inline]
-    pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.get(name) {
-            return id;
-        }
-        let id = match self.free.pop() {
-            Some(id) => {
-                self.names[id as usize] = name.into();
-                self.refs[id as usize] = 0;
-                id
-            }
-            None => {
-                self.names.push(name.into());
-                self.refs.push(0);
-                (self.names.len() - 1) as u32
-            }
-        };
-        self.lookup.insert(name.into(), id);
-        // A freshly interned id that ends up unused (e.g. the write was rejected) is collected.
-        self.maybe_unused.push(id);
-        id
-    }
-
-    #[inline]
-    pub(crate) fn name(&self, id: u32) -> &Text {
-        &self.names[id as usize]
-    }
-
-    #[inline]
-    fn retain(&mut self, id: u32) {
-        self.refs[id as usize] += 1;
-    }
-
-    #[inline]
-    fn release(&mut self, id: u32) {
-        let r = &mut self.refs[id as usize];
-        *r -= 1;
-        if *r == 0 {
-            self.maybe_unused.push(id);
-        }
-    }
-
-    /// Frees ids no cell uses any more. Only called between transactions.
-    pub(crate) fn collect(&mut self) {
-        for id in std::mem::take(&mut self.maybe_unused) {
-            if self.refs[id as usize] == 0 && !self.names[id as usize].is_empty() {
-                let name = std::mem::take(&mut self.names[id as usize]);
-                if self.lookup.remove(name.as_str()).is_some() {
-                    self.free.push(id);
-                }
-            }
-        }
-    }
-}
+use super::txlog::{TxLog, id_changed};
 
 /// One row: cells in insertion order, keyed by interned cell id.
 #[derive(Clone, Default)]
@@ -184,105 +113,6 @@ pub(crate) enum Undo {
     },
     /// A row id pushed onto the back of the table's `addRow` pool.
     RowIdReleased(Text),
-    /// A MergeableStore's stamp change.
-    Stamp(StampUndo),
-}
-
-/// Ids whose presence changed: +1 added, -1 removed. A net-zero entry is removed, so a re-add
-/// goes to the end, exactly like TinyBase's change maps.
-pub(crate) type IdChangeMap<K> = OrdMap<K, i8>;
-
-fn id_changed<K: std::hash::Hash + Eq>(map: &mut IdChangeMap<K>, key: K, delta: i8) {
-    match map.get_mut(&key) {
-        Some(existing) if *existing == -delta => {
-            map.remove(&key);
-        }
-        Some(existing) => *existing = delta,
-        None => {
-            map.insert(key, delta);
-        }
-    }
-}
-
-/// Changed cells of one row: interned cell id → value before the transaction (`None`: absent).
-pub(crate) type RowCellLog = Vec<(u32, Option<Cell>)>;
-
-/// One invalid-cell record: table, row and cell ids (any may be absent) and the rejected values.
-pub(crate) type InvalidCellRecord = (Option<Text>, Option<Text>, Option<Text>, Vec<Option<Cell>>);
-
-/// TinyBase's per-transaction change maps. Each map keeps its own first-touch order, which is
-/// the order listeners fire in.
-#[derive(Default)]
-pub(crate) struct TxLog {
-    pub(crate) table_ids: IdChangeMap<Text>,
-    pub(crate) table_cell_ids: OrdMap<Text, IdChangeMap<u32>>,
-    pub(crate) row_count: OrdMap<Text, i64>,
-    pub(crate) row_ids: OrdMap<Text, IdChangeMap<Text>>,
-    pub(crate) cell_ids: OrdMap<Text, OrdMap<Text, Vec<(u32, i8)>>>,
-    pub(crate) cells: OrdMap<Text, OrdMap<Text, RowCellLog>>,
-    pub(crate) invalid_cells: Vec<InvalidCellRecord>,
-    pub(crate) value_ids: IdChangeMap<Text>,
-    pub(crate) values: OrdMap<Text, Option<Cell>>,
-    pub(crate) invalid_values: Vec<(Option<Text>, Vec<Option<Cell>>)>,
-}
-
-impl TxLog {
-    pub(crate) fn clear(&mut self) {
-        self.table_ids.clear();
-        self.table_cell_ids.clear();
-        self.row_count.clear();
-        self.row_ids.clear();
-        self.cell_ids.clear();
-        self.cells.clear();
-        self.invalid_cells.clear();
-        self.value_ids.clear();
-        self.values.clear();
-        self.invalid_values.clear();
-    }
-
-    pub(crate) fn clear_changes(&mut self) {
-        let invalid_cells = std::mem::take(&mut self.invalid_cells);
-        let invalid_values = std::mem::take(&mut self.invalid_values);
-        self.clear();
-        self.invalid_cells = invalid_cells;
-        self.invalid_values = invalid_values;
-    }
-
-    /// The value a cell had before the transaction, if it was touched: `Some(old)`.
-    pub(crate) fn old_cell(&self, t: &str, r: &str, c: u32) -> Option<&Option<Cell>> {
-        self.cells
-            .get(t)?
-            .get(r)?
-            .iter()
-            .find(|(id, _)| *id == c)
-            .map(|(_, old)| old)
-    }
-
-    fn record_invalid_cell(
-        &mut self,
-        t: Option<&str>,
-        r: Option<&str>,
-        c: Option<&str>,
-        v: Option<Cell>,
-    ) {
-        let key = (t.map(Text::from), r.map(Text::from), c.map(Text::from));
-        match self
-            .invalid_cells
-            .iter_mut()
-            .find(|(a, b, cc, _)| (a, b, cc) == (&key.0, &key.1, &key.2))
-        {
-            Some(entry) => entry.3.push(v),
-            None => self.invalid_cells.push((key.0, key.1, key.2, vec![v])),
-        }
-    }
-
-    fn record_invalid_value(&mut self, id: Option<&str>, v: Option<Cell>) {
-        let key = id.map(Text::from);
-        match self.invalid_values.iter_mut().find(|(k, _)| k == &key) {
-            Some(entry) => entry.1.push(v),
-            None => self.invalid_values.push((key, vec![v])),
-        }
-    }
 }
 
 /// Everything behind the store's lock.
@@ -300,8 +130,8 @@ pub(crate) struct State {
     pub(crate) had_tables: bool,
     pub(crate) had_values: bool,
     pub(crate) listeners: Listeners,
-    /// The stamps of a MergeableStore; every primitive change is stamped through it.
-    pub(crate) mergeable: Option<Box<Mergeable>>,
+    /// Told of every primitive change (a MergeableStore's stamper).
+    pub(crate) hook: Option<Box<dyn ChangeHook>>,
 }
 
 impl Default for State {
@@ -318,7 +148,7 @@ impl Default for State {
             had_tables: false,
             had_values: false,
             listeners: Listeners::default(),
-            mergeable: None,
+            hook: None,
         }
     }
 }
@@ -365,14 +195,6 @@ impl State {
             }
             Some(i) => row[i].1 = delta,
             None => row.push((c, delta)),
-        }
-    }
-
-    /// Stamps a cell change on a MergeableStore.
-    fn notify_cell(&mut self, t: &str, r: &str, c: u32, new: Option<&Cell>, was_absent: bool) {
-        if let Some(m) = self.mergeable.as_deref_mut() {
-            let name = self.names.name(c);
-            m.cell_changed(&mut self.undo, t, r, name, new, was_absent);
         }
     }
 
@@ -450,9 +272,9 @@ impl State {
                 });
             }
         }
-        if self.mergeable.is_some() {
-            let new = self.cell_ref(t, r, c).cloned();
-            self.notify_cell(t, r, c, new.as_ref(), was_absent);
+        if let Some(hook) = self.hook.as_deref_mut() {
+            let new = self.tables.get(t).and_then(|x| x.rows.get(r)?.get(c));
+            hook.cell_changed(&mut self.names, t, r, c, new, was_absent);
         }
     }
 
@@ -462,23 +284,15 @@ impl State {
         if cells.is_empty() {
             return;
         }
-        // A MergeableStore stamps the new cells in order once the row is in.
-        let stamp = self.mergeable.as_deref_mut().map(|m| {
-            m.row_capacity_hint = cells.len();
-            cells.clone()
-        });
-        self.insert_new_row_unstamped(t, r, cells);
-        if let Some(cells) = stamp {
-            for (c, cell) in cells {
-                self.notify_cell(t, r, c, Some(&cell), true);
-            }
-            if let Some(m) = self.mergeable.as_deref_mut() {
-                m.row_capacity_hint = 0;
-            }
+        self.insert_row_data(t, r, cells);
+        if let Some(hook) = self.hook.as_deref_mut()
+            && let Some(row) = self.tables.get(t).and_then(|x| x.rows.get(r))
+        {
+            hook.row_inserted(&mut self.names, t, r, &row.cells);
         }
     }
 
-    fn insert_new_row_unstamped(&mut self, t: &str, r: &str, mut cells: Vec<(u32, Cell)>) {
+    fn insert_row_data(&mut self, t: &str, r: &str, mut cells: Vec<(u32, Cell)>) {
         // Stored rows live long: no spare capacity (a no-op when the caller sized it exactly).
         cells.shrink_to_fit();
         self.ensure_table(t);
@@ -567,7 +381,9 @@ impl State {
             old,
             count_slot,
         });
-        self.notify_cell(t, r, c, None, false);
+        if let Some(hook) = self.hook.as_deref_mut() {
+            hook.cell_changed(&mut self.names, t, r, c, None, false);
+        }
         if row_empty {
             self.remove_empty_row(t, r);
         }
@@ -621,8 +437,8 @@ impl State {
                 self.undo.push(Undo::ValueInserted(v.into()));
             }
         }
-        if let Some(m) = self.mergeable.as_deref_mut() {
-            m.value_changed(&mut self.undo, v, self.values.get(v), was_absent);
+        if let Some(hook) = self.hook.as_deref_mut() {
+            hook.value_changed(&mut self.names, v, self.values.get(v), was_absent);
         }
     }
 
@@ -633,8 +449,8 @@ impl State {
         self.value_changed(v, Some(&old));
         id_changed(&mut self.log.value_ids, v.into(), -1);
         self.undo.push(Undo::ValueRemoved { slot, id, old });
-        if let Some(m) = self.mergeable.as_deref_mut() {
-            m.value_changed(&mut self.undo, v, None, false);
+        if let Some(hook) = self.hook.as_deref_mut() {
+            hook.value_changed(&mut self.names, v, None, false);
         }
     }
 
@@ -700,6 +516,9 @@ impl State {
     pub(crate) fn rollback(&mut self) {
         while let Some(entry) = self.undo.pop() {
             self.apply_undo(entry);
+        }
+        if let Some(hook) = self.hook.as_deref_mut() {
+            hook.rollback();
         }
     }
 
@@ -821,11 +640,6 @@ impl State {
                     tbl.row_id_pool.pop_back();
                 }
             }
-            Undo::Stamp(entry) => {
-                if let Some(m) = self.mergeable.as_deref_mut() {
-                    m.undo(entry);
-                }
-            }
         }
     }
 
@@ -853,10 +667,10 @@ impl State {
                 table.cell_counts.compact_if_sparse();
             }
         }
-        self.names.collect();
-        if let Some(m) = self.mergeable.as_deref_mut() {
-            m.settle();
+        if let Some(hook) = self.hook.as_deref_mut() {
+            hook.settle();
         }
+        self.names.collect();
     }
 }
 

@@ -1,9 +1,7 @@
-//! The stamp tree of a MergeableStore: an HLC and a hash for every Cell and Value ever written
-//! (tombstones included), and XOR hashes up through rows, tables and the two roots.
-//!
-//! It lives inside the store's [`State`](super::state::State), behind the same lock, so the
-//! Store's primitive mutations stamp each change as they make it and rollback restores stamps
-//! through the same undo journal as the data.
+//! The stamper: a MergeableStore's clock and stamp tree, plugged into its store as the
+//! store's [`ChangeHook`]. The store's write primitives call it with every change they make;
+//! it stamps local changes, merges remote payloads, and journals its own undo entries, which
+//! it replays when the store rolls a transaction back.
 //!
 //! Every update, local or remote, follows TinyBase's `mergeContentOrChanges` step for step,
 //! including its quirks (container hashes recomputed for every container an incoming payload
@@ -15,237 +13,15 @@ use indexmap::IndexMap;
 use crate::content::{is_array_index, js_order};
 use crate::hash::{child_in_parent_delta, child_term, hlc_term, leaf_hash_with};
 use crate::hlc::{Hlc, HlcClock};
-use crate::mergeable::content::{
-    CellStamp, JsonForm, MergeableContent, RowStamp, Stamp, TableStamp, TablesStamp, ValuesStamp,
-    stamp_hlc, write_leaf_parts, write_map_parts,
-};
 use crate::ordmap::OrdMap;
+use crate::store::{AcceptedChanges, AcceptedLeaves, AcceptedRows, ChangeHook, Interner};
 use crate::types::{Cell, Text};
 
-use super::state::Undo;
-
-/// A Cell's or Value's stamp. `value: None` is a tombstone.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct Leaf {
-    pub(crate) value: Option<Cell>,
-    pub(crate) hlc: Hlc,
-    pub(crate) hash: u32,
-}
-
-const NEW_LEAF: Leaf = Leaf {
-    value: None,
-    hlc: Hlc::EMPTY,
-    hash: 0,
+use super::content::{MergeableContent, Stamp};
+use super::tree::{
+    Leaf, LeafMap, NEW_LEAF, NameTable, Payload, StampTree, TableStamps, leaf_map_stamp,
+    leaf_stamp, table_stamp,
 };
-
-/// The stamps of one row's cells, or of the values: leaves in first-stamp order.
-///
-/// A vector with linear lookup, like the store's rows: rows are narrow, and TinyBase apps keep
-/// few values.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct LeafMap {
-    pub(crate) leaves: Vec<(u32, Leaf)>,
-    pub(crate) hlc: Hlc,
-    pub(crate) hash: u32,
-    /// The transaction whose undo journal already holds this map's `(hlc, hash)`.
-    saved: u32,
-}
-
-impl LeafMap {
-    pub(crate) fn new(leaves: Vec<(u32, Leaf)>, hlc: Hlc, hash: u32) -> LeafMap {
-        LeafMap {
-            leaves,
-            hlc,
-            hash,
-            saved: 0,
-        }
-    }
-
-    #[inline]
-    fn position(&self, id: u32) -> Option<usize> {
-        self.leaves.iter().position(|(c, _)| *c == id)
-    }
-
-    pub(crate) fn get(&self, id: u32) -> Option<&Leaf> {
-        self.leaves.iter().find(|(c, _)| *c == id).map(|(_, l)| l)
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub(crate) struct TableStamps {
-    pub(crate) rows: OrdMap<Text, LeafMap>,
-    pub(crate) hlc: Hlc,
-    pub(crate) hash: u32,
-    saved: u32,
-}
-
-impl TableStamps {
-    pub(crate) fn new(rows: OrdMap<Text, LeafMap>, hlc: Hlc, hash: u32) -> TableStamps {
-        TableStamps {
-            rows,
-            hlc,
-            hash,
-            saved: 0,
-        }
-    }
-}
-
-/// Interned leaf ids (cell and value ids), never freed: stamps are never removed.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Names {
-    names: Vec<Text>,
-    lookup: OrdMap<Text, u32>,
-}
-
-impl Names {
-    pub(crate) fn get(&self, name: &str) -> Option<u32> {
-        self.lookup.get(name).copied()
-    }
-
-    pub(crate) fn intern(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.get(name) {
-            return id;
-        }
-        let id = self.names.len() as u32;
-        self.names.push(name.into());
-        self.lookup.insert(name.into(), id);
-        id
-    }
-
-    pub(crate) fn name(&self, id: u32) -> &str {
-        &self.names[id as usize]
-    }
-}
-
-/// The whole stamp tree.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct StampTree {
-    pub(crate) names: Names,
-    pub(crate) tables: OrdMap<Text, TableStamps>,
-    pub(crate) tables_hlc: Hlc,
-    pub(crate) tables_hash: u32,
-    tables_saved: u32,
-    pub(crate) values: LeafMap,
-}
-
-impl StampTree {
-    /// The tree of a (validated) typed payload, to merge from. Missing hashes are 0: they are
-    /// only read for full content, which validation requires to carry them.
-    pub(crate) fn from_content(content: &MergeableContent) -> StampTree {
-        let mut tree = StampTree::default();
-        let names = &mut tree.names;
-        let mut leaf_map = |stamp: &Stamp<IndexMap<String, CellStamp>>| LeafMap {
-            leaves: stamp
-                .thing
-                .iter()
-                .map(|(id, leaf)| {
-                    let leaf = Leaf {
-                        value: leaf.thing.clone(),
-                        hlc: stamp_hlc(&leaf.hlc),
-                        hash: leaf.hash.unwrap_or(0),
-                    };
-                    (names.intern(id), leaf)
-                })
-                .collect(),
-            hlc: stamp_hlc(&stamp.hlc),
-            hash: stamp.hash.unwrap_or(0),
-            saved: 0,
-        };
-        for (t, table) in &content.tables.thing {
-            let mut rows = OrdMap::new();
-            for (r, row) in &table.thing {
-                rows.insert(Text::from(r.as_str()), leaf_map(row));
-            }
-            tree.tables.insert(
-                Text::from(t.as_str()),
-                TableStamps {
-                    rows,
-                    hlc: stamp_hlc(&table.hlc),
-                    hash: table.hash.unwrap_or(0),
-                    saved: 0,
-                },
-            );
-        }
-        tree.tables_hlc = stamp_hlc(&content.tables.hlc);
-        tree.tables_hash = content.tables.hash.unwrap_or(0);
-        tree.values = leaf_map(&content.values);
-        tree
-    }
-
-    /// Appends the whole tree as JSON (with hashes, in `form`), straight from the tree.
-    pub(crate) fn write_json(&self, out: &mut String, form: JsonForm) {
-        let names = &self.names;
-        let leaves = |out: &mut String, map: &LeafMap| {
-            let entries = map
-                .leaves
-                .iter()
-                .map(|(id, leaf)| (names.name(*id), leaf))
-                .collect();
-            write_map_parts(
-                out,
-                entries,
-                map.hlc.as_str(),
-                Some(map.hash),
-                form,
-                |out, leaf| {
-                    write_leaf_parts(
-                        out,
-                        leaf.value.as_ref(),
-                        leaf.hlc.as_str(),
-                        Some(leaf.hash),
-                        form,
-                    )
-                },
-            );
-        };
-        out.push('[');
-        let tables = self.tables.iter().map(|(t, x)| (t.as_str(), x)).collect();
-        write_map_parts(
-            out,
-            tables,
-            self.tables_hlc.as_str(),
-            Some(self.tables_hash),
-            form,
-            |out, table| {
-                let rows = table.rows.iter().map(|(r, x)| (r.as_str(), x)).collect();
-                write_map_parts(
-                    out,
-                    rows,
-                    table.hlc.as_str(),
-                    Some(table.hash),
-                    form,
-                    |out, row| leaves(out, row),
-                );
-            },
-        );
-        out.push(',');
-        leaves(out, &self.values);
-        if form.changes {
-            out.push_str(",1");
-        }
-        out.push(']');
-    }
-
-    /// The latest logical time of any HLC in the tree (0 if none).
-    pub(crate) fn max_time(&self) -> u64 {
-        let leaves = |map: &LeafMap| {
-            map.leaves
-                .iter()
-                .map(|(_, l)| l.hlc)
-                .chain(std::iter::once(map.hlc))
-                .max()
-                .unwrap_or(Hlc::EMPTY)
-        };
-        let mut latest = self.tables_hlc.max(leaves(&self.values));
-        for table in self.tables.iter().map(|(_, t)| t) {
-            latest = latest.max(table.hlc);
-            for row in table.rows.iter().map(|(_, r)| r) {
-                latest = latest.max(leaves(row));
-            }
-        }
-        latest.time()
-    }
-}
 
 /// Which leaf map an undo entry refers to.
 #[derive(Clone, Debug)]
@@ -254,7 +30,7 @@ pub(crate) enum LeafPath {
     Values,
 }
 
-/// Undo entries for stamps, journaled with the store's own.
+/// Undo entries for stamps, in the stamper's own journal (replayed backwards on rollback).
 #[derive(Debug)]
 pub(crate) enum StampUndo {
     TableCreated(Text),
@@ -313,7 +89,8 @@ pub(crate) struct Mergeable {
     pub(crate) defaulted_cells: Vec<(Text, Text, Text)>,
     pub(crate) defaulted_values: Vec<Text>,
     /// Cells and values the store changed in this transaction (TinyBase's `touchedCells`).
-    pub(crate) touched_cells: OrdMap<Text, OrdMap<Text, Vec<Text>>>,
+    /// Cell ids are the store's interned ids (pinned: they stay valid).
+    pub(crate) touched_cells: OrdMap<Text, OrdMap<Text, Vec<u32>>>,
     pub(crate) touched_values: OrdMap<Text, ()>,
     /// Number of the current transaction. Rollback always undoes a whole transaction, so a
     /// container's `(hlc, hash)` needs journaling only once per transaction: containers
@@ -321,22 +98,11 @@ pub(crate) struct Mergeable {
     tx: u32,
     /// Cells about to be stamped into a row whose stamps may not exist yet: the capacity to
     /// give a new row's leaf map.
-    pub(crate) row_capacity_hint: usize,
+    row_capacity_hint: usize,
     buf: String,
+    /// Undo entries of the current transaction.
+    journal: Vec<StampUndo>,
 }
-
-/// What a merge accepted, for the store to apply: per table, per row, the accepted cells (a
-/// tombstone is `None`), then the accepted values; in TinyBase's order, ids distinct.
-#[derive(Debug, Default)]
-pub(crate) struct Accepted {
-    pub(crate) tables: Vec<(Text, AcceptedRows)>,
-    pub(crate) values: AcceptedLeaves,
-}
-
-/// Accepted cells (or values) by id; `None` is a tombstone.
-pub(crate) type AcceptedLeaves = Vec<(Text, Option<Cell>)>;
-/// Accepted rows of one table.
-pub(crate) type AcceptedRows = Vec<(Text, AcceptedLeaves)>;
 
 impl Mergeable {
     pub(crate) fn new(clock: HlcClock) -> Mergeable {
@@ -354,11 +120,27 @@ impl Mergeable {
             tx: 1,
             row_capacity_hint: 0,
             buf: String::new(),
+            journal: Vec::new(),
         }
     }
 
+    /// The leaf id of a name in the store's interner, pinned: a stamp is never removed, so
+    /// neither is its id.
+    #[inline]
+    fn leaf_id(names: &mut Interner, name: &str) -> u32 {
+        let id = names.intern(name);
+        names.pin(id);
+        id
+    }
+
     /// Clears per-transaction bookkeeping.
-    pub(crate) fn settle(&mut self) {
+    fn end_transaction(&mut self) {
+        // A big transaction's journal is not kept around as spare capacity.
+        if self.journal.capacity() > 4096 {
+            self.journal = Vec::new();
+        } else {
+            self.journal.clear();
+        }
         self.tx = self.tx.wrapping_add(1).max(1);
         self.touched_cells.clear();
         self.touched_values.clear();
@@ -389,12 +171,12 @@ impl Mergeable {
 
     /// Stamps a cell change the store just made. `was_absent`: the cell did not exist before
     /// this change.
-    pub(crate) fn cell_changed(
+    fn stamp_cell(
         &mut self,
-        undo: &mut Vec<Undo>,
+        names: &mut Interner,
         t: &str,
         r: &str,
-        c: &str,
+        id: u32,
         new: Option<&Cell>,
         was_absent: bool,
     ) {
@@ -402,9 +184,11 @@ impl Mergeable {
             .touched_cells
             .entry_or_insert_with(t, OrdMap::new)
             .entry_or_insert_with(r, Vec::new);
-        if !row_log.iter().any(|x| x == c) {
-            row_log.push(c.into());
+        if !row_log.contains(&id) {
+            row_log.push(id);
         }
+        names.pin(id);
+        let c = names.name(id);
         let defaulted = match self
             .defaulted_cells
             .iter()
@@ -423,17 +207,17 @@ impl Mergeable {
         let hlc = leaf.hlc;
         let tree = &mut self.tree;
         let buf = &mut self.buf;
-        let id = tree.names.intern(c);
+        let undo = &mut self.journal;
         let (table, created) = ensure_table(&mut tree.tables, t);
         if created {
-            undo.push(Undo::Stamp(StampUndo::TableCreated(t.into())));
+            undo.push(StampUndo::TableCreated(t.into()));
         }
         let old_table_hash = table.hash;
         let (row, created) = ensure_row(&mut table.rows, r);
         if created {
             row.leaves
                 .reserve_exact(std::mem::take(&mut self.row_capacity_hint).max(1));
-            undo.push(Undo::Stamp(StampUndo::RowCreated(t.into(), r.into())));
+            undo.push(StampUndo::RowCreated(t.into(), r.into()));
         }
         let path = || LeafPath::Row(t.into(), r.into());
         let old_row_hash = row.hash;
@@ -460,13 +244,7 @@ impl Mergeable {
     }
 
     /// Stamps a value change the store just made.
-    pub(crate) fn value_changed(
-        &mut self,
-        undo: &mut Vec<Undo>,
-        v: &str,
-        new: Option<&Cell>,
-        was_absent: bool,
-    ) {
+    fn stamp_value(&mut self, names: &mut Interner, v: &str, new: Option<&Cell>, was_absent: bool) {
         if !self.touched_values.contains_key(v) {
             self.touched_values.insert(v.into(), ());
         }
@@ -482,8 +260,9 @@ impl Mergeable {
         };
         self.mutated |= self.applying;
         let hlc = leaf.hlc;
-        let id = self.tree.names.intern(v);
+        let id = Self::leaf_id(names, v);
         let values = &mut self.tree.values;
+        let undo = &mut self.journal;
         let path = || LeafPath::Values;
         let delta = merge_leaf(values, &mut self.buf, id, v, &leaf, false, undo, &path);
         let hash = values.hash ^ delta.unwrap_or(0);
@@ -498,14 +277,17 @@ impl Mergeable {
     /// are trusted rather than recomputed.
     pub(crate) fn merge(
         &mut self,
-        undo: &mut Vec<Undo>,
-        incoming: &StampTree,
+        names: &mut Interner,
+        incoming: &Payload<impl NameTable>,
         is_content: bool,
-    ) -> Accepted {
-        let mut changes = Accepted::default();
+    ) -> AcceptedChanges {
+        let mut changes = AcceptedChanges::default();
         let tx = self.tx;
         let tree = &mut self.tree;
         let buf = &mut self.buf;
+        let undo = &mut self.journal;
+        let in_names = &incoming.names;
+        let incoming = &incoming.tree;
         let in_tables_hlc = incoming.tables_hlc;
         let mut tables_hash = if is_content {
             incoming.tables_hash
@@ -513,13 +295,13 @@ impl Mergeable {
             tree.tables_hash
         };
         // Incoming leaf ids, translated to this tree's ids once each.
-        let mut ids: Vec<Option<u32>> = vec![None; incoming.names.names.len()];
+        let mut ids: Vec<Option<u32>> = vec![None; in_names.len()];
         let mut latest = in_tables_hlc;
         for (t, in_table) in js_ordered(&incoming.tables) {
             let t = t.as_str();
             let (table, created) = ensure_table(&mut tree.tables, t);
             if created {
-                undo.push(Undo::Stamp(StampUndo::TableCreated(t.into())));
+                undo.push(StampUndo::TableCreated(t.into()));
             }
             let (old_table_hlc, old_table_hash) = (table.hlc, table.hash);
             let in_table_hlc = in_table.hlc;
@@ -537,14 +319,14 @@ impl Mergeable {
                 let r = r.as_str();
                 let (row, created) = ensure_row(&mut table.rows, r);
                 if created {
-                    undo.push(Undo::Stamp(StampUndo::RowCreated(t.into(), r.into())));
+                    undo.push(StampUndo::RowCreated(t.into(), r.into()));
                 }
                 let path = || LeafPath::Row(t.into(), r.into());
                 let old_row_hash = row.hash;
                 let row_latest = merge_leaves(
                     row,
-                    &mut tree.names,
-                    &incoming.names,
+                    names,
+                    in_names,
                     &mut ids,
                     buf,
                     in_row,
@@ -588,8 +370,8 @@ impl Mergeable {
         );
         let values_latest = merge_leaves(
             &mut tree.values,
-            &mut tree.names,
-            &incoming.names,
+            names,
+            in_names,
             &mut ids,
             buf,
             &incoming.values,
@@ -604,14 +386,14 @@ impl Mergeable {
     }
 
     /// Replaces the whole tree by an empty one (journaled), for a content load.
-    pub(crate) fn clear(&mut self, undo: &mut Vec<Undo>) {
+    pub(crate) fn clear(&mut self) {
         let old = std::mem::take(&mut self.tree);
-        undo.push(Undo::Stamp(StampUndo::Replaced(Box::new(old))));
+        self.journal.push(StampUndo::Replaced(Box::new(old)));
     }
 
     // ------------------------------------------------------------------ rollback
 
-    pub(crate) fn undo(&mut self, entry: StampUndo) {
+    fn undo(&mut self, entry: StampUndo) {
         let tree = &mut self.tree;
         match entry {
             StampUndo::TableCreated(t) => {
@@ -659,24 +441,28 @@ impl Mergeable {
     // ------------------------------------------------------------------ reading
 
     /// The full content with hashes.
-    pub(crate) fn content(&self) -> MergeableContent {
+    pub(crate) fn content(&self, names: &Interner) -> MergeableContent {
         let tree = &self.tree;
         MergeableContent {
             tables: Stamp {
                 thing: tree
                     .tables
                     .iter()
-                    .map(|(t, table)| (t.to_string(), table_stamp(tree, table, true)))
+                    .map(|(t, table)| (t.to_string(), table_stamp(names, table, true)))
                     .collect(),
                 hlc: tree.tables_hlc.as_str().to_string(),
                 hash: Some(tree.tables_hash),
             },
-            values: leaf_map_stamp(tree, &tree.values, true),
+            values: leaf_map_stamp(names, &tree.values, true),
         }
     }
 
     /// TinyBase's `getTransactionMergeableChanges(withHashes)`.
-    pub(crate) fn transaction_changes(&self, with_hashes: bool) -> MergeableContent {
+    pub(crate) fn transaction_changes(
+        &self,
+        names: &Interner,
+        with_hashes: bool,
+    ) -> MergeableContent {
         let tree = &self.tree;
         let hash = |h: u32| with_hashes.then_some(h);
         let mut tables = IndexMap::new();
@@ -690,9 +476,9 @@ impl Mergeable {
                     continue;
                 };
                 let mut cells = IndexMap::new();
-                for c in touched {
-                    if let Some(leaf) = tree.names.get(c).and_then(|id| row.get(id)) {
-                        cells.insert(c.to_string(), leaf_stamp(leaf, with_hashes));
+                for &c in touched {
+                    if let Some(leaf) = row.get(c) {
+                        cells.insert(names.name(c).to_string(), leaf_stamp(leaf, with_hashes));
                     }
                 }
                 rows.insert(
@@ -715,7 +501,7 @@ impl Mergeable {
         }
         let mut values = IndexMap::new();
         for (v, ()) in self.touched_values.iter() {
-            if let Some(leaf) = tree.names.get(v).and_then(|id| tree.values.get(id)) {
+            if let Some(leaf) = names.get(v).and_then(|id| tree.values.get(id)) {
                 values.insert(v.to_string(), leaf_stamp(leaf, with_hashes));
             }
         }
@@ -734,55 +520,54 @@ impl Mergeable {
     }
 }
 
-// ---------------------------------------------------------------------- tree → typed
-
-pub(crate) fn leaf_stamp(leaf: &Leaf, with_hash: bool) -> CellStamp {
-    Stamp {
-        thing: leaf.value.clone(),
-        hlc: leaf.hlc.as_str().to_string(),
-        hash: with_hash.then_some(leaf.hash),
+impl ChangeHook for Mergeable {
+    fn cell_changed(
+        &mut self,
+        names: &mut Interner,
+        t: &str,
+        r: &str,
+        c: u32,
+        new: Option<&Cell>,
+        was_absent: bool,
+    ) {
+        self.stamp_cell(names, t, r, c, new, was_absent);
     }
-}
 
-pub(crate) fn leaf_map_stamp(tree: &StampTree, map: &LeafMap, with_hash: bool) -> ValuesStamp {
-    Stamp {
-        thing: map
-            .leaves
-            .iter()
-            .map(|(id, leaf)| {
-                (
-                    tree.names.name(*id).to_string(),
-                    leaf_stamp(leaf, with_hash),
-                )
-            })
-            .collect(),
-        hlc: map.hlc.as_str().to_string(),
-        hash: with_hash.then_some(map.hash),
+    fn row_inserted(&mut self, names: &mut Interner, t: &str, r: &str, cells: &[(u32, Cell)]) {
+        // The new row's leaf map is created by its first cell, sized for all of them.
+        self.row_capacity_hint = cells.len();
+        for (c, cell) in cells {
+            self.stamp_cell(names, t, r, *c, Some(cell), true);
+        }
+        self.row_capacity_hint = 0;
     }
-}
 
-pub(crate) fn row_stamp(tree: &StampTree, row: &LeafMap, with_hash: bool) -> RowStamp {
-    leaf_map_stamp(tree, row, with_hash)
-}
-
-pub(crate) fn table_stamp(tree: &StampTree, table: &TableStamps, with_hash: bool) -> TableStamp {
-    Stamp {
-        thing: table
-            .rows
-            .iter()
-            .map(|(r, row)| (r.to_string(), row_stamp(tree, row, with_hash)))
-            .collect(),
-        hlc: table.hlc.as_str().to_string(),
-        hash: with_hash.then_some(table.hash),
+    fn value_changed(
+        &mut self,
+        names: &mut Interner,
+        v: &str,
+        new: Option<&Cell>,
+        was_absent: bool,
+    ) {
+        self.stamp_value(names, v, new, was_absent);
     }
-}
 
-/// An empty hash-less tables stamp carrying the tables' HLC (TinyBase's `stampNewObj`).
-pub(crate) fn empty_tables_stamp(tree: &StampTree) -> TablesStamp {
-    Stamp {
-        thing: IndexMap::new(),
-        hlc: tree.tables_hlc.as_str().to_string(),
-        hash: None,
+    fn cell_defaulted(&mut self, t: &str, r: &str, c: &str) {
+        self.defaulted_cells.push((t.into(), r.into(), c.into()));
+    }
+
+    fn value_defaulted(&mut self, v: &str) {
+        self.defaulted_values.push(v.into());
+    }
+
+    fn rollback(&mut self) {
+        while let Some(entry) = self.journal.pop() {
+            self.undo(entry);
+        }
+    }
+
+    fn settle(&mut self) {
+        self.end_transaction();
     }
 }
 
@@ -836,14 +621,14 @@ fn merge_leaf(
     name: &str,
     incoming: &IncomingLeaf<'_>,
     is_content: bool,
-    undo: &mut Vec<Undo>,
+    undo: &mut Vec<StampUndo>,
     path: &dyn Fn() -> LeafPath,
 ) -> Option<u32> {
     let (index, created) = match map.position(id) {
         Some(i) => (i, false),
         None => {
             map.leaves.push((id, NEW_LEAF));
-            undo.push(Undo::Stamp(StampUndo::LeafCreated(path(), id)));
+            undo.push(StampUndo::LeafCreated(path(), id));
             (map.leaves.len() - 1, true)
         }
     };
@@ -854,7 +639,7 @@ fn merge_leaf(
     let old_hash = leaf.hash;
     if !created {
         // A leaf created in this step is removed whole by its creation's undo.
-        undo.push(Undo::Stamp(StampUndo::Leaf(path(), id, leaf.clone())));
+        undo.push(StampUndo::Leaf(path(), id, leaf.clone()));
     }
     let hash = if is_content {
         incoming.hash
@@ -881,7 +666,7 @@ fn finish_leaf_map(
     mut things_hash: u32,
     is_content: bool,
     tx: u32,
-    undo: &mut Vec<Undo>,
+    undo: &mut Vec<StampUndo>,
     path: &dyn Fn() -> LeafPath,
 ) {
     if !is_content {
@@ -889,31 +674,24 @@ fn finish_leaf_map(
     }
     if map.saved != tx {
         map.saved = tx;
-        undo.push(Undo::Stamp(StampUndo::LeafMap(path(), map.hlc, map.hash)));
+        undo.push(StampUndo::LeafMap(path(), map.hlc, map.hash));
     }
     stamp_update(&mut map.hlc, &mut map.hash, in_hlc, things_hash);
 }
 
 /// Journals a table's `(hlc, hash)` once per transaction.
-fn save_table(table: &mut TableStamps, t: &str, tx: u32, undo: &mut Vec<Undo>) {
+fn save_table(table: &mut TableStamps, t: &str, tx: u32, undo: &mut Vec<StampUndo>) {
     if table.saved != tx {
         table.saved = tx;
-        undo.push(Undo::Stamp(StampUndo::Table(
-            t.into(),
-            table.hlc,
-            table.hash,
-        )));
+        undo.push(StampUndo::Table(t.into(), table.hlc, table.hash));
     }
 }
 
 /// Journals the tables root's `(hlc, hash)` once per transaction.
-fn save_tables(tree: &mut StampTree, tx: u32, undo: &mut Vec<Undo>) {
+fn save_tables(tree: &mut StampTree, tx: u32, undo: &mut Vec<StampUndo>) {
     if tree.tables_saved != tx {
         tree.tables_saved = tx;
-        undo.push(Undo::Stamp(StampUndo::Tables(
-            tree.tables_hlc,
-            tree.tables_hash,
-        )));
+        undo.push(StampUndo::Tables(tree.tables_hlc, tree.tables_hash));
     }
 }
 
@@ -922,15 +700,15 @@ fn save_tables(tree: &mut StampTree, tx: u32, undo: &mut Vec<Undo>) {
 #[allow(clippy::too_many_arguments)]
 fn merge_leaves(
     map: &mut LeafMap,
-    names: &mut Names,
-    in_names: &Names,
+    names: &mut Interner,
+    in_names: &(impl NameTable + ?Sized),
     ids: &mut [Option<u32>],
     buf: &mut String,
     incoming: &LeafMap,
     is_content: bool,
     changes: &mut AcceptedLeaves,
     tx: u32,
-    undo: &mut Vec<Undo>,
+    undo: &mut Vec<StampUndo>,
     path: &dyn Fn() -> LeafPath,
 ) -> Hlc {
     let in_hlc = incoming.hlc;
@@ -940,7 +718,7 @@ fn merge_leaves(
     changes.reserve(incoming.leaves.len());
     let mut each = |in_id: u32, stamp: &Leaf| {
         let name = in_names.name(in_id);
-        let id = *ids[in_id as usize].get_or_insert_with(|| names.intern(name));
+        let id = *ids[in_id as usize].get_or_insert_with(|| Mergeable::leaf_id(names, name));
         let leaf = IncomingLeaf {
             value: stamp.value.as_ref(),
             hlc: stamp.hlc,

@@ -1,0 +1,145 @@
+//! The store as JSON: `getJson`/`setJson` and friends, written straight from the data.
+
+use crate::content::{self, Tables, Values, is_array_index, js_order};
+use crate::json;
+use crate::types::Text;
+
+use super::state::{self, State};
+use super::{Store, StoreError};
+
+impl Store {
+    // ------------------------------------------------------------------ JSON
+
+    /// `JSON.stringify(tables)` with objects/arrays in encoded form.
+    pub fn get_tables_json(&self) -> String {
+        self.with(|s| {
+            let mut out = String::new();
+            write_tables_json(s, &mut out);
+            out
+        })
+    }
+
+    /// `JSON.stringify(values)` with objects/arrays in encoded form.
+    pub fn get_values_json(&self) -> String {
+        self.with(|s| {
+            let mut out = String::new();
+            write_values_json(s, &mut out);
+            out
+        })
+    }
+
+    /// `JSON.stringify([tables, values])` with objects/arrays in encoded form.
+    pub fn get_json(&self) -> String {
+        self.with(|s| {
+            let mut out = String::from("[");
+            write_tables_json(s, &mut out);
+            out.push(',');
+            write_values_json(s, &mut out);
+            out.push(']');
+            out
+        })
+    }
+
+    /// Sets tables from JSON in encoded form; `{}` deletes all tables. On a parse error the
+    /// store is untouched and the error returned.
+    pub fn set_tables_json(&self, json: &str) -> Result<&Self, StoreError> {
+        let tables = content::tables_from_json(&content::parse_json(json)?, true)?;
+        Ok(self.set_or_del_tables(&tables))
+    }
+
+    /// Sets values from JSON in encoded form; `{}` deletes all values.
+    pub fn set_values_json(&self, json: &str) -> Result<&Self, StoreError> {
+        let values = content::values_from_json(&content::parse_json(json)?, true)?;
+        Ok(self.set_or_del_values(&values))
+    }
+
+    /// Sets `[tables, values]` from JSON in encoded form (a bare tables object is accepted too,
+    /// as TinyBase falls back to it).
+    pub fn set_json(&self, json: &str) -> Result<&Self, StoreError> {
+        let parsed = content::parse_json(json)?;
+        if let Some([tables, values]) = parsed.as_array().map(Vec::as_slice) {
+            let tables = content::tables_from_json(tables, true)?;
+            let values = content::values_from_json(values, true)?;
+            self.transaction(|s| {
+                s.set_or_del_tables(&tables);
+                s.set_or_del_values(&values);
+            });
+            return Ok(self);
+        }
+        let tables = content::tables_from_json(&parsed, true)?;
+        Ok(self.set_or_del_tables(&tables))
+    }
+
+    pub(super) fn set_or_del_tables(&self, tables: &Tables) -> &Self {
+        if tables.is_empty() {
+            self.del_tables()
+        } else {
+            self.set_tables(tables)
+        }
+    }
+
+    pub(super) fn set_or_del_values(&self, values: &Values) -> &Self {
+        if values.is_empty() {
+            self.del_values()
+        } else {
+            self.set_values(values)
+        }
+    }
+}
+
+pub(super) fn js_ordered<'a, T>(items: impl Iterator<Item = (&'a Text, T)>) -> Vec<(&'a Text, T)> {
+    let items: Vec<_> = items.collect();
+    if items.iter().any(|(k, _)| is_array_index(k).is_some()) {
+        js_order(items)
+    } else {
+        items
+    }
+}
+
+pub(super) fn write_row_json(s: &State, row: &state::RowData, out: &mut String) {
+    out.push('{');
+    let cells = js_ordered(row.cells.iter().map(|(c, v)| (s.names.name(*c), v)));
+    for (i, (c, v)) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::write_string(out, c);
+        out.push(':');
+        v.write_encoded_json(out);
+    }
+    out.push('}');
+}
+
+pub(super) fn write_tables_json(s: &State, out: &mut String) {
+    out.push('{');
+    for (i, (t, table)) in js_ordered(s.tables.iter()).into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::write_string(out, t);
+        out.push_str(":{");
+        for (j, (r, row)) in js_ordered(table.rows.iter()).into_iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            json::write_string(out, r);
+            out.push(':');
+            write_row_json(s, row, out);
+        }
+        out.push('}');
+    }
+    out.push('}');
+}
+
+pub(super) fn write_values_json(s: &State, out: &mut String) {
+    out.push('{');
+    for (i, (v, value)) in js_ordered(s.values.iter()).into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json::write_string(out, v);
+        out.push(':');
+        value.write_encoded_json(out);
+    }
+    out.push('}');
+}

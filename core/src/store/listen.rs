@@ -1,0 +1,542 @@
+//! The listener adders (one per TinyBase listener kind), `del_listener`, `call_listener` and
+//! listener statistics.
+
+use std::panic::resume_unwind;
+
+use crate::types::{Cell, Text};
+
+use super::listeners::{Args, Callback, SortedState};
+use super::{
+    IdChanges, ListenerId, ListenerKind, ListenerStats, SortedRowIdsArgs, Store, opt, sort_row_ids,
+};
+
+impl Store {
+    // ------------------------------------------------------------------ listeners
+
+    fn add(
+        &self,
+        kind: ListenerKind,
+        ids: Vec<Option<Text>>,
+        callback: Callback,
+        mutator: bool,
+    ) -> ListenerId {
+        self.with_mut(|s| s.listeners.add(kind, ids, callback, mutator, None))
+    }
+
+    /// Removes a listener. Unknown ids are ignored.
+    pub fn del_listener(&self, id: ListenerId) -> &Self {
+        self.with_mut(|s| s.listeners.remove(id));
+        self
+    }
+
+    /// Listener counts per kind.
+    pub fn get_listener_stats(&self) -> ListenerStats {
+        self.with(|s| {
+            let n = |k| s.listeners.count(k);
+            use ListenerKind as K;
+            ListenerStats {
+                has_tables: n(K::HasTables),
+                tables: n(K::Tables),
+                table_ids: n(K::TableIds),
+                has_table: n(K::HasTable),
+                table: n(K::Table),
+                table_cell_ids: n(K::TableCellIds),
+                has_table_cell: n(K::HasTableCell),
+                row_count: n(K::RowCount),
+                row_ids: n(K::RowIds),
+                sorted_row_ids: n(K::SortedRowIds),
+                has_row: n(K::HasRow),
+                row: n(K::Row),
+                cell_ids: n(K::CellIds),
+                has_cell: n(K::HasCell),
+                cell: n(K::Cell),
+                invalid_cell: n(K::InvalidCell),
+                has_values: n(K::HasValues),
+                values: n(K::Values),
+                value_ids: n(K::ValueIds),
+                has_value: n(K::HasValue),
+                value: n(K::Value),
+                invalid_value: n(K::InvalidValue),
+                transaction: n(K::StartTransaction)
+                    + n(K::WillFinishTransaction)
+                    + n(K::DidFinishTransaction),
+            }
+        })
+    }
+
+    /// Listens to whether any table exists (fires only when that flips).
+    pub fn add_has_tables_listener(
+        &self,
+        listener: impl FnMut(&Store, bool) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::HasTables,
+            vec![],
+            Callback::Bool(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to any change of any cell; use [`Store::get_cell_change`] for details.
+    pub fn add_tables_listener(
+        &self,
+        listener: impl FnMut(&Store) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::Tables,
+            vec![],
+            Callback::Store(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to added/removed table ids.
+    pub fn add_table_ids_listener(
+        &self,
+        listener: impl FnMut(&Store, &IdChanges) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::TableIds,
+            vec![],
+            Callback::Ids(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to whether a table (`None`: any) exists.
+    pub fn add_has_table_listener(
+        &self,
+        table_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, bool) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::HasTable,
+            vec![opt(table_id)],
+            Callback::Id1Bool(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to any cell change in a table.
+    pub fn add_table_listener(
+        &self,
+        table_id: Option<&str>,
+        listener: impl FnMut(&Store, &str) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::Table,
+            vec![opt(table_id)],
+            Callback::Id1(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to cell ids added to or removed from a table.
+    pub fn add_table_cell_ids_listener(
+        &self,
+        table_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, &IdChanges) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::TableCellIds,
+            vec![opt(table_id)],
+            Callback::Id1Ids(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to whether a table uses a cell id.
+    pub fn add_has_table_cell_listener(
+        &self,
+        table_id: Option<&str>,
+        cell_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, &str, bool) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::HasTableCell,
+            vec![opt(table_id), opt(cell_id)],
+            Callback::Id2Bool(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to a table's row count.
+    pub fn add_row_count_listener(
+        &self,
+        table_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, usize) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::RowCount,
+            vec![opt(table_id)],
+            Callback::Id1Count(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to row ids added to or removed from a table.
+    pub fn add_row_ids_listener(
+        &self,
+        table_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, &IdChanges) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::RowIds,
+            vec![opt(table_id)],
+            Callback::Id1Ids(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to a sorted, sliced list of row ids; fires only when that list changes.
+    pub fn add_sorted_row_ids_listener(
+        &self,
+        args: SortedRowIdsArgs,
+        listener: impl FnMut(&Store, &SortedRowIdsArgs, &[String]) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.with_mut(|s| {
+            let last = sort_row_ids(s, &args);
+            let ids = vec![
+                Some(Text::from(args.table_id.as_str())),
+                opt(args.cell_id.as_deref()),
+            ];
+            s.listeners.add(
+                ListenerKind::SortedRowIds,
+                ids,
+                Callback::Sorted(Box::new(listener)),
+                mutator,
+                Some(SortedState { args, last }),
+            )
+        })
+    }
+    /// Listens to whether a row exists.
+    pub fn add_has_row_listener(
+        &self,
+        table_id: Option<&str>,
+        row_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, &str, bool) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::HasRow,
+            vec![opt(table_id), opt(row_id)],
+            Callback::Id2Bool(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to any cell change in a row.
+    pub fn add_row_listener(
+        &self,
+        table_id: Option<&str>,
+        row_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, &str) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::Row,
+            vec![opt(table_id), opt(row_id)],
+            Callback::Id2(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to cell ids added to or removed from a row.
+    pub fn add_cell_ids_listener(
+        &self,
+        table_id: Option<&str>,
+        row_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, &str, &IdChanges) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::CellIds,
+            vec![opt(table_id), opt(row_id)],
+            Callback::Id2Ids(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to whether a cell exists.
+    pub fn add_has_cell_listener(
+        &self,
+        table_id: Option<&str>,
+        row_id: Option<&str>,
+        cell_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, &str, &str, bool) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::HasCell,
+            vec![opt(table_id), opt(row_id), opt(cell_id)],
+            Callback::Id3Bool(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to a cell: `(store, tableId, rowId, cellId, newCell, oldCell)`.
+    pub fn add_cell_listener(
+        &self,
+        table_id: Option<&str>,
+        row_id: Option<&str>,
+        cell_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, &str, &str, Option<&Cell>, Option<&Cell>) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::Cell,
+            vec![opt(table_id), opt(row_id), opt(cell_id)],
+            Callback::Cell(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to rejected cell writes: `(store, tableId?, rowId?, cellId?, invalidCells)`.
+    pub fn add_invalid_cell_listener(
+        &self,
+        table_id: Option<&str>,
+        row_id: Option<&str>,
+        cell_id: Option<&str>,
+        listener: impl FnMut(&Store, Option<&str>, Option<&str>, Option<&str>, &[Option<Cell>])
+        + Send
+        + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::InvalidCell,
+            vec![opt(table_id), opt(row_id), opt(cell_id)],
+            Callback::InvalidCell(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to whether any value exists.
+    pub fn add_has_values_listener(
+        &self,
+        listener: impl FnMut(&Store, bool) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::HasValues,
+            vec![],
+            Callback::Bool(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to any value change; use [`Store::get_value_change`] for details.
+    pub fn add_values_listener(
+        &self,
+        listener: impl FnMut(&Store) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::Values,
+            vec![],
+            Callback::Store(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to added/removed value ids.
+    pub fn add_value_ids_listener(
+        &self,
+        listener: impl FnMut(&Store, &IdChanges) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::ValueIds,
+            vec![],
+            Callback::Ids(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to whether a value exists.
+    pub fn add_has_value_listener(
+        &self,
+        value_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, bool) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::HasValue,
+            vec![opt(value_id)],
+            Callback::Id1Bool(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to a value: `(store, valueId, newValue, oldValue)`.
+    pub fn add_value_listener(
+        &self,
+        value_id: Option<&str>,
+        listener: impl FnMut(&Store, &str, Option<&Cell>, Option<&Cell>) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::Value,
+            vec![opt(value_id)],
+            Callback::Value(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Listens to rejected value writes.
+    pub fn add_invalid_value_listener(
+        &self,
+        value_id: Option<&str>,
+        listener: impl FnMut(&Store, Option<&str>, &[Option<Cell>]) + Send + 'static,
+        mutator: bool,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::InvalidValue,
+            vec![opt(value_id)],
+            Callback::InvalidValue(Box::new(listener)),
+            mutator,
+        )
+    }
+    /// Called when the outermost transaction starts.
+    pub fn add_start_transaction_listener(
+        &self,
+        listener: impl FnMut(&Store) + Send + 'static,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::StartTransaction,
+            vec![],
+            Callback::Store(Box::new(listener)),
+            false,
+        )
+    }
+    /// Called after mutator listeners and rollback, before the other listeners.
+    pub fn add_will_finish_transaction_listener(
+        &self,
+        listener: impl FnMut(&Store) + Send + 'static,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::WillFinishTransaction,
+            vec![],
+            Callback::Store(Box::new(listener)),
+            false,
+        )
+    }
+    /// Called at the very end of every outermost transaction, rolled back or not.
+    pub fn add_did_finish_transaction_listener(
+        &self,
+        listener: impl FnMut(&Store) + Send + 'static,
+    ) -> ListenerId {
+        self.add(
+            ListenerKind::DidFinishTransaction,
+            vec![],
+            Callback::Store(Box::new(listener)),
+            false,
+        )
+    }
+
+    /// Calls a listener now for every id path it currently matches, with current state
+    /// (TinyBase's `callListener`): has-listeners get the current boolean, cell and value
+    /// listeners get `(current, current)`, id-change listeners get no changes.
+    pub fn call_listener(&self, id: ListenerId) -> &Self {
+        let _guard = self.inner.state.lock();
+        let Some((kind, ids)) =
+            self.with(|s| s.listeners.entry(id.0).map(|e| (e.kind, e.ids.clone())))
+        else {
+            return self;
+        };
+        let paths = self.expand_paths(kind, &ids);
+        for path in paths {
+            let p: Vec<Option<&str>> = path.iter().map(|x| Some(x.as_str())).collect();
+            let result = match kind {
+                ListenerKind::HasTables => self.call_one(id.0, &p, Args::Bool(self.has_tables())),
+                ListenerKind::HasValues => self.call_one(id.0, &p, Args::Bool(self.has_values())),
+                ListenerKind::HasTable => {
+                    self.call_one(id.0, &p, Args::Bool(self.has_table(&path[0])))
+                }
+                ListenerKind::HasTableCell => self.call_one(
+                    id.0,
+                    &p,
+                    Args::Bool(self.has_table_cell(&path[0], &path[1])),
+                ),
+                ListenerKind::HasRow => {
+                    self.call_one(id.0, &p, Args::Bool(self.has_row(&path[0], &path[1])))
+                }
+                ListenerKind::HasCell => self.call_one(
+                    id.0,
+                    &p,
+                    Args::Bool(self.has_cell(&path[0], &path[1], &path[2])),
+                ),
+                ListenerKind::HasValue => {
+                    self.call_one(id.0, &p, Args::Bool(self.has_value(&path[0])))
+                }
+                ListenerKind::RowCount => {
+                    self.call_one(id.0, &p, Args::Count(self.get_row_count(&path[0])))
+                }
+                ListenerKind::TableIds
+                | ListenerKind::ValueIds
+                | ListenerKind::TableCellIds
+                | ListenerKind::RowIds
+                | ListenerKind::CellIds => self.call_one(id.0, &p, Args::Ids(&[])),
+                ListenerKind::Cell => {
+                    let cell = self.get_cell(&path[0], &path[1], &path[2]);
+                    self.call_one(id.0, &p, Args::Cell(cell.as_ref(), cell.as_ref()))
+                }
+                ListenerKind::Value => {
+                    let value = self.get_value(&path[0]);
+                    self.call_one(id.0, &p, Args::Cell(value.as_ref(), value.as_ref()))
+                }
+                ListenerKind::InvalidCell | ListenerKind::InvalidValue => {
+                    self.call_one(id.0, &p, Args::Invalid(&[]))
+                }
+                ListenerKind::SortedRowIds => {
+                    let args = self.with(|s| {
+                        s.listeners
+                            .entry(id.0)
+                            .and_then(|e| e.sorted.as_ref())
+                            .map(|x| x.args.clone())
+                    });
+                    match args {
+                        Some(args) => {
+                            let ids = self.get_sorted_row_ids(&args);
+                            self.call_one(id.0, &p, Args::Sorted(&args, &ids))
+                        }
+                        None => Ok(()),
+                    }
+                }
+                _ => self.call_one(id.0, &p, Args::None),
+            };
+            if let Err(panic) = result {
+                resume_unwind(panic);
+            }
+        }
+        self
+    }
+
+    fn expand_paths(&self, kind: ListenerKind, ids: &[Option<Text>]) -> Vec<Vec<String>> {
+        let mut paths: Vec<Vec<String>> = vec![vec![]];
+        let levels = match kind {
+            ListenerKind::SortedRowIds => 0,
+            k => k.arity(),
+        };
+        let is_value = matches!(
+            kind,
+            ListenerKind::HasValue | ListenerKind::Value | ListenerKind::InvalidValue
+        );
+        for (level, registered) in ids.iter().enumerate().take(levels) {
+            let mut next = Vec::new();
+            for path in &paths {
+                let candidates: Vec<String> = match registered {
+                    Some(id) => vec![id.to_string()],
+                    None if is_value => self.get_value_ids(),
+                    None => match (level, kind) {
+                        (0, _) => self.get_table_ids(),
+                        (1, ListenerKind::HasTableCell) => self.get_table_cell_ids(&path[0]),
+                        (1, _) => self.get_row_ids(&path[0]),
+                        _ => self.get_cell_ids(&path[0], &path[1]),
+                    },
+                };
+                for c in candidates {
+                    let mut p = path.clone();
+                    p.push(c);
+                    next.push(p);
+                }
+            }
+            paths = next;
+        }
+        if kind == ListenerKind::SortedRowIds
+            && let Some(Some(t)) = ids.first()
+        {
+            paths = vec![vec![t.to_string()]];
+        }
+        paths
+    }
+}

@@ -1,0 +1,274 @@
+//! Getters and iteration: reading the store's data.
+
+use crate::content::{Row, Table, Tables, Values, js_order};
+use crate::types::Cell;
+
+use super::state::{self, State};
+use super::{SortedRowIdsArgs, Store, sort_row_ids};
+
+impl Store {
+    // ------------------------------------------------------------------ getters
+
+    /// `[tables, values]`.
+    pub fn get_content(&self) -> (Tables, Values) {
+        (self.get_tables(), self.get_values())
+    }
+
+    /// All tables, in JavaScript object order.
+    pub fn get_tables(&self) -> Tables {
+        self.with(|s| {
+            let tables = s
+                .tables
+                .iter()
+                .map(|(t, table)| (t.to_string(), table_of(s, table)))
+                .collect();
+            js_order(tables).into_iter().collect()
+        })
+    }
+
+    /// Table ids in insertion order.
+    pub fn get_table_ids(&self) -> Vec<String> {
+        self.with(|s| s.tables.keys().map(|k| k.to_string()).collect())
+    }
+
+    /// One table (empty when missing).
+    pub fn get_table(&self, table_id: &str) -> Table {
+        self.with(|s| {
+            s.tables
+                .get(table_id)
+                .map(|t| table_of(s, t))
+                .unwrap_or_default()
+        })
+    }
+
+    /// Cell ids used by any row of the table, in first-use order.
+    pub fn get_table_cell_ids(&self, table_id: &str) -> Vec<String> {
+        self.with(|s| {
+            s.tables.get(table_id).map_or_else(Vec::new, |t| {
+                t.cell_counts
+                    .keys()
+                    .map(|c| s.names.name(*c).to_string())
+                    .collect()
+            })
+        })
+    }
+
+    /// Number of rows in the table.
+    pub fn get_row_count(&self, table_id: &str) -> usize {
+        self.with(|s| s.tables.get(table_id).map_or(0, |t| t.rows.len()))
+    }
+
+    /// Row ids in insertion order.
+    pub fn get_row_ids(&self, table_id: &str) -> Vec<String> {
+        self.with(|s| {
+            s.tables
+                .get(table_id)
+                .map_or_else(Vec::new, |t| t.rows.keys().map(|k| k.to_string()).collect())
+        })
+    }
+
+    /// Row ids sorted by a cell (or by id), sliced by offset and limit.
+    ///
+    /// ```
+    /// use tinystore_core::{SortedRowIdsArgs, Store};
+    /// let store = Store::new();
+    /// for (r, n) in [("a", 3), ("b", 1), ("e", 2)] {
+    ///     store.set_cell("t", r, "n", n);
+    /// }
+    /// store.set_cell("t", "c", "x", 0);
+    /// assert_eq!(
+    ///     store.get_sorted_row_ids(&SortedRowIdsArgs::new("t").cell_id("n")),
+    ///     ["c", "b", "e", "a"]
+    /// );
+    /// ```
+    pub fn get_sorted_row_ids(&self, args: &SortedRowIdsArgs) -> Vec<String> {
+        self.with(|s| sort_row_ids(s, args))
+    }
+
+    /// One row (empty when missing), in JavaScript object order.
+    pub fn get_row(&self, table_id: &str, row_id: &str) -> Row {
+        self.with(|s| {
+            s.tables
+                .get(table_id)
+                .and_then(|t| t.rows.get(row_id))
+                .map(|r| row_of(s, r))
+                .unwrap_or_default()
+        })
+    }
+
+    /// Cell ids of a row in insertion order.
+    pub fn get_cell_ids(&self, table_id: &str, row_id: &str) -> Vec<String> {
+        self.with(|s| {
+            s.tables
+                .get(table_id)
+                .and_then(|t| t.rows.get(row_id))
+                .map_or_else(Vec::new, |r| {
+                    r.cells
+                        .iter()
+                        .map(|(c, _)| s.names.name(*c).to_string())
+                        .collect()
+                })
+        })
+    }
+
+    /// One cell.
+    #[inline]
+    pub fn get_cell(&self, table_id: &str, row_id: &str, cell_id: &str) -> Option<Cell> {
+        self.with(|s| s.get_cell(table_id, row_id, cell_id).cloned())
+    }
+
+    /// Reads one cell without cloning it.
+    #[inline]
+    pub fn with_cell<R>(
+        &self,
+        table_id: &str,
+        row_id: &str,
+        cell_id: &str,
+        f: impl FnOnce(Option<&Cell>) -> R,
+    ) -> R {
+        let guard = self.inner.state.lock();
+        let state = guard.borrow();
+        let cell = state.get_cell(table_id, row_id, cell_id);
+        f(cell)
+    }
+
+    /// All values, in JavaScript object order.
+    pub fn get_values(&self) -> Values {
+        self.with(|s| {
+            let values = s
+                .values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect();
+            js_order(values).into_iter().collect()
+        })
+    }
+
+    /// Value ids in insertion order.
+    pub fn get_value_ids(&self) -> Vec<String> {
+        self.with(|s| s.values.keys().map(|k| k.to_string()).collect())
+    }
+
+    /// One value.
+    pub fn get_value(&self, value_id: &str) -> Option<Cell> {
+        self.with(|s| s.values.get(value_id).cloned())
+    }
+
+    /// Whether any table exists.
+    pub fn has_tables(&self) -> bool {
+        self.with(|s| !s.tables.is_empty())
+    }
+    /// Whether the table exists.
+    pub fn has_table(&self, table_id: &str) -> bool {
+        self.with(|s| s.tables.contains_key(table_id))
+    }
+    /// Whether any row of the table has this cell id.
+    pub fn has_table_cell(&self, table_id: &str, cell_id: &str) -> bool {
+        self.with(|s| {
+            let Some(c) = s.names.get(cell_id) else {
+                return false;
+            };
+            s.tables
+                .get(table_id)
+                .is_some_and(|t| t.cell_counts.contains_key(&c))
+        })
+    }
+    /// Whether the row exists.
+    pub fn has_row(&self, table_id: &str, row_id: &str) -> bool {
+        self.with(|s| {
+            s.tables
+                .get(table_id)
+                .is_some_and(|t| t.rows.contains_key(row_id))
+        })
+    }
+    /// Whether the cell exists (true for a null cell).
+    pub fn has_cell(&self, table_id: &str, row_id: &str, cell_id: &str) -> bool {
+        self.with(|s| s.get_cell(table_id, row_id, cell_id).is_some())
+    }
+    /// Whether any value exists.
+    pub fn has_values(&self) -> bool {
+        self.with(|s| !s.values.is_empty())
+    }
+    /// Whether the value exists.
+    pub fn has_value(&self, value_id: &str) -> bool {
+        self.with(|s| s.values.contains_key(value_id))
+    }
+
+    // ------------------------------------------------------------------ iteration
+
+    /// Calls `f` with each table id. The ids are collected first, so `f` may use the store.
+    pub fn for_each_table(&self, mut f: impl FnMut(&str)) {
+        for t in self.get_table_ids() {
+            f(&t);
+        }
+    }
+    /// Calls `f` with each cell id used in the table and the number of rows using it.
+    pub fn for_each_table_cell(&self, table_id: &str, mut f: impl FnMut(&str, usize)) {
+        let cells: Vec<(String, usize)> = self.with(|s| {
+            s.tables.get(table_id).map_or_else(Vec::new, |t| {
+                t.cell_counts
+                    .iter()
+                    .map(|(c, n)| (s.names.name(*c).to_string(), *n as usize))
+                    .collect()
+            })
+        });
+        for (c, n) in cells {
+            f(&c, n);
+        }
+    }
+    /// Calls `f` with each row id of the table.
+    pub fn for_each_row(&self, table_id: &str, mut f: impl FnMut(&str)) {
+        for r in self.get_row_ids(table_id) {
+            f(&r);
+        }
+    }
+    /// Calls `f` with each cell of the row, in insertion order.
+    pub fn for_each_cell(&self, table_id: &str, row_id: &str, mut f: impl FnMut(&str, &Cell)) {
+        let cells: Vec<(String, Cell)> = self.with(|s| {
+            s.tables
+                .get(table_id)
+                .and_then(|t| t.rows.get(row_id))
+                .map_or_else(Vec::new, |r| {
+                    r.cells
+                        .iter()
+                        .map(|(c, v)| (s.names.name(*c).to_string(), v.clone()))
+                        .collect()
+                })
+        });
+        for (c, v) in cells {
+            f(&c, &v);
+        }
+    }
+    /// Calls `f` with each value, in insertion order.
+    pub fn for_each_value(&self, mut f: impl FnMut(&str, &Cell)) {
+        let values: Vec<(String, Cell)> = self.with(|s| {
+            s.values
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect()
+        });
+        for (k, v) in values {
+            f(&k, &v);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------- reads
+
+pub(super) fn row_of(s: &State, row: &state::RowData) -> Row {
+    let cells = row
+        .cells
+        .iter()
+        .map(|(c, v)| (s.names.name(*c).to_string(), v.clone()))
+        .collect();
+    js_order(cells).into_iter().collect()
+}
+
+pub(super) fn table_of(s: &State, table: &state::TableData) -> Table {
+    let rows = table
+        .rows
+        .iter()
+        .map(|(r, row)| (r.to_string(), row_of(s, row)))
+        .collect();
+    js_order(rows).into_iter().collect()
+}

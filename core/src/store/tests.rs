@@ -1,1 +1,0 @@
-//! Unit tests live in the integration suite for now.
