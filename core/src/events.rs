@@ -24,7 +24,8 @@
 //! assert_eq!(seen.lock().unwrap().len(), 1);
 //! ```
 
-use crate::store::{IdChanges, ListenerId, ListenerKind, SortedRowIdsArgs, Store};
+pub use crate::store::ListenerKind;
+use crate::store::{IdChanges, ListenerId, SortedRowIdsArgs, Store};
 use crate::types::Cell;
 
 /// What a listener listens to: its kind and ids (`None`: any id, TinyBase's wildcard).

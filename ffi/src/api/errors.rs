@@ -107,11 +107,14 @@ from_core_errors!(
     csync::serve::ServeError,
 );
 
+/// A foreign storage failure as the core's storage error (through `io::Error`, whose
+/// conversion the persister owns).
 pub(crate) fn persist_error(e: TinystoreError) -> persist::PersistError {
-    match e {
-        TinystoreError::Persist { reason } => persist::PersistError::Io(reason),
-        other => persist::PersistError::Io(other.to_string()),
-    }
+    let reason = match e {
+        TinystoreError::Persist { reason } => reason,
+        other => other.to_string(),
+    };
+    persist::PersistError::from(std::io::Error::other(reason))
 }
 
 /// Reports a failed foreign callback, which has no caller to return its error to.
