@@ -11,8 +11,8 @@ use tinystore_core::persist::Persister;
 use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence};
 use tinystore_core::sync::SynchronizerOptions;
 use tinystore_core::sync::client::{WsClientConfig, WsSynchronizer};
-use tinystore_core::sync::rooms::{RoomOptions, sqlite_rooms, table_for_path};
-use tinystore_core::sync::server::{ServerConfig, WsServer};
+use tinystore_core::sync::rooms::table_for_path;
+use tinystore_core::sync::serve::{Rooms, ServeOptions, serve};
 use tinystore_core::{Cell, MergeableStore};
 
 /// `tinystore demo`.
@@ -36,12 +36,9 @@ pub(crate) fn demo(args: DemoArgs) -> ExitCode {
 
 fn run(args: DemoArgs) -> Result<(), String> {
     let db = args.db;
-    let rooms = sqlite_rooms(&db, RoomOptions::default())
-        .map_err(|e| format!("cannot open database {db}: {e}"))?;
-    let server = WsServer::start(ServerConfig {
-        addr: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
-        peer_factory: Some(rooms),
-        ..ServerConfig::default()
+    let server = serve(ServeOptions {
+        rooms: Rooms::Sqlite(db.clone().into()),
+        ..ServeOptions::default()
     })
     .map_err(|e| e.to_string())?;
     let url = format!("ws://127.0.0.1:{}/petShop", server.port());

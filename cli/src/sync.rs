@@ -18,9 +18,8 @@ use serde_json::{Value as Json, json};
 use tinystore_core::json::{parse, stringify};
 use tinystore_core::mergeable::JsonForm;
 use tinystore_core::sync::client::{FrameDirection, WsClientConfig, WsSynchronizer};
-use tinystore_core::sync::rooms::{RoomOptions, sqlite_rooms};
-use tinystore_core::sync::server::{ServerConfig, TlsIdentity, TraceEvent, TraceHook, WsServer};
-use tinystore_core::sync::tokens::TokenAuth;
+use tinystore_core::sync::serve;
+use tinystore_core::sync::server::{TraceEvent, TraceHook};
 use tinystore_core::sync::{SyncError, SynchronizerOptions};
 use tinystore_core::{Store, ops};
 
@@ -440,39 +439,7 @@ impl ServeArgs {
 
 pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
     let options = flags.options()?;
-    let addr = options.addr;
-    let request_timeout = options.request_timeout;
-    let fragment_size = options.fragment_size;
     let trace = Tracer::open(options.trace.as_deref(), "server")?;
-    let auth = options
-        .auth_tokens
-        .as_ref()
-        .map(|file| TokenAuth::from_file(file).map(TokenAuth::hook))
-        .transpose()
-        .map_err(|e| error(1, e))?;
-    let tls = options
-        .tls
-        .as_ref()
-        .map(|TlsFiles { cert, key }| TlsIdentity::from_pem_files(cert, key))
-        .transpose()
-        .map_err(|e| error(1, e))?;
-    let save_interval = options.save_interval;
-
-    let peer_factory = options
-        .db
-        .as_deref()
-        .map(|db| {
-            sqlite_rooms(
-                db,
-                RoomOptions {
-                    request_timeout,
-                    save_interval,
-                    ..RoomOptions::default()
-                },
-            )
-            .map_err(|e| error(1, format!("cannot open database {db}: {e}")))
-        })
-        .transpose()?;
     let on_trace: Option<TraceHook> = trace.clone().map(|t| {
         Arc::new(move |event: TraceEvent<'_>| match event {
             TraceEvent::Open {
@@ -492,18 +459,31 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
             _ => {}
         }) as TraceHook
     });
-    let server = WsServer::start(ServerConfig {
-        addr,
-        request_timeout,
-        fragment_size,
-        peer_factory,
-        on_trace,
-        auth,
+    let server = serve::serve(serve::ServeOptions {
+        host: options.addr.ip().to_string(),
+        port: options.addr.port(),
+        rooms: options
+            .db
+            .as_ref()
+            .map_or(serve::Rooms::Relay, |db| serve::Rooms::Sqlite(db.into())),
+        request_timeout: options.request_timeout,
+        fragment_size: options.fragment_size,
+        auth_tokens: options.auth_tokens.clone(),
         max_rooms: options.max_rooms,
-        tls,
-        ..ServerConfig::default()
+        tls: options
+            .tls
+            .as_ref()
+            .map(|TlsFiles { cert, key }| serve::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+        save_interval: options.save_interval,
+        on_trace,
     })
-    .map_err(|e| error(1, format!("cannot listen: {e}")))?;
+    .map_err(|e| match e {
+        serve::ServeError::Start(_) => error(1, format!("cannot listen: {e}")),
+        e => error(1, e),
+    })?;
     tracing::info!(
         port = server.port(),
         db = options.db.as_deref().unwrap_or("(relay only)"),

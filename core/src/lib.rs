@@ -22,6 +22,8 @@
 #![warn(missing_docs)]
 
 pub mod content;
+pub mod error_kind;
+pub mod events;
 pub mod hash;
 pub mod hlc;
 pub mod js;
@@ -30,6 +32,8 @@ pub mod mergeable;
 pub mod ops;
 mod ordmap;
 pub mod persist;
+#[cfg(any(feature = "ws-client", feature = "ws-server"))]
+pub mod runtime;
 pub mod schema;
 pub mod status;
 pub mod store;

@@ -17,6 +17,8 @@ pub mod protocol;
 #[cfg(feature = "ws-server")]
 pub mod rooms;
 #[cfg(feature = "ws-server")]
+pub mod serve;
+#[cfg(feature = "ws-server")]
 pub mod server;
 pub mod synchronizer;
 #[cfg(feature = "ws-server")]

@@ -685,7 +685,7 @@ public protocol CustomPersisterProtocol: AnyObject, Sendable {
     func load(initial: String?) throws 
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
     func loadAsync(initial: String?) async throws 
     
@@ -695,7 +695,7 @@ public protocol CustomPersisterProtocol: AnyObject, Sendable {
     func save() throws 
     
     /**
-     * `save` on a thread of its own.
+     * `save` on the shared runtime's blocking pool.
      */
     func saveAsync() async throws 
     
@@ -722,7 +722,7 @@ public protocol CustomPersisterProtocol: AnyObject, Sendable {
     func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool) throws 
     
     /**
-     * `start_auto_persisting` on a thread of its own.
+     * `start_auto_persisting` on the shared runtime's blocking pool.
      */
     func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool) async throws 
     
@@ -902,7 +902,7 @@ open func load(initial: String?)throws   {try rustCallWithError(FfiConverterType
 }
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
 open func loadAsync(initial: String?)async throws   {
     return
@@ -932,7 +932,7 @@ open func save()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_l
 }
     
     /**
-     * `save` on a thread of its own.
+     * `save` on the shared runtime's blocking pool.
      */
 open func saveAsync()async throws   {
     return
@@ -1003,7 +1003,7 @@ open func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: 
 }
     
     /**
-     * `start_auto_persisting` on a thread of its own.
+     * `start_auto_persisting` on the shared runtime's blocking pool.
      */
 open func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool)async throws   {
     return
@@ -1379,7 +1379,7 @@ public protocol FilePersisterProtocol: AnyObject, Sendable {
     func load(initial: String?) throws 
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
     func loadAsync(initial: String?) async throws 
     
@@ -1389,7 +1389,7 @@ public protocol FilePersisterProtocol: AnyObject, Sendable {
     func save() throws 
     
     /**
-     * `save` on a thread of its own.
+     * `save` on the shared runtime's blocking pool.
      */
     func saveAsync() async throws 
     
@@ -1416,7 +1416,7 @@ public protocol FilePersisterProtocol: AnyObject, Sendable {
     func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool) throws 
     
     /**
-     * `start_auto_persisting` on a thread of its own.
+     * `start_auto_persisting` on the shared runtime's blocking pool.
      */
     func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool) async throws 
     
@@ -1608,7 +1608,7 @@ open func load(initial: String?)throws   {try rustCallWithError(FfiConverterType
 }
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
 open func loadAsync(initial: String?)async throws   {
     return
@@ -1638,7 +1638,7 @@ open func save()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_l
 }
     
     /**
-     * `save` on a thread of its own.
+     * `save` on the shared runtime's blocking pool.
      */
 open func saveAsync()async throws   {
     return
@@ -1709,7 +1709,7 @@ open func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: 
 }
     
     /**
-     * `start_auto_persisting` on a thread of its own.
+     * `start_auto_persisting` on the shared runtime's blocking pool.
      */
 open func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool)async throws   {
     return
@@ -2064,11 +2064,6 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     func addInvalidValueListener(valueId: String?, listener: StoreListener, mutator: Bool)  -> UInt64
     
     /**
-     * Adds a row with a generated id (`"0"`, `"1"`, …); `None` if it was invalid.
-     */
-    func addRow(tableId: String, row: [String: CellValue], reuseRowIds: Bool) throws  -> String?
-    
-    /**
      * Listens to a table's row count.
      */
     func addRowCountListener(tableId: String?, listener: StoreListener, mutator: Bool)  -> UInt64
@@ -2077,11 +2072,6 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
      * Listens to row ids added to or removed from a table.
      */
     func addRowIdsListener(tableId: String?, listener: StoreListener, mutator: Bool)  -> UInt64
-    
-    /**
-     * Adds a row from JSON with a generated id; `None` if the row was invalid.
-     */
-    func addRowJson(tableId: String, json: String, reuseRowIds: Bool) throws  -> String?
     
     /**
      * Listens to any cell change in a row.
@@ -2139,9 +2129,19 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     func addWillFinishTransactionListener(listener: StoreListener)  -> UInt64
     
     /**
-     * Applies `[changedTables, changedValues, 1]` JSON (`null` deletes).
+     * Calls a listener now with the current state (TinyBase's `callListener`).
      */
-    func applyChangesJson(json: String) throws 
+    func callListener(listenerId: UInt64) 
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * Listener counts per kind.
+     */
+    func getListenerStats()  -> ListenerStats
     
     /**
      * Merges changes (or full content) from another replica, in TinyBase's JSON; each leaf
@@ -2155,19 +2155,70 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     func asStore()  -> Store
     
     /**
-     * Calls a listener now with the current state (TinyBase's `callListener`).
+     * The 5-character client id at the end of this store's HLCs.
      */
-    func callListener(listenerId: UInt64) 
+    func getClientId()  -> String
+    
+    /**
+     * The content hashes (equal hashes: equal content).
+     */
+    func getMergeableContentHashes()  -> ContentHashes
+    
+    /**
+     * The full stamped content with hashes, as TinyBase's persisters write it (JSON).
+     */
+    func getMergeableContentJson()  -> String
+    
+    /**
+     * Each table's hash.
+     */
+    func getMergeableTableHashes()  -> [String: UInt32]
+    
+    /**
+     * Each value's hash.
+     */
+    func getMergeableValueHashes()  -> [String: UInt32]
+    
+    /**
+     * The stamps changed by the current transaction, as JSON (`[tables, values, 1]`).
+     */
+    func getTransactionMergeableChangesJson(withHashes: Bool)  -> String
+    
+    /**
+     * Merges with another MergeableStore both ways: afterwards both hold the same content.
+     */
+    func merge(other: MergeableStore) 
+    
+    /**
+     * Sets content that any real write wins over (TinyBase's `setDefaultContent`), from
+     * `[tables, values]` JSON.
+     */
+    func setDefaultContentJson(json: String) throws 
+    
+    /**
+     * Replaces content and stamps from [`MergeableStore::get_mergeable_content_json`]'s form.
+     */
+    func setMergeableContentJson(json: String) throws 
+    
+    /**
+     * Adds a row with a generated id (`"0"`, `"1"`, …); `None` if it was invalid.
+     */
+    func addRow(tableId: String, row: [String: CellValue], reuseRowIds: Bool) throws  -> String?
+    
+    /**
+     * Adds a row from JSON with a generated id; `None` if the row was invalid.
+     */
+    func addRowJson(tableId: String, json: String, reuseRowIds: Bool) throws  -> String?
+    
+    /**
+     * Applies `[changedTables, changedValues, 1]` JSON (`null` deletes).
+     */
+    func applyChangesJson(json: String) throws 
     
     /**
      * Deletes a cell (`force_del`: even if the schema gives it a default).
      */
     func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool) 
-    
-    /**
-     * Removes a listener (unknown ids are ignored).
-     */
-    func delListener(listenerId: UInt64) 
     
     /**
      * Deletes a row.
@@ -2230,39 +2281,9 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     func getCellIds(tableId: String, rowId: String)  -> [String]
     
     /**
-     * The 5-character client id at the end of this store's HLCs.
-     */
-    func getClientId()  -> String
-    
-    /**
      * `[tables, values]` as JSON (objects/arrays in TinyBase's encoded form).
      */
     func getJson()  -> String
-    
-    /**
-     * Listener counts per kind.
-     */
-    func getListenerStats()  -> ListenerStats
-    
-    /**
-     * The content hashes (equal hashes: equal content).
-     */
-    func getMergeableContentHashes()  -> ContentHashes
-    
-    /**
-     * The full stamped content with hashes, as TinyBase's persisters write it (JSON).
-     */
-    func getMergeableContentJson()  -> String
-    
-    /**
-     * Each table's hash.
-     */
-    func getMergeableTableHashes()  -> [String: UInt32]
-    
-    /**
-     * Each value's hash.
-     */
-    func getMergeableValueHashes()  -> [String: UInt32]
     
     /**
      * One row (empty if absent).
@@ -2335,11 +2356,6 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
      * (`null` for deletions, objects decoded); empty outside one.
      */
     func getTransactionChangesJson()  -> String
-    
-    /**
-     * The stamps changed by the current transaction, as JSON (`[tables, values, 1]`).
-     */
-    func getTransactionMergeableChangesJson(withHashes: Bool)  -> String
     
     /**
      * A value, `None` if absent.
@@ -2427,11 +2443,6 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     func isMergeable()  -> Bool
     
     /**
-     * Merges with another MergeableStore both ways: afterwards both hold the same content.
-     */
-    func merge(other: MergeableStore) 
-    
-    /**
      * Sets one cell.
      */
     func setCell(tableId: String, rowId: String, cellId: String, cell: CellValue) throws 
@@ -2442,21 +2453,10 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     func setContent(tables: [String: [String: [String: CellValue]]], values: [String: CellValue]) throws 
     
     /**
-     * Sets content that any real write wins over (TinyBase's `setDefaultContent`), from
-     * `[tables, values]` JSON.
-     */
-    func setDefaultContentJson(json: String) throws 
-    
-    /**
      * Replaces the content from `[tables, values]` JSON (a bare tables object is
      * accepted too); on a parse error nothing changes.
      */
     func setJson(json: String) throws 
-    
-    /**
-     * Replaces content and stamps from [`MergeableStore::get_mergeable_content_json`]'s form.
-     */
-    func setMergeableContentJson(json: String) throws 
     
     /**
      * Merges cells into a row (creating it if missing).
@@ -2794,21 +2794,6 @@ open func addInvalidValueListener(valueId: String?, listener: StoreListener, mut
 }
     
     /**
-     * Adds a row with a generated id (`"0"`, `"1"`, …); `None` if it was invalid.
-     */
-open func addRow(tableId: String, row: [String: CellValue], reuseRowIds: Bool)throws  -> String?  {
-    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_add_row(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(tableId),
-        FfiConverterDictionaryStringTypeCellValue.lower(row),
-        FfiConverterBool.lower(reuseRowIds),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * Listens to a table's row count.
      */
 open func addRowCountListener(tableId: String?, listener: StoreListener, mutator: Bool) -> UInt64  {
@@ -2834,21 +2819,6 @@ open func addRowIdsListener(tableId: String?, listener: StoreListener, mutator: 
         FfiConverterOptionString.lower(tableId),
         FfiConverterTypeStoreListener_lower(listener),
         FfiConverterBool.lower(mutator),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Adds a row from JSON with a generated id; `None` if the row was invalid.
-     */
-open func addRowJson(tableId: String, json: String, reuseRowIds: Bool)throws  -> String?  {
-    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_add_row_json(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(tableId),
-        FfiConverterString.lower(json),
-        FfiConverterBool.lower(reuseRowIds),uniffiCallStatus
     )
 })
 }
@@ -3013,15 +2983,39 @@ open func addWillFinishTransactionListener(listener: StoreListener) -> UInt64  {
 }
     
     /**
-     * Applies `[changedTables, changedValues, 1]` JSON (`null` deletes).
+     * Calls a listener now with the current state (TinyBase's `callListener`).
      */
-open func applyChangesJson(json: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+open func callListener(listenerId: UInt64)  {try! rustCall() {
         uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_apply_changes_json(
+    uniffi_tinystore_fn_method_mergeablestore_call_listener(
             self.uniffiCloneHandle(),
-        FfiConverterString.lower(json),uniffiCallStatus
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Listener counts per kind.
+     */
+open func getListenerStats() -> ListenerStats  {
+    return try!  FfiConverterTypeListenerStats_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_get_listener_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -3050,13 +3044,153 @@ open func asStore() -> Store  {
 }
     
     /**
-     * Calls a listener now with the current state (TinyBase's `callListener`).
+     * The 5-character client id at the end of this store's HLCs.
      */
-open func callListener(listenerId: UInt64)  {try! rustCall() {
+open func getClientId() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_call_listener(
+    uniffi_tinystore_fn_method_mergeablestore_get_client_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The content hashes (equal hashes: equal content).
+     */
+open func getMergeableContentHashes() -> ContentHashes  {
+    return try!  FfiConverterTypeContentHashes_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_get_mergeable_content_hashes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The full stamped content with hashes, as TinyBase's persisters write it (JSON).
+     */
+open func getMergeableContentJson() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_get_mergeable_content_json(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Each table's hash.
+     */
+open func getMergeableTableHashes() -> [String: UInt32]  {
+    return try!  FfiConverterDictionaryStringUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_get_mergeable_table_hashes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Each value's hash.
+     */
+open func getMergeableValueHashes() -> [String: UInt32]  {
+    return try!  FfiConverterDictionaryStringUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_get_mergeable_value_hashes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stamps changed by the current transaction, as JSON (`[tables, values, 1]`).
+     */
+open func getTransactionMergeableChangesJson(withHashes: Bool) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_get_transaction_mergeable_changes_json(
             self.uniffiCloneHandle(),
-        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+        FfiConverterBool.lower(withHashes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Merges with another MergeableStore both ways: afterwards both hold the same content.
+     */
+open func merge(other: MergeableStore)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_merge(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMergeableStore_lower(other),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets content that any real write wins over (TinyBase's `setDefaultContent`), from
+     * `[tables, values]` JSON.
+     */
+open func setDefaultContentJson(json: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_set_default_content_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(json),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Replaces content and stamps from [`MergeableStore::get_mergeable_content_json`]'s form.
+     */
+open func setMergeableContentJson(json: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_set_mergeable_content_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(json),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Adds a row with a generated id (`"0"`, `"1"`, …); `None` if it was invalid.
+     */
+open func addRow(tableId: String, row: [String: CellValue], reuseRowIds: Bool)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_add_row(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(tableId),
+        FfiConverterDictionaryStringTypeCellValue.lower(row),
+        FfiConverterBool.lower(reuseRowIds),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a row from JSON with a generated id; `None` if the row was invalid.
+     */
+open func addRowJson(tableId: String, json: String, reuseRowIds: Bool)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_add_row_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(tableId),
+        FfiConverterString.lower(json),
+        FfiConverterBool.lower(reuseRowIds),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Applies `[changedTables, changedValues, 1]` JSON (`null` deletes).
+     */
+open func applyChangesJson(json: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_mergeablestore_apply_changes_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(json),uniffiCallStatus
     )
 }
 }
@@ -3072,18 +3206,6 @@ open func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool
         FfiConverterString.lower(rowId),
         FfiConverterString.lower(cellId),
         FfiConverterBool.lower(forceDel),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * Removes a listener (unknown ids are ignored).
-     */
-open func delListener(listenerId: UInt64)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_del_listener(
-            self.uniffiCloneHandle(),
-        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
     )
 }
 }
@@ -3237,84 +3359,12 @@ open func getCellIds(tableId: String, rowId: String) -> [String]  {
 }
     
     /**
-     * The 5-character client id at the end of this store's HLCs.
-     */
-open func getClientId() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_get_client_id(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * `[tables, values]` as JSON (objects/arrays in TinyBase's encoded form).
      */
 open func getJson() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_get_json(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Listener counts per kind.
-     */
-open func getListenerStats() -> ListenerStats  {
-    return try!  FfiConverterTypeListenerStats_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_get_listener_stats(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The content hashes (equal hashes: equal content).
-     */
-open func getMergeableContentHashes() -> ContentHashes  {
-    return try!  FfiConverterTypeContentHashes_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_get_mergeable_content_hashes(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The full stamped content with hashes, as TinyBase's persisters write it (JSON).
-     */
-open func getMergeableContentJson() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_get_mergeable_content_json(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Each table's hash.
-     */
-open func getMergeableTableHashes() -> [String: UInt32]  {
-    return try!  FfiConverterDictionaryStringUInt32.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_get_mergeable_table_hashes(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Each value's hash.
-     */
-open func getMergeableValueHashes() -> [String: UInt32]  {
-    return try!  FfiConverterDictionaryStringUInt32.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_get_mergeable_value_hashes(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -3497,19 +3547,6 @@ open func getTransactionChangesJson() -> String  {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_get_transaction_changes_json(
             self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * The stamps changed by the current transaction, as JSON (`[tables, values, 1]`).
-     */
-open func getTransactionMergeableChangesJson(withHashes: Bool) -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_get_transaction_mergeable_changes_json(
-            self.uniffiCloneHandle(),
-        FfiConverterBool.lower(withHashes),uniffiCallStatus
     )
 })
 }
@@ -3730,18 +3767,6 @@ open func isMergeable() -> Bool  {
 }
     
     /**
-     * Merges with another MergeableStore both ways: afterwards both hold the same content.
-     */
-open func merge(other: MergeableStore)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_merge(
-            self.uniffiCloneHandle(),
-        FfiConverterTypeMergeableStore_lower(other),uniffiCallStatus
-    )
-}
-}
-    
-    /**
      * Sets one cell.
      */
 open func setCell(tableId: String, rowId: String, cellId: String, cell: CellValue)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
@@ -3770,37 +3795,12 @@ open func setContent(tables: [String: [String: [String: CellValue]]], values: [S
 }
     
     /**
-     * Sets content that any real write wins over (TinyBase's `setDefaultContent`), from
-     * `[tables, values]` JSON.
-     */
-open func setDefaultContentJson(json: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_set_default_content_json(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(json),uniffiCallStatus
-    )
-}
-}
-    
-    /**
      * Replaces the content from `[tables, values]` JSON (a bare tables object is
      * accepted too); on a parse error nothing changes.
      */
 open func setJson(json: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_set_json(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(json),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * Replaces content and stamps from [`MergeableStore::get_mergeable_content_json`]'s form.
-     */
-open func setMergeableContentJson(json: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_mergeablestore_set_mergeable_content_json(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(json),uniffiCallStatus
     )
@@ -5028,7 +5028,7 @@ public protocol SqlitePersisterProtocol: AnyObject, Sendable {
     func load(initial: String?) throws 
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
     func loadAsync(initial: String?) async throws 
     
@@ -5038,7 +5038,7 @@ public protocol SqlitePersisterProtocol: AnyObject, Sendable {
     func save() throws 
     
     /**
-     * `save` on a thread of its own.
+     * `save` on the shared runtime's blocking pool.
      */
     func saveAsync() async throws 
     
@@ -5065,7 +5065,7 @@ public protocol SqlitePersisterProtocol: AnyObject, Sendable {
     func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool) throws 
     
     /**
-     * `start_auto_persisting` on a thread of its own.
+     * `start_auto_persisting` on the shared runtime's blocking pool.
      */
     func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool) async throws 
     
@@ -5257,7 +5257,7 @@ open func load(initial: String?)throws   {try rustCallWithError(FfiConverterType
 }
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
 open func loadAsync(initial: String?)async throws   {
     return
@@ -5287,7 +5287,7 @@ open func save()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_l
 }
     
     /**
-     * `save` on a thread of its own.
+     * `save` on the shared runtime's blocking pool.
      */
 open func saveAsync()async throws   {
     return
@@ -5358,7 +5358,7 @@ open func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: 
 }
     
     /**
-     * `start_auto_persisting` on a thread of its own.
+     * `start_auto_persisting` on the shared runtime's blocking pool.
      */
 open func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool)async throws   {
     return
@@ -5747,11 +5747,6 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func addInvalidValueListener(valueId: String?, listener: StoreListener, mutator: Bool)  -> UInt64
     
     /**
-     * Adds a row with a generated id (`"0"`, `"1"`, …); `None` if it was invalid.
-     */
-    func addRow(tableId: String, row: [String: CellValue], reuseRowIds: Bool) throws  -> String?
-    
-    /**
      * Listens to a table's row count.
      */
     func addRowCountListener(tableId: String?, listener: StoreListener, mutator: Bool)  -> UInt64
@@ -5760,11 +5755,6 @@ public protocol StoreProtocol: AnyObject, Sendable {
      * Listens to row ids added to or removed from a table.
      */
     func addRowIdsListener(tableId: String?, listener: StoreListener, mutator: Bool)  -> UInt64
-    
-    /**
-     * Adds a row from JSON with a generated id; `None` if the row was invalid.
-     */
-    func addRowJson(tableId: String, json: String, reuseRowIds: Bool) throws  -> String?
     
     /**
      * Listens to any cell change in a row.
@@ -5822,24 +5812,39 @@ public protocol StoreProtocol: AnyObject, Sendable {
     func addWillFinishTransactionListener(listener: StoreListener)  -> UInt64
     
     /**
-     * Applies `[changedTables, changedValues, 1]` JSON (`null` deletes).
-     */
-    func applyChangesJson(json: String) throws 
-    
-    /**
      * Calls a listener now with the current state (TinyBase's `callListener`).
      */
     func callListener(listenerId: UInt64) 
     
     /**
-     * Deletes a cell (`force_del`: even if the schema gives it a default).
-     */
-    func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool) 
-    
-    /**
      * Removes a listener (unknown ids are ignored).
      */
     func delListener(listenerId: UInt64) 
+    
+    /**
+     * Listener counts per kind.
+     */
+    func getListenerStats()  -> ListenerStats
+    
+    /**
+     * Adds a row with a generated id (`"0"`, `"1"`, …); `None` if it was invalid.
+     */
+    func addRow(tableId: String, row: [String: CellValue], reuseRowIds: Bool) throws  -> String?
+    
+    /**
+     * Adds a row from JSON with a generated id; `None` if the row was invalid.
+     */
+    func addRowJson(tableId: String, json: String, reuseRowIds: Bool) throws  -> String?
+    
+    /**
+     * Applies `[changedTables, changedValues, 1]` JSON (`null` deletes).
+     */
+    func applyChangesJson(json: String) throws 
+    
+    /**
+     * Deletes a cell (`force_del`: even if the schema gives it a default).
+     */
+    func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool) 
     
     /**
      * Deletes a row.
@@ -5905,11 +5910,6 @@ public protocol StoreProtocol: AnyObject, Sendable {
      * `[tables, values]` as JSON (objects/arrays in TinyBase's encoded form).
      */
     func getJson()  -> String
-    
-    /**
-     * Listener counts per kind.
-     */
-    func getListenerStats()  -> ListenerStats
     
     /**
      * One row (empty if absent).
@@ -6419,21 +6419,6 @@ open func addInvalidValueListener(valueId: String?, listener: StoreListener, mut
 }
     
     /**
-     * Adds a row with a generated id (`"0"`, `"1"`, …); `None` if it was invalid.
-     */
-open func addRow(tableId: String, row: [String: CellValue], reuseRowIds: Bool)throws  -> String?  {
-    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_store_add_row(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(tableId),
-        FfiConverterDictionaryStringTypeCellValue.lower(row),
-        FfiConverterBool.lower(reuseRowIds),uniffiCallStatus
-    )
-})
-}
-    
-    /**
      * Listens to a table's row count.
      */
 open func addRowCountListener(tableId: String?, listener: StoreListener, mutator: Bool) -> UInt64  {
@@ -6459,21 +6444,6 @@ open func addRowIdsListener(tableId: String?, listener: StoreListener, mutator: 
         FfiConverterOptionString.lower(tableId),
         FfiConverterTypeStoreListener_lower(listener),
         FfiConverterBool.lower(mutator),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Adds a row from JSON with a generated id; `None` if the row was invalid.
-     */
-open func addRowJson(tableId: String, json: String, reuseRowIds: Bool)throws  -> String?  {
-    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_store_add_row_json(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(tableId),
-        FfiConverterString.lower(json),
-        FfiConverterBool.lower(reuseRowIds),uniffiCallStatus
     )
 })
 }
@@ -6638,18 +6608,6 @@ open func addWillFinishTransactionListener(listener: StoreListener) -> UInt64  {
 }
     
     /**
-     * Applies `[changedTables, changedValues, 1]` JSON (`null` deletes).
-     */
-open func applyChangesJson(json: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_store_apply_changes_json(
-            self.uniffiCloneHandle(),
-        FfiConverterString.lower(json),uniffiCallStatus
-    )
-}
-}
-    
-    /**
      * Calls a listener now with the current state (TinyBase's `callListener`).
      */
 open func callListener(listenerId: UInt64)  {try! rustCall() {
@@ -6657,6 +6615,72 @@ open func callListener(listenerId: UInt64)  {try! rustCall() {
     uniffi_tinystore_fn_method_store_call_listener(
             self.uniffiCloneHandle(),
         FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_store_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Listener counts per kind.
+     */
+open func getListenerStats() -> ListenerStats  {
+    return try!  FfiConverterTypeListenerStats_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_store_get_listener_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a row with a generated id (`"0"`, `"1"`, …); `None` if it was invalid.
+     */
+open func addRow(tableId: String, row: [String: CellValue], reuseRowIds: Bool)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_store_add_row(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(tableId),
+        FfiConverterDictionaryStringTypeCellValue.lower(row),
+        FfiConverterBool.lower(reuseRowIds),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Adds a row from JSON with a generated id; `None` if the row was invalid.
+     */
+open func addRowJson(tableId: String, json: String, reuseRowIds: Bool)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_store_add_row_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(tableId),
+        FfiConverterString.lower(json),
+        FfiConverterBool.lower(reuseRowIds),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Applies `[changedTables, changedValues, 1]` JSON (`null` deletes).
+     */
+open func applyChangesJson(json: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_store_apply_changes_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(json),uniffiCallStatus
     )
 }
 }
@@ -6672,18 +6696,6 @@ open func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool
         FfiConverterString.lower(rowId),
         FfiConverterString.lower(cellId),
         FfiConverterBool.lower(forceDel),uniffiCallStatus
-    )
-}
-}
-    
-    /**
-     * Removes a listener (unknown ids are ignored).
-     */
-open func delListener(listenerId: UInt64)  {try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_store_del_listener(
-            self.uniffiCloneHandle(),
-        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
     )
 }
 }
@@ -6843,18 +6855,6 @@ open func getJson() -> String  {
     return try!  FfiConverterString.lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_store_get_json(
-            self.uniffiCloneHandle(),uniffiCallStatus
-    )
-})
-}
-    
-    /**
-     * Listener counts per kind.
-     */
-open func getListenerStats() -> ListenerStats  {
-    return try!  FfiConverterTypeListenerStats_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_method_store_get_listener_stats(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -8105,7 +8105,7 @@ public protocol SynchronizerProtocol: AnyObject, Sendable {
     func load(initial: String?) throws 
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
     func loadAsync(initial: String?) async throws 
     
@@ -8149,7 +8149,7 @@ public protocol SynchronizerProtocol: AnyObject, Sendable {
     func startSync(initial: String?) throws 
     
     /**
-     * `start_sync` on a thread of its own.
+     * `start_sync` on the shared runtime's blocking pool.
      */
     func startSyncAsync(initial: String?) async throws 
     
@@ -8341,7 +8341,7 @@ open func load(initial: String?)throws   {try rustCallWithError(FfiConverterType
 }
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
 open func loadAsync(initial: String?)async throws   {
     return
@@ -8446,7 +8446,7 @@ open func startSync(initial: String?)throws   {try rustCallWithError(FfiConverte
 }
     
     /**
-     * `start_sync` on a thread of its own.
+     * `start_sync` on the shared runtime's blocking pool.
      */
 open func startSyncAsync(initial: String?)async throws   {
     return
@@ -8819,7 +8819,7 @@ public protocol WsServerProtocol: AnyObject, Sendable {
     func stop() 
     
     /**
-     * `stop` on a thread of its own.
+     * `stop` on the shared runtime's blocking pool.
      */
     func stopAsync() async 
     
@@ -8995,7 +8995,7 @@ open func stop()  {try! rustCall() {
 }
     
     /**
-     * `stop` on a thread of its own.
+     * `stop` on the shared runtime's blocking pool.
      */
 open func stopAsync()async   {
     return
@@ -9126,7 +9126,7 @@ public protocol WsSynchronizerProtocol: AnyObject, Sendable {
     func load(initial: String?) throws 
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
     func loadAsync(initial: String?) async throws 
     
@@ -9164,7 +9164,7 @@ public protocol WsSynchronizerProtocol: AnyObject, Sendable {
     func startSync(initial: String?) throws 
     
     /**
-     * `start_sync` on a thread of its own.
+     * `start_sync` on the shared runtime's blocking pool.
      */
     func startSyncAsync(initial: String?) async throws 
     
@@ -9380,7 +9380,7 @@ open func load(initial: String?)throws   {try rustCallWithError(FfiConverterType
 }
     
     /**
-     * `load` on a thread of its own.
+     * `load` on the shared runtime's blocking pool.
      */
 open func loadAsync(initial: String?)async throws   {
     return
@@ -9471,7 +9471,7 @@ open func startSync(initial: String?)throws   {try rustCallWithError(FfiConverte
 }
     
     /**
-     * `start_sync` on a thread of its own.
+     * `start_sync` on the shared runtime's blocking pool.
      */
 open func startSyncAsync(initial: String?)async throws   {
     return
@@ -10507,7 +10507,7 @@ public func FfiConverterTypeTableSave_lower(_ value: TableSave) -> RustBuffer {
  */
 public struct WsServerOptions: Equatable, Hashable {
     /**
-     * The address to listen on (default `127.0.0.1`).
+     * The address to listen on: an IP address or a host name (default `127.0.0.1`).
      */
     public var host: String?
     /**
@@ -10528,7 +10528,7 @@ public struct WsServerOptions: Equatable, Hashable {
     // declare one manually.
     public init(
         /**
-         * The address to listen on (default `127.0.0.1`).
+         * The address to listen on: an IP address or a host name (default `127.0.0.1`).
          */host: String? = nil, 
         /**
          * Without `db_path`: keep each room in an in-memory MergeableStore instead of only
@@ -12349,20 +12349,6 @@ public func createCustomPersister(store: Store, storage: PersisterStorage) -> Cu
 })
 }
 /**
- * A synchronizer over a foreign transport; feed it incoming messages with `receive`.
- */
-public func createCustomSynchronizer(store: MergeableStore, transport: SyncTransport, options: SyncOptions?, onIgnoredError: ErrorListener?) -> Synchronizer  {
-    return try!  FfiConverterTypeSynchronizer_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_func_create_custom_synchronizer(
-        FfiConverterTypeMergeableStore_lower(store),
-        FfiConverterTypeSyncTransport_lower(transport),
-        FfiConverterOptionTypeSyncOptions.lower(options),
-        FfiConverterOptionTypeErrorListener.lower(onIgnoredError),uniffiCallStatus
-    )
-})
-}
-/**
  * A file persister for `store` (a Store, or a MergeableStore's `as_store()`) at `path`.
  */
 public func createFilePersister(store: Store, path: String) -> FilePersister  {
@@ -12371,17 +12357,6 @@ public func createFilePersister(store: Store, path: String) -> FilePersister  {
     uniffi_tinystore_fn_func_create_file_persister(
         FfiConverterTypeStore_lower(store),
         FfiConverterString.lower(path),uniffiCallStatus
-    )
-})
-}
-/**
- * Creates an empty MergeableStore; `unique_id` seeds its client id (random when `None`).
- */
-public func createMergeableStore(uniqueId: String?) -> MergeableStore  {
-    return try!  FfiConverterTypeMergeableStore_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_func_create_mergeable_store(
-        FfiConverterOptionString.lower(uniqueId),uniffiCallStatus
     )
 })
 }
@@ -12396,90 +12371,6 @@ public func createSqlitePersister(store: Store, path: String, config: SqliteConf
         FfiConverterTypeStore_lower(store),
         FfiConverterString.lower(path),
         FfiConverterOptionTypeSqliteConfig.lower(config),uniffiCallStatus
-    )
-})
-}
-/**
- * Creates an empty Store (TinyBase's `createStore()`).
- */
-public func createStore() -> Store  {
-    return try!  FfiConverterTypeStore_lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_func_create_store(uniffiCallStatus
-    )
-})
-}
-/**
- * Starts a sync server on `port` (0: the OS picks one; see `get_port`). With `db_path`, each
- * room also keeps a MergeableStore persisted to that SQLite file (table `tinybase_<path>`, as
- * TinyBase's server does); without it the server relays.
- */
-public func createWsServer(port: UInt16, dbPath: String?, options: WsServerOptions?)throws  -> WsServer  {
-    return try  FfiConverterTypeWsServer_lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_func_create_ws_server(
-        FfiConverterUInt16.lower(port),
-        FfiConverterOptionString.lower(dbPath),
-        FfiConverterOptionTypeWsServerOptions.lower(options),uniffiCallStatus
-    )
-})
-}
-/**
- * `create_ws_server` on a thread of its own.
- */
-public func createWsServerAsync(port: UInt16, dbPath: String?, options: WsServerOptions?)async throws  -> WsServer  {
-    return
-        try  await uniffiRustCallAsync(
-            rustFutureFunc: {
-                uniffi_tinystore_fn_func_create_ws_server_async(FfiConverterUInt16.lower(port),FfiConverterOptionString.lower(dbPath),FfiConverterOptionTypeWsServerOptions.lower(options)
-                )
-            },
-            pollFunc: ffi_tinystore_rust_future_poll_u64,
-            completeFunc: ffi_tinystore_rust_future_complete_u64,
-            freeFunc: ffi_tinystore_rust_future_free_u64,
-            liftFunc: FfiConverterTypeWsServer_lift,
-            errorHandler: FfiConverterTypeTinystoreError_lift
-        )
-}
-/**
- * Connects `store` to a sync server at `url` (`ws://host:port/room`); blocks until the socket
- * is open. Sync starts with `start_sync`.
- */
-public func createWsSynchronizer(store: MergeableStore, url: String, options: WsSynchronizerOptions?, onIgnoredError: ErrorListener?)throws  -> WsSynchronizer  {
-    return try  FfiConverterTypeWsSynchronizer_lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_func_create_ws_synchronizer(
-        FfiConverterTypeMergeableStore_lower(store),
-        FfiConverterString.lower(url),
-        FfiConverterOptionTypeWsSynchronizerOptions.lower(options),
-        FfiConverterOptionTypeErrorListener.lower(onIgnoredError),uniffiCallStatus
-    )
-})
-}
-/**
- * `create_ws_synchronizer` on a thread of its own.
- */
-public func createWsSynchronizerAsync(store: MergeableStore, url: String, options: WsSynchronizerOptions?, onIgnoredError: ErrorListener?)async throws  -> WsSynchronizer  {
-    return
-        try  await uniffiRustCallAsync(
-            rustFutureFunc: {
-                uniffi_tinystore_fn_func_create_ws_synchronizer_async(FfiConverterTypeMergeableStore_lower(store),FfiConverterString.lower(url),FfiConverterOptionTypeWsSynchronizerOptions.lower(options),FfiConverterOptionTypeErrorListener.lower(onIgnoredError)
-                )
-            },
-            pollFunc: ffi_tinystore_rust_future_poll_u64,
-            completeFunc: ffi_tinystore_rust_future_complete_u64,
-            freeFunc: ffi_tinystore_rust_future_free_u64,
-            liftFunc: FfiConverterTypeWsSynchronizer_lift,
-            errorHandler: FfiConverterTypeTinystoreError_lift
-        )
-}
-/**
- * The version of libtinystore.
- */
-public func libraryVersion() -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_tinystore_fn_func_library_version(uniffiCallStatus
     )
 })
 }
@@ -12505,6 +12396,115 @@ public func sqliteTabularConfig(tableIds: [String]) -> SqliteConfig  {
     )
 })
 }
+/**
+ * Starts a sync server on `port` (0: the OS picks one; see `get_port`). With `db_path`, each
+ * room also keeps a MergeableStore persisted to that SQLite file (table `tinybase_<path>`, as
+ * TinyBase's server does); without it the server relays.
+ */
+public func createWsServer(port: UInt16, dbPath: String?, options: WsServerOptions?)throws  -> WsServer  {
+    return try  FfiConverterTypeWsServer_lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_ws_server(
+        FfiConverterUInt16.lower(port),
+        FfiConverterOptionString.lower(dbPath),
+        FfiConverterOptionTypeWsServerOptions.lower(options),uniffiCallStatus
+    )
+})
+}
+/**
+ * `create_ws_server` on the shared runtime's blocking pool.
+ */
+public func createWsServerAsync(port: UInt16, dbPath: String?, options: WsServerOptions?)async throws  -> WsServer  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_func_create_ws_server_async(FfiConverterUInt16.lower(port),FfiConverterOptionString.lower(dbPath),FfiConverterOptionTypeWsServerOptions.lower(options)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_u64,
+            completeFunc: ffi_tinystore_rust_future_complete_u64,
+            freeFunc: ffi_tinystore_rust_future_free_u64,
+            liftFunc: FfiConverterTypeWsServer_lift,
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+/**
+ * Creates an empty MergeableStore; `unique_id` seeds its client id (random when `None`).
+ */
+public func createMergeableStore(uniqueId: String?) -> MergeableStore  {
+    return try!  FfiConverterTypeMergeableStore_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_mergeable_store(
+        FfiConverterOptionString.lower(uniqueId),uniffiCallStatus
+    )
+})
+}
+/**
+ * Creates an empty Store (TinyBase's `createStore()`).
+ */
+public func createStore() -> Store  {
+    return try!  FfiConverterTypeStore_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_store(uniffiCallStatus
+    )
+})
+}
+/**
+ * The version of libtinystore.
+ */
+public func libraryVersion() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_library_version(uniffiCallStatus
+    )
+})
+}
+/**
+ * A synchronizer over a foreign transport; feed it incoming messages with `receive`.
+ */
+public func createCustomSynchronizer(store: MergeableStore, transport: SyncTransport, options: SyncOptions?, onIgnoredError: ErrorListener?) -> Synchronizer  {
+    return try!  FfiConverterTypeSynchronizer_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_custom_synchronizer(
+        FfiConverterTypeMergeableStore_lower(store),
+        FfiConverterTypeSyncTransport_lower(transport),
+        FfiConverterOptionTypeSyncOptions.lower(options),
+        FfiConverterOptionTypeErrorListener.lower(onIgnoredError),uniffiCallStatus
+    )
+})
+}
+/**
+ * Connects `store` to a sync server at `url` (`ws://host:port/room`); blocks until the socket
+ * is open. Sync starts with `start_sync`.
+ */
+public func createWsSynchronizer(store: MergeableStore, url: String, options: WsSynchronizerOptions?, onIgnoredError: ErrorListener?)throws  -> WsSynchronizer  {
+    return try  FfiConverterTypeWsSynchronizer_lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_ws_synchronizer(
+        FfiConverterTypeMergeableStore_lower(store),
+        FfiConverterString.lower(url),
+        FfiConverterOptionTypeWsSynchronizerOptions.lower(options),
+        FfiConverterOptionTypeErrorListener.lower(onIgnoredError),uniffiCallStatus
+    )
+})
+}
+/**
+ * `create_ws_synchronizer` on the shared runtime's blocking pool.
+ */
+public func createWsSynchronizerAsync(store: MergeableStore, url: String, options: WsSynchronizerOptions?, onIgnoredError: ErrorListener?)async throws  -> WsSynchronizer  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_func_create_ws_synchronizer_async(FfiConverterTypeMergeableStore_lower(store),FfiConverterString.lower(url),FfiConverterOptionTypeWsSynchronizerOptions.lower(options),FfiConverterOptionTypeErrorListener.lower(onIgnoredError)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_u64,
+            completeFunc: ffi_tinystore_rust_future_complete_u64,
+            freeFunc: ffi_tinystore_rust_future_free_u64,
+            liftFunc: FfiConverterTypeWsSynchronizer_lift,
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
 
 private enum InitializationResult {
     case ok
@@ -12521,1054 +12521,1054 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_custom_persister() != 29634) {
+    if (uniffi_tinystore_checksum_func_create_custom_persister() != 43892) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_custom_synchronizer() != 16628) {
+    if (uniffi_tinystore_checksum_func_create_file_persister() != 26151) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_file_persister() != 10694) {
+    if (uniffi_tinystore_checksum_func_create_sqlite_persister() != 37047) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_mergeable_store() != 17439) {
+    if (uniffi_tinystore_checksum_func_sqlite_json_config() != 18462) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_sqlite_persister() != 20401) {
+    if (uniffi_tinystore_checksum_func_sqlite_tabular_config() != 34070) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_store() != 23236) {
+    if (uniffi_tinystore_checksum_func_create_ws_server() != 47435) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_ws_server() != 10721) {
+    if (uniffi_tinystore_checksum_func_create_ws_server_async() != 48868) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_ws_server_async() != 24819) {
+    if (uniffi_tinystore_checksum_func_create_mergeable_store() != 15028) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_ws_synchronizer() != 20624) {
+    if (uniffi_tinystore_checksum_func_create_store() != 11974) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_create_ws_synchronizer_async() != 31352) {
+    if (uniffi_tinystore_checksum_func_library_version() != 5349) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_library_version() != 55935) {
+    if (uniffi_tinystore_checksum_func_create_custom_synchronizer() != 13219) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_sqlite_json_config() != 35868) {
+    if (uniffi_tinystore_checksum_func_create_ws_synchronizer() != 59931) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_func_sqlite_tabular_config() != 47015) {
+    if (uniffi_tinystore_checksum_func_create_ws_synchronizer_async() != 34307) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_add_status_listener() != 41036) {
+    if (uniffi_tinystore_checksum_method_storelistener_on_event() != 46231) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_allow_overwrite() != 60471) {
+    if (uniffi_tinystore_checksum_method_custompersister_add_status_listener() != 62848) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_del_listener() != 38449) {
+    if (uniffi_tinystore_checksum_method_custompersister_allow_overwrite() != 25341) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_get_stats() != 27492) {
+    if (uniffi_tinystore_checksum_method_custompersister_del_listener() != 53057) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_get_status() != 65281) {
+    if (uniffi_tinystore_checksum_method_custompersister_get_stats() != 27877) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_is_auto_loading() != 32006) {
+    if (uniffi_tinystore_checksum_method_custompersister_get_status() != 25867) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_is_auto_saving() != 11906) {
+    if (uniffi_tinystore_checksum_method_custompersister_is_auto_loading() != 36597) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_load() != 35559) {
+    if (uniffi_tinystore_checksum_method_custompersister_is_auto_saving() != 19598) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_load_async() != 316) {
+    if (uniffi_tinystore_checksum_method_custompersister_load() != 35419) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_save() != 32692) {
+    if (uniffi_tinystore_checksum_method_custompersister_load_async() != 56920) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_save_async() != 1193) {
+    if (uniffi_tinystore_checksum_method_custompersister_save() != 34791) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_set_on_ignored_error() != 28974) {
+    if (uniffi_tinystore_checksum_method_custompersister_save_async() != 46470) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_shutdown() != 13652) {
+    if (uniffi_tinystore_checksum_method_custompersister_set_on_ignored_error() != 7467) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_start_auto_load() != 39387) {
+    if (uniffi_tinystore_checksum_method_custompersister_shutdown() != 27565) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_start_auto_persisting() != 59671) {
+    if (uniffi_tinystore_checksum_method_custompersister_start_auto_load() != 54596) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_start_auto_persisting_async() != 65277) {
+    if (uniffi_tinystore_checksum_method_custompersister_start_auto_persisting() != 59729) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_start_auto_save() != 57627) {
+    if (uniffi_tinystore_checksum_method_custompersister_start_auto_persisting_async() != 32545) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_stop_auto_load() != 35467) {
+    if (uniffi_tinystore_checksum_method_custompersister_start_auto_save() != 45765) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_stop_auto_persisting() != 4347) {
+    if (uniffi_tinystore_checksum_method_custompersister_stop_auto_load() != 21591) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_stop_auto_save() != 63444) {
+    if (uniffi_tinystore_checksum_method_custompersister_stop_auto_persisting() != 18852) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_errorlistener_on_error() != 38190) {
+    if (uniffi_tinystore_checksum_method_custompersister_stop_auto_save() != 33501) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_add_status_listener() != 36910) {
+    if (uniffi_tinystore_checksum_method_errorlistener_on_error() != 36939) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_allow_overwrite() != 13766) {
+    if (uniffi_tinystore_checksum_method_filepersister_add_status_listener() != 43283) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_del_listener() != 30866) {
+    if (uniffi_tinystore_checksum_method_filepersister_allow_overwrite() != 23652) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_get_file_path() != 31304) {
+    if (uniffi_tinystore_checksum_method_filepersister_del_listener() != 12879) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_get_stats() != 33587) {
+    if (uniffi_tinystore_checksum_method_filepersister_get_file_path() != 51853) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_get_status() != 11403) {
+    if (uniffi_tinystore_checksum_method_filepersister_get_stats() != 20513) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_is_auto_loading() != 16085) {
+    if (uniffi_tinystore_checksum_method_filepersister_get_status() != 2613) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_is_auto_saving() != 25750) {
+    if (uniffi_tinystore_checksum_method_filepersister_is_auto_loading() != 51892) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_load() != 35356) {
+    if (uniffi_tinystore_checksum_method_filepersister_is_auto_saving() != 38543) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_load_async() != 22718) {
+    if (uniffi_tinystore_checksum_method_filepersister_load() != 51095) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_save() != 53744) {
+    if (uniffi_tinystore_checksum_method_filepersister_load_async() != 52502) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_save_async() != 55587) {
+    if (uniffi_tinystore_checksum_method_filepersister_save() != 27763) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_set_on_ignored_error() != 10015) {
+    if (uniffi_tinystore_checksum_method_filepersister_save_async() != 34408) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_shutdown() != 32928) {
+    if (uniffi_tinystore_checksum_method_filepersister_set_on_ignored_error() != 57898) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_start_auto_load() != 25154) {
+    if (uniffi_tinystore_checksum_method_filepersister_shutdown() != 59702) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_start_auto_persisting() != 64571) {
+    if (uniffi_tinystore_checksum_method_filepersister_start_auto_load() != 8235) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_start_auto_persisting_async() != 30282) {
+    if (uniffi_tinystore_checksum_method_filepersister_start_auto_persisting() != 63285) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_start_auto_save() != 3013) {
+    if (uniffi_tinystore_checksum_method_filepersister_start_auto_persisting_async() != 55096) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_stop_auto_load() != 16432) {
+    if (uniffi_tinystore_checksum_method_filepersister_start_auto_save() != 13311) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_stop_auto_persisting() != 49669) {
+    if (uniffi_tinystore_checksum_method_filepersister_stop_auto_load() != 23611) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_stop_auto_save() != 3553) {
+    if (uniffi_tinystore_checksum_method_filepersister_stop_auto_persisting() != 60054) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_localbus_create_synchronizer() != 9874) {
+    if (uniffi_tinystore_checksum_method_filepersister_stop_auto_save() != 3886) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_localbus_flush() != 57819) {
+    if (uniffi_tinystore_checksum_method_persisterstorage_read() != 47819) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_localbus_get_client_ids() != 43015) {
+    if (uniffi_tinystore_checksum_method_persisterstorage_write() != 12245) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_cell_ids_listener() != 48415) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_add_status_listener() != 5908) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_cell_listener() != 21247) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_allow_overwrite() != 50069) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_did_finish_transaction_listener() != 49596) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_del_listener() != 61029) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_cell_listener() != 9023) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_get_path() != 54828) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_row_listener() != 49157) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_get_stats() != 56200) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_table_cell_listener() != 59749) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_get_status() != 2002) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_table_listener() != 31321) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_is_auto_loading() != 55820) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_tables_listener() != 60744) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_is_auto_saving() != 51879) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_value_listener() != 56934) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_load() != 10396) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_values_listener() != 11860) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_load_async() != 410) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_invalid_cell_listener() != 35957) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_save() != 53552) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_invalid_value_listener() != 23833) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_save_async() != 4187) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_row() != 16700) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_set_on_ignored_error() != 3638) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_row_count_listener() != 52321) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_shutdown() != 28310) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_row_ids_listener() != 30296) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_load() != 32529) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_row_json() != 63505) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_persisting() != 32420) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_row_listener() != 2077) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_persisting_async() != 13536) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_sorted_row_ids_listener() != 37083) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_save() != 37688) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_start_transaction_listener() != 37540) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_stop_auto_load() != 62476) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_table_cell_ids_listener() != 26925) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_stop_auto_persisting() != 32437) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_table_ids_listener() != 44759) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_stop_auto_save() != 21401) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_table_listener() != 34012) {
+    if (uniffi_tinystore_checksum_method_statuslistener_on_status() != 13882) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_tables_listener() != 14548) {
+    if (uniffi_tinystore_checksum_method_serverlistener_on_event() != 34809) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_value_ids_listener() != 65137) {
+    if (uniffi_tinystore_checksum_method_wsserver_add_client_ids_listener() != 16336) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_value_listener() != 4898) {
+    if (uniffi_tinystore_checksum_method_wsserver_add_path_ids_listener() != 16780) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_values_listener() != 16561) {
+    if (uniffi_tinystore_checksum_method_wsserver_del_listener() != 57574) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_add_will_finish_transaction_listener() != 25129) {
+    if (uniffi_tinystore_checksum_method_wsserver_get_client_ids() != 49276) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_apply_changes_json() != 57986) {
+    if (uniffi_tinystore_checksum_method_wsserver_get_path_ids() != 18434) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_apply_mergeable_changes_json() != 8669) {
+    if (uniffi_tinystore_checksum_method_wsserver_get_port() != 26465) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_as_store() != 63910) {
+    if (uniffi_tinystore_checksum_method_wsserver_get_stats() != 59842) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_call_listener() != 65468) {
+    if (uniffi_tinystore_checksum_method_wsserver_is_running() != 28794) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_cell() != 52323) {
+    if (uniffi_tinystore_checksum_method_wsserver_stop() != 10634) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_listener() != 48408) {
+    if (uniffi_tinystore_checksum_method_wsserver_stop_async() != 12933) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_row() != 13234) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_cell_ids_listener() != 34528) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_schema() != 42652) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_cell_listener() != 41523) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_table() != 43801) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_did_finish_transaction_listener() != 64332) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_tables() != 39771) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_cell_listener() != 62683) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_tables_schema() != 32445) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_row_listener() != 13450) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_value() != 43014) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_table_cell_listener() != 42891) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_values() != 63368) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_table_listener() != 27025) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_values_schema() != 46767) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_tables_listener() != 63144) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_finish_transaction() != 2886) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_value_listener() != 2397) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_cell() != 31588) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_has_values_listener() != 31922) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_cell_change() != 42723) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_invalid_cell_listener() != 53170) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_cell_ids() != 45045) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_invalid_value_listener() != 47574) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_client_id() != 18048) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_row_count_listener() != 40663) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_json() != 39415) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_row_ids_listener() != 24742) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_listener_stats() != 47014) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_row_listener() != 11911) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_content_hashes() != 42518) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_sorted_row_ids_listener() != 54680) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_content_json() != 9841) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_start_transaction_listener() != 9970) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_table_hashes() != 54491) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_table_cell_ids_listener() != 42198) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_value_hashes() != 37554) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_table_ids_listener() != 44830) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_row() != 47856) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_table_listener() != 39003) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_row_count() != 44329) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_tables_listener() != 43342) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_row_ids() != 20554) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_value_ids_listener() != 15056) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_row_json() != 16629) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_value_listener() != 50974) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_schema_json() != 38218) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_values_listener() != 53570) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_sorted_row_ids() != 39713) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_will_finish_transaction_listener() != 23009) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_table() != 55551) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_call_listener() != 55502) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_table_cell_ids() != 58290) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_listener() != 44904) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_table_ids() != 49138) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_listener_stats() != 26735) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_table_json() != 51188) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_apply_mergeable_changes_json() != 35461) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_tables() != 8299) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_as_store() != 37681) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_tables_json() != 38555) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_client_id() != 21198) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_tables_schema_json() != 38772) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_content_hashes() != 6804) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_transaction_changes_json() != 36623) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_content_json() != 36470) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_transaction_mergeable_changes_json() != 47177) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_table_hashes() != 3176) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_value() != 57346) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_value_hashes() != 47414) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_value_change() != 44039) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_transaction_mergeable_changes_json() != 13653) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_value_ids() != 41707) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_merge() != 2994) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_values() != 9912) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_default_content_json() != 4502) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_values_json() != 41820) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_mergeable_content_json() != 17939) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_get_values_schema_json() != 21439) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_row() != 52165) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_has_cell() != 48362) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_add_row_json() != 37805) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_has_row() != 25877) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_apply_changes_json() != 62453) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_has_table() != 28399) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_cell() != 36271) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_has_table_cell() != 8167) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_row() != 56184) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_has_tables() != 6105) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_schema() != 29802) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_has_tables_schema() != 4285) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_table() != 35895) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_has_value() != 39882) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_tables() != 57805) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_has_values() != 15695) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_tables_schema() != 20520) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_has_values_schema() != 10814) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_value() != 15070) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_is_in_transaction() != 25301) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_values() != 44225) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_is_mergeable() != 3375) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_values_schema() != 18575) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_merge() != 50549) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_finish_transaction() != 54910) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_cell() != 46277) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_cell() != 31326) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_content() != 45502) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_cell_change() != 13702) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_default_content_json() != 29029) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_cell_ids() != 45623) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_json() != 30219) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_json() != 33694) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_mergeable_content_json() != 29333) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_row() != 48513) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_partial_row() != 19917) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_row_count() != 44873) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_partial_row_json() != 22617) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_row_ids() != 59060) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_partial_values() != 53234) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_row_json() != 24176) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_partial_values_json() != 61546) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_schema_json() != 9531) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_row() != 63171) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_sorted_row_ids() != 30394) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_row_json() != 13128) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_table() != 31842) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_schema_json() != 24554) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_table_cell_ids() != 37881) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_table() != 63551) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_table_ids() != 31747) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_table_json() != 18139) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_table_json() != 40004) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_tables() != 4108) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_tables() != 47887) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_tables_json() != 14196) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_tables_json() != 10316) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_tables_schema_json() != 15659) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_tables_schema_json() != 60022) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_value() != 1205) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_transaction_changes_json() != 18261) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_values() != 53858) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_value() != 21098) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_values_json() != 48942) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_value_change() != 59618) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_set_values_schema_json() != 11502) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_value_ids() != 58934) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_start_transaction() != 62921) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_values() != 35742) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_transaction() != 765) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_values_json() != 47961) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_persisterstorage_read() != 59816) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_get_values_schema_json() != 46219) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_persisterstorage_write() != 50686) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_has_cell() != 11935) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_rollbackcheck_do_rollback() != 15571) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_has_row() != 63442) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_rowsorter_compare() != 58901) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_has_table() != 60768) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_serverlistener_on_event() != 42183) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_has_table_cell() != 14953) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_add_status_listener() != 49932) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_has_tables() != 34094) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_allow_overwrite() != 8994) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_has_tables_schema() != 56073) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_del_listener() != 64991) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_has_value() != 53023) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_get_path() != 63098) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_has_values() != 51807) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_get_stats() != 54446) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_has_values_schema() != 18395) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_get_status() != 22028) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_is_in_transaction() != 47077) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_is_auto_loading() != 21659) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_is_mergeable() != 14285) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_is_auto_saving() != 61144) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_cell() != 41625) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_load() != 43985) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_content() != 44405) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_load_async() != 17612) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_json() != 26528) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_save() != 60484) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_partial_row() != 24152) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_save_async() != 46901) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_partial_row_json() != 22311) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_set_on_ignored_error() != 65432) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_partial_values() != 15447) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_shutdown() != 58906) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_partial_values_json() != 12358) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_load() != 20364) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_row() != 53280) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_persisting() != 12094) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_row_json() != 64668) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_persisting_async() != 19510) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_schema_json() != 2742) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_save() != 64554) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_table() != 20240) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_stop_auto_load() != 24587) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_table_json() != 27128) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_stop_auto_persisting() != 10093) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_tables() != 52790) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_stop_auto_save() != 35217) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_tables_json() != 43644) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_statuslistener_on_status() != 46440) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_tables_schema_json() != 1505) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_cell_ids_listener() != 29656) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_value() != 12598) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_cell_listener() != 54392) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_values() != 5678) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_did_finish_transaction_listener() != 20212) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_values_json() != 28708) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_has_cell_listener() != 21502) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_set_values_schema_json() != 14361) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_has_row_listener() != 8998) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_start_transaction() != 55242) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_has_table_cell_listener() != 58292) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_transaction() != 33652) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_has_table_listener() != 54931) {
+    if (uniffi_tinystore_checksum_method_rollbackcheck_do_rollback() != 29673) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_has_tables_listener() != 17390) {
+    if (uniffi_tinystore_checksum_method_store_add_cell_ids_listener() != 15717) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_has_value_listener() != 4507) {
+    if (uniffi_tinystore_checksum_method_store_add_cell_listener() != 27122) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_has_values_listener() != 48576) {
+    if (uniffi_tinystore_checksum_method_store_add_did_finish_transaction_listener() != 54579) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_invalid_cell_listener() != 52299) {
+    if (uniffi_tinystore_checksum_method_store_add_has_cell_listener() != 30616) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_invalid_value_listener() != 34599) {
+    if (uniffi_tinystore_checksum_method_store_add_has_row_listener() != 27869) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_row() != 29051) {
+    if (uniffi_tinystore_checksum_method_store_add_has_table_cell_listener() != 25410) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_row_count_listener() != 40338) {
+    if (uniffi_tinystore_checksum_method_store_add_has_table_listener() != 5700) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_row_ids_listener() != 54004) {
+    if (uniffi_tinystore_checksum_method_store_add_has_tables_listener() != 3189) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_row_json() != 21234) {
+    if (uniffi_tinystore_checksum_method_store_add_has_value_listener() != 32942) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_row_listener() != 12) {
+    if (uniffi_tinystore_checksum_method_store_add_has_values_listener() != 32921) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_sorted_row_ids_listener() != 53405) {
+    if (uniffi_tinystore_checksum_method_store_add_invalid_cell_listener() != 469) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_start_transaction_listener() != 60637) {
+    if (uniffi_tinystore_checksum_method_store_add_invalid_value_listener() != 57158) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_table_cell_ids_listener() != 52522) {
+    if (uniffi_tinystore_checksum_method_store_add_row_count_listener() != 59499) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_table_ids_listener() != 56699) {
+    if (uniffi_tinystore_checksum_method_store_add_row_ids_listener() != 5779) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_table_listener() != 43534) {
+    if (uniffi_tinystore_checksum_method_store_add_row_listener() != 38296) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_tables_listener() != 13236) {
+    if (uniffi_tinystore_checksum_method_store_add_sorted_row_ids_listener() != 29848) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_value_ids_listener() != 64932) {
+    if (uniffi_tinystore_checksum_method_store_add_start_transaction_listener() != 57516) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_value_listener() != 29927) {
+    if (uniffi_tinystore_checksum_method_store_add_table_cell_ids_listener() != 27963) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_values_listener() != 62384) {
+    if (uniffi_tinystore_checksum_method_store_add_table_ids_listener() != 23325) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_add_will_finish_transaction_listener() != 15766) {
+    if (uniffi_tinystore_checksum_method_store_add_table_listener() != 22333) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_apply_changes_json() != 24298) {
+    if (uniffi_tinystore_checksum_method_store_add_tables_listener() != 60686) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_call_listener() != 35359) {
+    if (uniffi_tinystore_checksum_method_store_add_value_ids_listener() != 53038) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_cell() != 57397) {
+    if (uniffi_tinystore_checksum_method_store_add_value_listener() != 50218) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_listener() != 56665) {
+    if (uniffi_tinystore_checksum_method_store_add_values_listener() != 19430) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_row() != 3316) {
+    if (uniffi_tinystore_checksum_method_store_add_will_finish_transaction_listener() != 31077) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_schema() != 8323) {
+    if (uniffi_tinystore_checksum_method_store_call_listener() != 61799) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_table() != 60033) {
+    if (uniffi_tinystore_checksum_method_store_del_listener() != 36902) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_tables() != 21506) {
+    if (uniffi_tinystore_checksum_method_store_get_listener_stats() != 34953) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_tables_schema() != 63507) {
+    if (uniffi_tinystore_checksum_method_store_add_row() != 4795) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_value() != 17901) {
+    if (uniffi_tinystore_checksum_method_store_add_row_json() != 29739) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_values() != 15281) {
+    if (uniffi_tinystore_checksum_method_store_apply_changes_json() != 41244) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_values_schema() != 33511) {
+    if (uniffi_tinystore_checksum_method_store_del_cell() != 31543) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_finish_transaction() != 7203) {
+    if (uniffi_tinystore_checksum_method_store_del_row() != 18716) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_cell() != 14004) {
+    if (uniffi_tinystore_checksum_method_store_del_schema() != 33960) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_cell_change() != 3593) {
+    if (uniffi_tinystore_checksum_method_store_del_table() != 42315) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_cell_ids() != 26513) {
+    if (uniffi_tinystore_checksum_method_store_del_tables() != 51674) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_json() != 20133) {
+    if (uniffi_tinystore_checksum_method_store_del_tables_schema() != 21303) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_listener_stats() != 11276) {
+    if (uniffi_tinystore_checksum_method_store_del_value() != 20359) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_row() != 38566) {
+    if (uniffi_tinystore_checksum_method_store_del_values() != 22031) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_row_count() != 24697) {
+    if (uniffi_tinystore_checksum_method_store_del_values_schema() != 25650) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_row_ids() != 35865) {
+    if (uniffi_tinystore_checksum_method_store_finish_transaction() != 45295) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_row_json() != 20173) {
+    if (uniffi_tinystore_checksum_method_store_get_cell() != 15994) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_schema_json() != 59632) {
+    if (uniffi_tinystore_checksum_method_store_get_cell_change() != 57465) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_sorted_row_ids() != 15333) {
+    if (uniffi_tinystore_checksum_method_store_get_cell_ids() != 4866) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_table() != 56121) {
+    if (uniffi_tinystore_checksum_method_store_get_json() != 2142) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_table_cell_ids() != 38862) {
+    if (uniffi_tinystore_checksum_method_store_get_row() != 32150) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_table_ids() != 50356) {
+    if (uniffi_tinystore_checksum_method_store_get_row_count() != 49885) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_table_json() != 10791) {
+    if (uniffi_tinystore_checksum_method_store_get_row_ids() != 42194) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_tables() != 6144) {
+    if (uniffi_tinystore_checksum_method_store_get_row_json() != 2572) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_tables_json() != 51488) {
+    if (uniffi_tinystore_checksum_method_store_get_schema_json() != 41407) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_tables_schema_json() != 5600) {
+    if (uniffi_tinystore_checksum_method_store_get_sorted_row_ids() != 55496) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_transaction_changes_json() != 51087) {
+    if (uniffi_tinystore_checksum_method_store_get_table() != 49890) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_value() != 6498) {
+    if (uniffi_tinystore_checksum_method_store_get_table_cell_ids() != 60487) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_value_change() != 11801) {
+    if (uniffi_tinystore_checksum_method_store_get_table_ids() != 25608) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_value_ids() != 32087) {
+    if (uniffi_tinystore_checksum_method_store_get_table_json() != 9806) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_values() != 63032) {
+    if (uniffi_tinystore_checksum_method_store_get_tables() != 59469) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_values_json() != 988) {
+    if (uniffi_tinystore_checksum_method_store_get_tables_json() != 63369) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_get_values_schema_json() != 32658) {
+    if (uniffi_tinystore_checksum_method_store_get_tables_schema_json() != 41074) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_has_cell() != 5517) {
+    if (uniffi_tinystore_checksum_method_store_get_transaction_changes_json() != 29066) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_has_row() != 54595) {
+    if (uniffi_tinystore_checksum_method_store_get_value() != 39242) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_has_table() != 21420) {
+    if (uniffi_tinystore_checksum_method_store_get_value_change() != 26632) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_has_table_cell() != 11225) {
+    if (uniffi_tinystore_checksum_method_store_get_value_ids() != 7440) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_has_tables() != 27139) {
+    if (uniffi_tinystore_checksum_method_store_get_values() != 58682) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_has_tables_schema() != 977) {
+    if (uniffi_tinystore_checksum_method_store_get_values_json() != 45161) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_has_value() != 18695) {
+    if (uniffi_tinystore_checksum_method_store_get_values_schema_json() != 36034) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_has_values() != 48698) {
+    if (uniffi_tinystore_checksum_method_store_has_cell() != 6445) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_has_values_schema() != 1541) {
+    if (uniffi_tinystore_checksum_method_store_has_row() != 64933) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_is_in_transaction() != 49008) {
+    if (uniffi_tinystore_checksum_method_store_has_table() != 47498) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_is_mergeable() != 7261) {
+    if (uniffi_tinystore_checksum_method_store_has_table_cell() != 16226) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_cell() != 20790) {
+    if (uniffi_tinystore_checksum_method_store_has_tables() != 44510) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_content() != 6195) {
+    if (uniffi_tinystore_checksum_method_store_has_tables_schema() != 24032) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_json() != 25066) {
+    if (uniffi_tinystore_checksum_method_store_has_value() != 59006) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_partial_row() != 34516) {
+    if (uniffi_tinystore_checksum_method_store_has_values() != 48774) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_partial_row_json() != 20916) {
+    if (uniffi_tinystore_checksum_method_store_has_values_schema() != 39742) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_partial_values() != 23776) {
+    if (uniffi_tinystore_checksum_method_store_is_in_transaction() != 2490) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_partial_values_json() != 4374) {
+    if (uniffi_tinystore_checksum_method_store_is_mergeable() != 7449) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_row() != 50308) {
+    if (uniffi_tinystore_checksum_method_store_set_cell() != 2530) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_row_json() != 45208) {
+    if (uniffi_tinystore_checksum_method_store_set_content() != 60607) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_schema_json() != 64275) {
+    if (uniffi_tinystore_checksum_method_store_set_json() != 16704) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_table() != 54964) {
+    if (uniffi_tinystore_checksum_method_store_set_partial_row() != 46359) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_table_json() != 57988) {
+    if (uniffi_tinystore_checksum_method_store_set_partial_row_json() != 11732) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_tables() != 19096) {
+    if (uniffi_tinystore_checksum_method_store_set_partial_values() != 64051) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_tables_json() != 50061) {
+    if (uniffi_tinystore_checksum_method_store_set_partial_values_json() != 16945) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_tables_schema_json() != 47138) {
+    if (uniffi_tinystore_checksum_method_store_set_row() != 42137) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_value() != 20048) {
+    if (uniffi_tinystore_checksum_method_store_set_row_json() != 46573) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_values() != 30364) {
+    if (uniffi_tinystore_checksum_method_store_set_schema_json() != 29079) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_values_json() != 28480) {
+    if (uniffi_tinystore_checksum_method_store_set_table() != 35402) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_set_values_schema_json() != 18473) {
+    if (uniffi_tinystore_checksum_method_store_set_table_json() != 16394) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_start_transaction() != 59403) {
+    if (uniffi_tinystore_checksum_method_store_set_tables() != 26841) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_transaction() != 27228) {
+    if (uniffi_tinystore_checksum_method_store_set_tables_json() != 17841) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_storelistener_on_event() != 25703) {
+    if (uniffi_tinystore_checksum_method_store_set_tables_schema_json() != 42376) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synctransport_send() != 21518) {
+    if (uniffi_tinystore_checksum_method_store_set_value() != 37254) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synctransport_disconnect() != 16396) {
+    if (uniffi_tinystore_checksum_method_store_set_values() != 6984) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_add_status_listener() != 55469) {
+    if (uniffi_tinystore_checksum_method_store_set_values_json() != 35803) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_del_listener() != 18896) {
+    if (uniffi_tinystore_checksum_method_store_set_values_schema_json() != 52389) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_get_stats() != 59359) {
+    if (uniffi_tinystore_checksum_method_store_start_transaction() != 45963) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_get_status() != 44620) {
+    if (uniffi_tinystore_checksum_method_store_transaction() != 39673) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_get_synchronizer_stats() != 43107) {
+    if (uniffi_tinystore_checksum_method_transactionactions_run() != 8038) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_is_auto_loading() != 13790) {
+    if (uniffi_tinystore_checksum_method_localbus_create_synchronizer() != 60314) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_is_auto_saving() != 56678) {
+    if (uniffi_tinystore_checksum_method_localbus_flush() != 19964) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_is_destroyed() != 23670) {
+    if (uniffi_tinystore_checksum_method_localbus_get_client_ids() != 29207) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_load() != 63624) {
+    if (uniffi_tinystore_checksum_method_synctransport_send() != 15756) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_load_async() != 39662) {
+    if (uniffi_tinystore_checksum_method_synctransport_disconnect() != 41780) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_receive() != 4076) {
+    if (uniffi_tinystore_checksum_method_synchronizer_add_status_listener() != 54712) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_save() != 61743) {
+    if (uniffi_tinystore_checksum_method_synchronizer_del_listener() != 23373) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_shutdown() != 27677) {
+    if (uniffi_tinystore_checksum_method_synchronizer_get_stats() != 55117) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_start_auto_load() != 13178) {
+    if (uniffi_tinystore_checksum_method_synchronizer_get_status() != 14977) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_start_auto_persisting() != 15004) {
+    if (uniffi_tinystore_checksum_method_synchronizer_get_synchronizer_stats() != 29046) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_start_auto_save() != 30007) {
+    if (uniffi_tinystore_checksum_method_synchronizer_is_auto_loading() != 16385) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_start_sync() != 21448) {
+    if (uniffi_tinystore_checksum_method_synchronizer_is_auto_saving() != 9752) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_start_sync_async() != 9565) {
+    if (uniffi_tinystore_checksum_method_synchronizer_is_destroyed() != 59287) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_stop_auto_load() != 21748) {
+    if (uniffi_tinystore_checksum_method_synchronizer_load() != 25834) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_stop_auto_persisting() != 48786) {
+    if (uniffi_tinystore_checksum_method_synchronizer_load_async() != 39145) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_stop_auto_save() != 30684) {
+    if (uniffi_tinystore_checksum_method_synchronizer_receive() != 32388) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_synchronizer_stop_sync() != 56640) {
+    if (uniffi_tinystore_checksum_method_synchronizer_save() != 2624) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_transactionactions_run() != 23152) {
+    if (uniffi_tinystore_checksum_method_synchronizer_shutdown() != 40502) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_add_client_ids_listener() != 42417) {
+    if (uniffi_tinystore_checksum_method_synchronizer_start_auto_load() != 31532) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_add_path_ids_listener() != 51270) {
+    if (uniffi_tinystore_checksum_method_synchronizer_start_auto_persisting() != 64123) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_del_listener() != 29326) {
+    if (uniffi_tinystore_checksum_method_synchronizer_start_auto_save() != 28978) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_get_client_ids() != 32338) {
+    if (uniffi_tinystore_checksum_method_synchronizer_start_sync() != 18758) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_get_path_ids() != 26286) {
+    if (uniffi_tinystore_checksum_method_synchronizer_start_sync_async() != 26126) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_get_port() != 336) {
+    if (uniffi_tinystore_checksum_method_synchronizer_stop_auto_load() != 48806) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_get_stats() != 44694) {
+    if (uniffi_tinystore_checksum_method_synchronizer_stop_auto_persisting() != 13092) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_is_running() != 58224) {
+    if (uniffi_tinystore_checksum_method_synchronizer_stop_auto_save() != 3284) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_stop() != 25183) {
+    if (uniffi_tinystore_checksum_method_synchronizer_stop_sync() != 55773) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wsserver_stop_async() != 44076) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_add_status_listener() != 298) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_add_status_listener() != 32269) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_del_listener() != 284) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_del_listener() != 50710) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_get_connection_status() != 49901) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_get_connection_status() != 45049) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_get_stats() != 43922) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_get_stats() != 62143) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_get_status() != 28462) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_get_status() != 31852) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_get_synchronizer_stats() != 41547) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_get_synchronizer_stats() != 56634) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_get_url() != 12827) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_get_url() != 28132) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_is_auto_loading() != 33275) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_is_auto_loading() != 10460) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_is_auto_saving() != 7764) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_is_auto_saving() != 18014) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_is_destroyed() != 48461) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_is_destroyed() != 58259) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_load() != 57178) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_load() != 18810) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_load_async() != 6934) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_load_async() != 33656) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_save() != 4736) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_save() != 31263) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_shutdown() != 19430) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_shutdown() != 38086) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_start_auto_load() != 15551) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_start_auto_load() != 21919) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_start_auto_persisting() != 19004) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_start_auto_persisting() != 59409) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_start_auto_save() != 39306) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_start_auto_save() != 20160) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_start_sync() != 22047) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_start_sync() != 7565) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_start_sync_async() != 14099) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_start_sync_async() != 48338) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_stop_auto_load() != 64071) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_stop_auto_load() != 27820) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_stop_auto_persisting() != 61853) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_stop_auto_persisting() != 54602) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_stop_auto_save() != 39605) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_stop_auto_save() != 53364) {
+    if (uniffi_tinystore_checksum_method_wssynchronizer_stop_sync() != 48079) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_wssynchronizer_stop_sync() != 46287) {
+    if (uniffi_tinystore_checksum_method_rowsorter_compare() != 12303) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_constructor_localbus_new() != 24951) {
+    if (uniffi_tinystore_checksum_constructor_localbus_new() != 62133) {
         return InitializationResult.apiChecksumMismatch
     }
 

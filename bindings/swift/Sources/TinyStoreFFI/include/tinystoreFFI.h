@@ -243,6 +243,13 @@ typedef void (*UniffiForeignFutureCompleteVoid)(uint64_t, UniffiForeignFutureRes
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_STORE_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_STORE_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceStoreListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ERROR_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ERROR_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceErrorListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -264,16 +271,9 @@ typedef void (*UniffiCallbackInterfacePersisterStorageMethod1)(uint64_t, RustBuf
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROLLBACK_CHECK_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROLLBACK_CHECK_METHOD0
-typedef void (*UniffiCallbackInterfaceRollbackCheckMethod0)(uint64_t, int8_t* _Nonnull, 
-        RustCallStatus *_Nonnull uniffiCallStatus
-    );
-
-#endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROW_SORTER_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROW_SORTER_METHOD0
-typedef void (*UniffiCallbackInterfaceRowSorterMethod0)(uint64_t, RustBuffer, RustBuffer, int32_t* _Nonnull, 
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_STATUS_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_STATUS_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceStatusListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
@@ -285,16 +285,16 @@ typedef void (*UniffiCallbackInterfaceServerListenerMethod0)(uint64_t, RustBuffe
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_STATUS_LISTENER_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_STATUS_LISTENER_METHOD0
-typedef void (*UniffiCallbackInterfaceStatusListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROLLBACK_CHECK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROLLBACK_CHECK_METHOD0
+typedef void (*UniffiCallbackInterfaceRollbackCheckMethod0)(uint64_t, int8_t* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_STORE_LISTENER_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_STORE_LISTENER_METHOD0
-typedef void (*UniffiCallbackInterfaceStoreListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRANSACTION_ACTIONS_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRANSACTION_ACTIONS_METHOD0
+typedef void (*UniffiCallbackInterfaceTransactionActionsMethod0)(uint64_t, void* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
 
@@ -313,11 +313,20 @@ typedef void (*UniffiCallbackInterfaceSyncTransportMethod1)(uint64_t, void* _Non
     );
 
 #endif
-#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRANSACTION_ACTIONS_METHOD0
-#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_TRANSACTION_ACTIONS_METHOD0
-typedef void (*UniffiCallbackInterfaceTransactionActionsMethod0)(uint64_t, void* _Nonnull, 
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROW_SORTER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROW_SORTER_METHOD0
+typedef void (*UniffiCallbackInterfaceRowSorterMethod0)(uint64_t, RustBuffer, RustBuffer, int32_t* _Nonnull, 
         RustCallStatus *_Nonnull uniffiCallStatus
     );
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STORE_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STORE_LISTENER
+typedef struct UniffiVTableCallbackInterfaceStoreListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceStoreListenerMethod0 _Nonnull onEvent;
+} UniffiVTableCallbackInterfaceStoreListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ERROR_LISTENER
@@ -339,22 +348,13 @@ typedef struct UniffiVTableCallbackInterfacePersisterStorage {
 } UniffiVTableCallbackInterfacePersisterStorage;
 
 #endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROLLBACK_CHECK
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROLLBACK_CHECK
-typedef struct UniffiVTableCallbackInterfaceRollbackCheck {
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STATUS_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STATUS_LISTENER
+typedef struct UniffiVTableCallbackInterfaceStatusListener {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceRollbackCheckMethod0 _Nonnull doRollback;
-} UniffiVTableCallbackInterfaceRollbackCheck;
-
-#endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROW_SORTER
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROW_SORTER
-typedef struct UniffiVTableCallbackInterfaceRowSorter {
-    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
-    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceRowSorterMethod0 _Nonnull compare;
-} UniffiVTableCallbackInterfaceRowSorter;
+    UniffiCallbackInterfaceStatusListenerMethod0 _Nonnull onStatus;
+} UniffiVTableCallbackInterfaceStatusListener;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SERVER_LISTENER
@@ -366,22 +366,22 @@ typedef struct UniffiVTableCallbackInterfaceServerListener {
 } UniffiVTableCallbackInterfaceServerListener;
 
 #endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STATUS_LISTENER
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STATUS_LISTENER
-typedef struct UniffiVTableCallbackInterfaceStatusListener {
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROLLBACK_CHECK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROLLBACK_CHECK
+typedef struct UniffiVTableCallbackInterfaceRollbackCheck {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceStatusListenerMethod0 _Nonnull onStatus;
-} UniffiVTableCallbackInterfaceStatusListener;
+    UniffiCallbackInterfaceRollbackCheckMethod0 _Nonnull doRollback;
+} UniffiVTableCallbackInterfaceRollbackCheck;
 
 #endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STORE_LISTENER
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STORE_LISTENER
-typedef struct UniffiVTableCallbackInterfaceStoreListener {
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TRANSACTION_ACTIONS
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TRANSACTION_ACTIONS
+typedef struct UniffiVTableCallbackInterfaceTransactionActions {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceStoreListenerMethod0 _Nonnull onEvent;
-} UniffiVTableCallbackInterfaceStoreListener;
+    UniffiCallbackInterfaceTransactionActionsMethod0 _Nonnull run;
+} UniffiVTableCallbackInterfaceTransactionActions;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SYNC_TRANSPORT
@@ -394,14 +394,34 @@ typedef struct UniffiVTableCallbackInterfaceSyncTransport {
 } UniffiVTableCallbackInterfaceSyncTransport;
 
 #endif
-#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TRANSACTION_ACTIONS
-#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_TRANSACTION_ACTIONS
-typedef struct UniffiVTableCallbackInterfaceTransactionActions {
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROW_SORTER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROW_SORTER
+typedef struct UniffiVTableCallbackInterfaceRowSorter {
     UniffiCallbackInterfaceFree _Nonnull uniffiFree;
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
-    UniffiCallbackInterfaceTransactionActionsMethod0 _Nonnull run;
-} UniffiVTableCallbackInterfaceTransactionActions;
+    UniffiCallbackInterfaceRowSorterMethod0 _Nonnull compare;
+} UniffiVTableCallbackInterfaceRowSorter;
 
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_STORELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_STORELISTENER
+uint64_t uniffi_tinystore_fn_clone_storelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_STORELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_STORELISTENER
+void uniffi_tinystore_fn_free_storelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_STORELISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_STORELISTENER
+void uniffi_tinystore_fn_init_callback_vtable_storelistener(const UniffiVTableCallbackInterfaceStoreListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORELISTENER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORELISTENER_ON_EVENT
+void uniffi_tinystore_fn_method_storelistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CUSTOMPERSISTER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CUSTOMPERSISTER
@@ -648,587 +668,6 @@ void uniffi_tinystore_fn_method_filepersister_stop_auto_persisting(uint64_t ptr,
 void uniffi_tinystore_fn_method_filepersister_stop_auto_save(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_LOCALBUS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_LOCALBUS
-uint64_t uniffi_tinystore_fn_clone_localbus(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_LOCALBUS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_LOCALBUS
-void uniffi_tinystore_fn_free_localbus(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CONSTRUCTOR_LOCALBUS_NEW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CONSTRUCTOR_LOCALBUS_NEW
-uint64_t uniffi_tinystore_fn_constructor_localbus_new(RustCallStatus *_Nonnull out_status
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_CREATE_SYNCHRONIZER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_CREATE_SYNCHRONIZER
-uint64_t uniffi_tinystore_fn_method_localbus_create_synchronizer(uint64_t ptr, uint64_t store, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_FLUSH
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_FLUSH
-void uniffi_tinystore_fn_method_localbus_flush(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_GET_CLIENT_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_GET_CLIENT_IDS
-RustBuffer uniffi_tinystore_fn_method_localbus_get_client_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_MERGEABLESTORE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_MERGEABLESTORE
-uint64_t uniffi_tinystore_fn_clone_mergeablestore(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_MERGEABLESTORE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_MERGEABLESTORE
-void uniffi_tinystore_fn_free_mergeablestore(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_CELL_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_CELL_IDS_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_cell_ids_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_CELL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_CELL_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_cell_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_DID_FINISH_TRANSACTION_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_DID_FINISH_TRANSACTION_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_did_finish_transaction_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_CELL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_CELL_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_cell_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_ROW_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_ROW_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_row_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_CELL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_CELL_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_table_cell_listener(uint64_t ptr, RustBuffer table_id, RustBuffer cell_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_table_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLES_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLES_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_tables_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_VALUE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_VALUE_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_value_listener(uint64_t ptr, RustBuffer value_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_VALUES_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_VALUES_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_values_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_INVALID_CELL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_INVALID_CELL_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_invalid_cell_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_INVALID_VALUE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_INVALID_VALUE_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_invalid_value_listener(uint64_t ptr, RustBuffer value_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_add_row(uint64_t ptr, RustBuffer table_id, RustBuffer row, int8_t reuse_row_ids, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_COUNT_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_COUNT_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_row_count_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_IDS_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_row_ids_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_add_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer json, int8_t reuse_row_ids, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_row_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_SORTED_ROW_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_SORTED_ROW_IDS_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_sorted_row_ids_listener(uint64_t ptr, RustBuffer args, RustBuffer sorter, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_START_TRANSACTION_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_START_TRANSACTION_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_start_transaction_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_CELL_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_CELL_IDS_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_table_cell_ids_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_IDS_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_table_ids_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_table_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLES_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLES_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_tables_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUE_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUE_IDS_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_value_ids_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUE_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_value_listener(uint64_t ptr, RustBuffer value_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUES_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUES_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_values_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_WILL_FINISH_TRANSACTION_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_WILL_FINISH_TRANSACTION_LISTENER
-uint64_t uniffi_tinystore_fn_method_mergeablestore_add_will_finish_transaction_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_APPLY_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_APPLY_CHANGES_JSON
-void uniffi_tinystore_fn_method_mergeablestore_apply_changes_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_APPLY_MERGEABLE_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_APPLY_MERGEABLE_CHANGES_JSON
-void uniffi_tinystore_fn_method_mergeablestore_apply_mergeable_changes_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_AS_STORE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_AS_STORE
-uint64_t uniffi_tinystore_fn_method_mergeablestore_as_store(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_CALL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_CALL_LISTENER
-void uniffi_tinystore_fn_method_mergeablestore_call_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_CELL
-void uniffi_tinystore_fn_method_mergeablestore_del_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, int8_t force_del, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_LISTENER
-void uniffi_tinystore_fn_method_mergeablestore_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_ROW
-void uniffi_tinystore_fn_method_mergeablestore_del_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_SCHEMA
-void uniffi_tinystore_fn_method_mergeablestore_del_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLE
-void uniffi_tinystore_fn_method_mergeablestore_del_table(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLES
-void uniffi_tinystore_fn_method_mergeablestore_del_tables(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLES_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLES_SCHEMA
-void uniffi_tinystore_fn_method_mergeablestore_del_tables_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUE
-void uniffi_tinystore_fn_method_mergeablestore_del_value(uint64_t ptr, RustBuffer value_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUES
-void uniffi_tinystore_fn_method_mergeablestore_del_values(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUES_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUES_SCHEMA
-void uniffi_tinystore_fn_method_mergeablestore_del_values_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_FINISH_TRANSACTION
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_FINISH_TRANSACTION
-void uniffi_tinystore_fn_method_mergeablestore_finish_transaction(uint64_t ptr, int8_t rollback, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL_CHANGE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL_CHANGE
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_cell_change(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL_IDS
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_cell_ids(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CLIENT_ID
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CLIENT_ID
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_client_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_LISTENER_STATS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_LISTENER_STATS
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_listener_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_HASHES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_HASHES
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_mergeable_content_hashes(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_mergeable_content_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_TABLE_HASHES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_TABLE_HASHES
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_mergeable_table_hashes(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_VALUE_HASHES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_VALUE_HASHES
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_mergeable_value_hashes(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_COUNT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_COUNT
-uint64_t uniffi_tinystore_fn_method_mergeablestore_get_row_count(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_IDS
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_row_ids(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_SCHEMA_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_schema_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_SORTED_ROW_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_SORTED_ROW_IDS
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_sorted_row_ids(uint64_t ptr, RustBuffer args, RustBuffer sorter, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_table(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_CELL_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_CELL_IDS
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_table_cell_ids(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_IDS
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_table_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_table_json(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_tables(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_tables_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES_SCHEMA_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_tables_schema_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TRANSACTION_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TRANSACTION_CHANGES_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_transaction_changes_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TRANSACTION_MERGEABLE_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TRANSACTION_MERGEABLE_CHANGES_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_transaction_mergeable_changes_json(uint64_t ptr, int8_t with_hashes, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_value(uint64_t ptr, RustBuffer value_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE_CHANGE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE_CHANGE
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_value_change(uint64_t ptr, RustBuffer value_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE_IDS
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_value_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_values(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_values_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES_SCHEMA_JSON
-RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_values_schema_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_CELL
-int8_t uniffi_tinystore_fn_method_mergeablestore_has_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_ROW
-int8_t uniffi_tinystore_fn_method_mergeablestore_has_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLE
-int8_t uniffi_tinystore_fn_method_mergeablestore_has_table(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLE_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLE_CELL
-int8_t uniffi_tinystore_fn_method_mergeablestore_has_table_cell(uint64_t ptr, RustBuffer table_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLES
-int8_t uniffi_tinystore_fn_method_mergeablestore_has_tables(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLES_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLES_SCHEMA
-int8_t uniffi_tinystore_fn_method_mergeablestore_has_tables_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUE
-int8_t uniffi_tinystore_fn_method_mergeablestore_has_value(uint64_t ptr, RustBuffer value_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUES
-int8_t uniffi_tinystore_fn_method_mergeablestore_has_values(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUES_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUES_SCHEMA
-int8_t uniffi_tinystore_fn_method_mergeablestore_has_values_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_IS_IN_TRANSACTION
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_IS_IN_TRANSACTION
-int8_t uniffi_tinystore_fn_method_mergeablestore_is_in_transaction(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_IS_MERGEABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_IS_MERGEABLE
-int8_t uniffi_tinystore_fn_method_mergeablestore_is_mergeable(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_MERGE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_MERGE
-void uniffi_tinystore_fn_method_mergeablestore_merge(uint64_t ptr, uint64_t other, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_CELL
-void uniffi_tinystore_fn_method_mergeablestore_set_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, RustBuffer cell, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_CONTENT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_CONTENT
-void uniffi_tinystore_fn_method_mergeablestore_set_content(uint64_t ptr, RustBuffer tables, RustBuffer values, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_DEFAULT_CONTENT_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_DEFAULT_CONTENT_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_default_content_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_MERGEABLE_CONTENT_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_MERGEABLE_CONTENT_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_mergeable_content_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW
-void uniffi_tinystore_fn_method_mergeablestore_set_partial_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer row, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_partial_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES
-void uniffi_tinystore_fn_method_mergeablestore_set_partial_values(uint64_t ptr, RustBuffer values, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_partial_values_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_ROW
-void uniffi_tinystore_fn_method_mergeablestore_set_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer row, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_ROW_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_SCHEMA_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_schema_json(uint64_t ptr, RustBuffer tables_schema, RustBuffer values_schema, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLE
-void uniffi_tinystore_fn_method_mergeablestore_set_table(uint64_t ptr, RustBuffer table_id, RustBuffer table, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLE_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLE_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_table_json(uint64_t ptr, RustBuffer table_id, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES
-void uniffi_tinystore_fn_method_mergeablestore_set_tables(uint64_t ptr, RustBuffer tables, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_tables_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES_SCHEMA_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_tables_schema_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUE
-void uniffi_tinystore_fn_method_mergeablestore_set_value(uint64_t ptr, RustBuffer value_id, RustBuffer value, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES
-void uniffi_tinystore_fn_method_mergeablestore_set_values(uint64_t ptr, RustBuffer values, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_values_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES_SCHEMA_JSON
-void uniffi_tinystore_fn_method_mergeablestore_set_values_schema_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_START_TRANSACTION
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_START_TRANSACTION
-void uniffi_tinystore_fn_method_mergeablestore_start_transaction(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_TRANSACTION
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_TRANSACTION
-void uniffi_tinystore_fn_method_mergeablestore_transaction(uint64_t ptr, uint64_t actions, RustBuffer do_rollback, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_PERSISTERSTORAGE
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_PERSISTERSTORAGE
 uint64_t uniffi_tinystore_fn_clone_persisterstorage(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1252,66 +691,6 @@ RustBuffer uniffi_tinystore_fn_method_persisterstorage_read(uint64_t ptr, RustCa
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_PERSISTERSTORAGE_WRITE
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_PERSISTERSTORAGE_WRITE
 void uniffi_tinystore_fn_method_persisterstorage_write(uint64_t ptr, RustBuffer document, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROLLBACKCHECK
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROLLBACKCHECK
-uint64_t uniffi_tinystore_fn_clone_rollbackcheck(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROLLBACKCHECK
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROLLBACKCHECK
-void uniffi_tinystore_fn_free_rollbackcheck(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROLLBACKCHECK
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROLLBACKCHECK
-void uniffi_tinystore_fn_init_callback_vtable_rollbackcheck(const UniffiVTableCallbackInterfaceRollbackCheck* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROLLBACKCHECK_DO_ROLLBACK
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROLLBACKCHECK_DO_ROLLBACK
-int8_t uniffi_tinystore_fn_method_rollbackcheck_do_rollback(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROWSORTER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROWSORTER
-uint64_t uniffi_tinystore_fn_clone_rowsorter(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROWSORTER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROWSORTER
-void uniffi_tinystore_fn_free_rowsorter(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROWSORTER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROWSORTER
-void uniffi_tinystore_fn_init_callback_vtable_rowsorter(const UniffiVTableCallbackInterfaceRowSorter* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROWSORTER_COMPARE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROWSORTER_COMPARE
-int32_t uniffi_tinystore_fn_method_rowsorter_compare(uint64_t ptr, RustBuffer a, RustBuffer b, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SERVERLISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SERVERLISTENER
-uint64_t uniffi_tinystore_fn_clone_serverlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SERVERLISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SERVERLISTENER
-void uniffi_tinystore_fn_free_serverlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SERVERLISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SERVERLISTENER
-void uniffi_tinystore_fn_init_callback_vtable_serverlistener(const UniffiVTableCallbackInterfaceServerListener* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SERVERLISTENER_ON_EVENT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SERVERLISTENER_ON_EVENT
-void uniffi_tinystore_fn_method_serverlistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SQLITEPERSISTER
@@ -1449,6 +828,656 @@ void uniffi_tinystore_fn_init_callback_vtable_statuslistener(const UniffiVTableC
 void uniffi_tinystore_fn_method_statuslistener_on_status(uint64_t ptr, RustBuffer status, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SERVERLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SERVERLISTENER
+uint64_t uniffi_tinystore_fn_clone_serverlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SERVERLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SERVERLISTENER
+void uniffi_tinystore_fn_free_serverlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SERVERLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SERVERLISTENER
+void uniffi_tinystore_fn_init_callback_vtable_serverlistener(const UniffiVTableCallbackInterfaceServerListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SERVERLISTENER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SERVERLISTENER_ON_EVENT
+void uniffi_tinystore_fn_method_serverlistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_WSSERVER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_WSSERVER
+uint64_t uniffi_tinystore_fn_clone_wsserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_WSSERVER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_WSSERVER
+void uniffi_tinystore_fn_free_wsserver(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_ADD_CLIENT_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_ADD_CLIENT_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_wsserver_add_client_ids_listener(uint64_t ptr, RustBuffer path_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_ADD_PATH_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_ADD_PATH_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_wsserver_add_path_ids_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_DEL_LISTENER
+int8_t uniffi_tinystore_fn_method_wsserver_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_CLIENT_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_CLIENT_IDS
+RustBuffer uniffi_tinystore_fn_method_wsserver_get_client_ids(uint64_t ptr, RustBuffer path_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_PATH_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_PATH_IDS
+RustBuffer uniffi_tinystore_fn_method_wsserver_get_path_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_PORT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_PORT
+uint16_t uniffi_tinystore_fn_method_wsserver_get_port(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_STATS
+RustBuffer uniffi_tinystore_fn_method_wsserver_get_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_IS_RUNNING
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_IS_RUNNING
+int8_t uniffi_tinystore_fn_method_wsserver_is_running(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_STOP
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_STOP
+void uniffi_tinystore_fn_method_wsserver_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_STOP_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_STOP_ASYNC
+uint64_t uniffi_tinystore_fn_method_wsserver_stop_async(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_MERGEABLESTORE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_MERGEABLESTORE
+uint64_t uniffi_tinystore_fn_clone_mergeablestore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_MERGEABLESTORE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_MERGEABLESTORE
+void uniffi_tinystore_fn_free_mergeablestore(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_CELL_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_CELL_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_cell_ids_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_CELL_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_cell_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_DID_FINISH_TRANSACTION_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_DID_FINISH_TRANSACTION_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_did_finish_transaction_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_CELL_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_cell_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_ROW_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_ROW_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_row_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_CELL_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_table_cell_listener(uint64_t ptr, RustBuffer table_id, RustBuffer cell_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_table_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_TABLES_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_tables_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_VALUE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_VALUE_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_value_listener(uint64_t ptr, RustBuffer value_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_VALUES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_HAS_VALUES_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_has_values_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_INVALID_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_INVALID_CELL_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_invalid_cell_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_INVALID_VALUE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_INVALID_VALUE_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_invalid_value_listener(uint64_t ptr, RustBuffer value_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_COUNT_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_COUNT_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_row_count_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_row_ids_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_row_listener(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_SORTED_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_SORTED_ROW_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_sorted_row_ids_listener(uint64_t ptr, RustBuffer args, RustBuffer sorter, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_START_TRANSACTION_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_START_TRANSACTION_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_start_transaction_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_CELL_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_CELL_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_table_cell_ids_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_table_ids_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLE_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_table_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_TABLES_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_tables_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUE_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUE_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_value_ids_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUE_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_value_listener(uint64_t ptr, RustBuffer value_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_VALUES_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_values_listener(uint64_t ptr, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_WILL_FINISH_TRANSACTION_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_WILL_FINISH_TRANSACTION_LISTENER
+uint64_t uniffi_tinystore_fn_method_mergeablestore_add_will_finish_transaction_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_CALL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_CALL_LISTENER
+void uniffi_tinystore_fn_method_mergeablestore_call_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_LISTENER
+void uniffi_tinystore_fn_method_mergeablestore_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_LISTENER_STATS
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_listener_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_APPLY_MERGEABLE_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_APPLY_MERGEABLE_CHANGES_JSON
+void uniffi_tinystore_fn_method_mergeablestore_apply_mergeable_changes_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_AS_STORE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_AS_STORE
+uint64_t uniffi_tinystore_fn_method_mergeablestore_as_store(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CLIENT_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CLIENT_ID
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_client_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_HASHES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_HASHES
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_mergeable_content_hashes(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_mergeable_content_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_TABLE_HASHES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_TABLE_HASHES
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_mergeable_table_hashes(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_VALUE_HASHES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_MERGEABLE_VALUE_HASHES
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_mergeable_value_hashes(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TRANSACTION_MERGEABLE_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TRANSACTION_MERGEABLE_CHANGES_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_transaction_mergeable_changes_json(uint64_t ptr, int8_t with_hashes, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_MERGE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_MERGE
+void uniffi_tinystore_fn_method_mergeablestore_merge(uint64_t ptr, uint64_t other, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_DEFAULT_CONTENT_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_DEFAULT_CONTENT_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_default_content_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_MERGEABLE_CONTENT_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_MERGEABLE_CONTENT_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_mergeable_content_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_add_row(uint64_t ptr, RustBuffer table_id, RustBuffer row, int8_t reuse_row_ids, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_ADD_ROW_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_add_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer json, int8_t reuse_row_ids, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_APPLY_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_APPLY_CHANGES_JSON
+void uniffi_tinystore_fn_method_mergeablestore_apply_changes_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_CELL
+void uniffi_tinystore_fn_method_mergeablestore_del_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, int8_t force_del, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_ROW
+void uniffi_tinystore_fn_method_mergeablestore_del_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_SCHEMA
+void uniffi_tinystore_fn_method_mergeablestore_del_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLE
+void uniffi_tinystore_fn_method_mergeablestore_del_table(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLES
+void uniffi_tinystore_fn_method_mergeablestore_del_tables(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLES_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_TABLES_SCHEMA
+void uniffi_tinystore_fn_method_mergeablestore_del_tables_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUE
+void uniffi_tinystore_fn_method_mergeablestore_del_value(uint64_t ptr, RustBuffer value_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUES
+void uniffi_tinystore_fn_method_mergeablestore_del_values(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUES_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_DEL_VALUES_SCHEMA
+void uniffi_tinystore_fn_method_mergeablestore_del_values_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_FINISH_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_FINISH_TRANSACTION
+void uniffi_tinystore_fn_method_mergeablestore_finish_transaction(uint64_t ptr, int8_t rollback, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL_CHANGE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL_CHANGE
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_cell_change(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_CELL_IDS
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_cell_ids(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_COUNT
+uint64_t uniffi_tinystore_fn_method_mergeablestore_get_row_count(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_IDS
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_row_ids(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_ROW_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_SCHEMA_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_schema_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_SORTED_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_SORTED_ROW_IDS
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_sorted_row_ids(uint64_t ptr, RustBuffer args, RustBuffer sorter, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_table(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_CELL_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_CELL_IDS
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_table_cell_ids(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_IDS
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_table_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLE_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_table_json(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_tables(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_tables_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TABLES_SCHEMA_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_tables_schema_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TRANSACTION_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_TRANSACTION_CHANGES_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_transaction_changes_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_value(uint64_t ptr, RustBuffer value_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE_CHANGE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE_CHANGE
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_value_change(uint64_t ptr, RustBuffer value_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUE_IDS
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_value_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_values(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_values_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_GET_VALUES_SCHEMA_JSON
+RustBuffer uniffi_tinystore_fn_method_mergeablestore_get_values_schema_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_CELL
+int8_t uniffi_tinystore_fn_method_mergeablestore_has_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_ROW
+int8_t uniffi_tinystore_fn_method_mergeablestore_has_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLE
+int8_t uniffi_tinystore_fn_method_mergeablestore_has_table(uint64_t ptr, RustBuffer table_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLE_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLE_CELL
+int8_t uniffi_tinystore_fn_method_mergeablestore_has_table_cell(uint64_t ptr, RustBuffer table_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLES
+int8_t uniffi_tinystore_fn_method_mergeablestore_has_tables(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLES_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_TABLES_SCHEMA
+int8_t uniffi_tinystore_fn_method_mergeablestore_has_tables_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUE
+int8_t uniffi_tinystore_fn_method_mergeablestore_has_value(uint64_t ptr, RustBuffer value_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUES
+int8_t uniffi_tinystore_fn_method_mergeablestore_has_values(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUES_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_HAS_VALUES_SCHEMA
+int8_t uniffi_tinystore_fn_method_mergeablestore_has_values_schema(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_IS_IN_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_IS_IN_TRANSACTION
+int8_t uniffi_tinystore_fn_method_mergeablestore_is_in_transaction(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_IS_MERGEABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_IS_MERGEABLE
+int8_t uniffi_tinystore_fn_method_mergeablestore_is_mergeable(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_CELL
+void uniffi_tinystore_fn_method_mergeablestore_set_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, RustBuffer cell, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_CONTENT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_CONTENT
+void uniffi_tinystore_fn_method_mergeablestore_set_content(uint64_t ptr, RustBuffer tables, RustBuffer values, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW
+void uniffi_tinystore_fn_method_mergeablestore_set_partial_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer row, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_partial_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES
+void uniffi_tinystore_fn_method_mergeablestore_set_partial_values(uint64_t ptr, RustBuffer values, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_partial_values_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_ROW
+void uniffi_tinystore_fn_method_mergeablestore_set_row(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer row, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_ROW_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_SCHEMA_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_schema_json(uint64_t ptr, RustBuffer tables_schema, RustBuffer values_schema, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLE
+void uniffi_tinystore_fn_method_mergeablestore_set_table(uint64_t ptr, RustBuffer table_id, RustBuffer table, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLE_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLE_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_table_json(uint64_t ptr, RustBuffer table_id, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES
+void uniffi_tinystore_fn_method_mergeablestore_set_tables(uint64_t ptr, RustBuffer tables, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_tables_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_TABLES_SCHEMA_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_tables_schema_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUE
+void uniffi_tinystore_fn_method_mergeablestore_set_value(uint64_t ptr, RustBuffer value_id, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES
+void uniffi_tinystore_fn_method_mergeablestore_set_values(uint64_t ptr, RustBuffer values, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_values_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_SET_VALUES_SCHEMA_JSON
+void uniffi_tinystore_fn_method_mergeablestore_set_values_schema_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_START_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_START_TRANSACTION
+void uniffi_tinystore_fn_method_mergeablestore_start_transaction(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_MERGEABLESTORE_TRANSACTION
+void uniffi_tinystore_fn_method_mergeablestore_transaction(uint64_t ptr, uint64_t actions, RustBuffer do_rollback, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROLLBACKCHECK
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROLLBACKCHECK
+uint64_t uniffi_tinystore_fn_clone_rollbackcheck(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROLLBACKCHECK
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROLLBACKCHECK
+void uniffi_tinystore_fn_free_rollbackcheck(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROLLBACKCHECK
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROLLBACKCHECK
+void uniffi_tinystore_fn_init_callback_vtable_rollbackcheck(const UniffiVTableCallbackInterfaceRollbackCheck* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROLLBACKCHECK_DO_ROLLBACK
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROLLBACKCHECK_DO_ROLLBACK
+int8_t uniffi_tinystore_fn_method_rollbackcheck_do_rollback(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_STORE
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_STORE
 uint64_t uniffi_tinystore_fn_clone_store(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1519,11 +1548,6 @@ uint64_t uniffi_tinystore_fn_method_store_add_invalid_cell_listener(uint64_t ptr
 uint64_t uniffi_tinystore_fn_method_store_add_invalid_value_listener(uint64_t ptr, RustBuffer value_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW
-RustBuffer uniffi_tinystore_fn_method_store_add_row(uint64_t ptr, RustBuffer table_id, RustBuffer row, int8_t reuse_row_ids, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW_COUNT_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW_COUNT_LISTENER
 uint64_t uniffi_tinystore_fn_method_store_add_row_count_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
@@ -1532,11 +1556,6 @@ uint64_t uniffi_tinystore_fn_method_store_add_row_count_listener(uint64_t ptr, R
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW_IDS_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW_IDS_LISTENER
 uint64_t uniffi_tinystore_fn_method_store_add_row_ids_listener(uint64_t ptr, RustBuffer table_id, uint64_t listener, int8_t mutator, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW_JSON
-RustBuffer uniffi_tinystore_fn_method_store_add_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer json, int8_t reuse_row_ids, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW_LISTENER
@@ -1594,24 +1613,39 @@ uint64_t uniffi_tinystore_fn_method_store_add_values_listener(uint64_t ptr, uint
 uint64_t uniffi_tinystore_fn_method_store_add_will_finish_transaction_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_APPLY_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_APPLY_CHANGES_JSON
-void uniffi_tinystore_fn_method_store_apply_changes_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_CALL_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_CALL_LISTENER
 void uniffi_tinystore_fn_method_store_call_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_DEL_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_DEL_CELL
-void uniffi_tinystore_fn_method_store_del_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, int8_t force_del, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_DEL_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_DEL_LISTENER
 void uniffi_tinystore_fn_method_store_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_GET_LISTENER_STATS
+RustBuffer uniffi_tinystore_fn_method_store_get_listener_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW
+RustBuffer uniffi_tinystore_fn_method_store_add_row(uint64_t ptr, RustBuffer table_id, RustBuffer row, int8_t reuse_row_ids, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_ADD_ROW_JSON
+RustBuffer uniffi_tinystore_fn_method_store_add_row_json(uint64_t ptr, RustBuffer table_id, RustBuffer json, int8_t reuse_row_ids, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_APPLY_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_APPLY_CHANGES_JSON
+void uniffi_tinystore_fn_method_store_apply_changes_json(uint64_t ptr, RustBuffer json, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_DEL_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_DEL_CELL
+void uniffi_tinystore_fn_method_store_del_cell(uint64_t ptr, RustBuffer table_id, RustBuffer row_id, RustBuffer cell_id, int8_t force_del, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_DEL_ROW
@@ -1677,11 +1711,6 @@ RustBuffer uniffi_tinystore_fn_method_store_get_cell_ids(uint64_t ptr, RustBuffe
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_GET_JSON
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_GET_JSON
 RustBuffer uniffi_tinystore_fn_method_store_get_json(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_GET_LISTENER_STATS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_GET_LISTENER_STATS
-RustBuffer uniffi_tinystore_fn_method_store_get_listener_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORE_GET_ROW
@@ -1944,24 +1973,55 @@ void uniffi_tinystore_fn_method_store_start_transaction(uint64_t ptr, RustCallSt
 void uniffi_tinystore_fn_method_store_transaction(uint64_t ptr, uint64_t actions, RustBuffer do_rollback, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_STORELISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_STORELISTENER
-uint64_t uniffi_tinystore_fn_clone_storelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_TRANSACTIONACTIONS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_TRANSACTIONACTIONS
+uint64_t uniffi_tinystore_fn_clone_transactionactions(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_STORELISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_STORELISTENER
-void uniffi_tinystore_fn_free_storelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_TRANSACTIONACTIONS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_TRANSACTIONACTIONS
+void uniffi_tinystore_fn_free_transactionactions(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_STORELISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_STORELISTENER
-void uniffi_tinystore_fn_init_callback_vtable_storelistener(const UniffiVTableCallbackInterfaceStoreListener* _Nonnull vtable
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_TRANSACTIONACTIONS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_TRANSACTIONACTIONS
+void uniffi_tinystore_fn_init_callback_vtable_transactionactions(const UniffiVTableCallbackInterfaceTransactionActions* _Nonnull vtable
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORELISTENER_ON_EVENT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STORELISTENER_ON_EVENT
-void uniffi_tinystore_fn_method_storelistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_TRANSACTIONACTIONS_RUN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_TRANSACTIONACTIONS_RUN
+void uniffi_tinystore_fn_method_transactionactions_run(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_LOCALBUS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_LOCALBUS
+uint64_t uniffi_tinystore_fn_clone_localbus(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_LOCALBUS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_LOCALBUS
+void uniffi_tinystore_fn_free_localbus(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CONSTRUCTOR_LOCALBUS_NEW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CONSTRUCTOR_LOCALBUS_NEW
+uint64_t uniffi_tinystore_fn_constructor_localbus_new(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_CREATE_SYNCHRONIZER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_CREATE_SYNCHRONIZER
+uint64_t uniffi_tinystore_fn_method_localbus_create_synchronizer(uint64_t ptr, uint64_t store, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_FLUSH
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_FLUSH
+void uniffi_tinystore_fn_method_localbus_flush(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_GET_CLIENT_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_LOCALBUS_GET_CLIENT_IDS
+RustBuffer uniffi_tinystore_fn_method_localbus_get_client_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SYNCTRANSPORT
@@ -2109,86 +2169,6 @@ void uniffi_tinystore_fn_method_synchronizer_stop_auto_save(uint64_t ptr, RustCa
 void uniffi_tinystore_fn_method_synchronizer_stop_sync(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_TRANSACTIONACTIONS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_TRANSACTIONACTIONS
-uint64_t uniffi_tinystore_fn_clone_transactionactions(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_TRANSACTIONACTIONS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_TRANSACTIONACTIONS
-void uniffi_tinystore_fn_free_transactionactions(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_TRANSACTIONACTIONS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_TRANSACTIONACTIONS
-void uniffi_tinystore_fn_init_callback_vtable_transactionactions(const UniffiVTableCallbackInterfaceTransactionActions* _Nonnull vtable
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_TRANSACTIONACTIONS_RUN
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_TRANSACTIONACTIONS_RUN
-void uniffi_tinystore_fn_method_transactionactions_run(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_WSSERVER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_WSSERVER
-uint64_t uniffi_tinystore_fn_clone_wsserver(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_WSSERVER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_WSSERVER
-void uniffi_tinystore_fn_free_wsserver(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_ADD_CLIENT_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_ADD_CLIENT_IDS_LISTENER
-uint64_t uniffi_tinystore_fn_method_wsserver_add_client_ids_listener(uint64_t ptr, RustBuffer path_id, uint64_t listener, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_ADD_PATH_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_ADD_PATH_IDS_LISTENER
-uint64_t uniffi_tinystore_fn_method_wsserver_add_path_ids_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_DEL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_DEL_LISTENER
-int8_t uniffi_tinystore_fn_method_wsserver_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_CLIENT_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_CLIENT_IDS
-RustBuffer uniffi_tinystore_fn_method_wsserver_get_client_ids(uint64_t ptr, RustBuffer path_id, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_PATH_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_PATH_IDS
-RustBuffer uniffi_tinystore_fn_method_wsserver_get_path_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_PORT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_PORT
-uint16_t uniffi_tinystore_fn_method_wsserver_get_port(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_STATS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_GET_STATS
-RustBuffer uniffi_tinystore_fn_method_wsserver_get_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_IS_RUNNING
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_IS_RUNNING
-int8_t uniffi_tinystore_fn_method_wsserver_is_running(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_STOP
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_STOP
-void uniffi_tinystore_fn_method_wsserver_stop(uint64_t ptr, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_STOP_ASYNC
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_WSSERVER_STOP_ASYNC
-uint64_t uniffi_tinystore_fn_method_wsserver_stop_async(uint64_t ptr
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_WSSYNCHRONIZER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_WSSYNCHRONIZER
 uint64_t uniffi_tinystore_fn_clone_wssynchronizer(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -2314,14 +2294,29 @@ void uniffi_tinystore_fn_method_wssynchronizer_stop_auto_save(uint64_t ptr, Rust
 void uniffi_tinystore_fn_method_wssynchronizer_stop_sync(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROWSORTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROWSORTER
+uint64_t uniffi_tinystore_fn_clone_rowsorter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROWSORTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROWSORTER
+void uniffi_tinystore_fn_free_rowsorter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROWSORTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROWSORTER
+void uniffi_tinystore_fn_init_callback_vtable_rowsorter(const UniffiVTableCallbackInterfaceRowSorter* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROWSORTER_COMPARE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROWSORTER_COMPARE
+int32_t uniffi_tinystore_fn_method_rowsorter_compare(uint64_t ptr, RustBuffer a, RustBuffer b, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CUSTOM_PERSISTER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CUSTOM_PERSISTER
 uint64_t uniffi_tinystore_fn_func_create_custom_persister(uint64_t store, uint64_t storage, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CUSTOM_SYNCHRONIZER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CUSTOM_SYNCHRONIZER
-uint64_t uniffi_tinystore_fn_func_create_custom_synchronizer(uint64_t store, uint64_t transport, RustBuffer options, RustBuffer on_ignored_error, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_FILE_PERSISTER
@@ -2329,20 +2324,19 @@ uint64_t uniffi_tinystore_fn_func_create_custom_synchronizer(uint64_t store, uin
 uint64_t uniffi_tinystore_fn_func_create_file_persister(uint64_t store, RustBuffer path, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_MERGEABLE_STORE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_MERGEABLE_STORE
-uint64_t uniffi_tinystore_fn_func_create_mergeable_store(RustBuffer unique_id, RustCallStatus *_Nonnull out_status
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_SQLITE_PERSISTER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_SQLITE_PERSISTER
 uint64_t uniffi_tinystore_fn_func_create_sqlite_persister(uint64_t store, RustBuffer path, RustBuffer config, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_STORE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_STORE
-uint64_t uniffi_tinystore_fn_func_create_store(RustCallStatus *_Nonnull out_status
-    
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_JSON_CONFIG
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_JSON_CONFIG
+RustBuffer uniffi_tinystore_fn_func_sqlite_json_config(RustBuffer table, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_TABULAR_CONFIG
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_TABULAR_CONFIG
+RustBuffer uniffi_tinystore_fn_func_sqlite_tabular_config(RustBuffer table_ids, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SERVER
@@ -2355,14 +2349,15 @@ uint64_t uniffi_tinystore_fn_func_create_ws_server(uint16_t port, RustBuffer db_
 uint64_t uniffi_tinystore_fn_func_create_ws_server_async(uint16_t port, RustBuffer db_path, RustBuffer options
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER
-uint64_t uniffi_tinystore_fn_func_create_ws_synchronizer(uint64_t store, RustBuffer url, RustBuffer options, RustBuffer on_ignored_error, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_MERGEABLE_STORE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_MERGEABLE_STORE
+uint64_t uniffi_tinystore_fn_func_create_mergeable_store(RustBuffer unique_id, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER_ASYNC
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER_ASYNC
-uint64_t uniffi_tinystore_fn_func_create_ws_synchronizer_async(uint64_t store, RustBuffer url, RustBuffer options, RustBuffer on_ignored_error
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_STORE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_STORE
+uint64_t uniffi_tinystore_fn_func_create_store(RustCallStatus *_Nonnull out_status
+    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_LIBRARY_VERSION
@@ -2371,14 +2366,19 @@ RustBuffer uniffi_tinystore_fn_func_library_version(RustCallStatus *_Nonnull out
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_JSON_CONFIG
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_JSON_CONFIG
-RustBuffer uniffi_tinystore_fn_func_sqlite_json_config(RustBuffer table, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CUSTOM_SYNCHRONIZER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CUSTOM_SYNCHRONIZER
+uint64_t uniffi_tinystore_fn_func_create_custom_synchronizer(uint64_t store, uint64_t transport, RustBuffer options, RustBuffer on_ignored_error, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_TABULAR_CONFIG
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_TABULAR_CONFIG
-RustBuffer uniffi_tinystore_fn_func_sqlite_tabular_config(RustBuffer table_ids, RustCallStatus *_Nonnull out_status
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER
+uint64_t uniffi_tinystore_fn_func_create_ws_synchronizer(uint64_t store, RustBuffer url, RustBuffer options, RustBuffer on_ignored_error, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER_ASYNC
+uint64_t uniffi_tinystore_fn_func_create_ws_synchronizer_async(uint64_t store, RustBuffer url, RustBuffer options, RustBuffer on_ignored_error
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_TINYSTORE_RUSTBUFFER_ALLOC
@@ -2647,21 +2647,9 @@ uint16_t uniffi_tinystore_checksum_func_create_custom_persister(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_CUSTOM_SYNCHRONIZER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_CUSTOM_SYNCHRONIZER
-uint16_t uniffi_tinystore_checksum_func_create_custom_synchronizer(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_FILE_PERSISTER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_FILE_PERSISTER
 uint16_t uniffi_tinystore_checksum_func_create_file_persister(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_MERGEABLE_STORE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_MERGEABLE_STORE
-uint16_t uniffi_tinystore_checksum_func_create_mergeable_store(void
     
 );
 #endif
@@ -2671,9 +2659,15 @@ uint16_t uniffi_tinystore_checksum_func_create_sqlite_persister(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_STORE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_STORE
-uint16_t uniffi_tinystore_checksum_func_create_store(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_JSON_CONFIG
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_JSON_CONFIG
+uint16_t uniffi_tinystore_checksum_func_sqlite_json_config(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_TABULAR_CONFIG
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_TABULAR_CONFIG
+uint16_t uniffi_tinystore_checksum_func_sqlite_tabular_config(void
     
 );
 #endif
@@ -2689,6 +2683,30 @@ uint16_t uniffi_tinystore_checksum_func_create_ws_server_async(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_MERGEABLE_STORE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_MERGEABLE_STORE
+uint16_t uniffi_tinystore_checksum_func_create_mergeable_store(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_STORE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_STORE
+uint16_t uniffi_tinystore_checksum_func_create_store(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_LIBRARY_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_LIBRARY_VERSION
+uint16_t uniffi_tinystore_checksum_func_library_version(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_CUSTOM_SYNCHRONIZER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_CUSTOM_SYNCHRONIZER
+uint16_t uniffi_tinystore_checksum_func_create_custom_synchronizer(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_WS_SYNCHRONIZER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_WS_SYNCHRONIZER
 uint16_t uniffi_tinystore_checksum_func_create_ws_synchronizer(void
@@ -2701,21 +2719,9 @@ uint16_t uniffi_tinystore_checksum_func_create_ws_synchronizer_async(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_LIBRARY_VERSION
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_LIBRARY_VERSION
-uint16_t uniffi_tinystore_checksum_func_library_version(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_JSON_CONFIG
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_JSON_CONFIG
-uint16_t uniffi_tinystore_checksum_func_sqlite_json_config(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_TABULAR_CONFIG
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_TABULAR_CONFIG
-uint16_t uniffi_tinystore_checksum_func_sqlite_tabular_config(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORELISTENER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORELISTENER_ON_EVENT
+uint16_t uniffi_tinystore_checksum_method_storelistener_on_event(void
     
 );
 #endif
@@ -2971,672 +2977,6 @@ uint16_t uniffi_tinystore_checksum_method_filepersister_stop_auto_save(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_CREATE_SYNCHRONIZER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_CREATE_SYNCHRONIZER
-uint16_t uniffi_tinystore_checksum_method_localbus_create_synchronizer(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_FLUSH
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_FLUSH
-uint16_t uniffi_tinystore_checksum_method_localbus_flush(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_GET_CLIENT_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_GET_CLIENT_IDS
-uint16_t uniffi_tinystore_checksum_method_localbus_get_client_ids(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_CELL_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_CELL_IDS_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_cell_ids_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_CELL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_CELL_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_cell_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_DID_FINISH_TRANSACTION_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_DID_FINISH_TRANSACTION_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_did_finish_transaction_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_CELL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_CELL_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_cell_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_ROW_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_ROW_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_row_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_CELL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_CELL_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_table_cell_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_table_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLES_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLES_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_tables_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_VALUE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_VALUE_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_value_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_VALUES_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_VALUES_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_values_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_INVALID_CELL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_INVALID_CELL_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_invalid_cell_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_INVALID_VALUE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_INVALID_VALUE_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_invalid_value_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_COUNT_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_COUNT_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row_count_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_IDS_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row_ids_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_SORTED_ROW_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_SORTED_ROW_IDS_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_sorted_row_ids_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_START_TRANSACTION_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_START_TRANSACTION_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_start_transaction_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_CELL_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_CELL_IDS_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_table_cell_ids_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_IDS_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_table_ids_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_table_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLES_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLES_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_tables_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUE_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUE_IDS_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_value_ids_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUE_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUE_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_value_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUES_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUES_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_values_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_WILL_FINISH_TRANSACTION_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_WILL_FINISH_TRANSACTION_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_will_finish_transaction_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_APPLY_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_APPLY_CHANGES_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_apply_changes_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_APPLY_MERGEABLE_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_APPLY_MERGEABLE_CHANGES_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_apply_mergeable_changes_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_AS_STORE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_AS_STORE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_as_store(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_CALL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_CALL_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_call_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_CELL
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_cell(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_LISTENER
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_ROW
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_row(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_SCHEMA
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_schema(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_table(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_tables(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLES_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLES_SCHEMA
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_tables_schema(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_value(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_values(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUES_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUES_SCHEMA
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_values_schema(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_FINISH_TRANSACTION
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_FINISH_TRANSACTION
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_finish_transaction(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_cell(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL_CHANGE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL_CHANGE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_cell_change(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL_IDS
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_cell_ids(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CLIENT_ID
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CLIENT_ID
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_client_id(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_LISTENER_STATS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_LISTENER_STATS
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_listener_stats(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_HASHES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_HASHES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_content_hashes(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_content_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_TABLE_HASHES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_TABLE_HASHES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_table_hashes(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_VALUE_HASHES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_VALUE_HASHES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_value_hashes(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_row(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_COUNT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_COUNT
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_row_count(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_IDS
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_row_ids(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_row_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_SCHEMA_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_schema_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_SORTED_ROW_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_SORTED_ROW_IDS
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_sorted_row_ids(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_table(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_CELL_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_CELL_IDS
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_table_cell_ids(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_IDS
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_table_ids(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_table_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_tables(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_tables_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES_SCHEMA_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_tables_schema_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TRANSACTION_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TRANSACTION_CHANGES_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_transaction_changes_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TRANSACTION_MERGEABLE_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TRANSACTION_MERGEABLE_CHANGES_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_transaction_mergeable_changes_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_value(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE_CHANGE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE_CHANGE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_value_change(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE_IDS
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_value_ids(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_values(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_values_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES_SCHEMA_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_values_schema_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_CELL
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_cell(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_ROW
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_row(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_table(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLE_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLE_CELL
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_table_cell(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_tables(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLES_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLES_SCHEMA
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_tables_schema(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_value(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_values(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUES_SCHEMA
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUES_SCHEMA
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_values_schema(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_IS_IN_TRANSACTION
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_IS_IN_TRANSACTION
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_is_in_transaction(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_IS_MERGEABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_IS_MERGEABLE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_is_mergeable(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_MERGE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_MERGE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_merge(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_CELL
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_cell(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_CONTENT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_CONTENT
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_content(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_DEFAULT_CONTENT_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_DEFAULT_CONTENT_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_default_content_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_MERGEABLE_CONTENT_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_MERGEABLE_CONTENT_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_mergeable_content_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_partial_row(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_partial_row_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_partial_values(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_partial_values_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_ROW
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_row(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_ROW_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_row_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_SCHEMA_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_schema_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_table(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLE_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLE_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_table_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_tables(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_tables_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES_SCHEMA_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_tables_schema_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUE
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_value(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_values(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_values_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES_SCHEMA_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES_SCHEMA_JSON
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_values_schema_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_START_TRANSACTION
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_START_TRANSACTION
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_start_transaction(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_TRANSACTION
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_TRANSACTION
-uint16_t uniffi_tinystore_checksum_method_mergeablestore_transaction(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_PERSISTERSTORAGE_READ
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_PERSISTERSTORAGE_READ
 uint16_t uniffi_tinystore_checksum_method_persisterstorage_read(void
@@ -3646,24 +2986,6 @@ uint16_t uniffi_tinystore_checksum_method_persisterstorage_read(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_PERSISTERSTORAGE_WRITE
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_PERSISTERSTORAGE_WRITE
 uint16_t uniffi_tinystore_checksum_method_persisterstorage_write(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROLLBACKCHECK_DO_ROLLBACK
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROLLBACKCHECK_DO_ROLLBACK
-uint16_t uniffi_tinystore_checksum_method_rollbackcheck_do_rollback(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROWSORTER_COMPARE
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROWSORTER_COMPARE
-uint16_t uniffi_tinystore_checksum_method_rowsorter_compare(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SERVERLISTENER_ON_EVENT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SERVERLISTENER_ON_EVENT
-uint16_t uniffi_tinystore_checksum_method_serverlistener_on_event(void
     
 );
 #endif
@@ -3799,6 +3121,726 @@ uint16_t uniffi_tinystore_checksum_method_statuslistener_on_status(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SERVERLISTENER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SERVERLISTENER_ON_EVENT
+uint16_t uniffi_tinystore_checksum_method_serverlistener_on_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_ADD_CLIENT_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_ADD_CLIENT_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_wsserver_add_client_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_ADD_PATH_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_ADD_PATH_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_wsserver_add_path_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_DEL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_wsserver_del_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_CLIENT_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_CLIENT_IDS
+uint16_t uniffi_tinystore_checksum_method_wsserver_get_client_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_PATH_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_PATH_IDS
+uint16_t uniffi_tinystore_checksum_method_wsserver_get_path_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_PORT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_PORT
+uint16_t uniffi_tinystore_checksum_method_wsserver_get_port(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_STATS
+uint16_t uniffi_tinystore_checksum_method_wsserver_get_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_IS_RUNNING
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_IS_RUNNING
+uint16_t uniffi_tinystore_checksum_method_wsserver_is_running(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_STOP
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_STOP
+uint16_t uniffi_tinystore_checksum_method_wsserver_stop(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_STOP_ASYNC
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_STOP_ASYNC
+uint16_t uniffi_tinystore_checksum_method_wsserver_stop_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_CELL_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_CELL_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_cell_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_CELL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_cell_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_DID_FINISH_TRANSACTION_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_DID_FINISH_TRANSACTION_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_did_finish_transaction_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_CELL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_cell_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_ROW_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_ROW_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_row_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_CELL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_table_cell_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLE_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_table_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_TABLES_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_tables_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_VALUE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_VALUE_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_value_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_VALUES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_HAS_VALUES_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_has_values_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_INVALID_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_INVALID_CELL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_invalid_cell_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_INVALID_VALUE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_INVALID_VALUE_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_invalid_value_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_COUNT_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_COUNT_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row_count_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_SORTED_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_SORTED_ROW_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_sorted_row_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_START_TRANSACTION_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_START_TRANSACTION_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_start_transaction_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_CELL_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_CELL_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_table_cell_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_table_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLE_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_table_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_TABLES_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_tables_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUE_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUE_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_value_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUE_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_value_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_VALUES_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_values_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_WILL_FINISH_TRANSACTION_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_WILL_FINISH_TRANSACTION_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_will_finish_transaction_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_CALL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_CALL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_call_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_LISTENER_STATS
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_listener_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_APPLY_MERGEABLE_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_APPLY_MERGEABLE_CHANGES_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_apply_mergeable_changes_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_AS_STORE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_AS_STORE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_as_store(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CLIENT_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CLIENT_ID
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_client_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_HASHES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_HASHES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_content_hashes(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_CONTENT_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_content_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_TABLE_HASHES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_TABLE_HASHES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_table_hashes(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_VALUE_HASHES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_MERGEABLE_VALUE_HASHES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_mergeable_value_hashes(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TRANSACTION_MERGEABLE_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TRANSACTION_MERGEABLE_CHANGES_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_transaction_mergeable_changes_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_MERGE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_MERGE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_merge(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_DEFAULT_CONTENT_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_DEFAULT_CONTENT_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_default_content_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_MERGEABLE_CONTENT_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_MERGEABLE_CONTENT_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_mergeable_content_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_ADD_ROW_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_add_row_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_APPLY_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_APPLY_CHANGES_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_apply_changes_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_CELL
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_cell(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_ROW
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_row(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_SCHEMA
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_schema(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_table(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_tables(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLES_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_TABLES_SCHEMA
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_tables_schema(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_value(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_values(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUES_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_DEL_VALUES_SCHEMA
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_del_values_schema(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_FINISH_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_FINISH_TRANSACTION
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_finish_transaction(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_cell(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL_CHANGE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL_CHANGE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_cell_change(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_CELL_IDS
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_cell_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_row(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_COUNT
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_row_count(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_IDS
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_row_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_ROW_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_row_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_SCHEMA_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_schema_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_SORTED_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_SORTED_ROW_IDS
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_sorted_row_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_table(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_CELL_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_CELL_IDS
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_table_cell_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_IDS
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_table_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLE_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_table_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_tables(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_tables_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TABLES_SCHEMA_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_tables_schema_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TRANSACTION_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_TRANSACTION_CHANGES_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_transaction_changes_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_value(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE_CHANGE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE_CHANGE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_value_change(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUE_IDS
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_value_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_values(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_values_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_GET_VALUES_SCHEMA_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_get_values_schema_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_CELL
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_cell(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_ROW
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_row(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_table(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLE_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLE_CELL
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_table_cell(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_tables(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLES_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_TABLES_SCHEMA
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_tables_schema(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_value(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_values(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUES_SCHEMA
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_HAS_VALUES_SCHEMA
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_has_values_schema(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_IS_IN_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_IS_IN_TRANSACTION
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_is_in_transaction(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_IS_MERGEABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_IS_MERGEABLE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_is_mergeable(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_CELL
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_cell(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_CONTENT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_CONTENT
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_content(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_partial_row(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_ROW_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_partial_row_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_partial_values(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_PARTIAL_VALUES_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_partial_values_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_ROW
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_row(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_ROW_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_row_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_SCHEMA_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_schema_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_table(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLE_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLE_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_table_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_tables(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_tables_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_TABLES_SCHEMA_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_tables_schema_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUE
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_value(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_values(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_values_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES_SCHEMA_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_SET_VALUES_SCHEMA_JSON
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_set_values_schema_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_START_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_START_TRANSACTION
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_start_transaction(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_TRANSACTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_MERGEABLESTORE_TRANSACTION
+uint16_t uniffi_tinystore_checksum_method_mergeablestore_transaction(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROLLBACKCHECK_DO_ROLLBACK
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROLLBACKCHECK_DO_ROLLBACK
+uint16_t uniffi_tinystore_checksum_method_rollbackcheck_do_rollback(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_CELL_IDS_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_CELL_IDS_LISTENER
 uint16_t uniffi_tinystore_checksum_method_store_add_cell_ids_listener(void
@@ -3871,12 +3913,6 @@ uint16_t uniffi_tinystore_checksum_method_store_add_invalid_value_listener(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW
-uint16_t uniffi_tinystore_checksum_method_store_add_row(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW_COUNT_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW_COUNT_LISTENER
 uint16_t uniffi_tinystore_checksum_method_store_add_row_count_listener(void
@@ -3886,12 +3922,6 @@ uint16_t uniffi_tinystore_checksum_method_store_add_row_count_listener(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW_IDS_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW_IDS_LISTENER
 uint16_t uniffi_tinystore_checksum_method_store_add_row_ids_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW_JSON
-uint16_t uniffi_tinystore_checksum_method_store_add_row_json(void
     
 );
 #endif
@@ -3961,27 +3991,45 @@ uint16_t uniffi_tinystore_checksum_method_store_add_will_finish_transaction_list
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_APPLY_CHANGES_JSON
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_APPLY_CHANGES_JSON
-uint16_t uniffi_tinystore_checksum_method_store_apply_changes_json(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_CALL_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_CALL_LISTENER
 uint16_t uniffi_tinystore_checksum_method_store_call_listener(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_DEL_CELL
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_DEL_CELL
-uint16_t uniffi_tinystore_checksum_method_store_del_cell(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_DEL_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_DEL_LISTENER
 uint16_t uniffi_tinystore_checksum_method_store_del_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_GET_LISTENER_STATS
+uint16_t uniffi_tinystore_checksum_method_store_get_listener_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW
+uint16_t uniffi_tinystore_checksum_method_store_add_row(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_ADD_ROW_JSON
+uint16_t uniffi_tinystore_checksum_method_store_add_row_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_APPLY_CHANGES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_APPLY_CHANGES_JSON
+uint16_t uniffi_tinystore_checksum_method_store_apply_changes_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_DEL_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_DEL_CELL
+uint16_t uniffi_tinystore_checksum_method_store_del_cell(void
     
 );
 #endif
@@ -4060,12 +4108,6 @@ uint16_t uniffi_tinystore_checksum_method_store_get_cell_ids(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_GET_JSON
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_GET_JSON
 uint16_t uniffi_tinystore_checksum_method_store_get_json(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_GET_LISTENER_STATS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORE_GET_LISTENER_STATS
-uint16_t uniffi_tinystore_checksum_method_store_get_listener_stats(void
     
 );
 #endif
@@ -4381,9 +4423,27 @@ uint16_t uniffi_tinystore_checksum_method_store_transaction(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORELISTENER_ON_EVENT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STORELISTENER_ON_EVENT
-uint16_t uniffi_tinystore_checksum_method_storelistener_on_event(void
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_TRANSACTIONACTIONS_RUN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_TRANSACTIONACTIONS_RUN
+uint16_t uniffi_tinystore_checksum_method_transactionactions_run(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_CREATE_SYNCHRONIZER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_CREATE_SYNCHRONIZER
+uint16_t uniffi_tinystore_checksum_method_localbus_create_synchronizer(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_FLUSH
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_FLUSH
+uint16_t uniffi_tinystore_checksum_method_localbus_flush(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_GET_CLIENT_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_LOCALBUS_GET_CLIENT_IDS
+uint16_t uniffi_tinystore_checksum_method_localbus_get_client_ids(void
     
 );
 #endif
@@ -4531,72 +4591,6 @@ uint16_t uniffi_tinystore_checksum_method_synchronizer_stop_sync(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_TRANSACTIONACTIONS_RUN
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_TRANSACTIONACTIONS_RUN
-uint16_t uniffi_tinystore_checksum_method_transactionactions_run(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_ADD_CLIENT_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_ADD_CLIENT_IDS_LISTENER
-uint16_t uniffi_tinystore_checksum_method_wsserver_add_client_ids_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_ADD_PATH_IDS_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_ADD_PATH_IDS_LISTENER
-uint16_t uniffi_tinystore_checksum_method_wsserver_add_path_ids_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_DEL_LISTENER
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_DEL_LISTENER
-uint16_t uniffi_tinystore_checksum_method_wsserver_del_listener(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_CLIENT_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_CLIENT_IDS
-uint16_t uniffi_tinystore_checksum_method_wsserver_get_client_ids(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_PATH_IDS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_PATH_IDS
-uint16_t uniffi_tinystore_checksum_method_wsserver_get_path_ids(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_PORT
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_PORT
-uint16_t uniffi_tinystore_checksum_method_wsserver_get_port(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_STATS
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_GET_STATS
-uint16_t uniffi_tinystore_checksum_method_wsserver_get_stats(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_IS_RUNNING
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_IS_RUNNING
-uint16_t uniffi_tinystore_checksum_method_wsserver_is_running(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_STOP
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_STOP
-uint16_t uniffi_tinystore_checksum_method_wsserver_stop(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_STOP_ASYNC
-#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSERVER_STOP_ASYNC
-uint16_t uniffi_tinystore_checksum_method_wsserver_stop_async(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSYNCHRONIZER_ADD_STATUS_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSYNCHRONIZER_ADD_STATUS_LISTENER
 uint16_t uniffi_tinystore_checksum_method_wssynchronizer_add_status_listener(void
@@ -4732,6 +4726,12 @@ uint16_t uniffi_tinystore_checksum_method_wssynchronizer_stop_auto_save(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSYNCHRONIZER_STOP_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_WSSYNCHRONIZER_STOP_SYNC
 uint16_t uniffi_tinystore_checksum_method_wssynchronizer_stop_sync(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROWSORTER_COMPARE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROWSORTER_COMPARE
+uint16_t uniffi_tinystore_checksum_method_rowsorter_compare(void
     
 );
 #endif

@@ -1,0 +1,257 @@
+//! The error-kind contract: every public error of the core says *what kind* of failure it is
+//! ([`ErrorKind`], frozen numeric codes) and *which part* of the library failed
+//! ([`ErrorArea`]), through [`Classify`]. Both FFI layers derive their errors from these two
+//! and nothing else:
+//!
+//! - the C ABI's `tinystore_status_t` is the [`ErrorKind`] code (a test in `ffi` checks that
+//!   every code equals the status of the same name);
+//! - the UniFFI `TinystoreError` variant is chosen from the area (its variants were named per
+//!   area: `Persist`, `Sync`, `Server`, `Mergeable`) and, for store errors, the kind (`Schema`
+//!   versus `InvalidJson`).
+//!
+//! Codes are never renumbered nor reused; new kinds are only appended. The trait's methods
+//! are `error_kind`/`error_area` (not `kind`), so that an inherent `kind()` an error type may
+//! grow never shadows them.
+
+use std::fmt;
+
+use crate::content::ContentError;
+use crate::mergeable::MergeableError;
+use crate::persist::PersistError;
+use crate::store::StoreError;
+
+macro_rules! kinds {
+    ($($(#[doc = $doc:literal])* $kind:ident = $code:literal => $name:literal,)*) => {
+        /// What kind of failure an error is. The numbers are frozen and equal the C ABI's
+        /// `tinystore_status_t` values (0 is success there, so no kind has it).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u32)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $($(#[doc = $doc])* $kind = $code,)*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in code order.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$kind),*];
+
+            /// The kind with this code.
+            pub fn from_code(code: u32) -> Option<ErrorKind> {
+                match code {
+                    $($code => Some(ErrorKind::$kind),)*
+                    _ => None,
+                }
+            }
+
+            /// The upper-snake-case name (`"NOT_FOUND"`), as the C status names use it.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$kind => $name,)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    /// A required argument (pointer, handle, callback) was missing.
+    NullArgument = 1 => "NULL_ARGUMENT",
+    /// A string argument was not valid UTF-8.
+    InvalidUtf8 = 2 => "INVALID_UTF8",
+    /// JSON did not parse, or did not have the expected shape; nothing was changed.
+    InvalidJson = 3 => "INVALID_JSON",
+    /// A handle or object is unknown, freed, stopped, or of another kind.
+    InvalidHandle = 4 => "INVALID_HANDLE",
+    /// The thing asked for does not exist.
+    NotFound = 5 => "NOT_FOUND",
+    /// An argument is out of range or meaningless (a bad URL, host, cell, option).
+    InvalidArgument = 6 => "INVALID_ARGUMENT",
+    /// A schema had no valid entry.
+    InvalidSchema = 7 => "INVALID_SCHEMA",
+    /// The call needs a MergeableStore and was given a plain Store.
+    NotMergeable = 8 => "NOT_MERGEABLE",
+    /// A MergeableStore payload was rejected (stamps, HLCs in the future, invalid cells).
+    Rejected = 9 => "REJECTED",
+    /// The call is not allowed now (no open transaction, a save after a failed load).
+    InvalidState = 10 => "INVALID_STATE",
+    /// Reading or writing storage failed, or the stored data is unreadable.
+    Storage = 11 => "STORAGE",
+    /// The operation is not supported for this object.
+    Unsupported = 12 => "UNSUPPORTED",
+    /// A network operation failed: connect, handshake, timeout, bind.
+    Network = 13 => "NETWORK",
+    /// An internal error (a caught panic, a failed foreign callback).
+    Internal = 14 => "INTERNAL",
+}
+
+impl ErrorKind {
+    /// The frozen code.
+    pub const fn code(self) -> u32 {
+        self as u32
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which part of the library an error comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorArea {
+    /// The Store: content JSON, schemas, cells.
+    Store,
+    /// MergeableStore payloads.
+    Mergeable,
+    /// Persisters and their storage.
+    Persist,
+    /// Synchronizers and the sync client.
+    Sync,
+    /// The sync server.
+    Server,
+}
+
+/// An error that knows its [`ErrorKind`] and [`ErrorArea`].
+pub trait Classify: fmt::Display {
+    /// What kind of failure this is.
+    fn error_kind(&self) -> ErrorKind;
+    /// Which part of the library failed.
+    fn error_area(&self) -> ErrorArea;
+}
+
+impl Classify for ContentError {
+    fn error_kind(&self) -> ErrorKind {
+        ErrorKind::InvalidJson
+    }
+    fn error_area(&self) -> ErrorArea {
+        ErrorArea::Store
+    }
+}
+
+impl Classify for StoreError {
+    fn error_kind(&self) -> ErrorKind {
+        match self {
+            StoreError::Schema { .. } => ErrorKind::InvalidSchema,
+            StoreError::Content { .. } => ErrorKind::InvalidJson,
+            #[allow(unreachable_patterns)]
+            _ => ErrorKind::InvalidArgument,
+        }
+    }
+    fn error_area(&self) -> ErrorArea {
+        ErrorArea::Store
+    }
+}
+
+impl Classify for MergeableError {
+    fn error_kind(&self) -> ErrorKind {
+        match self {
+            MergeableError::Json { .. } | MergeableError::Shape { .. } => ErrorKind::InvalidJson,
+            _ => ErrorKind::Rejected,
+        }
+    }
+    fn error_area(&self) -> ErrorArea {
+        ErrorArea::Mergeable
+    }
+}
+
+impl Classify for PersistError {
+    // `{ .. }` on every variant: payloads may be added to these without breaking this match.
+    #[allow(clippy::unneeded_struct_pattern)]
+    fn error_kind(&self) -> ErrorKind {
+        match self {
+            PersistError::Mergeable { .. } => ErrorKind::Rejected,
+            PersistError::Unsupported { .. } => ErrorKind::Unsupported,
+            PersistError::LoadFailed { .. } => ErrorKind::InvalidState,
+            _ => ErrorKind::Storage,
+        }
+    }
+    fn error_area(&self) -> ErrorArea {
+        ErrorArea::Persist
+    }
+}
+
+#[cfg(feature = "ws-client")]
+impl Classify for crate::sync::client::WsClientError {
+    fn error_kind(&self) -> ErrorKind {
+        use crate::sync::client::WsClientError as E;
+        match self {
+            E::BadUrl { .. } | E::BadChannel { .. } | E::BadHeader { .. } => {
+                ErrorKind::InvalidArgument
+            }
+            _ => ErrorKind::Network,
+        }
+    }
+    fn error_area(&self) -> ErrorArea {
+        ErrorArea::Sync
+    }
+}
+
+#[cfg(feature = "ws-server")]
+impl Classify for crate::sync::server::ServerError {
+    fn error_kind(&self) -> ErrorKind {
+        ErrorKind::Network
+    }
+    fn error_area(&self) -> ErrorArea {
+        ErrorArea::Server
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_frozen_and_round_trip() {
+        // The C ABI's status values: never change a line of this list, only append.
+        let frozen = [
+            (1, "NULL_ARGUMENT"),
+            (2, "INVALID_UTF8"),
+            (3, "INVALID_JSON"),
+            (4, "INVALID_HANDLE"),
+            (5, "NOT_FOUND"),
+            (6, "INVALID_ARGUMENT"),
+            (7, "INVALID_SCHEMA"),
+            (8, "NOT_MERGEABLE"),
+            (9, "REJECTED"),
+            (10, "INVALID_STATE"),
+            (11, "STORAGE"),
+            (12, "UNSUPPORTED"),
+            (13, "NETWORK"),
+            (14, "INTERNAL"),
+        ];
+        assert_eq!(ErrorKind::ALL.len(), frozen.len());
+        for (kind, (code, name)) in ErrorKind::ALL.iter().zip(frozen) {
+            assert_eq!((kind.code(), kind.name()), (code, name));
+            assert_eq!(ErrorKind::from_code(code), Some(*kind));
+        }
+        assert_eq!(ErrorKind::from_code(0), None);
+        assert_eq!(ErrorKind::from_code(15), None);
+    }
+
+    #[test]
+    fn core_errors_are_classified() {
+        let e = crate::Store::new().set_json("[{").unwrap_err();
+        assert_eq!(
+            (e.error_kind(), e.error_area()),
+            (ErrorKind::InvalidJson, ErrorArea::Store)
+        );
+        let e = crate::Store::new()
+            .set_tables_schema_json(r#"{"t":{"c":{"type":"nope"}}}"#)
+            .unwrap_err();
+        assert_eq!(e.error_kind(), ErrorKind::InvalidSchema);
+        let e = crate::MergeableStore::new(None)
+            .set_mergeable_content_json("[1,2")
+            .unwrap_err();
+        assert_eq!(
+            (e.error_kind(), e.error_area()),
+            (ErrorKind::InvalidJson, ErrorArea::Mergeable)
+        );
+        let e = PersistError::from(e);
+        assert_eq!(
+            (e.error_kind(), e.error_area()),
+            (ErrorKind::Rejected, ErrorArea::Persist)
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! "A sync server with rooms" in one call: what `tinystore serve`, `tinystore demo`, the C ABI
+//! (`tinystore_ws_server_new`) and the bindings (`create_ws_server`) all start. [`serve`] turns
+//! [`ServeOptions`] (a host name or address, timeouts, where rooms live, limits, auth, TLS)
+//! into a running [`WsServer`]; each caller only maps its own arguments onto the options.
+//!
+//! ```
+//! use tinystore_core::sync::serve::{Rooms, ServeOptions, serve};
+//! let server = serve(ServeOptions { port: 0, rooms: Rooms::Memory, ..ServeOptions::default() })
+//!     .unwrap();
+//! assert!(server.port() > 0);
+//! server.shutdown();
+//! ```
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::rooms::{self, RoomOptions};
+use super::server::{ServerConfig, ServerError, TlsError, TlsIdentity, TraceHook, WsServer};
+use super::tokens::{TokenAuth, TokenFileError};
+use crate::error_kind::{Classify, ErrorArea, ErrorKind};
+use crate::persist::PersistError;
+
+/// The host [`ServeOptions`] listens on by default.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// Where a server's rooms keep their content.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Rooms {
+    /// No room stores: the server only relays between clients.
+    #[default]
+    Relay,
+    /// Each room keeps a MergeableStore in memory while it has clients.
+    Memory,
+    /// Each room is persisted to this SQLite database (a JSON-mode table per room).
+    Sqlite(PathBuf),
+}
+
+/// A certificate chain and its private key (PEM files) to serve `wss://` with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+}
+
+/// How [`serve`] starts a server. `Default`: `127.0.0.1`, port 0, relay only, TinyBase's
+/// 1 s request timeout, 1 s room save interval, no limits beyond the server's defaults.
+#[derive(Clone)]
+pub struct ServeOptions {
+    /// An IP address or a host name (`localhost`; `[::1]` with or without brackets).
+    pub host: String,
+    /// The port (0: the system picks one; see [`WsServer::port`]).
+    pub port: u16,
+    /// Where rooms keep their content.
+    pub rooms: Rooms,
+    /// TinyBase's `requestTimeoutSeconds`, for the server and its room synchronizers.
+    pub request_timeout: Duration,
+    /// Split the room stores' messages into fragments of at most this many bytes.
+    pub fragment_size: Option<usize>,
+    /// A token file ([`TokenAuth`]) clients must present a token of; `None`: no auth.
+    pub auth_tokens: Option<PathBuf>,
+    /// The most rooms open at once; `None`: no limit.
+    pub max_rooms: Option<usize>,
+    /// Serve `wss://` with this certificate; `None`: plain `ws://`.
+    pub tls: Option<TlsFiles>,
+    /// Persisted rooms save at most once per this interval (zero: after every change).
+    pub save_interval: Duration,
+    /// Observes every socket and frame (the CLI's `--trace`).
+    pub on_trace: Option<TraceHook>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            host: DEFAULT_HOST.to_string(),
+            port: 0,
+            rooms: Rooms::Relay,
+            request_timeout: super::synchronizer::DEFAULT_REQUEST_TIMEOUT,
+            fragment_size: None,
+            auth_tokens: None,
+            max_rooms: None,
+            tls: None,
+            save_interval: rooms::DEFAULT_SAVE_INTERVAL,
+            on_trace: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeOptions")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("rooms", &self.rooms)
+            .field("request_timeout", &self.request_timeout)
+            .field("fragment_size", &self.fragment_size)
+            .field("auth_tokens", &self.auth_tokens)
+            .field("max_rooms", &self.max_rooms)
+            .field("tls", &self.tls)
+            .field("save_interval", &self.save_interval)
+            .field("on_trace", &self.on_trace.is_some())
+            .finish()
+    }
+}
+
+/// Why [`serve`] could not start a server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The host is not an address and does not resolve to one.
+    #[error("host {host:?} does not resolve: {reason}")]
+    Host {
+        /// The host as given.
+        host: String,
+        /// Why.
+        reason: String,
+    },
+    /// The rooms' database could not be opened or is not usable.
+    #[error("cannot open database {}: {source}", db.display())]
+    Database {
+        /// The database path.
+        db: PathBuf,
+        /// Why.
+        #[source]
+        source: PersistError,
+    },
+    /// The token file could not be used.
+    #[error(transparent)]
+    Tokens(#[from] TokenFileError),
+    /// The certificate or key could not be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The server could not listen.
+    #[error(transparent)]
+    Start(#[from] ServerError),
+    /// Persisted rooms need the `sqlite` feature.
+    #[error("persisted rooms need the sqlite feature")]
+    NoSqlite,
+}
+
+impl Classify for ServeError {
+    fn error_kind(&self) -> ErrorKind {
+        match self {
+            ServeError::Database { source, .. } => source.error_kind(),
+            ServeError::Start(e) => e.error_kind(),
+            ServeError::Tokens(TokenFileError::Io { .. }) => ErrorKind::Storage,
+            ServeError::NoSqlite => ErrorKind::Unsupported,
+            _ => ErrorKind::InvalidArgument,
+        }
+    }
+    fn error_area(&self) -> ErrorArea {
+        match self {
+            ServeError::Database { source, .. } => source.error_area(),
+            _ => ErrorArea::Server,
+        }
+    }
+}
+
+/// The first address `host` (an IP address or a host name; IPv6 with or without brackets,
+/// surrounding spaces ignored) and `port` resolve to.
+pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServeError> {
+    let host = host.trim();
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let fail = |reason: String| ServeError::Host {
+        host: host.to_string(),
+        reason,
+    };
+    (bare, port)
+        .to_socket_addrs()
+        .map_err(|e| fail(e.to_string()))?
+        .next()
+        .ok_or_else(|| fail("no address".into()))
+}
+
+/// Starts a server with rooms as `options` say; it runs on threads of its own until
+/// [`WsServer::shutdown`] (which saves every persisted room).
+pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
+    let addr = resolve(&options.host, options.port)?;
+    let auth = options
+        .auth_tokens
+        .as_ref()
+        .map(|file| TokenAuth::from_file(file).map(TokenAuth::hook))
+        .transpose()?;
+    let tls = options
+        .tls
+        .as_ref()
+        .map(|TlsFiles { cert, key }| TlsIdentity::from_pem_files(cert, key))
+        .transpose()?;
+    let room_options = RoomOptions {
+        request_timeout: options.request_timeout,
+        save_interval: options.save_interval,
+        ..RoomOptions::default()
+    };
+    let peer_factory =
+        match &options.rooms {
+            Rooms::Relay => None,
+            Rooms::Memory => Some(rooms::memory_rooms(room_options)),
+            #[cfg(feature = "sqlite")]
+            Rooms::Sqlite(db) => Some(rooms::sqlite_rooms(db, room_options).map_err(|source| {
+                ServeError::Database {
+                    db: db.clone(),
+                    source,
+                }
+            })?),
+            #[cfg(not(feature = "sqlite"))]
+            Rooms::Sqlite(_) => return Err(ServeError::NoSqlite),
+        };
+    Ok(WsServer::start(ServerConfig {
+        addr,
+        request_timeout: options.request_timeout,
+        fragment_size: options.fragment_size,
+        peer_factory,
+        on_trace: options.on_trace,
+        auth,
+        max_rooms: options.max_rooms,
+        tls,
+        ..ServerConfig::default()
+    })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_resolve_by_name_and_address() {
+        assert!(resolve("localhost", 1).unwrap().ip().is_loopback());
+        assert_eq!(resolve(" [::1] ", 2).unwrap(), "[::1]:2".parse().unwrap());
+        assert_eq!(resolve("::1", 2).unwrap(), "[::1]:2".parse().unwrap());
+        let e = resolve("no such host.invalid", 3).unwrap_err();
+        assert_eq!(
+            (e.error_kind(), e.error_area()),
+            (ErrorKind::InvalidArgument, ErrorArea::Server)
+        );
+    }
+
+    #[test]
+    fn database_errors_keep_their_persist_kind() {
+        let options = ServeOptions {
+            rooms: Rooms::Sqlite("/nonexistent/dir/rooms.sqlite".into()),
+            ..ServeOptions::default()
+        };
+        let e = serve(options).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cannot open database /nonexistent")
+        );
+        assert_eq!(
+            (e.error_kind(), e.error_area()),
+            (ErrorKind::Storage, ErrorArea::Persist)
+        );
+    }
+
+    #[test]
+    fn a_taken_port_is_a_server_network_error() {
+        let first = serve(ServeOptions::default()).unwrap();
+        let again = ServeOptions {
+            port: first.port(),
+            ..ServeOptions::default()
+        };
+        let e = serve(again).unwrap_err();
+        assert_eq!(
+            (e.error_kind(), e.error_area()),
+            (ErrorKind::Network, ErrorArea::Server)
+        );
+        first.shutdown();
+    }
+}

@@ -1,0 +1,78 @@
+//! The stable C ABI of libtinystore. cbindgen turns this module into `include/tinystore.h`
+//! (see `ffi/cbindgen.toml`, whose `header` holds the contract every function follows:
+//! ownership, errors, threads, listeners). Conventions:
+//!
+//! - functions `tinystore_<object>_<method>`, opaque handles `tinystore_<object>_t`, one status
+//!   enum [`tinystore_status_t`] with frozen discriminants (a test checks them against a list);
+//! - handles are not pointers to Rust memory but ids in a registry, so an unknown, freed or
+//!   wrong-kind handle is an error ([`tinystore_status_t::TINYSTORE_STATUS_INVALID_HANDLE`]),
+//!   never undefined behaviour, and `free` twice is reported rather than crashing;
+//! - every entry point runs inside `catch_unwind` ([`guard`]): a panic becomes
+//!   `TINYSTORE_STATUS_PANIC` with its message as the last error;
+//! - strings the library returns are `malloc`ed copies freed with [`tinystore_string_free`]
+//!   (lists with [`tinystore_string_list_free`], cells with [`tinystore_cell_free`]); inputs are
+//!   borrowed for the duration of the call.
+//!
+//! One file per object (`store`, `content`, `listeners`, `mergeable`, `persist`, `sync`,
+//! `server`), over shared plumbing (`types`, `errors`, `convert`, `handles`). cbindgen reads
+//! the modules in the order they are declared here, which is the order of the header.
+
+#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::mem::offset_of;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use serde_json::Value as Json;
+use tinystore_core::error_kind::{Classify, ErrorKind};
+use tinystore_core::events::{self, Listen, ListenerEvent};
+use tinystore_core::mergeable::MergeableError;
+use tinystore_core::persist::file::FilePersistence;
+use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence, TabularConfig};
+use tinystore_core::persist::{PersistError, Persister, Status};
+use tinystore_core::sync::SynchronizerOptions;
+use tinystore_core::sync::client::{
+    ConnectionStatus, ReconnectPolicy, WsClientConfig, WsClientError, WsSynchronizer,
+};
+use tinystore_core::sync::serve::{self, ServeError};
+use tinystore_core::sync::server::WsServer;
+use tinystore_core::{
+    Cell, ContentError, ListenerId, MergeableStore, SortedRowIdsArgs, Store, StoreError, content,
+    json,
+};
+
+mod types;
+pub use types::*;
+use types::{tinystore_listener_kind_t as K, tinystore_status_t as S};
+mod errors;
+use errors::*;
+mod convert;
+use convert::*;
+mod handles;
+use handles::*;
+mod library;
+pub use library::*;
+mod store;
+pub use store::*;
+mod store_content;
+pub use store_content::*;
+mod listeners;
+pub use listeners::*;
+mod mergeable;
+pub use mergeable::*;
+mod persist;
+pub use persist::*;
+mod sync;
+pub use sync::*;
+mod server;
+pub use server::*;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,278 @@
+//! Persisters (SQLite, file).
+
+use super::*;
+
+// ============================================================================ persisters
+
+pub(crate) fn persister_out(
+    out: Out<*mut tinystore_persister_t>,
+    store: *mut tinystore_store_t,
+    make: impl FnOnce(&Store) -> R<Persister>,
+) -> R<()> {
+    let persister = with_store(store, |s| make(&s.store))?;
+    let handle = register(Object::Persister(persister));
+    out.set(handle as *mut tinystore_persister_t);
+    Ok(())
+}
+
+/// A persister keeping `store` (Store or MergeableStore) in the SQLite database at `path`
+/// (created if absent) as TinyBase's JSON document in one row of `table` (NULL: `tinybase`),
+/// TinyBase's JSON mode; files are interchangeable with TinyBase's. Nothing is read or written
+/// until `tinystore_persister_load`/`_save`/`_start_auto_*`. Free with
+/// `tinystore_persister_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_sqlite_persister_new(
+    store: *mut tinystore_store_t,
+    path: *const c_char,
+    table: *const c_char,
+    out_persister: *mut *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        let (path, table) = unsafe { (str_arg(path, "path")?, opt_str_arg(table, "table")?) };
+        let out = Out::new(out_persister, "out_persister")?;
+        persister_out(out, store, |s| {
+            let config = table.map_or_else(SqliteJsonConfig::default, SqliteJsonConfig::table);
+            let db = SqlitePersistence::open(path, config)?;
+            Ok(Persister::try_new(s, db)?)
+        })
+    })
+}
+
+/// A persister keeping a plain Store in the SQLite database at `path` in TinyBase's tabular
+/// mode: each of the `table_count` tables in `table_ids` in a database table of the same name
+/// (a column per cell id, `_id` for row ids), and all values in `tinybase_values`.
+/// `TINYSTORE_STATUS_UNSUPPORTED` for a MergeableStore.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_sqlite_persister_new_tabular(
+    store: *mut tinystore_store_t,
+    path: *const c_char,
+    table_ids: *const *const c_char,
+    table_count: usize,
+    out_persister: *mut *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        let path = unsafe { str_arg(path, "path")? };
+        if table_ids.is_null() && table_count > 0 {
+            return Err(err(ErrorKind::NullArgument, "table_ids is NULL"));
+        }
+        let mut ids = Vec::with_capacity(table_count);
+        for i in 0..table_count {
+            // SAFETY: `table_count` readable pointers.
+            ids.push(unsafe { str_arg(*table_ids.add(i), "table_ids[i]")? });
+        }
+        let out = Out::new(out_persister, "out_persister")?;
+        persister_out(out, store, |s| {
+            let db = SqlitePersistence::open(path, TabularConfig::tables(&ids))?;
+            Ok(Persister::try_new(s, db)?)
+        })
+    })
+}
+
+/// A persister keeping `store` in the file at `path` as TinyBase's JSON document (atomic
+/// writes; the file is created on the first save).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_file_persister_new(
+    store: *mut tinystore_store_t,
+    path: *const c_char,
+    out_persister: *mut *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        let path = unsafe { str_arg(path, "path")? };
+        let out = Out::new(out_persister, "out_persister")?;
+        persister_out(out, store, |s| {
+            Ok(Persister::try_new(s, FilePersistence::new(path))?)
+        })
+    })
+}
+
+/// Stops auto-load and auto-save (waiting for the polling thread) and frees the persister.
+/// The database or file is left as it is (call `tinystore_persister_save` first to store the
+/// latest content when auto-save is off).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_free(
+    persister: *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        let object = unregister(persister as usize, "persister", "a persister", |o| {
+            matches!(o, Object::Persister(_))
+        })?;
+        if let Object::Persister(p) = &*object {
+            p.destroy();
+        }
+        Ok(())
+    })
+}
+
+/// Loads the stored content into the store (replacing it; with nothing stored, the store is
+/// left as it is). Blocks for the I/O. After a failed load, saves are refused with
+/// `TINYSTORE_STATUS_INVALID_STATE` until a load succeeds or
+/// `tinystore_persister_allow_overwrite` is called.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_load(
+    persister: *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        with_persister(persister, |p| {
+            p.load(None)?;
+            Ok(())
+        })
+    })
+}
+
+/// Saves the whole content now. Blocks for the I/O.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_save(
+    persister: *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        with_persister(persister, |p| {
+            p.save()?;
+            Ok(())
+        })
+    })
+}
+
+/// Lets saves replace stored data that failed to load.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_allow_overwrite(
+    persister: *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        with_persister(persister, |p| {
+            p.allow_overwrite();
+            Ok(())
+        })
+    })
+}
+
+/// Saves now, then after every transaction that changes the store, on the thread that
+/// finished it, before that write call returns. A failing auto-save is not reported to the
+/// writer (the write already happened in memory).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_start_auto_save(
+    persister: *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        with_persister(persister, |p| {
+            p.start_auto_save()?;
+            Ok(())
+        })
+    })
+}
+
+/// Stops auto-saving.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_stop_auto_save(
+    persister: *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        with_persister(persister, |p| {
+            p.stop_auto_save();
+            Ok(())
+        })
+    })
+}
+
+pub(crate) fn interval(ms: u32) -> Duration {
+    if ms == 0 {
+        tinystore_core::persist::DEFAULT_AUTO_LOAD_INTERVAL
+    } else {
+        Duration::from_millis(u64::from(ms))
+    }
+}
+
+/// Loads now, then polls the storage every `interval_ms` (0: 1000) on a thread of the
+/// persister's own and loads again when someone else changed it (store listeners then run on
+/// that thread).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_start_auto_load(
+    persister: *mut tinystore_persister_t,
+    interval_ms: u32,
+) -> tinystore_status_t {
+    guard(|| {
+        with_persister(persister, |p| {
+            p.start_auto_load(None, interval(interval_ms))?;
+            Ok(())
+        })
+    })
+}
+
+/// Stops auto-loading (waits for the polling thread to end).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_stop_auto_load(
+    persister: *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        with_persister(persister, |p| {
+            p.stop_auto_load();
+            Ok(())
+        })
+    })
+}
+
+/// Auto-load then auto-save (TinyBase's `startAutoPersisting`); if auto-save cannot start,
+/// auto-load is stopped again and the error returned.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_start_auto_persisting(
+    persister: *mut tinystore_persister_t,
+    interval_ms: u32,
+) -> tinystore_status_t {
+    guard(|| {
+        with_persister(persister, |p| {
+            p.start_auto_persisting(None, interval(interval_ms), false)?;
+            Ok(())
+        })
+    })
+}
+
+/// Stops auto-load and auto-save.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_stop_auto_persisting(
+    persister: *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        with_persister(persister, |p| {
+            p.stop_auto_persisting();
+            Ok(())
+        })
+    })
+}
+
+/// The persister's current status.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_get_status(
+    persister: *mut tinystore_persister_t,
+    out_status: *mut tinystore_persister_status_t,
+) -> tinystore_status_t {
+    guard(|| {
+        let out = Out::new(out_status, "out_status")?;
+        with_persister(persister, |p| {
+            use tinystore_persister_status_t as P;
+            out.set(match p.get_status() {
+                Status::Loading => P::TINYSTORE_PERSISTER_STATUS_LOADING,
+                Status::Saving => P::TINYSTORE_PERSISTER_STATUS_SAVING,
+                _ => P::TINYSTORE_PERSISTER_STATUS_IDLE,
+            });
+            Ok(())
+        })
+    })
+}
+
+/// How many loads and saves the persister has made (attempts included).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_persister_get_stats(
+    persister: *mut tinystore_persister_t,
+    out_loads: *mut u64,
+    out_saves: *mut u64,
+) -> tinystore_status_t {
+    guard(|| {
+        let loads = Out::new(out_loads, "out_loads")?;
+        let saves = Out::new(out_saves, "out_saves")?;
+        with_persister(persister, |p| {
+            let stats = p.get_stats();
+            loads.set(stats.loads);
+            saves.set(stats.saves);
+            Ok(())
+        })
+    })
+}
