@@ -39,7 +39,6 @@ pub struct Changes {
 
 // Object key order lives in `crate::js`; these names remain for the callers in other modules
 // until they import `crate::js::{array_index, object_order}` themselves.
-pub(crate) use crate::js::{array_index as is_array_index, object_order as js_order};
 
 fn cell_to_json(cell: &Cell, encoded: bool) -> Json {
     if encoded {

@@ -14,7 +14,6 @@
 //! ```
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -22,7 +21,7 @@ use parking_lot::Mutex;
 use crate::hash::fnv1a;
 
 /// The 64 digits, in ASCII order so that string order is numeric order.
-pub const ALPHABET: &[u8; 64] = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+pub const ALPHABET: &[u8; 64] = crate::js::ALPHABET;
 
 /// How far in the future (ms) a remote HLC may be before it is rejected: 5 minutes.
 pub const MAX_FUTURE_OFFSET_MS: u64 = 300_000;
@@ -158,23 +157,6 @@ pub fn client_id_of(unique_id: &str) -> [u8; 5] {
     out
 }
 
-/// Five random digits for a store created without a unique id.
-fn random_client_id() -> [u8; 5] {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    // std's RandomState is seeded from the OS once per process; mixing in a sequence number and
-    // the time gives distinct ids to every store without a dependency on a RNG crate.
-    let mut hasher =
-        std::hash::BuildHasher::build_hasher(&std::collections::hash_map::RandomState::new());
-    std::hash::Hasher::write_u64(&mut hasher, SEQ.fetch_add(1, Ordering::Relaxed));
-    std::hash::Hasher::write_u128(&mut hasher, wall_clock_nanos());
-    let bits = std::hash::Hasher::finish(&hasher);
-    let mut out = [0u8; 5];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = ALPHABET[((bits >> (i * 8)) & 63) as usize];
-    }
-    out
-}
-
 fn wall_clock_nanos() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -220,7 +202,7 @@ impl HlcClock {
     /// (wall clock if `None`).
     pub fn new(unique_id: Option<&str>, get_now: Option<GetNow>) -> HlcClock {
         HlcClock {
-            client_id: unique_id.map_or_else(random_client_id, client_id_of),
+            client_id: unique_id.map_or_else(crate::js::unique_id_bytes::<5>, client_id_of),
             get_now: get_now.unwrap_or_else(|| Box::new(wall_clock_ms)),
             state: Mutex::new(ClockState {
                 last_time: 0,

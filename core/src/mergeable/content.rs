@@ -10,7 +10,7 @@
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-use crate::content::js_order;
+use crate::js::object_order as js_order;
 use crate::hlc::{Hlc, MAX_FUTURE_OFFSET_MS};
 use crate::json::{self, ContainerKind};
 use crate::ordmap::OrdMap;
@@ -461,7 +461,7 @@ pub(crate) fn write_map_parts<T>(
 ) {
     if entries
         .iter()
-        .any(|(k, _)| crate::content::is_array_index(k).is_some())
+        .any(|(k, _)| crate::js::array_index(k).is_some())
     {
         entries = js_order(entries);
     }

@@ -31,7 +31,8 @@ pub use content::{
     TableStamp, TablesStamp, ValueStamp, ValuesStamp,
 };
 
-use crate::content::{Tables, Values, js_order};
+use crate::content::{Tables, Values};
+use crate::js::object_order as js_order;
 use crate::hlc::{GetNow, HlcClock, MAX_FUTURE_OFFSET_MS};
 use crate::store::{Interner, Store};
 use crate::types::Text;

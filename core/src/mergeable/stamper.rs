@@ -10,7 +10,7 @@
 
 use indexmap::IndexMap;
 
-use crate::content::{is_array_index, js_order};
+use crate::js::{array_index as is_array_index, object_order as js_order};
 use crate::hash::{child_in_parent_delta, child_term, hlc_term, leaf_hash_with};
 use crate::hlc::{Hlc, HlcClock};
 use crate::ordmap::OrdMap;

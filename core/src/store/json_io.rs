@@ -1,6 +1,7 @@
 //! The store as JSON: `getJson`/`setJson` and friends, written straight from the data.
 
-use crate::content::{self, Tables, Values, is_array_index, js_order};
+use crate::content::{self, Tables, Values};
+use crate::js::{array_index as is_array_index, object_order as js_order};
 use crate::json;
 use crate::types::Text;
 

@@ -1,6 +1,7 @@
 //! Getters and iteration: reading the store's data.
 
-use crate::content::{Row, Table, Tables, Values, js_order};
+use crate::content::{Row, Table, Tables, Values};
+use crate::js::object_order as js_order;
 use crate::types::Cell;
 
 use super::state::{self, State};

@@ -2,67 +2,10 @@
 
 use std::cmp::Ordering;
 
-use crate::types::{Cell, Text};
+use crate::types::{Cell, Text, default_sorter_less};
 
 use super::SortedRowIdsArgs;
 use super::state::State;
-
-/// JavaScript's `ToNumber` for the primitive forms a cell can take.
-fn js_to_number(cell: &Cell) -> f64 {
-    match cell {
-        Cell::Null => 0.0,
-        Cell::Boolean(b) => *b as u8 as f64,
-        Cell::Number(n) => *n,
-        Cell::String(s) => string_to_number(s),
-        // Objects and arrays are stored encoded (a string starting with U+FFFD): NaN.
-        Cell::Object(_) | Cell::Array(_) => f64::NAN,
-    }
-}
-
-fn string_to_number(s: &str) -> f64 {
-    let t = s.trim_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}');
-    if t.is_empty() {
-        return 0.0;
-    }
-    let lower = t.to_ascii_lowercase();
-    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
-        if let Some(digits) = lower.strip_prefix(prefix) {
-            return u128::from_str_radix(digits, radix).map_or(f64::NAN, |n| n as f64);
-        }
-    }
-    match t {
-        "Infinity" | "+Infinity" => return f64::INFINITY,
-        "-Infinity" => return f64::NEG_INFINITY,
-        _ => {}
-    }
-    let valid = t
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-    if !valid || lower.contains("inf") {
-        return f64::NAN;
-    }
-    t.parse::<f64>().unwrap_or(f64::NAN)
-}
-
-fn encoded_text(cell: &Cell) -> Option<std::borrow::Cow<'_, str>> {
-    match cell {
-        Cell::String(s) => Some(std::borrow::Cow::Borrowed(s.as_str())),
-        Cell::Object(_) | Cell::Array(_) => cell.encoded().map(std::borrow::Cow::Owned),
-        _ => None,
-    }
-}
-
-/// JavaScript's `a < b` for two sort keys, a missing key counting as `0`.
-fn js_less(a: Option<&Cell>, b: Option<&Cell>) -> bool {
-    let zero = Cell::Number(0.0);
-    let a = a.unwrap_or(&zero);
-    let b = b.unwrap_or(&zero);
-    if let (Some(x), Some(y)) = (encoded_text(a), encoded_text(b)) {
-        return x.encode_utf16().lt(y.encode_utf16());
-    }
-    let (x, y) = (js_to_number(a), js_to_number(b));
-    x < y
-}
 
 /// JavaScript's `Array.prototype.sort` as V8 implements it (TimSort), driven by `lt(a, b)`
 /// ("the comparator returned < 0"). TinyBase's default sorter never returns 0 and, across
@@ -206,7 +149,7 @@ pub(crate) fn sort_row_ids(s: &State, args: &SortedRowIdsArgs) -> Vec<String> {
             js_sort(
                 &mut keyed,
                 &|a: &(&Text, Option<Cell>), b: &(&Text, Option<Cell>)| {
-                    js_less(a.1.as_ref(), b.1.as_ref()) != desc
+                    default_sorter_less(a.1.as_ref(), b.1.as_ref()) != desc
                 },
             );
         }
