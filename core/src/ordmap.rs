@@ -120,6 +120,7 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         None
     }
 
+    #[inline]
     fn push_new(&mut self, key: K, value: V) -> usize {
         let hash = self.hasher.hash_one(&key);
         let slot = self.entries.len();

@@ -9,6 +9,7 @@ use crate::types::{Cell, Text};
 
 use super::state::State;
 
+#[inline]
 pub(super) fn schema_cell<'a>(
     schema: &'a Option<Arc<TablesSchema>>,
     t: &str,
@@ -20,6 +21,7 @@ pub(super) fn schema_cell<'a>(
 }
 
 /// TinyBase's `getValidatedCell`: the cell to store, or `None` (recorded as invalid).
+#[inline]
 pub(super) fn validated_cell(
     s: &mut State,
     t: &str,
@@ -57,6 +59,7 @@ pub(super) fn validated_cell(
     }
 }
 
+#[inline]
 pub(super) fn validated_value(s: &mut State, v: &str, value: Cell) -> Option<Cell> {
     let schema = s.values_schema.clone();
     match schema.as_ref().map(|x| x.value(v)) {

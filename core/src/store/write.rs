@@ -321,10 +321,12 @@ impl Store {
 
 // ---------------------------------------------------------------------- valid writes
 
+#[inline]
 pub(super) fn has_row(s: &State, t: &str, r: &str) -> bool {
     s.tables.get(t).is_some_and(|x| x.rows.contains_key(r))
 }
 
+#[inline]
 pub(super) fn set_cell_in(s: &mut State, t: &str, r: &str, c: &str, cell: Cell) {
     let Some(valid) = validated_cell(s, t, Some(r), c, cell) else {
         return;
