@@ -320,13 +320,7 @@ pub unsafe extern "C" fn tinystore_store_add_sorted_row_ids_listener(
     out_id: *mut tinystore_listener_id_t,
 ) -> tinystore_status_t {
     guard(|| {
-        let (table_id, cell_id) = unsafe {
-            (
-                str_arg(table_id, "table_id")?,
-                opt_str_arg(cell_id, "cell_id")?,
-            )
-        };
-        let args = sorted_args(table_id, cell_id, descending, offset, limit);
+        let args = unsafe { sorted_args(table_id, cell_id, descending, offset, limit)? };
         listen(
             store,
             Listen::SortedRowIds(args),

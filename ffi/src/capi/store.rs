@@ -395,26 +395,27 @@ pub unsafe extern "C" fn tinystore_store_get_sorted_row_ids(
     out_ids: *mut tinystore_string_list_t,
 ) -> tinystore_status_t {
     guard(|| {
-        let (t, c) = unsafe {
-            (
-                str_arg(table_id, "table_id")?,
-                opt_str_arg(cell_id, "cell_id")?,
-            )
-        };
-        let args = sorted_args(t, c, descending, offset, limit);
+        let args = unsafe { sorted_args(table_id, cell_id, descending, offset, limit)? };
         ids_out(out_ids, || {
             with_store(store, |s| Ok(s.store.get_sorted_row_ids(&args)))
         })
     })
 }
 
-pub(crate) fn sorted_args(
-    t: &str,
-    c: Option<&str>,
+/// The arguments of sorted row ids (and of their listener), read from C.
+pub(crate) unsafe fn sorted_args(
+    table_id: *const c_char,
+    cell_id: *const c_char,
     descending: bool,
     offset: usize,
     limit: usize,
-) -> SortedRowIdsArgs {
+) -> R<SortedRowIdsArgs> {
+    let (t, c) = unsafe {
+        (
+            str_arg(table_id, "table_id")?,
+            opt_str_arg(cell_id, "cell_id")?,
+        )
+    };
     let mut args = SortedRowIdsArgs::new(t)
         .descending(descending)
         .offset(offset);
@@ -424,7 +425,7 @@ pub(crate) fn sorted_args(
     if limit > 0 {
         args = args.limit(limit);
     }
-    args
+    Ok(args)
 }
 
 /// The cell ids of a row, in insertion order.
