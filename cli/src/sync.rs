@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -406,16 +406,8 @@ pub(crate) struct ServeOptions {
 impl ServeArgs {
     /// Checks what clap cannot: `--host` must resolve (exit 2 otherwise).
     pub(crate) fn options(self) -> Result<ServeOptions, CliError> {
-        let host = self.host.trim();
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let addr = (bare, self.port)
-            .to_socket_addrs()
-            .map_err(|e| peer_fail(format!("--host {host} does not resolve: {e}")))?
-            .next()
-            .ok_or_else(|| peer_fail(format!("--host {host} does not resolve to an address")))?;
+        let addr = tinystore_core::sync::serve::resolve(&self.host, self.port)
+            .map_err(|e| peer_fail(format!("--host: {e}")))?;
         let tls = match (self.tls_cert, self.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
             (None, None) => None,

@@ -1,7 +1,8 @@
-//! The library's shared tokio runtime (created on first use, one worker thread named
-//! `tinystore-rt`), for work that must not hold the caller's thread: the bindings' async
-//! methods run their blocking calls on its blocking pool ([`run_blocking`]), whose threads are
-//! reused, instead of starting a thread per call.
+//! The library's shared tokio runtime (created on first use, two worker threads named
+//! `tinystore-rt`): every WebSocket client's sockets run on it, and the bindings' async methods
+//! run their blocking calls on its blocking pool ([`run_blocking`]), whose threads are reused,
+//! instead of starting a thread per call. (A `WsServer` owns a runtime of its own, so that
+//! shutting it down stops only its tasks.)
 
 use std::sync::OnceLock;
 
@@ -13,7 +14,7 @@ pub fn handle() -> Result<tokio::runtime::Handle, String> {
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     let runtime = RUNTIME.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .max_blocking_threads(MAX_BLOCKING_THREADS)
             .thread_name("tinystore-rt")
             .enable_all()

@@ -281,7 +281,10 @@ fn the_checker_catches_wrong_imports() {
     // The store reaching the CRDT, by path, by re-export, and via `super`.
     let wrong = [
         ("store/state.rs", "use crate::mergeable::MergeableStore;"),
-        ("store/state.rs", "let m = crate::MergeableStore::new(None);"),
+        (
+            "store/state.rs",
+            "let m = crate::MergeableStore::new(None);",
+        ),
         ("store/listeners.rs", "use super::super::hlc::Hlc;"),
         ("store/mod.rs", "use crate::sync::protocol::Message;"),
         ("store/mod.rs", "use std::fs::File;"),
@@ -293,7 +296,10 @@ fn the_checker_catches_wrong_imports() {
     }
     // What the table allows passes, and tests and comments do not count.
     let fine = [
-        ("store/state.rs", "use crate::types::Cell; // not crate::mergeable"),
+        (
+            "store/state.rs",
+            "use crate::types::Cell; // not crate::mergeable",
+        ),
         ("mergeable/mod.rs", "use crate::store::Store;"),
         (
             "store/mod.rs",
@@ -316,6 +322,9 @@ fn super_paths_resolve_from_the_file() {
         named_paths("use super::json::parse;", "sync"),
         ["json::parse"]
     );
-    assert_eq!(module_of_file(Path::new("sync/server/relay.rs")), "sync::server::relay");
+    assert_eq!(
+        module_of_file(Path::new("sync/server/relay.rs")),
+        "sync::server::relay"
+    );
     assert_eq!(module_of_file(Path::new("store/mod.rs")), "store");
 }

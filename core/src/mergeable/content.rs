@@ -10,8 +10,8 @@
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-use crate::js::object_order as js_order;
 use crate::hlc::{Hlc, MAX_FUTURE_OFFSET_MS};
+use crate::js::object_order as js_order;
 use crate::json::{self, ContainerKind};
 use crate::ordmap::OrdMap;
 use crate::types::{Cell, Text, UNDEFINED_MARKER};

@@ -32,8 +32,8 @@ pub use content::{
 };
 
 use crate::content::{Tables, Values};
-use crate::js::object_order as js_order;
 use crate::hlc::{GetNow, HlcClock, MAX_FUTURE_OFFSET_MS};
+use crate::js::object_order as js_order;
 use crate::store::{Interner, Store};
 use crate::types::Text;
 

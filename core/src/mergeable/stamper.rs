@@ -10,9 +10,9 @@
 
 use indexmap::IndexMap;
 
-use crate::js::{array_index as is_array_index, object_order as js_order};
 use crate::hash::{child_in_parent_delta, child_term, hlc_term, leaf_hash_with};
 use crate::hlc::{Hlc, HlcClock};
+use crate::js::{array_index as is_array_index, object_order as js_order};
 use crate::ordmap::OrdMap;
 use crate::store::{AcceptedChanges, AcceptedLeaves, AcceptedRows, ChangeHook, Interner};
 use crate::types::{Cell, Text};

@@ -2,8 +2,8 @@
 //! framings (legacy one-socket-per-room, and the `tinybase` multiplexing subprotocol on a
 //! channel), wire-compatible with TinyBase 10.0.1 servers, plus an optional reconnect policy.
 //!
-//! Every socket of the process is driven by one shared tokio runtime (two worker threads named
-//! `tinystore-ws`, created on first use), so [`WsSynchronizer::connect`] works from any thread,
+//! Every socket of the process is driven by the library's shared tokio runtime
+//! ([`crate::runtime`], created on first use), so [`WsSynchronizer::connect`] works from any thread,
 //! inside a tokio runtime or not, and a process can hold many clients cheaply.
 //!
 //! # Behaviour
@@ -406,19 +406,7 @@ impl WsSynchronizer {
 // ---------------------------------------------------------------------------------- runtime
 
 fn runtime() -> Result<tokio::runtime::Handle, WsClientError> {
-    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("tinystore-ws")
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())
-    });
-    match runtime {
-        Ok(rt) => Ok(rt.handle().clone()),
-        Err(e) => Err(WsClientError::Runtime(e.clone())),
-    }
+    crate::runtime::handle().map_err(WsClientError::Runtime)
 }
 
 fn check_config(config: &WsClientConfig) -> Result<(), WsClientError> {
