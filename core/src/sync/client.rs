@@ -642,7 +642,7 @@ impl Shared {
         self.link.lock().live = None;
     }
 
-    fn send(&self, to: Option<&str>, remainder: &str) {
+    fn send(&self, to: Option<&str>, message: MessageType, remainder: &str) {
         if self.is_closing() {
             return;
         }
@@ -661,10 +661,11 @@ impl Shared {
             // TinyBase: a closed socket sends nothing, and nothing is resent later.
             return;
         }
-        let message = message_number(remainder);
         if to.is_none()
-            && (message == Some(MessageType::ContentHashes.number())
-                || message == Some(MessageType::ContentDiff.number()))
+            && matches!(
+                message,
+                MessageType::ContentHashes | MessageType::ContentDiff
+            )
         {
             link.dirty = true;
             return;
@@ -687,38 +688,13 @@ fn log_warn(message: &str) {
     tracing::warn!("{message}");
 }
 
-/// The message number of an encoded `[requestId,message,body]`.
-fn message_number(remainder: &str) -> Option<u8> {
-    let rest = remainder.strip_prefix('[')?;
-    let rest = match rest.strip_prefix("null") {
-        Some(r) => r,
-        None => {
-            let bytes = rest.as_bytes();
-            if bytes.first() != Some(&b'"') {
-                return None;
-            }
-            let mut i = 1;
-            loop {
-                match bytes.get(i)? {
-                    b'\\' => i += 2,
-                    b'"' => break,
-                    _ => i += 1,
-                }
-            }
-            rest.get(i + 1..)?
-        }
-    };
-    let rest = rest.strip_prefix(',')?;
-    rest.get(..rest.find(',')?)?.parse().ok()
-}
-
 struct WsTransport {
     shared: Arc<Shared>,
 }
 
 impl Transport for WsTransport {
-    fn send(&self, to: Option<&str>, remainder: String) {
-        self.shared.send(to, &remainder);
+    fn send(&self, to: Option<&str>, message: MessageType, remainder: String) {
+        self.shared.send(to, message, &remainder);
     }
 
     fn close(&self) {
@@ -1228,18 +1204,6 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn message_numbers() {
-        assert_eq!(
-            message_number(r#"["y-Dbh_QbYQT",2,[467359372,0]]"#),
-            Some(2)
-        );
-        assert_eq!(message_number(r#"[null,3,[[{}],[{}],1]]"#), Some(3));
-        assert_eq!(message_number(r#"["a\"b,",0,[1,2]]"#), Some(0));
-        assert_eq!(message_number("[1,2,3]"), None);
-        assert_eq!(message_number(""), None);
-    }
 
     #[test]
     fn reconnect_delays_grow_capped_with_jitter() {

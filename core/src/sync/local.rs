@@ -184,7 +184,7 @@ struct LocalTransport {
 }
 
 impl Transport for LocalTransport {
-    fn send(&self, to: Option<&str>, remainder: String) {
+    fn send(&self, to: Option<&str>, _message: super::protocol::MessageType, remainder: String) {
         if let Some(bus) = self.bus.upgrade() {
             lock(&bus.state).queue.push_back(Queued {
                 from: self.id.clone(),

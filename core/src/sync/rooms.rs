@@ -35,7 +35,7 @@ pub use crate::persist::sqlite::rooms::table_for_path;
 struct RoomTransport(RoomSender);
 
 impl Transport for RoomTransport {
-    fn send(&self, to: Option<&str>, remainder: String) {
+    fn send(&self, to: Option<&str>, _message: super::protocol::MessageType, remainder: String) {
         self.0.send(to, remainder);
     }
 }

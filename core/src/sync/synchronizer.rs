@@ -57,9 +57,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 /// calling thread (queue the message instead): it is called from store listeners and while
 /// answering other peers.
 pub trait Transport: Send + Sync + 'static {
-    /// Sends `remainder` (`[requestId, message, body]`) to peer `to`, or to every peer when
-    /// `to` is `None`.
-    fn send(&self, to: Option<&str>, remainder: String);
+    /// Sends `remainder` (`[requestId, message, body]`, of type `message`) to peer `to`, or to
+    /// every peer when `to` is `None`. The type is given so that a transport never re-parses
+    /// what the synchronizer just wrote (a reconnecting client, say, drops announcements that
+    /// a full exchange will cover).
+    fn send(&self, to: Option<&str>, message: MessageType, remainder: String);
 
     /// The synchronizer was destroyed: release the medium (close a socket, leave a bus).
     fn close(&self) {}
@@ -861,8 +863,11 @@ impl Inner {
         if let Some(f) = &self.on_send {
             f(to, request_id, message, body);
         }
-        self.transport
-            .send(to, protocol::encode_message(request_id, message, body));
+        self.transport.send(
+            to,
+            message,
+            protocol::encode_message(request_id, message, body),
+        );
     }
 
     fn save_hashes(self: &Arc<Self>) {

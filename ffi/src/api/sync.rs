@@ -38,7 +38,12 @@ pub trait SyncTransport: Send + Sync {
 pub(crate) struct ForeignTransport(Arc<dyn SyncTransport>);
 
 impl Transport for ForeignTransport {
-    fn send(&self, to: Option<&str>, remainder: String) {
+    fn send(
+        &self,
+        to: Option<&str>,
+        _message: tinystore_core::sync::protocol::MessageType,
+        remainder: String,
+    ) {
         if let Err(e) = self.0.send(to.map(str::to_string), remainder) {
             report("sync transport", &e);
         }
