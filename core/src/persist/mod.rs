@@ -414,19 +414,14 @@ impl Persister {
         let id = self
             .get_store()
             .add_did_finish_transaction_listener(move |store| {
-                let Some(c) = marker.upgrade() else { return };
-                // What a load applied came from the storage: nothing to write back.
-                if owner
-                    .upgrade()
-                    .is_some_and(|s| s.status.get() == Status::Loading)
-                {
+                let (Some(c), Some(shared)) = (marker.upgrade(), owner.upgrade()) else {
                     return;
-                }
-                // Cheap: a coalescing save writes the whole content, so no changes are built.
-                let changed = store.has_transaction_touches()
-                    || MergeableStore::from_store(store)
-                        .is_some_and(|m| !m.get_transaction_mergeable_changes(false).is_empty());
-                if changed {
+                };
+                // A coalescing save writes the whole content: no changes are built for it.
+                if (Persister { shared })
+                    .transaction_to_save(store, false)
+                    .is_some()
+                {
                     lock(&c.state).dirty = true;
                     c.wake.notify_all();
                 }
@@ -436,20 +431,25 @@ impl Persister {
     }
 
     /// Whether the transaction `store` is finishing must be auto-saved, and with which changes:
-    /// `None` when nothing changed, `Some(None)` to save without them (storage that writes the
-    /// whole document), `Some(Some(changes))` for storage that writes per change.
+    /// `None` when nothing changed (or a load is applying what came from the storage),
+    /// `Some(None)` to save without them (storage that writes the whole document, or a caller
+    /// that does not want them), `Some(Some(changes))` for storage that writes per change.
     ///
     /// As TinyBase: a MergeableStore saves when any stamp changed, a plain Store when its net
     /// changes are not empty. The cheap test comes first ([`Store::has_transaction_touches`]);
     /// the changes are built only when the storage writes them or a plain Store's touches
     /// must be told from a net no-op (a cell set and set back).
-    fn transaction_to_save(&self, store: &Store) -> Option<Option<Changes>> {
+    fn transaction_to_save(&self, store: &Store, want_changes: bool) -> Option<Option<Changes>> {
+        if self.get_status() == Status::Loading {
+            return None;
+        }
+        let want = want_changes && self.shared.writes_changes;
         let touched = store.has_transaction_touches();
         let build = || store.get_transaction_changes();
         match &self.shared.target {
             Target::Mergeable(m) => {
                 let changed = touched || !m.get_transaction_mergeable_changes(false).is_empty();
-                changed.then(|| self.shared.writes_changes.then(build))
+                changed.then(|| want.then(build))
             }
             Target::Store(_) => {
                 if !touched {
@@ -457,7 +457,7 @@ impl Persister {
                 }
                 let changes = build();
                 (!(changes.tables.is_empty() && changes.values.is_empty()))
-                    .then(|| self.shared.writes_changes.then_some(changes))
+                    .then(|| want.then_some(changes))
             }
         }
     }
@@ -496,10 +496,7 @@ impl Persister {
                 .add_did_finish_transaction_listener(move |store| {
                     let Some(shared) = weak.upgrade() else { return };
                     let persister = Persister { shared };
-                    if persister.get_status() == Status::Loading {
-                        return;
-                    }
-                    let Some(changes) = persister.transaction_to_save(store) else {
+                    let Some(changes) = persister.transaction_to_save(store, true) else {
                         return;
                     };
                     if let Err(e) = persister.save_changes(changes.as_ref()) {
