@@ -8,7 +8,6 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -369,20 +368,12 @@ pub(crate) struct ServeArgs {
     save_interval_ms: u64,
 }
 
-/// `--tls-cert` and `--tls-key`, given together.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct TlsFiles {
-    /// The certificate chain (PEM).
-    pub(crate) cert: PathBuf,
-    /// Its private key (PEM).
-    pub(crate) key: PathBuf,
-}
-
 /// What `tinystore serve` runs with: its flags, checked (the address resolved).
 #[derive(Clone, Debug)]
 pub(crate) struct ServeOptions {
-    /// `--host` and `--port`, resolved.
-    pub(crate) addr: SocketAddr,
+    /// `--host` (checked to resolve) and `--port`, handed to the core as given.
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// `--db`; `None` with `--relay-only`.
     pub(crate) db: Option<String>,
     /// `--request-timeout-s` (default 1 s).
@@ -398,7 +389,7 @@ pub(crate) struct ServeOptions {
     /// `--max-rooms` (1..=1_000_000); `None`: no limit.
     pub(crate) max_rooms: Option<usize>,
     /// `--tls-cert` + `--tls-key` (both readable); `None`: plain ws://.
-    pub(crate) tls: Option<TlsFiles>,
+    pub(crate) tls: Option<serve::TlsFiles>,
     /// `--save-interval-ms` (0..=3_600_000, default 1000): room auto-save coalescing.
     pub(crate) save_interval: Duration,
 }
@@ -406,16 +397,16 @@ pub(crate) struct ServeOptions {
 impl ServeArgs {
     /// Checks what clap cannot: `--host` must resolve (exit 2 otherwise).
     pub(crate) fn options(self) -> Result<ServeOptions, CliError> {
-        let addr = tinystore_core::sync::serve::resolve(&self.host, self.port)
-            .map_err(|e| peer_fail(format!("--host: {e}")))?;
+        serve::resolve(&self.host, self.port).map_err(|e| peer_fail(format!("--host: {e}")))?;
         let tls = match (self.tls_cert, self.tls_key) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (Some(cert), Some(key)) => Some(serve::TlsFiles { cert, key }),
             (None, None) => None,
             // clap's `requires` makes them a pair.
             _ => return Err(peer_fail("--tls-cert and --tls-key go together")),
         };
         Ok(ServeOptions {
-            addr,
+            host: self.host,
+            port: self.port,
             db: (!self.relay_only).then_some(self.db),
             request_timeout: self.request_timeout,
             fragment_size: self.fragment_size,
@@ -452,8 +443,8 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
         }) as TraceHook
     });
     let server = serve::serve(serve::ServeOptions {
-        host: options.addr.ip().to_string(),
-        port: options.addr.port(),
+        host: options.host.clone(),
+        port: options.port,
         rooms: options
             .db
             .as_ref()
@@ -462,13 +453,7 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
         fragment_size: options.fragment_size,
         auth_tokens: options.auth_tokens.clone(),
         max_rooms: options.max_rooms,
-        tls: options
-            .tls
-            .as_ref()
-            .map(|TlsFiles { cert, key }| serve::TlsFiles {
-                cert: cert.clone(),
-                key: key.clone(),
-            }),
+        tls: options.tls.clone(),
         save_interval: options.save_interval,
         on_trace,
     })
