@@ -466,22 +466,22 @@ fn parse_fragment(remainder: &str) -> Option<(&str, u64, u64, &str)> {
 }
 
 /// The text of the message that `remainders` (as in [`Decoded::remainders`]) carry: the
-/// remainder itself when it went whole, else its fragments' pieces joined.
+/// remainder itself (moved, not copied) when it went whole, else its fragments' pieces joined.
 ///
 /// ```
 /// use tinystore_core::sync::protocol::joined_remainder;
-/// assert_eq!(joined_remainder(&["[null,1,\"\"]".to_string()]), "[null,1,\"\"]");
-/// let pieces = ["AAAAAAAAAAAAAAAA\n0\n2\n[null,".to_string(), "AAAAAAAAAAAAAAAA\n1\n2\n1,\"\"]".to_string()];
-/// assert_eq!(joined_remainder(&pieces), "[null,1,\"\"]");
+/// assert_eq!(joined_remainder(vec!["[null,1,\"\"]".to_string()]), "[null,1,\"\"]");
+/// let pieces = vec!["AAAAAAAAAAAAAAAA\n0\n2\n[null,".to_string(), "AAAAAAAAAAAAAAAA\n1\n2\n1,\"\"]".to_string()];
+/// assert_eq!(joined_remainder(pieces), "[null,1,\"\"]");
 /// ```
-pub fn joined_remainder(remainders: &[String]) -> String {
-    match remainders {
-        [whole] if parse_fragment(whole).is_none() => whole.clone(),
-        _ => remainders
-            .iter()
-            .filter_map(|r| parse_fragment(r).map(|(_, _, _, piece)| piece))
-            .collect(),
+pub fn joined_remainder(mut remainders: Vec<String>) -> String {
+    if remainders.len() == 1 && parse_fragment(&remainders[0]).is_none() {
+        return remainders.pop().unwrap_or_default();
     }
+    remainders
+        .iter()
+        .filter_map(|r| parse_fragment(r).map(|(_, _, _, piece)| piece))
+        .collect()
 }
 
 /// The body text of a ContentDiff message's text (`[requestId,3,body]`), located without

@@ -163,7 +163,7 @@ impl RoomSender {
                 &self.inner.path,
                 SERVER_CLIENT_ID,
                 to.unwrap_or(""),
-                &remainders,
+                remainders,
                 false,
             );
         });

@@ -334,7 +334,7 @@ impl State {
                     c.buffered.0 -= b.payloads;
                     c.buffered.1 -= b.bytes;
                 }
-                self.relay(path, &b.from, &b.to, &b.remainders, true);
+                self.relay(path, &b.from, &b.to, b.remainders, true);
             }
         }
         tracing::debug!(path, "room ready");
@@ -392,7 +392,7 @@ impl State {
                     c.buffered.1 -= b.bytes;
                 }
                 if b.from != SERVER_CLIENT_ID && (b.to.is_empty() || b.to == SERVER_CLIENT_ID) {
-                    orphans.push((b.from, joined_remainder(&b.remainders)));
+                    orphans.push((b.from, joined_remainder(b.remainders)));
                 }
             }
         }
@@ -489,7 +489,7 @@ impl State {
             } = decoded;
             // Validated: the tree is not needed any more (the peer gets the text).
             drop(message);
-            self.relay(path, from, &to, &remainders, true);
+            self.relay(path, from, &to, remainders, true);
         }
     }
 
@@ -502,7 +502,7 @@ impl State {
         path: &str,
         from: &str,
         to: &str,
-        remainders: &[String],
+        remainders: Vec<String>,
         for_peer: bool,
     ) {
         let mut overflowed: Vec<(u64, &'static str)> = Vec::new();
@@ -520,7 +520,7 @@ impl State {
                 let Some(entry) = conns.get(&member.conn) else {
                     return;
                 };
-                for r in remainders {
+                for r in &remainders {
                     let payload = raw_payload(from, r);
                     let payload = match &member.channel {
                         Some(channel) => channel_payload(channel, &payload),
