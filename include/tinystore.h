@@ -1017,21 +1017,6 @@ enum tinystore_status_t tinystore_store_add_row_ids_listener(struct tinystore_st
                                                              tinystore_listener_id_t *out_id);
 
 /**
- * Listens to a sorted slice of a table's row ids (arguments as
- * `tinystore_store_get_sorted_row_ids`); fires only when that slice changes.
- */
-enum tinystore_status_t tinystore_store_add_sorted_row_ids_listener(struct tinystore_store_t *store,
-                                                                    const char *table_id,
-                                                                    const char *cell_id,
-                                                                    bool descending,
-                                                                    size_t offset,
-                                                                    size_t limit,
-                                                                    bool mutator,
-                                                                    tinystore_listener_fn_t listener,
-                                                                    void *user_data,
-                                                                    tinystore_listener_id_t *out_id);
-
-/**
  * Listens to whether a row exists (each id NULL: any).
  */
 enum tinystore_status_t tinystore_store_add_has_row_listener(struct tinystore_store_t *store,
@@ -1182,6 +1167,21 @@ enum tinystore_status_t tinystore_store_add_did_finish_transaction_listener(stru
                                                                             tinystore_listener_fn_t listener,
                                                                             void *user_data,
                                                                             tinystore_listener_id_t *out_id);
+
+/**
+ * Listens to a sorted slice of a table's row ids (arguments as
+ * `tinystore_store_get_sorted_row_ids`); fires only when that slice changes.
+ */
+enum tinystore_status_t tinystore_store_add_sorted_row_ids_listener(struct tinystore_store_t *store,
+                                                                    const char *table_id,
+                                                                    const char *cell_id,
+                                                                    bool descending,
+                                                                    size_t offset,
+                                                                    size_t limit,
+                                                                    bool mutator,
+                                                                    tinystore_listener_fn_t listener,
+                                                                    void *user_data,
+                                                                    tinystore_listener_id_t *out_id);
 
 /**
  * Removes a listener added through this handle (safe from inside any listener, itself

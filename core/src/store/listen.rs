@@ -64,130 +64,6 @@ impl Store {
         })
     }
 
-    /// Listens to whether any table exists (fires only when that flips).
-    pub fn add_has_tables_listener(
-        &self,
-        listener: impl FnMut(&Store, bool) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::HasTables,
-            vec![],
-            Callback::Bool(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to any change of any cell; use [`Store::get_cell_change`] for details.
-    pub fn add_tables_listener(
-        &self,
-        listener: impl FnMut(&Store) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::Tables,
-            vec![],
-            Callback::Store(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to added/removed table ids.
-    pub fn add_table_ids_listener(
-        &self,
-        listener: impl FnMut(&Store, &IdChanges) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::TableIds,
-            vec![],
-            Callback::Ids(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to whether a table (`None`: any) exists.
-    pub fn add_has_table_listener(
-        &self,
-        table_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, bool) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::HasTable,
-            vec![opt(table_id)],
-            Callback::Id1Bool(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to any cell change in a table.
-    pub fn add_table_listener(
-        &self,
-        table_id: Option<&str>,
-        listener: impl FnMut(&Store, &str) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::Table,
-            vec![opt(table_id)],
-            Callback::Id1(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to cell ids added to or removed from a table.
-    pub fn add_table_cell_ids_listener(
-        &self,
-        table_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, &IdChanges) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::TableCellIds,
-            vec![opt(table_id)],
-            Callback::Id1Ids(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to whether a table uses a cell id.
-    pub fn add_has_table_cell_listener(
-        &self,
-        table_id: Option<&str>,
-        cell_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, &str, bool) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::HasTableCell,
-            vec![opt(table_id), opt(cell_id)],
-            Callback::Id2Bool(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to a table's row count.
-    pub fn add_row_count_listener(
-        &self,
-        table_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, usize) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::RowCount,
-            vec![opt(table_id)],
-            Callback::Id1Count(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to row ids added to or removed from a table.
-    pub fn add_row_ids_listener(
-        &self,
-        table_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, &IdChanges) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::RowIds,
-            vec![opt(table_id)],
-            Callback::Id1Ids(Box::new(listener)),
-            mutator,
-        )
-    }
     /// Listens to a sorted, sliced list of row ids; fires only when that list changes.
     pub fn add_sorted_row_ids_listener(
         &self,
@@ -210,219 +86,6 @@ impl Store {
             )
         })
     }
-    /// Listens to whether a row exists.
-    pub fn add_has_row_listener(
-        &self,
-        table_id: Option<&str>,
-        row_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, &str, bool) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::HasRow,
-            vec![opt(table_id), opt(row_id)],
-            Callback::Id2Bool(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to any cell change in a row.
-    pub fn add_row_listener(
-        &self,
-        table_id: Option<&str>,
-        row_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, &str) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::Row,
-            vec![opt(table_id), opt(row_id)],
-            Callback::Id2(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to cell ids added to or removed from a row.
-    pub fn add_cell_ids_listener(
-        &self,
-        table_id: Option<&str>,
-        row_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, &str, &IdChanges) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::CellIds,
-            vec![opt(table_id), opt(row_id)],
-            Callback::Id2Ids(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to whether a cell exists.
-    pub fn add_has_cell_listener(
-        &self,
-        table_id: Option<&str>,
-        row_id: Option<&str>,
-        cell_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, &str, &str, bool) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::HasCell,
-            vec![opt(table_id), opt(row_id), opt(cell_id)],
-            Callback::Id3Bool(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to a cell: `(store, tableId, rowId, cellId, newCell, oldCell)`.
-    pub fn add_cell_listener(
-        &self,
-        table_id: Option<&str>,
-        row_id: Option<&str>,
-        cell_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, &str, &str, Option<&Cell>, Option<&Cell>) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::Cell,
-            vec![opt(table_id), opt(row_id), opt(cell_id)],
-            Callback::Cell(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to rejected cell writes: `(store, tableId?, rowId?, cellId?, invalidCells)`.
-    pub fn add_invalid_cell_listener(
-        &self,
-        table_id: Option<&str>,
-        row_id: Option<&str>,
-        cell_id: Option<&str>,
-        listener: impl FnMut(&Store, Option<&str>, Option<&str>, Option<&str>, &[Option<Cell>])
-        + Send
-        + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::InvalidCell,
-            vec![opt(table_id), opt(row_id), opt(cell_id)],
-            Callback::InvalidCell(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to whether any value exists.
-    pub fn add_has_values_listener(
-        &self,
-        listener: impl FnMut(&Store, bool) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::HasValues,
-            vec![],
-            Callback::Bool(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to any value change; use [`Store::get_value_change`] for details.
-    pub fn add_values_listener(
-        &self,
-        listener: impl FnMut(&Store) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::Values,
-            vec![],
-            Callback::Store(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to added/removed value ids.
-    pub fn add_value_ids_listener(
-        &self,
-        listener: impl FnMut(&Store, &IdChanges) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::ValueIds,
-            vec![],
-            Callback::Ids(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to whether a value exists.
-    pub fn add_has_value_listener(
-        &self,
-        value_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, bool) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::HasValue,
-            vec![opt(value_id)],
-            Callback::Id1Bool(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to a value: `(store, valueId, newValue, oldValue)`.
-    pub fn add_value_listener(
-        &self,
-        value_id: Option<&str>,
-        listener: impl FnMut(&Store, &str, Option<&Cell>, Option<&Cell>) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::Value,
-            vec![opt(value_id)],
-            Callback::Value(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Listens to rejected value writes.
-    pub fn add_invalid_value_listener(
-        &self,
-        value_id: Option<&str>,
-        listener: impl FnMut(&Store, Option<&str>, &[Option<Cell>]) + Send + 'static,
-        mutator: bool,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::InvalidValue,
-            vec![opt(value_id)],
-            Callback::InvalidValue(Box::new(listener)),
-            mutator,
-        )
-    }
-    /// Called when the outermost transaction starts.
-    pub fn add_start_transaction_listener(
-        &self,
-        listener: impl FnMut(&Store) + Send + 'static,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::StartTransaction,
-            vec![],
-            Callback::Store(Box::new(listener)),
-            false,
-        )
-    }
-    /// Called after mutator listeners and rollback, before the other listeners.
-    pub fn add_will_finish_transaction_listener(
-        &self,
-        listener: impl FnMut(&Store) + Send + 'static,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::WillFinishTransaction,
-            vec![],
-            Callback::Store(Box::new(listener)),
-            false,
-        )
-    }
-    /// Called at the very end of every outermost transaction, rolled back or not.
-    pub fn add_did_finish_transaction_listener(
-        &self,
-        listener: impl FnMut(&Store) + Send + 'static,
-    ) -> ListenerId {
-        self.add(
-            ListenerKind::DidFinishTransaction,
-            vec![],
-            Callback::Store(Box::new(listener)),
-            false,
-        )
-    }
-
     /// Calls a listener now for every id path it currently matches, with current state
     /// (TinyBase's `callListener`): has-listeners get the current boolean, cell and value
     /// listeners get `(current, current)`, id-change listeners get no changes.
@@ -539,4 +202,85 @@ impl Store {
         }
         paths
     }
+}
+
+/// Writes the typed `add_*_listener` methods from one table: each row is the method's docs,
+/// its name, its ids (`Option<&str>` each, `None`: any), `mutator` unless it is a transaction
+/// listener, the kind it registers and the callback shape with the arguments the listener gets
+/// after the store.
+macro_rules! adders {
+    ($(
+        $(#[$doc:meta])*
+        $name:ident($($id:ident),*) $($mutator:ident)? => $kind:ident / $shape:ident($($arg:ty),*);
+    )*) => {
+        impl Store { $(
+            $(#[$doc])*
+            pub fn $name(
+                &self,
+                $($id: Option<&str>,)*
+                listener: impl FnMut(&Store $(, $arg)*) + Send + 'static,
+                $($mutator: bool,)?
+            ) -> ListenerId {
+                let mutator = false $(|| $mutator)?;
+                let ids = vec![$(opt($id)),*];
+                self.add(ListenerKind::$kind, ids, Callback::$shape(Box::new(listener)), mutator)
+            }
+        )* }
+    };
+}
+
+adders! {
+    /// Listens to whether any table exists (fires only when that flips).
+    add_has_tables_listener() mutator => HasTables / Bool(bool);
+    /// Listens to any change of any cell; use [`Store::get_cell_change`] for details.
+    add_tables_listener() mutator => Tables / Store();
+    /// Listens to added/removed table ids.
+    add_table_ids_listener() mutator => TableIds / Ids(&IdChanges);
+    /// Listens to whether a table (`None`: any) exists.
+    add_has_table_listener(table_id) mutator => HasTable / Id1Bool(&str, bool);
+    /// Listens to any cell change in a table.
+    add_table_listener(table_id) mutator => Table / Id1(&str);
+    /// Listens to cell ids added to or removed from a table.
+    add_table_cell_ids_listener(table_id) mutator => TableCellIds / Id1Ids(&str, &IdChanges);
+    /// Listens to whether a table uses a cell id.
+    add_has_table_cell_listener(table_id, cell_id) mutator
+        => HasTableCell / Id2Bool(&str, &str, bool);
+    /// Listens to a table's row count.
+    add_row_count_listener(table_id) mutator => RowCount / Id1Count(&str, usize);
+    /// Listens to row ids added to or removed from a table.
+    add_row_ids_listener(table_id) mutator => RowIds / Id1Ids(&str, &IdChanges);
+    /// Listens to whether a row exists.
+    add_has_row_listener(table_id, row_id) mutator => HasRow / Id2Bool(&str, &str, bool);
+    /// Listens to any cell change in a row.
+    add_row_listener(table_id, row_id) mutator => Row / Id2(&str, &str);
+    /// Listens to cell ids added to or removed from a row.
+    add_cell_ids_listener(table_id, row_id) mutator => CellIds / Id2Ids(&str, &str, &IdChanges);
+    /// Listens to whether a cell exists.
+    add_has_cell_listener(table_id, row_id, cell_id) mutator
+        => HasCell / Id3Bool(&str, &str, &str, bool);
+    /// Listens to a cell: `(store, tableId, rowId, cellId, newCell, oldCell)`.
+    add_cell_listener(table_id, row_id, cell_id) mutator
+        => Cell / Cell(&str, &str, &str, Option<&Cell>, Option<&Cell>);
+    /// Listens to rejected cell writes: `(store, tableId?, rowId?, cellId?, invalidCells)`.
+    add_invalid_cell_listener(table_id, row_id, cell_id) mutator => InvalidCell
+        / InvalidCell(Option<&str>, Option<&str>, Option<&str>, &[Option<Cell>]);
+    /// Listens to whether any value exists.
+    add_has_values_listener() mutator => HasValues / Bool(bool);
+    /// Listens to any value change; use [`Store::get_value_change`] for details.
+    add_values_listener() mutator => Values / Store();
+    /// Listens to added/removed value ids.
+    add_value_ids_listener() mutator => ValueIds / Ids(&IdChanges);
+    /// Listens to whether a value exists.
+    add_has_value_listener(value_id) mutator => HasValue / Id1Bool(&str, bool);
+    /// Listens to a value: `(store, valueId, newValue, oldValue)`.
+    add_value_listener(value_id) mutator => Value / Value(&str, Option<&Cell>, Option<&Cell>);
+    /// Listens to rejected value writes.
+    add_invalid_value_listener(value_id) mutator
+        => InvalidValue / InvalidValue(Option<&str>, &[Option<Cell>]);
+    /// Called when the outermost transaction starts.
+    add_start_transaction_listener() => StartTransaction / Store();
+    /// Called after mutator listeners and rollback, before the other listeners.
+    add_will_finish_transaction_listener() => WillFinishTransaction / Store();
+    /// Called at the very end of every outermost transaction, rolled back or not.
+    add_did_finish_transaction_listener() => DidFinishTransaction / Store();
 }

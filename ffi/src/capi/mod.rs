@@ -63,6 +63,10 @@ mod store;
 pub use store::*;
 mod store_content;
 pub use store_content::*;
+// Generated from listener_surface.txt (see listener_surface.rs); kept as rendered.
+#[rustfmt::skip]
+mod listener_fns;
+pub use listener_fns::*;
 mod listeners;
 pub use listeners::*;
 mod mergeable;
@@ -74,5 +78,7 @@ pub use sync::*;
 mod server;
 pub use server::*;
 
+#[cfg(test)]
+mod listener_surface;
 #[cfg(test)]
 mod tests;

@@ -235,6 +235,7 @@ fn every_entry_point_catches_panics() {
         include_str!("store.rs"),
         include_str!("store_content.rs"),
         include_str!("listeners.rs"),
+        include_str!("listener_fns.rs"),
         include_str!("mergeable.rs"),
         include_str!("persist.rs"),
         include_str!("sync.rs"),
