@@ -15,7 +15,9 @@
 //!
 //! One file per object (`store`, `content`, `listeners`, `mergeable`, `persist`, `sync`,
 //! `server`), over shared plumbing (`types`, `errors`, `convert`, `handles`). cbindgen reads
-//! the modules in the order they are declared here, which is the order of the header.
+//! the modules in the order they are declared here, which is the order of the header. The
+//! typed listener functions (`listener_fns.rs`) are generated from `listener_surface.txt`
+//! (`TINYSTORE_BLESS=1 cargo test -p tinystore-ffi listener_surface` rewrites them).
 
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
