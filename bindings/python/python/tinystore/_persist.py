@@ -1,0 +1,287 @@
+"""Persisters: SQLite, file and custom."""
+
+from __future__ import annotations
+
+import json as _json
+import sys as _sys
+import threading as _threading
+import traceback as _traceback
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from . import tinystore as _ffi
+
+from ._common import (  # noqa: F401
+    Status,
+    TinystoreError,
+    _ErrorListener,
+    _StatusListener,
+    _content_json,
+    _dumps,
+    _invalid,
+)
+from ._store import (  # noqa: F401
+    Store,
+)
+
+
+# ------------------------------------------------------------------------------ persisters
+
+
+def _interval_ms(interval: Optional[float]) -> Optional[int]:
+    return None if interval is None else max(1, int(interval * 1000))
+
+
+class Persister:
+    """Keeps a store in storage: :meth:`load`, :meth:`save`, auto-load and auto-save.
+    Usable as a context manager (``destroy`` on exit)."""
+
+    def __init__(self, store: Store, raw: Any) -> None:
+        self._store, self._raw = store, raw
+
+    def __enter__(self) -> "Persister":
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        self.destroy()
+        return False
+
+    def get_store(self) -> Store:
+        """The store this persister serves."""
+        return self._store
+
+    def load(self, initial_content: Any = None) -> "Persister":
+        """Loads the stored content into the store (blocks). With nothing stored,
+        ``initial_content`` ``(tables, values)`` is set."""
+        self._raw.load(_content_json(initial_content))
+        return self
+
+    async def load_async(self, initial_content: Any = None) -> "Persister":
+        """:meth:`load` as a coroutine."""
+        await self._raw.load_async(_content_json(initial_content))
+        return self
+
+    def save(self) -> "Persister":
+        """Saves the whole content (blocks until stored)."""
+        self._raw.save()
+        return self
+
+    async def save_async(self) -> "Persister":
+        """:meth:`save` as a coroutine."""
+        await self._raw.save_async()
+        return self
+
+    def allow_overwrite(self) -> "Persister":
+        """Lets saves replace stored data that failed to load."""
+        self._raw.allow_overwrite()
+        return self
+
+    def start_auto_save(self) -> "Persister":
+        """Saves now, then after every transaction that changed the store."""
+        self._raw.start_auto_save()
+        return self
+
+    def stop_auto_save(self) -> "Persister":
+        """Stops auto-saving."""
+        self._raw.stop_auto_save()
+        return self
+
+    def is_auto_saving(self) -> bool:
+        """Whether auto-save is on."""
+        return self._raw.is_auto_saving()
+
+    def start_auto_load(self, initial_content: Any = None, interval: Optional[float] = None) -> "Persister":
+        """Loads now, then polls the storage every ``interval`` seconds (default 1) and loads
+        again when it was changed by someone else."""
+        self._raw.start_auto_load(_content_json(initial_content), _interval_ms(interval))
+        return self
+
+    def stop_auto_load(self) -> "Persister":
+        """Stops auto-loading."""
+        self._raw.stop_auto_load()
+        return self
+
+    def is_auto_loading(self) -> bool:
+        """Whether auto-load is on."""
+        return self._raw.is_auto_loading()
+
+    def start_auto_persisting(
+        self, initial_content: Any = None, interval: Optional[float] = None, save_first: bool = False
+    ) -> "Persister":
+        """Auto-load then auto-save (the reverse with ``save_first``)."""
+        self._raw.start_auto_persisting(_content_json(initial_content), _interval_ms(interval), save_first)
+        return self
+
+    def stop_auto_persisting(self) -> "Persister":
+        """Stops both."""
+        self._raw.stop_auto_persisting()
+        return self
+
+    def get_status(self) -> "_ffi.Status":
+        """``Status.IDLE``, ``LOADING`` or ``SAVING``."""
+        return self._raw.get_status()
+
+    def get_stats(self) -> Dict[str, int]:
+        """``{"loads": n, "saves": n}``."""
+        s = self._raw.get_stats()
+        return {"loads": s.loads, "saves": s.saves}
+
+    def add_status_listener(self, listener: Callable[["Persister", "_ffi.Status"], None]) -> int:
+        """``listener(persister, status)`` on every status change."""
+        return self._raw.add_status_listener(_StatusListener(self, listener))
+
+    def del_listener(self, listener_id: int) -> "Persister":
+        """Removes a status listener."""
+        self._raw.del_listener(listener_id)
+        return self
+
+    def set_on_ignored_error(self, handler: Callable[[str], None]) -> "Persister":
+        """``handler(message)`` for errors of auto-load and auto-save."""
+        self._raw.set_on_ignored_error(_ErrorListener(handler))
+        return self
+
+    def destroy(self) -> None:
+        """Stops everything this persister runs."""
+        self._raw.shutdown()
+
+
+class SqlitePersister(Persister):
+    """Keeps a store in an SQLite database, in TinyBase's JSON or tabular layout."""
+
+    def get_path(self) -> str:
+        """The database path."""
+        return self._raw.get_path()
+
+
+class FilePersister(Persister):
+    """Keeps a store in a JSON file (TinyBase's file format; atomic writes)."""
+
+    def get_file_path(self) -> str:
+        """The file path."""
+        return self._raw.get_file_path()
+
+
+class CustomPersister(Persister):
+    """Keeps a store in storage you provide as two functions."""
+
+
+def _tabular_config(config: Dict[str, Any]) -> "_ffi.SqliteConfig":
+    tables = config.get("tables", {}) or {}
+    load, save = [], []
+    for db_table, spec in (tables.get("load") or {}).items():
+        if isinstance(spec, str):
+            spec = {"tableId": spec}
+        load.append(
+            _ffi.TableLoad(
+                db_table=db_table,
+                table_id=spec["tableId"],
+                row_id_column=spec.get("rowIdColumnName", "_id"),
+                condition=spec.get("condition"),
+            )
+        )
+    for table_id, spec in (tables.get("save") or {}).items():
+        if isinstance(spec, str):
+            spec = {"tableName": spec}
+        save.append(
+            _ffi.TableSave(
+                table_id=table_id,
+                db_table=spec["tableName"],
+                row_id_column=spec.get("rowIdColumnName", "_id"),
+                delete_empty_columns=bool(spec.get("deleteEmptyColumns", False)),
+                delete_empty_table=bool(spec.get("deleteEmptyTable", False)),
+                condition=spec.get("condition"),
+            )
+        )
+    values = config.get("values", {}) or {}
+
+    def selection(v: Any) -> Optional[List[str]]:
+        if v is True:
+            return []
+        if not v:
+            return None
+        return list(v)
+
+    return _ffi.SqliteConfig.TABULAR(
+        load=load,
+        save=save,
+        values_load=selection(values.get("load")),
+        values_save=selection(values.get("save")),
+        values_table=values.get("tableName", "tinybase_values"),
+    )
+
+
+def create_sqlite_persister(
+    store: Store,
+    path: str,
+    mode: str = "json",
+    config: Union[None, str, Dict[str, Any]] = None,
+    *,
+    tables: Optional[Sequence[str]] = None,
+) -> SqlitePersister:
+    """An SQLite persister for ``store`` in the database file ``path`` (``":memory:"`` for an
+    in-memory database), with TinyBase's layouts.
+
+    ``mode="json"``: the whole store as one JSON document; ``config`` may name the table (a
+    string) or be TinyBase's ``{"storeTableName", "storeIdColumnName", "storeColumnName"}``.
+    ``mode="tabular"`` (plain Stores): a database table per Store table; ``tables=[...]``
+    maps those tables (and all values) to tables of the same name, or ``config`` is
+    TinyBase's ``{"tables": {"load": {...}, "save": {...}}, "values": {"load": bool,
+    "save": bool, "tableName": ...}}``.
+    """
+    if mode == "json":
+        if isinstance(config, dict):
+            cfg = _ffi.SqliteConfig.JSON(
+                table=config.get("storeTableName", "tinybase"),
+                id_column=config.get("storeIdColumnName", "_id"),
+                store_column=config.get("storeColumnName", "store"),
+            )
+        else:
+            cfg = _ffi.sqlite_json_config(config)
+    elif mode == "tabular":
+        if tables is not None:
+            cfg = _ffi.sqlite_tabular_config(list(tables))
+        elif isinstance(config, dict):
+            cfg = _tabular_config(config)
+        else:
+            raise _invalid("tabular mode needs tables=[...] or a config dict")
+    else:
+        raise _invalid(f"unknown SQLite mode {mode!r} (expected 'json' or 'tabular')")
+    return SqlitePersister(store, _ffi.create_sqlite_persister(store._view(), str(path), cfg))
+
+
+def create_file_persister(store: Store, path: str) -> FilePersister:
+    """A persister keeping ``store`` in the JSON file at ``path`` (TinyBase's format)."""
+    return FilePersister(store, _ffi.create_file_persister(store._view(), str(path)))
+
+
+class _Storage(_ffi.PersisterStorage):
+    def __init__(self, get_persisted: Callable[[], Any], set_persisted: Callable[[str], None]) -> None:
+        self._get, self._set = get_persisted, set_persisted
+
+    def read(self) -> Optional[str]:
+        try:
+            doc = self._get()
+        except TinystoreError:
+            raise
+        except BaseException as e:  # noqa: BLE001 - becomes a load error
+            raise TinystoreError.Persist(f"get_persisted failed: {e!r}") from None
+        if doc is None or isinstance(doc, str):
+            return doc
+        return _dumps(doc)
+
+    def write(self, document: str) -> None:
+        try:
+            self._set(document)
+        except TinystoreError:
+            raise
+        except BaseException as e:  # noqa: BLE001 - becomes a save error
+            raise TinystoreError.Persist(f"set_persisted failed: {e!r}") from None
+
+
+def create_custom_persister(
+    store: Store, get_persisted: Callable[[], Any], set_persisted: Callable[[str], None]
+) -> CustomPersister:
+    """A persister over your own storage (TinyBase's ``createCustomPersister``):
+    ``get_persisted()`` returns the stored JSON document (``str``, or the parsed list), or
+    ``None`` when nothing is stored; ``set_persisted(document)`` stores a JSON string. An
+    exception in either becomes ``TinystoreError.Persist`` from ``load``/``save``."""
+    return CustomPersister(store, _ffi.create_custom_persister(store._view(), _Storage(get_persisted, set_persisted)))
