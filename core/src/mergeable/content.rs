@@ -158,7 +158,7 @@ impl std::fmt::Display for Ahead {
 
 /// Checks a stamp's HLC as TinyBase's `isHlc(hlc, maxTime)` does: `""`, or 16 valid digits
 /// whose time is at most `max_time` (the receiving clock's now + 5 minutes).
-fn check_hlc(s: &str, max_time: u64) -> Result<(), MergeableError> {
+pub(super) fn check_hlc(s: &str, max_time: u64) -> Result<(), MergeableError> {
     match Hlc::parse(s) {
         None => Err(MergeableError::Hlc(s.to_string())),
         Some(h) if !h.is_empty() && h.time() > max_time => Err(MergeableError::FutureHlc {
@@ -372,6 +372,16 @@ impl MergeableContent {
     /// Checks a typed tree as TinyBase checks a payload: valid HLCs no later than `max_time`,
     /// valid cells, and hashes everywhere when `has_hashes`.
     pub fn validate(&self, has_hashes: bool, max_time: u64) -> Result<(), MergeableError> {
+        self.validate_naming(has_hashes, max_time, |cell| format!("{cell:?}"))
+    }
+
+    /// [`MergeableContent::validate`], naming an invalid cell with `cell_text`.
+    pub(crate) fn validate_naming(
+        &self,
+        has_hashes: bool,
+        max_time: u64,
+        cell_text: impl Fn(&Cell) -> String,
+    ) -> Result<(), MergeableError> {
         fn check<T>(s: &Stamp<T>, has_hashes: bool, max_time: u64) -> Result<(), MergeableError> {
             if has_hashes && s.hash.is_none() {
                 return Err(shape("full content needs a hash in every stamp"));
@@ -381,7 +391,7 @@ impl MergeableContent {
         let leaf = |s: &CellStamp| -> Result<(), MergeableError> {
             check(s, has_hashes, max_time)?;
             match &s.thing {
-                Some(cell) if !cell.is_valid() => Err(MergeableError::Cell(format!("{cell:?}"))),
+                Some(cell) if !cell.is_valid() => Err(MergeableError::Cell(cell_text(cell))),
                 _ => Ok(()),
             }
         };
@@ -548,26 +558,37 @@ impl MergeableContent {
     /// two-pass path, which reports the error as before (or, for duplicate keys, keeps the last
     /// value at the first position as `JSON.parse` does).
     pub(crate) fn tree_from_str(text: &str, has_hashes: bool, max_time: u64) -> Option<Payload> {
-        let mut sink = TreeSink {
-            has_hashes,
-            max_time,
-            failed: false,
-            depth: 0,
-            values_branch: false,
-            idx: [0; TreeSink::MAX_LEVELS],
-            hlc: [Hlc::EMPTY; TreeSink::MAX_LEVELS],
-            hash: [0; TreeSink::MAX_LEVELS],
-            table_key: Text::default(),
-            row_key: Text::default(),
-            cell_key: None,
-            leaf_value: None,
-            leaves: Vec::new(),
-            rows: OrdMap::new(),
-            payload: Payload::default(),
-        };
-        json::parse_into(text, &mut sink).ok()?;
-        (!sink.failed && sink.depth == 0 && sink.idx[0] >= 2).then_some(sink.payload)
+        read_tree(text, has_hashes, false, max_time)
     }
+
+    /// [`MergeableContent::tree_from_str`] for changes as the wire protocol carries them:
+    /// hash-less stamps only (`[thing]` or `[thing, hlc]`), as TinyBase validates a message.
+    pub(crate) fn hashless_tree_from_str(text: &str, max_time: u64) -> Option<Payload> {
+        read_tree(text, false, true, max_time)
+    }
+}
+
+fn read_tree(text: &str, has_hashes: bool, hashless: bool, max_time: u64) -> Option<Payload> {
+    let mut sink = TreeSink {
+        has_hashes,
+        hashless,
+        max_time,
+        failed: false,
+        depth: 0,
+        values_branch: false,
+        idx: [0; TreeSink::MAX_LEVELS],
+        hlc: [Hlc::EMPTY; TreeSink::MAX_LEVELS],
+        hash: [0; TreeSink::MAX_LEVELS],
+        table_key: Text::default(),
+        row_key: Text::default(),
+        cell_key: None,
+        leaf_value: None,
+        leaves: Vec::new(),
+        rows: OrdMap::new(),
+        payload: Payload::default(),
+    };
+    json::parse_into(text, &mut sink).ok()?;
+    (!sink.failed && sink.depth == 0 && sink.idx[0] >= 2).then_some(sink.payload)
 }
 
 /// The event sink of [`MergeableContent::tree_from_str`]. Levels (open containers, 0-based):
@@ -576,6 +597,8 @@ impl MergeableContent {
 /// (7); the values stamp (level 1) holds the values object (2) and leaf stamps (3).
 struct TreeSink {
     has_hashes: bool,
+    /// No stamp may carry a hash.
+    hashless: bool,
     max_time: u64,
     failed: bool,
     /// Open containers.
@@ -664,6 +687,8 @@ impl TreeSink {
         let len = self.idx[level];
         let ok = if self.has_hashes {
             len == 3
+        } else if self.hashless {
+            (1..=2).contains(&len)
         } else {
             (1..=3).contains(&len)
         };
