@@ -46,7 +46,7 @@ pub(super) async fn open(shared: &Arc<Shared>) -> Result<Opened, WsClientError> 
     }
 }
 
-pub(super) async fn open_inner(
+async fn open_inner(
     shared: &Arc<Shared>,
     waiting_for: Arc<Mutex<&'static str>>,
 ) -> Result<Opened, WsClientError> {

@@ -10,14 +10,14 @@ pub(super) async fn write_loop(
     mut abort: watch::Receiver<Option<(u16, String)>>,
     outstanding: Arc<AtomicUsize>,
 ) {
-    pub(super) async fn close(sink: &mut WsSink, code: u16, reason: String) {
+    async fn close(sink: &mut WsSink, code: u16, reason: String) {
         let frame = CloseFrame {
             code: CloseCode::from(code),
             reason: reason.into(),
         };
         let _ = tokio::time::timeout(CLOSE_GRACE, sink.send(WsMessage::Close(Some(frame)))).await;
     }
-    pub(super) fn aborted(abort: &watch::Receiver<Option<(u16, String)>>) -> Option<(u16, String)> {
+    fn aborted(abort: &watch::Receiver<Option<(u16, String)>>) -> Option<(u16, String)> {
         abort.borrow().clone()
     }
     loop {
