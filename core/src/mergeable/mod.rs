@@ -19,6 +19,7 @@
 //! ```
 
 pub mod content;
+mod reader;
 mod received;
 mod stamper;
 mod tree;

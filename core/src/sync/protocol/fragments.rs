@@ -252,6 +252,16 @@ impl PayloadDecoder {
     /// [`PayloadDecoder::decode`] for a server, which relays what it validates: a ContentDiff
     /// is validated by reading its changes into their stamp tree (handed to the room's store,
     /// so its text is parsed once), any other message as there; no JSON tree is kept.
+    ///
+    /// ```
+    /// use tinystore_core::sync::protocol::{FragmentBudget, MessageType, PayloadDecoder};
+    /// let mut decoder = PayloadDecoder::new(1000);
+    /// let payload = "\n[\"tx\",3,[[{}],[{\"v\":[1]}],1]]";
+    /// let relayed = decoder.decode_relayed(payload, 0, &mut FragmentBudget::default());
+    /// let relayed = relayed.unwrap().unwrap();
+    /// assert_eq!((relayed.message, relayed.is_write), (MessageType::ContentDiff, true));
+    /// assert!(relayed.changes.is_some());
+    /// ```
     pub fn decode_relayed(
         &mut self,
         payload: &str,

@@ -395,6 +395,17 @@ impl Synchronizer {
 
     /// Handles a ContentDiff whose changes a server already read into their stamp tree while
     /// validating it ([`ContentDiff::from_remainder`]): applied without another parse.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::{LocalBus, protocol::ContentDiff};
+    /// let store = MergeableStore::new(None);
+    /// let sync = LocalBus::new().synchronizer(&store);
+    /// sync.start_sync_detached(None);
+    /// let text = r#"["tx",3,[[{"t":[{"r":[{"c":[1,"NjEtLV-----mmxrx"]}]}]}],[{}],1]]"#;
+    /// sync.receive_content_diff("peer", ContentDiff::from_remainder(text).unwrap());
+    /// assert_eq!(store.get_cell("t", "r", "c"), Some(1.into()));
+    /// ```
     pub fn receive_content_diff(&self, from: &str, diff: ContentDiff) {
         if self.inner.on_receive.is_some() {
             // The hook is shown the message as JSON, as TinyBase's `onReceive` is.
