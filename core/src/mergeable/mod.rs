@@ -19,6 +19,8 @@
 //! ```
 
 pub mod content;
+mod reader;
+mod received;
 mod stamper;
 mod tree;
 
@@ -30,6 +32,8 @@ pub use content::{
     CellStamp, JsonForm, MergeableChanges, MergeableContent, MergeableError, RowStamp, Stamp,
     TableStamp, TablesStamp, ValueStamp, ValuesStamp,
 };
+pub use received::ReceivedChanges;
+pub(crate) use received::{merge_tables_stamps, tables_stamp_from_json, values_stamp_from_json};
 
 use crate::content::{Tables, Values};
 use crate::hlc::{GetNow, HlcClock, MAX_FUTURE_OFFSET_MS};

@@ -270,6 +270,31 @@ impl StampTree {
         out.push(']');
     }
 
+    /// The first HLC dated after `max_time`, in the order the tree's JSON lists them (each
+    /// stamp before what it holds; the tables before the values), which is the order a
+    /// payload's HLCs are checked in.
+    pub(crate) fn first_later_than(&self, max_time: u64) -> Option<Hlc> {
+        let later = |h: &Hlc| !h.is_empty() && h.time() > max_time;
+        let leaves = |map: &LeafMap| {
+            std::iter::once(&map.hlc)
+                .chain(map.leaves.iter().map(|(_, l)| &l.hlc))
+                .find(|h| later(h))
+                .copied()
+        };
+        if later(&self.tables_hlc) {
+            return Some(self.tables_hlc);
+        }
+        for table in self.tables.iter().map(|(_, t)| t) {
+            if later(&table.hlc) {
+                return Some(table.hlc);
+            }
+            if let Some(h) = table.rows.iter().find_map(|(_, row)| leaves(row)) {
+                return Some(h);
+            }
+        }
+        leaves(&self.values)
+    }
+
     /// The latest logical time of any HLC in the tree (0 if none).
     pub(crate) fn max_time(&self) -> u64 {
         let leaves = |map: &LeafMap| {

@@ -19,7 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::protocol::Message;
+use super::protocol::{ContentDiff, Message};
 use super::server::{RoomPeer, RoomPeerFactory, RoomSender};
 use super::synchronizer::{SyncError, Synchronizer, SynchronizerOptions, Transport};
 use crate::mergeable::MergeableStore;
@@ -54,6 +54,10 @@ impl RoomPeer for StoreRoom {
 
     fn receive_text(&self, from: &str, text: &str) {
         self.sync.receive_validated(from, text);
+    }
+
+    fn receive_changes(&self, from: &str, diff: ContentDiff) {
+        self.sync.receive_content_diff(from, diff);
     }
 
     fn stop(&self) {

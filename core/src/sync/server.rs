@@ -70,10 +70,10 @@ use stream::ServerStream;
 pub use stream::{TlsError, TlsIdentity};
 
 use crate::sync::protocol::{
-    ChannelFrame, Control, Decoded, FragmentBudget, MAX_CHANNELS, MAX_PAYLOAD_BYTES,
-    MAX_QUEUED_PAYLOADS, Message, MessageType, PayloadDecoder, ProtocolError, SERVER_CLIENT_ID,
-    SUBPROTOCOL, channel_path, control_payload, is_body_valid, is_channel_id_too_large,
-    make_remainders, parse_channel_frame, parse_control, path_id_of_url,
+    ChannelFrame, Control, FragmentBudget, MAX_CHANNELS, MAX_PAYLOAD_BYTES, MAX_QUEUED_PAYLOADS,
+    PayloadDecoder, ProtocolError, Relayed, SERVER_CLIENT_ID, SUBPROTOCOL, channel_path,
+    control_payload, is_channel_id_too_large, make_remainders, parse_channel_frame, parse_control,
+    path_id_of_url,
 };
 
 // ---------------------------------------------------------------------------------- constants
@@ -164,6 +164,7 @@ impl RoomSender {
                 SERVER_CLIENT_ID,
                 to.unwrap_or(""),
                 remainders,
+                None,
                 false,
             );
         });
@@ -190,6 +191,12 @@ pub trait RoomPeer: Send + Sync + 'static {
         if let Some(message) = crate::sync::protocol::decode_message(text) {
             self.receive(from, message);
         }
+    }
+    /// A ContentDiff whose changes the server read into their stamp tree while validating it
+    /// (its text is not kept). The default hands its text, as TinyBase writes it, to
+    /// [`RoomPeer::receive_text`]; a synchronizer applies the tree without another parse.
+    fn receive_changes(&self, from: &str, diff: crate::sync::protocol::ContentDiff) {
+        self.receive_text(from, &diff.encode());
     }
     /// The room is being torn down (its last client left, or the server shuts down): save and stop. May block (called via spawn_blocking).
     fn stop(&self);

@@ -13,15 +13,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use indexmap::IndexMap;
 
 use crate::sync::protocol::{
-    CLOSE_INVALID, CLOSE_OVERFLOW, Decoded, MAX_PAYLOAD_BYTES, MAX_QUEUED_PAYLOADS,
-    MAX_SERVER_MESSAGE_BYTES, MessageType, ProtocolError, SERVER_CLIENT_ID, channel_payload,
-    joined_remainder, raw_payload,
+    CLOSE_INVALID, CLOSE_OVERFLOW, ContentDiff, MAX_PAYLOAD_BYTES, MAX_QUEUED_PAYLOADS,
+    MAX_SERVER_MESSAGE_BYTES, MessageType, ProtocolError, Relayed, SERVER_CLIENT_ID,
+    channel_payload, joined_remainder, raw_payload,
 };
 
 /// Most messages waiting for a room peer; beyond that the sender is closed (`server`).
 pub(super) const MAX_PEER_INBOX: usize = 4 * MAX_QUEUED_PAYLOADS;
 /// Most bytes (of the messages' wire text) waiting for a room peer, likewise: what bounds a
-/// room's memory while its store catches up.
+/// room's memory while its store catches up. A ContentDiff waits as its typed stamp tree,
+/// counted at its text's size: the tree takes about twice that (W6's 10k rows: 7.2 MB for
+/// 3.5 MB of text; a JSON tree of it would take ~18×), so the inbox holds at most about
+/// twice this bound.
 pub(super) const MAX_PEER_INBOX_BYTES: usize = 4 * MAX_PAYLOAD_BYTES;
 /// Most bytes queued for one socket: one largest message plus its fragments' headers, with
 /// room for the traffic around it.
@@ -50,9 +53,26 @@ pub(super) trait Outbox: Send + Sync {
     fn is_closing(&self) -> bool;
 }
 
-/// A message for the room peer: sender, the message's text, and its wire size (for the inbox
-/// budget).
-pub(super) type PeerMessage = (String, String, usize);
+/// A message for the room peer: sender, the message, and its wire size (for the inbox budget).
+pub(super) type PeerMessage = (String, PeerBody, usize);
+
+/// A message as the room peer gets it.
+#[derive(Debug)]
+pub(super) enum PeerBody {
+    /// The message's text (`[requestId,message,body]`), validated.
+    Text(String),
+    /// A ContentDiff whose changes were read into their stamp tree when it was validated.
+    Changes(Box<ContentDiff>),
+}
+
+impl PeerBody {
+    fn new(remainders: Vec<String>, changes: Option<ContentDiff>) -> PeerBody {
+        match changes {
+            Some(diff) => PeerBody::Changes(Box::new(diff)),
+            None => PeerBody::Text(joined_remainder(remainders)),
+        }
+    }
+}
 
 /// Where a room's messages for its peer go (the peer's task takes them in order).
 pub(super) trait PeerQueue: Send + Sync {
@@ -137,7 +157,9 @@ pub(super) struct Buffered {
     from: String,
     to: String,
     remainders: Vec<String>,
-    /// The message's type (ContentHashes are coalesced); the parsed tree is not kept.
+    /// A ContentDiff's changes, read when it was validated.
+    changes: Option<ContentDiff>,
+    /// The message's type (ContentHashes are coalesced).
     kind: MessageType,
     payloads: usize,
     bytes: usize,
@@ -170,7 +192,7 @@ pub(super) struct State {
     /// Messages for the peer of a room (by generation) that was torn down while its peer was
     /// still starting: the peer applies them before it stops, so a client's last write before
     /// it left is not lost.
-    orphans: HashMap<u64, Vec<(String, String)>>,
+    orphans: HashMap<u64, Vec<(String, PeerBody)>>,
     pub(super) events: Vec<Event>,
     pub(super) effects: Vec<Effect>,
     pub(super) shutting_down: bool,
@@ -322,7 +344,7 @@ impl State {
         path: &str,
         generation: u64,
         inbox: Option<PeerInbox>,
-    ) -> Result<(), Vec<(String, String)>> {
+    ) -> Result<(), Vec<(String, PeerBody)>> {
         let Some(room) = self.room_of(path, generation) else {
             return Err(self.orphans.remove(&generation).unwrap_or_default());
         };
@@ -334,7 +356,7 @@ impl State {
                     c.buffered.0 -= b.payloads;
                     c.buffered.1 -= b.bytes;
                 }
-                self.relay(path, &b.from, &b.to, b.remainders, true);
+                self.relay(path, &b.from, &b.to, b.remainders, b.changes, true);
             }
         }
         tracing::debug!(path, "room ready");
@@ -380,7 +402,7 @@ impl State {
     /// Ends a room. Its inbox is dropped (the peer's task then stops the peer once it took
     /// everything sent before); what it buffered for its starting peer is kept for that peer.
     pub(super) fn teardown_room(&mut self, path: &str) {
-        let mut orphans: Vec<(String, String)> = Vec::new();
+        let mut orphans: Vec<(String, PeerBody)> = Vec::new();
         if let Some(Room {
             phase: Phase::Starting { buffer, .. },
             ..
@@ -392,7 +414,7 @@ impl State {
                     c.buffered.1 -= b.bytes;
                 }
                 if b.from != SERVER_CLIENT_ID && (b.to.is_empty() || b.to == SERVER_CLIENT_ID) {
-                    orphans.push((b.from, joined_remainder(b.remainders)));
+                    orphans.push((b.from, PeerBody::new(b.remainders, b.changes)));
                 }
             }
         }
@@ -472,7 +494,7 @@ impl State {
 
     /// A validated message from client `from` of `path` on socket `conn`: relayed at once, or
     /// kept while the room's peer starts.
-    pub(super) fn deliver(&mut self, path: &str, conn: u64, from: &str, decoded: Decoded) {
+    pub(super) fn deliver(&mut self, path: &str, conn: u64, from: &str, decoded: Relayed) {
         let Some(room) = self.rooms.get(path) else {
             return;
         };
@@ -482,20 +504,19 @@ impl State {
         if matches!(room.phase, Phase::Starting { .. }) {
             self.buffer_payload(path, conn, from, decoded);
         } else {
-            let Decoded {
+            let Relayed {
                 client_id: to,
                 remainders,
-                message,
+                changes,
+                ..
             } = decoded;
-            // Validated: the tree is not needed any more (the peer gets the text).
-            drop(message);
-            self.relay(path, from, &to, remainders, true);
+            self.relay(path, from, &to, remainders, changes, true);
         }
     }
 
     /// Forwards `from\n<remainder>` for each remainder to the recipients TinyBase's relay
     /// picks, and (when `for_peer`) the message to the room peer when it is addressed to ""
-    /// or "S". A recipient over its limits is closed (`socket`), a sender whose message does
+    /// or "S" (a ContentDiff as its `changes`, when they were read). A recipient over its limits is closed (`socket`), a sender whose message does
     /// not fit in the peer's inbox too (`server`).
     pub(super) fn relay(
         &mut self,
@@ -503,6 +524,7 @@ impl State {
         from: &str,
         to: &str,
         remainders: Vec<String>,
+        changes: Option<ContentDiff>,
         for_peer: bool,
     ) {
         let mut overflowed: Vec<(u64, &'static str)> = Vec::new();
@@ -559,10 +581,9 @@ impl State {
                 } else {
                     count.fetch_add(1, Ordering::AcqRel);
                     bytes.fetch_add(size, Ordering::AcqRel);
-                    // The text, not the parsed tree (many times larger): the peer applies it
-                    // straight from the text.
-                    let text = joined_remainder(remainders);
-                    inbox.queue.send((from.to_string(), text, size));
+                    // The text or the typed changes, never a JSON tree (many times larger).
+                    let body = PeerBody::new(remainders, changes);
+                    inbox.queue.send((from.to_string(), body, size));
                 }
             }
         }
@@ -580,13 +601,13 @@ impl State {
     /// ContentHashes from one sender to one destination are coalesced to the latest; a sender
     /// over the room's or its socket's budget is closed (`server`), what it sent before
     /// staying.
-    fn buffer_payload(&mut self, path: &str, conn: u64, from: &str, d: Decoded) {
+    fn buffer_payload(&mut self, path: &str, conn: u64, from: &str, d: Relayed) {
         let new_payloads = d.remainders.len();
         let new_bytes: usize = d.remainders.iter().map(|r| r.len() + from.len() + 1).sum();
         let Some(conn_buffered) = self.conns.get(&conn).map(|c| c.buffered) else {
             return;
         };
-        let kind = d.message.message;
+        let kind = d.message;
         let (coalesce, over) = {
             let Some(Room {
                 phase:
@@ -655,6 +676,7 @@ impl State {
             from: from.to_string(),
             to: d.client_id,
             remainders: d.remainders,
+            changes: d.changes,
             kind,
             payloads: new_payloads,
             bytes: new_bytes,
@@ -820,11 +842,19 @@ mod tests {
         out
     }
 
-    fn decoded(payload: &str) -> Decoded {
+    fn decoded(payload: &str) -> Relayed {
         PayloadDecoder::new(1000)
-            .decode(payload, 0, &mut FragmentBudget::default())
+            .decode_relayed(payload, 0, &mut FragmentBudget::default())
             .unwrap()
             .unwrap()
+    }
+
+    /// A message the peer got, as text (a ContentDiff's changes as TinyBase writes them).
+    fn text(body: &PeerBody) -> String {
+        match body {
+            PeerBody::Text(text) => text.clone(),
+            PeerBody::Changes(diff) => diff.encode(),
+        }
     }
 
     fn inbox(peer: &Arc<Peer>) -> PeerInbox {
@@ -836,6 +866,8 @@ mod tests {
 
     const HASHES: &str = "\n[\"h\",2,[1,0]]";
     const DIFF: &str = "\n[\"d\",3,[[{},\"\"],[{\"v\":[1,\"Nn1JUF-----FnHIC\"]},\"\"],1]]";
+    /// [`DIFF`] as the peer gets it: its changes read into their tree, written back.
+    const DIFF_READ: &str = "[\"d\",3,[[{}],[{\"v\":[1,\"Nn1JUF-----FnHIC\"]}],1]]";
 
     #[test]
     fn relay_rules_broadcast_direct_and_peer() {
@@ -889,8 +921,13 @@ mod tests {
             b.take(),
             ["A\n[\"h2\",2,[2,0]]".to_string(), format!("A{DIFF}")]
         );
-        let got: Vec<String> = peer.0.lock().unwrap().iter().map(|m| m.1.clone()).collect();
-        assert_eq!(got, ["[\"h2\",2,[2,0]]", &DIFF[1..]]);
+        let peer = peer.0.lock().unwrap();
+        let got: Vec<String> = peer.iter().map(|m| text(&m.1)).collect();
+        assert_eq!(got, ["[\"h2\",2,[2,0]]", DIFF_READ]);
+        // Hashes as text; the ContentDiff as its typed changes, counted at its text's size.
+        assert!(matches!(peer[0].1, PeerBody::Text(_)));
+        assert!(matches!(peer[1].1, PeerBody::Changes(_)));
+        assert_eq!(peer[1].2, DIFF.len() - 1);
     }
 
     #[test]
@@ -907,7 +944,12 @@ mod tests {
         // The room went before its peer was ready: the peer still gets the write.
         let peer = Arc::new(Peer::default());
         let orphans = st.room_ready("room", generation, Some(inbox(&peer)));
-        assert_eq!(orphans, Err(vec![("A".to_string(), DIFF[1..].to_string())]));
+        let orphans: Vec<(String, String)> = orphans
+            .unwrap_err()
+            .iter()
+            .map(|(from, body)| (from.clone(), text(body)))
+            .collect();
+        assert_eq!(orphans, [("A".to_string(), DIFF_READ.to_string())]);
         // The next room of the path waits for this one's peer to stop.
         socket(&mut st, 2);
         st.join(2, "room", "B", None).unwrap();

@@ -119,12 +119,15 @@ pub(super) async fn apply_batch(
     let peer = peer.clone();
     let log_path = path.to_string();
     let work = tokio::task::spawn_blocking(move || {
-        for (from, text, size) in batch {
+        for (from, body, size) in batch {
             pending.0.fetch_sub(1, Ordering::AcqRel);
             pending.1.fetch_sub(size, Ordering::AcqRel);
             let p = &peer;
-            if std::panic::catch_unwind(AssertUnwindSafe(|| p.receive_text(&from, &text))).is_err()
-            {
+            let receive = AssertUnwindSafe(|| match body {
+                PeerBody::Text(text) => p.receive_text(&from, &text),
+                PeerBody::Changes(diff) => p.receive_changes(&from, *diff),
+            });
+            if std::panic::catch_unwind(receive).is_err() {
                 tracing::warn!(path = %log_path, "sync server: room peer panicked in receive");
             }
         }

@@ -347,15 +347,6 @@ impl From<ProtocolError> for Refusal {
     }
 }
 
-/// Whether a read-only client's message is dropped: anything that would change others' content.
-pub(super) fn is_write(message: &Message) -> bool {
-    match message.message {
-        MessageType::ContentHashes | MessageType::ContentDiff => true,
-        MessageType::Response => !is_body_valid(MessageType::ContentHashes, &message.body),
-        _ => false,
-    }
-}
-
 impl Socket {
     async fn read_loop(&mut self, mut stream: WsStream, mut closing: watch::Receiver<bool>) {
         let mut deadline: Option<tokio::time::Instant> = None;
@@ -440,7 +431,7 @@ impl Socket {
                 decoder,
                 read_only,
             } => {
-                if let Some(decoded) = decoder.decode(text, now, &mut self.budget)? {
+                if let Some(decoded) = decoder.decode_relayed(text, now, &mut self.budget)? {
                     let (path, read_only) = (path.clone(), *read_only);
                     self.deliver(&path, read_only, decoded);
                 }
@@ -469,7 +460,7 @@ impl Socket {
                 let Some(ch) = mux.channels.get_mut(channel) else {
                     return Err(ProtocolError::Invalid.into());
                 };
-                if let Some(decoded) = ch.decoder.decode(payload, now, &mut self.budget)? {
+                if let Some(decoded) = ch.decoder.decode_relayed(payload, now, &mut self.budget)? {
                     let (path, read_only) = (ch.path.clone(), ch.read_only);
                     self.deliver(&path, read_only, decoded);
                 }
@@ -595,8 +586,8 @@ impl Socket {
     }
 
     /// Relays (or buffers, while the room starts) a validated message from this socket.
-    fn deliver(&self, path: &str, read_only: bool, decoded: Decoded) {
-        if read_only && is_write(&decoded.message) {
+    fn deliver(&self, path: &str, read_only: bool, decoded: Relayed) {
+        if read_only && decoded.is_write {
             tracing::debug!(
                 path,
                 client_id = self.client_id,
