@@ -1,0 +1,223 @@
+//! Row processing shared by the definable views (TinyBase's `getDefinableFunctions`): each
+//! definition keeps one value per row (slice ids, remote row id, number) and optionally one
+//! sort key per row; a store row listener re-evaluates a changed row into the pending changes,
+//! and the store's table listener then hands the pending changes to the view at once.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+
+use crate::ordmap::OrdMap;
+use crate::store::{ListenerId, Store};
+use crate::types::{Cell, Text};
+
+use super::listeners::Registry;
+use super::{GetCell, Source};
+
+/// The per-row state of one definition and the changes of the transaction in progress.
+///
+/// `values` and `sort_keys` keep TinyBase's `Map` order (a row re-added goes last), which the
+/// views expose (slice membership order, the order numbers are aggregated in).
+pub(crate) struct RowCache<V> {
+    /// The row values applied so far.
+    pub(crate) values: OrdMap<Text, V>,
+    /// The sort keys applied so far (a row without one is absent).
+    pub(crate) sort_keys: OrdMap<Text, Cell>,
+    /// `row -> (old, new)` for rows whose value changed, in first-change order.
+    pub(crate) changed: OrdMap<Text, (Option<V>, Option<V>)>,
+    /// `row -> new sort key` for rows whose sort key changed.
+    pub(crate) changed_sort_keys: OrdMap<Text, Option<Cell>>,
+}
+
+impl<V> Default for RowCache<V> {
+    fn default() -> Self {
+        RowCache {
+            values: OrdMap::new(),
+            sort_keys: OrdMap::new(),
+            changed: OrdMap::new(),
+            changed_sort_keys: OrdMap::new(),
+        }
+    }
+}
+
+impl<V: Clone + PartialEq> RowCache<V> {
+    /// Records a row's freshly computed value (and sort key, when the definition has one) as
+    /// a pending change if it differs from the applied one.
+    pub(crate) fn record(&mut self, row: &str, new: Option<V>, sort_key: Option<Option<Cell>>) {
+        let old = self.values.get(row);
+        if old != new.as_ref() {
+            let old = old.cloned();
+            self.changed.insert(Text::from(row), (old, new));
+        }
+        if let Some(new_key) = sort_key {
+            let old_key = self.sort_keys.get(row);
+            if old_key != new_key.as_ref() {
+                self.changed_sort_keys.insert(Text::from(row), new_key);
+            }
+        }
+    }
+
+    /// Applies the pending changes (TinyBase's `change()`); they stay readable until
+    /// [`RowCache::clear_changes`].
+    pub(crate) fn apply(&mut self) {
+        for (row, (_, new)) in self.changed.iter() {
+            match new {
+                Some(v) => {
+                    self.values.insert(row.clone(), v.clone());
+                }
+                None => {
+                    self.values.remove(row.as_str());
+                }
+            }
+        }
+        for (row, key) in self.changed_sort_keys.iter() {
+            match key {
+                Some(k) => {
+                    self.sort_keys.insert(row.clone(), k.clone());
+                }
+                None => {
+                    self.sort_keys.remove(row.as_str());
+                }
+            }
+        }
+    }
+
+    /// Forgets the pending changes.
+    pub(crate) fn clear_changes(&mut self) {
+        self.changed.clear();
+        self.changed_sort_keys.clear();
+    }
+
+    /// The rows to evaluate when a definition is (re)set: those with a value, then the
+    /// table's other rows, as TinyBase's `setDefinitionAndListen`.
+    pub(crate) fn rows_to_evaluate(&self, store: &Store, table_id: &str) -> Vec<String> {
+        let mut rows: Vec<String> = self.values.keys().map(|r| r.to_string()).collect();
+        for row in store.get_row_ids(table_id) {
+            if !self.values.contains_key(row.as_str()) {
+                rows.push(row);
+            }
+        }
+        rows
+    }
+}
+
+/// Evaluates a source for a row: the cell itself, or the function's result.
+pub(crate) fn evaluate<T>(
+    source: &Source<T>,
+    store: &Store,
+    table_id: &str,
+    row_id: &str,
+    from_cell: impl FnOnce(Option<Cell>) -> T,
+) -> T {
+    match source {
+        Source::Cell(cell_id) => from_cell(store.get_cell(table_id, row_id, cell_id)),
+        Source::Fn(f) => {
+            let get_cell: &GetCell<'_> = &|cell_id: &str| store.get_cell(table_id, row_id, cell_id);
+            f(get_cell, row_id)
+        }
+    }
+}
+
+/// A caught panic, kept until it can be resumed without abandoning other listeners.
+pub(crate) type Panic = Box<dyn Any + Send + 'static>;
+
+/// Holds the first panic a view's store listeners caught during a transaction; the view's
+/// did-finish-transaction listener resumes it, so it reaches the writer after every other
+/// listener of the transaction ran.
+#[derive(Default)]
+pub(crate) struct PanicTrap {
+    first: Mutex<Option<Panic>>,
+}
+
+impl PanicTrap {
+    /// Runs `f`, keeping its panic (the first one) instead of unwinding.
+    pub(crate) fn catch(&self, f: impl FnOnce()) {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
+            self.keep(panic);
+        }
+    }
+
+    /// Keeps `panic` unless an earlier one is kept.
+    pub(crate) fn keep(&self, panic: Panic) {
+        let mut first = self.first.lock();
+        if first.is_none() {
+            *first = Some(panic);
+        }
+    }
+
+    /// Resumes the kept panic, if any.
+    pub(crate) fn resume(&self) {
+        let panic = self.first.lock().take();
+        if let Some(panic) = panic {
+            resume_unwind(panic);
+        }
+    }
+}
+
+/// Something that owns a [`PanicTrap`]: the shared state of a view.
+pub(crate) trait Trapped: Send + Sync + 'static {
+    /// The view's trap.
+    fn trap(&self) -> &PanicTrap;
+}
+
+/// Subscribes a definition to its table: `on_row(view, row)` for each changed row, then
+/// `on_table(view)` once per transaction (TinyBase's row and table listeners, non-mutator).
+/// The closures hold `view` weakly and catch panics into its trap.
+pub(crate) fn link_table<T: Trapped>(
+    store: &Store,
+    table_id: &str,
+    view: &Weak<T>,
+    on_row: impl Fn(&Arc<T>, &str) + Send + 'static,
+    on_table: impl Fn(&Arc<T>) + Send + 'static,
+) -> Vec<ListenerId> {
+    let row_view = view.clone();
+    let row = store.add_row_listener(
+        Some(table_id),
+        None,
+        move |_, _, row_id| {
+            if let Some(view) = row_view.upgrade() {
+                view.trap().catch(|| on_row(&view, row_id));
+            }
+        },
+        false,
+    );
+    let table_view = view.clone();
+    let table = store.add_table_listener(
+        Some(table_id),
+        move |_, _| {
+            if let Some(view) = table_view.upgrade() {
+                view.trap().catch(|| on_table(&view));
+            }
+        },
+        false,
+    );
+    vec![row, table]
+}
+
+/// Adds the did-finish-transaction listener that resumes the view's kept panic.
+pub(crate) fn link_trap<T: Trapped>(store: &Store, view: &Weak<T>) -> ListenerId {
+    let view = view.clone();
+    store.add_did_finish_transaction_listener(move |_| {
+        if let Some(view) = view.upgrade() {
+            view.trap().resume();
+        }
+    })
+}
+
+/// Calls the listeners of `kind` matching `ids` with `call`, outside any lock of the view. A
+/// listener that is already running (it triggered this call itself) is skipped.
+pub(crate) fn fire<C>(
+    registry: &Mutex<Registry<C>>,
+    kind: u8,
+    ids: &[&str],
+    mut call: impl FnMut(&mut C),
+) {
+    let callbacks: Vec<Arc<Mutex<C>>> = registry.lock().matching(kind, ids);
+    for callback in callbacks {
+        if let Some(mut callback) = callback.try_lock() {
+            call(&mut callback);
+        }
+    }
+}
