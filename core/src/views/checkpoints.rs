@@ -593,7 +593,7 @@ impl State {
                 rows.shift_remove(row);
                 if rows.is_empty() {
                     self.cells_delta.shift_remove(table);
-                    if self.values_delta.is_empty() {
+                    if self.cells_delta.is_empty() && self.values_delta.is_empty() {
                         self.store_unchanged();
                     }
                 }

@@ -15,14 +15,7 @@ use crate::store::ListenerId;
 use crate::types::Text;
 
 /// TinyBase's `getPoolFunctions`: ids `0`, `1`, … with released ids reused first-in first-out
-/// (at most 1,000 kept for reuse).
-///
-/// ```ignore
-/// let mut pool = IdPool::default();
-/// assert_eq!((pool.take(), pool.take()), (0, 1));
-/// pool.give(0);
-/// assert_eq!((pool.take(), pool.take()), (0, 2));
-/// ```
+/// (at most 1,000 kept for reuse). See the tests below for an example.
 #[derive(Debug, Default)]
 pub(crate) struct IdPool {
     next: u32,
@@ -141,5 +134,42 @@ impl<C> Registry<C> {
     /// How many listeners of `kind` are registered.
     pub(crate) fn count(&self, kind: u8) -> usize {
         self.entries.values().filter(|e| e.kind == kind).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_reused_first_in_first_out() {
+        let mut pool = IdPool::default();
+        assert_eq!((pool.take(), pool.take(), pool.take()), (0, 1, 2));
+        pool.give(1);
+        pool.give(0);
+        assert_eq!((pool.take(), pool.take(), pool.take()), (1, 0, 3));
+    }
+
+    #[test]
+    fn exact_paths_come_before_wildcards_depth_first() {
+        let mut reg: Registry<&'static str> = Registry::default();
+        let t = |s: &str| Some(Text::from(s));
+        reg.add(0, vec![None, None], "**");
+        reg.add(0, vec![None, t("b")], "*b");
+        reg.add(0, vec![t("a"), None], "a*");
+        let ab = reg.add(0, vec![t("a"), t("b")], "ab");
+        reg.add(0, vec![t("a"), t("b")], "ab2");
+        reg.add(1, vec![t("a"), t("b")], "other kind");
+        let order = |reg: &Registry<&'static str>, ids: &[&str]| -> Vec<&'static str> {
+            reg.matching(0, ids).iter().map(|c| *c.lock()).collect()
+        };
+        assert_eq!(order(&reg, &["a", "b"]), ["ab", "ab2", "a*", "*b", "**"]);
+        assert_eq!(order(&reg, &["x", "b"]), ["*b", "**"]);
+        assert_eq!(reg.count(0), 5);
+        assert_eq!(reg.remove(ab), Some((0, vec![t("a"), t("b")])));
+        assert_eq!(reg.remove(ab), None);
+        assert_eq!(order(&reg, &["a", "b"]), ["ab2", "a*", "*b", "**"]);
+        // The released id is the next one handed out.
+        assert_eq!(reg.add(0, vec![], "new"), ab);
     }
 }

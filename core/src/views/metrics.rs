@@ -323,9 +323,11 @@ impl Metrics {
         let inner = &self.inner;
         let store = &inner.store;
         let _writers = store.lock();
+        // TinyBase keeps a metric whose value is `undefined` as no metric at all: defining it
+        // again starts afresh (new row values, metric-ids listeners called).
         let rows = {
             let state = inner.state.lock();
-            match state.defs.get(metric_id) {
+            match state.defs.get(metric_id).filter(|d| d.metric.is_some()) {
                 Some(def) => def.rows.rows_to_evaluate(store, table_id),
                 None => store.get_row_ids(table_id),
             }
@@ -340,8 +342,11 @@ impl Metrics {
         let mut state = inner.state.lock();
         let generation = state.next_generation;
         state.next_generation += 1;
-        let is_new = !state.defs.contains_key(metric_id);
-        if is_new {
+        let is_new = !state.defs.get(metric_id).is_some_and(|d| d.metric.is_some());
+        if let Some(def) = state.defs.get_mut(metric_id).filter(|_| is_new) {
+            def.rows = RowCache::default();
+            def.stale = false;
+        } else if is_new {
             let def = MetricDef {
                 table_id: Text::from(table_id),
                 generation,
@@ -441,9 +446,11 @@ impl Metrics {
         state.defs.keys().map(|k| k.to_string()).collect()
     }
 
-    /// Whether a metric is defined.
+    /// Whether a metric has a value (TinyBase's `hasMetric`: a defined metric without numbers
+    /// is `false`).
     pub fn has_metric(&self, metric_id: &str) -> bool {
-        self.inner.state.lock().defs.contains_key(metric_id)
+        let state = self.inner.state.lock();
+        state.defs.get(metric_id).is_some_and(|d| d.metric.is_some())
     }
 
     /// The table a metric is over.
@@ -457,11 +464,12 @@ impl Metrics {
         self.inner.state.lock().defs.get(metric_id)?.metric
     }
 
-    /// Calls `f(metric_id, metric)` for each metric.
-    pub fn for_each_metric(&self, mut f: impl FnMut(&str, Option<f64>)) {
+    /// Calls `f(metric_id, metric)` for each metric that has a value (as TinyBase).
+    pub fn for_each_metric(&self, mut f: impl FnMut(&str, f64)) {
         for id in self.get_metric_ids() {
-            let metric = self.get_metric(&id);
-            f(&id, metric);
+            if let Some(metric) = self.get_metric(&id) {
+                f(&id, metric);
+            }
         }
     }
 

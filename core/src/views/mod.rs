@@ -60,6 +60,7 @@ pub use indexes::{
 };
 pub use metrics::{Aggregate, CustomAggregate, Metrics, MetricsListenerStats, create_metrics};
 pub use relationships::{Relationships, RelationshipsListenerStats, create_relationships};
+pub use metrics::{AggregateAddFn, AggregateFn, AggregateRemoveFn, AggregateReplaceFn};
 
 use crate::js::{self, Primitive};
 use crate::types::Cell;
@@ -188,6 +189,25 @@ pub(crate) fn sort_key_primitive(key: Option<&Cell>) -> Primitive<'_> {
         Some(Cell::Number(n)) => Primitive::Number(*n),
         Some(Cell::String(s)) => Primitive::String(Cow::Borrowed(s.as_str())),
         Some(other) => Primitive::String(Cow::Owned(js_string(other))),
+    }
+}
+
+/// TinyBase's `defaultSorter` for sort keys: `(a ?? 0) < (b ?? 0) ? Less : Greater`, with
+/// JavaScript's `<` (objects and arrays compared as their string). It never says `Equal`, as
+/// in TinyBase; custom [`RowIdSorter`]s can build on it.
+///
+/// ```
+/// use std::cmp::Ordering;
+/// use tinystore_core::Cell;
+/// use tinystore_core::views::default_sorter;
+/// assert_eq!(default_sorter(None, Some(&Cell::from(1))), Ordering::Less);
+/// assert_eq!(default_sorter(Some(&Cell::from(1)), Some(&Cell::from(1))), Ordering::Greater);
+/// ```
+pub fn default_sorter(a: Option<&Cell>, b: Option<&Cell>) -> std::cmp::Ordering {
+    if default_row_sorter_less(a, b) {
+        std::cmp::Ordering::Less
+    } else {
+        std::cmp::Ordering::Greater
     }
 }
 

@@ -23,12 +23,12 @@ use super::{GetCell, Source};
 pub(crate) struct RowCache<V> {
     /// The row values applied so far.
     pub(crate) values: OrdMap<Text, V>,
-    /// The sort keys applied so far (a row without one is absent).
+    /// The sort keys applied so far: the last key each row had (TinyBase never removes one).
     pub(crate) sort_keys: OrdMap<Text, Cell>,
     /// `row -> (old, new)` for rows whose value changed, in first-change order.
     pub(crate) changed: OrdMap<Text, (Option<V>, Option<V>)>,
-    /// `row -> new sort key` for rows whose sort key changed.
-    pub(crate) changed_sort_keys: OrdMap<Text, Option<Cell>>,
+    /// `row -> new sort key` for rows whose sort key changed to a value.
+    pub(crate) changed_sort_keys: OrdMap<Text, Cell>,
 }
 
 impl<V> Default for RowCache<V> {
@@ -52,9 +52,18 @@ impl<V: Clone + PartialEq> RowCache<V> {
             self.changed.insert(Text::from(row), (old, new));
         }
         if let Some(new_key) = sort_key {
-            let old_key = self.sort_keys.get(row);
-            if old_key != new_key.as_ref() {
-                self.changed_sort_keys.insert(Text::from(row), new_key);
+            if self.sort_keys.get(row) != new_key.as_ref() {
+                // TinyBase's `mapSet` drops a key set to `undefined`: a sort key that goes
+                // missing is not a change, and the row keeps its last key (which it is then
+                // still sorted by). Replicated, since it decides slice order.
+                match new_key {
+                    Some(key) => {
+                        self.changed_sort_keys.insert(Text::from(row), key);
+                    }
+                    None => {
+                        self.changed_sort_keys.remove(row);
+                    }
+                }
             }
         }
     }
@@ -73,14 +82,7 @@ impl<V: Clone + PartialEq> RowCache<V> {
             }
         }
         for (row, key) in self.changed_sort_keys.iter() {
-            match key {
-                Some(k) => {
-                    self.sort_keys.insert(row.clone(), k.clone());
-                }
-                None => {
-                    self.sort_keys.remove(row.as_str());
-                }
-            }
+            self.sort_keys.insert(row.clone(), key.clone());
         }
     }
 
