@@ -31,8 +31,21 @@ use tinystore_core::{
 
 const ROWS: [&str; 6] = ["r0", "r1", "r2", "r3", "r4", "r5"];
 const PROBES: [&str; 15] = [
-    "r0", "r1", "r2", "r3", "r4", "r5", "a", "b", "", "null", "true", "1", "1.5",
-    "[object Object]", "x",
+    "r0",
+    "r1",
+    "r2",
+    "r3",
+    "r4",
+    "r5",
+    "a",
+    "b",
+    "",
+    "null",
+    "true",
+    "1",
+    "1.5",
+    "[object Object]",
+    "x",
 ];
 const NOW: u64 = 1_700_000_000_000;
 
@@ -312,12 +325,18 @@ fn snapshot(store: &Store, o: &Objects) -> Json {
             .get_relationship_ids()
             .iter()
             .map(|id| {
-                let remote: Vec<Json> =
-                    ROWS.iter().map(|row| json!(r.get_remote_row_id(id, row))).collect();
-                let local: Vec<Json> =
-                    PROBES.iter().map(|p| json!(r.get_local_row_ids(id, p))).collect();
-                let linked: Vec<Json> =
-                    ROWS.iter().map(|row| json!(r.get_linked_row_ids(id, row))).collect();
+                let remote: Vec<Json> = ROWS
+                    .iter()
+                    .map(|row| json!(r.get_remote_row_id(id, row)))
+                    .collect();
+                let local: Vec<Json> = PROBES
+                    .iter()
+                    .map(|p| json!(r.get_local_row_ids(id, p)))
+                    .collect();
+                let linked: Vec<Json> = ROWS
+                    .iter()
+                    .map(|row| json!(r.get_linked_row_ids(id, row)))
+                    .collect();
                 json!([
                     id,
                     r.get_local_table_id(id),
@@ -347,7 +366,10 @@ fn snapshot(store: &Store, o: &Objects) -> Json {
         let (back, current, forward) = k.get_checkpoint_ids();
         let mut labels = Vec::new();
         k.for_each_checkpoint(|id, label| labels.push(json!([id, label])));
-        s.insert("checkpoints".into(), json!([back, current, forward, labels]));
+        s.insert(
+            "checkpoints".into(),
+            json!([back, current, forward, labels]),
+        );
     }
     Json::Object(s)
 }
@@ -367,7 +389,9 @@ fn apply_op(store: &Store, mergeable: Option<&MergeableStore>, o: &Objects, log:
         "merge" => {
             let other = MergeableStore::with_clock(Some("other"), Box::new(|| NOW + 1));
             store_ops(&other, &a[1]);
-            mergeable.expect("merge needs a MergeableStore").merge(&other);
+            mergeable
+                .expect("merge needs a MergeableStore")
+                .merge(&other);
         }
         "setIndexDefinition" => {
             o.indexes.as_ref().expect("indexes").set_index_definition(
@@ -380,7 +404,10 @@ fn apply_op(store: &Store, mergeable: Option<&MergeableStore>, o: &Objects, log:
             );
         }
         "delIndexDefinition" => {
-            o.indexes.as_ref().expect("indexes").del_index_definition(s(1));
+            o.indexes
+                .as_ref()
+                .expect("indexes")
+                .del_index_definition(s(1));
         }
         "setRelationshipDefinition" => {
             let source = spec(&a[4], remote_fn).expect("a remote row id source");
@@ -437,7 +464,10 @@ fn apply_op(store: &Store, mergeable: Option<&MergeableStore>, o: &Objects, log:
             );
         }
         "delMetricDefinition" => {
-            o.metrics.as_ref().expect("metrics").del_metric_definition(s(1));
+            o.metrics
+                .as_ref()
+                .expect("metrics")
+                .del_metric_definition(s(1));
         }
         "destroy" => match s(1) {
             "indexes" => o.indexes.as_ref().expect("indexes").destroy(),
@@ -450,23 +480,26 @@ fn apply_op(store: &Store, mergeable: Option<&MergeableStore>, o: &Objects, log:
             push(log, json!(["checkpointAdded", id]));
         }
         "setCheckpoint" => {
-            o.checkpoints.as_ref().expect("cps").set_checkpoint(s(1), s(2));
+            o.checkpoints
+                .as_ref()
+                .expect("cps")
+                .set_checkpoint(s(1), s(2));
         }
         "goBackward" => {
-                    o.checkpoints.as_ref().expect("cps").go_backward();
-                }
+            o.checkpoints.as_ref().expect("cps").go_backward();
+        }
         "goForward" => {
-                    o.checkpoints.as_ref().expect("cps").go_forward();
-                }
+            o.checkpoints.as_ref().expect("cps").go_forward();
+        }
         "goTo" => {
-                    o.checkpoints.as_ref().expect("cps").go_to(s(1));
-                }
+            o.checkpoints.as_ref().expect("cps").go_to(s(1));
+        }
         "clear" => {
-                    o.checkpoints.as_ref().expect("cps").clear();
-                }
+            o.checkpoints.as_ref().expect("cps").clear();
+        }
         "clearForward" => {
-                    o.checkpoints.as_ref().expect("cps").clear_forward();
-                }
+            o.checkpoints.as_ref().expect("cps").clear_forward();
+        }
         "setSize" => {
             let n = a[1].as_u64().expect("a size") as usize;
             o.checkpoints.as_ref().expect("cps").set_size(n);
@@ -560,7 +593,9 @@ fn views_match_tinybase_step_by_step() {
     for line in lines {
         let entry: Json = serde_json::from_str(line).expect("a case line");
         let index = &entry["index"];
-        if std::env::var("TINYSTORE_VIEWS_DIFF_ONLY").is_ok_and(|only| json!(only) != json!(index.to_string())) {
+        if std::env::var("TINYSTORE_VIEWS_DIFF_ONLY")
+            .is_ok_and(|only| json!(only) != json!(index.to_string()))
+        {
             continue;
         }
         let expected = entry["trace"].as_array().expect("a trace");
@@ -572,7 +607,11 @@ fn views_match_tinybase_step_by_step() {
                 println!("step {step}\n  TinyBase:  {want}\n  tinystore: {got}");
             }
             if want != got {
-                let op = if step == 0 { json!("set-up") } else { ops[step - 1].clone() };
+                let op = if step == 0 {
+                    json!("set-up")
+                } else {
+                    ops[step - 1].clone()
+                };
                 let kept = std::env::temp_dir().join(format!("views_diff_case_{index}.json"));
                 std::fs::write(&kept, serde_json::to_string_pretty(&entry["case"]).unwrap())
                     .expect("keep the case");

@@ -198,7 +198,11 @@ impl Checkpoints {
     pub fn for_each_checkpoint(&self, mut f: impl FnMut(&str, &str)) {
         let labels: Vec<(Text, String)> = {
             let state = self.inner.state.lock();
-            state.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+            state
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
         };
         for (id, label) in labels {
             f(&id, &label);
@@ -272,6 +276,11 @@ impl Checkpoints {
                 state.clear_id(current, &mut events);
             }
             state.next_id = 0;
+        }
+        // TinyBase calls the listeners of the forgotten checkpoints before it makes "0".
+        self.fire(&std::mem::take(&mut events));
+        {
+            let mut state = self.inner.state.lock();
             state.add_checkpoint("", &mut events);
             state.ids_if_changed(&mut events);
         }

@@ -101,7 +101,10 @@ impl Trapped for Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         let state = self.state.get_mut();
-        let ids = state.defs.iter().flat_map(|(_, d)| d.store_listeners.iter().copied());
+        let ids = state
+            .defs
+            .iter()
+            .flat_map(|(_, d)| d.store_listeners.iter().copied());
         for id in ids.chain(state.trap_listener) {
             self.store.del_listener(id);
         }
@@ -219,7 +222,9 @@ impl Indexes {
         state.next_generation += 1;
         let is_new = !state.defs.contains_key(index_id);
         if is_new {
-            state.defs.insert(Text::from(index_id), IndexDef::new(table_id));
+            state
+                .defs
+                .insert(Text::from(index_id), IndexDef::new(table_id));
         }
         if state.trap_listener.is_none() {
             state.trap_listener = Some(link_trap(store, &inner.this));
@@ -364,10 +369,7 @@ impl Indexes {
     }
 
     /// Listens to the index ids (`f(indexes)`), called when an index is added or removed.
-    pub fn add_index_ids_listener(
-        &self,
-        f: impl FnMut(&Indexes) + Send + 'static,
-    ) -> ListenerId {
+    pub fn add_index_ids_listener(&self, f: impl FnMut(&Indexes) + Send + 'static) -> ListenerId {
         self.add(INDEX_IDS, vec![], Callback::Ids(Box::new(f)))
     }
 
@@ -377,7 +379,11 @@ impl Indexes {
         index_id: Option<&str>,
         f: impl FnMut(&Indexes, &str, bool) + Send + 'static,
     ) -> ListenerId {
-        self.add(HAS_INDEX, vec![index_id.map(Text::from)], Callback::HasIndex(Box::new(f)))
+        self.add(
+            HAS_INDEX,
+            vec![index_id.map(Text::from)],
+            Callback::HasIndex(Box::new(f)),
+        )
     }
 
     /// Listens to the slice ids of an index (`None`: any): `f(indexes, index_id)`.
@@ -386,7 +392,11 @@ impl Indexes {
         index_id: Option<&str>,
         f: impl FnMut(&Indexes, &str) + Send + 'static,
     ) -> ListenerId {
-        self.add(SLICE_IDS, vec![index_id.map(Text::from)], Callback::SliceIds(Box::new(f)))
+        self.add(
+            SLICE_IDS,
+            vec![index_id.map(Text::from)],
+            Callback::SliceIds(Box::new(f)),
+        )
     }
 
     /// Listens to whether a slice exists: `f(indexes, index_id, slice_id, has_slice)`.
@@ -492,7 +502,10 @@ impl Inner {
     fn process_row(self: &Arc<Self>, index_id: &str, generation: u64, row_id: &str) {
         let sources = {
             let state = self.state.lock();
-            let Some(def) = state.defs.get(index_id).filter(|d| d.generation == generation)
+            let Some(def) = state
+                .defs
+                .get(index_id)
+                .filter(|d| d.generation == generation)
             else {
                 return;
             };
@@ -503,9 +516,19 @@ impl Inner {
             )
         };
         let (table_id, slice, sort) = sources;
-        let (value, key) = compute(&self.store, &table_id, slice.as_ref(), sort.as_ref(), row_id);
+        let (value, key) = compute(
+            &self.store,
+            &table_id,
+            slice.as_ref(),
+            sort.as_ref(),
+            row_id,
+        );
         let mut state = self.state.lock();
-        if let Some(def) = state.defs.get_mut(index_id).filter(|d| d.generation == generation) {
+        if let Some(def) = state
+            .defs
+            .get_mut(index_id)
+            .filter(|d| d.generation == generation)
+        {
             def.rows.record(row_id, value, key);
         }
     }
@@ -515,7 +538,10 @@ impl Inner {
     fn process_table(self: &Arc<Self>, index_id: &str, generation: u64) {
         let (events, panic) = {
             let mut state = self.state.lock();
-            let Some(def) = state.defs.get_mut(index_id).filter(|d| d.generation == generation)
+            let Some(def) = state
+                .defs
+                .get_mut(index_id)
+                .filter(|d| d.generation == generation)
             else {
                 return;
             };

@@ -83,6 +83,12 @@ pub enum Aggregate {
     Custom(CustomAggregate),
 }
 
+impl From<CustomAggregate> for Aggregate {
+    fn from(custom: CustomAggregate) -> Aggregate {
+        Aggregate::Custom(custom)
+    }
+}
+
 impl fmt::Debug for Aggregate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -234,7 +240,10 @@ impl Trapped for Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         let state = self.state.get_mut();
-        let ids = state.defs.iter().flat_map(|(_, d)| d.store_listeners.iter().copied());
+        let ids = state
+            .defs
+            .iter()
+            .flat_map(|(_, d)| d.store_listeners.iter().copied());
         for id in ids.chain(state.trap_listener) {
             self.store.del_listener(id);
         }
@@ -342,7 +351,10 @@ impl Metrics {
         let mut state = inner.state.lock();
         let generation = state.next_generation;
         state.next_generation += 1;
-        let is_new = !state.defs.get(metric_id).is_some_and(|d| d.metric.is_some());
+        let is_new = !state
+            .defs
+            .get(metric_id)
+            .is_some_and(|d| d.metric.is_some());
         if let Some(def) = state.defs.get_mut(metric_id).filter(|_| is_new) {
             def.rows = RowCache::default();
             def.stale = false;
@@ -450,7 +462,10 @@ impl Metrics {
     /// is `false`).
     pub fn has_metric(&self, metric_id: &str) -> bool {
         let state = self.inner.state.lock();
-        state.defs.get(metric_id).is_some_and(|d| d.metric.is_some())
+        state
+            .defs
+            .get(metric_id)
+            .is_some_and(|d| d.metric.is_some())
     }
 
     /// The table a metric is over.
@@ -544,7 +559,10 @@ impl Inner {
     fn process_row(self: &Arc<Self>, metric_id: &str, generation: u64, row_id: &str) {
         let (table_id, source) = {
             let state = self.state.lock();
-            let Some(def) = state.defs.get(metric_id).filter(|d| d.generation == generation)
+            let Some(def) = state
+                .defs
+                .get(metric_id)
+                .filter(|d| d.generation == generation)
             else {
                 return;
             };
@@ -552,7 +570,11 @@ impl Inner {
         };
         let value = compute(&self.store, &table_id, source.as_ref(), row_id);
         let mut state = self.state.lock();
-        if let Some(def) = state.defs.get_mut(metric_id).filter(|d| d.generation == generation) {
+        if let Some(def) = state
+            .defs
+            .get_mut(metric_id)
+            .filter(|d| d.generation == generation)
+        {
             def.rows.record(row_id, value, None);
         }
     }
@@ -560,7 +582,10 @@ impl Inner {
     fn process_table(self: &Arc<Self>, metric_id: &str, generation: u64) {
         let (events, panic) = {
             let mut state = self.state.lock();
-            let Some(def) = state.defs.get_mut(metric_id).filter(|d| d.generation == generation)
+            let Some(def) = state
+                .defs
+                .get_mut(metric_id)
+                .filter(|d| d.generation == generation)
             else {
                 return;
             };

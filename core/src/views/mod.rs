@@ -55,12 +55,10 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use checkpoints::{CheckpointIds, Checkpoints, CheckpointsListenerStats, create_checkpoints};
-pub use indexes::{
-    Indexes, IndexesListenerStats, RowIdSorter, SliceIdSorter, create_indexes,
-};
+pub use indexes::{Indexes, IndexesListenerStats, RowIdSorter, SliceIdSorter, create_indexes};
 pub use metrics::{Aggregate, CustomAggregate, Metrics, MetricsListenerStats, create_metrics};
-pub use relationships::{Relationships, RelationshipsListenerStats, create_relationships};
 pub use metrics::{AggregateAddFn, AggregateFn, AggregateRemoveFn, AggregateReplaceFn};
+pub use relationships::{Relationships, RelationshipsListenerStats, create_relationships};
 
 use crate::js::{self, Primitive};
 use crate::types::Cell;

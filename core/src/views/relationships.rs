@@ -89,7 +89,10 @@ impl Trapped for Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         let state = self.state.get_mut();
-        let ids = state.defs.iter().flat_map(|(_, d)| d.store_listeners.iter().copied());
+        let ids = state
+            .defs
+            .iter()
+            .flat_map(|(_, d)| d.store_listeners.iter().copied());
         for id in ids.chain(state.trap_listener) {
             self.store.del_listener(id);
         }
@@ -308,7 +311,9 @@ impl Relationships {
             .defs
             .get(relationship_id)
             .and_then(|d| d.remote_rows.get(remote_row_id))
-            .map_or_else(Vec::new, |rows| rows.keys().map(|k| k.to_string()).collect())
+            .map_or_else(Vec::new, |rows| {
+                rows.keys().map(|k| k.to_string()).collect()
+            })
     }
 
     /// The linked list from `first_row_id`: it, then the row it points at, and so on until a
@@ -625,7 +630,10 @@ fn on_changed(def: &mut RelDef, firsts: &[Text], relationship_id: &str, force: b
     def.rows.apply();
     if force {
         for first in firsts {
-            let old = def.linked.remove(first.as_str()).unwrap_or_else(|| walk(def, first));
+            let old = def
+                .linked
+                .remove(first.as_str())
+                .unwrap_or_else(|| walk(def, first));
             if old != walk(def, first) {
                 changed_linked.insert(first.clone(), ());
             }
