@@ -155,7 +155,7 @@ fn row_sorter(name: &str) -> RowIdSorter {
 
 fn slice_sorter(name: &str) -> SliceIdSorter {
     match name {
-        "alpha" => Arc::new(|a, b| compare_utf16(a, b)),
+        "alpha" => Arc::new(compare_utf16),
         "rev" => Arc::new(|a, b| compare_utf16(b, a)),
         other => panic!("unknown slice sorter {other}"),
     }

@@ -592,7 +592,7 @@ fn compute(
     };
     let mut unique: Vec<Text> = Vec::with_capacity(ids.len());
     for id in ids {
-        if !unique.iter().any(|u| u == &id) {
+        if !unique.iter().any(|u| *u == id) {
             unique.push(Text::from(id));
         }
     }

@@ -351,10 +351,7 @@ impl Metrics {
         let mut state = inner.state.lock();
         let generation = state.next_generation;
         state.next_generation += 1;
-        let is_new = !state
-            .defs
-            .get(metric_id)
-            .is_some_and(|d| d.metric.is_some());
+        let is_new = state.defs.get(metric_id).is_none_or(|d| d.metric.is_none());
         if let Some(def) = state.defs.get_mut(metric_id).filter(|_| is_new) {
             def.rows = RowCache::default();
             def.stale = false;
