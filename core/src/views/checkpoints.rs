@@ -5,13 +5,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Weak};
 
 use indexmap::IndexMap;
-use parking_lot::Mutex;
 
 use crate::store::{ListenerId, Store};
 use crate::types::{Cell, Text};
 
-use super::listeners::Registry;
-use super::rows::{PanicTrap, Trapped, fire, link_trap};
+use super::rows::{fire, link_trap};
+use super::view::{ViewCore, ViewState};
 
 /// `(old, new)` of a cell or value.
 type OldNew = (Option<Cell>, Option<Cell>);
@@ -62,26 +61,13 @@ struct State {
     store_listeners: Vec<ListenerId>,
 }
 
-struct Inner {
-    store: Store,
-    state: Mutex<State>,
-    listeners: Mutex<Registry<Callback>>,
-    trap: PanicTrap,
-}
-
-impl Trapped for Inner {
-    fn trap(&self) -> &PanicTrap {
-        &self.trap
+impl ViewState for State {
+    fn take_store_listeners(&mut self) -> Vec<ListenerId> {
+        std::mem::take(&mut self.store_listeners)
     }
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        for id in std::mem::take(&mut self.state.get_mut().store_listeners) {
-            self.store.del_listener(id);
-        }
-    }
-}
+type Core = ViewCore<State, Callback>;
 
 /// Undo and redo over a store's changes, between labelled checkpoints (TinyBase's
 /// `Checkpoints`). Checkpoint `"0"` is made at creation.
@@ -101,7 +87,7 @@ impl Drop for Inner {
 /// ```
 #[derive(Clone)]
 pub struct Checkpoints {
-    inner: Arc<Inner>,
+    core: Arc<Core>,
 }
 
 /// Creates a [`Checkpoints`] over `store` (TinyBase's `createCheckpoints`).
@@ -126,36 +112,32 @@ impl std::fmt::Debug for Checkpoints {
 impl Checkpoints {
     /// Creates a `Checkpoints` over `store`, with checkpoint `"0"`.
     pub fn new(store: &Store) -> Checkpoints {
-        let inner = Arc::new(Inner {
-            store: store.clone(),
-            state: Mutex::new(State {
-                size: 100,
-                current: None,
-                cells_delta: IndexMap::new(),
-                values_delta: IndexMap::new(),
-                listening: true,
-                next_id: 0,
-                changed: false,
-                deltas: IndexMap::new(),
-                labels: IndexMap::new(),
-                backward: Vec::new(),
-                forward: VecDeque::new(),
-                store_listeners: Vec::new(),
-            }),
-            listeners: Mutex::new(Registry::default()),
-            trap: PanicTrap::default(),
-        });
-        let checkpoints = Checkpoints { inner };
+        let state = State {
+            size: 100,
+            current: None,
+            cells_delta: IndexMap::new(),
+            values_delta: IndexMap::new(),
+            listening: true,
+            next_id: 0,
+            changed: false,
+            deltas: IndexMap::new(),
+            labels: IndexMap::new(),
+            backward: Vec::new(),
+            forward: VecDeque::new(),
+            store_listeners: Vec::new(),
+        };
+        let checkpoints = Checkpoints {
+            core: ViewCore::new(store, state),
+        };
         checkpoints.clear();
-        let weak = Arc::downgrade(&checkpoints.inner);
-        let ids = listen(store, &weak);
-        checkpoints.inner.state.lock().store_listeners = ids;
+        let ids = listen(store, &checkpoints.core.this);
+        checkpoints.core.state.lock().store_listeners = ids;
         checkpoints
     }
 
     /// The store this object follows.
     pub fn get_store(&self) -> Store {
-        self.inner.store.clone()
+        self.core.store.clone()
     }
 
     /// Records the changes since the current checkpoint as a new checkpoint with `label`, and
@@ -163,7 +145,7 @@ impl Checkpoints {
     pub fn add_checkpoint(&self, label: &str) -> String {
         let mut events = Vec::new();
         let id = {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             let id = state.add_checkpoint(label, &mut events);
             state.ids_if_changed(&mut events);
             id
@@ -175,7 +157,7 @@ impl Checkpoints {
     /// Sets a checkpoint's label (unknown ids: no-op).
     pub fn set_checkpoint(&self, checkpoint_id: &str, label: &str) -> &Self {
         let mut events = Vec::new();
-        self.inner
+        self.core
             .state
             .lock()
             .set_label(checkpoint_id, label, &mut events);
@@ -185,7 +167,7 @@ impl Checkpoints {
 
     /// `(backward ids, current id, forward ids)`.
     pub fn get_checkpoint_ids(&self) -> CheckpointIds {
-        let state = self.inner.state.lock();
+        let state = self.core.state.lock();
         let ids = |v: &mut dyn Iterator<Item = &Text>| v.map(|t| t.to_string()).collect();
         (
             ids(&mut state.backward.iter()),
@@ -197,7 +179,7 @@ impl Checkpoints {
     /// Calls `f(checkpoint_id, label)` for each checkpoint.
     pub fn for_each_checkpoint(&self, mut f: impl FnMut(&str, &str)) {
         let labels: Vec<(Text, String)> = {
-            let state = self.inner.state.lock();
+            let state = self.core.state.lock();
             state
                 .labels
                 .iter()
@@ -211,18 +193,18 @@ impl Checkpoints {
 
     /// Whether a checkpoint exists.
     pub fn has_checkpoint(&self, checkpoint_id: &str) -> bool {
-        self.inner.state.lock().deltas.contains_key(checkpoint_id)
+        self.core.state.lock().deltas.contains_key(checkpoint_id)
     }
 
     /// A checkpoint's label.
     pub fn get_checkpoint(&self, checkpoint_id: &str) -> Option<String> {
-        self.inner.state.lock().labels.get(checkpoint_id).cloned()
+        self.core.state.lock().labels.get(checkpoint_id).cloned()
     }
 
     /// Undoes back to the previous checkpoint (recording uncommitted changes as a checkpoint
     /// first, so they can be redone).
     pub fn go_backward(&self) -> &Self {
-        let _writers = self.inner.store.lock();
+        let _writers = self.core.store.lock();
         self.step_backward();
         self.fire_ids_if_changed();
         self
@@ -230,7 +212,7 @@ impl Checkpoints {
 
     /// Redoes to the next checkpoint.
     pub fn go_forward(&self) -> &Self {
-        let _writers = self.inner.store.lock();
+        let _writers = self.core.store.lock();
         self.step_forward();
         self.fire_ids_if_changed();
         self
@@ -238,16 +220,16 @@ impl Checkpoints {
 
     /// Goes backward or forward until `checkpoint_id` is current (unknown ids: no-op).
     pub fn go_to(&self, checkpoint_id: &str) -> &Self {
-        let _writers = self.inner.store.lock();
+        let _writers = self.core.store.lock();
         let (back, forth) = {
-            let state = self.inner.state.lock();
+            let state = self.core.state.lock();
             (
                 state.backward.iter().any(|b| b == checkpoint_id),
                 state.forward.iter().any(|f| f == checkpoint_id),
             )
         };
         if back || forth {
-            while self.inner.state.lock().current.as_deref() != Some(checkpoint_id) {
+            while self.core.state.lock().current.as_deref() != Some(checkpoint_id) {
                 let moved = if back {
                     self.step_backward()
                 } else {
@@ -267,7 +249,7 @@ impl Checkpoints {
     pub fn clear(&self) -> &Self {
         let mut events = Vec::new();
         {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             let backward = std::mem::take(&mut state.backward);
             state.clear_ids(backward, &mut events);
             let forward: Vec<Text> = std::mem::take(&mut state.forward).into();
@@ -280,7 +262,7 @@ impl Checkpoints {
         // TinyBase calls the listeners of the forgotten checkpoints before it makes "0".
         self.fire(&std::mem::take(&mut events));
         {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             state.add_checkpoint("", &mut events);
             state.ids_if_changed(&mut events);
         }
@@ -292,7 +274,7 @@ impl Checkpoints {
     pub fn clear_forward(&self) -> &Self {
         let mut events = Vec::new();
         {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             if !state.forward.is_empty() {
                 let forward: Vec<Text> = std::mem::take(&mut state.forward).into();
                 state.clear_ids(forward, &mut events);
@@ -308,7 +290,7 @@ impl Checkpoints {
     pub fn set_size(&self, size: usize) -> &Self {
         let mut events = Vec::new();
         {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             state.size = size;
             state.trim(&mut events);
         }
@@ -318,9 +300,9 @@ impl Checkpoints {
 
     /// Stops following the store.
     pub fn destroy(&self) {
-        let ids = std::mem::take(&mut self.inner.state.lock().store_listeners);
+        let ids = std::mem::take(&mut self.core.state.lock().store_listeners);
         for id in ids {
-            self.inner.store.del_listener(id);
+            self.core.store.del_listener(id);
         }
     }
 
@@ -329,10 +311,8 @@ impl Checkpoints {
         &self,
         f: impl FnMut(&Checkpoints) + Send + 'static,
     ) -> ListenerId {
-        self.inner
-            .listeners
-            .lock()
-            .add(CHECKPOINT_IDS, vec![], Callback::Ids(Box::new(f)))
+        self.core
+            .add_listener(CHECKPOINT_IDS, vec![], Callback::Ids(Box::new(f)))
     }
 
     /// Listens to a checkpoint's label and existence (`None`: any):
@@ -343,24 +323,21 @@ impl Checkpoints {
         f: impl FnMut(&Checkpoints, &str) + Send + 'static,
     ) -> ListenerId {
         let path = vec![checkpoint_id.map(Text::from)];
-        self.inner
-            .listeners
-            .lock()
-            .add(CHECKPOINT, path, Callback::Checkpoint(Box::new(f)))
+        self.core
+            .add_listener(CHECKPOINT, path, Callback::Checkpoint(Box::new(f)))
     }
 
     /// Removes a listener (unknown ids are ignored).
     pub fn del_listener(&self, id: ListenerId) -> &Self {
-        self.inner.listeners.lock().remove(id);
+        self.core.listeners.lock().remove(id);
         self
     }
 
     /// Listener counts.
     pub fn get_listener_stats(&self) -> CheckpointsListenerStats {
-        let listeners = self.inner.listeners.lock();
         CheckpointsListenerStats {
-            checkpoint_ids: listeners.count(CHECKPOINT_IDS),
-            checkpoint: listeners.count(CHECKPOINT),
+            checkpoint_ids: self.core.count(CHECKPOINT_IDS),
+            checkpoint: self.core.count(CHECKPOINT),
         }
     }
 
@@ -368,7 +345,7 @@ impl Checkpoints {
     fn step_backward(&self) -> bool {
         let mut events = Vec::new();
         let id = {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             if state.backward.is_empty() {
                 return false;
             }
@@ -378,7 +355,7 @@ impl Checkpoints {
         };
         self.fire(&events);
         self.update_store(&id, false);
-        let mut state = self.inner.state.lock();
+        let mut state = self.core.state.lock();
         state.current = state.backward.pop();
         state.changed = true;
         true
@@ -387,7 +364,7 @@ impl Checkpoints {
     /// TinyBase's `goForwardImpl`; whether it moved.
     fn step_forward(&self) -> bool {
         let id = {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             let Some(next) = state.forward.pop_front() else {
                 return false;
             };
@@ -398,7 +375,7 @@ impl Checkpoints {
             next
         };
         self.update_store(&id, true);
-        self.inner.state.lock().changed = true;
+        self.core.state.lock().changed = true;
         true
     }
 
@@ -406,17 +383,17 @@ impl Checkpoints {
     /// transaction, without recording it.
     fn update_store(&self, checkpoint_id: &str, forward: bool) {
         let delta = {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             state.listening = false;
             state.deltas.get(checkpoint_id).cloned()
         };
-        struct Listen<'a>(&'a Inner);
+        struct Listen<'a>(&'a Core);
         impl Drop for Listen<'_> {
             fn drop(&mut self) {
                 self.0.state.lock().listening = true;
             }
         }
-        let _listen = Listen(&self.inner);
+        let _listen = Listen(&self.core);
         let Some((cells, values)) = delta else {
             return;
         };
@@ -427,7 +404,7 @@ impl Checkpoints {
                 old_new.0.clone()
             }
         };
-        self.inner.store.transaction(|store| {
+        self.core.store.transaction(|store| {
             for (table, rows) in &cells {
                 for (row, cells) in rows {
                     for (cell, old_new) in cells {
@@ -449,12 +426,12 @@ impl Checkpoints {
 
     fn fire_ids_if_changed(&self) {
         let mut events = Vec::new();
-        self.inner.state.lock().ids_if_changed(&mut events);
+        self.core.state.lock().ids_if_changed(&mut events);
         self.fire(&events);
     }
 
     fn fire(&self, events: &[Event]) {
-        let registry = &self.inner.listeners;
+        let registry = &self.core.listeners;
         for event in events {
             match event {
                 Event::Ids => fire(registry, CHECKPOINT_IDS, &[], |c| {
@@ -474,7 +451,7 @@ impl Checkpoints {
 
 /// Subscribes to every cell and value change of the store (non-mutator), and to the end of
 /// transactions (to resume a listener's panic).
-fn listen(store: &Store, view: &Weak<Inner>) -> Vec<ListenerId> {
+fn listen(store: &Store, view: &Weak<Core>) -> Vec<ListenerId> {
     let cells = view.clone();
     let cell_listener = store.add_cell_listener(
         None,
@@ -485,7 +462,7 @@ fn listen(store: &Store, view: &Weak<Inner>) -> Vec<ListenerId> {
                 inner.trap.catch(|| {
                     let events = inner.state.lock().cell_changed(table, row, cell, new, old);
                     Checkpoints {
-                        inner: inner.clone(),
+                        core: inner.clone(),
                     }
                     .fire(&events);
                 });
@@ -501,7 +478,7 @@ fn listen(store: &Store, view: &Weak<Inner>) -> Vec<ListenerId> {
                 inner.trap.catch(|| {
                     let events = inner.state.lock().value_changed(value, new, old);
                     Checkpoints {
-                        inner: inner.clone(),
+                        core: inner.clone(),
                     }
                     .fire(&events);
                 });

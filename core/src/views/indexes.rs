@@ -4,16 +4,14 @@
 
 use std::cmp::Ordering;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::{Arc, Weak};
-
-use parking_lot::Mutex;
+use std::sync::Arc;
 
 use crate::ordmap::OrdMap;
 use crate::store::{ListenerId, Store, js_sort};
 use crate::types::{Cell, Text};
 
-use super::listeners::Registry;
-use super::rows::{Panic, PanicTrap, RowCache, Trapped, evaluate, fire, link_table, link_trap};
+use super::rows::{Panic, RowCache, evaluate, fire};
+use super::view::{Definition, Defs, Evaluate, Linked, ViewCore};
 use super::{Source, default_row_sorter_less, slice_id_of_cell};
 
 /// Orders two slice ids (`Less`: the first goes first). Default: insertion order.
@@ -64,8 +62,7 @@ enum Event {
 type Slices = OrdMap<Text, OrdMap<Text, ()>>;
 
 struct IndexDef {
-    table_id: Text,
-    generation: u64,
+    linked: Linked,
     slice_source: Option<Source<Vec<String>>>,
     sort_source: Option<Source<Option<Cell>>>,
     slice_sorter: Option<SliceIdSorter>,
@@ -74,42 +71,71 @@ struct IndexDef {
     slices: Slices,
     /// A sorter panicked: the next update re-sorts every slice.
     stale: bool,
-    store_listeners: Vec<ListenerId>,
 }
 
-#[derive(Default)]
-struct State {
-    defs: OrdMap<Text, IndexDef>,
-    next_generation: u64,
-    trap_listener: Option<ListenerId>,
+/// Evaluates a row's slice ids and sort key.
+struct IndexEval {
+    table_id: Text,
+    slice: Option<Source<Vec<String>>>,
+    sort: Option<Source<Option<Cell>>>,
 }
 
-struct Inner {
-    store: Store,
-    state: Mutex<State>,
-    listeners: Mutex<Registry<Callback>>,
-    trap: PanicTrap,
-    this: Weak<Inner>,
-}
+impl Evaluate for IndexEval {
+    type Row = (Option<Vec<Text>>, Option<Option<Cell>>);
 
-impl Trapped for Inner {
-    fn trap(&self) -> &PanicTrap {
-        &self.trap
+    fn evaluate(&self, store: &Store, row_id: &str) -> Self::Row {
+        compute(
+            store,
+            &self.table_id,
+            self.slice.as_ref(),
+            self.sort.as_ref(),
+            row_id,
+        )
     }
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let state = self.state.get_mut();
-        let ids = state
-            .defs
-            .iter()
-            .flat_map(|(_, d)| d.store_listeners.iter().copied());
-        for id in ids.chain(state.trap_listener) {
-            self.store.del_listener(id);
+impl Definition for IndexDef {
+    type Eval = IndexEval;
+    type Event = Event;
+    type Extra = ();
+
+    fn linked(&self) -> &Linked {
+        &self.linked
+    }
+
+    fn linked_mut(&mut self) -> &mut Linked {
+        &mut self.linked
+    }
+
+    fn evaluator(&self) -> IndexEval {
+        IndexEval {
+            table_id: self.linked.table_id.clone(),
+            slice: self.slice_source.clone(),
+            sort: self.sort_source.clone(),
         }
     }
+
+    fn known_rows(&self) -> Vec<String> {
+        self.rows.row_ids()
+    }
+
+    fn adopt(&mut self, old: IndexDef) {
+        self.rows = old.rows;
+        self.slices = old.slices;
+        self.stale = old.stale;
+    }
+
+    fn record(&mut self, row_id: &str, (value, key): (Option<Vec<Text>>, Option<Option<Cell>>)) {
+        self.rows.record(row_id, value, key);
+    }
+
+    fn on_changed(&mut self, id: &str, force: bool, _: &()) -> (Vec<Event>, Option<Panic>) {
+        let force = force || std::mem::take(&mut self.stale);
+        on_changed(self, id, force)
+    }
 }
+
+type Core = ViewCore<Defs<IndexDef>, Callback>;
 
 /// Slices of the rows of tables, kept up to date as the store changes (TinyBase's `Indexes`).
 ///
@@ -128,7 +154,7 @@ impl Drop for Inner {
 /// ```
 #[derive(Clone)]
 pub struct Indexes {
-    inner: Arc<Inner>,
+    core: Arc<Core>,
 }
 
 /// Creates an [`Indexes`] over `store` (TinyBase's `createIndexes`); a
@@ -154,20 +180,14 @@ impl std::fmt::Debug for Indexes {
 impl Indexes {
     /// Creates an `Indexes` over `store`.
     pub fn new(store: &Store) -> Indexes {
-        let inner = Arc::new_cyclic(|this| Inner {
-            store: store.clone(),
-            state: Mutex::new(State::default()),
-            listeners: Mutex::new(Registry::default()),
-            trap: PanicTrap::default(),
-            this: this.clone(),
-        });
-        inner.state.lock().trap_listener = Some(link_trap(store, &inner.this));
-        Indexes { inner }
+        Indexes {
+            core: ViewCore::new(store, Defs::default()),
+        }
     }
 
     /// The store this object indexes.
     pub fn get_store(&self) -> Store {
-        self.inner.store.clone()
+        self.core.store.clone()
     }
 
     /// Defines (or redefines) an index over `table_id`.
@@ -178,8 +198,9 @@ impl Indexes {
     /// key rows are sorted by within a slice, with `row_sorter` (default: JavaScript's `<`).
     /// `slice_sorter` orders the slice ids (default: the order they appeared in).
     ///
-    /// A missing table or cell is valid and gives empty slices. A function that panics makes
-    /// this call panic with nothing changed.
+    /// A missing table or cell is valid and gives empty slices. A slice or sort-key function
+    /// that panics makes this call panic with nothing changed; a panicking sorter leaves that
+    /// order as it was, and its panic is resumed after the listeners ran.
     ///
     /// ```
     /// use tinystore_core::{Cell, Store};
@@ -199,68 +220,28 @@ impl Indexes {
         slice_sorter: Option<SliceIdSorter>,
         row_sorter: Option<RowIdSorter>,
     ) -> &Self {
-        let inner = &self.inner;
-        let store = &inner.store;
-        let _writers = store.lock();
-        let rows = {
-            let state = inner.state.lock();
-            match state.defs.get(index_id) {
-                Some(def) => def.rows.rows_to_evaluate(store, table_id),
-                None => store.get_row_ids(table_id),
-            }
+        let def = IndexDef {
+            linked: Linked {
+                table_id: Text::from(table_id),
+                ..Linked::default()
+            },
+            slice_source: slice,
+            sort_source: sort_key,
+            slice_sorter,
+            row_sorter,
+            rows: RowCache::default(),
+            slices: OrdMap::new(),
+            stale: false,
         };
-        let computed: Vec<_> = rows
-            .into_iter()
-            .map(|row| {
-                let (value, key) =
-                    compute(store, table_id, slice.as_ref(), sort_key.as_ref(), &row);
-                (row, value, key)
-            })
-            .collect();
-        let mut state = inner.state.lock();
-        let generation = state.next_generation;
-        state.next_generation += 1;
-        let is_new = !state.defs.contains_key(index_id);
-        if is_new {
-            state
-                .defs
-                .insert(Text::from(index_id), IndexDef::new(table_id));
-        }
-        if state.trap_listener.is_none() {
-            state.trap_listener = Some(link_trap(store, &inner.this));
-        }
-        let def = state.defs.get_mut(index_id).expect("inserted above");
-        def.table_id = Text::from(table_id);
-        def.generation = generation;
-        def.slice_source = slice;
-        def.sort_source = sort_key;
-        def.slice_sorter = slice_sorter;
-        def.row_sorter = row_sorter;
-        for (row, value, key) in computed {
-            def.rows.record(&row, value, key);
-        }
-        let (events, panic) = on_changed(def, index_id, true);
-        for id in std::mem::take(&mut def.store_listeners) {
-            store.del_listener(id);
-        }
-        let (row_id, table_id_owned) = (Text::from(index_id), Text::from(table_id));
-        let row_index = row_id.clone();
-        def.store_listeners = link_table(
-            store,
-            &table_id_owned,
-            &inner.this,
-            move |view, row| view.process_row(&row_index, generation, row),
-            move |view| view.process_table(&row_id, generation),
-        );
-        drop(state);
-        if is_new {
+        let defined = self.core.define(index_id, def, fire_events);
+        if defined.is_new {
             self.fire(&[Event::IndexIds]);
         }
-        self.fire(&events);
-        if is_new {
+        self.fire(&defined.events);
+        if defined.is_new {
             self.fire(&[Event::HasIndex(Text::from(index_id), true)]);
         }
-        if let Some(panic) = panic {
+        if let Some(panic) = defined.panic {
             resume_unwind(panic);
         }
         self
@@ -269,16 +250,16 @@ impl Indexes {
     /// Removes an index definition and its store listeners (unknown ids: no-op, but the
     /// index-ids listeners are called, as in TinyBase).
     pub fn del_index_definition(&self, index_id: &str) -> &Self {
-        let removed = self.del_definition(index_id);
+        let removed = self.core.undefine(index_id);
         self.fire(&[Event::IndexIds]);
-        if let Some(slice_ids) = removed {
+        if let Some(def) = removed {
             let id = Text::from(index_id);
             let mut events = vec![Event::HasIndex(id.clone(), false)];
-            if !slice_ids.is_empty() {
+            if !def.slices.is_empty() {
                 events.push(Event::SliceIds(id.clone()));
-                for slice in slice_ids {
+                for slice in def.slices.keys() {
                     events.push(Event::HasSlice(id.clone(), slice.clone(), false));
-                    events.push(Event::SliceRowIds(id.clone(), slice));
+                    events.push(Event::SliceRowIds(id.clone(), slice.clone()));
                 }
             }
             self.fire(&events);
@@ -289,68 +270,51 @@ impl Indexes {
     /// Removes every definition and the store listeners (TinyBase's `destroy`: index-ids
     /// listeners are called once per definition). The object stays usable.
     pub fn destroy(&self) {
-        let ids: Vec<Text> = self.inner.state.lock().defs.keys().cloned().collect();
-        for id in ids {
-            self.del_definition(&id);
-            self.fire(&[Event::IndexIds]);
-        }
-        let trap = self.inner.state.lock().trap_listener.take();
-        if let Some(trap) = trap {
-            self.inner.store.del_listener(trap);
-        }
-    }
-
-    fn del_definition(&self, index_id: &str) -> Option<Vec<Text>> {
-        let _writers = self.inner.store.lock();
-        let def = self.inner.state.lock().defs.remove(index_id)?;
-        for id in def.store_listeners {
-            self.inner.store.del_listener(id);
-        }
-        Some(def.slices.keys().cloned().collect())
+        self.core.destroy(|_| self.fire(&[Event::IndexIds]));
     }
 
     /// The ids of the defined indexes, in definition order.
     pub fn get_index_ids(&self) -> Vec<String> {
-        let state = self.inner.state.lock();
-        state.defs.keys().map(|k| k.to_string()).collect()
+        self.core.state.lock().ids()
     }
 
     /// Whether an index is defined.
     pub fn has_index(&self, index_id: &str) -> bool {
-        self.inner.state.lock().defs.contains_key(index_id)
+        self.core.with_def(index_id, |_| ()).is_some()
     }
 
     /// Whether an index has a slice.
     pub fn has_slice(&self, index_id: &str, slice_id: &str) -> bool {
-        let state = self.inner.state.lock();
-        state
-            .defs
-            .get(index_id)
-            .is_some_and(|d| d.slices.contains_key(slice_id))
+        self.core
+            .with_def(index_id, |d| d.slices.contains_key(slice_id))
+            .unwrap_or(false)
     }
 
     /// The table an index is over.
     pub fn get_table_id(&self, index_id: &str) -> Option<String> {
-        let state = self.inner.state.lock();
-        state.defs.get(index_id).map(|d| d.table_id.to_string())
+        self.core
+            .with_def(index_id, |d| d.linked.table_id.to_string())
     }
 
     /// The slice ids of an index, in order (empty for an unknown index).
     pub fn get_slice_ids(&self, index_id: &str) -> Vec<String> {
-        let state = self.inner.state.lock();
-        state.defs.get(index_id).map_or_else(Vec::new, |d| {
-            d.slices.keys().map(|k| k.to_string()).collect()
-        })
+        self.core
+            .with_def(index_id, |d| {
+                d.slices.keys().map(|k| k.to_string()).collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The row ids of a slice, in order (empty for an unknown index or slice).
     pub fn get_slice_row_ids(&self, index_id: &str, slice_id: &str) -> Vec<String> {
-        let state = self.inner.state.lock();
-        state
-            .defs
-            .get(index_id)
-            .and_then(|d| d.slices.get(slice_id))
-            .map_or_else(Vec::new, |s| s.keys().map(|k| k.to_string()).collect())
+        self.core
+            .with_def(index_id, |d| {
+                d.slices
+                    .get(slice_id)
+                    .map(|s| s.keys().map(|k| k.to_string()).collect())
+            })
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// Calls `f(index_id)` for each index.
@@ -439,26 +403,25 @@ impl Indexes {
 
     /// Removes a listener (unknown ids are ignored).
     pub fn del_listener(&self, id: ListenerId) -> &Self {
-        self.inner.listeners.lock().remove(id);
+        self.core.listeners.lock().remove(id);
         self
     }
 
     /// Listener counts.
     pub fn get_listener_stats(&self) -> IndexesListenerStats {
-        let listeners = self.inner.listeners.lock();
         IndexesListenerStats {
-            slice_ids: listeners.count(SLICE_IDS),
-            slice_row_ids: listeners.count(SLICE_ROW_IDS),
+            slice_ids: self.core.count(SLICE_IDS),
+            slice_row_ids: self.core.count(SLICE_ROW_IDS),
         }
     }
 
     fn add(&self, kind: u8, path: super::listeners::Path, callback: Callback) -> ListenerId {
-        self.inner.listeners.lock().add(kind, path, callback)
+        self.core.add_listener(kind, path, callback)
     }
 
     fn fire(&self, events: &[Event]) {
         for event in events {
-            let registry = &self.inner.listeners;
+            let registry = &self.core.listeners;
             match event {
                 Event::IndexIds => fire(registry, INDEX_IDS, &[], |c| {
                     if let Callback::Ids(f) = c {
@@ -490,86 +453,9 @@ impl Indexes {
     }
 }
 
-impl Inner {
-    fn handle(self: &Arc<Self>) -> Indexes {
-        Indexes {
-            inner: self.clone(),
-        }
-    }
-
-    /// The store's row listener: evaluates the row, then records it (nothing is recorded if
-    /// a definition function panics).
-    fn process_row(self: &Arc<Self>, index_id: &str, generation: u64, row_id: &str) {
-        let sources = {
-            let state = self.state.lock();
-            let Some(def) = state
-                .defs
-                .get(index_id)
-                .filter(|d| d.generation == generation)
-            else {
-                return;
-            };
-            (
-                def.table_id.clone(),
-                def.slice_source.clone(),
-                def.sort_source.clone(),
-            )
-        };
-        let (table_id, slice, sort) = sources;
-        let (value, key) = compute(
-            &self.store,
-            &table_id,
-            slice.as_ref(),
-            sort.as_ref(),
-            row_id,
-        );
-        let mut state = self.state.lock();
-        if let Some(def) = state
-            .defs
-            .get_mut(index_id)
-            .filter(|d| d.generation == generation)
-        {
-            def.rows.record(row_id, value, key);
-        }
-    }
-
-    /// The store's table listener: applies the transaction's row changes, then calls the
-    /// index's listeners.
-    fn process_table(self: &Arc<Self>, index_id: &str, generation: u64) {
-        let (events, panic) = {
-            let mut state = self.state.lock();
-            let Some(def) = state
-                .defs
-                .get_mut(index_id)
-                .filter(|d| d.generation == generation)
-            else {
-                return;
-            };
-            let force = std::mem::take(&mut def.stale);
-            on_changed(def, index_id, force)
-        };
-        if let Some(panic) = panic {
-            self.trap.keep(panic);
-        }
-        self.handle().fire(&events);
-    }
-}
-
-impl IndexDef {
-    fn new(table_id: &str) -> IndexDef {
-        IndexDef {
-            table_id: Text::from(table_id),
-            generation: 0,
-            slice_source: None,
-            sort_source: None,
-            slice_sorter: None,
-            row_sorter: None,
-            rows: RowCache::default(),
-            slices: OrdMap::new(),
-            stale: false,
-            store_listeners: Vec::new(),
-        }
-    }
+/// Calls the listeners of a store-driven update.
+fn fire_events(core: &Arc<Core>, events: &[Event]) {
+    Indexes { core: core.clone() }.fire(events);
 }
 
 /// A row's slice ids and sort key (`None` for a row that no longer exists).

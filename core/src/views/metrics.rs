@@ -3,16 +3,13 @@
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
-use parking_lot::Mutex;
-
-use crate::ordmap::OrdMap;
 use crate::store::{ListenerId, Store};
 use crate::types::{Cell, Text};
 
-use super::listeners::Registry;
-use super::rows::{Panic, PanicTrap, RowCache, Trapped, evaluate, fire, link_table, link_trap};
+use super::rows::{Panic, RowCache, evaluate, fire};
+use super::view::{Definition, Defs, Evaluate, Linked, ViewCore};
 use super::{Source, ViewError, metric_number};
 
 /// `aggregate(numbers, length)`: the metric of all the numbers (`None`: no metric).
@@ -205,50 +202,75 @@ enum Event {
 }
 
 struct MetricDef {
-    table_id: Text,
-    generation: u64,
+    linked: Linked,
     source: Option<Source<Option<Cell>>>,
     aggregate: Aggregate,
     rows: RowCache<f64>,
     metric: Option<f64>,
     /// The aggregate panicked: the next update recomputes it in full.
     stale: bool,
-    store_listeners: Vec<ListenerId>,
 }
 
-#[derive(Default)]
-struct State {
-    defs: OrdMap<Text, MetricDef>,
-    next_generation: u64,
-    trap_listener: Option<ListenerId>,
+/// Evaluates a row's number.
+struct MetricEval {
+    table_id: Text,
+    source: Option<Source<Option<Cell>>>,
 }
 
-struct Inner {
-    store: Store,
-    state: Mutex<State>,
-    listeners: Mutex<Registry<Callback>>,
-    trap: PanicTrap,
-    this: Weak<Inner>,
-}
+impl Evaluate for MetricEval {
+    type Row = Option<f64>;
 
-impl Trapped for Inner {
-    fn trap(&self) -> &PanicTrap {
-        &self.trap
+    fn evaluate(&self, store: &Store, row_id: &str) -> Option<f64> {
+        compute(store, &self.table_id, self.source.as_ref(), row_id)
     }
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let state = self.state.get_mut();
-        let ids = state
-            .defs
-            .iter()
-            .flat_map(|(_, d)| d.store_listeners.iter().copied());
-        for id in ids.chain(state.trap_listener) {
-            self.store.del_listener(id);
+impl Definition for MetricDef {
+    type Eval = MetricEval;
+    type Event = Event;
+    type Extra = ();
+
+    fn linked(&self) -> &Linked {
+        &self.linked
+    }
+
+    fn linked_mut(&mut self) -> &mut Linked {
+        &mut self.linked
+    }
+
+    fn evaluator(&self) -> MetricEval {
+        MetricEval {
+            table_id: self.linked.table_id.clone(),
+            source: self.source.clone(),
         }
     }
+
+    fn known_rows(&self) -> Vec<String> {
+        self.rows.row_ids()
+    }
+
+    /// TinyBase keeps a metric whose value is `undefined` as no metric at all: defining it
+    /// again starts afresh.
+    fn exists(&self) -> bool {
+        self.metric.is_some()
+    }
+
+    fn adopt(&mut self, old: MetricDef) {
+        self.rows = old.rows;
+        self.metric = old.metric;
+        self.stale = old.stale;
+    }
+
+    fn record(&mut self, row_id: &str, number: Option<f64>) {
+        self.rows.record(row_id, number, None);
+    }
+
+    fn on_changed(&mut self, id: &str, force: bool, _: &()) -> (Vec<Event>, Option<Panic>) {
+        on_changed(self, id, force)
+    }
 }
+
+type Core = ViewCore<Defs<MetricDef>, Callback>;
 
 /// Aggregates over the rows of tables (TinyBase's `Metrics`).
 ///
@@ -266,7 +288,7 @@ impl Drop for Inner {
 /// ```
 #[derive(Clone)]
 pub struct Metrics {
-    inner: Arc<Inner>,
+    core: Arc<Core>,
 }
 
 /// Creates a [`Metrics`] over `store` (TinyBase's `createMetrics`).
@@ -290,20 +312,14 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     /// Creates a `Metrics` over `store`.
     pub fn new(store: &Store) -> Metrics {
-        let inner = Arc::new_cyclic(|this| Inner {
-            store: store.clone(),
-            state: Mutex::new(State::default()),
-            listeners: Mutex::new(Registry::default()),
-            trap: PanicTrap::default(),
-            this: this.clone(),
-        });
-        inner.state.lock().trap_listener = Some(link_trap(store, &inner.this));
-        Metrics { inner }
+        Metrics {
+            core: ViewCore::new(store, Defs::default()),
+        }
     }
 
     /// The store this object reads.
     pub fn get_store(&self) -> Store {
-        self.inner.store.clone()
+        self.core.store.clone()
     }
 
     /// Defines (or redefines) a metric over `table_id`: the `aggregate` of each row's number,
@@ -329,74 +345,23 @@ impl Metrics {
         aggregate: Aggregate,
         get_number: Option<Source<Option<Cell>>>,
     ) -> &Self {
-        let inner = &self.inner;
-        let store = &inner.store;
-        let _writers = store.lock();
-        // TinyBase keeps a metric whose value is `undefined` as no metric at all: defining it
-        // again starts afresh (new row values, metric-ids listeners called).
-        let rows = {
-            let state = inner.state.lock();
-            match state.defs.get(metric_id).filter(|d| d.metric.is_some()) {
-                Some(def) => def.rows.rows_to_evaluate(store, table_id),
-                None => store.get_row_ids(table_id),
-            }
-        };
-        let computed: Vec<_> = rows
-            .into_iter()
-            .map(|row| {
-                let value = compute(store, table_id, get_number.as_ref(), &row);
-                (row, value)
-            })
-            .collect();
-        let mut state = inner.state.lock();
-        let generation = state.next_generation;
-        state.next_generation += 1;
-        let is_new = state.defs.get(metric_id).is_none_or(|d| d.metric.is_none());
-        if let Some(def) = state.defs.get_mut(metric_id).filter(|_| is_new) {
-            def.rows = RowCache::default();
-            def.stale = false;
-        } else if is_new {
-            let def = MetricDef {
+        let def = MetricDef {
+            linked: Linked {
                 table_id: Text::from(table_id),
-                generation,
-                source: None,
-                aggregate: Aggregate::Sum,
-                rows: RowCache::default(),
-                metric: None,
-                stale: false,
-                store_listeners: Vec::new(),
-            };
-            state.defs.insert(Text::from(metric_id), def);
-        }
-        if state.trap_listener.is_none() {
-            state.trap_listener = Some(link_trap(store, &inner.this));
-        }
-        let def = state.defs.get_mut(metric_id).expect("inserted above");
-        def.table_id = Text::from(table_id);
-        def.generation = generation;
-        def.source = get_number;
-        def.aggregate = aggregate;
-        for (row, value) in computed {
-            def.rows.record(&row, value, None);
-        }
-        let (events, panic) = on_changed(def, metric_id, true);
-        for id in std::mem::take(&mut def.store_listeners) {
-            store.del_listener(id);
-        }
-        let (for_row, for_table) = (Text::from(metric_id), Text::from(metric_id));
-        def.store_listeners = link_table(
-            store,
-            table_id,
-            &inner.this,
-            move |view, row| view.process_row(&for_row, generation, row),
-            move |view| view.process_table(&for_table, generation),
-        );
-        drop(state);
-        if is_new {
+                ..Linked::default()
+            },
+            source: get_number,
+            aggregate,
+            rows: RowCache::default(),
+            metric: None,
+            stale: false,
+        };
+        let defined = self.core.define(metric_id, def, fire_events);
+        if defined.is_new {
             self.fire(&[Event::MetricIds]);
         }
-        self.fire(&events);
-        if let Some(panic) = panic {
+        self.fire(&defined.events);
+        if let Some(panic) = defined.panic {
             resume_unwind(panic);
         }
         self
@@ -426,54 +391,36 @@ impl Metrics {
     /// Removes a metric definition. The metric-ids listeners are called even for an unknown
     /// id, as in TinyBase.
     pub fn del_metric_definition(&self, metric_id: &str) -> &Self {
-        let _writers = self.inner.store.lock();
-        let def = self.inner.state.lock().defs.remove(metric_id);
-        if let Some(def) = def {
-            for id in def.store_listeners {
-                self.inner.store.del_listener(id);
-            }
-        }
+        self.core.undefine(metric_id);
         self.fire(&[Event::MetricIds]);
         self
     }
 
     /// Removes every definition and the store listeners. The object stays usable.
     pub fn destroy(&self) {
-        let ids: Vec<Text> = self.inner.state.lock().defs.keys().cloned().collect();
-        for id in ids {
-            self.del_metric_definition(&id);
-        }
-        let trap = self.inner.state.lock().trap_listener.take();
-        if let Some(trap) = trap {
-            self.inner.store.del_listener(trap);
-        }
+        self.core.destroy(|_| self.fire(&[Event::MetricIds]));
     }
 
     /// The ids of the defined metrics, in definition order.
     pub fn get_metric_ids(&self) -> Vec<String> {
-        let state = self.inner.state.lock();
-        state.defs.keys().map(|k| k.to_string()).collect()
+        self.core.state.lock().ids()
     }
 
     /// Whether a metric has a value (TinyBase's `hasMetric`: a defined metric without numbers
     /// is `false`).
     pub fn has_metric(&self, metric_id: &str) -> bool {
-        let state = self.inner.state.lock();
-        state
-            .defs
-            .get(metric_id)
-            .is_some_and(|d| d.metric.is_some())
+        self.get_metric(metric_id).is_some()
     }
 
     /// The table a metric is over.
     pub fn get_table_id(&self, metric_id: &str) -> Option<String> {
-        let state = self.inner.state.lock();
-        state.defs.get(metric_id).map(|d| d.table_id.to_string())
+        self.core
+            .with_def(metric_id, |d| d.linked.table_id.to_string())
     }
 
     /// The metric's value (`None`: unknown metric or no numbers).
     pub fn get_metric(&self, metric_id: &str) -> Option<f64> {
-        self.inner.state.lock().defs.get(metric_id)?.metric
+        self.core.with_def(metric_id, |d| d.metric).flatten()
     }
 
     /// Calls `f(metric_id, metric)` for each metric that has a value (as TinyBase).
@@ -487,10 +434,8 @@ impl Metrics {
 
     /// Listens to the metric ids: `f(metrics)`.
     pub fn add_metric_ids_listener(&self, f: impl FnMut(&Metrics) + Send + 'static) -> ListenerId {
-        self.inner
-            .listeners
-            .lock()
-            .add(METRIC_IDS, vec![], Callback::Ids(Box::new(f)))
+        self.core
+            .add_listener(METRIC_IDS, vec![], Callback::Ids(Box::new(f)))
     }
 
     /// Listens to a metric (`None`: any): `f(metrics, metric_id, new_metric, old_metric)`.
@@ -514,27 +459,25 @@ impl Metrics {
         f: impl FnMut(&Metrics, &str, Option<f64>, Option<f64>) + Send + 'static,
     ) -> ListenerId {
         let path = vec![metric_id.map(Text::from)];
-        self.inner
-            .listeners
-            .lock()
-            .add(METRIC, path, Callback::Metric(Box::new(f)))
+        self.core
+            .add_listener(METRIC, path, Callback::Metric(Box::new(f)))
     }
 
     /// Removes a listener (unknown ids are ignored).
     pub fn del_listener(&self, id: ListenerId) -> &Self {
-        self.inner.listeners.lock().remove(id);
+        self.core.listeners.lock().remove(id);
         self
     }
 
     /// Listener counts.
     pub fn get_listener_stats(&self) -> MetricsListenerStats {
         MetricsListenerStats {
-            metric: self.inner.listeners.lock().count(METRIC),
+            metric: self.core.count(METRIC),
         }
     }
 
     fn fire(&self, events: &[Event]) {
-        let registry = &self.inner.listeners;
+        let registry = &self.core.listeners;
         for event in events {
             match event {
                 Event::MetricIds => fire(registry, METRIC_IDS, &[], |c| {
@@ -552,50 +495,9 @@ impl Metrics {
     }
 }
 
-impl Inner {
-    fn process_row(self: &Arc<Self>, metric_id: &str, generation: u64, row_id: &str) {
-        let (table_id, source) = {
-            let state = self.state.lock();
-            let Some(def) = state
-                .defs
-                .get(metric_id)
-                .filter(|d| d.generation == generation)
-            else {
-                return;
-            };
-            (def.table_id.clone(), def.source.clone())
-        };
-        let value = compute(&self.store, &table_id, source.as_ref(), row_id);
-        let mut state = self.state.lock();
-        if let Some(def) = state
-            .defs
-            .get_mut(metric_id)
-            .filter(|d| d.generation == generation)
-        {
-            def.rows.record(row_id, value, None);
-        }
-    }
-
-    fn process_table(self: &Arc<Self>, metric_id: &str, generation: u64) {
-        let (events, panic) = {
-            let mut state = self.state.lock();
-            let Some(def) = state
-                .defs
-                .get_mut(metric_id)
-                .filter(|d| d.generation == generation)
-            else {
-                return;
-            };
-            on_changed(def, metric_id, false)
-        };
-        if let Some(panic) = panic {
-            self.trap.keep(panic);
-        }
-        Metrics {
-            inner: self.clone(),
-        }
-        .fire(&events);
-    }
+/// Calls the listeners of a store-driven update.
+fn fire_events(core: &Arc<Core>, events: &[Event]) {
+    Metrics { core: core.clone() }.fire(events);
 }
 
 /// A row's number (`None`: the row is gone or its value does not count).

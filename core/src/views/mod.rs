@@ -49,6 +49,7 @@ pub(crate) mod listeners;
 pub mod metrics;
 pub mod relationships;
 pub(crate) mod rows;
+pub(crate) mod view;
 
 use std::borrow::Cow;
 use std::fmt;

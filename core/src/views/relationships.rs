@@ -3,17 +3,17 @@
 //! row, with the reverse map and linked lists within one table.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
-use parking_lot::Mutex;
 
 use crate::ordmap::OrdMap;
 use crate::store::{ListenerId, Store};
 use crate::types::Text;
 
-use super::listeners::{Path, Registry};
-use super::rows::{PanicTrap, RowCache, Trapped, evaluate, fire, link_table, link_trap};
+use super::listeners::Path;
+use super::rows::{Panic, RowCache, evaluate, fire};
+use super::view::{Definition, Defs, Evaluate, Linked, ViewCore};
 use super::{Source, js_string};
 
 /// Listener counts of a [`Relationships`] (the fields of TinyBase's `getListenerStats`).
@@ -47,9 +47,8 @@ enum Event {
 }
 
 struct RelDef {
-    local_table_id: Text,
+    linked: Linked,
     remote_table_id: Text,
-    generation: u64,
     source: Source<Option<String>>,
     rows: RowCache<Text>,
     /// local row → remote row.
@@ -58,46 +57,76 @@ struct RelDef {
     remote_rows: OrdMap<Text, OrdMap<Text, ()>>,
     /// first row → its linked row ids, for linked-row-ids listeners (TinyBase's cache, which
     /// decides which of those listeners a change calls).
-    linked: HashMap<Text, Vec<Text>>,
-    store_listeners: Vec<ListenerId>,
+    linked_rows: HashMap<Text, Vec<Text>>,
 }
 
-#[derive(Default)]
-struct State {
-    defs: OrdMap<Text, RelDef>,
-    /// relationship → first row ids with linked-row-ids listeners (in first-listener order)
-    /// and how many listeners each has.
-    linked_listeners: IndexMap<Text, IndexMap<Text, usize>>,
-    next_generation: u64,
-    trap_listener: Option<ListenerId>,
+/// relationship → first row ids with linked-row-ids listeners (in first-listener order) and
+/// how many listeners each has.
+type LinkedListeners = IndexMap<Text, IndexMap<Text, usize>>;
+
+/// Evaluates a local row's remote row id.
+struct RelEval {
+    table_id: Text,
+    source: Source<Option<String>>,
 }
 
-struct Inner {
-    store: Store,
-    state: Mutex<State>,
-    listeners: Mutex<Registry<Callback>>,
-    trap: PanicTrap,
-    this: Weak<Inner>,
-}
+impl Evaluate for RelEval {
+    type Row = Option<Text>;
 
-impl Trapped for Inner {
-    fn trap(&self) -> &PanicTrap {
-        &self.trap
+    fn evaluate(&self, store: &Store, row_id: &str) -> Option<Text> {
+        compute(store, &self.table_id, &self.source, row_id)
     }
 }
 
-impl Drop for Inner {
-    fn drop(&mut self) {
-        let state = self.state.get_mut();
-        let ids = state
-            .defs
-            .iter()
-            .flat_map(|(_, d)| d.store_listeners.iter().copied());
-        for id in ids.chain(state.trap_listener) {
-            self.store.del_listener(id);
+impl Definition for RelDef {
+    type Eval = RelEval;
+    type Event = Event;
+    type Extra = LinkedListeners;
+
+    fn linked(&self) -> &Linked {
+        &self.linked
+    }
+
+    fn linked_mut(&mut self) -> &mut Linked {
+        &mut self.linked
+    }
+
+    fn evaluator(&self) -> RelEval {
+        RelEval {
+            table_id: self.linked.table_id.clone(),
+            source: self.source.clone(),
         }
     }
+
+    fn known_rows(&self) -> Vec<String> {
+        self.rows.row_ids()
+    }
+
+    fn adopt(&mut self, old: RelDef) {
+        self.rows = old.rows;
+        self.local_rows = old.local_rows;
+        self.remote_rows = old.remote_rows;
+        self.linked_rows = old.linked_rows;
+    }
+
+    fn record(&mut self, row_id: &str, remote: Option<Text>) {
+        self.rows.record(row_id, remote, None);
+    }
+
+    fn on_changed(
+        &mut self,
+        id: &str,
+        force: bool,
+        listeners: &LinkedListeners,
+    ) -> (Vec<Event>, Option<Panic>) {
+        let firsts: Vec<Text> = listeners
+            .get(id)
+            .map_or_else(Vec::new, |m| m.keys().cloned().collect());
+        (on_changed(self, &firsts, id, force), None)
+    }
 }
+
+type Core = ViewCore<Defs<RelDef>, Callback>;
 
 /// Links from the rows of one table to the rows of another (TinyBase's `Relationships`).
 ///
@@ -114,7 +143,7 @@ impl Drop for Inner {
 /// ```
 #[derive(Clone)]
 pub struct Relationships {
-    inner: Arc<Inner>,
+    core: Arc<Core>,
 }
 
 /// Creates a [`Relationships`] over `store` (TinyBase's `createRelationships`).
@@ -138,20 +167,14 @@ impl std::fmt::Debug for Relationships {
 impl Relationships {
     /// Creates a `Relationships` over `store`.
     pub fn new(store: &Store) -> Relationships {
-        let inner = Arc::new_cyclic(|this| Inner {
-            store: store.clone(),
-            state: Mutex::new(State::default()),
-            listeners: Mutex::new(Registry::default()),
-            trap: PanicTrap::default(),
-            this: this.clone(),
-        });
-        inner.state.lock().trap_listener = Some(link_trap(store, &inner.this));
-        Relationships { inner }
+        Relationships {
+            core: ViewCore::new(store, Defs::default()),
+        }
     }
 
     /// The store this object reads.
     pub fn get_store(&self) -> Store {
-        self.inner.store.clone()
+        self.core.store.clone()
     }
 
     /// Defines (or redefines) a relationship: each row of `local_table_id` points at the row
@@ -174,106 +197,60 @@ impl Relationships {
         remote_table_id: &str,
         get_remote_row_id: Source<Option<String>>,
     ) -> &Self {
-        let inner = &self.inner;
-        let store = &inner.store;
-        let _writers = store.lock();
-        let rows = {
-            let state = inner.state.lock();
-            match state.defs.get(relationship_id) {
-                Some(def) => def.rows.rows_to_evaluate(store, local_table_id),
-                None => store.get_row_ids(local_table_id),
+        let _writers = self.core.store.lock();
+        {
+            // TinyBase fills the linked-rows cache of the old definition before redefining.
+            let mut state = self.core.state.lock();
+            let Defs { defs, extra, .. } = &mut *state;
+            if let (Some(def), Some(firsts)) =
+                (defs.get_mut(relationship_id), extra.get(relationship_id))
+            {
+                for first in firsts.keys() {
+                    linked_cached(def, first);
+                }
             }
+        }
+        let def = RelDef {
+            linked: Linked {
+                table_id: Text::from(local_table_id),
+                ..Linked::default()
+            },
+            remote_table_id: Text::from(remote_table_id),
+            source: get_remote_row_id,
+            rows: RowCache::default(),
+            local_rows: OrdMap::new(),
+            remote_rows: OrdMap::new(),
+            linked_rows: HashMap::new(),
         };
-        let computed: Vec<_> = rows
-            .into_iter()
-            .map(|row| {
-                let value = compute(store, local_table_id, &get_remote_row_id, &row);
-                (row, value)
-            })
-            .collect();
-        let mut state = inner.state.lock();
-        let generation = state.next_generation;
-        state.next_generation += 1;
-        // TinyBase fills the linked-rows cache of the old definition before redefining.
-        let firsts = first_rows(&state, relationship_id);
-        if let Some(def) = state.defs.get_mut(relationship_id) {
-            for first in &firsts {
-                linked_cached(def, first);
-            }
-        }
-        let is_new = !state.defs.contains_key(relationship_id);
-        if is_new {
-            state.defs.insert(
-                Text::from(relationship_id),
-                RelDef::new(local_table_id, get_remote_row_id.clone()),
-            );
-        }
-        if state.trap_listener.is_none() {
-            state.trap_listener = Some(link_trap(store, &inner.this));
-        }
-        let def = state.defs.get_mut(relationship_id).expect("inserted above");
-        def.local_table_id = Text::from(local_table_id);
-        def.remote_table_id = Text::from(remote_table_id);
-        def.generation = generation;
-        def.source = get_remote_row_id;
-        for (row, value) in computed {
-            def.rows.record(&row, value, None);
-        }
-        let events = on_changed(def, &firsts, relationship_id, true);
-        for id in std::mem::take(&mut def.store_listeners) {
-            store.del_listener(id);
-        }
-        let (for_row, for_table) = (Text::from(relationship_id), Text::from(relationship_id));
-        def.store_listeners = link_table(
-            store,
-            local_table_id,
-            &inner.this,
-            move |view, row| view.process_row(&for_row, generation, row),
-            move |view| view.process_table(&for_table, generation),
-        );
-        drop(state);
-        if is_new {
+        let defined = self.core.define(relationship_id, def, fire_events);
+        if defined.is_new {
             self.fire(&[Event::RelationshipIds]);
         }
-        self.fire(&events);
+        self.fire(&defined.events);
         self
     }
 
     /// Removes a relationship definition (its listeners stay registered). The
     /// relationship-ids listeners are called even for an unknown id, as in TinyBase.
     pub fn del_relationship_definition(&self, relationship_id: &str) -> &Self {
-        let _writers = self.inner.store.lock();
-        let def = self.inner.state.lock().defs.remove(relationship_id);
-        if let Some(def) = def {
-            for id in def.store_listeners {
-                self.inner.store.del_listener(id);
-            }
-        }
+        self.core.undefine(relationship_id);
         self.fire(&[Event::RelationshipIds]);
         self
     }
 
     /// Removes every definition and the store listeners. The object stays usable.
     pub fn destroy(&self) {
-        let ids: Vec<Text> = self.inner.state.lock().defs.keys().cloned().collect();
-        for id in ids {
-            self.del_relationship_definition(&id);
-        }
-        let trap = self.inner.state.lock().trap_listener.take();
-        if let Some(trap) = trap {
-            self.inner.store.del_listener(trap);
-        }
+        self.core.destroy(|_| self.fire(&[Event::RelationshipIds]));
     }
 
     /// The ids of the defined relationships, in definition order.
     pub fn get_relationship_ids(&self) -> Vec<String> {
-        let state = self.inner.state.lock();
-        state.defs.keys().map(|k| k.to_string()).collect()
+        self.core.state.lock().ids()
     }
 
     /// Whether a relationship is defined.
     pub fn has_relationship(&self, relationship_id: &str) -> bool {
-        self.inner.state.lock().defs.contains_key(relationship_id)
+        self.core.with_def(relationship_id, |_| ()).is_some()
     }
 
     /// Calls `f(relationship_id)` for each relationship.
@@ -285,50 +262,51 @@ impl Relationships {
 
     /// The local table of a relationship.
     pub fn get_local_table_id(&self, relationship_id: &str) -> Option<String> {
-        let state = self.inner.state.lock();
-        let def = state.defs.get(relationship_id)?;
-        Some(def.local_table_id.to_string())
+        self.core
+            .with_def(relationship_id, |d| d.linked.table_id.to_string())
     }
 
     /// The remote table of a relationship.
     pub fn get_remote_table_id(&self, relationship_id: &str) -> Option<String> {
-        let state = self.inner.state.lock();
-        let def = state.defs.get(relationship_id)?;
-        Some(def.remote_table_id.to_string())
+        self.core
+            .with_def(relationship_id, |d| d.remote_table_id.to_string())
     }
 
     /// The remote row a local row points at.
     pub fn get_remote_row_id(&self, relationship_id: &str, local_row_id: &str) -> Option<String> {
-        let state = self.inner.state.lock();
-        let def = state.defs.get(relationship_id)?;
-        def.local_rows.get(local_row_id).map(|r| r.to_string())
+        self.core
+            .with_def(relationship_id, |d| {
+                d.local_rows.get(local_row_id).map(|r| r.to_string())
+            })
+            .flatten()
     }
 
     /// The local rows pointing at a remote row, in the order they started to.
     pub fn get_local_row_ids(&self, relationship_id: &str, remote_row_id: &str) -> Vec<String> {
-        let state = self.inner.state.lock();
-        state
-            .defs
-            .get(relationship_id)
-            .and_then(|d| d.remote_rows.get(remote_row_id))
-            .map_or_else(Vec::new, |rows| {
-                rows.keys().map(|k| k.to_string()).collect()
+        self.core
+            .with_def(relationship_id, |d| {
+                d.remote_rows
+                    .get(remote_row_id)
+                    .map(|rows| rows.keys().map(|k| k.to_string()).collect())
             })
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// The linked list from `first_row_id`: it, then the row it points at, and so on until a
     /// row points nowhere or back into the list. Only the first row when the local and remote
     /// tables differ or the relationship is unknown.
     pub fn get_linked_row_ids(&self, relationship_id: &str, first_row_id: &str) -> Vec<String> {
-        let state = self.inner.state.lock();
-        let Some(def) = state.defs.get(relationship_id) else {
-            return vec![first_row_id.to_string()];
-        };
-        let ids = match def.linked.get(first_row_id) {
-            Some(cached) => cached.clone(),
-            None => walk(def, first_row_id),
-        };
-        ids.into_iter().map(|r| r.to_string()).collect()
+        let ids = self.core.with_def(relationship_id, |def| {
+            match def.linked_rows.get(first_row_id) {
+                Some(cached) => cached.clone(),
+                None => walk(def, first_row_id),
+            }
+        });
+        match ids {
+            Some(ids) => ids.into_iter().map(|r| r.to_string()).collect(),
+            None => vec![first_row_id.to_string()],
+        }
     }
 
     /// Listens to the relationship ids: `f(relationships)`.
@@ -336,10 +314,8 @@ impl Relationships {
         &self,
         f: impl FnMut(&Relationships) + Send + 'static,
     ) -> ListenerId {
-        self.inner
-            .listeners
-            .lock()
-            .add(RELATIONSHIP_IDS, vec![], Callback::Ids(Box::new(f)))
+        self.core
+            .add_listener(RELATIONSHIP_IDS, vec![], Callback::Ids(Box::new(f)))
     }
 
     /// Listens to a local row's remote row id (`None`: any):
@@ -388,12 +364,12 @@ impl Relationships {
         f: impl FnMut(&Relationships, &str, &str) + Send + 'static,
     ) -> ListenerId {
         {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             if let Some(def) = state.defs.get_mut(relationship_id) {
                 linked_cached(def, first_row_id);
             }
             *state
-                .linked_listeners
+                .extra
                 .entry(Text::from(relationship_id))
                 .or_default()
                 .entry(Text::from(first_row_id))
@@ -410,21 +386,19 @@ impl Relationships {
         f: impl FnMut(&Relationships, &str, &str) + Send + 'static,
     ) -> ListenerId {
         let path: Path = vec![relationship_id.map(Text::from), row_id.map(Text::from)];
-        self.inner
-            .listeners
-            .lock()
-            .add(kind, path, Callback::Row(Box::new(f)))
+        self.core
+            .add_listener(kind, path, Callback::Row(Box::new(f)))
     }
 
     /// Removes a listener (unknown ids are ignored). As in TinyBase, this also drops the
     /// linked-rows cache entry named by the listener's path.
     pub fn del_listener(&self, id: ListenerId) -> &Self {
-        let removed = self.inner.listeners.lock().remove(id);
+        let removed = self.core.listeners.lock().remove(id);
         if let Some((kind, path)) = removed {
-            let mut state = self.inner.state.lock();
+            let mut state = self.core.state.lock();
             if let [Some(rel), Some(row)] = path.as_slice() {
                 if kind == LINKED_ROW_IDS {
-                    if let Some(firsts) = state.linked_listeners.get_mut(rel) {
+                    if let Some(firsts) = state.extra.get_mut(rel) {
                         if let Some(n) = firsts.get_mut(row) {
                             *n -= 1;
                             if *n == 0 {
@@ -434,7 +408,7 @@ impl Relationships {
                     }
                 }
                 if let Some(def) = state.defs.get_mut(rel) {
-                    def.linked.remove(row);
+                    def.linked_rows.remove(row);
                 }
             }
         }
@@ -443,16 +417,15 @@ impl Relationships {
 
     /// Listener counts.
     pub fn get_listener_stats(&self) -> RelationshipsListenerStats {
-        let listeners = self.inner.listeners.lock();
         RelationshipsListenerStats {
-            remote_row_id: listeners.count(REMOTE_ROW_ID),
-            local_row_ids: listeners.count(LOCAL_ROW_IDS),
-            linked_row_ids: listeners.count(LINKED_ROW_IDS),
+            remote_row_id: self.core.count(REMOTE_ROW_ID),
+            local_row_ids: self.core.count(LOCAL_ROW_IDS),
+            linked_row_ids: self.core.count(LINKED_ROW_IDS),
         }
     }
 
     fn fire(&self, events: &[Event]) {
-        let registry = &self.inner.listeners;
+        let registry = &self.core.listeners;
         for event in events {
             match event {
                 Event::RelationshipIds => fire(registry, RELATIONSHIP_IDS, &[], |c| {
@@ -470,72 +443,9 @@ impl Relationships {
     }
 }
 
-impl Inner {
-    fn process_row(self: &Arc<Self>, relationship_id: &str, generation: u64, row_id: &str) {
-        let (table_id, source) = {
-            let state = self.state.lock();
-            let Some(def) = state
-                .defs
-                .get(relationship_id)
-                .filter(|d| d.generation == generation)
-            else {
-                return;
-            };
-            (def.local_table_id.clone(), def.source.clone())
-        };
-        let value = compute(&self.store, &table_id, &source, row_id);
-        let mut state = self.state.lock();
-        if let Some(def) = state
-            .defs
-            .get_mut(relationship_id)
-            .filter(|d| d.generation == generation)
-        {
-            def.rows.record(row_id, value, None);
-        }
-    }
-
-    fn process_table(self: &Arc<Self>, relationship_id: &str, generation: u64) {
-        let events = {
-            let mut state = self.state.lock();
-            let firsts = first_rows(&state, relationship_id);
-            let Some(def) = state
-                .defs
-                .get_mut(relationship_id)
-                .filter(|d| d.generation == generation)
-            else {
-                return;
-            };
-            on_changed(def, &firsts, relationship_id, false)
-        };
-        Relationships {
-            inner: self.clone(),
-        }
-        .fire(&events);
-    }
-}
-
-impl RelDef {
-    fn new(local_table_id: &str, source: Source<Option<String>>) -> RelDef {
-        RelDef {
-            local_table_id: Text::from(local_table_id),
-            remote_table_id: Text::default(),
-            generation: 0,
-            source,
-            rows: RowCache::default(),
-            local_rows: OrdMap::new(),
-            remote_rows: OrdMap::new(),
-            linked: HashMap::new(),
-            store_listeners: Vec::new(),
-        }
-    }
-}
-
-/// The first row ids with linked-row-ids listeners for a relationship.
-fn first_rows(state: &State, relationship_id: &str) -> Vec<Text> {
-    state
-        .linked_listeners
-        .get(relationship_id)
-        .map_or_else(Vec::new, |m| m.keys().cloned().collect())
+/// Calls the listeners of a store-driven update.
+fn fire_events(core: &Arc<Core>, events: &[Event]) {
+    Relationships { core: core.clone() }.fire(events);
 }
 
 /// A row's remote row id (`None` for a row that no longer exists or points nowhere).
@@ -557,7 +467,7 @@ fn compute(
 /// Follows remote row ids from `first` within one table (TinyBase's linked-rows walk).
 fn walk(def: &RelDef, first: &str) -> Vec<Text> {
     let mut rows: Vec<Text> = vec![Text::from(first)];
-    if def.local_table_id != def.remote_table_id {
+    if def.linked.table_id != def.remote_table_id {
         return rows;
     }
     let mut seen: std::collections::HashSet<Text> = rows.iter().cloned().collect();
@@ -574,11 +484,11 @@ fn walk(def: &RelDef, first: &str) -> Vec<Text> {
 
 /// The cached linked rows of `first`, filled in from the current links if absent.
 fn linked_cached<'a>(def: &'a mut RelDef, first: &str) -> &'a Vec<Text> {
-    if !def.linked.contains_key(first) {
+    if !def.linked_rows.contains_key(first) {
         let rows = walk(def, first);
-        def.linked.insert(Text::from(first), rows);
+        def.linked_rows.insert(Text::from(first), rows);
     }
-    &def.linked[first]
+    &def.linked_rows[first]
 }
 
 /// TinyBase's relationship `onChanged`: moves changed local rows between remote rows and
@@ -631,7 +541,7 @@ fn on_changed(def: &mut RelDef, firsts: &[Text], relationship_id: &str, force: b
     if force {
         for first in firsts {
             let old = def
-                .linked
+                .linked_rows
                 .remove(first.as_str())
                 .unwrap_or_else(|| walk(def, first));
             if old != walk(def, first) {
@@ -649,7 +559,7 @@ fn on_changed(def: &mut RelDef, firsts: &[Text], relationship_id: &str, force: b
         events.push(Event::Row(LOCAL_ROW_IDS, id.clone(), remote.clone()));
     }
     for first in changed_linked.keys() {
-        def.linked.remove(first.as_str());
+        def.linked_rows.remove(first.as_str());
         events.push(Event::Row(LINKED_ROW_IDS, id.clone(), first.clone()));
     }
     events

@@ -92,16 +92,9 @@ impl<V: Clone + PartialEq> RowCache<V> {
         self.changed_sort_keys.clear();
     }
 
-    /// The rows to evaluate when a definition is (re)set: those with a value, then the
-    /// table's other rows, as TinyBase's `setDefinitionAndListen`.
-    pub(crate) fn rows_to_evaluate(&self, store: &Store, table_id: &str) -> Vec<String> {
-        let mut rows: Vec<String> = self.values.keys().map(|r| r.to_string()).collect();
-        for row in store.get_row_ids(table_id) {
-            if !self.values.contains_key(row.as_str()) {
-                rows.push(row);
-            }
-        }
-        rows
+    /// The rows that have a value, in order.
+    pub(crate) fn row_ids(&self) -> Vec<String> {
+        self.values.keys().map(|r| r.to_string()).collect()
     }
 }
 
