@@ -11,7 +11,7 @@ use crate::store::{ListenerId, Store, js_sort};
 use crate::types::{Cell, Text};
 
 use super::rows::{Panic, RowCache, evaluate, fire};
-use super::view::{Definition, Defs, Evaluate, Linked, ViewCore};
+use super::view::{Definition, Defs, Evaluate, Linked, ViewCore, definable_handle};
 use super::{Source, default_row_sorter_less, slice_id_of_cell};
 
 /// Orders two slice ids (`Less`: the first goes first). Default: insertion order.
@@ -135,26 +135,25 @@ impl Definition for IndexDef {
     }
 }
 
-type Core = ViewCore<Defs<IndexDef>, Callback>;
-
-/// Slices of the rows of tables, kept up to date as the store changes (TinyBase's `Indexes`).
-///
-/// A cheap-to-clone handle; clones share one state. Listeners fire after the store's
-/// transaction, from the store's table listener of the index's table.
-///
-/// ```
-/// use tinystore_core::Store;
-/// use tinystore_core::views::{Indexes, Source};
-///
-/// let store = Store::new();
-/// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "felix", "species", "cat");
-/// let indexes = Indexes::new(&store);
-/// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
-/// assert_eq!(indexes.get_slice_ids("bySpecies"), ["dog", "cat"]);
-/// ```
-#[derive(Clone)]
-pub struct Indexes {
-    core: Arc<Core>,
+definable_handle! {
+    /// Slices of the rows of tables, kept up to date as the store changes (TinyBase's `Indexes`).
+    ///
+    /// A cheap-to-clone handle; clones share one state. Listeners fire after the store's
+    /// transaction, from the store's table listener of the index's table.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Indexes, Source};
+    ///
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "felix", "species", "cat");
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
+    /// assert_eq!(indexes.get_slice_ids("bySpecies"), ["dog", "cat"]);
+    /// ```
+    Indexes,
+    IndexDef,
+    get_index_ids
 }
 
 /// Creates an [`Indexes`] over `store` (TinyBase's `createIndexes`); a
@@ -169,27 +168,7 @@ pub fn create_indexes(store: &Store) -> Indexes {
     Indexes::new(store)
 }
 
-impl std::fmt::Debug for Indexes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Indexes")
-            .field("ids", &self.get_index_ids())
-            .finish_non_exhaustive()
-    }
-}
-
 impl Indexes {
-    /// Creates an `Indexes` over `store`.
-    pub fn new(store: &Store) -> Indexes {
-        Indexes {
-            core: ViewCore::new(store, Defs::default()),
-        }
-    }
-
-    /// The store this object indexes.
-    pub fn get_store(&self) -> Store {
-        self.core.store.clone()
-    }
-
     /// Defines (or redefines) an index over `table_id`.
     ///
     /// `slice`: the cell whose value (`'' + value`, missing → `""`) names a row's slice, or a
@@ -451,11 +430,6 @@ impl Indexes {
             }
         }
     }
-}
-
-/// Calls the listeners of a store-driven update.
-fn fire_events(core: &Arc<Core>, events: &[Event]) {
-    Indexes { core: core.clone() }.fire(events);
 }
 
 /// A row's slice ids and sort key (`None` for a row that no longer exists).

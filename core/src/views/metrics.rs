@@ -9,7 +9,7 @@ use crate::store::{ListenerId, Store};
 use crate::types::{Cell, Text};
 
 use super::rows::{Panic, RowCache, evaluate, fire};
-use super::view::{Definition, Defs, Evaluate, Linked, ViewCore};
+use super::view::{Definition, Defs, Evaluate, Linked, ViewCore, definable_handle};
 use super::{Source, ViewError, metric_number};
 
 /// `aggregate(numbers, length)`: the metric of all the numbers (`None`: no metric).
@@ -270,25 +270,24 @@ impl Definition for MetricDef {
     }
 }
 
-type Core = ViewCore<Defs<MetricDef>, Callback>;
-
-/// Aggregates over the rows of tables (TinyBase's `Metrics`).
-///
-/// ```
-/// use tinystore_core::Store;
-/// use tinystore_core::views::{Aggregate, Metrics, Source};
-///
-/// let store = Store::new();
-/// store.set_cell("pets", "fido", "price", 5).set_cell("pets", "felix", "price", 4);
-/// let metrics = Metrics::new(&store);
-/// metrics.set_metric_definition("total", "pets", Aggregate::Sum, Some(Source::cell("price")));
-/// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
-/// assert_eq!(metrics.get_metric("total"), Some(9.0));
-/// assert_eq!(metrics.get_metric("count"), Some(2.0));
-/// ```
-#[derive(Clone)]
-pub struct Metrics {
-    core: Arc<Core>,
+definable_handle! {
+    /// Aggregates over the rows of tables (TinyBase's `Metrics`).
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Aggregate, Metrics, Source};
+    ///
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "price", 5).set_cell("pets", "felix", "price", 4);
+    /// let metrics = Metrics::new(&store);
+    /// metrics.set_metric_definition("total", "pets", Aggregate::Sum, Some(Source::cell("price")));
+    /// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
+    /// assert_eq!(metrics.get_metric("total"), Some(9.0));
+    /// assert_eq!(metrics.get_metric("count"), Some(2.0));
+    /// ```
+    Metrics,
+    MetricDef,
+    get_metric_ids
 }
 
 /// Creates a [`Metrics`] over `store` (TinyBase's `createMetrics`).
@@ -301,27 +300,7 @@ pub fn create_metrics(store: &Store) -> Metrics {
     Metrics::new(store)
 }
 
-impl std::fmt::Debug for Metrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Metrics")
-            .field("ids", &self.get_metric_ids())
-            .finish_non_exhaustive()
-    }
-}
-
 impl Metrics {
-    /// Creates a `Metrics` over `store`.
-    pub fn new(store: &Store) -> Metrics {
-        Metrics {
-            core: ViewCore::new(store, Defs::default()),
-        }
-    }
-
-    /// The store this object reads.
-    pub fn get_store(&self) -> Store {
-        self.core.store.clone()
-    }
-
     /// Defines (or redefines) a metric over `table_id`: the `aggregate` of each row's number,
     /// read from a cell or a function (`None`: every row counts 1). Booleans, `""`, missing
     /// cells and non-numeric values are left out; the metric is `None` without any number or
@@ -493,11 +472,6 @@ impl Metrics {
             }
         }
     }
-}
-
-/// Calls the listeners of a store-driven update.
-fn fire_events(core: &Arc<Core>, events: &[Event]) {
-    Metrics { core: core.clone() }.fire(events);
 }
 
 /// A row's number (`None`: the row is gone or its value does not count).

@@ -13,7 +13,7 @@ use crate::types::Text;
 
 use super::listeners::Path;
 use super::rows::{Panic, RowCache, evaluate, fire};
-use super::view::{Definition, Defs, Evaluate, Linked, ViewCore};
+use super::view::{Definition, Defs, Evaluate, Linked, ViewCore, definable_handle};
 use super::{Source, js_string};
 
 /// Listener counts of a [`Relationships`] (the fields of TinyBase's `getListenerStats`).
@@ -126,24 +126,23 @@ impl Definition for RelDef {
     }
 }
 
-type Core = ViewCore<Defs<RelDef>, Callback>;
-
-/// Links from the rows of one table to the rows of another (TinyBase's `Relationships`).
-///
-/// ```
-/// use tinystore_core::Store;
-/// use tinystore_core::views::{Relationships, Source};
-///
-/// let store = Store::new();
-/// store.set_cell("pets", "fido", "species", "dog").set_cell("species", "dog", "legs", 4);
-/// let rels = Relationships::new(&store);
-/// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
-/// assert_eq!(rels.get_remote_row_id("petSpecies", "fido").as_deref(), Some("dog"));
-/// assert_eq!(rels.get_local_row_ids("petSpecies", "dog"), ["fido"]);
-/// ```
-#[derive(Clone)]
-pub struct Relationships {
-    core: Arc<Core>,
+definable_handle! {
+    /// Links from the rows of one table to the rows of another (TinyBase's `Relationships`).
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Relationships, Source};
+    ///
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("species", "dog", "legs", 4);
+    /// let rels = Relationships::new(&store);
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// assert_eq!(rels.get_remote_row_id("petSpecies", "fido").as_deref(), Some("dog"));
+    /// assert_eq!(rels.get_local_row_ids("petSpecies", "dog"), ["fido"]);
+    /// ```
+    Relationships,
+    RelDef,
+    get_relationship_ids
 }
 
 /// Creates a [`Relationships`] over `store` (TinyBase's `createRelationships`).
@@ -156,27 +155,7 @@ pub fn create_relationships(store: &Store) -> Relationships {
     Relationships::new(store)
 }
 
-impl std::fmt::Debug for Relationships {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relationships")
-            .field("ids", &self.get_relationship_ids())
-            .finish_non_exhaustive()
-    }
-}
-
 impl Relationships {
-    /// Creates a `Relationships` over `store`.
-    pub fn new(store: &Store) -> Relationships {
-        Relationships {
-            core: ViewCore::new(store, Defs::default()),
-        }
-    }
-
-    /// The store this object reads.
-    pub fn get_store(&self) -> Store {
-        self.core.store.clone()
-    }
-
     /// Defines (or redefines) a relationship: each row of `local_table_id` points at the row
     /// of `remote_table_id` named by a cell (`'' + value`) or a function (`None`: no link).
     /// A function that panics makes this call panic with nothing changed.
@@ -441,11 +420,6 @@ impl Relationships {
             }
         }
     }
-}
-
-/// Calls the listeners of a store-driven update.
-fn fire_events(core: &Arc<Core>, events: &[Event]) {
-    Relationships { core: core.clone() }.fire(events);
 }
 
 /// A row's remote row id (`None` for a row that no longer exists or points nowhere).

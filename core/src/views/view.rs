@@ -324,3 +324,48 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
         self.state.lock().defs.get(id).map(f)
     }
 }
+
+/// The parts every definable view handle (`Indexes`, `Relationships`, `Metrics`) has alike:
+/// the handle `$handle { core: Arc<Core> }` over `type Core = ViewCore<Defs<$def>, Callback>`,
+/// `new`, `get_store`, `Debug` (listing the definition ids), and `fire_events`, which a store
+/// listener uses to call the view's listeners through the handle's `fire(&self, &[Event])`.
+macro_rules! definable_handle {
+    ($(#[$meta:meta])* $handle:ident, $def:ty, $ids:ident) => {
+        type Core = ViewCore<Defs<$def>, Callback>;
+
+        $(#[$meta])*
+        #[derive(Clone)]
+        pub struct $handle {
+            core: Arc<Core>,
+        }
+
+        impl std::fmt::Debug for $handle {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($handle))
+                    .field("ids", &self.$ids())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $handle {
+            #[doc = concat!("Creates the `", stringify!($handle), "` of `store`.")]
+            pub fn new(store: &Store) -> $handle {
+                $handle {
+                    core: ViewCore::new(store, Defs::default()),
+                }
+            }
+
+            /// The store this object reads.
+            pub fn get_store(&self) -> Store {
+                self.core.store.clone()
+            }
+        }
+
+        /// Calls the listeners of a store-driven update.
+        fn fire_events(core: &Arc<Core>, events: &[Event]) {
+            $handle { core: core.clone() }.fire(events);
+        }
+    };
+}
+
+pub(crate) use definable_handle;

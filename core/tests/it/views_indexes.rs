@@ -52,6 +52,22 @@ fn pets() -> Store {
     store
 }
 
+/// `pets` indexed by species as index `i`.
+fn by_species() -> (Store, Indexes) {
+    let store = pets();
+    let indexes = Indexes::new(&store);
+    indexes.set_index_definition("i", "pets", Some(Source::cell("species")), None, None, None);
+    (store, indexes)
+}
+
+/// [`by_species`] with [`listen_all`].
+fn by_species_listened() -> (Store, Indexes, Log) {
+    let (store, indexes) = by_species();
+    let log = log();
+    listen_all(&indexes, &log);
+    (store, indexes, log)
+}
+
 #[test]
 fn cell_slices_in_first_seen_order_and_missing_cells_in_the_empty_slice() {
     let store = pets();
@@ -371,11 +387,7 @@ fn only_changed_rows_are_evaluated() {
 
 #[test]
 fn transactions_notify_once_and_rollbacks_not_at_all() {
-    let store = pets();
-    let indexes = Indexes::new(&store);
-    indexes.set_index_definition("i", "pets", Some(Source::cell("species")), None, None, None);
-    let log = log();
-    listen_all(&indexes, &log);
+    let (store, indexes, log) = by_species_listened();
     store.transaction(|s| {
         s.set_cell("pets", "a", "species", "cat");
         s.set_cell("pets", "b", "species", "cat");
@@ -397,9 +409,7 @@ fn transactions_notify_once_and_rollbacks_not_at_all() {
 
 #[test]
 fn deleting_a_definition_and_destroying() {
-    let store = pets();
-    let indexes = Indexes::new(&store);
-    indexes.set_index_definition("i", "pets", Some(Source::cell("species")), None, None, None);
+    let (store, indexes) = by_species();
     indexes.set_index_definition("j", "pets", None, None, None, None);
     let log = log();
     listen_all(&indexes, &log);
@@ -434,9 +444,7 @@ fn deleting_a_definition_and_destroying() {
 
 #[test]
 fn dropping_the_last_handle_removes_the_store_listeners() {
-    let store = pets();
-    let indexes = Indexes::new(&store);
-    indexes.set_index_definition("i", "pets", Some(Source::cell("species")), None, None, None);
+    let (store, indexes) = by_species();
     let clone = indexes.clone();
     drop(indexes);
     assert!(store.get_listener_stats().table > 0);
@@ -465,11 +473,7 @@ fn works_over_a_mergeable_store_and_its_merges() {
 
 #[test]
 fn a_panicking_function_while_defining_changes_nothing() {
-    let store = pets();
-    let indexes = Indexes::new(&store);
-    indexes.set_index_definition("i", "pets", Some(Source::cell("species")), None, None, None);
-    let log = log();
-    listen_all(&indexes, &log);
+    let (store, indexes, log) = by_species_listened();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let boom = Source::func(|_, row: &str| -> Vec<String> {
             assert_ne!(row, "felix", "boom");
