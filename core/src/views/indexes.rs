@@ -11,7 +11,7 @@ use crate::store::{ListenerId, Store, js_sort};
 use crate::types::{Cell, Text};
 
 use super::rows::{Panic, RowCache, evaluate, fire};
-use super::view::{Definition, Defs, Evaluate, Linked, ViewCore, definable_handle};
+use super::view::{Definition, Defs, Evaluate, ViewCore, definable_handle};
 use super::{Source, default_row_sorter_less, slice_id_of_cell};
 
 /// Orders two slice ids (`Less`: the first goes first). Default: insertion order.
@@ -62,7 +62,6 @@ enum Event {
 type Slices = OrdMap<Text, OrdMap<Text, ()>>;
 
 struct IndexDef {
-    linked: Linked,
     slice_source: Option<Source<Vec<String>>>,
     sort_source: Option<Source<Option<Cell>>>,
     slice_sorter: Option<SliceIdSorter>,
@@ -99,17 +98,9 @@ impl Definition for IndexDef {
     type Event = Event;
     type Extra = ();
 
-    fn linked(&self) -> &Linked {
-        &self.linked
-    }
-
-    fn linked_mut(&mut self) -> &mut Linked {
-        &mut self.linked
-    }
-
-    fn evaluator(&self) -> IndexEval {
+    fn evaluator(&self, table_id: &Text) -> IndexEval {
         IndexEval {
-            table_id: self.linked.table_id.clone(),
+            table_id: table_id.clone(),
             slice: self.slice_source.clone(),
             sort: self.sort_source.clone(),
         }
@@ -200,10 +191,6 @@ impl Indexes {
         row_sorter: Option<RowIdSorter>,
     ) -> &Self {
         let def = IndexDef {
-            linked: Linked {
-                table_id: Text::from(table_id),
-                ..Linked::default()
-            },
             slice_source: slice,
             sort_source: sort_key,
             slice_sorter,
@@ -212,7 +199,7 @@ impl Indexes {
             slices: OrdMap::new(),
             stale: false,
         };
-        let defined = self.core.define(index_id, def, fire_events);
+        let defined = self.core.define(index_id, table_id, def, fire_events);
         if defined.is_new {
             self.fire(&[Event::IndexIds]);
         }
@@ -271,8 +258,7 @@ impl Indexes {
 
     /// The table an index is over.
     pub fn get_table_id(&self, index_id: &str) -> Option<String> {
-        self.core
-            .with_def(index_id, |d| d.linked.table_id.to_string())
+        self.core.table_id(index_id)
     }
 
     /// The slice ids of an index, in order (empty for an unknown index).

@@ -49,16 +49,8 @@ struct Entry<C> {
 }
 
 /// The listeners of one view object. `C` is the view's callback type (an enum of boxed
-/// closures, one variant per listener kind); `kind` numbers are the view's own.
-///
-/// ```ignore
-/// let mut reg: Registry<u8> = Registry::default();
-/// let a = reg.add(0, vec![Some("i".into())], 1);
-/// let b = reg.add(0, vec![None], 2);
-/// assert_eq!(reg.matching(0, &["i"]).len(), 2);
-/// reg.remove(a);
-/// assert_eq!(reg.matching(0, &["j"]).len(), 1);
-/// ```
+/// closures, one variant per listener kind); `kind` numbers are the view's own. The tests
+/// below show the calling order.
 pub(crate) struct Registry<C> {
     pool: IdPool,
     entries: HashMap<u32, Entry<C>>,

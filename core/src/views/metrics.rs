@@ -9,7 +9,7 @@ use crate::store::{ListenerId, Store};
 use crate::types::{Cell, Text};
 
 use super::rows::{Panic, RowCache, evaluate, fire};
-use super::view::{Definition, Defs, Evaluate, Linked, ViewCore, definable_handle};
+use super::view::{Definition, Defs, Evaluate, ViewCore, definable_handle};
 use super::{Source, ViewError, metric_number};
 
 /// `aggregate(numbers, length)`: the metric of all the numbers (`None`: no metric).
@@ -202,7 +202,6 @@ enum Event {
 }
 
 struct MetricDef {
-    linked: Linked,
     source: Option<Source<Option<Cell>>>,
     aggregate: Aggregate,
     rows: RowCache<f64>,
@@ -230,17 +229,9 @@ impl Definition for MetricDef {
     type Event = Event;
     type Extra = ();
 
-    fn linked(&self) -> &Linked {
-        &self.linked
-    }
-
-    fn linked_mut(&mut self) -> &mut Linked {
-        &mut self.linked
-    }
-
-    fn evaluator(&self) -> MetricEval {
+    fn evaluator(&self, table_id: &Text) -> MetricEval {
         MetricEval {
-            table_id: self.linked.table_id.clone(),
+            table_id: table_id.clone(),
             source: self.source.clone(),
         }
     }
@@ -325,17 +316,13 @@ impl Metrics {
         get_number: Option<Source<Option<Cell>>>,
     ) -> &Self {
         let def = MetricDef {
-            linked: Linked {
-                table_id: Text::from(table_id),
-                ..Linked::default()
-            },
             source: get_number,
             aggregate,
             rows: RowCache::default(),
             metric: None,
             stale: false,
         };
-        let defined = self.core.define(metric_id, def, fire_events);
+        let defined = self.core.define(metric_id, table_id, def, fire_events);
         if defined.is_new {
             self.fire(&[Event::MetricIds]);
         }
@@ -393,8 +380,7 @@ impl Metrics {
 
     /// The table a metric is over.
     pub fn get_table_id(&self, metric_id: &str) -> Option<String> {
-        self.core
-            .with_def(metric_id, |d| d.linked.table_id.to_string())
+        self.core.table_id(metric_id)
     }
 
     /// The metric's value (`None`: unknown metric or no numbers).

@@ -13,7 +13,7 @@ use crate::types::Text;
 
 use super::listeners::Path;
 use super::rows::{Panic, RowCache, evaluate, fire};
-use super::view::{Definition, Defs, Evaluate, Linked, ViewCore, definable_handle};
+use super::view::{Definition, Defs, Evaluate, ViewCore, definable_handle};
 use super::{Source, js_string};
 
 /// Listener counts of a [`Relationships`] (the fields of TinyBase's `getListenerStats`).
@@ -47,8 +47,9 @@ enum Event {
 }
 
 struct RelDef {
-    linked: Linked,
     remote_table_id: Text,
+    /// The local and remote tables are the same (linked lists only exist then).
+    same_table: bool,
     source: Source<Option<String>>,
     rows: RowCache<Text>,
     /// local row → remote row.
@@ -83,17 +84,9 @@ impl Definition for RelDef {
     type Event = Event;
     type Extra = LinkedListeners;
 
-    fn linked(&self) -> &Linked {
-        &self.linked
-    }
-
-    fn linked_mut(&mut self) -> &mut Linked {
-        &mut self.linked
-    }
-
-    fn evaluator(&self) -> RelEval {
+    fn evaluator(&self, table_id: &Text) -> RelEval {
         RelEval {
-            table_id: self.linked.table_id.clone(),
+            table_id: table_id.clone(),
             source: self.source.clone(),
         }
     }
@@ -185,23 +178,22 @@ impl Relationships {
                 (defs.get_mut(relationship_id), extra.get(relationship_id))
             {
                 for first in firsts.keys() {
-                    linked_cached(def, first);
+                    linked_cached(&mut def.def, first);
                 }
             }
         }
         let def = RelDef {
-            linked: Linked {
-                table_id: Text::from(local_table_id),
-                ..Linked::default()
-            },
             remote_table_id: Text::from(remote_table_id),
+            same_table: local_table_id == remote_table_id,
             source: get_remote_row_id,
             rows: RowCache::default(),
             local_rows: OrdMap::new(),
             remote_rows: OrdMap::new(),
             linked_rows: HashMap::new(),
         };
-        let defined = self.core.define(relationship_id, def, fire_events);
+        let defined = self
+            .core
+            .define(relationship_id, local_table_id, def, fire_events);
         if defined.is_new {
             self.fire(&[Event::RelationshipIds]);
         }
@@ -241,8 +233,7 @@ impl Relationships {
 
     /// The local table of a relationship.
     pub fn get_local_table_id(&self, relationship_id: &str) -> Option<String> {
-        self.core
-            .with_def(relationship_id, |d| d.linked.table_id.to_string())
+        self.core.table_id(relationship_id)
     }
 
     /// The remote table of a relationship.
@@ -345,7 +336,7 @@ impl Relationships {
         {
             let mut state = self.core.state.lock();
             if let Some(def) = state.defs.get_mut(relationship_id) {
-                linked_cached(def, first_row_id);
+                linked_cached(&mut def.def, first_row_id);
             }
             *state
                 .extra
@@ -387,7 +378,7 @@ impl Relationships {
                     }
                 }
                 if let Some(def) = state.defs.get_mut(rel) {
-                    def.linked_rows.remove(row);
+                    def.def.linked_rows.remove(row);
                 }
             }
         }
@@ -441,7 +432,7 @@ fn compute(
 /// Follows remote row ids from `first` within one table (TinyBase's linked-rows walk).
 fn walk(def: &RelDef, first: &str) -> Vec<Text> {
     let mut rows: Vec<Text> = vec![Text::from(first)];
-    if def.linked.table_id != def.remote_table_id {
+    if !def.same_table {
         return rows;
     }
     let mut seen: std::collections::HashSet<Text> = rows.iter().cloned().collect();

@@ -92,6 +92,12 @@ pub(crate) struct Linked {
     pub(crate) store_listeners: Vec<ListenerId>,
 }
 
+/// A definition and its bookkeeping.
+pub(crate) struct Entry<D> {
+    pub(crate) linked: Linked,
+    pub(crate) def: D,
+}
+
 /// One definition of a definable view.
 pub(crate) trait Definition: Send + Sized + 'static {
     /// Evaluates rows; cloned out of the lock.
@@ -101,12 +107,8 @@ pub(crate) trait Definition: Send + Sized + 'static {
     /// View-wide state the definitions read when they apply changes.
     type Extra: Default + Send + 'static;
 
-    /// The common bookkeeping.
-    fn linked(&self) -> &Linked;
-    /// The common bookkeeping.
-    fn linked_mut(&mut self) -> &mut Linked;
-    /// The row evaluator.
-    fn evaluator(&self) -> Self::Eval;
+    /// The row evaluator for the definition's table.
+    fn evaluator(&self, table_id: &Text) -> Self::Eval;
     /// The rows that have a value.
     fn known_rows(&self) -> Vec<String>;
     /// Whether a redefinition keeps this definition's state (TinyBase: a metric without a
@@ -129,7 +131,7 @@ pub(crate) trait Definition: Send + Sized + 'static {
 
 /// The definitions of a view, in definition order.
 pub(crate) struct Defs<D: Definition> {
-    pub(crate) defs: OrdMap<Text, D>,
+    pub(crate) defs: OrdMap<Text, Entry<D>>,
     pub(crate) extra: D::Extra,
     next_generation: u64,
     trap_listener: Option<ListenerId>,
@@ -148,9 +150,9 @@ impl<D: Definition> Default for Defs<D> {
 
 impl<D: Definition> Defs<D> {
     /// The definition `id` if it is still the setting `generation` belongs to.
-    fn live_mut(&mut self, id: &str, generation: u64) -> Option<&mut D> {
-        let def = self.defs.get_mut(id)?;
-        (def.linked().generation == generation).then_some(def)
+    fn live_mut(&mut self, id: &str, generation: u64) -> Option<&mut Entry<D>> {
+        let entry = self.defs.get_mut(id)?;
+        (entry.linked.generation == generation).then_some(entry)
     }
 
     /// The ids, in definition order.
@@ -162,8 +164,8 @@ impl<D: Definition> Defs<D> {
 impl<D: Definition> ViewState for Defs<D> {
     fn take_store_listeners(&mut self) -> Vec<ListenerId> {
         let mut ids: Vec<ListenerId> = Vec::new();
-        for (_, def) in self.defs.iter() {
-            ids.extend(&def.linked().store_listeners);
+        for (_, entry) in self.defs.iter() {
+            ids.extend(&entry.linked.store_listeners);
         }
         ids.extend(self.trap_listener.take());
         ids
@@ -184,22 +186,23 @@ pub(crate) struct Defined<E> {
 pub(crate) type Fire<D, C> = fn(&Arc<ViewCore<Defs<D>, C>>, &[<D as Definition>::Event]);
 
 impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
-    /// Sets definition `id` to `def` (its table set, its derived state empty): evaluates the
+    /// Sets definition `id` over `table_id` to `def` (its derived state empty): evaluates the
     /// rows, adopts the state of the definition it replaces, applies, and subscribes to the
     /// table. A panicking evaluation changes nothing.
     pub(crate) fn define(
         self: &Arc<Self>,
         id: &str,
+        table_id: &str,
         def: D,
         fire: Fire<D, C>,
     ) -> Defined<D::Event> {
         let store = &self.store;
         let _writers = store.lock();
-        let table_id = def.linked().table_id.clone();
+        let table_id = Text::from(table_id);
         let known = {
             let state = self.state.lock();
-            let old = state.defs.get(id).filter(|d| d.exists());
-            old.map_or_else(Vec::new, Definition::known_rows)
+            let old = state.defs.get(id).filter(|e| e.def.exists());
+            old.map_or_else(Vec::new, |e| e.def.known_rows())
         };
         let seen: HashSet<&str> = known.iter().map(String::as_str).collect();
         let others: Vec<String> = store
@@ -207,7 +210,7 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
             .into_iter()
             .filter(|row| !seen.contains(row.as_str()))
             .collect();
-        let eval = def.evaluator();
+        let eval = def.evaluator(&table_id);
         let rows: Vec<_> = known
             .iter()
             .chain(&others)
@@ -219,35 +222,37 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
         if state.trap_listener.is_none() {
             state.trap_listener = Some(link_trap(store, &self.this));
         }
-        let mut old_listeners = Vec::new();
-        let is_new = match state.defs.get_mut(id) {
+        let linked = Linked {
+            table_id: table_id.clone(),
+            generation,
+            store_listeners: Vec::new(),
+        };
+        let entry = Entry { linked, def };
+        let (is_new, old_listeners) = match state.defs.get_mut(id) {
             Some(slot) => {
-                let old = std::mem::replace(slot, def);
-                let is_new = !old.exists();
-                let mut old = old;
-                old_listeners = std::mem::take(&mut old.linked_mut().store_listeners);
+                let old = std::mem::replace(slot, entry);
+                let is_new = !old.def.exists();
                 if !is_new {
-                    slot.adopt(old);
+                    slot.def.adopt(old.def);
                 }
-                is_new
+                (is_new, old.linked.store_listeners)
             }
             None => {
-                state.defs.insert(Text::from(id), def);
-                true
+                state.defs.insert(Text::from(id), entry);
+                (true, Vec::new())
             }
         };
         let Defs { defs, extra, .. } = &mut *state;
-        let def = defs.get_mut(id).expect("set above");
-        def.linked_mut().generation = generation;
+        let entry = defs.get_mut(id).expect("set above");
         for (row, value) in rows {
-            def.record(&row, value);
+            entry.def.record(&row, value);
         }
-        let (events, panic) = def.on_changed(id, true, extra);
+        let (events, panic) = entry.def.on_changed(id, true, extra);
         for listener in old_listeners {
             store.del_listener(listener);
         }
         let (for_row, for_table) = (Text::from(id), Text::from(id));
-        def.linked_mut().store_listeners = link_table(
+        entry.linked.store_listeners = link_table(
             store,
             &table_id,
             &self.this,
@@ -265,14 +270,14 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
     fn process_row(self: &Arc<Self>, id: &str, generation: u64, row_id: &str) {
         let eval = {
             let mut state = self.state.lock();
-            let Some(def) = state.live_mut(id, generation) else {
+            let Some(entry) = state.live_mut(id, generation) else {
                 return;
             };
-            def.evaluator()
+            entry.def.evaluator(&entry.linked.table_id)
         };
         let row = eval.evaluate(&self.store, row_id);
-        if let Some(def) = self.state.lock().live_mut(id, generation) {
-            def.record(row_id, row);
+        if let Some(entry) = self.state.lock().live_mut(id, generation) {
+            entry.def.record(row_id, row);
         }
     }
 
@@ -281,13 +286,13 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
         let (events, panic) = {
             let mut state = self.state.lock();
             let Defs { defs, extra, .. } = &mut *state;
-            let Some(def) = defs.get_mut(id) else {
+            let Some(entry) = defs.get_mut(id) else {
                 return;
             };
-            if def.linked().generation != generation {
+            if entry.linked.generation != generation {
                 return;
             }
-            def.on_changed(id, false, extra)
+            entry.def.on_changed(id, false, extra)
         };
         if let Some(panic) = panic {
             self.trap.keep(panic);
@@ -298,11 +303,11 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
     /// Removes definition `id` and its store listeners.
     pub(crate) fn undefine(&self, id: &str) -> Option<D> {
         let _writers = self.store.lock();
-        let mut def = self.state.lock().defs.remove(id)?;
-        for listener in std::mem::take(&mut def.linked_mut().store_listeners) {
+        let entry = self.state.lock().defs.remove(id)?;
+        for listener in entry.linked.store_listeners {
             self.store.del_listener(listener);
         }
-        Some(def)
+        Some(entry.def)
     }
 
     /// Removes every definition, calling `removed` after each (TinyBase's `destroy`), and
@@ -321,7 +326,13 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
 
     /// Reads definition `id`.
     pub(crate) fn with_def<R>(&self, id: &str, f: impl FnOnce(&D) -> R) -> Option<R> {
-        self.state.lock().defs.get(id).map(f)
+        self.state.lock().defs.get(id).map(|e| f(&e.def))
+    }
+
+    /// The table definition `id` is over.
+    pub(crate) fn table_id(&self, id: &str) -> Option<String> {
+        let state = self.state.lock();
+        state.defs.get(id).map(|e| e.linked.table_id.to_string())
     }
 }
 
