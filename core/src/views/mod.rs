@@ -14,6 +14,9 @@
 //!   `getRowCellFunction`;
 //! - `listeners::Registry` / `listeners::IdPool`: the view's own listener ids (`0`, `1`, …,
 //!   reused) and TinyBase's wildcard calling order;
+//! - `view::ViewCore`: what every handle points at (store, state, listeners, panic trap), and
+//!   `view::Definition` / `view::Defs`: TinyBase's definable machinery (evaluate a definition's
+//!   rows, adopt the state of the definition it replaces, apply, subscribe to the table);
 //! - `rows::RowCache`: per-definition row values and sort keys, the changes of the current
 //!   transaction, and `rows::link_table`, which subscribes a definition to its table;
 //! - `rows::PanicTrap`: how a panicking definition function reaches the writer without

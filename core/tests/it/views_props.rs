@@ -221,3 +221,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn view_handles_are_send_sync_and_usable_across_threads() {
+    fn assert_send_sync<T: Send + Sync + Clone>() {}
+    assert_send_sync::<Indexes>();
+    assert_send_sync::<Relationships>();
+    assert_send_sync::<Metrics>();
+    assert_send_sync::<Checkpoints>();
+    let store = Store::new();
+    let (indexes, _, metrics) = define(&store);
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    store.set_cell("t", &format!("r{w}-{i}"), "n", 1);
+                }
+            })
+        })
+        .collect();
+    let reader = {
+        let (indexes, metrics) = (indexes.clone(), metrics.clone());
+        std::thread::spawn(move || {
+            for _ in 0..200 {
+                let _ = indexes.get_slice_ids("sorted");
+                let _ = metrics.get_metric("sum");
+            }
+        })
+    };
+    for thread in writers.into_iter().chain([reader]) {
+        thread.join().expect("no thread panicked");
+    }
+    assert_eq!(metrics.get_metric("sum"), Some(200.0));
+    assert_eq!(indexes.get_slice_row_ids("multi", "all").len(), 200);
+}
