@@ -385,6 +385,11 @@ fn apply_op(store: &Store, mergeable: Option<&MergeableStore>, o: &Objects, log:
     let opt = |i: usize| a.get(i).and_then(Json::as_str);
     match name {
         "transaction" => store.transaction(|st| store_ops(st, &a[1])),
+        "mixed" => store.transaction(|_| {
+            for inner in a[1].as_array().expect("ops") {
+                apply_op(store, mergeable, o, log, inner);
+            }
+        }),
         "rollback" => store.transaction_with_rollback(|st| store_ops(st, &a[1]), |_| true),
         "merge" => {
             let other = MergeableStore::with_clock(Some("other"), Box::new(|| NOW + 1));
@@ -520,6 +525,21 @@ fn run_case(case: &Json) -> Vec<Json> {
         None => Store::new(),
     };
     store_ops(&store, &case["init"]);
+    if case["mutator"].as_bool().unwrap_or(false) {
+        store.add_cell_listener(
+            Some("t0"),
+            None,
+            Some("c0"),
+            |s, _, r, _, cell, _| {
+                let value = match cell {
+                    Some(Cell::Number(n)) => Cell::Number(n + 1.0),
+                    _ => Cell::from("m"),
+                };
+                s.set_cell("t1", r, "c1", value);
+            },
+            true,
+        );
+    }
     let l = log.clone();
     store.add_table_listener(None, move |_, t| push(&l, json!(["storeTable", t])), false);
     let l = log.clone();

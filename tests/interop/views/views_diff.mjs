@@ -141,6 +141,16 @@ export const runCase = (c) => {
   const log = [];
   const store = c.mergeable ? TB.createMergeableStore('views', () => NOW) : TB.createStore();
   applyStoreOps(store, c.init);
+  if (c.mutator) {
+    // A mutator listener writing into the transaction: views see its writes too.
+    store.addCellListener(
+      't0',
+      null,
+      'c0',
+      (s, _t, r, _c, cell) => s.setCell('t1', r, 'c1', typeof cell == 'number' ? cell + 1 : 'm'),
+      true,
+    );
+  }
   store.addTableListener(null, (_, t) => log.push(['storeTable', t]));
   store.addTablesListener(() => log.push(['storeTables']));
   const o = {};
@@ -219,6 +229,8 @@ const applyOp = (store, o, log, op) => {
         () => applyStoreOps(store, a[0]),
         () => true,
       );
+    case 'mixed':
+      return store.transaction(() => a[0].forEach((inner) => applyOp(store, o, log, inner)));
     case 'merge': {
       const other = TB.createMergeableStore('other', () => NOW + 1);
       applyStoreOps(other, a[0]);
@@ -469,6 +481,14 @@ export const generateCase = (rnd) => {
       ops.push(['rollback', Array.from({length: 1 + int(4)}, writes)]);
     } else if (roll < 0.74 && mergeable) {
       ops.push(['merge', storeOps(true)]);
+    } else if (roll < 0.78) {
+      // Definitions and checkpoints in the middle of a transaction.
+      const inner = storeOps(false);
+      const d = chance(0.5) ? define() : has('checkpoints') ? ['addCheckpoint', 'm'] : null;
+      if (d) {
+        inner.splice(int(inner.length + 1), 0, d);
+      }
+      ops.push(['mixed', inner]);
     } else {
       const op = viewOp();
       if (op) {
@@ -476,7 +496,7 @@ export const generateCase = (rnd) => {
       }
     }
   }
-  return {mergeable, init, objects, ops};
+  return {mergeable, mutator: chance(0.25), init, objects, ops};
 };
 
 // ------------------------------------------------------------------ main
