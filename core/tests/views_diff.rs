@@ -10,7 +10,8 @@
 //! by step; the first difference names the seed, the case, the step and the op.
 //!
 //! `TINYSTORE_VIEWS_DIFF_CASES` sets the number of cases (default 1000),
-//! `TINYSTORE_VIEWS_DIFF_SEED` replays a seed. Needs Node.js and TinyBase in
+//! `TINYSTORE_VIEWS_DIFF_SEED` replays a seed, `TINYSTORE_VIEWS_DIFF_CASE=FILE` replays one case
+//! file kept by a failing run (`TINYSTORE_VIEWS_DIFF_VERBOSE=1` prints every step). Needs Node.js and TinyBase in
 //! `target/kit/node_modules` (`make kit`) or `TINYSTORE_NODE_MODULES`; fails rather than skips
 //! without them.
 
@@ -593,6 +594,9 @@ fn views_match_tinybase_step_by_step() {
         .env("TINYSTORE_NODE_MODULES", &node_modules);
     if let Ok(seed) = std::env::var("TINYSTORE_VIEWS_DIFF_SEED") {
         command.arg("--seed").arg(seed);
+    }
+    if let Ok(file) = std::env::var("TINYSTORE_VIEWS_DIFF_CASE") {
+        command.arg("--case").arg(file);
     }
     let started = Instant::now();
     let output = command

@@ -162,11 +162,12 @@ pub fn create_indexes(store: &Store) -> Indexes {
 impl Indexes {
     /// Defines (or redefines) an index over `table_id`.
     ///
-    /// `slice`: the cell whose value (`'' + value`, missing → `""`) names a row's slice, or a
-    /// function returning the row's slice ids (several: the row is in each; none: in no
-    /// slice); `None`: every row is in slice `""`. `sort_key`: the cell or function giving the
-    /// key rows are sorted by within a slice, with `row_sorter` (default: JavaScript's `<`).
-    /// `slice_sorter` orders the slice ids (default: the order they appeared in).
+    /// `get_slice_id_or_ids`: the cell whose value (`'' + value`, missing → `""`) names a
+    /// row's slice, or a function returning the row's slice ids (several: the row is in each;
+    /// none: in no slice); `None`: every row is in slice `""`. `get_sort_key`: the cell or
+    /// function giving the key rows are sorted by within a slice, with `row_id_sorter`
+    /// (default: JavaScript's `<`). `slice_id_sorter` orders the slice ids (default: the
+    /// order they first appeared in).
     ///
     /// A missing table or cell is valid and gives empty slices. A slice or sort-key function
     /// that panics makes this call panic with nothing changed; a panicking sorter leaves that
@@ -185,16 +186,16 @@ impl Indexes {
         &self,
         index_id: &str,
         table_id: &str,
-        slice: Option<Source<Vec<String>>>,
-        sort_key: Option<Source<Option<Cell>>>,
-        slice_sorter: Option<SliceIdSorter>,
-        row_sorter: Option<RowIdSorter>,
+        get_slice_id_or_ids: Option<Source<Vec<String>>>,
+        get_sort_key: Option<Source<Option<Cell>>>,
+        slice_id_sorter: Option<SliceIdSorter>,
+        row_id_sorter: Option<RowIdSorter>,
     ) -> &Self {
         let def = IndexDef {
-            slice_source: slice,
-            sort_source: sort_key,
-            slice_sorter,
-            row_sorter,
+            slice_source: get_slice_id_or_ids,
+            sort_source: get_sort_key,
+            slice_sorter: slice_id_sorter,
+            row_sorter: row_id_sorter,
             rows: RowCache::default(),
             slices: OrdMap::new(),
             stale: false,

@@ -2,6 +2,7 @@
 // The TinyBase side of the derived-views differential test (see README.md here).
 //
 //   node views_diff.mjs --cases N [--seed S] [--only K] --out FILE
+//   node views_diff.mjs --case CASE.json --out FILE      (replays one kept case)
 //
 // Generates N seeded random cases (store content, view definitions from cell ids and a fixed
 // menu of named functions, op sequences with transactions, rollbacks, checkpoint moves and
@@ -466,7 +467,7 @@ export const generateCase = (rnd) => {
       ops.push(storeOp(false));
     } else if (roll < 0.65) {
       ops.push(['transaction', storeOps(false)]);
-    } else if (roll < 0.7 && !jsonCells) {
+    } else if (roll < 0.7 && !jsonCells && !mergeable) {
       // Only writes: TinyBase's rollback re-adds deleted cells and rows at the end, where
       // tinystore restores their positions (a store-level difference, not a views one).
       const writes = () => {
@@ -515,6 +516,14 @@ const main = () => {
     throw new Error('usage: node views_diff.mjs --cases N [--seed S] [--only K] --out FILE');
   }
   const lines = [JSON.stringify({seed, cases})];
+  const caseFile = arg('--case');
+  if (caseFile !== undefined) {
+    // Replays one case file (as kept by a failing run, possibly edited by hand).
+    const c = JSON.parse(readFileSync(caseFile, 'utf8'));
+    lines.push(JSON.stringify({index: 0, case: c, trace: runCase(c)}));
+    writeFileSync(out, lines.join('\n') + '\n');
+    return;
+  }
   let discarded = 0;
   for (let index = 0; index < cases; index++) {
     if (only !== undefined && index != Number(only)) {
