@@ -27,12 +27,20 @@
 //! **Panics.** A definition function (slice ids, sort key, remote row id, number, sorter,
 //! aggregate) is called before the view's state changes. If it panics while the store
 //! dispatches a transaction, the panic is caught: the row it was evaluating keeps its previous
-//! entry (a panicking sorter leaves that slice's order as it was, a panicking aggregate drops
-//! that metric's update for the transaction), every other row, definition and view is updated
-//! as usual, and the first panic is resumed to the caller of the write when the transaction
-//! finishes (from a did-finish listener, which TinyBase's store calls even after a failure).
-//! The store's write itself stands, as for any panicking non-mutator listener. A panic while a
-//! definition is being set reaches the caller of `set_*_definition` with nothing changed.
+//! entry (a panicking sorter leaves that slice's order, or the slice order, as it was until the
+//! next change re-sorts; a panicking aggregate keeps the metric's value until the next change
+//! recomputes it), every other row, definition and view is updated as usual, and the first
+//! panic is resumed to the caller of the write when the transaction finishes (from a
+//! did-finish listener, which the store calls even after a failure). The store's write itself
+//! stands, as for any panicking non-mutator listener; a panicking view listener is treated the
+//! same way (the rest of that view's listener calls for the transaction are skipped, as in
+//! TinyBase). While a definition is being set, a panicking row function reaches the caller of
+//! `set_*_definition` with nothing changed; a panicking sorter or aggregate leaves the
+//! definition set (as above) and is resumed after its listeners ran.
+//!
+//! **Known limit (as in TinyBase).** A *store* listener that panics abandons the rest of the
+//! store's listener phase, so the views' row and table listeners that come after it do not run
+//! for that transaction and the views miss its changes.
 //!
 //! ```
 //! use tinystore_core::{Cell, Store};
