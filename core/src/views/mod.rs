@@ -1,4 +1,4 @@
-//! Derived views over a [`Store`]: [`Indexes`], [`Relationships`], [`Metrics`] and
+//! Derived views over a [`Store`](crate::Store): [`Indexes`], [`Relationships`], [`Metrics`] and
 //! [`Checkpoints`], with TinyBase's semantics and listener order (spec store.md §5–§7, §9).
 //!
 //! Each view object is a cheap-to-clone, `Send + Sync` handle over one shared state. It follows
