@@ -304,6 +304,11 @@ fn create(store: &Store, kind: &str, objects: &mut Objects, log: &Log) {
 fn snapshot(store: &Store, o: &Objects) -> Json {
     let mut s = serde_json::Map::new();
     s.insert("store".into(), json!(store.get_json()));
+    let st = store.get_listener_stats();
+    s.insert(
+        "storeListeners".into(),
+        json!([st.row, st.table, st.cell, st.value, st.transaction]),
+    );
     if let Some(i) = &o.indexes {
         let ids: Vec<Json> = i
             .get_index_ids()

@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use crate::store::{ListenerId, Store};
 use crate::types::{Cell, Text};
 
-use super::rows::{fire, link_trap};
+use super::rows::{catch, fire};
 use super::view::{ViewCore, ViewState};
 
 /// `(old, new)` of a cell or value.
@@ -449,8 +449,7 @@ impl Checkpoints {
     }
 }
 
-/// Subscribes to every cell and value change of the store (non-mutator), and to the end of
-/// transactions (to resume a listener's panic).
+/// Subscribes to every cell and value change of the store (non-mutator).
 fn listen(store: &Store, view: &Weak<Core>) -> Vec<ListenerId> {
     let cells = view.clone();
     let cell_listener = store.add_cell_listener(
@@ -459,7 +458,7 @@ fn listen(store: &Store, view: &Weak<Core>) -> Vec<ListenerId> {
         None,
         move |_, table, row, cell, new, old| {
             if let Some(inner) = cells.upgrade() {
-                inner.trap.catch(|| {
+                catch(&inner, || {
                     let events = inner.state.lock().cell_changed(table, row, cell, new, old);
                     Checkpoints {
                         core: inner.clone(),
@@ -475,7 +474,7 @@ fn listen(store: &Store, view: &Weak<Core>) -> Vec<ListenerId> {
         None,
         move |_, value, new, old| {
             if let Some(inner) = values.upgrade() {
-                inner.trap.catch(|| {
+                catch(&inner, || {
                     let events = inner.state.lock().value_changed(value, new, old);
                     Checkpoints {
                         core: inner.clone(),
@@ -486,7 +485,7 @@ fn listen(store: &Store, view: &Weak<Core>) -> Vec<ListenerId> {
         },
         false,
     );
-    vec![cell_listener, value_listener, link_trap(store, view)]
+    vec![cell_listener, value_listener]
 }
 
 impl State {

@@ -118,43 +118,74 @@ pub(crate) fn evaluate<T>(
 /// A caught panic, kept until it can be resumed without abandoning other listeners.
 pub(crate) type Panic = Box<dyn Any + Send + 'static>;
 
-/// Holds the first panic a view's store listeners caught during a transaction; the view's
-/// did-finish-transaction listener resumes it, so it reaches the writer after every other
-/// listener of the transaction ran.
+/// Holds the first panic a view's store listeners caught during a transaction, and the
+/// did-finish-transaction listener that resumes it. That listener exists only while a panic
+/// waits (it removes itself), so a view adds exactly the store listeners TinyBase's does, with
+/// the same listener ids.
 #[derive(Default)]
 pub(crate) struct PanicTrap {
     first: Mutex<Option<Panic>>,
+    resumer: Mutex<Option<ListenerId>>,
 }
 
 impl PanicTrap {
-    /// Runs `f`, keeping its panic (the first one) instead of unwinding.
-    pub(crate) fn catch(&self, f: impl FnOnce()) {
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
-            self.keep(panic);
-        }
-    }
-
-    /// Keeps `panic` unless an earlier one is kept.
-    pub(crate) fn keep(&self, panic: Panic) {
-        let mut first = self.first.lock();
-        if first.is_none() {
-            *first = Some(panic);
-        }
-    }
-
     /// Resumes the kept panic, if any.
-    pub(crate) fn resume(&self) {
+    fn resume(&self) {
         let panic = self.first.lock().take();
         if let Some(panic) = panic {
             resume_unwind(panic);
         }
     }
+
+    /// The resuming listener, if one is registered (to remove it).
+    pub(crate) fn take_resumer(&mut self) -> Option<ListenerId> {
+        self.resumer.get_mut().take()
+    }
 }
 
-/// Something that owns a [`PanicTrap`]: the shared state of a view.
+/// Something that owns a [`PanicTrap`] and follows a store: the shared state of a view.
 pub(crate) trait Trapped: Send + Sync + 'static {
     /// The view's trap.
     fn trap(&self) -> &PanicTrap;
+    /// The view's store.
+    fn store(&self) -> &Store;
+}
+
+/// Runs `f` (a view's work inside the store's dispatch), keeping its panic instead of
+/// unwinding through the store's listener phase.
+pub(crate) fn catch<T: Trapped>(view: &Arc<T>, f: impl FnOnce()) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
+        keep(view, panic);
+    }
+}
+
+/// Keeps `panic` (unless an earlier one waits) and makes sure a did-finish listener will
+/// resume it when the transaction ends.
+pub(crate) fn keep<T: Trapped>(view: &Arc<T>, panic: Panic) {
+    let trap = view.trap();
+    {
+        let mut first = trap.first.lock();
+        if first.is_some() {
+            return;
+        }
+        *first = Some(panic);
+    }
+    let mut resumer = trap.resumer.lock();
+    if resumer.is_none() {
+        let weak = Arc::downgrade(view);
+        let id = view
+            .store()
+            .add_did_finish_transaction_listener(move |store| {
+                if let Some(view) = weak.upgrade() {
+                    let id = view.trap().resumer.lock().take();
+                    if let Some(id) = id {
+                        store.del_listener(id);
+                    }
+                    view.trap().resume();
+                }
+            });
+        *resumer = Some(id);
+    }
 }
 
 /// Subscribes a definition to its table: `on_row(view, row)` for each changed row, then
@@ -173,7 +204,7 @@ pub(crate) fn link_table<T: Trapped>(
         None,
         move |_, _, row_id| {
             if let Some(view) = row_view.upgrade() {
-                view.trap().catch(|| on_row(&view, row_id));
+                catch(&view, || on_row(&view, row_id));
             }
         },
         false,
@@ -183,22 +214,12 @@ pub(crate) fn link_table<T: Trapped>(
         Some(table_id),
         move |_, _| {
             if let Some(view) = table_view.upgrade() {
-                view.trap().catch(|| on_table(&view));
+                catch(&view, || on_table(&view));
             }
         },
         false,
     );
     vec![row, table]
-}
-
-/// Adds the did-finish-transaction listener that resumes the view's kept panic.
-pub(crate) fn link_trap<T: Trapped>(store: &Store, view: &Weak<T>) -> ListenerId {
-    let view = view.clone();
-    store.add_did_finish_transaction_listener(move |_| {
-        if let Some(view) = view.upgrade() {
-            view.trap().resume();
-        }
-    })
 }
 
 /// Calls the listeners of `kind` matching `ids` with `call`, outside any lock of the view. A

@@ -17,7 +17,7 @@ use crate::store::{ListenerId, Store};
 use crate::types::Text;
 
 use super::listeners::{Path, Registry};
-use super::rows::{Panic, PanicTrap, Trapped, link_table, link_trap};
+use super::rows::{Panic, PanicTrap, Trapped, keep, link_table};
 
 /// The state of a view object that knows which store listeners it added.
 pub(crate) trait ViewState: Send + 'static {
@@ -62,11 +62,22 @@ impl<S: ViewState, C: Send + 'static> Trapped for ViewCore<S, C> {
     fn trap(&self) -> &PanicTrap {
         &self.trap
     }
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
 }
 
 impl<S: ViewState, C> Drop for ViewCore<S, C> {
     fn drop(&mut self) {
-        for id in self.state.get_mut().take_store_listeners() {
+        let resumer = self.trap.take_resumer();
+        for id in self
+            .state
+            .get_mut()
+            .take_store_listeners()
+            .into_iter()
+            .chain(resumer)
+        {
             self.store.del_listener(id);
         }
     }
@@ -134,7 +145,6 @@ pub(crate) struct Defs<D: Definition> {
     pub(crate) defs: OrdMap<Text, Entry<D>>,
     pub(crate) extra: D::Extra,
     next_generation: u64,
-    trap_listener: Option<ListenerId>,
 }
 
 impl<D: Definition> Default for Defs<D> {
@@ -143,7 +153,6 @@ impl<D: Definition> Default for Defs<D> {
             defs: OrdMap::new(),
             extra: D::Extra::default(),
             next_generation: 0,
-            trap_listener: None,
         }
     }
 }
@@ -167,7 +176,6 @@ impl<D: Definition> ViewState for Defs<D> {
         for (_, entry) in self.defs.iter() {
             ids.extend(&entry.linked.store_listeners);
         }
-        ids.extend(self.trap_listener.take());
         ids
     }
 }
@@ -219,9 +227,6 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
         let mut state = self.state.lock();
         let generation = state.next_generation;
         state.next_generation += 1;
-        if state.trap_listener.is_none() {
-            state.trap_listener = Some(link_trap(store, &self.this));
-        }
         let linked = Linked {
             table_id: table_id.clone(),
             generation,
@@ -295,7 +300,7 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
             entry.def.on_changed(id, false, extra)
         };
         if let Some(panic) = panic {
-            self.trap.keep(panic);
+            keep(self, panic);
         }
         fire(self, &events);
     }
@@ -310,17 +315,12 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
         Some(entry.def)
     }
 
-    /// Removes every definition, calling `removed` after each (TinyBase's `destroy`), and
-    /// the view's did-finish listener.
+    /// Removes every definition, calling `removed` after each (TinyBase's `destroy`).
     pub(crate) fn destroy(&self, mut removed: impl FnMut(&str)) {
         let ids = self.state.lock().ids();
         for id in ids {
             self.undefine(&id);
             removed(&id);
-        }
-        let trap = self.state.lock().trap_listener.take();
-        if let Some(trap) = trap {
-            self.store.del_listener(trap);
         }
     }
 

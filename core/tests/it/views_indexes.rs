@@ -568,3 +568,28 @@ fn a_panicking_sorter_keeps_the_slice_order_and_reaches_the_writer() {
         Ordering::Greater
     );
 }
+
+#[test]
+fn views_add_the_store_listeners_tinybase_adds_with_the_same_ids() {
+    let store = pets();
+    assert_eq!(store.add_tables_listener(|_| {}, false).to_string(), "0");
+    let (_, indexes) = (store.clone(), Indexes::new(&store));
+    // A row and a table listener per definition ("1" and "2"), nothing else.
+    indexes.set_index_definition("i", "pets", Some(Source::cell("species")), None, None, None);
+    assert_eq!(store.add_tables_listener(|_| {}, false).to_string(), "3");
+    let stats = store.get_listener_stats();
+    assert_eq!((stats.row, stats.table, stats.transaction), (1, 1, 0));
+    // A panic adds a did-finish listener for its transaction only.
+    let boom = Source::func(|get_cell, _| -> Vec<String> {
+        assert!(get_cell("species") != Some(Cell::from("boom")), "boom");
+        vec![]
+    });
+    indexes.set_index_definition("j", "pets", Some(boom), None, None, None);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        store.set_cell("pets", "fido", "species", "boom");
+    }));
+    assert!(result.is_err());
+    assert_eq!(store.get_listener_stats().transaction, 0);
+    store.set_cell("pets", "fido", "species", "dog");
+    assert_eq!(indexes.get_slice_row_ids("i", "dog"), ["cujo", "fido"]);
+}

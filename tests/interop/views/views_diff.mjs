@@ -179,7 +179,8 @@ export const runCase = (c) => {
     }
   }
   const snapshot = () => {
-    const s = {store: store.getJson()};
+    const st = store.getListenerStats();
+    const s = {store: store.getJson(), storeListeners: [st.row, st.table, st.cell, st.value, st.transaction]};
     const {indexes: i, relationships: r, metrics: m, checkpoints: k} = o;
     if (i) {
       s.indexes = i.getIndexIds().map((id) => [
