@@ -61,6 +61,7 @@ use crate::types::{Cell, Text};
 pub(crate) use hook::ChangeHook;
 pub(crate) use interner::Interner;
 pub use listeners::{IdChanges, ListenerId, ListenerKind, ListenerStats, SortedRowIdsArgs, Sorter};
+pub(crate) use sort::js_sort;
 pub(crate) use write::{AcceptedChanges, AcceptedLeaves, AcceptedRows};
 
 use sort::sort_row_ids;

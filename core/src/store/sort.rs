@@ -13,7 +13,7 @@ use super::state::State;
 /// the minimum run length are found and extended by binary insertion exactly as V8 does (so
 /// tables of fewer than 64 rows sort exactly like V8); runs are then merged stably. Never
 /// panics however inconsistent `lt` is.
-fn js_sort<T: Clone>(items: &mut [T], lt: &impl Fn(&T, &T) -> bool) {
+pub(crate) fn js_sort<T: Clone>(items: &mut [T], lt: &impl Fn(&T, &T) -> bool) {
     let n = items.len();
     if n < 2 {
         return;

@@ -10,3 +10,8 @@ mod rejections;
 mod store_spec;
 mod sync_local;
 mod sync_wire;
+mod views_checkpoints;
+mod views_indexes;
+mod views_metrics;
+mod views_props;
+mod views_relationships;

@@ -1,0 +1,607 @@
+//! `Indexes` (TinyBase's `createIndexes`, spec store.md §5): rows of a table grouped into
+//! slices by a cell or a function, optionally sorted within each slice, kept up to date row by
+//! row.
+
+use std::cmp::Ordering;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::Arc;
+
+use crate::ordmap::OrdMap;
+use crate::store::{ListenerId, Store, js_sort};
+use crate::types::{Cell, Text};
+
+use super::rows::{Panic, RowCache, evaluate, fire};
+use super::view::{Definition, Defs, Evaluate, ViewCore, definable_handle};
+use super::{Source, default_row_sorter_less, slice_id_of_cell};
+
+/// Orders two slice ids (`Less`: the first goes first). Default: insertion order.
+pub type SliceIdSorter = Arc<dyn Fn(&str, &str) -> Ordering + Send + Sync>;
+
+/// Orders two rows of a slice by their sort keys: `(key1, key2, slice_id)`. Default:
+/// JavaScript's `<` with a missing key as 0 (TinyBase's `defaultSorter`).
+pub type RowIdSorter = Arc<dyn Fn(Option<&Cell>, Option<&Cell>, &str) -> Ordering + Send + Sync>;
+
+/// Listener counts of an [`Indexes`] (the fields of TinyBase's `getListenerStats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IndexesListenerStats {
+    /// Slice-ids listeners.
+    pub slice_ids: usize,
+    /// Slice-row-ids listeners.
+    pub slice_row_ids: usize,
+}
+
+const INDEX_IDS: u8 = 0;
+const HAS_INDEX: u8 = 1;
+const SLICE_IDS: u8 = 2;
+const HAS_SLICE: u8 = 3;
+const SLICE_ROW_IDS: u8 = 4;
+
+type IdsFn = Box<dyn FnMut(&Indexes) + Send>;
+type HasIndexFn = Box<dyn FnMut(&Indexes, &str, bool) + Send>;
+type SliceIdsFn = Box<dyn FnMut(&Indexes, &str) + Send>;
+type HasSliceFn = Box<dyn FnMut(&Indexes, &str, &str, bool) + Send>;
+type SliceRowIdsFn = Box<dyn FnMut(&Indexes, &str, &str) + Send>;
+
+enum Callback {
+    Ids(IdsFn),
+    HasIndex(HasIndexFn),
+    SliceIds(SliceIdsFn),
+    HasSlice(HasSliceFn),
+    SliceRowIds(SliceRowIdsFn),
+}
+
+/// A listener call to make once the view's lock is released.
+enum Event {
+    IndexIds,
+    HasIndex(Text, bool),
+    SliceIds(Text),
+    HasSlice(Text, Text, bool),
+    SliceRowIds(Text, Text),
+}
+
+type Slices = OrdMap<Text, OrdMap<Text, ()>>;
+
+struct IndexDef {
+    slice_source: Option<Source<Vec<String>>>,
+    sort_source: Option<Source<Option<Cell>>>,
+    slice_sorter: Option<SliceIdSorter>,
+    row_sorter: Option<RowIdSorter>,
+    rows: RowCache<Vec<Text>>,
+    slices: Slices,
+    /// A sorter panicked: the next update re-sorts every slice.
+    stale: bool,
+}
+
+/// Evaluates a row's slice ids and sort key.
+struct IndexEval {
+    table_id: Text,
+    slice: Option<Source<Vec<String>>>,
+    sort: Option<Source<Option<Cell>>>,
+}
+
+impl Evaluate for IndexEval {
+    type Row = (Option<Vec<Text>>, Option<Option<Cell>>);
+
+    fn evaluate(&self, store: &Store, row_id: &str) -> Self::Row {
+        compute(
+            store,
+            &self.table_id,
+            self.slice.as_ref(),
+            self.sort.as_ref(),
+            row_id,
+        )
+    }
+}
+
+impl Definition for IndexDef {
+    type Eval = IndexEval;
+    type Event = Event;
+    type Extra = ();
+
+    fn evaluator(&self, table_id: &Text) -> IndexEval {
+        IndexEval {
+            table_id: table_id.clone(),
+            slice: self.slice_source.clone(),
+            sort: self.sort_source.clone(),
+        }
+    }
+
+    fn known_rows(&self) -> Vec<String> {
+        self.rows.row_ids()
+    }
+
+    fn adopt(&mut self, old: IndexDef) {
+        self.rows = old.rows;
+        self.slices = old.slices;
+        self.stale = old.stale;
+    }
+
+    fn record(&mut self, row_id: &str, (value, key): (Option<Vec<Text>>, Option<Option<Cell>>)) {
+        self.rows.record(row_id, value, key);
+    }
+
+    fn on_changed(&mut self, id: &str, force: bool, _: &()) -> (Vec<Event>, Option<Panic>) {
+        let force = force || std::mem::take(&mut self.stale);
+        on_changed(self, id, force)
+    }
+}
+
+definable_handle! {
+    /// Slices of the rows of tables, kept up to date as the store changes (TinyBase's `Indexes`).
+    ///
+    /// A cheap-to-clone handle; clones share one state. Listeners fire after the store's
+    /// transaction, from the store's table listener of the index's table.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Indexes, Source};
+    ///
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "felix", "species", "cat");
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
+    /// assert_eq!(indexes.get_slice_ids("bySpecies"), ["dog", "cat"]);
+    /// ```
+    Indexes,
+    IndexDef,
+    get_index_ids
+}
+
+/// Creates an [`Indexes`] over `store` (TinyBase's `createIndexes`); a
+/// [`MergeableStore`](crate::MergeableStore) derefs to its store.
+///
+/// ```
+/// let store = tinystore_core::Store::new();
+/// let indexes = tinystore_core::views::create_indexes(&store);
+/// assert!(indexes.get_index_ids().is_empty());
+/// ```
+pub fn create_indexes(store: &Store) -> Indexes {
+    Indexes::new(store)
+}
+
+impl Indexes {
+    /// Defines (or redefines) an index over `table_id`.
+    ///
+    /// `get_slice_id_or_ids`: the cell whose value (`'' + value`, missing → `""`) names a
+    /// row's slice, or a function returning the row's slice ids (several: the row is in each;
+    /// none: in no slice); `None`: every row is in slice `""`. `get_sort_key`: the cell or
+    /// function giving the key rows are sorted by within a slice, with `row_id_sorter`
+    /// (default: JavaScript's `<`). `slice_id_sorter` orders the slice ids (default: the
+    /// order they first appeared in).
+    ///
+    /// A missing table or cell is valid and gives empty slices. A slice or sort-key function
+    /// that panics makes this call panic with nothing changed; a panicking sorter leaves that
+    /// order as it was, and its panic is resumed after the listeners ran.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// store.set_cell("t", "a", "n", 2).set_cell("t", "b", "n", 1);
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("i", "t", None, Some(Source::cell("n")), None, None);
+    /// assert_eq!(indexes.get_slice_row_ids("i", ""), ["b", "a"]);
+    /// ```
+    pub fn set_index_definition(
+        &self,
+        index_id: &str,
+        table_id: &str,
+        get_slice_id_or_ids: Option<Source<Vec<String>>>,
+        get_sort_key: Option<Source<Option<Cell>>>,
+        slice_id_sorter: Option<SliceIdSorter>,
+        row_id_sorter: Option<RowIdSorter>,
+    ) -> &Self {
+        let def = IndexDef {
+            slice_source: get_slice_id_or_ids,
+            sort_source: get_sort_key,
+            slice_sorter: slice_id_sorter,
+            row_sorter: row_id_sorter,
+            rows: RowCache::default(),
+            slices: OrdMap::new(),
+            stale: false,
+        };
+        let defined = self.core.define(index_id, table_id, def, fire_events);
+        if defined.is_new {
+            self.fire(&[Event::IndexIds]);
+        }
+        self.fire(&defined.events);
+        if defined.is_new {
+            self.fire(&[Event::HasIndex(Text::from(index_id), true)]);
+        }
+        if let Some(panic) = defined.panic {
+            resume_unwind(panic);
+        }
+        self
+    }
+
+    /// Removes an index definition and its store listeners (unknown ids: no-op, but the
+    /// index-ids listeners are called, as in TinyBase).
+    pub fn del_index_definition(&self, index_id: &str) -> &Self {
+        let removed = self.core.undefine(index_id);
+        self.fire(&[Event::IndexIds]);
+        if let Some(def) = removed {
+            let id = Text::from(index_id);
+            let mut events = vec![Event::HasIndex(id.clone(), false)];
+            if !def.slices.is_empty() {
+                events.push(Event::SliceIds(id.clone()));
+                for slice in def.slices.keys() {
+                    events.push(Event::HasSlice(id.clone(), slice.clone(), false));
+                    events.push(Event::SliceRowIds(id.clone(), slice.clone()));
+                }
+            }
+            self.fire(&events);
+        }
+        self
+    }
+
+    /// Removes every definition and the store listeners (TinyBase's `destroy`: index-ids
+    /// listeners are called once per definition). The object stays usable.
+    pub fn destroy(&self) {
+        self.core.destroy(|_| self.fire(&[Event::IndexIds]));
+    }
+
+    /// The ids of the defined indexes, in definition order.
+    pub fn get_index_ids(&self) -> Vec<String> {
+        self.core.state.lock().ids()
+    }
+
+    /// Whether an index is defined.
+    pub fn has_index(&self, index_id: &str) -> bool {
+        self.core.with_def(index_id, |_| ()).is_some()
+    }
+
+    /// Whether an index has a slice.
+    pub fn has_slice(&self, index_id: &str, slice_id: &str) -> bool {
+        self.core
+            .with_def(index_id, |d| d.slices.contains_key(slice_id))
+            .unwrap_or(false)
+    }
+
+    /// The table an index is over.
+    pub fn get_table_id(&self, index_id: &str) -> Option<String> {
+        self.core.table_id(index_id)
+    }
+
+    /// The slice ids of an index, in order (empty for an unknown index).
+    pub fn get_slice_ids(&self, index_id: &str) -> Vec<String> {
+        self.core
+            .with_def(index_id, |d| {
+                d.slices.keys().map(|k| k.to_string()).collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The row ids of a slice, in order (empty for an unknown index or slice).
+    pub fn get_slice_row_ids(&self, index_id: &str, slice_id: &str) -> Vec<String> {
+        self.core
+            .with_def(index_id, |d| {
+                d.slices
+                    .get(slice_id)
+                    .map(|s| s.keys().map(|k| k.to_string()).collect())
+            })
+            .flatten()
+            .unwrap_or_default()
+    }
+
+    /// Calls `f(index_id)` for each index.
+    pub fn for_each_index(&self, mut f: impl FnMut(&str)) {
+        for id in self.get_index_ids() {
+            f(&id);
+        }
+    }
+
+    /// Calls `f(slice_id, row_ids)` for each slice of an index.
+    pub fn for_each_slice(&self, index_id: &str, mut f: impl FnMut(&str, &[String])) {
+        for slice in self.get_slice_ids(index_id) {
+            let rows = self.get_slice_row_ids(index_id, &slice);
+            f(&slice, &rows);
+        }
+    }
+
+    /// Listens to the index ids (`f(indexes)`), called when an index is added or removed.
+    pub fn add_index_ids_listener(&self, f: impl FnMut(&Indexes) + Send + 'static) -> ListenerId {
+        self.add(INDEX_IDS, vec![], Callback::Ids(Box::new(f)))
+    }
+
+    /// Listens to whether an index (`None`: any) exists: `f(indexes, index_id, has_index)`.
+    pub fn add_has_index_listener(
+        &self,
+        index_id: Option<&str>,
+        f: impl FnMut(&Indexes, &str, bool) + Send + 'static,
+    ) -> ListenerId {
+        self.add(
+            HAS_INDEX,
+            vec![index_id.map(Text::from)],
+            Callback::HasIndex(Box::new(f)),
+        )
+    }
+
+    /// Listens to the slice ids of an index (`None`: any): `f(indexes, index_id)`.
+    pub fn add_slice_ids_listener(
+        &self,
+        index_id: Option<&str>,
+        f: impl FnMut(&Indexes, &str) + Send + 'static,
+    ) -> ListenerId {
+        self.add(
+            SLICE_IDS,
+            vec![index_id.map(Text::from)],
+            Callback::SliceIds(Box::new(f)),
+        )
+    }
+
+    /// Listens to whether a slice exists: `f(indexes, index_id, slice_id, has_slice)`.
+    pub fn add_has_slice_listener(
+        &self,
+        index_id: Option<&str>,
+        slice_id: Option<&str>,
+        f: impl FnMut(&Indexes, &str, &str, bool) + Send + 'static,
+    ) -> ListenerId {
+        let path = vec![index_id.map(Text::from), slice_id.map(Text::from)];
+        self.add(HAS_SLICE, path, Callback::HasSlice(Box::new(f)))
+    }
+
+    /// Listens to the row ids of a slice: `f(indexes, index_id, slice_id)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("i", "t", Some(Source::cell("c")), None, None, None);
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// indexes.add_slice_row_ids_listener(Some("i"), None, move |_, _, slice| {
+    ///     s.lock().unwrap().push(slice.to_string())
+    /// });
+    /// store.set_cell("t", "r", "c", "x");
+    /// assert_eq!(*seen.lock().unwrap(), ["x"]);
+    /// ```
+    pub fn add_slice_row_ids_listener(
+        &self,
+        index_id: Option<&str>,
+        slice_id: Option<&str>,
+        f: impl FnMut(&Indexes, &str, &str) + Send + 'static,
+    ) -> ListenerId {
+        let path = vec![index_id.map(Text::from), slice_id.map(Text::from)];
+        self.add(SLICE_ROW_IDS, path, Callback::SliceRowIds(Box::new(f)))
+    }
+
+    /// Removes a listener (unknown ids are ignored).
+    pub fn del_listener(&self, id: ListenerId) -> &Self {
+        self.core.listeners.lock().remove(id);
+        self
+    }
+
+    /// Listener counts.
+    pub fn get_listener_stats(&self) -> IndexesListenerStats {
+        IndexesListenerStats {
+            slice_ids: self.core.count(SLICE_IDS),
+            slice_row_ids: self.core.count(SLICE_ROW_IDS),
+        }
+    }
+
+    fn add(&self, kind: u8, path: super::listeners::Path, callback: Callback) -> ListenerId {
+        self.core.add_listener(kind, path, callback)
+    }
+
+    fn fire(&self, events: &[Event]) {
+        for event in events {
+            let registry = &self.core.listeners;
+            match event {
+                Event::IndexIds => fire(registry, INDEX_IDS, &[], |c| {
+                    if let Callback::Ids(f) = c {
+                        f(self);
+                    }
+                }),
+                Event::HasIndex(i, has) => fire(registry, HAS_INDEX, &[i], |c| {
+                    if let Callback::HasIndex(f) = c {
+                        f(self, i, *has);
+                    }
+                }),
+                Event::SliceIds(i) => fire(registry, SLICE_IDS, &[i], |c| {
+                    if let Callback::SliceIds(f) = c {
+                        f(self, i);
+                    }
+                }),
+                Event::HasSlice(i, s, has) => fire(registry, HAS_SLICE, &[i, s], |c| {
+                    if let Callback::HasSlice(f) = c {
+                        f(self, i, s, *has);
+                    }
+                }),
+                Event::SliceRowIds(i, s) => fire(registry, SLICE_ROW_IDS, &[i, s], |c| {
+                    if let Callback::SliceRowIds(f) = c {
+                        f(self, i, s);
+                    }
+                }),
+            }
+        }
+    }
+}
+
+/// A row's slice ids and sort key (`None` for a row that no longer exists).
+#[allow(clippy::type_complexity)]
+fn compute(
+    store: &Store,
+    table_id: &str,
+    slice: Option<&Source<Vec<String>>>,
+    sort: Option<&Source<Option<Cell>>>,
+    row_id: &str,
+) -> (Option<Vec<Text>>, Option<Option<Cell>>) {
+    if !store.has_row(table_id, row_id) {
+        return (None, sort.map(|_| None));
+    }
+    let ids = match slice {
+        None => vec![String::new()],
+        Some(source) => evaluate(source, store, table_id, row_id, |cell| {
+            vec![cell.map_or_else(String::new, |c| slice_id_of_cell(&c))]
+        }),
+    };
+    let mut unique: Vec<Text> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !unique.iter().any(|u| *u == id) {
+            unique.push(Text::from(id));
+        }
+    }
+    let key = sort.map(|source| evaluate(source, store, table_id, row_id, |cell| cell));
+    (Some(unique), key)
+}
+
+/// Inserts into an ordered set, keeping the position of an existing member.
+fn set_add(set: &mut OrdMap<Text, ()>, id: &Text) {
+    if !set.contains_key(id.as_str()) {
+        set.insert(id.clone(), ());
+    }
+}
+
+/// TinyBase's index `onChanged`: moves changed rows between slices, re-sorts the slices that
+/// need it and the slice ids, and lists the listener calls. Sorters run on copies; one that
+/// panics leaves its slice (or the slice order) as it was, marks the index for a full re-sort
+/// at the next change, and its panic is returned.
+fn on_changed(def: &mut IndexDef, index_id: &str, force: bool) -> (Vec<Event>, Option<Panic>) {
+    let mut ids_changed = false;
+    let mut changed_slices: OrdMap<Text, ()> = OrdMap::new();
+    let mut had_slices: OrdMap<Text, bool> = OrdMap::new();
+    let mut unsorted: OrdMap<Text, ()> = OrdMap::new();
+    let sorted_index = def.sort_source.is_some();
+    for (row, (old, new)) in def.rows.changed.iter() {
+        let empty = Vec::new();
+        let old = old.as_ref().unwrap_or(&empty);
+        let new = new.as_ref().unwrap_or(&empty);
+        for slice_id in old.iter().filter(|s| !new.contains(s)) {
+            if !had_slices.contains_key(slice_id.as_str()) {
+                had_slices.insert(slice_id.clone(), def.slices.contains_key(slice_id.as_str()));
+            }
+            set_add(&mut changed_slices, slice_id);
+            if let Some(slice) = def.slices.get_mut(slice_id.as_str()) {
+                slice.remove(row.as_str());
+                if slice.is_empty() {
+                    def.slices.remove(slice_id.as_str());
+                    ids_changed = true;
+                }
+            }
+        }
+        for slice_id in new.iter().filter(|s| !old.contains(s)) {
+            if !had_slices.contains_key(slice_id.as_str()) {
+                had_slices.insert(slice_id.clone(), def.slices.contains_key(slice_id.as_str()));
+            }
+            set_add(&mut changed_slices, slice_id);
+            if !def.slices.contains_key(slice_id.as_str()) {
+                def.slices.insert(slice_id.clone(), OrdMap::new());
+                ids_changed = true;
+            }
+            if let Some(slice) = def.slices.get_mut(slice_id.as_str()) {
+                set_add(slice, row);
+            }
+            if sorted_index {
+                set_add(&mut unsorted, slice_id);
+            }
+        }
+    }
+    def.rows.apply();
+    let mut panic = None;
+    if !def.rows.sort_keys.is_empty() {
+        if force {
+            for slice_id in def.slices.keys() {
+                set_add(&mut unsorted, slice_id);
+            }
+        } else {
+            for row in def.rows.changed_sort_keys.keys() {
+                if let Some(ids) = def.rows.values.get(row.as_str()) {
+                    for slice_id in ids {
+                        set_add(&mut unsorted, slice_id);
+                    }
+                }
+            }
+        }
+        for slice_id in unsorted.keys() {
+            let Some(slice) = def.slices.get(slice_id.as_str()) else {
+                continue;
+            };
+            let rows: Vec<Text> = slice.keys().cloned().collect();
+            let keys = &def.rows.sort_keys;
+            let sorter = def.row_sorter.as_ref();
+            let less = |a: &Text, b: &Text| {
+                let (ka, kb) = (keys.get(a.as_str()), keys.get(b.as_str()));
+                match sorter {
+                    Some(f) => f(ka, kb, slice_id) == Ordering::Less,
+                    None => default_row_sorter_less(ka, kb),
+                }
+            };
+            let in_order = |a: &Text, b: &Text| {
+                let (ka, kb) = (keys.get(a.as_str()), keys.get(b.as_str()));
+                match sorter {
+                    Some(f) => f(ka, kb, slice_id) != Ordering::Greater,
+                    None => default_row_sorter_less(ka, kb),
+                }
+            };
+            match catch_unwind(AssertUnwindSafe(|| sort_if_needed(rows, &in_order, &less))) {
+                Ok(None) => {}
+                Ok(Some(sorted)) => {
+                    let mut set = OrdMap::new();
+                    for row in sorted {
+                        set.insert(row, ());
+                    }
+                    def.slices.insert(slice_id.clone(), set);
+                    set_add(&mut changed_slices, slice_id);
+                }
+                Err(p) => {
+                    def.stale = true;
+                    panic.get_or_insert(p);
+                }
+            }
+        }
+    }
+    if ids_changed || force {
+        if let Some(sorter) = def.slice_sorter.clone() {
+            let ids: Vec<Text> = def.slices.keys().cloned().collect();
+            let less = |a: &Text, b: &Text| sorter(a, b) == Ordering::Less;
+            let in_order = |a: &Text, b: &Text| sorter(a, b) != Ordering::Greater;
+            match catch_unwind(AssertUnwindSafe(|| sort_if_needed(ids, &in_order, &less))) {
+                Ok(None) => {}
+                Ok(Some(sorted)) => {
+                    let mut old = std::mem::take(&mut def.slices);
+                    for id in sorted {
+                        if let Some(slice) = old.remove(id.as_str()) {
+                            def.slices.insert(id, slice);
+                        }
+                    }
+                    ids_changed = true;
+                }
+                Err(p) => {
+                    def.stale = true;
+                    panic.get_or_insert(p);
+                }
+            }
+        }
+    }
+    let id = Text::from(index_id);
+    let mut events = Vec::new();
+    if ids_changed {
+        events.push(Event::SliceIds(id.clone()));
+    }
+    for (slice_id, had) in had_slices.iter() {
+        let has = def.slices.contains_key(slice_id.as_str());
+        if *had != has {
+            events.push(Event::HasSlice(id.clone(), slice_id.clone(), has));
+        }
+    }
+    for slice_id in changed_slices.keys() {
+        events.push(Event::SliceRowIds(id.clone(), slice_id.clone()));
+    }
+    def.rows.clear_changes();
+    (events, panic)
+}
+
+/// TinyBase's `arrayIsSorted` then `array.sort`: `None` if already in order.
+fn sort_if_needed(
+    mut items: Vec<Text>,
+    in_order: &impl Fn(&Text, &Text) -> bool,
+    less: &impl Fn(&Text, &Text) -> bool,
+) -> Option<Vec<Text>> {
+    if items.windows(2).all(|w| in_order(&w[0], &w[1])) {
+        return None;
+    }
+    js_sort(&mut items, less);
+    Some(items)
+}
