@@ -39,6 +39,7 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod types;
+pub mod views;
 
 pub use content::{Changes, ContentError, Row, Table, Tables, Values};
 pub use mergeable::{
@@ -50,6 +51,7 @@ pub use store::{
     Store, StoreError, TransactionLog, create_store,
 };
 pub use types::{Cell, CellType, Text, Value};
+pub use views::queries::{Queries, QueryError, create_queries};
 
 /// The README's Rust example is compiled and run as a doctest.
 #[cfg(doctest)]

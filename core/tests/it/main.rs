@@ -6,6 +6,7 @@ mod mergeable;
 mod persist;
 mod persist_process;
 mod proptests;
+mod queries;
 mod rejections;
 mod store_spec;
 mod sync_local;
