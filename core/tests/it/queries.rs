@@ -781,3 +781,35 @@ fn redefining_replaces_the_result_in_one_change() {
     .unwrap();
     assert_eq!(json!([snap(&q, "q"), take(&log)]), expected("redefine"));
 }
+
+#[test]
+fn a_vanished_join_key_keeps_the_joins_made_through_it() {
+    let store = Store::new();
+    store.set_tables(
+        &tables_from_json(
+            &json!({"pets": {"cujo": {"species": "dog", "price": 6}},
+                    "species": {"dog": {"legs": 4, "classId": "mammal"}},
+                    "classes": {"mammal": {"name": "Mammal"}}}),
+            false,
+        )
+        .unwrap(),
+    );
+    let q = create_queries(&store);
+    q.set_query_definition("q", "pets", |b| {
+        b.select("price");
+        b.join("species", "species");
+        b.join_from("classes", "species", "classId").as_("cls");
+        b.select_from("species", "legs");
+        b.select_from("cls", "name");
+    })
+    .unwrap();
+    let t = |q: &Queries| table_to_json(&q.get_result_table("q"), false);
+    let mut steps = Vec::new();
+    store.del_cell("pets", "cujo", "species", false);
+    steps.push(t(&q));
+    store.set_cell("classes", "mammal", "name", "M2");
+    steps.push(t(&q));
+    store.set_cell("pets", "cujo", "species", "dog");
+    steps.push(t(&q));
+    assert_eq!(Json::Array(steps), expected("stale_intermediate_join"));
+}

@@ -336,4 +336,19 @@ const snap = (q, id) => ({
   out.redefine = [snap(queries, 'q'), log.splice(0)];
 }
 
+// 17. A join whose key disappears leaves the joins made through it in place (TinyBase quirk).
+{
+  const store = createStore().setTables({pets: {cujo: {species: 'dog', price: 6}},
+    species: {dog: {legs: 4, classId: 'mammal'}}, classes: {mammal: {name: 'Mammal'}}});
+  const q = createQueries(store).setQueryDefinition('q', 'pets', ({select, join}) => {
+    select('price'); join('species', 'species'); join('classes', 'species', 'classId').as('cls');
+    select('species', 'legs'); select('cls', 'name');
+  });
+  const steps = [];
+  store.delCell('pets', 'cujo', 'species'); steps.push(q.getResultTable('q'));
+  store.setCell('classes', 'mammal', 'name', 'M2'); steps.push(q.getResultTable('q'));
+  store.setCell('pets', 'cujo', 'species', 'dog'); steps.push(q.getResultTable('q'));
+  out.stale_intermediate_join = steps;
+}
+
 console.log(JSON.stringify(out, null, 1));

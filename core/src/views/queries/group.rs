@@ -110,12 +110,12 @@ impl Grouping {
             if leaf.row_ids.is_empty() {
                 let mut leaf = leaves.remove(&old_path).expect("present");
                 self.write(&mut leaf, &changed, row_id, true, query_id, result);
-            } else {
-                self.write(leaf, &changed, row_id, true, query_id, result);
+            } else if let Some(id) = self.write(leaf, &changed, row_id, true, query_id, result) {
+                disown(&mut leaves, &old_path, &id);
             }
         }
         if exists {
-            let leaf = leaves.entry(new_path).or_insert_with(|| Leaf {
+            let leaf = leaves.entry(new_path.clone()).or_insert_with(|| Leaf {
                 values: HashMap::new(),
                 row_ids: IndexSet::new(),
                 group_row_id: None,
@@ -126,10 +126,14 @@ impl Grouping {
                     .collect(),
             });
             leaf.row_ids.insert(row_id.to_string());
-            self.write(leaf, &changed, row_id, false, query_id, result);
+            if let Some(id) = self.write(leaf, &changed, row_id, false, query_id, result) {
+                disown(&mut leaves, &new_path, &id);
+            }
         }
     }
 
+    /// Updates a group's aggregates and writes (or hides) its result row; returns the row id
+    /// when the group got a new one.
     fn write(
         &self,
         leaf: &mut Leaf,
@@ -138,7 +142,7 @@ impl Grouping {
         remove: bool,
         query_id: &str,
         result: &Store,
-    ) {
+    ) -> Option<String> {
         for (cell_id, new) in changed {
             let values = leaf.values.entry(cell_id.clone()).or_default();
             let old = values.get(row_id).cloned();
@@ -171,7 +175,7 @@ impl Grouping {
             if let Some(id) = &leaf.group_row_id {
                 result.del_row(query_id, id);
             }
-            return;
+            return None;
         }
         let row: Row = js::object_order(
             leaf.row
@@ -184,8 +188,23 @@ impl Grouping {
         match &leaf.group_row_id {
             Some(id) => {
                 result.set_row(query_id, id, &row);
+                None
             }
-            None => leaf.group_row_id = result.add_row(query_id, &row, true),
+            None => {
+                leaf.group_row_id = result.add_row(query_id, &row, true);
+                leaf.group_row_id.clone()
+            }
+        }
+    }
+}
+
+/// A new group row may reuse the id of a hidden group's deleted row: the hidden group gives it
+/// up (and gets a new id if it shows again). TinyBase 10.0.1 keeps both claims, so the hidden
+/// group later deletes or overwrites the other group's row.
+fn disown(leaves: &mut HashMap<Vec<Option<Key>>, Leaf>, owner: &[Option<Key>], id: &str) {
+    for (path, leaf) in leaves.iter_mut() {
+        if path.as_slice() != owner && leaf.group_row_id.as_deref() == Some(id) {
+            leaf.group_row_id = None;
         }
     }
 }
