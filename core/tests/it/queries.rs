@@ -813,3 +813,48 @@ fn a_vanished_join_key_keeps_the_joins_made_through_it() {
     steps.push(t(&q));
     assert_eq!(Json::Array(steps), expected("stale_intermediate_join"));
 }
+
+#[test]
+fn joins_through_from_and_on_query_results() {
+    let store = pets();
+    let q = create_queries(&store);
+    q.set_query_definition("base", "pets", |b| {
+        b.select("species");
+        b.select("price");
+        b.select("owner");
+    })
+    .unwrap();
+    q.set_query_definition("x", "owners", |b| {
+        b.select("city");
+        b.join_query(
+            "base",
+            On::func(|_, row_id| Some(if row_id == "alice" { "fido" } else { "felix" }.to_string())),
+        )
+        .as_("b");
+        b.join_from("species", "b", "species");
+        b.join_query_from(
+            "base",
+            "b",
+            On::func(|row, _| {
+                let alice = row.get("owner") == Some(Cell::from("alice"));
+                Some(if alice { "tom" } else { "cujo" }.to_string())
+            }),
+        )
+        .as_("b2");
+        b.select_from("species", "legs");
+        b.select_from_query("b2", "price").as_("price2");
+        b.select_all_mapped(Some("b"), |cell_id| format!("b:{cell_id}"));
+        b.where_from_query("b", "species", "dog");
+    })
+    .unwrap();
+    let mut steps = vec![snap(&q, "x")];
+    store.set_cell("pets", "felix", "species", "dog");
+    steps.push(snap(&q, "x"));
+    store.set_cell("pets", "tom", "price", 11);
+    steps.push(snap(&q, "x"));
+    store.set_cell("pets", "fido", "owner", "bob");
+    steps.push(snap(&q, "x"));
+    store.set_cell("species", "dog", "legs", 3);
+    steps.push(snap(&q, "x"));
+    assert_eq!(Json::Array(steps), expected("query_joins"));
+}

@@ -351,4 +351,27 @@ const snap = (q, id) => ({
   out.stale_intermediate_join = steps;
 }
 
+// 18. More joins against query results: through one, from one, where on one, selectAll mapped.
+{
+  const store = pets();
+  const queries = createQueries(store);
+  queries.setQueryDefinition('base', 'pets', ({select}) => { select('species'); select('price'); select('owner'); });
+  queries.setQueryDefinition('x', 'owners', ({select, selectAll, join, where}) => {
+    select('city');
+    join(true, 'base', (getCell, rowId) => (rowId == 'alice' ? 'fido' : 'felix')).as('b');
+    join('species', 'b', 'species');
+    join(true, 'base', 'b', (getCell) => (getCell('owner') == 'alice' ? 'tom' : 'cujo')).as('b2');
+    select('species', 'legs');
+    select(true, 'b2', 'price').as('price2');
+    selectAll(true, 'b', (cellId) => 'b:' + cellId);
+    where(true, 'b', 'species', 'dog');
+  });
+  const steps = [snap(queries, 'x')];
+  store.setCell('pets', 'felix', 'species', 'dog'); steps.push(snap(queries, 'x'));
+  store.setCell('pets', 'tom', 'price', 11); steps.push(snap(queries, 'x'));
+  store.setCell('pets', 'fido', 'owner', 'bob'); steps.push(snap(queries, 'x'));
+  store.setCell('species', 'dog', 'legs', 3); steps.push(snap(queries, 'x'));
+  out.query_joins = steps;
+}
+
 console.log(JSON.stringify(out, null, 1));

@@ -21,6 +21,7 @@
 //!     b.select("species");
 //!     b.join("species", "species");
 //!     b.select_from("species", "legs");
+//!     b.select("price"); // only selected cells can be aggregated
 //!     b.group("price", "sum").as_("total");
 //! }).unwrap();
 //! assert_eq!(queries.get_result_row("byKind", "0")["total"], Cell::from(5));
