@@ -828,7 +828,9 @@ fn joins_through_from_and_on_query_results() {
         b.select("city");
         b.join_query(
             "base",
-            On::func(|_, row_id| Some(if row_id == "alice" { "fido" } else { "felix" }.to_string())),
+            On::func(|_, row_id| {
+                Some(if row_id == "alice" { "fido" } else { "felix" }.to_string())
+            }),
         )
         .as_("b");
         b.join_from("species", "b", "species");
@@ -857,4 +859,39 @@ fn joins_through_from_and_on_query_results() {
     store.set_cell("species", "dog", "legs", 3);
     steps.push(snap(&q, "x"));
     assert_eq!(Json::Array(steps), expected("query_joins"));
+}
+
+#[test]
+fn a_renaming_select_all_loop_between_queries_is_refused() {
+    use tinystore_core::QueryError;
+    let store = pets();
+    let q = create_queries(&store);
+    q.set_query_definition("a", "pets", |b| {
+        b.join_query("b", "species").as_("jb");
+        b.select_all_from("jb", "x_");
+    })
+    .unwrap();
+    let outcome = |r: Result<&Queries, QueryError>| match r {
+        Ok(_) => json!("ok"),
+        Err(QueryError::SelectAllCycle) => json!("tinybase:16"),
+        Err(e) => json!(e.to_string()),
+    };
+    let same_row = || On::func(|_, row_id| Some(row_id.to_string()));
+    let mut steps = vec![outcome(q.set_query_definition("b", "species", move |b| {
+        b.join_query("a", same_row()).as_("ja");
+        b.select_all_from("ja", "");
+    }))];
+    steps.push(json!(q.get_query_ids()));
+    steps.push(outcome(q.set_query_definition("c", "species", move |b| {
+        b.join_query("d", same_row()).as_("jd");
+        b.select_all_from("jd", "");
+    })));
+    steps.push(outcome(q.set_query_definition("d", "species", move |b| {
+        b.select("legs");
+        b.join_query("c", same_row()).as_("jc");
+        b.select_all_from("jc", "");
+    })));
+    steps.push(json!(q.get_query_ids()));
+    steps.push(snap(&q, "d"));
+    assert_eq!(Json::Array(steps), expected("select_all_cycle"));
 }

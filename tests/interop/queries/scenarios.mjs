@@ -374,4 +374,27 @@ const snap = (q, id) => ({
   out.query_joins = steps;
 }
 
+// 19. select_all of query results in a renaming loop is refused; a plain loop is not.
+{
+  const store = pets();
+  const queries = createQueries(store);
+  queries.setQueryDefinition('a', 'pets', ({join, selectAll}) => {
+    join(true, 'b', 'species').as('jb'); selectAll(true, 'jb', 'x_');
+  });
+  const attempt = (define) => { try { define(); return 'ok'; } catch (e) { return e.message; } };
+  const steps = [];
+  steps.push(attempt(() => queries.setQueryDefinition('b', 'species', ({join, selectAll}) => {
+    join(true, 'a', (getCell, rowId) => rowId).as('ja'); selectAll(true, 'ja');
+  })));
+  steps.push(queries.getQueryIds());
+  steps.push(attempt(() => queries.setQueryDefinition('c', 'species', ({join, selectAll}) => {
+    join(true, 'd', (getCell, rowId) => rowId).as('jd'); selectAll(true, 'jd');
+  })));
+  steps.push(attempt(() => queries.setQueryDefinition('d', 'species', ({join, selectAll, select}) => {
+    select('legs'); join(true, 'c', (getCell, rowId) => rowId).as('jc'); selectAll(true, 'jc');
+  })));
+  steps.push(queries.getQueryIds(), snap(queries, 'd'));
+  out.select_all_cycle = steps;
+}
+
 console.log(JSON.stringify(out, null, 1));

@@ -147,6 +147,8 @@ pub(crate) enum Selection {
         /// `None` for the root table.
         joined: Option<String>,
         mapper: CellIdMapper,
+        /// Whether the mapper changes cell ids.
+        renames: bool,
     },
 }
 
@@ -279,14 +281,14 @@ impl QueryBuilder {
 
     /// `selectAll()`: every cell of the root row.
     pub fn select_all(&self) {
-        self.push_select_all(None, Arc::new(str::to_string));
+        self.push_select_all(None, Arc::new(str::to_string), false);
     }
     /// `selectAll(joinedTableId, prefix)`: every cell of a joined row, each id prefixed
     /// (`""` for none).
     pub fn select_all_from(&self, joined_table_id: &str, prefix: &str) {
-        let prefix = prefix.to_string();
+        let (renames, prefix) = (!prefix.is_empty(), prefix.to_string());
         let mapper: CellIdMapper = Arc::new(move |id| format!("{prefix}{id}"));
-        self.push_select_all(Some(joined_table_id.to_string()), mapper);
+        self.push_select_all(Some(joined_table_id.to_string()), mapper, renames);
     }
     /// `selectAll(joinedTableId, mapper)`: every cell of a joined row (`None`: the root row),
     /// each id mapped.
@@ -295,13 +297,14 @@ impl QueryBuilder {
         joined_table_id: Option<&str>,
         mapper: impl Fn(&str) -> String + Send + Sync + 'static,
     ) {
-        self.push_select_all(joined_table_id.map(str::to_string), Arc::new(mapper));
+        self.push_select_all(joined_table_id.map(str::to_string), Arc::new(mapper), true);
     }
-    fn push_select_all(&self, joined: Option<String>, mapper: CellIdMapper) {
-        self.clauses
-            .borrow_mut()
-            .selections
-            .push(Selection::All { joined, mapper });
+    fn push_select_all(&self, joined: Option<String>, mapper: CellIdMapper, renames: bool) {
+        self.clauses.borrow_mut().selections.push(Selection::All {
+            joined,
+            mapper,
+            renames,
+        });
     }
 
     fn push_join(&self, table_id: &str, from: Option<&str>, on: On, query: bool) -> As<'_> {

@@ -18,6 +18,7 @@ use super::builder::{
     CellIdMapper, CellRef, Clauses, HavingFn, On, RowCells, SelectSource, Selection, TableCells,
     WhereFn,
 };
+use super::cycles::SelectAllSources;
 use super::group::Grouping;
 
 /// A join (or the root table, under the `None` alias) as the engine walks it.
@@ -48,6 +49,8 @@ pub(crate) struct Plan {
     select_all_sources: Vec<(Store, String)>,
     /// Queries whose results this one joins.
     pub referenced: Vec<String>,
+    /// Query results this one selects all cells of.
+    pub select_all_queries: SelectAllSources,
 }
 
 impl Plan {
@@ -109,7 +112,7 @@ impl Plan {
                 Selection::Cell { alias, source, .. } => {
                     selects.insert(alias.clone(), Some(source.clone()));
                 }
-                Selection::All { joined, mapper } if grouped => {
+                Selection::All { joined, mapper, .. } if grouped => {
                     if let Some(j) = joins.get(joined) {
                         select_all_sources.push((j.store.clone(), j.table_id.clone()));
                         for cell_id in sorted(j.store.get_table_cell_ids(&j.table_id)) {
@@ -118,6 +121,17 @@ impl Plan {
                     }
                 }
                 Selection::All { .. } => {}
+            }
+        }
+        let mut select_all_queries = SelectAllSources::new();
+        for s in &clauses.selections {
+            if let Selection::All {
+                joined, renames, ..
+            } = s
+                && let Some(j) = joins.get(joined)
+                && !j.store.ptr_eq(base)
+            {
+                *select_all_queries.entry(j.table_id.clone()).or_default() |= renames;
             }
         }
         let grouping = grouped.then(|| grouping(&selects, clauses.groups, clauses.havings));
@@ -134,6 +148,7 @@ impl Plan {
             grouping,
             select_all_sources,
             referenced,
+            select_all_queries,
         }
     }
 
@@ -560,7 +575,7 @@ impl Run {
         };
         for s in &self.plan.selections {
             match s {
-                Selection::All { joined, mapper } => {
+                Selection::All { joined, mapper, .. } => {
                     self.select_all_cells(root_row_id, joined.as_deref(), mapper, &mut put);
                 }
                 Selection::Cell { alias, source, .. } => {

@@ -18,4 +18,7 @@ pub enum QueryError {
     /// A calculated `select` had no `as_` alias (TinyBase would name it by its position).
     #[error("the calculated select at position {0} needs an alias (`as_`)")]
     CalculatedSelectWithoutAlias(usize),
+    /// `select_all` of query results would rename cells in a loop (TinyBase's error 16).
+    #[error("select_all of query results forms a cycle that renames cells")]
+    SelectAllCycle,
 }

@@ -30,12 +30,13 @@
 
 mod aggregate;
 mod builder;
+mod cycles;
 mod engine;
 mod error;
 mod group;
 mod listeners;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::{Arc, Weak};
 
@@ -123,6 +124,7 @@ struct QueryEntry {
     param_listener: ListenerId,
     run: Arc<Run>,
     referenced: Vec<String>,
+    select_all_queries: cycles::SelectAllSources,
 }
 
 /// A new definition's arguments.
@@ -278,6 +280,18 @@ impl Queries {
             clauses,
             &|id| self.result_store(id),
         );
+        let others: HashMap<String, cycles::SelectAllSources> = {
+            let shared = self.inner.shared.lock();
+            shared
+                .queries
+                .iter()
+                .map(|(id, e)| (id.clone(), e.select_all_queries.clone()))
+                .collect()
+        };
+        if cycles::has_renaming_cycle(query_id, &plan.select_all_queries, &others) {
+            return Err(QueryError::SelectAllCycle);
+        }
+        let select_all_queries = plan.select_all_queries.clone();
         let mut referenced = plan.referenced.clone();
         if as_query {
             referenced.push(table_id.clone());
@@ -294,7 +308,13 @@ impl Queries {
             result.transaction(|result| {
                 result.del_table(query_id);
                 run.start(rerun);
-                self.commit(query_id, definition, run.clone(), referenced);
+                self.commit(
+                    query_id,
+                    definition,
+                    run.clone(),
+                    referenced,
+                    select_all_queries,
+                );
             });
         }));
         if let Err(panic) = outcome {
@@ -314,12 +334,16 @@ impl Queries {
         definition: Option<Definition>,
         run: Arc<Run>,
         referenced: Vec<String>,
+        select_all_queries: cycles::SelectAllSources,
     ) {
         let params = &self.inner.params;
         let old_run = {
             let mut shared = self.inner.shared.lock();
             match shared.queries.get_mut(query_id) {
-                Some(e) => Some(std::mem::replace(&mut e.run, run.clone())),
+                Some(e) => {
+                    e.select_all_queries = select_all_queries.clone();
+                    Some(std::mem::replace(&mut e.run, run.clone()))
+                }
                 None => None,
             }
         };
@@ -356,6 +380,7 @@ impl Queries {
                 param_listener,
                 run,
                 referenced,
+                select_all_queries,
             };
             shared
                 .queries
