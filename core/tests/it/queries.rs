@@ -64,6 +64,29 @@ fn stats(s: &QueryListenerStats) -> Json {
 
 type Log = Arc<Mutex<Vec<Json>>>;
 
+/// Whether a cell is a number of at least `min`.
+pub(crate) fn at_least(cell: Option<Cell>, min: f64) -> bool {
+    cell.and_then(|c| c.as_f64()).is_some_and(|n| n >= min)
+}
+
+/// Defines `query_id` as `select(cell_id)` over `table_id`.
+pub(crate) fn select_query(q: &Queries, query_id: &str, table_id: &str, cell_id: &'static str) {
+    q.set_query_definition(query_id, table_id, move |b| {
+        b.select(cell_id);
+    })
+    .unwrap();
+}
+
+/// What `snapshot` shows before the writes and after each of them.
+fn observe(store: &Store, writes: &[&dyn Fn(&Store)], snapshot: impl Fn() -> Json) -> Json {
+    let mut steps = vec![snapshot()];
+    for write in writes {
+        write(store);
+        steps.push(snapshot());
+    }
+    Json::Array(steps)
+}
+
 fn take(log: &Log) -> Json {
     Json::Array(std::mem::take(&mut *log.lock().unwrap()))
 }
@@ -126,18 +149,27 @@ fn selects() {
         .as_("calc");
     })
     .unwrap();
-    let mut steps = vec![snap(&q, "q")];
-    store.set_cell("pets", "fido", "price", 7);
-    steps.push(snap(&q, "q"));
-    store.del_cell("pets", "felix", "owner", false);
-    steps.push(snap(&q, "q"));
-    store.del_row("pets", "cujo");
-    steps.push(snap(&q, "q"));
-    store.set_row("pets", "rex", &row(json!({"species": "dog"})));
-    steps.push(snap(&q, "q"));
-    store.set_cell("pets", "tom", "owner", "carol");
-    steps.push(snap(&q, "q"));
-    assert_eq!(Json::Array(steps), expected("selects"));
+    let writes: &[&dyn Fn(&Store)] = &[
+        &|s| {
+            s.set_cell("pets", "fido", "price", 7);
+        },
+        &|s| {
+            s.del_cell("pets", "felix", "owner", false);
+        },
+        &|s| {
+            s.del_row("pets", "cujo");
+        },
+        &|s| {
+            s.set_row("pets", "rex", &row(json!({"species": "dog"})));
+        },
+        &|s| {
+            s.set_cell("pets", "tom", "owner", "carol");
+        },
+    ];
+    assert_eq!(
+        observe(&store, writes, || snap(&q, "q")),
+        expected("selects")
+    );
 }
 
 #[test]
@@ -213,16 +245,24 @@ fn query_on_query_and_join_to_a_query() {
     })
     .unwrap();
     let s = |q: &Queries| json!([snap(q, "dogs"), snap(q, "owned")]);
-    let mut steps = vec![s(&q)];
-    store.set_cell("pets", "cujo", "price", 9);
-    steps.push(s(&q));
-    store.set_cell("pets", "felix", "sold", false);
-    steps.push(s(&q));
-    store.set_cell("pets", "fido", "species", "cat");
-    steps.push(s(&q));
-    store.set_cell("pets", "fido", "price", 1);
-    steps.push(s(&q));
-    assert_eq!(Json::Array(steps), expected("query_on_query"));
+    let writes: &[&dyn Fn(&Store)] = &[
+        &|s| {
+            s.set_cell("pets", "cujo", "price", 9);
+        },
+        &|s| {
+            s.set_cell("pets", "felix", "sold", false);
+        },
+        &|s| {
+            s.set_cell("pets", "fido", "species", "cat");
+        },
+        &|s| {
+            s.set_cell("pets", "fido", "price", 1);
+        },
+    ];
+    assert_eq!(
+        observe(&store, writes, || s(&q)),
+        expected("query_on_query")
+    );
 }
 
 #[test]
@@ -256,14 +296,18 @@ fn wheres_both_forms() {
     })
     .unwrap();
     let s = |q: &Queries| Json::Array(["a", "b", "c", "d"].iter().map(|id| snap(q, id)).collect());
-    let mut steps = vec![s(&q)];
-    store.set_cell("pets", "felix", "sold", false);
-    steps.push(s(&q));
-    store.set_cell("owners", "bob", "city", "Paris");
-    steps.push(s(&q));
-    store.set_cell("pets", "tom", "price", 10);
-    steps.push(s(&q));
-    assert_eq!(Json::Array(steps), expected("wheres"));
+    let writes: &[&dyn Fn(&Store)] = &[
+        &|s| {
+            s.set_cell("pets", "felix", "sold", false);
+        },
+        &|s| {
+            s.set_cell("owners", "bob", "city", "Paris");
+        },
+        &|s| {
+            s.set_cell("pets", "tom", "price", 10);
+        },
+    ];
+    assert_eq!(observe(&store, writes, || s(&q)), expected("wheres"));
 }
 
 #[test]
@@ -369,16 +413,24 @@ fn custom_aggregate_with_incremental_hooks() {
         b.group_custom("price", aggregate.clone()).as_("t");
     })
     .unwrap();
-    let mut steps = vec![json!([snap(&q, "g"), take(&log)])];
-    store.set_cell("pets", "fido", "price", 8);
-    steps.push(json!([snap(&q, "g"), take(&log)]));
-    store.set_row("pets", "rex", &row(json!({"species": "dog", "price": 1})));
-    steps.push(json!([snap(&q, "g"), take(&log)]));
-    store.del_row("pets", "cujo");
-    steps.push(json!([snap(&q, "g"), take(&log)]));
-    store.del_row("pets", "rex");
-    steps.push(json!([snap(&q, "g"), take(&log)]));
-    assert_eq!(Json::Array(steps), expected("custom_aggregate"));
+    let writes: &[&dyn Fn(&Store)] = &[
+        &|s| {
+            s.set_cell("pets", "fido", "price", 8);
+        },
+        &|s| {
+            s.set_row("pets", "rex", &row(json!({"species": "dog", "price": 1})));
+        },
+        &|s| {
+            s.del_row("pets", "cujo");
+        },
+        &|s| {
+            s.del_row("pets", "rex");
+        },
+    ];
+    assert_eq!(
+        observe(&store, writes, || json!([snap(&q, "g"), take(&log)])),
+        expected("custom_aggregate")
+    );
 }
 
 #[test]
@@ -396,11 +448,7 @@ fn having_both_forms_and_hidden_groups_keep_their_ids() {
         b.select("species");
         b.select("price");
         b.group("price", "max").as_("top");
-        b.having_fn(|row| {
-            row.get("top")
-                .and_then(|c| c.as_f64())
-                .is_some_and(|t| t >= 5.0)
-        });
+        b.having_fn(|row| at_least(row.get("top"), 5.0));
     })
     .unwrap();
     let s = |q: &Queries| json!([snap(q, "h1"), snap(q, "h2")]);
@@ -566,10 +614,7 @@ fn listener_kinds_arguments_order_ids_and_stats() {
         s.set_cell("pets", "tom", "species", "lion");
     });
     steps.push(take(&log));
-    q.set_query_definition("r", "pets", |b| {
-        b.select("price");
-    })
-    .unwrap();
+    select_query(&q, "r", "pets", "price");
     steps.push(take(&log));
     store.set_cell("pets", "tom", "price", 3);
     steps.push(take(&log));
@@ -593,14 +638,8 @@ fn del_definition_and_destroy() {
     let store = pets();
     let q = create_queries(&store);
     let log: Log = Arc::default();
-    q.set_query_definition("a", "pets", |b| {
-        b.select("price");
-    })
-    .unwrap();
-    q.set_query_definition("b", "pets", |b| {
-        b.select("species");
-    })
-    .unwrap();
+    select_query(&q, "a", "pets", "price");
+    select_query(&q, "b", "pets", "species");
     let l = log.clone();
     q.add_query_ids_listener(move |qs| {
         l.lock()
@@ -648,14 +687,18 @@ fn select_all_root_joined_and_grouped() {
     })
     .unwrap();
     let s = |q: &Queries| json!([snap(q, "a"), snap(q, "g")]);
-    let mut steps = vec![s(&q)];
-    store.set_cell("pets", "fido", "color", "brown");
-    steps.push(s(&q));
-    store.set_cell("species", "dog", "legs", 5);
-    steps.push(s(&q));
-    store.del_cell("pets", "tom", "owner", false);
-    steps.push(s(&q));
-    assert_eq!(Json::Array(steps), expected("select_all"));
+    let writes: &[&dyn Fn(&Store)] = &[
+        &|s| {
+            s.set_cell("pets", "fido", "color", "brown");
+        },
+        &|s| {
+            s.set_cell("species", "dog", "legs", 5);
+        },
+        &|s| {
+            s.del_cell("pets", "tom", "owner", false);
+        },
+    ];
+    assert_eq!(observe(&store, writes, || s(&q)), expected("select_all"));
 }
 
 #[test]
@@ -705,14 +748,8 @@ fn sorted_result_row_ids_and_missing_tables_and_cells() {
         b.select("species");
     })
     .unwrap();
-    q.set_query_definition("none", "nothing", |b| {
-        b.select("x");
-    })
-    .unwrap();
-    q.set_query_definition("nocell", "pets", |b| {
-        b.select("x");
-    })
-    .unwrap();
+    select_query(&q, "none", "nothing", "x");
+    select_query(&q, "nocell", "pets", "x");
     q.set_query_definition("empty", "pets", |_| {}).unwrap();
     let got = json!([
         q.get_result_sorted_row_ids("s", Some("price"), false, 0, None),
@@ -758,10 +795,7 @@ fn redefining_replaces_the_result_in_one_change() {
     let store = pets();
     let q = create_queries(&store);
     let log: Log = Arc::default();
-    q.set_query_definition("q", "pets", |b| {
-        b.select("price");
-    })
-    .unwrap();
+    select_query(&q, "q", "pets", "price");
     let l = log.clone();
     q.add_result_row_ids_listener(Some("q"), move |qs, id, _| {
         l.lock()
@@ -849,16 +883,24 @@ fn joins_through_from_and_on_query_results() {
         b.where_from_query("b", "species", "dog");
     })
     .unwrap();
-    let mut steps = vec![snap(&q, "x")];
-    store.set_cell("pets", "felix", "species", "dog");
-    steps.push(snap(&q, "x"));
-    store.set_cell("pets", "tom", "price", 11);
-    steps.push(snap(&q, "x"));
-    store.set_cell("pets", "fido", "owner", "bob");
-    steps.push(snap(&q, "x"));
-    store.set_cell("species", "dog", "legs", 3);
-    steps.push(snap(&q, "x"));
-    assert_eq!(Json::Array(steps), expected("query_joins"));
+    let writes: &[&dyn Fn(&Store)] = &[
+        &|s| {
+            s.set_cell("pets", "felix", "species", "dog");
+        },
+        &|s| {
+            s.set_cell("pets", "tom", "price", 11);
+        },
+        &|s| {
+            s.set_cell("pets", "fido", "owner", "bob");
+        },
+        &|s| {
+            s.set_cell("species", "dog", "legs", 3);
+        },
+    ];
+    assert_eq!(
+        observe(&store, writes, || snap(&q, "x")),
+        expected("query_joins")
+    );
 }
 
 #[test]

@@ -12,16 +12,13 @@ use tinystore_core::content::table_to_json;
 use tinystore_core::views::queries::{CustomAggregate, Queries, QueryError, create_queries};
 use tinystore_core::{Cell, Row, Store};
 
-use super::queries::{pets, row, snap};
+use super::queries::{at_least, pets, row, select_query, snap};
 
 #[test]
 fn invalid_definitions_are_errors_and_change_nothing() {
     let store = pets();
     let q = create_queries(&store);
-    q.set_query_definition("q", "pets", |b| {
-        b.select("price");
-    })
-    .unwrap();
+    select_query(&q, "q", "pets", "price");
     let before = snap(&q, "q");
     let unknown = q.set_query_definition("q", "pets", |b| {
         b.select("price");
@@ -215,6 +212,18 @@ fn destroy_and_drop_take_every_listener_off_the_store() {
         b.group("price", "max").as_("price");
     })
     .unwrap();
+    // A new cell id re-runs the grouped select_all while the store's transaction is being
+    // published: the replaced definition's bridge closes that transaction, then goes.
+    store.transaction(|s| {
+        s.set_cell("pets", "fido", "color", "brown")
+            .set_cell("pets", "tom", "price", 1);
+    });
+    assert_eq!(
+        q2.get_result_cell("g", "0", "color"),
+        Some(Cell::from("brown"))
+    );
+    store.set_cell("pets", "fido", "price", 100);
+    assert_eq!(q2.get_result_cell("g", "0", "price"), Some(Cell::from(100)));
     drop(q2);
     assert_eq!(store.get_listener_stats(), baseline);
 }
@@ -223,14 +232,8 @@ fn destroy_and_drop_take_every_listener_off_the_store() {
 fn iteration_and_lookups() {
     let store = pets();
     let q = create_queries(&store);
-    q.set_query_definition("a", "pets", |b| {
-        b.select("price");
-    })
-    .unwrap();
-    q.set_query_definition("b", "nothing", |b| {
-        b.select("x");
-    })
-    .unwrap();
+    select_query(&q, "a", "pets", "price");
+    select_query(&q, "b", "nothing", "x");
     let mut tables = Vec::new();
     q.for_each_result_table(|t| tables.push(t.to_string()));
     assert_eq!(tables, ["a"]);
@@ -332,11 +335,7 @@ fn define_all(q: &Queries) {
         for agg in ["count", "sum", "avg", "min", "max"] {
             b.group("price", agg).as_(agg);
         }
-        b.having_fn(|row| {
-            row.get("count")
-                .and_then(|c| c.as_f64())
-                .is_some_and(|n| n >= 2.0)
-        });
+        b.having_fn(|row| at_least(row.get("count"), 2.0));
     })
     .unwrap();
     q.set_query_definition_on_query(
@@ -472,11 +471,7 @@ fn a_hidden_group_does_not_delete_a_row_that_reused_its_id() {
         b.select("species");
         b.select("price");
         b.group("price", "count").as_("count");
-        b.having_fn(|row| {
-            row.get("count")
-                .and_then(|c| c.as_f64())
-                .is_some_and(|n| n >= 2.0)
-        });
+        b.having_fn(|row| at_least(row.get("count"), 2.0));
     })
     .unwrap();
     store.del_row("pets", "felix");

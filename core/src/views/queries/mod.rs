@@ -35,6 +35,7 @@ mod engine;
 mod error;
 mod group;
 mod listeners;
+mod result_listeners;
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -44,7 +45,7 @@ use indexmap::IndexMap;
 use parking_lot::Mutex;
 
 use crate::content::{Row, Table};
-use crate::store::{IdChanges, ListenerId, SortedRowIdsArgs, Store};
+use crate::store::{ListenerId, SortedRowIdsArgs, Store};
 use crate::types::Cell;
 
 pub use aggregate::{Aggregate, AggregateFn, AggregateReplaceFn, AggregateStepFn, CustomAggregate};
@@ -194,16 +195,7 @@ impl Queries {
         build: impl Fn(&QueryBuilder) + Send + Sync + 'static,
         params: Row,
     ) -> Result<&Self, QueryError> {
-        self.define(
-            query_id,
-            Some(Definition {
-                table_id: table_id.to_string(),
-                build: Arc::new(build),
-                as_query: false,
-                params,
-            }),
-        )?;
-        Ok(self)
+        self.define_new(query_id, table_id, Arc::new(build), false, params)
     }
 
     /// Defines a query over another query's result (TinyBase v10's
@@ -229,15 +221,25 @@ impl Queries {
         build: impl Fn(&QueryBuilder) + Send + Sync + 'static,
         params: Row,
     ) -> Result<&Self, QueryError> {
-        self.define(
-            query_id,
-            Some(Definition {
-                table_id: root_query_id.to_string(),
-                build: Arc::new(build),
-                as_query: true,
-                params,
-            }),
-        )?;
+        self.define_new(query_id, root_query_id, Arc::new(build), true, params)
+    }
+
+    fn define_new(
+        &self,
+        query_id: &str,
+        table_id: &str,
+        build: BuildFn,
+        as_query: bool,
+        params: Row,
+    ) -> Result<&Self, QueryError> {
+        let table_id = table_id.to_string();
+        let definition = Definition {
+            table_id,
+            build,
+            as_query,
+            params,
+        };
+        self.define(query_id, Some(definition))?;
         Ok(self)
     }
 
@@ -782,241 +784,4 @@ fn sorted_args(
     args.cell_id = cell_id.map(str::to_string);
     args.limit = limit;
     args
-}
-
-/// Wraps a user listener for a result store: it is called with the [`Queries`] while they live.
-macro_rules! routed {
-    ($self:ident, $stat:expr, $query:expr, $listener:ident, |$store:ident, $q:ident, $weak:ident, $l:ident| $add:expr) => {{
-        let $l = Arc::new($listener);
-        let $weak = $self.weak();
-        let adder: Adder = Arc::new(move |$store: &Store, $q: &str| {
-            let ($l, $weak) = ($l.clone(), $weak.clone());
-            $add
-        });
-        $self.add_routed($stat, $query, adder)
-    }};
-}
-
-impl Queries {
-    /// Listens to a query's result table (`None`: any query): `(queries, queryId)`.
-    pub fn add_result_table_listener(
-        &self,
-        query_id: Option<&str>,
-        listener: impl Fn(&Queries, &str) + Send + Sync + 'static,
-    ) -> QueryListenerId {
-        routed!(
-            self,
-            Stat::Table,
-            query_id,
-            listener,
-            |store, q, weak, l| {
-                store.add_table_listener(
-                    Some(q),
-                    move |_, t| {
-                        if let Some(qs) = Queries::upgrade(&weak) {
-                            l(&qs, t);
-                        }
-                    },
-                    true,
-                )
-            }
-        )
-    }
-
-    /// Listens to a result's cell ids: `(queries, queryId, idChanges)`.
-    pub fn add_result_table_cell_ids_listener(
-        &self,
-        query_id: Option<&str>,
-        listener: impl Fn(&Queries, &str, &IdChanges) + Send + Sync + 'static,
-    ) -> QueryListenerId {
-        routed!(
-            self,
-            Stat::TableCellIds,
-            query_id,
-            listener,
-            |store, q, weak, l| {
-                store.add_table_cell_ids_listener(
-                    Some(q),
-                    move |_, t, changes| {
-                        if let Some(qs) = Queries::upgrade(&weak) {
-                            l(&qs, t, changes);
-                        }
-                    },
-                    true,
-                )
-            }
-        )
-    }
-
-    /// Listens to a result's row count: `(queries, queryId, count)`.
-    pub fn add_result_row_count_listener(
-        &self,
-        query_id: Option<&str>,
-        listener: impl Fn(&Queries, &str, usize) + Send + Sync + 'static,
-    ) -> QueryListenerId {
-        routed!(
-            self,
-            Stat::RowCount,
-            query_id,
-            listener,
-            |store, q, weak, l| {
-                store.add_row_count_listener(
-                    Some(q),
-                    move |_, t, count| {
-                        if let Some(qs) = Queries::upgrade(&weak) {
-                            l(&qs, t, count);
-                        }
-                    },
-                    true,
-                )
-            }
-        )
-    }
-
-    /// Listens to a result's row ids: `(queries, queryId, idChanges)`.
-    pub fn add_result_row_ids_listener(
-        &self,
-        query_id: Option<&str>,
-        listener: impl Fn(&Queries, &str, &IdChanges) + Send + Sync + 'static,
-    ) -> QueryListenerId {
-        routed!(
-            self,
-            Stat::RowIds,
-            query_id,
-            listener,
-            |store, q, weak, l| {
-                store.add_row_ids_listener(
-                    Some(q),
-                    move |_, t, changes| {
-                        if let Some(qs) = Queries::upgrade(&weak) {
-                            l(&qs, t, changes);
-                        }
-                    },
-                    true,
-                )
-            }
-        )
-    }
-
-    /// Listens to a result's sorted, sliced row ids:
-    /// `(queries, queryId, cellId, descending, offset, limit, sortedRowIds)`.
-    #[allow(clippy::type_complexity)]
-    pub fn add_result_sorted_row_ids_listener(
-        &self,
-        query_id: Option<&str>,
-        cell_id: Option<&str>,
-        descending: bool,
-        offset: usize,
-        limit: Option<usize>,
-        listener: impl Fn(&Queries, &str, Option<&str>, bool, usize, Option<usize>, &[String])
-        + Send
-        + Sync
-        + 'static,
-    ) -> QueryListenerId {
-        let cell_id = cell_id.map(str::to_string);
-        routed!(
-            self,
-            Stat::SortedRowIds,
-            query_id,
-            listener,
-            |store, q, weak, l| {
-                let args = sorted_args(q, cell_id.as_deref(), descending, offset, limit);
-                store.add_sorted_row_ids_listener(
-                    args,
-                    move |_, a, ids| {
-                        if let Some(qs) = Queries::upgrade(&weak) {
-                            l(
-                                &qs,
-                                &a.table_id,
-                                a.cell_id.as_deref(),
-                                a.descending,
-                                a.offset,
-                                a.limit,
-                                ids,
-                            );
-                        }
-                    },
-                    true,
-                )
-            }
-        )
-    }
-
-    /// Listens to result rows (`None`s: any): `(queries, queryId, rowId)`.
-    pub fn add_result_row_listener(
-        &self,
-        query_id: Option<&str>,
-        row_id: Option<&str>,
-        listener: impl Fn(&Queries, &str, &str) + Send + Sync + 'static,
-    ) -> QueryListenerId {
-        let row_id = row_id.map(str::to_string);
-        routed!(self, Stat::Row, query_id, listener, |store, q, weak, l| {
-            store.add_row_listener(
-                Some(q),
-                row_id.as_deref(),
-                move |_, t, r| {
-                    if let Some(qs) = Queries::upgrade(&weak) {
-                        l(&qs, t, r);
-                    }
-                },
-                true,
-            )
-        })
-    }
-
-    /// Listens to a result row's cell ids: `(queries, queryId, rowId, idChanges)`.
-    pub fn add_result_cell_ids_listener(
-        &self,
-        query_id: Option<&str>,
-        row_id: Option<&str>,
-        listener: impl Fn(&Queries, &str, &str, &IdChanges) + Send + Sync + 'static,
-    ) -> QueryListenerId {
-        let row_id = row_id.map(str::to_string);
-        routed!(
-            self,
-            Stat::CellIds,
-            query_id,
-            listener,
-            |store, q, weak, l| {
-                store.add_cell_ids_listener(
-                    Some(q),
-                    row_id.as_deref(),
-                    move |_, t, r, changes| {
-                        if let Some(qs) = Queries::upgrade(&weak) {
-                            l(&qs, t, r, changes);
-                        }
-                    },
-                    true,
-                )
-            }
-        )
-    }
-
-    /// Listens to result cells: `(queries, queryId, rowId, cellId, newCell, oldCell)`.
-    #[allow(clippy::type_complexity)]
-    pub fn add_result_cell_listener(
-        &self,
-        query_id: Option<&str>,
-        row_id: Option<&str>,
-        cell_id: Option<&str>,
-        listener: impl Fn(&Queries, &str, &str, &str, Option<&Cell>, Option<&Cell>)
-        + Send
-        + Sync
-        + 'static,
-    ) -> QueryListenerId {
-        let (row_id, cell_id) = (row_id.map(str::to_string), cell_id.map(str::to_string));
-        routed!(self, Stat::Cell, query_id, listener, |store, q, weak, l| {
-            store.add_cell_listener(
-                Some(q),
-                row_id.as_deref(),
-                cell_id.as_deref(),
-                move |_, t, r, c, new, old| {
-                    if let Some(qs) = Queries::upgrade(&weak) {
-                        l(&qs, t, r, c, new, old);
-                    }
-                },
-                true,
-            )
-        })
-    }
 }
