@@ -352,14 +352,20 @@ impl Run {
 
     /// Removes every listener of this run (an open root bridge stays until it closes).
     pub fn teardown(&self) {
-        for (store, id) in self.listeners.lock().drain(..) {
+        // Collected first: no lock of the run is held while a store's lock is taken.
+        let listeners: Vec<(Store, ListenerId)> = self.listeners.lock().drain(..).collect();
+        let remotes: Vec<Remote> = self
+            .remotes
+            .lock()
+            .drain()
+            .flat_map(|(_, m)| m.into_values())
+            .collect();
+        for (store, id) in listeners {
             store.del_listener(id);
         }
-        for (_, remotes) in self.remotes.lock().drain() {
-            for (_, remote) in remotes {
-                if let Some(listener) = remote.listener {
-                    remote.store.del_listener(listener);
-                }
+        for remote in remotes {
+            if let Some(listener) = remote.listener {
+                remote.store.del_listener(listener);
             }
         }
         if let Some(did) = self.bridge.lock().take() {

@@ -674,28 +674,59 @@ impl Queries {
     /// Attaches a routed listener to the result store of its query, or of every query.
     fn sync_routed(&self, id: u32) {
         let query_ids = self.get_query_ids();
-        let mut registry = self.inner.registry.lock();
-        let Some(routed) = registry.routed.get_mut(&id) else {
-            return;
+        // Store listeners are added and removed with no Queries lock held: a result store may
+        // be publishing on another thread, and its listeners may call back into the Queries.
+        let (adder, missing, stale) = {
+            let mut registry = self.inner.registry.lock();
+            let Some(routed) = registry.routed.get_mut(&id) else {
+                return;
+            };
+            let wanted: Vec<String> = match &routed.query_id {
+                Some(q) => vec![q.clone()],
+                None => query_ids,
+            };
+            let missing: Vec<String> = wanted
+                .iter()
+                .filter(|q| !routed.stores.contains_key(*q))
+                .cloned()
+                .collect();
+            let mut stale = Vec::new();
+            routed.stores.retain(|q, entry| {
+                let keep = wanted.contains(q);
+                if !keep {
+                    stale.push(entry.clone());
+                }
+                keep
+            });
+            (routed.adder.clone(), missing, stale)
         };
-        let wanted: Vec<String> = match &routed.query_id {
-            Some(q) => vec![q.clone()],
-            None => query_ids,
-        };
-        for q in &wanted {
-            if !routed.stores.contains_key(q) {
-                let store = self.result_store(q);
-                let listener = (routed.adder)(&store, q);
-                routed.stores.insert(q.clone(), (store, listener));
+        let added: Vec<(String, Store, ListenerId)> = missing
+            .into_iter()
+            .map(|q| {
+                let store = self.result_store(&q);
+                let listener = adder(&store, &q);
+                (q, store, listener)
+            })
+            .collect();
+        let mut unused = stale;
+        {
+            let mut registry = self.inner.registry.lock();
+            match registry.routed.get_mut(&id) {
+                Some(routed) => {
+                    for (q, store, listener) in added {
+                        if routed.stores.contains_key(&q) {
+                            unused.push((store, listener));
+                        } else {
+                            routed.stores.insert(q, (store, listener));
+                        }
+                    }
+                }
+                None => unused.extend(added.into_iter().map(|(_, s, l)| (s, l))),
             }
         }
-        routed.stores.retain(|q, (store, listener)| {
-            let keep = wanted.contains(q);
-            if !keep {
-                store.del_listener(*listener);
-            }
-            keep
-        });
+        for (store, listener) in unused {
+            store.del_listener(listener);
+        }
     }
 
     fn add_routed(&self, stat: Stat, query_id: Option<&str>, adder: Adder) -> QueryListenerId {
@@ -730,19 +761,21 @@ impl Queries {
                 self.inner.params.del_listener(ListenerId(n));
             }
             QueryListenerId::Result(n) => {
-                let mut registry = self.inner.registry.lock();
-                if let Some(routed) = registry.routed.remove(&n) {
-                    for (_, (store, listener)) in routed.stores {
-                        store.del_listener(listener);
-                    }
-                    if let Some(sync) = routed.sync_id {
+                let routed = {
+                    let mut registry = self.inner.registry.lock();
+                    let routed = registry.routed.remove(&n);
+                    if let Some(sync) = routed.as_ref().and_then(|r| r.sync_id) {
                         registry.query_ids.retain(|(i, _)| *i != sync);
                         registry.release(sync);
                     }
-                    registry.release(n);
-                } else if registry.query_ids.iter().any(|(i, _)| *i == n) {
-                    registry.query_ids.retain(|(i, _)| *i != n);
-                    registry.release(n);
+                    if routed.is_some() || registry.query_ids.iter().any(|(i, _)| *i == n) {
+                        registry.query_ids.retain(|(i, _)| *i != n);
+                        registry.release(n);
+                    }
+                    routed
+                };
+                for (_, (store, listener)) in routed.map(|r| r.stores).unwrap_or_default() {
+                    store.del_listener(listener);
                 }
             }
         }
