@@ -937,3 +937,49 @@ fn a_renaming_select_all_loop_between_queries_is_refused() {
     steps.push(snap(&q, "d"));
     assert_eq!(Json::Array(steps), expected("select_all_cycle"));
 }
+
+#[test]
+fn a_query_on_a_query_defined_before_its_root() {
+    let store = pets();
+    let q = create_queries(&store);
+    let log: Log = Arc::default();
+    q.set_query_definition_on_query(
+        "child",
+        "parent",
+        |b| {
+            b.select("price");
+            b.where_("species", "cat");
+        },
+        Row::new(),
+    )
+    .unwrap();
+    let l = log.clone();
+    q.add_result_cell_listener(Some("child"), None, None, move |_, _, r, c, new, old| {
+        l.lock().unwrap().push(json!([r, c, cell(new), cell(old)]));
+    });
+    let s = |q: &Queries| json!([snap(q, "child"), take(&log)]);
+    let mut steps = vec![s(&q)];
+    let parent = |q: &Queries, unsold: bool| {
+        q.set_query_definition("parent", "pets", move |b| {
+            b.select("species");
+            b.select("price");
+            if unsold {
+                b.where_("sold", false);
+            }
+        })
+        .unwrap();
+    };
+    parent(&q, false);
+    steps.push(s(&q));
+    store.set_cell("pets", "felix", "price", 40);
+    steps.push(s(&q));
+    q.del_query_definition("parent");
+    steps.push(s(&q));
+    store.set_cell("pets", "tom", "price", 20);
+    steps.push(s(&q));
+    parent(&q, true);
+    steps.push(s(&q));
+    store.set_cell("pets", "tom", "price", 21);
+    steps.push(s(&q));
+    assert_eq!(Json::Array(steps), expected("query_before_its_root"));
+}

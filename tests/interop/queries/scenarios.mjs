@@ -397,4 +397,23 @@ const snap = (q, id) => ({
   out.select_all_cycle = steps;
 }
 
+// 20. A query on a query defined before it; the root query deleted and defined again.
+{
+  const store = pets();
+  const queries = createQueries(store);
+  const log = [];
+  queries.setQueryDefinition('child', true, 'parent', ({select, where}) => { select('price'); where('species', 'cat'); });
+  queries.addResultCellListener('child', null, null, (_q, id, r, c, n, o) => log.push([r, c, n ?? null, o ?? null]));
+  const s = () => [snap(queries, 'child'), log.splice(0)];
+  const steps = [s()];
+  queries.setQueryDefinition('parent', 'pets', ({select}) => { select('species'); select('price'); }); steps.push(s());
+  store.setCell('pets', 'felix', 'price', 40); steps.push(s());
+  queries.delQueryDefinition('parent'); steps.push(s());
+  store.setCell('pets', 'tom', 'price', 20); steps.push(s());
+  queries.setQueryDefinition('parent', 'pets', ({select, where}) => { select('species'); select('price'); where('sold', false); });
+  steps.push(s());
+  store.setCell('pets', 'tom', 'price', 21); steps.push(s());
+  out.query_before_its_root = steps;
+}
+
 console.log(JSON.stringify(out, null, 1));
