@@ -983,3 +983,41 @@ fn a_query_on_a_query_defined_before_its_root() {
     steps.push(s(&q));
     assert_eq!(Json::Array(steps), expected("query_before_its_root"));
 }
+
+#[test]
+fn object_and_array_cells_and_numeric_strings() {
+    let store = Store::new();
+    store.set_tables(
+        &tables_from_json(
+            &json!({"t": {"a": {"o": {"x": 1}, "k": [1, 2], "n": 1}, "b": {"o": {"x": 1}, "k": [1, 2], "n": 2},
+                          "c": {"k": [3], "n": "5"}}}),
+            false,
+        )
+        .unwrap(),
+    );
+    let q = create_queries(&store);
+    q.set_query_definition("s", "t", |b| {
+        b.select("o");
+        b.select("k");
+    })
+    .unwrap();
+    q.set_query_definition("g", "t", |b| {
+        b.select("k");
+        b.select("n");
+        b.select("o");
+        b.group("n", "sum").as_("sum");
+        b.group("o", "count").as_("c");
+        b.group("n", "max").as_("max");
+        b.group("n", "avg").as_("avg");
+    })
+    .unwrap();
+    q.set_query_definition("w", "t", |b| {
+        b.select("n");
+        b.where_("o", Cell::from_json(json!({"x": 1})));
+    })
+    .unwrap();
+    let mut steps = vec![json!([snap(&q, "s"), snap(&q, "g"), snap(&q, "w")])];
+    store.set_cell("t", "c", "n", 7);
+    steps.push(json!([snap(&q, "g")]));
+    assert_eq!(Json::Array(steps), expected("objects_and_arrays"));
+}

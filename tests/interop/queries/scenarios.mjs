@@ -416,4 +416,20 @@ const snap = (q, id) => ({
   out.query_before_its_root = steps;
 }
 
+// 21. Object and array cells: selected, grouped by, aggregated; numeric strings in aggregates.
+{
+  const store = createStore().setTables({t: {a: {o: {x: 1}, k: [1, 2], n: 1}, b: {o: {x: 1}, k: [1, 2], n: 2}, c: {k: [3], n: '5'}}});
+  const queries = createQueries(store);
+  queries.setQueryDefinition('s', 't', ({select}) => { select('o'); select('k'); });
+  queries.setQueryDefinition('g', 't', ({select, group}) => {
+    select('k'); select('n'); select('o');
+    group('n', 'sum').as('sum'); group('o', 'count').as('c'); group('n', 'max').as('max'); group('n', 'avg').as('avg');
+  });
+  queries.setQueryDefinition('w', 't', ({select, where}) => { select('n'); where('o', {x: 1}); });
+  const steps = [[snap(queries, 's'), snap(queries, 'g'), snap(queries, 'w')]];
+  store.setCell('t', 'c', 'n', 7);
+  steps.push([snap(queries, 'g')]);
+  out.objects_and_arrays = steps;
+}
+
 console.log(JSON.stringify(out, null, 1));
