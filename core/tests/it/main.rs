@@ -7,6 +7,7 @@ mod persist;
 mod persist_process;
 mod proptests;
 mod queries;
+mod queries_on_queries;
 mod queries_props;
 mod rejections;
 mod store_spec;

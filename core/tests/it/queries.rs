@@ -12,7 +12,7 @@ use tinystore_core::{Cell, MergeableStore, Row, Store};
 
 const EXPECTED: &str = include_str!("../../../tests/interop/queries/expected.json");
 
-fn expected(scenario: &str) -> Json {
+pub(crate) fn expected(scenario: &str) -> Json {
     let all: Json = serde_json::from_str(EXPECTED).unwrap();
     all[scenario].clone()
 }
@@ -52,7 +52,7 @@ pub(crate) fn snap(q: &Queries, id: &str) -> Json {
     })
 }
 
-fn cell(c: Option<&Cell>) -> Json {
+pub(crate) fn cell(c: Option<&Cell>) -> Json {
     c.map_or(Json::Null, Cell::to_json)
 }
 
@@ -62,7 +62,7 @@ fn stats(s: &QueryListenerStats) -> Json {
            "cell": s.cell, "paramValues": s.param_values, "paramValue": s.param_value})
 }
 
-type Log = Arc<Mutex<Vec<Json>>>;
+pub(crate) type Log = Arc<Mutex<Vec<Json>>>;
 
 /// Whether a cell is a number of at least `min`.
 pub(crate) fn at_least(cell: Option<Cell>, min: f64) -> bool {
@@ -78,7 +78,11 @@ pub(crate) fn select_query(q: &Queries, query_id: &str, table_id: &str, cell_id:
 }
 
 /// What `snapshot` shows before the writes and after each of them.
-fn observe(store: &Store, writes: &[&dyn Fn(&Store)], snapshot: impl Fn() -> Json) -> Json {
+pub(crate) fn observe(
+    store: &Store,
+    writes: &[&dyn Fn(&Store)],
+    snapshot: impl Fn() -> Json,
+) -> Json {
     let mut steps = vec![snapshot()];
     for write in writes {
         write(store);
@@ -87,7 +91,7 @@ fn observe(store: &Store, writes: &[&dyn Fn(&Store)], snapshot: impl Fn() -> Jso
     Json::Array(steps)
 }
 
-fn take(log: &Log) -> Json {
+pub(crate) fn take(log: &Log) -> Json {
     Json::Array(std::mem::take(&mut *log.lock().unwrap()))
 }
 
@@ -210,59 +214,6 @@ fn joins_direct_intermediate_and_calculated() {
     store.set_row("classes", "bird", &row(json!({"name": "Avian"})));
     steps.push(snap(&q, "q"));
     assert_eq!(Json::Array(steps), expected("joins"));
-}
-
-#[test]
-fn query_on_query_and_join_to_a_query() {
-    let store = pets();
-    let q = create_queries(&store);
-    q.set_query_definition("base", "pets", |b| {
-        b.select("species");
-        b.select("price");
-        b.where_("sold", false);
-    })
-    .unwrap();
-    q.set_query_definition_on_query(
-        "dogs",
-        "base",
-        |b| {
-            b.select("price");
-            b.where_("species", "dog");
-        },
-        Row::new(),
-    )
-    .unwrap();
-    q.set_query_definition("owned", "owners", |b| {
-        b.select("city");
-        b.join_query(
-            "base",
-            On::func(|_, row_id| {
-                Some(if row_id == "alice" { "fido" } else { "felix" }.to_string())
-            }),
-        )
-        .as_("b");
-        b.select_from_query("b", "price").as_("price");
-    })
-    .unwrap();
-    let s = |q: &Queries| json!([snap(q, "dogs"), snap(q, "owned")]);
-    let writes: &[&dyn Fn(&Store)] = &[
-        &|s| {
-            s.set_cell("pets", "cujo", "price", 9);
-        },
-        &|s| {
-            s.set_cell("pets", "felix", "sold", false);
-        },
-        &|s| {
-            s.set_cell("pets", "fido", "species", "cat");
-        },
-        &|s| {
-            s.set_cell("pets", "fido", "price", 1);
-        },
-    ];
-    assert_eq!(
-        observe(&store, writes, || s(&q)),
-        expected("query_on_query")
-    );
 }
 
 #[test]
@@ -846,142 +797,6 @@ fn a_vanished_join_key_keeps_the_joins_made_through_it() {
     store.set_cell("pets", "cujo", "species", "dog");
     steps.push(t(&q));
     assert_eq!(Json::Array(steps), expected("stale_intermediate_join"));
-}
-
-#[test]
-fn joins_through_from_and_on_query_results() {
-    let store = pets();
-    let q = create_queries(&store);
-    q.set_query_definition("base", "pets", |b| {
-        b.select("species");
-        b.select("price");
-        b.select("owner");
-    })
-    .unwrap();
-    q.set_query_definition("x", "owners", |b| {
-        b.select("city");
-        b.join_query(
-            "base",
-            On::func(|_, row_id| {
-                Some(if row_id == "alice" { "fido" } else { "felix" }.to_string())
-            }),
-        )
-        .as_("b");
-        b.join_from("species", "b", "species");
-        b.join_query_from(
-            "base",
-            "b",
-            On::func(|row, _| {
-                let alice = row.get("owner") == Some(Cell::from("alice"));
-                Some(if alice { "tom" } else { "cujo" }.to_string())
-            }),
-        )
-        .as_("b2");
-        b.select_from("species", "legs");
-        b.select_from_query("b2", "price").as_("price2");
-        b.select_all_mapped(Some("b"), |cell_id| format!("b:{cell_id}"));
-        b.where_from_query("b", "species", "dog");
-    })
-    .unwrap();
-    let writes: &[&dyn Fn(&Store)] = &[
-        &|s| {
-            s.set_cell("pets", "felix", "species", "dog");
-        },
-        &|s| {
-            s.set_cell("pets", "tom", "price", 11);
-        },
-        &|s| {
-            s.set_cell("pets", "fido", "owner", "bob");
-        },
-        &|s| {
-            s.set_cell("species", "dog", "legs", 3);
-        },
-    ];
-    assert_eq!(
-        observe(&store, writes, || snap(&q, "x")),
-        expected("query_joins")
-    );
-}
-
-#[test]
-fn a_renaming_select_all_loop_between_queries_is_refused() {
-    use tinystore_core::QueryError;
-    let store = pets();
-    let q = create_queries(&store);
-    q.set_query_definition("a", "pets", |b| {
-        b.join_query("b", "species").as_("jb");
-        b.select_all_from("jb", "x_");
-    })
-    .unwrap();
-    let outcome = |r: Result<&Queries, QueryError>| match r {
-        Ok(_) => json!("ok"),
-        Err(QueryError::SelectAllCycle) => json!("tinybase:16"),
-        Err(e) => json!(e.to_string()),
-    };
-    let same_row = || On::func(|_, row_id| Some(row_id.to_string()));
-    let mut steps = vec![outcome(q.set_query_definition("b", "species", move |b| {
-        b.join_query("a", same_row()).as_("ja");
-        b.select_all_from("ja", "");
-    }))];
-    steps.push(json!(q.get_query_ids()));
-    steps.push(outcome(q.set_query_definition("c", "species", move |b| {
-        b.join_query("d", same_row()).as_("jd");
-        b.select_all_from("jd", "");
-    })));
-    steps.push(outcome(q.set_query_definition("d", "species", move |b| {
-        b.select("legs");
-        b.join_query("c", same_row()).as_("jc");
-        b.select_all_from("jc", "");
-    })));
-    steps.push(json!(q.get_query_ids()));
-    steps.push(snap(&q, "d"));
-    assert_eq!(Json::Array(steps), expected("select_all_cycle"));
-}
-
-#[test]
-fn a_query_on_a_query_defined_before_its_root() {
-    let store = pets();
-    let q = create_queries(&store);
-    let log: Log = Arc::default();
-    q.set_query_definition_on_query(
-        "child",
-        "parent",
-        |b| {
-            b.select("price");
-            b.where_("species", "cat");
-        },
-        Row::new(),
-    )
-    .unwrap();
-    let l = log.clone();
-    q.add_result_cell_listener(Some("child"), None, None, move |_, _, r, c, new, old| {
-        l.lock().unwrap().push(json!([r, c, cell(new), cell(old)]));
-    });
-    let s = |q: &Queries| json!([snap(q, "child"), take(&log)]);
-    let mut steps = vec![s(&q)];
-    let parent = |q: &Queries, unsold: bool| {
-        q.set_query_definition("parent", "pets", move |b| {
-            b.select("species");
-            b.select("price");
-            if unsold {
-                b.where_("sold", false);
-            }
-        })
-        .unwrap();
-    };
-    parent(&q, false);
-    steps.push(s(&q));
-    store.set_cell("pets", "felix", "price", 40);
-    steps.push(s(&q));
-    q.del_query_definition("parent");
-    steps.push(s(&q));
-    store.set_cell("pets", "tom", "price", 20);
-    steps.push(s(&q));
-    parent(&q, true);
-    steps.push(s(&q));
-    store.set_cell("pets", "tom", "price", 21);
-    steps.push(s(&q));
-    assert_eq!(Json::Array(steps), expected("query_before_its_root"));
 }
 
 #[test]
