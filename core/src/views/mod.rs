@@ -1,5 +1,7 @@
-//! Derived views over a [`Store`](crate::Store): [`Indexes`], [`Relationships`], [`Metrics`] and
-//! [`Checkpoints`], with TinyBase's semantics and listener order (spec store.md §5–§7, §9).
+//! Derived views over a [`Store`](crate::Store): [`Indexes`], [`Relationships`], [`Metrics`],
+//! [`Checkpoints`] and [`Queries`](queries::Queries) (TinyQL), with TinyBase's semantics and
+//! listener order (spec store.md §5–§9). Queries keep their results in stores of their own
+//! (see [`queries`]); the others share the pieces below.
 //!
 //! Each view object is a cheap-to-clone, `Send + Sync` handle over one shared state. It follows
 //! its store through the store's public listeners, exactly as TinyBase does: every definition
@@ -58,6 +60,7 @@ pub mod checkpoints;
 pub mod indexes;
 pub(crate) mod listeners;
 pub mod metrics;
+pub mod queries;
 pub mod relationships;
 pub(crate) mod rows;
 pub(crate) mod view;
