@@ -169,6 +169,11 @@ typedef enum tinystore_status_t {
    * An internal error (a Rust panic, caught at the ABI boundary). Please report it.
    */
   TINYSTORE_STATUS_PANIC = 14,
+  /**
+   * A function the application supplied (a view's definition callback, sorter or aggregate)
+   * failed while the call ran; the last error message says why. The write itself stands.
+   */
+  TINYSTORE_STATUS_CALLBACK = 15,
 } tinystore_status_t;
 
 /**

@@ -19,6 +19,7 @@ use crate::content::ContentError;
 use crate::mergeable::MergeableError;
 use crate::persist::PersistError;
 use crate::store::StoreError;
+use crate::views::ViewError;
 
 macro_rules! kinds {
     ($($(#[doc = $doc:literal])* $kind:ident = $code:literal => $name:literal,)*) => {
@@ -82,6 +83,9 @@ kinds! {
     Network = 13 => "NETWORK",
     /// An internal error (a caught panic, a failed foreign callback).
     Internal = 14 => "INTERNAL",
+    /// A function the application supplied (a view's definition function, sorter or aggregate
+    /// written in C, Python, Kotlin or Swift) failed while a write ran; its message is kept.
+    Callback = 15 => "CALLBACK",
 }
 
 impl ErrorKind {
@@ -111,6 +115,8 @@ pub enum ErrorArea {
     Sync,
     /// The sync server.
     Server,
+    /// Derived views: indexes, relationships, metrics, queries, checkpoints.
+    Views,
 }
 
 /// An error that knows its [`ErrorKind`] and [`ErrorArea`].
@@ -119,6 +125,69 @@ pub trait Classify: fmt::Display {
     fn error_kind(&self) -> ErrorKind;
     /// Which part of the library failed.
     fn error_area(&self) -> ErrorArea;
+}
+
+/// The panic payload of a failed foreign callback. TinyBase re-throws an error thrown by a
+/// function a view calls to the caller of the write that triggered it; the core carries a
+/// panic the same way (a view traps it and resumes it to the writer when the transaction
+/// finishes). So an FFI layer whose foreign function failed panics with this payload
+/// (`std::panic::panic_any`), and the same layer's entry point, catching the panic at its
+/// edge, turns this payload back into an error of kind [`ErrorKind::Callback`] — distinct
+/// from a real bug's panic ([`ErrorKind::Internal`]).
+///
+/// ```
+/// use tinystore_core::error_kind::CallbackFailure;
+/// let caught = std::panic::catch_unwind(|| {
+///     std::panic::panic_any(CallbackFailure::new("ValueError: bad slice"))
+/// })
+/// .unwrap_err();
+/// let failure = CallbackFailure::from_panic(&*caught).unwrap();
+/// assert_eq!(failure.message(), "ValueError: bad slice");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackFailure {
+    message: String,
+}
+
+impl CallbackFailure {
+    /// A failure described by `message` (the foreign error's text).
+    pub fn new(message: impl Into<String>) -> CallbackFailure {
+        CallbackFailure {
+            message: message.into(),
+        }
+    }
+    /// The foreign error's text.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+    /// The failure a caught panic carries, if it is one (and not a real bug's panic).
+    pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Option<&CallbackFailure> {
+        payload.downcast_ref::<CallbackFailure>()
+    }
+}
+
+impl fmt::Display for CallbackFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl Classify for CallbackFailure {
+    fn error_kind(&self) -> ErrorKind {
+        ErrorKind::Callback
+    }
+    fn error_area(&self) -> ErrorArea {
+        ErrorArea::Views
+    }
+}
+
+impl Classify for ViewError {
+    fn error_kind(&self) -> ErrorKind {
+        ErrorKind::InvalidArgument
+    }
+    fn error_area(&self) -> ErrorArea {
+        ErrorArea::Views
+    }
 }
 
 impl Classify for ContentError {

@@ -51,7 +51,7 @@ pub use store::{
     Store, StoreError, TransactionLog, create_store,
 };
 pub use types::{Cell, CellType, Text, Value};
-pub use views::queries::{Queries, QueryError, create_queries};
+pub use views::queries::{Queries, create_queries};
 pub use views::{
     Aggregate, Checkpoints, Indexes, Metrics, Relationships, Source, ViewError, create_checkpoints,
     create_indexes, create_metrics, create_relationships,

@@ -57,6 +57,7 @@
 //! ```
 
 pub mod checkpoints;
+mod error;
 pub mod indexes;
 pub(crate) mod listeners;
 pub mod metrics;
@@ -70,6 +71,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use checkpoints::{CheckpointIds, Checkpoints, CheckpointsListenerStats, create_checkpoints};
+pub use error::ViewError;
 pub use indexes::{Indexes, IndexesListenerStats, RowIdSorter, SliceIdSorter, create_indexes};
 pub use metrics::{Aggregate, CustomAggregate, Metrics, MetricsListenerStats, create_metrics};
 pub use metrics::{AggregateAddFn, AggregateFn, AggregateRemoveFn, AggregateReplaceFn};
@@ -130,20 +132,6 @@ impl<T> fmt::Debug for Source<T> {
             Source::Fn(_) => f.write_str("Fn(..)"),
         }
     }
-}
-
-/// Invalid arguments to a view, reported when a definition is set.
-///
-/// ```
-/// use tinystore_core::views::{Aggregate, ViewError};
-/// assert!(matches!(Aggregate::named("median"), Err(ViewError::UnknownAggregate(_))));
-/// ```
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ViewError {
-    /// An aggregate name other than `sum`, `avg`, `min`, `max` (TinyBase silently uses `sum`).
-    #[error("unknown aggregate {0:?}: expected \"sum\", \"avg\", \"min\" or \"max\"")]
-    UnknownAggregate(String),
 }
 
 /// JavaScript's `String(value)` of the value TinyBase's `getCell` returns (objects and arrays

@@ -119,7 +119,7 @@ fn joins_through_from_and_on_query_results() {
 
 #[test]
 fn a_renaming_select_all_loop_between_queries_is_refused() {
-    use tinystore_core::QueryError;
+    use tinystore_core::ViewError;
     let store = pets();
     let q = create_queries(&store);
     q.set_query_definition("a", "pets", |b| {
@@ -127,9 +127,9 @@ fn a_renaming_select_all_loop_between_queries_is_refused() {
         b.select_all_from("jb", "x_");
     })
     .unwrap();
-    let outcome = |r: Result<&Queries, QueryError>| match r {
+    let outcome = |r: Result<&Queries, ViewError>| match r {
         Ok(_) => json!("ok"),
-        Err(QueryError::SelectAllCycle) => json!("tinybase:16"),
+        Err(ViewError::SelectAllCycle) => json!("tinybase:16"),
         Err(e) => json!(e.to_string()),
     };
     let same_row = || On::func(|_, row_id| Some(row_id.to_string()));

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use proptest::prelude::*;
 use serde_json::{Value as Json, json};
 use tinystore_core::content::table_to_json;
-use tinystore_core::views::queries::{CustomAggregate, Queries, QueryError, create_queries};
+use tinystore_core::views::ViewError;
+use tinystore_core::views::queries::{CustomAggregate, Queries, create_queries};
 use tinystore_core::{Cell, Row, Store};
 
 use super::queries::{at_least, pets, row, select_query, snap};
@@ -26,7 +27,7 @@ fn invalid_definitions_are_errors_and_change_nothing() {
     });
     assert_eq!(
         unknown.err(),
-        Some(QueryError::UnknownAggregate("median".into()))
+        Some(ViewError::UnknownAggregate("median".into()))
     );
     let unnamed = q.set_query_definition("q", "pets", |b| {
         b.select("species");
@@ -34,7 +35,7 @@ fn invalid_definitions_are_errors_and_change_nothing() {
     });
     assert_eq!(
         unnamed.err(),
-        Some(QueryError::CalculatedSelectWithoutAlias(1))
+        Some(ViewError::CalculatedSelectWithoutAlias(1))
     );
     assert!(unnamed_message_is_clear());
     assert_eq!(snap(&q, "q"), before);
@@ -52,7 +53,7 @@ fn invalid_definitions_are_errors_and_change_nothing() {
 }
 
 fn unnamed_message_is_clear() -> bool {
-    QueryError::CalculatedSelectWithoutAlias(1)
+    ViewError::CalculatedSelectWithoutAlias(1)
         .to_string()
         .contains("needs an alias")
 }

@@ -77,6 +77,7 @@ impl TinystoreError {
         let reason = e.to_string();
         match (e.error_area(), e.error_kind()) {
             (_, ErrorKind::InvalidSchema) => TinystoreError::Schema { reason },
+            (_, ErrorKind::Callback) => TinystoreError::Callback { reason },
             (ErrorArea::Store, _) => TinystoreError::InvalidJson { reason },
             (ErrorArea::Mergeable, _) => TinystoreError::Mergeable { reason },
             (ErrorArea::Persist, _) => TinystoreError::Persist { reason },

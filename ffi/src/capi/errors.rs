@@ -47,7 +47,7 @@ pub(crate) fn status(kind: ErrorKind) -> tinystore_status_t {
 }
 
 /// The statuses by number.
-pub(crate) const STATUSES: [tinystore_status_t; 15] = [
+pub(crate) const STATUSES: [tinystore_status_t; 16] = [
     S::TINYSTORE_STATUS_OK,
     S::TINYSTORE_STATUS_NULL_ARGUMENT,
     S::TINYSTORE_STATUS_INVALID_UTF8,
@@ -63,6 +63,7 @@ pub(crate) const STATUSES: [tinystore_status_t; 15] = [
     S::TINYSTORE_STATUS_UNSUPPORTED,
     S::TINYSTORE_STATUS_NETWORK,
     S::TINYSTORE_STATUS_PANIC,
+    S::TINYSTORE_STATUS_CALLBACK,
 ];
 
 thread_local! {
@@ -99,11 +100,18 @@ pub(crate) fn guard(f: impl FnOnce() -> R<()>) -> tinystore_status_t {
             set_last_error(Some(&e.message));
             status(e.kind)
         }
-        Err(payload) => {
-            let message = format!("internal error (panic): {}", panic_message(&*payload));
-            set_last_error(Some(&message));
-            S::TINYSTORE_STATUS_PANIC
-        }
+        Err(payload) => match CallbackFailure::from_panic(&*payload) {
+            // A C callback of the application failed during the call (see `CallbackFailure`).
+            Some(failure) => {
+                set_last_error(Some(failure.message()));
+                S::TINYSTORE_STATUS_CALLBACK
+            }
+            None => {
+                let message = format!("internal error (panic): {}", panic_message(&*payload));
+                set_last_error(Some(&message));
+                S::TINYSTORE_STATUS_PANIC
+            }
+        },
     }
 }
 

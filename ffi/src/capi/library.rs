@@ -55,6 +55,7 @@ pub(crate) fn status_name(status: i32) -> &'static CStr {
         12 => c"TINYSTORE_STATUS_UNSUPPORTED",
         13 => c"TINYSTORE_STATUS_NETWORK",
         14 => c"TINYSTORE_STATUS_PANIC",
+        15 => c"TINYSTORE_STATUS_CALLBACK",
         _ => c"TINYSTORE_STATUS_UNKNOWN",
     }
 }

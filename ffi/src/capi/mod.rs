@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use serde_json::Value as Json;
-use tinystore_core::error_kind::{Classify, ErrorKind};
+use tinystore_core::error_kind::{CallbackFailure, Classify, ErrorKind};
 use tinystore_core::events::{self, Listen, ListenerEvent};
 use tinystore_core::mergeable::MergeableError;
 use tinystore_core::persist::file::FilePersistence;

@@ -59,6 +59,7 @@ fn frozen_discriminants() {
         ),
         (TINYSTORE_STATUS_NETWORK, 13, "TINYSTORE_STATUS_NETWORK"),
         (TINYSTORE_STATUS_PANIC, 14, "TINYSTORE_STATUS_PANIC"),
+        (TINYSTORE_STATUS_CALLBACK, 15, "TINYSTORE_STATUS_CALLBACK"),
     ];
     let mut seen = std::collections::HashSet::new();
     for (status, number, name) in statuses {
@@ -68,7 +69,7 @@ fn frozen_discriminants() {
         assert_eq!(got.to_str().unwrap(), name);
     }
     assert_eq!(
-        unsafe { CStr::from_ptr(tinystore_status_name(15)) }
+        unsafe { CStr::from_ptr(tinystore_status_name(16)) }
             .to_str()
             .unwrap(),
         "TINYSTORE_STATUS_UNKNOWN"
@@ -267,6 +268,10 @@ fn panics_become_statuses() {
     assert_eq!(status, S::TINYSTORE_STATUS_PANIC);
     assert!(last_error().contains("boom"), "{}", last_error());
     assert_eq!(guard_value(7, || panic!("boom")), 7);
+    // A failed application callback carried as a panic is the callback status, not a panic.
+    let status = guard(|| std::panic::panic_any(CallbackFailure::new("slice fn failed")));
+    assert_eq!(status, S::TINYSTORE_STATUS_CALLBACK);
+    assert_eq!(last_error(), "slice fn failed");
 }
 
 #[test]

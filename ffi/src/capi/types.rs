@@ -53,6 +53,9 @@ pub enum tinystore_status_t {
     TINYSTORE_STATUS_NETWORK = 13,
     /// An internal error (a Rust panic, caught at the ABI boundary). Please report it.
     TINYSTORE_STATUS_PANIC = 14,
+    /// A function the application supplied (a view's definition callback, sorter or aggregate)
+    /// failed while the call ran; the last error message says why. The write itself stands.
+    TINYSTORE_STATUS_CALLBACK = 15,
 }
 
 /// The type of a `tinystore_cell_t`. Frozen numbers.

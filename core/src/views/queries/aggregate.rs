@@ -126,14 +126,14 @@ impl fmt::Debug for Aggregate {
 impl Aggregate {
     /// The built-in aggregate of a TinyQL name; any other name is an error (TinyBase would
     /// silently count).
-    pub fn from_name(name: &str) -> Result<Aggregate, super::QueryError> {
+    pub fn from_name(name: &str) -> Result<Aggregate, crate::views::ViewError> {
         Ok(match name {
             "count" => Aggregate::Count,
             "sum" => Aggregate::Sum,
             "avg" => Aggregate::Avg,
             "min" => Aggregate::Min,
             "max" => Aggregate::Max,
-            _ => return Err(super::QueryError::UnknownAggregate(name.to_string())),
+            _ => return Err(crate::views::ViewError::UnknownAggregate(name.to_string())),
         })
     }
 

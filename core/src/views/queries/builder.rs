@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crate::content::Row;
 use crate::types::Cell;
 
-use super::QueryError;
 use super::aggregate::{Aggregate, CustomAggregate};
+use crate::views::ViewError;
 
 /// A calculated select: `(getTableCell, rootRowId) -> value`.
 pub type SelectFn = Arc<dyn Fn(&TableCells<'_>, &str) -> Option<Cell> + Send + Sync>;
@@ -175,7 +175,7 @@ pub(crate) struct Clauses {
     pub wheres: Vec<WhereFn>,
     pub groups: Vec<GroupClause>,
     pub havings: Vec<HavingFn>,
-    pub errors: Vec<QueryError>,
+    pub errors: Vec<ViewError>,
 }
 
 /// What a query definition's closure receives: TinyQL's `select`, `select_all`, `join`,
@@ -367,7 +367,7 @@ impl QueryBuilder {
     }
 
     /// `group(selectedCellId, 'count'|'sum'|'avg'|'min'|'max')`; any other name makes the
-    /// definition fail with [`QueryError::UnknownAggregate`].
+    /// definition fail with [`ViewError::UnknownAggregate`].
     pub fn group(&self, selected_cell_id: &str, aggregate: &str) -> As<'_> {
         match Aggregate::from_name(aggregate) {
             Ok(a) => self.group_with(selected_cell_id, a),
@@ -421,7 +421,7 @@ impl QueryBuilder {
         self.params.get(param_id).cloned()
     }
 
-    pub(crate) fn finish(self) -> Result<Clauses, QueryError> {
+    pub(crate) fn finish(self) -> Result<Clauses, ViewError> {
         let mut clauses = self.clauses.into_inner();
         if let Some(e) = clauses.errors.drain(..).next() {
             return Err(e);
@@ -433,7 +433,7 @@ impl QueryBuilder {
                 ..
             } = s
             {
-                return Err(QueryError::CalculatedSelectWithoutAlias(i));
+                return Err(ViewError::CalculatedSelectWithoutAlias(i));
             }
         }
         Ok(clauses)

@@ -32,7 +32,7 @@ mod aggregate;
 mod builder;
 mod cycles;
 mod engine;
-mod error;
+
 mod group;
 mod listeners;
 mod result_listeners;
@@ -48,12 +48,12 @@ use crate::content::{Row, Table};
 use crate::store::{ListenerId, SortedRowIdsArgs, Store};
 use crate::types::Cell;
 
+use crate::views::ViewError;
 pub use aggregate::{Aggregate, AggregateFn, AggregateReplaceFn, AggregateStepFn, CustomAggregate};
 pub use builder::{
     As, BuildFn, CellIdMapper, HavingFn, JoinFn, On, QueryBuilder, RowCells, SelectFn, TableCells,
     WhereFn,
 };
-pub use error::QueryError;
 pub use listeners::{QueryListenerId, QueryListenerStats};
 
 use engine::{Plan, Run};
@@ -183,7 +183,7 @@ impl Queries {
         query_id: &str,
         table_id: &str,
         build: impl Fn(&QueryBuilder) + Send + Sync + 'static,
-    ) -> Result<&Self, QueryError> {
+    ) -> Result<&Self, ViewError> {
         self.set_query_definition_with_params(query_id, table_id, build, Row::new())
     }
 
@@ -194,7 +194,7 @@ impl Queries {
         table_id: &str,
         build: impl Fn(&QueryBuilder) + Send + Sync + 'static,
         params: Row,
-    ) -> Result<&Self, QueryError> {
+    ) -> Result<&Self, ViewError> {
         self.define_new(query_id, table_id, Arc::new(build), false, params)
     }
 
@@ -220,7 +220,7 @@ impl Queries {
         root_query_id: &str,
         build: impl Fn(&QueryBuilder) + Send + Sync + 'static,
         params: Row,
-    ) -> Result<&Self, QueryError> {
+    ) -> Result<&Self, ViewError> {
         self.define_new(query_id, root_query_id, Arc::new(build), true, params)
     }
 
@@ -231,7 +231,7 @@ impl Queries {
         build: BuildFn,
         as_query: bool,
         params: Row,
-    ) -> Result<&Self, QueryError> {
+    ) -> Result<&Self, ViewError> {
         let table_id = table_id.to_string();
         let definition = Definition {
             table_id,
@@ -245,7 +245,7 @@ impl Queries {
 
     /// Runs a definition: a new one, or (with `None`) the current one again after its params
     /// or a `select_all` source changed.
-    fn define(&self, query_id: &str, definition: Option<Definition>) -> Result<(), QueryError> {
+    fn define(&self, query_id: &str, definition: Option<Definition>) -> Result<(), ViewError> {
         let _lock = self.inner.store.lock();
         let (table_id, build, as_query, params) = match &definition {
             Some(d) => (
@@ -291,7 +291,7 @@ impl Queries {
                 .collect()
         };
         if cycles::has_renaming_cycle(query_id, &plan.select_all_queries, &others) {
-            return Err(QueryError::SelectAllCycle);
+            return Err(ViewError::SelectAllCycle);
         }
         let select_all_queries = plan.select_all_queries.clone();
         let mut referenced = plan.referenced.clone();
