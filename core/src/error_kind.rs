@@ -131,16 +131,14 @@ pub trait Classify: fmt::Display {
 /// function a view calls to the caller of the write that triggered it; the core carries a
 /// panic the same way (a view traps it and resumes it to the writer when the transaction
 /// finishes). So an FFI layer whose foreign function failed panics with this payload
-/// (`std::panic::panic_any`), and the same layer's entry point, catching the panic at its
+/// ([`CallbackFailure::raise`]), and the same layer's entry point, catching the panic at its
 /// edge, turns this payload back into an error of kind [`ErrorKind::Callback`] — distinct
 /// from a real bug's panic ([`ErrorKind::Internal`]).
 ///
 /// ```
 /// use tinystore_core::error_kind::CallbackFailure;
-/// let caught = std::panic::catch_unwind(|| {
-///     std::panic::panic_any(CallbackFailure::new("ValueError: bad slice"))
-/// })
-/// .unwrap_err();
+/// let caught = std::panic::catch_unwind(|| CallbackFailure::raise("ValueError: bad slice"))
+///     .unwrap_err();
 /// let failure = CallbackFailure::from_panic(&*caught).unwrap();
 /// assert_eq!(failure.message(), "ValueError: bad slice");
 /// ```
@@ -155,6 +153,11 @@ impl CallbackFailure {
         CallbackFailure {
             message: message.into(),
         }
+    }
+    /// Unwinds with this failure as the payload, without the panic hook (so nothing is
+    /// printed: it is an application error on its way to the writer, not a bug).
+    pub fn raise(message: impl Into<String>) -> ! {
+        std::panic::resume_unwind(Box::new(CallbackFailure::new(message)))
     }
     /// The foreign error's text.
     pub fn message(&self) -> &str {

@@ -269,7 +269,7 @@ fn panics_become_statuses() {
     assert!(last_error().contains("boom"), "{}", last_error());
     assert_eq!(guard_value(7, || panic!("boom")), 7);
     // A failed application callback carried as a panic is the callback status, not a panic.
-    let status = guard(|| std::panic::panic_any(CallbackFailure::new("slice fn failed")));
+    let status = guard(|| CallbackFailure::raise("slice fn failed"));
     assert_eq!(status, S::TINYSTORE_STATUS_CALLBACK);
     assert_eq!(last_error(), "slice fn failed");
 }
