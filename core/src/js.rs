@@ -212,6 +212,36 @@ pub fn less_than(a: &Primitive<'_>, b: &Primitive<'_>) -> bool {
     a.to_number() < b.to_number()
 }
 
+/// `Math.min` of two numbers: `NaN` wins, `-0` is below `+0`.
+///
+/// ```
+/// use tinystore_core::js::{math_max, math_min};
+/// assert!(math_min(1.0, f64::NAN).is_nan());
+/// assert!(math_min(0.0, -0.0).is_sign_negative());
+/// assert!(math_max(-0.0, 0.0).is_sign_positive());
+/// assert_eq!(math_max(2.0, 3.0), 3.0);
+/// ```
+pub fn math_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == b {
+        if a.is_sign_negative() { a } else { b }
+    } else {
+        a.min(b)
+    }
+}
+
+/// `Math.max` of two numbers: `NaN` wins, `+0` is above `-0`.
+pub fn math_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == b {
+        if a.is_sign_positive() { a } else { b }
+    } else {
+        a.max(b)
+    }
+}
+
 /// Orders two strings as JavaScript does: by their UTF-16 code units.
 ///
 /// This is code point order, except that characters above U+FFFF (a surrogate pair, starting

@@ -619,3 +619,43 @@ fn id_alphabet_is_the_hlc_alphabet() {
     let id = js::unique_id(11);
     assert!(id.bytes().all(|b| js::ALPHABET.contains(&b)));
 }
+
+#[test]
+fn math_min_and_max_match_node() {
+    let samples = [
+        0.0,
+        -0.0,
+        1.0,
+        -1.5,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e308,
+    ];
+    let pairs: Vec<(f64, f64)> = samples
+        .iter()
+        .flat_map(|&a| samples.iter().map(move |&b| (a, b)))
+        .collect();
+    let hex: Vec<[String; 2]> = pairs
+        .iter()
+        .map(|(a, b)| [format!("{:x}", a.to_bits()), format!("{:x}", b.to_bits())])
+        .collect();
+    let expected = node(
+        "return input.flatMap(([a, b]) => [bits(Math.min(num(a), num(b))), bits(Math.max(num(a), num(b)))]);",
+        &json!(hex),
+    );
+    let actual: Vec<String> = pairs
+        .iter()
+        .flat_map(|&(a, b)| [bits(js::math_min(a, b)), bits(js::math_max(a, b))])
+        .collect();
+    let shown: Vec<String> = pairs
+        .iter()
+        .flat_map(|(a, b)| {
+            [
+                format!("Math.min({a:?}, {b:?})"),
+                format!("Math.max({a:?}, {b:?})"),
+            ]
+        })
+        .collect();
+    compare("Math.min/max", &shown, &expected, &actual);
+}

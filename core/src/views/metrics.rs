@@ -115,8 +115,16 @@ impl Aggregate {
         match self {
             Aggregate::Sum => Some(sum()),
             Aggregate::Avg => Some(sum() / numbers.len() as f64),
-            Aggregate::Min => Some(numbers.iter().fold(f64::INFINITY, |a, &b| js_min(a, b))),
-            Aggregate::Max => Some(numbers.iter().fold(f64::NEG_INFINITY, |a, &b| js_max(a, b))),
+            Aggregate::Min => Some(
+                numbers
+                    .iter()
+                    .fold(f64::INFINITY, |a, &b| crate::js::math_min(a, b)),
+            ),
+            Aggregate::Max => Some(
+                numbers
+                    .iter()
+                    .fold(f64::NEG_INFINITY, |a, &b| crate::js::math_max(a, b)),
+            ),
             Aggregate::Custom(c) => (c.aggregate)(numbers, numbers.len()),
         }
     }
@@ -125,8 +133,8 @@ impl Aggregate {
         match self {
             Aggregate::Sum => Some(metric + add),
             Aggregate::Avg => Some(metric + (add - metric) / (length as f64 + 1.0)),
-            Aggregate::Min => Some(js_min(add, metric)),
-            Aggregate::Max => Some(js_max(add, metric)),
+            Aggregate::Min => Some(crate::js::math_min(add, metric)),
+            Aggregate::Max => Some(crate::js::math_max(add, metric)),
             Aggregate::Custom(c) => c.add.as_ref().and_then(|f| f(metric, add, length)),
         }
     }
@@ -146,35 +154,13 @@ impl Aggregate {
         match self {
             Aggregate::Sum => Some(metric - remove + add),
             Aggregate::Avg => Some(metric + (add - remove) / length as f64),
-            Aggregate::Min => (remove != metric).then(|| js_min(add, metric)),
-            Aggregate::Max => (remove != metric).then(|| js_max(add, metric)),
+            Aggregate::Min => (remove != metric).then(|| crate::js::math_min(add, metric)),
+            Aggregate::Max => (remove != metric).then(|| crate::js::math_max(add, metric)),
             Aggregate::Custom(c) => c
                 .replace
                 .as_ref()
                 .and_then(|f| f(metric, add, remove, length)),
         }
-    }
-}
-
-/// `Math.min` of two numbers (NaN wins; -0 is below +0).
-fn js_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a == b {
-        if a.is_sign_negative() { a } else { b }
-    } else {
-        a.min(b)
-    }
-}
-
-/// `Math.max` of two numbers (NaN wins; +0 is above -0).
-fn js_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a == b {
-        if a.is_sign_positive() { a } else { b }
-    } else {
-        a.max(b)
     }
 }
 

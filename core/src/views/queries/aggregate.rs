@@ -143,11 +143,15 @@ impl Aggregate {
             Aggregate::Count => Js::Num(len as f64),
             Aggregate::Sum => sum(values),
             Aggregate::Avg => Js::Num(sum(values).to_number() / len as f64),
-            Aggregate::Min => Js::Num(values.iter().fold(f64::INFINITY, |m, v| js_min(m, num(v)))),
+            Aggregate::Min => Js::Num(
+                values
+                    .iter()
+                    .fold(f64::INFINITY, |m, v| js::math_min(m, num(v))),
+            ),
             Aggregate::Max => Js::Num(
                 values
                     .iter()
-                    .fold(f64::NEG_INFINITY, |m, v| js_max(m, num(v))),
+                    .fold(f64::NEG_INFINITY, |m, v| js::math_max(m, num(v))),
             ),
             Aggregate::Custom(c) => Js::from_opt((c.aggregate)(values, len)),
         }
@@ -161,8 +165,8 @@ impl Aggregate {
                 let step = (num(add) - num(metric)) / (len as f64 + 1.0);
                 plus(&Js::from(metric), &Js::Num(step))
             }
-            Aggregate::Min => Js::Num(js_min(num(add), num(metric))),
-            Aggregate::Max => Js::Num(js_max(num(add), num(metric))),
+            Aggregate::Min => Js::Num(js::math_min(num(add), num(metric))),
+            Aggregate::Max => Js::Num(js::math_max(num(add), num(metric))),
             Aggregate::Custom(c) => Js::from_opt(c.add.as_ref().and_then(|f| f(metric, add, len))),
         }
     }
@@ -193,8 +197,8 @@ impl Aggregate {
                 plus(&Js::from(metric), &Js::Num(step))
             }
             Aggregate::Min | Aggregate::Max if loose_eq(remove, metric) => Js::Undefined,
-            Aggregate::Min => Js::Num(js_min(num(add), num(metric))),
-            Aggregate::Max => Js::Num(js_max(num(add), num(metric))),
+            Aggregate::Min => Js::Num(js::math_min(num(add), num(metric))),
+            Aggregate::Max => Js::Num(js::math_max(num(add), num(metric))),
             Aggregate::Custom(c) => {
                 Js::from_opt(c.replace.as_ref().and_then(|f| f(metric, add, remove, len)))
             }
@@ -306,28 +310,6 @@ fn sum(values: &[Cell]) -> Js {
     values
         .iter()
         .fold(Js::Num(0.0), |acc, v| plus(&acc, &Js::from(v)))
-}
-
-/// `Math.max`: `NaN` wins, `+0` beats `-0`.
-fn js_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a == b {
-        if a.is_sign_positive() { a } else { b }
-    } else {
-        a.max(b)
-    }
-}
-
-/// `Math.min`: `NaN` wins, `-0` beats `+0`.
-fn js_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else if a == b {
-        if a.is_sign_negative() { a } else { b }
-    } else {
-        a.min(b)
-    }
 }
 
 /// JavaScript's `==` between two cells.

@@ -1,13 +1,14 @@
 //! The Queries' own listeners: their id pool, query-ids listeners, and result listeners routed
 //! to each query's result store (wildcards follow the query ids).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 
 use crate::store::{ListenerId, Store};
+use crate::views::listeners::IdPool;
 
 use super::Queries;
 
@@ -88,26 +89,21 @@ pub(crate) struct Routed {
     pub sync_id: Option<u32>,
 }
 
+/// The Queries' own listeners; ids come from the views' shared [`IdPool`] (TinyBase's pool).
 #[derive(Default)]
 pub(crate) struct Registry {
-    next: u32,
-    pool: VecDeque<u32>,
+    pool: IdPool,
     pub query_ids: Vec<(u32, QueryIdsListener)>,
     pub routed: HashMap<u32, Routed>,
 }
 
 impl Registry {
     pub fn take_id(&mut self) -> u32 {
-        self.pool.pop_front().unwrap_or_else(|| {
-            self.next += 1;
-            self.next - 1
-        })
+        self.pool.take()
     }
 
     pub fn release(&mut self, id: u32) {
-        if self.pool.len() < 1000 {
-            self.pool.push_back(id);
-        }
+        self.pool.give(id);
     }
 
     pub fn count(&self, stat: Stat) -> usize {
