@@ -188,6 +188,40 @@ pub(crate) fn keep<T: Trapped>(view: &Arc<T>, panic: Panic) {
     }
 }
 
+/// A [`PanicTrap`] for the listener phase of one store, for views whose listeners are spread
+/// over several stores (a query listens to its root table, joined tables or query results,
+/// and its private grouping store): a panic of the application's function is kept until that
+/// store's transaction finishes, so the store's other listeners (other views and queries)
+/// still run, and is then resumed to the writer.
+pub(crate) struct StoreTrap {
+    trap: PanicTrap,
+    store: Store,
+}
+
+impl StoreTrap {
+    /// A trap resuming when `store`'s transaction finishes.
+    pub(crate) fn new(store: &Store) -> Arc<StoreTrap> {
+        Arc::new(StoreTrap {
+            trap: PanicTrap::default(),
+            store: store.clone(),
+        })
+    }
+
+    /// Whether this trap follows `store`.
+    pub(crate) fn follows(&self, store: &Store) -> bool {
+        self.store.ptr_eq(store)
+    }
+}
+
+impl Trapped for StoreTrap {
+    fn trap(&self) -> &PanicTrap {
+        &self.trap
+    }
+    fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
 /// Subscribes a definition to its table: `on_row(view, row)` for each changed row, then
 /// `on_table(view)` once per transaction (TinyBase's row and table listeners, non-mutator).
 /// The closures hold `view` weakly and catch panics into its trap.

@@ -496,3 +496,67 @@ fn a_hidden_group_does_not_delete_a_row_that_reused_its_id() {
         json!({"0": {"species": "dog", "count": 2}, "1": {"species": "cat", "count": 2}})
     );
 }
+
+/// A query function that panics for one row during a write: the writer gets the panic, and
+/// everything else that write touched is still published — the query's other rows, a second
+/// query and an index over the same table (the panic is kept until the transaction ends
+/// instead of abandoning the store's listener phase).
+#[test]
+fn a_panic_in_one_row_leaves_other_rows_queries_and_views_up_to_date() {
+    let store = pets();
+    let q = create_queries(&store);
+    q.set_query_definition("cursed", "pets", |b| {
+        b.select_fn(|cells, _| {
+            assert!(cells.cell("price") != Some(Cell::from(666)), "cursed price");
+            cells.cell("price")
+        })
+        .as_("p");
+    })
+    .unwrap();
+    q.set_query_definition("plain", "pets", |b| {
+        b.select("price");
+    })
+    .unwrap();
+    let indexes = tinystore_core::create_indexes(&store);
+    indexes.set_index_definition(
+        "byPrice",
+        "pets",
+        Some(tinystore_core::Source::cell("price")),
+        None,
+        None,
+        None,
+    );
+    let write = catch_unwind(AssertUnwindSafe(|| {
+        store.transaction(|s| {
+            s.set_cell("pets", "fido", "price", 666);
+            s.set_cell("pets", "tom", "price", 42);
+        });
+    }));
+    assert!(write.is_err(), "the writer gets the panic");
+    // The cursed query: the failing row keeps its old result, the other row is updated.
+    assert_ne!(
+        q.get_result_cell("cursed", "fido", "p"),
+        Some(Cell::from(666))
+    );
+    assert_eq!(
+        q.get_result_cell("cursed", "tom", "p"),
+        Some(Cell::from(42))
+    );
+    // The other query and the index saw the whole transaction.
+    assert_eq!(
+        q.get_result_cell("plain", "fido", "price"),
+        Some(Cell::from(666))
+    );
+    assert_eq!(
+        q.get_result_cell("plain", "tom", "price"),
+        Some(Cell::from(42))
+    );
+    assert_eq!(indexes.get_slice_row_ids("byPrice", "666"), ["fido"]);
+    assert_eq!(indexes.get_slice_row_ids("byPrice", "42"), ["tom"]);
+    // The next write goes through normally.
+    store.set_cell("pets", "fido", "price", 1);
+    assert_eq!(
+        q.get_result_cell("cursed", "fido", "p"),
+        Some(Cell::from(1))
+    );
+}

@@ -13,6 +13,7 @@ use crate::content::Row;
 use crate::js;
 use crate::store::{ListenerId, Store};
 use crate::types::Cell;
+use crate::views::rows::{StoreTrap, catch};
 
 use super::builder::{
     CellIdMapper, CellRef, Clauses, HavingFn, On, RowCells, SelectSource, Selection, TableCells,
@@ -239,6 +240,8 @@ pub(crate) struct Run {
     bridge: Mutex<Option<ListenerId>>,
     bridge_open: Arc<AtomicBool>,
     retired: Arc<AtomicBool>,
+    /// One panic trap per store this run listens to (see [`StoreTrap`]).
+    traps: Mutex<Vec<Arc<StoreTrap>>>,
 }
 
 impl Run {
@@ -257,7 +260,19 @@ impl Run {
             bridge: Mutex::new(None),
             bridge_open: Arc::new(AtomicBool::new(false)),
             retired: Arc::new(AtomicBool::new(false)),
+            traps: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The trap for panics of the query's functions during `store`'s listener phase.
+    fn trap(&self, store: &Store) -> Arc<StoreTrap> {
+        let mut traps = self.traps.lock();
+        if let Some(trap) = traps.iter().find(|t| t.follows(store)) {
+            return trap.clone();
+        }
+        let trap = StoreTrap::new(store);
+        traps.push(trap.clone());
+        trap
     }
 
     /// Writes the whole result and starts listening. Runs inside the result store's
@@ -275,13 +290,15 @@ impl Run {
         }
         let q = run.plan.query_id.clone();
         if run.plan.grouping.is_some() {
-            let r = run.clone();
+            let (r, trap) = (run.clone(), run.trap(&run.pre));
             let id = run.pre.add_row_listener(
                 Some(&q),
                 None,
                 move |pre, _, row_id| {
                     if let Some(g) = &r.plan.grouping {
-                        g.row_changed(&r.plan.query_id, pre, &r.plan.result, row_id);
+                        catch(&trap, || {
+                            g.row_changed(&r.plan.query_id, pre, &r.plan.result, row_id);
+                        });
                     }
                 },
                 false,
@@ -294,11 +311,11 @@ impl Run {
             for row_id in root.get_row_ids(&table_id) {
                 run.root_row_changed(&row_id);
             }
-            let r = run.clone();
+            let (r, trap) = (run.clone(), run.trap(&root));
             let id = root.add_row_listener(
                 Some(&table_id),
                 None,
-                move |_, _, row_id| r.root_row_changed(row_id),
+                move |_, _, row_id| catch(&trap, || r.root_row_changed(row_id)),
                 false,
             );
             run.listeners.lock().push((root.clone(), id));
@@ -444,10 +461,11 @@ impl Run {
                 RemoteRow::Id(id) => {
                     let (r, root_row, alias2) =
                         (self.clone(), root_row_id.to_string(), alias.clone());
+                    let trap = self.trap(&join.store);
                     Some(join.store.add_row_listener(
                         Some(&join.table_id),
                         Some(id),
-                        move |_, _, _| r.remote_changed(&root_row, &alias2),
+                        move |_, _, _| catch(&trap, || r.remote_changed(&root_row, &alias2)),
                         false,
                     ))
                 }
