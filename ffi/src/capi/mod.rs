@@ -46,8 +46,8 @@ use tinystore_core::sync::client::{
 use tinystore_core::sync::serve::{self, ServeError};
 use tinystore_core::sync::server::WsServer;
 use tinystore_core::{
-    Cell, ContentError, ListenerId, MergeableStore, SortedRowIdsArgs, Store, StoreError, content,
-    json,
+    Cell, ContentError, ListenerId, MergeableStore, Queries, Row, SortedRowIdsArgs, Store,
+    StoreError, content, json,
 };
 
 mod types;
@@ -79,6 +79,24 @@ mod sync;
 pub use sync::*;
 mod server;
 pub use server::*;
+mod view_types;
+pub use view_types::*;
+mod view_callbacks;
+pub use view_callbacks::*;
+mod view_listeners;
+use view_listeners::*;
+mod indexes;
+pub use indexes::*;
+mod relationships;
+pub use relationships::*;
+mod metrics;
+pub use metrics::*;
+mod checkpoints;
+pub use checkpoints::*;
+mod queries;
+pub use queries::*;
+mod query_builder;
+pub use query_builder::*;
 
 #[cfg(test)]
 mod listener_surface;
