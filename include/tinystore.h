@@ -797,6 +797,14 @@ typedef struct tinystore_aggregate_t {
 typedef bool (*tinystore_query_build_fn_t)(void *user_data,
                                            struct tinystore_query_builder_t *builder);
 
+/**
+ * Maps a cell id for `tinystore_query_builder_select_all_mapped`: sets `result` to the new
+ * id (a STRING; nothing set: the id unchanged).
+ */
+typedef bool (*tinystore_map_id_fn_t)(void *user_data,
+                                      const char *cell_id,
+                                      struct tinystore_callback_result_t *result);
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -1754,12 +1762,14 @@ enum tinystore_status_t tinystore_row_reader_get_cell(const struct tinystore_row
                                                       struct tinystore_cell_t *out);
 
 /**
- * Reads cell `cell_id` of the row joined as `joined_table_id` (its alias; the root table's id
- * names the root row): TinyQL's `getTableCell(joinedTableId, cellId)`, only in a calculated
- * select or a where callback (`TINYSTORE_STATUS_INVALID_ARGUMENT` elsewhere).
+ * Reads cell `cell_id` of the row joined as `joined_id` (its alias; the root table's id
+ * names the root row), or with `joined_is_query` of the joined query result row: TinyQL's
+ * `getTableCell(joinedTableId, cellId)`, only in a calculated select or a where callback
+ * (`TINYSTORE_STATUS_INVALID_ARGUMENT` elsewhere).
  */
 enum tinystore_status_t tinystore_row_reader_get_joined_cell(const struct tinystore_row_reader_t *row,
-                                                             const char *joined_table_id,
+                                                             const char *joined_id,
+                                                             bool joined_is_query,
                                                              const char *cell_id,
                                                              struct tinystore_cell_t *out);
 
@@ -1937,12 +1947,18 @@ enum tinystore_status_t tinystore_relationships_has_relationship(struct tinystor
                                                                  bool *out);
 
 /**
- * The local (`remote` false) or remote table of a relationship (`*out` NULL when unknown).
+ * The local table of a relationship (`*out` NULL when unknown).
  */
-enum tinystore_status_t tinystore_relationships_get_table_id(struct tinystore_relationships_t *relationships,
-                                                             const char *relationship_id,
-                                                             bool remote,
-                                                             char **out);
+enum tinystore_status_t tinystore_relationships_get_local_table_id(struct tinystore_relationships_t *relationships,
+                                                                   const char *relationship_id,
+                                                                   char **out);
+
+/**
+ * The remote table of a relationship (`*out` NULL when unknown).
+ */
+enum tinystore_status_t tinystore_relationships_get_remote_table_id(struct tinystore_relationships_t *relationships,
+                                                                    const char *relationship_id,
+                                                                    char **out);
 
 /**
  * The remote row id of local row `local_row_id` (`*out` NULL when it has none).
@@ -1953,15 +1969,21 @@ enum tinystore_status_t tinystore_relationships_get_remote_row_id(struct tinysto
                                                                   char **out);
 
 /**
- * The local row ids linking to remote row `remote_row_id` (`linked` false), or the linked
- * list of rows starting at local row `remote_row_id` (`linked` true: TinyBase's
- * `getLinkedRowIds`, for a relationship within one table).
+ * The local row ids whose remote row is `remote_row_id`.
  */
-enum tinystore_status_t tinystore_relationships_get_row_ids(struct tinystore_relationships_t *relationships,
-                                                            const char *relationship_id,
-                                                            const char *row_id,
-                                                            bool linked,
-                                                            struct tinystore_string_list_t *out_ids);
+enum tinystore_status_t tinystore_relationships_get_local_row_ids(struct tinystore_relationships_t *relationships,
+                                                                  const char *relationship_id,
+                                                                  const char *remote_row_id,
+                                                                  struct tinystore_string_list_t *out_ids);
+
+/**
+ * The linked list of rows starting at `first_row_id`, following the remote row ids (for a
+ * relationship within one table; TinyBase's `getLinkedRowIds`).
+ */
+enum tinystore_status_t tinystore_relationships_get_linked_row_ids(struct tinystore_relationships_t *relationships,
+                                                                   const char *relationship_id,
+                                                                   const char *first_row_id,
+                                                                   struct tinystore_string_list_t *out_ids);
 
 /**
  * Adds a listener of `kind` (`TINYSTORE_VIEW_RELATIONSHIP_IDS`, `_REMOTE_ROW_ID` (row:
@@ -2118,20 +2140,32 @@ enum tinystore_status_t tinystore_checkpoints_has_checkpoint(struct tinystore_ch
                                                              bool *out);
 
 /**
- * Moves through the history (TinyBase's `goBackward`, `goForward`, `goTo`): `steps` < 0
- * goes back that many checkpoints, > 0 forward; or, when `checkpoint_id` is not NULL, to
- * that checkpoint (`steps` ignored; unknown ids: no change). The store's listeners fire.
+ * Goes back one checkpoint (TinyBase's `goBackward`; none left: no change). The store's
+ * listeners fire.
  */
-enum tinystore_status_t tinystore_checkpoints_go(struct tinystore_checkpoints_t *checkpoints,
-                                                 int32_t steps,
-                                                 const char *checkpoint_id);
+enum tinystore_status_t tinystore_checkpoints_go_backward(struct tinystore_checkpoints_t *checkpoints);
 
 /**
- * Forgets the history (`forward_only`: only the checkpoints ahead, TinyBase's
- * `clearForward`); the current state becomes the one checkpoint when `forward_only` is false.
+ * Goes forward one checkpoint (TinyBase's `goForward`; none left: no change).
  */
-enum tinystore_status_t tinystore_checkpoints_clear(struct tinystore_checkpoints_t *checkpoints,
-                                                    bool forward_only);
+enum tinystore_status_t tinystore_checkpoints_go_forward(struct tinystore_checkpoints_t *checkpoints);
+
+/**
+ * Goes to checkpoint `checkpoint_id`, backward or forward (TinyBase's `goTo`; unknown ids:
+ * no change).
+ */
+enum tinystore_status_t tinystore_checkpoints_go_to(struct tinystore_checkpoints_t *checkpoints,
+                                                    const char *checkpoint_id);
+
+/**
+ * Forgets every checkpoint; the current state becomes the only one (TinyBase's `clear`).
+ */
+enum tinystore_status_t tinystore_checkpoints_clear(struct tinystore_checkpoints_t *checkpoints);
+
+/**
+ * Forgets the checkpoints ahead of the current one (TinyBase's `clearForward`).
+ */
+enum tinystore_status_t tinystore_checkpoints_clear_forward(struct tinystore_checkpoints_t *checkpoints);
 
 /**
  * Keeps at most `size` checkpoints behind the current one (TinyBase's `setSize`; default 100).
@@ -2349,11 +2383,13 @@ enum tinystore_status_t tinystore_queries_get_listener_stats(struct tinystore_qu
                                                              char **out_json);
 
 /**
- * `select(cellId)` (`joined_table_id` NULL) or `select(joinedTableId, cellId)`, named
- * `alias`.
+ * `select(cellId)` (`joined_id` NULL), `select(joinedTableId, cellId)`, or, with
+ * `joined_is_query`, a cell of the joined query result `joined_id`; named `as_` (NULL: the
+ * cell id).
  */
 enum tinystore_status_t tinystore_query_builder_select(struct tinystore_query_builder_t *builder,
-                                                       const char *joined_table_id,
+                                                       const char *joined_id,
+                                                       bool joined_is_query,
                                                        const char *cell_id,
                                                        const char *as_);
 
@@ -2376,12 +2412,23 @@ enum tinystore_status_t tinystore_query_builder_select_all(struct tinystore_quer
                                                            const char *prefix);
 
 /**
+ * `selectAll(joinedTableId, mapper)` (`joined_table_id` NULL: the root row): every cell,
+ * named by what `mapper` sets (a STRING) for its id (nothing set: the id unchanged).
+ */
+enum tinystore_status_t tinystore_query_builder_select_all_mapped(struct tinystore_query_builder_t *builder,
+                                                                  const char *joined_table_id,
+                                                                  tinystore_map_id_fn_t mapper,
+                                                                  void *user_data);
+
+/**
  * `join(tableId, on)`, or `join(tableId, fromIntermediateJoinedTableId, on)` when `from` is
- * not NULL: the remote row id is cell `on_cell_id` of the root (or intermediate) row, or
- * what `on_fn` sets (a STRING) when it is not NULL. Named `alias` (NULL: the table id).
+ * not NULL (with `is_query`, `table_id` names a query whose result is joined): the remote
+ * row id is cell `on_cell_id` of the root (or intermediate) row, or what `on_fn` sets (a
+ * STRING) when it is not NULL. Named `as_` (NULL: the table id).
  */
 enum tinystore_status_t tinystore_query_builder_join(struct tinystore_query_builder_t *builder,
                                                      const char *table_id,
+                                                     bool is_query,
                                                      const char *from,
                                                      const char *on_cell_id,
                                                      tinystore_row_fn_t on_fn,
@@ -2389,10 +2436,12 @@ enum tinystore_status_t tinystore_query_builder_join(struct tinystore_query_buil
                                                      const char *as_);
 
 /**
- * `where(cellId, equals)` (`joined_table_id` NULL) or `where(joinedTableId, cellId, equals)`.
+ * `where(cellId, equals)` (`joined_id` NULL), `where(joinedTableId, cellId, equals)`, or,
+ * with `joined_is_query`, on a cell of the joined query result `joined_id`.
  */
 enum tinystore_status_t tinystore_query_builder_where(struct tinystore_query_builder_t *builder,
-                                                      const char *joined_table_id,
+                                                      const char *joined_id,
+                                                      bool joined_is_query,
                                                       const char *cell_id,
                                                       const struct tinystore_cell_t *equals);
 

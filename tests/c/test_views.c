@@ -288,11 +288,11 @@ TEST(relationships) {
                tinystore_relationships_set_relationship_definition(rels, "x", "pets", "owners", NULL, NULL, NULL));
   CHECK_OK(tinystore_relationships_get_remote_row_id(rels, "byFn", "rex", &text));
   CHECK_OWNED_STR(text, "bob");
-  CHECK_OK(tinystore_relationships_get_row_ids(rels, "petOwner", "alice", false, &ids));
+  CHECK_OK(tinystore_relationships_get_local_row_ids(rels, "petOwner", "alice", &ids));
   CHECK_STR(joined(&ids), "fido,felix");
-  CHECK_OK(tinystore_relationships_get_table_id(rels, "petOwner", false, &text));
+  CHECK_OK(tinystore_relationships_get_local_table_id(rels, "petOwner", &text));
   CHECK_OWNED_STR(text, "pets");
-  CHECK_OK(tinystore_relationships_get_table_id(rels, "petOwner", true, &text));
+  CHECK_OK(tinystore_relationships_get_remote_table_id(rels, "petOwner", &text));
   CHECK_OWNED_STR(text, "owners");
   CHECK_OK(tinystore_relationships_has_relationship(rels, "byFn", &has));
   CHECK(has);
@@ -301,7 +301,7 @@ TEST(relationships) {
   set_string(store, "pets", "fido", "next", "rex");
   set_string(store, "pets", "rex", "next", "felix");
   CHECK_OK(tinystore_relationships_set_relationship_definition(rels, "chain", "pets", "pets", "next", NULL, NULL));
-  CHECK_OK(tinystore_relationships_get_row_ids(rels, "chain", "fido", true, &ids));
+  CHECK_OK(tinystore_relationships_get_linked_row_ids(rels, "chain", "fido", &ids));
   CHECK_STR(joined(&ids), "fido,rex,felix");
 
   CHECK_OK(tinystore_relationships_add_listener(rels, TINYSTORE_VIEW_RELATIONSHIP_IDS, NULL, NULL, on_view_event, &log, &l[0]));
@@ -318,7 +318,7 @@ TEST(relationships) {
   log_reset(&log);
   set_string(store, "pets", "felix", "next", "tom");
   CHECK_STR(log.text, "8 chain /fido;");
-  CHECK_OK(tinystore_relationships_get_row_ids(rels, "chain", "fido", true, &ids));
+  CHECK_OK(tinystore_relationships_get_linked_row_ids(rels, "chain", "fido", &ids));
   CHECK_STR(joined(&ids), "fido,rex,felix,tom");
 
   /* A failing remote-row-id callback (no message: a default one). */
@@ -418,7 +418,7 @@ static bool owner_city(void *user_data, const tinystore_row_reader_t *row, const
   tinystore_cell_t cell;
   (void)user_data;
   (void)row_id;
-  CHECK_OK(tinystore_row_reader_get_joined_cell(row, "owners", "city", &cell));
+  CHECK_OK(tinystore_row_reader_get_joined_cell(row, "owners", false, "city", &cell));
   bool ok = cell.type != TINYSTORE_CELL_TYPE_STRING || set_result_string(result, cell.string);
   tinystore_cell_free(&cell);
   return ok;
@@ -442,12 +442,12 @@ static bool many(void *user_data, const tinystore_row_reader_t *row, const char 
 static bool build_dogs(void *user_data, tinystore_query_builder_t *b) {
   tinystore_cell_t dog = tinystore_cell_string("dog");
   (void)user_data;
-  return tinystore_query_builder_select(b, NULL, "price", NULL) == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_join(b, "owners", NULL, "owner", NULL, NULL, NULL) == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_select(b, "owners", "name", "ownerName") == TINYSTORE_STATUS_OK &&
+  return tinystore_query_builder_select(b, NULL, false, "price", NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_join(b, "owners", false, NULL, "owner", NULL, NULL, NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_select(b, "owners", false, "name", "ownerName") == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_select_fn(b, double_price, NULL, "double") == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_select_fn(b, owner_city, NULL, "city") == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_where(b, NULL, "species", &dog) == TINYSTORE_STATUS_OK;
+         tinystore_query_builder_where(b, NULL, false, "species", &dog) == TINYSTORE_STATUS_OK;
 }
 
 /* Per species: the average price and a custom max, of the pets cheaper than param "below". */
@@ -459,10 +459,10 @@ static bool build_grouped(void *user_data, tinystore_query_builder_t *b) {
   CHECK_OK(tinystore_query_builder_param(b, "below", &param));
   below = param.type == TINYSTORE_CELL_TYPE_NUMBER ? param.number : 100;
   tinystore_cell_free(&param);
-  return tinystore_query_builder_select(b, NULL, "species", NULL) == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_select(b, NULL, "price", NULL) == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_select(b, NULL, "price", "top") == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_select(b, NULL, "price", "n") == TINYSTORE_STATUS_OK &&
+  return tinystore_query_builder_select(b, NULL, false, "species", NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_select(b, NULL, false, "price", NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_select(b, NULL, false, "price", "top") == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_select(b, NULL, false, "price", "n") == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_where_fn(b, cheaper_than_param, &below) == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_group(b, "price", "avg", NULL, "avgPrice") == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_group(b, "top", NULL, &max, NULL) == TINYSTORE_STATUS_OK &&
@@ -472,8 +472,8 @@ static bool build_grouped(void *user_data, tinystore_query_builder_t *b) {
 static bool build_having(void *user_data, tinystore_query_builder_t *b) {
   tinystore_cell_t dog = tinystore_cell_string("dog");
   (void)user_data;
-  return tinystore_query_builder_select(b, NULL, "species", NULL) == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_select(b, NULL, "species", "n") == TINYSTORE_STATUS_OK &&
+  return tinystore_query_builder_select(b, NULL, false, "species", NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_select(b, NULL, false, "species", "n") == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_group(b, "n", "count", NULL, NULL) == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_having_fn(b, many, NULL) == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_having(b, "species", &dog) == TINYSTORE_STATUS_OK;
@@ -482,12 +482,50 @@ static bool build_having(void *user_data, tinystore_query_builder_t *b) {
 /* A calculated join, and a join through it (pets -> owners -> cities). */
 static bool build_joins(void *user_data, tinystore_query_builder_t *b) {
   (void)user_data;
-  return tinystore_query_builder_join(b, "owners", NULL, NULL, owner_of, NULL, "o") == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_join(b, "cities", "o", "city", NULL, NULL, NULL) == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_select(b, "o", "name", NULL) == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_select(b, "cities", "country", NULL) == TINYSTORE_STATUS_OK &&
+  return tinystore_query_builder_join(b, "owners", false, NULL, NULL, owner_of, NULL, "o") == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_join(b, "cities", false, "o", "city", NULL, NULL, NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_select(b, "o", false, "name", NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_select(b, "cities", false, "country", NULL) == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_select_all(b, "o", "o_") == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_select_all(b, NULL, NULL) == TINYSTORE_STATUS_OK;
+}
+
+static bool same_row(void *user_data, const tinystore_row_reader_t *row, const char *row_id,
+                     tinystore_callback_result_t *result) {
+  (void)user_data;
+  (void)row;
+  return set_result_string(result, row_id);
+}
+
+static bool pet_prefix(void *user_data, const char *cell_id, tinystore_callback_result_t *result) {
+  char buf[64];
+  (void)user_data;
+  if (strcmp(cell_id, "owner") == 0) return true; /* unchanged */
+  snprintf(buf, sizeof buf, "pet_%s", cell_id);
+  return set_result_string(result, buf);
+}
+
+/* The double price of a joined query result row. */
+static bool double_over_ten(void *user_data, const tinystore_row_reader_t *row, const char *row_id,
+                            tinystore_callback_result_t *result) {
+  tinystore_cell_t cell;
+  (void)user_data;
+  (void)row_id;
+  CHECK_OK(tinystore_row_reader_get_joined_cell(row, "dogs", true, "double", &cell));
+  bool ok = set_result_bool(result, cell.type == TINYSTORE_CELL_TYPE_NUMBER && cell.number > 10);
+  tinystore_cell_free(&cell);
+  return ok;
+}
+
+/* Pets joined with their row of the "dogs" query, Bob's only, the root cells renamed. */
+static bool build_query_join(void *user_data, tinystore_query_builder_t *b) {
+  tinystore_cell_t bob = tinystore_cell_string("Bob");
+  (void)user_data;
+  return tinystore_query_builder_join(b, "dogs", true, NULL, NULL, same_row, NULL, NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_select(b, "dogs", true, "double", NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_where(b, "dogs", true, "ownerName", &bob) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_where_fn(b, double_over_ten, NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_select_all_mapped(b, NULL, pet_prefix, NULL) == TINYSTORE_STATUS_OK;
 }
 
 static bool build_unnamed_select(void *user_data, tinystore_query_builder_t *b) {
@@ -497,15 +535,15 @@ static bool build_unnamed_select(void *user_data, tinystore_query_builder_t *b) 
 
 static bool build_unknown_aggregate(void *user_data, tinystore_query_builder_t *b) {
   (void)user_data;
-  return tinystore_query_builder_select(b, NULL, "price", NULL) == TINYSTORE_STATUS_OK &&
+  return tinystore_query_builder_select(b, NULL, false, "price", NULL) == TINYSTORE_STATUS_OK &&
          tinystore_query_builder_group(b, "price", "median", NULL, NULL) == TINYSTORE_STATUS_OK;
 }
 
 static bool build_cheap(void *user_data, tinystore_query_builder_t *b) {
   tinystore_cell_t three = tinystore_cell_number(3);
   (void)user_data;
-  return tinystore_query_builder_select(b, NULL, "price", NULL) == TINYSTORE_STATUS_OK &&
-         tinystore_query_builder_where(b, NULL, "price", &three) == TINYSTORE_STATUS_OK;
+  return tinystore_query_builder_select(b, NULL, false, "price", NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_where(b, NULL, false, "price", &three) == TINYSTORE_STATUS_OK;
 }
 
 static tinystore_query_builder_t *kept_builder;
@@ -627,6 +665,9 @@ TEST(queries) {
   CHECK_OK(tinystore_queries_get_result_json(queries, "joins", "felix", &text));
   CHECK_OWNED_STR(text, "{\"owner\":\"alice\",\"price\":4,\"species\":\"cat\",\"country\":\"FR\",\"name\":\"Alice\","
                         "\"o_city\":\"Paris\",\"o_name\":\"Alice\"}");
+  CHECK_OK(tinystore_queries_set_query_definition(queries, "dogJoin", "pets", false, build_query_join, NULL, NULL));
+  CHECK_OK(tinystore_queries_get_result_json(queries, "dogJoin", NULL, &text));
+  CHECK_OWNED_STR(text, "{\"rex\":{\"double\":14,\"owner\":\"bob\",\"pet_price\":7,\"pet_species\":\"dog\"}}");
   CHECK_OK(tinystore_queries_set_query_definition(queries, "cheap", "dogs", true, build_cheap, NULL, NULL));
   CHECK_OK(tinystore_queries_get_table_id(queries, "cheap", &text));
   CHECK_OWNED_STR(text, "dogs");
@@ -645,9 +686,9 @@ TEST(queries) {
   CHECK_STATUS(TINYSTORE_STATUS_CALLBACK,
                tinystore_queries_set_query_definition(queries, "bad", "pets", false, build_failing, NULL, NULL));
   CHECK_ERROR_MENTIONS("the build failed");
-  CHECK_STATUS(TINYSTORE_STATUS_INVALID_HANDLE, tinystore_query_builder_select(kept_builder, NULL, "price", NULL));
+  CHECK_STATUS(TINYSTORE_STATUS_INVALID_HANDLE, tinystore_query_builder_select(kept_builder, NULL, false, "price", NULL));
   CHECK_OK(tinystore_queries_get_query_ids(queries, &ids));
-  CHECK_STR(joined(&ids), "dogs,bySpecies,common,joins,cheap");
+  CHECK_STR(joined(&ids), "dogs,bySpecies,common,joins,dogJoin,cheap");
 
   for (int i = 0; i < 11; i++) CHECK_OK(tinystore_queries_del_listener(queries, l[i]));
   CHECK_OK(tinystore_queries_get_listener_stats(queries, &text));
@@ -695,21 +736,22 @@ TEST(checkpoints) {
   CHECK(strstr(log.text, "23 2;") != NULL);
 
   /* Backward twice, forward once, to a checkpoint. */
-  CHECK_OK(tinystore_checkpoints_go(cps, -2, NULL));
+  CHECK_OK(tinystore_checkpoints_go_backward(cps));
+  CHECK_OK(tinystore_checkpoints_go_backward(cps));
   CHECK_JSON(store, "[{},{}]");
-  CHECK_OK(tinystore_checkpoints_go(cps, 1, NULL));
+  CHECK_OK(tinystore_checkpoints_go_forward(cps));
   CHECK_JSON(store, "[{\"t\":{\"r\":{\"n\":1}}},{}]");
   CHECK_OK(tinystore_checkpoints_get_checkpoint_ids(cps, &back, &current, &fwd));
   CHECK_STR(joined(&back), "0");
   CHECK_OWNED_STR(current, "1");
   CHECK_STR(joined(&fwd), "2");
-  CHECK_OK(tinystore_checkpoints_go(cps, 0, "2"));
+  CHECK_OK(tinystore_checkpoints_go_to(cps, "2"));
   CHECK_JSON(store, "[{\"t\":{\"r\":{\"n\":2}}},{}]");
   CHECK_OK(tinystore_checkpoints_has_checkpoint(cps, "1", &has));
   CHECK(has);
 
-  CHECK_OK(tinystore_checkpoints_go(cps, -1, NULL));
-  CHECK_OK(tinystore_checkpoints_clear(cps, true));
+  CHECK_OK(tinystore_checkpoints_go_backward(cps));
+  CHECK_OK(tinystore_checkpoints_clear_forward(cps));
   CHECK_OK(tinystore_checkpoints_get_checkpoint_ids(cps, &back, &current, &fwd));
   CHECK(fwd.len == 0);
   tinystore_string_list_free(&back);
@@ -721,7 +763,7 @@ TEST(checkpoints) {
   CHECK(back.len == 1);
   tinystore_string_list_free(&back);
   tinystore_string_free(current);
-  CHECK_OK(tinystore_checkpoints_clear(cps, false));
+  CHECK_OK(tinystore_checkpoints_clear(cps));
   CHECK_OK(tinystore_checkpoints_get_checkpoint_ids(cps, &back, &current, &fwd));
   CHECK(back.len == 0 && fwd.len == 0);
   CHECK_OWNED_STR(current, "0");
@@ -787,7 +829,7 @@ static bool keep_pointers(void *user_data, const tinystore_row_reader_t *row, co
   kept_reader = row;
   kept_result = result;
   /* Joined cells are for calculated selects and wheres only. */
-  CHECK_STATUS(TINYSTORE_STATUS_INVALID_ARGUMENT, tinystore_row_reader_get_joined_cell(row, "owners", "name", &cell));
+  CHECK_STATUS(TINYSTORE_STATUS_INVALID_ARGUMENT, tinystore_row_reader_get_joined_cell(row, "owners", false, "name", &cell));
   return true;
 }
 
@@ -839,7 +881,7 @@ TEST(bad_handles) {
   CHECK_STATUS(TINYSTORE_STATUS_INVALID_HANDLE, tinystore_queries_free(queries));
   CHECK_STATUS(TINYSTORE_STATUS_INVALID_HANDLE, tinystore_checkpoints_free(cps));
   CHECK_STATUS(TINYSTORE_STATUS_INVALID_HANDLE, tinystore_queries_get_query_ids(queries, &ids));
-  CHECK_STATUS(TINYSTORE_STATUS_INVALID_HANDLE, tinystore_checkpoints_go(cps, -1, NULL));
+  CHECK_STATUS(TINYSTORE_STATUS_INVALID_HANDLE, tinystore_checkpoints_go_backward(cps));
 }
 
 static const test_case CASES[] = {

@@ -55,9 +55,8 @@ pub unsafe extern "C" fn tinystore_checkpoints_set_checkpoint(
                 str_arg(label, "label")?,
             )
         };
-        with_view(checkpoints, |v: &Checkpoints| {
+        view_do(checkpoints, |v: &Checkpoints| {
             v.set_checkpoint(id, label);
-            Ok(())
         })
     })
 }
@@ -110,52 +109,66 @@ pub unsafe extern "C" fn tinystore_checkpoints_has_checkpoint(
     })
 }
 
-/// Moves through the history (TinyBase's `goBackward`, `goForward`, `goTo`): `steps` < 0
-/// goes back that many checkpoints, > 0 forward; or, when `checkpoint_id` is not NULL, to
-/// that checkpoint (`steps` ignored; unknown ids: no change). The store's listeners fire.
+/// Goes back one checkpoint (TinyBase's `goBackward`; none left: no change). The store's
+/// listeners fire.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tinystore_checkpoints_go(
+pub unsafe extern "C" fn tinystore_checkpoints_go_backward(
     checkpoints: *mut tinystore_checkpoints_t,
-    steps: i32,
-    checkpoint_id: *const c_char,
 ) -> tinystore_status_t {
     guard(|| {
-        let target = unsafe { opt_str_arg(checkpoint_id, "checkpoint_id")? };
-        with_view(checkpoints, |v: &Checkpoints| {
-            match target {
-                Some(id) => {
-                    v.go_to(id);
-                }
-                None => {
-                    for _ in 0..steps.unsigned_abs() {
-                        if steps < 0 {
-                            v.go_backward()
-                        } else {
-                            v.go_forward()
-                        };
-                    }
-                }
-            }
-            Ok(())
+        view_do(checkpoints, |v: &Checkpoints| {
+            v.go_backward();
         })
     })
 }
 
-/// Forgets the history (`forward_only`: only the checkpoints ahead, TinyBase's
-/// `clearForward`); the current state becomes the one checkpoint when `forward_only` is false.
+/// Goes forward one checkpoint (TinyBase's `goForward`; none left: no change).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_checkpoints_go_forward(
+    checkpoints: *mut tinystore_checkpoints_t,
+) -> tinystore_status_t {
+    guard(|| {
+        view_do(checkpoints, |v: &Checkpoints| {
+            v.go_forward();
+        })
+    })
+}
+
+/// Goes to checkpoint `checkpoint_id`, backward or forward (TinyBase's `goTo`; unknown ids:
+/// no change).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_checkpoints_go_to(
+    checkpoints: *mut tinystore_checkpoints_t,
+    checkpoint_id: *const c_char,
+) -> tinystore_status_t {
+    guard(|| {
+        let id = unsafe { str_arg(checkpoint_id, "checkpoint_id")? };
+        view_do(checkpoints, |v: &Checkpoints| {
+            v.go_to(id);
+        })
+    })
+}
+
+/// Forgets every checkpoint; the current state becomes the only one (TinyBase's `clear`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_checkpoints_clear(
     checkpoints: *mut tinystore_checkpoints_t,
-    forward_only: bool,
 ) -> tinystore_status_t {
     guard(|| {
-        with_view(checkpoints, |v: &Checkpoints| {
-            if forward_only {
-                v.clear_forward()
-            } else {
-                v.clear()
-            };
-            Ok(())
+        view_do(checkpoints, |v: &Checkpoints| {
+            v.clear();
+        })
+    })
+}
+
+/// Forgets the checkpoints ahead of the current one (TinyBase's `clearForward`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_checkpoints_clear_forward(
+    checkpoints: *mut tinystore_checkpoints_t,
+) -> tinystore_status_t {
+    guard(|| {
+        view_do(checkpoints, |v: &Checkpoints| {
+            v.clear_forward();
         })
     })
 }
@@ -167,9 +180,8 @@ pub unsafe extern "C" fn tinystore_checkpoints_set_size(
     size: usize,
 ) -> tinystore_status_t {
     guard(|| {
-        with_view(checkpoints, |v: &Checkpoints| {
+        view_do(checkpoints, |v: &Checkpoints| {
             v.set_size(size);
-            Ok(())
         })
     })
 }
@@ -212,9 +224,8 @@ pub unsafe extern "C" fn tinystore_checkpoints_del_listener(
 ) -> tinystore_status_t {
     guard(|| {
         let id = view_listener_id(id)?;
-        with_view(checkpoints, |v: &Checkpoints| {
+        view_do(checkpoints, |v: &Checkpoints| {
             v.del_listener(id);
-            Ok(())
         })
     })
 }

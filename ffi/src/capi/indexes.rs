@@ -72,9 +72,8 @@ pub unsafe extern "C" fn tinystore_indexes_set_index_definition(
         };
         let slice_sorter = SorterCallback::new(slice_sorter, user_data).map(|s| s.slice_sorter());
         let row_sorter = SorterCallback::new(row_sorter, user_data).map(|s| s.row_sorter());
-        with_view(indexes, |v: &Indexes| {
+        view_do(indexes, |v: &Indexes| {
             v.set_index_definition(index, table, slices, sort, slice_sorter, row_sorter);
-            Ok(())
         })
     })
 }
@@ -87,9 +86,8 @@ pub unsafe extern "C" fn tinystore_indexes_del_index_definition(
 ) -> tinystore_status_t {
     guard(|| {
         let index = unsafe { str_arg(index_id, "index_id")? };
-        with_view(indexes, |v: &Indexes| {
+        view_do(indexes, |v: &Indexes| {
             v.del_index_definition(index);
-            Ok(())
         })
     })
 }
@@ -237,9 +235,8 @@ pub unsafe extern "C" fn tinystore_indexes_del_listener(
 ) -> tinystore_status_t {
     guard(|| {
         let id = view_listener_id(id)?;
-        with_view(indexes, |v: &Indexes| {
+        view_do(indexes, |v: &Indexes| {
             v.del_listener(id);
-            Ok(())
         })
     })
 }

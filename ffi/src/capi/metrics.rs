@@ -61,9 +61,8 @@ pub unsafe extern "C" fn tinystore_metrics_set_metric_definition(
                 |c| Source::func(c.cell()),
             )?
         };
-        with_view(metrics, |v: &Metrics| {
+        view_do(metrics, |v: &Metrics| {
             v.set_metric_definition(id, table, aggregate, number);
-            Ok(())
         })
     })
 }
@@ -76,9 +75,8 @@ pub unsafe extern "C" fn tinystore_metrics_del_metric_definition(
 ) -> tinystore_status_t {
     guard(|| {
         let id = unsafe { str_arg(metric_id, "metric_id")? };
-        with_view(metrics, |v: &Metrics| {
+        view_do(metrics, |v: &Metrics| {
             v.del_metric_definition(id);
-            Ok(())
         })
     })
 }
@@ -165,9 +163,8 @@ pub unsafe extern "C" fn tinystore_metrics_del_listener(
 ) -> tinystore_status_t {
     guard(|| {
         let id = view_listener_id(id)?;
-        with_view(metrics, |v: &Metrics| {
+        view_do(metrics, |v: &Metrics| {
             v.del_listener(id);
-            Ok(())
         })
     })
 }

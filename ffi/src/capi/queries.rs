@@ -74,9 +74,8 @@ pub unsafe extern "C" fn tinystore_queries_del_query_definition(
 ) -> tinystore_status_t {
     guard(|| {
         let id = unsafe { str_arg(query_id, "query_id")? };
-        with_view(queries, |q: &Queries| {
+        view_do(queries, |q: &Queries| {
             q.del_query_definition(id);
-            Ok(())
         })
     })
 }
@@ -119,9 +118,8 @@ pub unsafe extern "C" fn tinystore_queries_set_param_values(
             )
         };
         let params = row_from_json(&json, true)?;
-        with_view(queries, |q: &Queries| {
+        view_do(queries, |q: &Queries| {
             q.set_param_values(id, &params);
-            Ok(())
         })
     })
 }
@@ -142,9 +140,8 @@ pub unsafe extern "C" fn tinystore_queries_set_param_value(
                 cell_arg(value, "value")?,
             )
         };
-        with_view(queries, |q: &Queries| {
+        view_do(queries, |q: &Queries| {
             q.set_param_value(id, param, value);
-            Ok(())
         })
     })
 }
@@ -519,9 +516,8 @@ pub unsafe extern "C" fn tinystore_queries_del_listener(
 ) -> tinystore_status_t {
     guard(|| {
         let id = from_query_listener_id(id)?;
-        with_view(queries, |q: &Queries| {
+        view_do(queries, |q: &Queries| {
             q.del_listener(id);
-            Ok(())
         })
     })
 }

@@ -24,24 +24,27 @@ unsafe fn alias(clause: As<'_>, alias: *const c_char) -> R<()> {
     Ok(())
 }
 
-/// `select(cellId)` (`joined_table_id` NULL) or `select(joinedTableId, cellId)`, named
-/// `alias`.
+/// `select(cellId)` (`joined_id` NULL), `select(joinedTableId, cellId)`, or, with
+/// `joined_is_query`, a cell of the joined query result `joined_id`; named `as_` (NULL: the
+/// cell id).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_query_builder_select(
     builder: *mut tinystore_query_builder_t,
-    joined_table_id: *const c_char,
+    joined_id: *const c_char,
+    joined_is_query: bool,
     cell_id: *const c_char,
     as_: *const c_char,
 ) -> tinystore_status_t {
     guard(|| {
         let (joined, cell) = unsafe {
             (
-                opt_str_arg(joined_table_id, "joined_table_id")?,
+                opt_str_arg(joined_id, "joined_id")?,
                 str_arg(cell_id, "cell_id")?,
             )
         };
         with_builder(builder, |b| {
             let clause = match joined {
+                Some(q) if joined_is_query => b.select_from_query(q, cell),
                 Some(t) => b.select_from(t, cell),
                 None => b.select(cell),
             };
@@ -91,13 +94,34 @@ pub unsafe extern "C" fn tinystore_query_builder_select_all(
     })
 }
 
+/// `selectAll(joinedTableId, mapper)` (`joined_table_id` NULL: the root row): every cell,
+/// named by what `mapper` sets (a STRING) for its id (nothing set: the id unchanged).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_query_builder_select_all_mapped(
+    builder: *mut tinystore_query_builder_t,
+    joined_table_id: *const c_char,
+    mapper: tinystore_map_id_fn_t,
+    user_data: *mut c_void,
+) -> tinystore_status_t {
+    guard(|| {
+        let joined = unsafe { opt_str_arg(joined_table_id, "joined_table_id")? };
+        let mapper = MapIdCallback::new(mapper, user_data)?;
+        with_builder(builder, |b| {
+            b.select_all_mapped(joined, move |id| mapper.map(id));
+            Ok(())
+        })
+    })
+}
+
 /// `join(tableId, on)`, or `join(tableId, fromIntermediateJoinedTableId, on)` when `from` is
-/// not NULL: the remote row id is cell `on_cell_id` of the root (or intermediate) row, or
-/// what `on_fn` sets (a STRING) when it is not NULL. Named `alias` (NULL: the table id).
+/// not NULL (with `is_query`, `table_id` names a query whose result is joined): the remote
+/// row id is cell `on_cell_id` of the root (or intermediate) row, or what `on_fn` sets (a
+/// STRING) when it is not NULL. Named `as_` (NULL: the table id).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_query_builder_join(
     builder: *mut tinystore_query_builder_t,
     table_id: *const c_char,
+    is_query: bool,
     from: *const c_char,
     on_cell_id: *const c_char,
     on_fn: tinystore_row_fn_t,
@@ -112,33 +136,38 @@ pub unsafe extern "C" fn tinystore_query_builder_join(
             On::Cell(unsafe { str_arg(on_cell_id, "on_cell_id")? }.to_string())
         };
         with_builder(builder, |b| {
-            let clause = match from {
-                Some(from) => b.join_from(table, from, on),
-                None => b.join(table, on),
+            let clause = match (from, is_query) {
+                (Some(from), false) => b.join_from(table, from, on),
+                (None, false) => b.join(table, on),
+                (Some(from), true) => b.join_query_from(table, from, on),
+                (None, true) => b.join_query(table, on),
             };
             unsafe { alias(clause, as_) }
         })
     })
 }
 
-/// `where(cellId, equals)` (`joined_table_id` NULL) or `where(joinedTableId, cellId, equals)`.
+/// `where(cellId, equals)` (`joined_id` NULL), `where(joinedTableId, cellId, equals)`, or,
+/// with `joined_is_query`, on a cell of the joined query result `joined_id`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_query_builder_where(
     builder: *mut tinystore_query_builder_t,
-    joined_table_id: *const c_char,
+    joined_id: *const c_char,
+    joined_is_query: bool,
     cell_id: *const c_char,
     equals: *const tinystore_cell_t,
 ) -> tinystore_status_t {
     guard(|| {
         let (joined, cell, equals) = unsafe {
             (
-                opt_str_arg(joined_table_id, "joined_table_id")?,
+                opt_str_arg(joined_id, "joined_id")?,
                 str_arg(cell_id, "cell_id")?,
                 cell_arg(equals, "equals")?,
             )
         };
         with_builder(builder, |b| {
             match joined {
+                Some(q) if joined_is_query => b.where_from_query(q, cell, equals),
                 Some(t) => b.where_from(t, cell, equals),
                 None => b.where_(cell, equals),
             }

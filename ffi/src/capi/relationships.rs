@@ -60,9 +60,8 @@ pub unsafe extern "C" fn tinystore_relationships_set_relationship_definition(
                 "remote_cell_id and remote_fn are NULL",
             )
         })?;
-        with_view(relationships, |v: &Relationships| {
+        view_do(relationships, |v: &Relationships| {
             v.set_relationship_definition(id, local, remote, source);
-            Ok(())
         })
     })
 }
@@ -75,9 +74,8 @@ pub unsafe extern "C" fn tinystore_relationships_del_relationship_definition(
 ) -> tinystore_status_t {
     guard(|| {
         let id = unsafe { str_arg(relationship_id, "relationship_id")? };
-        with_view(relationships, |v: &Relationships| {
+        view_do(relationships, |v: &Relationships| {
             v.del_relationship_definition(id);
-            Ok(())
         })
     })
 }
@@ -110,22 +108,32 @@ pub unsafe extern "C" fn tinystore_relationships_has_relationship(
     })
 }
 
-/// The local (`remote` false) or remote table of a relationship (`*out` NULL when unknown).
+/// The local table of a relationship (`*out` NULL when unknown).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tinystore_relationships_get_table_id(
+pub unsafe extern "C" fn tinystore_relationships_get_local_table_id(
     relationships: *mut tinystore_relationships_t,
     relationship_id: *const c_char,
-    remote: bool,
     out: *mut *mut c_char,
 ) -> tinystore_status_t {
     guard(|| {
         let id = unsafe { str_arg(relationship_id, "relationship_id")? };
         view_opt_string(relationships, out, |v: &Relationships| {
-            Ok(if remote {
-                v.get_remote_table_id(id)
-            } else {
-                v.get_local_table_id(id)
-            })
+            Ok(v.get_local_table_id(id))
+        })
+    })
+}
+
+/// The remote table of a relationship (`*out` NULL when unknown).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_relationships_get_remote_table_id(
+    relationships: *mut tinystore_relationships_t,
+    relationship_id: *const c_char,
+    out: *mut *mut c_char,
+) -> tinystore_status_t {
+    guard(|| {
+        let id = unsafe { str_arg(relationship_id, "relationship_id")? };
+        view_opt_string(relationships, out, |v: &Relationships| {
+            Ok(v.get_remote_table_id(id))
         })
     })
 }
@@ -151,30 +159,45 @@ pub unsafe extern "C" fn tinystore_relationships_get_remote_row_id(
     })
 }
 
-/// The local row ids linking to remote row `remote_row_id` (`linked` false), or the linked
-/// list of rows starting at local row `remote_row_id` (`linked` true: TinyBase's
-/// `getLinkedRowIds`, for a relationship within one table).
+/// The local row ids whose remote row is `remote_row_id`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn tinystore_relationships_get_row_ids(
+pub unsafe extern "C" fn tinystore_relationships_get_local_row_ids(
     relationships: *mut tinystore_relationships_t,
     relationship_id: *const c_char,
-    row_id: *const c_char,
-    linked: bool,
+    remote_row_id: *const c_char,
     out_ids: *mut tinystore_string_list_t,
 ) -> tinystore_status_t {
     guard(|| {
         let (id, row) = unsafe {
             (
                 str_arg(relationship_id, "relationship_id")?,
-                str_arg(row_id, "row_id")?,
+                str_arg(remote_row_id, "remote_row_id")?,
             )
         };
         view_ids(relationships, out_ids, |v: &Relationships| {
-            Ok(if linked {
-                v.get_linked_row_ids(id, row)
-            } else {
-                v.get_local_row_ids(id, row)
-            })
+            Ok(v.get_local_row_ids(id, row))
+        })
+    })
+}
+
+/// The linked list of rows starting at `first_row_id`, following the remote row ids (for a
+/// relationship within one table; TinyBase's `getLinkedRowIds`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_relationships_get_linked_row_ids(
+    relationships: *mut tinystore_relationships_t,
+    relationship_id: *const c_char,
+    first_row_id: *const c_char,
+    out_ids: *mut tinystore_string_list_t,
+) -> tinystore_status_t {
+    guard(|| {
+        let (id, row) = unsafe {
+            (
+                str_arg(relationship_id, "relationship_id")?,
+                str_arg(first_row_id, "first_row_id")?,
+            )
+        };
+        view_ids(relationships, out_ids, |v: &Relationships| {
+            Ok(v.get_linked_row_ids(id, row))
         })
     })
 }
@@ -229,9 +252,8 @@ pub unsafe extern "C" fn tinystore_relationships_del_listener(
 ) -> tinystore_status_t {
     guard(|| {
         let id = view_listener_id(id)?;
-        with_view(relationships, |v: &Relationships| {
+        view_do(relationships, |v: &Relationships| {
             v.del_listener(id);
-            Ok(())
         })
     })
 }

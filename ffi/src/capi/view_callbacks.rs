@@ -72,9 +72,10 @@ impl Reader<'_> {
         }
     }
 
-    pub(crate) fn joined(&self, table_id: &str, cell_id: &str) -> R<Option<Cell>> {
+    pub(crate) fn joined(&self, id: &str, is_query: bool, cell_id: &str) -> R<Option<Cell>> {
         match self {
-            Reader::Table(cells) => Ok(cells.joined(table_id, cell_id)),
+            Reader::Table(cells) if is_query => Ok(cells.query(id, cell_id)),
+            Reader::Table(cells) => Ok(cells.joined(id, cell_id)),
             _ => Err(err(
                 ErrorKind::InvalidArgument,
                 "joined cells can be read only in a calculated select or a where callback",
@@ -394,6 +395,33 @@ impl AggregateCallbacks {
     }
 }
 
+/// A C cell-id mapper with its user data.
+#[derive(Clone, Copy)]
+pub(crate) struct MapIdCallback {
+    f: unsafe extern "C" fn(*mut c_void, *const c_char, *mut tinystore_callback_result_t) -> bool,
+    user_data: usize,
+}
+
+impl MapIdCallback {
+    pub(crate) fn new(f: tinystore_map_id_fn_t, user_data: *mut c_void) -> R<Self> {
+        let f = f.ok_or_else(|| err(ErrorKind::NullArgument, "mapper is NULL"))?;
+        Ok(MapIdCallback {
+            f,
+            user_data: user_data as usize,
+        })
+    }
+
+    pub(crate) fn map(&self, id: &str) -> String {
+        let c_id = to_cstring(id);
+        answer("cell id mapper", |result| {
+            // SAFETY: the registered callback; the id lives until it returns.
+            unsafe { (self.f)(self.user_data as *mut c_void, c_id.as_ptr(), result) }
+        })
+        .string()
+        .unwrap_or_else(|| id.to_string())
+    }
+}
+
 /// Runs a query's C build callback over the builder.
 #[derive(Clone, Copy)]
 pub(crate) struct BuildCallback {
@@ -425,14 +453,6 @@ impl BuildCallback {
     }
 }
 
-pub(crate) fn slice_ptr<T>(items: &[T]) -> *const T {
-    if items.is_empty() {
-        ptr::null()
-    } else {
-        items.as_ptr()
-    }
-}
-
 // ---------------------------------------------------------------------------- entry points
 
 /// Reads cell `cell_id` of the row a definition callback is evaluating into `*out` (NONE when
@@ -452,13 +472,15 @@ pub unsafe extern "C" fn tinystore_row_reader_get_cell(
     })
 }
 
-/// Reads cell `cell_id` of the row joined as `joined_table_id` (its alias; the root table's id
-/// names the root row): TinyQL's `getTableCell(joinedTableId, cellId)`, only in a calculated
-/// select or a where callback (`TINYSTORE_STATUS_INVALID_ARGUMENT` elsewhere).
+/// Reads cell `cell_id` of the row joined as `joined_id` (its alias; the root table's id
+/// names the root row), or with `joined_is_query` of the joined query result row: TinyQL's
+/// `getTableCell(joinedTableId, cellId)`, only in a calculated select or a where callback
+/// (`TINYSTORE_STATUS_INVALID_ARGUMENT` elsewhere).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_row_reader_get_joined_cell(
     row: *const tinystore_row_reader_t,
-    joined_table_id: *const c_char,
+    joined_id: *const c_char,
+    joined_is_query: bool,
     cell_id: *const c_char,
     out: *mut tinystore_cell_t,
 ) -> tinystore_status_t {
@@ -466,12 +488,12 @@ pub unsafe extern "C" fn tinystore_row_reader_get_joined_cell(
         let out = Out::new(out, "out")?;
         let (t, c) = unsafe {
             (
-                str_arg(joined_table_id, "joined_table_id")?,
+                str_arg(joined_id, "joined_id")?,
                 str_arg(cell_id, "cell_id")?,
             )
         };
         let reader = lent(row.cast::<Reader<'_>>(), "row")?;
-        out.set(cell_owned(reader.joined(t, c)?.as_ref()));
+        out.set(cell_owned(reader.joined(t, joined_is_query, c)?.as_ref()));
         Ok(())
     })
 }

@@ -65,6 +65,14 @@ pub(crate) fn with_view<V: ViewObject, H, T>(handle: *mut H, f: impl FnOnce(&V) 
     f(view)
 }
 
+/// Runs a view method whose result (the view itself, for chaining) C does not need.
+pub(crate) fn view_do<V: ViewObject, H>(handle: *mut H, f: impl FnOnce(&V)) -> R<()> {
+    with_view(handle, |v| {
+        f(v);
+        Ok(())
+    })
+}
+
 /// Frees a view handle: its definitions and store listeners go (TinyBase's `destroy`), and
 /// its listeners are not called again.
 pub(crate) fn view_free<V: ViewObject, H>(handle: *mut H) -> R<()> {
@@ -178,18 +186,8 @@ impl ViewListener {
         let p = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
         let (id, sub_id, cell_id) = (c(ev.id), c(ev.sub_id), c(ev.cell_id));
         let json = ev.json.as_deref().map(to_cstring);
-        let changes_in = ev.id_changes.unwrap_or(&[]);
-        let change_ids: Vec<CString> = changes_in.iter().map(|(id, _)| to_cstring(id)).collect();
-        let changes: Vec<tinystore_id_change_t> = change_ids
-            .iter()
-            .zip(changes_in)
-            .map(|(id, (_, change))| tinystore_id_change_t {
-                id: id.as_ptr(),
-                change: i32::from(*change),
-            })
-            .collect();
-        let id_strings: Vec<CString> = ev.ids.iter().map(|id| to_cstring(id)).collect();
-        let ids: Vec<*const c_char> = id_strings.iter().map(|id| id.as_ptr()).collect();
+        let changes = c_id_changes(ev.id_changes.unwrap_or(&[]));
+        let ids = c_ids(ev.ids);
         let mut keep = Vec::new();
         let event = tinystore_view_event_t {
             kind,
@@ -200,10 +198,10 @@ impl ViewListener {
             count: ev.count,
             new_cell: cell_view(ev.new, &mut keep),
             old_cell: cell_view(ev.old, &mut keep),
-            id_changes: slice_ptr(&changes),
-            id_changes_len: changes.len(),
-            ids: slice_ptr(&ids),
-            ids_len: ids.len(),
+            id_changes: slice_ptr(&changes.items),
+            id_changes_len: changes.items.len(),
+            ids: slice_ptr(&ids.items),
+            ids_len: ids.items.len(),
             json: p(&json),
         };
         // SAFETY: the registered callback with its user data; `event` lives until it returns.

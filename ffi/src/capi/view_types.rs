@@ -217,6 +217,16 @@ pub struct tinystore_aggregate_t {
     pub user_data: *mut c_void,
 }
 
+/// Maps a cell id for `tinystore_query_builder_select_all_mapped`: sets `result` to the new
+/// id (a STRING; nothing set: the id unchanged).
+pub type tinystore_map_id_fn_t = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        cell_id: *const c_char,
+        result: *mut tinystore_callback_result_t,
+    ) -> bool,
+>;
+
 /// A query's TinyQL: call the `tinystore_query_builder_*` functions on `builder`. Runs when
 /// the query is defined and again when its params change. Return false when it failed.
 pub type tinystore_query_build_fn_t = Option<
