@@ -102,3 +102,5 @@ pub use query_builder::*;
 mod listener_surface;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;
