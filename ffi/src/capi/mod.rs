@@ -14,7 +14,11 @@
 //!   borrowed for the duration of the call.
 //!
 //! One file per object (`store`, `content`, `listeners`, `mergeable`, `persist`, `sync`,
-//! `server`), over shared plumbing (`types`, `errors`, `convert`, `handles`). cbindgen reads
+//! `server`, and the derived views `indexes`, `relationships`, `metrics`, `queries` with
+//! `query_builder`, `checkpoints`), over shared plumbing (`types`, `errors`, `convert`,
+//! `handles`; for the views `view_types`, `view_callbacks` (C callbacks as closures, the
+//! borrowed reader/result/builder pointers) and `view_listeners` (handles, listener ids, the
+//! view event)). cbindgen reads
 //! the modules in the order they are declared here, which is the order of the header. The
 //! typed listener functions (`listener_fns.rs`) are generated from `listener_surface.txt`
 //! (`TINYSTORE_BLESS=1 cargo test -p tinystore-ffi listener_surface` rewrites them).
