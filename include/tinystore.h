@@ -1801,8 +1801,8 @@ enum tinystore_status_t tinystore_indexes_new(struct tinystore_store_t *store,
                                               struct tinystore_indexes_t **out);
 
 /**
- * Frees an Indexes handle: its definitions, store listeners and listeners go. A second free
- * is `TINYSTORE_STATUS_INVALID_HANDLE`.
+ * Frees an Indexes handle: its definitions, store listeners and listeners go, and no listener
+ * is called (unlike TinyBase's `destroy`). A second free is `TINYSTORE_STATUS_INVALID_HANDLE`.
  */
 enum tinystore_status_t tinystore_indexes_free(struct tinystore_indexes_t *indexes);
 
@@ -1909,7 +1909,8 @@ enum tinystore_status_t tinystore_relationships_new(struct tinystore_store_t *st
                                                     struct tinystore_relationships_t **out);
 
 /**
- * Frees a Relationships handle (its definitions, store listeners and listeners go).
+ * Frees a Relationships handle (its definitions, store listeners and listeners go; none is
+ * called).
  */
 enum tinystore_status_t tinystore_relationships_free(struct tinystore_relationships_t *relationships);
 
@@ -2018,7 +2019,8 @@ enum tinystore_status_t tinystore_metrics_new(struct tinystore_store_t *store,
                                               struct tinystore_metrics_t **out);
 
 /**
- * Frees a Metrics handle (its definitions, store listeners and listeners go).
+ * Frees a Metrics handle (its definitions, store listeners and listeners go; none is
+ * called).
  */
 enum tinystore_status_t tinystore_metrics_free(struct tinystore_metrics_t *metrics);
 
@@ -2095,7 +2097,7 @@ enum tinystore_status_t tinystore_checkpoints_new(struct tinystore_store_t *stor
                                                   struct tinystore_checkpoints_t **out);
 
 /**
- * Frees a Checkpoints handle (its store listeners and listeners go).
+ * Frees a Checkpoints handle (its store listeners and listeners go; none is called).
  */
 enum tinystore_status_t tinystore_checkpoints_free(struct tinystore_checkpoints_t *checkpoints);
 
@@ -2204,7 +2206,7 @@ enum tinystore_status_t tinystore_queries_new(struct tinystore_store_t *store,
                                               struct tinystore_queries_t **out);
 
 /**
- * Frees a Queries handle (its definitions, result stores and listeners go).
+ * Frees a Queries handle (its definitions, result stores and listeners go; none is called).
  */
 enum tinystore_status_t tinystore_queries_free(struct tinystore_queries_t *queries);
 

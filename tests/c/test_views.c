@@ -266,7 +266,13 @@ TEST(indexes) {
   CHECK(!has);
   CHECK_OK(tinystore_indexes_get_listener_stats(indexes, &text));
   CHECK_OWNED_STR(text, "{\"sliceIds\":0,\"sliceRowIds\":0}");
+  /* Freeing calls no listener (TinyBase's destroy would call the index-ids listeners). */
+  log_reset(&log);
+  CHECK_OK(tinystore_indexes_add_listener(indexes, TINYSTORE_VIEW_INDEX_IDS, NULL, NULL, on_view_event, &log, &l[0]));
   CHECK_OK(tinystore_indexes_free(indexes));
+  CHECK(log.calls == 0);
+  set_string(store, "pets", "rex", "species", "cow");
+  CHECK(log.calls == 0);
   CHECK_OK(tinystore_store_free(store));
 }
 

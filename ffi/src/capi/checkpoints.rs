@@ -14,7 +14,7 @@ pub unsafe extern "C" fn tinystore_checkpoints_new(
     guard(|| view_new::<Checkpoints, _>(store, out))
 }
 
-/// Frees a Checkpoints handle (its store listeners and listeners go).
+/// Frees a Checkpoints handle (its store listeners and listeners go; none is called).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_checkpoints_free(
     checkpoints: *mut tinystore_checkpoints_t,

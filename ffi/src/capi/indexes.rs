@@ -14,8 +14,8 @@ pub unsafe extern "C" fn tinystore_indexes_new(
     guard(|| view_new::<Indexes, _>(store, out))
 }
 
-/// Frees an Indexes handle: its definitions, store listeners and listeners go. A second free
-/// is `TINYSTORE_STATUS_INVALID_HANDLE`.
+/// Frees an Indexes handle: its definitions, store listeners and listeners go, and no listener
+/// is called (unlike TinyBase's `destroy`). A second free is `TINYSTORE_STATUS_INVALID_HANDLE`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_indexes_free(
     indexes: *mut tinystore_indexes_t,

@@ -14,7 +14,8 @@ pub unsafe extern "C" fn tinystore_metrics_new(
     guard(|| view_new::<Metrics, _>(store, out))
 }
 
-/// Frees a Metrics handle (its definitions, store listeners and listeners go).
+/// Frees a Metrics handle (its definitions, store listeners and listeners go; none is
+/// called).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_metrics_free(
     metrics: *mut tinystore_metrics_t,

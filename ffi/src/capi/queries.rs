@@ -15,7 +15,7 @@ pub unsafe extern "C" fn tinystore_queries_new(
     guard(|| view_new::<Queries, _>(store, out))
 }
 
-/// Frees a Queries handle (its definitions, result stores and listeners go).
+/// Frees a Queries handle (its definitions, result stores and listeners go; none is called).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_queries_free(
     queries: *mut tinystore_queries_t,

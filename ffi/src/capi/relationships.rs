@@ -14,7 +14,8 @@ pub unsafe extern "C" fn tinystore_relationships_new(
     guard(|| view_new::<Relationships, _>(store, out))
 }
 
-/// Frees a Relationships handle (its definitions, store listeners and listeners go).
+/// Frees a Relationships handle (its definitions, store listeners and listeners go; none is
+/// called).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_relationships_free(
     relationships: *mut tinystore_relationships_t,

@@ -14,8 +14,6 @@ pub(crate) trait ViewObject: Clone + Sized {
     fn create(store: &Store) -> Self;
     fn pick(object: &Object) -> Option<&Self>;
     fn wrap(self) -> Object;
-    /// TinyBase's `destroy`: every definition and store listener removed.
-    fn destroy(&self);
 }
 
 macro_rules! view_objects {
@@ -33,9 +31,6 @@ macro_rules! view_objects {
             }
             fn wrap(self) -> Object {
                 Object::$variant(self)
-            }
-            fn destroy(&self) {
-                $ty::destroy(self)
             }
         }
     )*};
@@ -73,13 +68,12 @@ pub(crate) fn view_do<V: ViewObject, H>(handle: *mut H, f: impl FnOnce(&V)) -> R
     })
 }
 
-/// Frees a view handle: its definitions and store listeners go (TinyBase's `destroy`), and
-/// its listeners are not called again.
+/// Frees a view handle. Dropping the view's last reference (at once, or when calls running
+/// on other threads return) removes its definitions and store listeners without calling its
+/// listeners, unlike TinyBase's `destroy`, which calls the id listeners once per definition:
+/// a C program may have released their `user_data` already.
 pub(crate) fn view_free<V: ViewObject, H>(handle: *mut H) -> R<()> {
-    let object = unregister(handle as usize, V::NAME, V::NAME, |o| V::pick(o).is_some())?;
-    if let Some(view) = V::pick(&object) {
-        view.destroy();
-    }
+    unregister(handle as usize, V::NAME, V::NAME, |o| V::pick(o).is_some())?;
     Ok(())
 }
 
