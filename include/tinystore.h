@@ -2053,6 +2053,13 @@ enum tinystore_status_t tinystore_metrics_get_metric_ids(struct tinystore_metric
                                                          struct tinystore_string_list_t *out_ids);
 
 /**
+ * Whether metric `metric_id` has a value (TinyBase's `hasMetric`).
+ */
+enum tinystore_status_t tinystore_metrics_has_metric(struct tinystore_metrics_t *metrics,
+                                                     const char *metric_id,
+                                                     bool *out);
+
+/**
  * The table of metric `metric_id` (`*out` NULL when unknown).
  */
 enum tinystore_status_t tinystore_metrics_get_table_id(struct tinystore_metrics_t *metrics,
@@ -2239,6 +2246,13 @@ enum tinystore_status_t tinystore_queries_del_query_definition(struct tinystore_
  */
 enum tinystore_status_t tinystore_queries_get_query_ids(struct tinystore_queries_t *queries,
                                                         struct tinystore_string_list_t *out_ids);
+
+/**
+ * Whether query `query_id` is defined.
+ */
+enum tinystore_status_t tinystore_queries_has_query(struct tinystore_queries_t *queries,
+                                                    const char *query_id,
+                                                    bool *out);
 
 /**
  * The table (or root query) of query `query_id` (`*out` NULL when unknown).

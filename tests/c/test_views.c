@@ -374,6 +374,13 @@ TEST(metrics) {
   CHECK(metric_of(metrics, "count") == 2);
   CHECK(metric_of(metrics, "max") == -3);
   CHECK(isnan(metric_of(metrics, "nope")));
+  {
+    bool has;
+    CHECK_OK(tinystore_metrics_has_metric(metrics, "total", &has));
+    CHECK(has);
+    CHECK_OK(tinystore_metrics_has_metric(metrics, "nope", &has));
+    CHECK(!has);
+  }
   CHECK_STATUS(TINYSTORE_STATUS_INVALID_ARGUMENT,
                tinystore_metrics_set_metric_definition(metrics, "bad", "pets", "median", NULL, "price", NULL, NULL));
   CHECK_ERROR_MENTIONS("median");
@@ -703,6 +710,10 @@ TEST(queries) {
   CHECK_OK(tinystore_queries_del_query_definition(queries, "cheap"));
   CHECK_OK(tinystore_queries_has_result(queries, "cheap", NULL, NULL, &has));
   CHECK(!has);
+  CHECK_OK(tinystore_queries_has_query(queries, "cheap", &has));
+  CHECK(!has);
+  CHECK_OK(tinystore_queries_has_query(queries, "dogs", &has));
+  CHECK(has);
   CHECK_OK(tinystore_queries_free(queries));
   CHECK_OK(tinystore_store_free(store));
 }

@@ -91,6 +91,19 @@ pub unsafe extern "C" fn tinystore_metrics_get_metric_ids(
     guard(|| view_ids(metrics, out_ids, |v: &Metrics| Ok(v.get_metric_ids())))
 }
 
+/// Whether metric `metric_id` has a value (TinyBase's `hasMetric`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_metrics_has_metric(
+    metrics: *mut tinystore_metrics_t,
+    metric_id: *const c_char,
+    out: *mut bool,
+) -> tinystore_status_t {
+    guard(|| {
+        let id = unsafe { str_arg(metric_id, "metric_id")? };
+        view_value(metrics, out, |v: &Metrics| Ok(v.has_metric(id)))
+    })
+}
+
 /// The table of metric `metric_id` (`*out` NULL when unknown).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_metrics_get_table_id(

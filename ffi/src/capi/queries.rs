@@ -89,6 +89,19 @@ pub unsafe extern "C" fn tinystore_queries_get_query_ids(
     guard(|| view_ids(queries, out_ids, |q: &Queries| Ok(q.get_query_ids())))
 }
 
+/// Whether query `query_id` is defined.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_queries_has_query(
+    queries: *mut tinystore_queries_t,
+    query_id: *const c_char,
+    out: *mut bool,
+) -> tinystore_status_t {
+    guard(|| {
+        let id = unsafe { str_arg(query_id, "query_id")? };
+        view_value(queries, out, |q: &Queries| Ok(q.has_query(id)))
+    })
+}
+
 /// The table (or root query) of query `query_id` (`*out` NULL when unknown).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_queries_get_table_id(

@@ -44,7 +44,7 @@ fn query_listener_ids_round_trip() {
     for id in [Q::Result(0), Q::Result(7), Q::Param(0), Q::Param(u32::MAX)] {
         assert_eq!(from_query_listener_id(query_listener_id(id)).ok(), Some(id));
     }
-    let err = from_query_listener_id(2 << 32).err().expect("not an id");
+    let err = from_query_listener_id(2 << 32).expect_err("not an id");
     assert_eq!(err.kind, ErrorKind::NotFound);
     assert_eq!(
         view_listener_id(u64::from(u32::MAX) + 1)
@@ -57,9 +57,9 @@ fn query_listener_ids_round_trip() {
 #[test]
 fn borrowed_pointers_are_checked() {
     let value = 5u8;
-    let err = lent(&value as *const u8, "row").err().expect("not lent");
+    let err = lent(&value as *const u8, "row").expect_err("not lent");
     assert_eq!(err.kind, ErrorKind::InvalidHandle);
-    let err = lent(ptr::null::<u8>(), "row").err().expect("NULL");
+    let err = lent(ptr::null::<u8>(), "row").expect_err("NULL");
     assert_eq!(err.kind, ErrorKind::NullArgument);
 }
 
