@@ -835,6 +835,70 @@ TEST(failing_callbacks_keep_views_consistent) {
   CHECK_OK(tinystore_store_free(store));
 }
 
+/* A where callback that fails for a price of 13. */
+static bool refuse_13(void *user_data, const tinystore_row_reader_t *row, const char *row_id,
+                      tinystore_callback_result_t *result) {
+  (void)user_data;
+  (void)row_id;
+  if (read_number(row, "price") == 13) return false;
+  return set_result_bool(result, true);
+}
+
+static bool build_refusing(void *user_data, tinystore_query_builder_t *b) {
+  (void)user_data;
+  return tinystore_query_builder_select(b, NULL, false, "price", NULL) == TINYSTORE_STATUS_OK &&
+         tinystore_query_builder_where_fn(b, refuse_13, NULL) == TINYSTORE_STATUS_OK;
+}
+
+/* Fails when param "fail" is true. */
+static bool build_by_param(void *user_data, tinystore_query_builder_t *b) {
+  tinystore_cell_t fail;
+  (void)user_data;
+  CHECK_OK(tinystore_query_builder_param(b, "fail", &fail));
+  bool failing = fail.type == TINYSTORE_CELL_TYPE_BOOLEAN && fail.boolean;
+  tinystore_cell_free(&fail);
+  return !failing && tinystore_query_builder_select(b, NULL, false, "price", NULL) == TINYSTORE_STATUS_OK;
+}
+
+TEST(failing_query_callbacks) {
+  tinystore_store_t *store = pet_store();
+  tinystore_queries_t *queries;
+  tinystore_string_list_t ids;
+  tinystore_cell_t yes = tinystore_cell_boolean(true);
+
+  CHECK_OK(tinystore_queries_new(store, &queries));
+  CHECK_OK(tinystore_queries_set_query_definition(queries, "q", "pets", false, build_refusing, NULL, NULL));
+  CHECK_OK(tinystore_queries_set_query_definition(queries, "p", "pets", false, build_by_param, NULL, NULL));
+  CHECK_OK(tinystore_store_transaction_begin(store));
+  set_number(store, "pets", "rex", "price", 13);
+  set_number(store, "pets", "tom", "price", 1);
+  CHECK_STATUS(TINYSTORE_STATUS_CALLBACK, tinystore_store_transaction_commit(store));
+  CHECK_ERROR_MENTIONS("where");
+  /* The store's writes stand. The queries missed this transaction (the core's Queries do not
+   * trap a failing callback per row yet, see include/README.md); redefining catches up. */
+  CHECK(has_string_cell(store, "pets", "rex", "species", "dog"));
+  set_number(store, "pets", "rex", "price", 2);
+  CHECK_OK(tinystore_queries_set_query_definition(queries, "q", "pets", false, build_refusing, NULL, NULL));
+  CHECK(result_number(queries, "q", "rex", "price") == 2);
+  CHECK(result_number(queries, "q", "tom", "price") == 1);
+  CHECK_OK(tinystore_queries_set_query_definition(queries, "p", "pets", false, build_by_param, NULL, NULL));
+  CHECK(result_number(queries, "p", "tom", "price") == 1);
+
+  /* A build callback failing on a param change: the caller is told. */
+  CHECK_STATUS(TINYSTORE_STATUS_CALLBACK, tinystore_queries_set_param_value(queries, "p", "fail", &yes));
+  CHECK_ERROR_MENTIONS("build");
+  CHECK_OK(tinystore_queries_get_query_ids(queries, &ids));
+  CHECK_STR(joined(&ids), "q,p");
+
+  /* NULL arguments. */
+  CHECK_STATUS(TINYSTORE_STATUS_NULL_ARGUMENT,
+               tinystore_queries_set_query_definition(queries, "x", "pets", false, NULL, NULL, NULL));
+  CHECK_STATUS(TINYSTORE_STATUS_NULL_ARGUMENT,
+               tinystore_queries_add_listener(queries, TINYSTORE_VIEW_QUERY_IDS, NULL, NULL, NULL, NULL, NULL, NULL));
+  CHECK_OK(tinystore_queries_free(queries));
+  CHECK_OK(tinystore_store_free(store));
+}
+
 static const tinystore_row_reader_t *kept_reader;
 static tinystore_callback_result_t *kept_result;
 
@@ -908,6 +972,7 @@ static const test_case CASES[] = {
     CASE(queries),
     CASE(checkpoints),
     CASE(failing_callbacks_keep_views_consistent),
+    CASE(failing_query_callbacks),
     CASE(bad_handles),
 };
 
