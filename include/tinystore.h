@@ -319,9 +319,156 @@ typedef enum tinystore_connection_status_t {
 } tinystore_connection_status_t;
 
 /**
+ * What a view listener is told about (numbers frozen; new kinds are appended).
+ */
+typedef enum tinystore_view_event_kind_t {
+  /**
+   * Indexes: the index ids changed.
+   */
+  TINYSTORE_VIEW_INDEX_IDS = 0,
+  /**
+   * Indexes: `id` was added (`flag` true) or removed.
+   */
+  TINYSTORE_VIEW_HAS_INDEX = 1,
+  /**
+   * Indexes: the slice ids of index `id` changed.
+   */
+  TINYSTORE_VIEW_SLICE_IDS = 2,
+  /**
+   * Indexes: slice `sub_id` of index `id` appeared (`flag` true) or went.
+   */
+  TINYSTORE_VIEW_HAS_SLICE = 3,
+  /**
+   * Indexes: the row ids of slice `sub_id` of index `id` changed.
+   */
+  TINYSTORE_VIEW_SLICE_ROW_IDS = 4,
+  /**
+   * Relationships: the relationship ids changed.
+   */
+  TINYSTORE_VIEW_RELATIONSHIP_IDS = 5,
+  /**
+   * Relationships: the remote row id of local row `sub_id` of relationship `id` changed.
+   */
+  TINYSTORE_VIEW_REMOTE_ROW_ID = 6,
+  /**
+   * Relationships: the local row ids of remote row `sub_id` of relationship `id` changed.
+   */
+  TINYSTORE_VIEW_LOCAL_ROW_IDS = 7,
+  /**
+   * Relationships: the linked list starting at row `sub_id` of relationship `id` changed.
+   */
+  TINYSTORE_VIEW_LINKED_ROW_IDS = 8,
+  /**
+   * Metrics: the metric ids changed.
+   */
+  TINYSTORE_VIEW_METRIC_IDS = 9,
+  /**
+   * Metrics: metric `id` changed from `old_cell` to `new_cell` (NUMBER, or NONE).
+   */
+  TINYSTORE_VIEW_METRIC = 10,
+  /**
+   * Queries: the query ids changed.
+   */
+  TINYSTORE_VIEW_QUERY_IDS = 11,
+  /**
+   * Queries: the params of query `id` changed (`json`: all its param values).
+   */
+  TINYSTORE_VIEW_PARAM_VALUES = 12,
+  /**
+   * Queries: param `sub_id` of query `id` is now `new_cell`.
+   */
+  TINYSTORE_VIEW_PARAM_VALUE = 13,
+  /**
+   * Queries: a cell of the result table of query `id` changed.
+   */
+  TINYSTORE_VIEW_RESULT_TABLE = 14,
+  /**
+   * Queries: the cell ids of the result table changed (`id_changes`).
+   */
+  TINYSTORE_VIEW_RESULT_TABLE_CELL_IDS = 15,
+  /**
+   * Queries: the result's row count is now `count`.
+   */
+  TINYSTORE_VIEW_RESULT_ROW_COUNT = 16,
+  /**
+   * Queries: the result's row ids changed (`id_changes`).
+   */
+  TINYSTORE_VIEW_RESULT_ROW_IDS = 17,
+  /**
+   * Queries: the sorted result row ids are now `ids`.
+   */
+  TINYSTORE_VIEW_RESULT_SORTED_ROW_IDS = 18,
+  /**
+   * Queries: a cell of result row `sub_id` changed.
+   */
+  TINYSTORE_VIEW_RESULT_ROW = 19,
+  /**
+   * Queries: the cell ids of result row `sub_id` changed (`id_changes`).
+   */
+  TINYSTORE_VIEW_RESULT_CELL_IDS = 20,
+  /**
+   * Queries: result cell `cell_id` of row `sub_id` changed from `old_cell` to `new_cell`.
+   */
+  TINYSTORE_VIEW_RESULT_CELL = 21,
+  /**
+   * Checkpoints: the checkpoint ids changed.
+   */
+  TINYSTORE_VIEW_CHECKPOINT_IDS = 22,
+  /**
+   * Checkpoints: the label of checkpoint `id` changed.
+   */
+  TINYSTORE_VIEW_CHECKPOINT = 23,
+} tinystore_view_event_kind_t;
+
+/**
+ * Where a definition callback puts its answer (borrowed: valid only during the callback, on
+ * its thread). Set it with `tinystore_callback_result_set_cell` /
+ * `tinystore_callback_result_add_id`; left empty, it means "no value".
+ */
+typedef struct tinystore_callback_result_t tinystore_callback_result_t;
+
+/**
+ * A Checkpoints object over a store. Opaque; free with `tinystore_checkpoints_free`.
+ */
+typedef struct tinystore_checkpoints_t tinystore_checkpoints_t;
+
+/**
+ * An Indexes object over a store. Opaque; free with `tinystore_indexes_free`.
+ */
+typedef struct tinystore_indexes_t tinystore_indexes_t;
+
+/**
+ * A Metrics object over a store. Opaque; free with `tinystore_metrics_free`.
+ */
+typedef struct tinystore_metrics_t tinystore_metrics_t;
+
+/**
  * A persister (SQLite or file). Opaque; free with `tinystore_persister_free`.
  */
 typedef struct tinystore_persister_t tinystore_persister_t;
+
+/**
+ * A Queries object (TinyQL) over a store. Opaque; free with `tinystore_queries_free`.
+ */
+typedef struct tinystore_queries_t tinystore_queries_t;
+
+/**
+ * The TinyQL builder a query's build callback receives (borrowed: valid only during that
+ * callback, on its thread; a builder used after its callback returned is
+ * `TINYSTORE_STATUS_INVALID_HANDLE`).
+ */
+typedef struct tinystore_query_builder_t tinystore_query_builder_t;
+
+/**
+ * A Relationships object over a store. Opaque; free with `tinystore_relationships_free`.
+ */
+typedef struct tinystore_relationships_t tinystore_relationships_t;
+
+/**
+ * What a definition callback reads: the cells of the row being evaluated (borrowed: valid
+ * only during the callback, on its thread).
+ */
+typedef struct tinystore_row_reader_t tinystore_row_reader_t;
 
 /**
  * A Store (or MergeableStore). Opaque; free with `tinystore_store_free`.
@@ -505,6 +652,158 @@ typedef struct tinystore_store_t tinystore_mergeable_store_t;
  * May be called from any thread.
  */
 typedef uint64_t (*tinystore_clock_fn_t)(void *user_data);
+
+/**
+ * A definition callback of one row: slice ids, sort key, remote row id, metric number, and
+ * TinyQL's calculated select, join, where and having. `row` reads the row's cells, `row_id`
+ * is the row (NULL for where and having); the answer goes into `result`. Return true, or
+ * false when it failed (see `tinystore_callback_set_error`): the write that called it then
+ * returns `TINYSTORE_STATUS_CALLBACK`.
+ */
+typedef bool (*tinystore_row_fn_t)(void *user_data,
+                                   const struct tinystore_row_reader_t *row,
+                                   const char *row_id,
+                                   struct tinystore_callback_result_t *result);
+
+/**
+ * A sorter: compares `a` and `b` (slice ids as STRING cells, or two rows' sort keys, NONE
+ * when missing, with their `slice_id`); sets `result` to a NUMBER < 0 when `a` goes first,
+ * > 0 when `b` does, 0 when equal. Runs under the view's lock: it must not call its view.
+ */
+typedef bool (*tinystore_sorter_fn_t)(void *user_data,
+                                      const struct tinystore_cell_t *a,
+                                      const struct tinystore_cell_t *b,
+                                      const char *slice_id,
+                                      struct tinystore_callback_result_t *result);
+
+/**
+ * What a view listener is told. Borrowed: every pointer is valid until the callback returns.
+ * Fields a kind does not use are NULL, 0, false or a NONE cell.
+ */
+typedef struct tinystore_view_event_t {
+  /**
+   * What happened.
+   */
+  enum tinystore_view_event_kind_t kind;
+  /**
+   * The index, relationship, metric, query or checkpoint id.
+   */
+  const char *id;
+  /**
+   * The slice, local/remote/first row, result row or param id.
+   */
+  const char *sub_id;
+  /**
+   * The result cell id.
+   */
+  const char *cell_id;
+  /**
+   * Whether the index/slice exists now.
+   */
+  bool flag;
+  /**
+   * The result row count.
+   */
+  size_t count;
+  /**
+   * The new metric, param or result cell.
+   */
+  struct tinystore_cell_t new_cell;
+  /**
+   * The old metric or result cell.
+   */
+  struct tinystore_cell_t old_cell;
+  /**
+   * Added (+1) and removed (-1) ids.
+   */
+  const struct tinystore_id_change_t *id_changes;
+  /**
+   * Number of `id_changes`.
+   */
+  size_t id_changes_len;
+  /**
+   * The sorted result row ids.
+   */
+  const char *const *ids;
+  /**
+   * Number of `ids`.
+   */
+  size_t ids_len;
+  /**
+   * The param values of a query as a JSON object.
+   */
+  const char *json;
+} tinystore_view_event_t;
+
+/**
+ * A view listener: `user_data` as registered and the event (borrowed). Runs on the thread
+ * that finished the store's transaction (or that called the view); must not unwind.
+ */
+typedef void (*tinystore_view_listener_fn_t)(void *user_data,
+                                             const struct tinystore_view_event_t *event);
+
+/**
+ * A custom aggregate over `len` values (NUMBER cells for metrics); sets `result` (NONE: no
+ * value).
+ */
+typedef bool (*tinystore_aggregate_fn_t)(void *user_data,
+                                         const struct tinystore_cell_t *values,
+                                         size_t len,
+                                         struct tinystore_callback_result_t *result);
+
+/**
+ * An incremental aggregate step: from the `current` aggregate and the value `added` (add
+ * and replace) or `removed` (remove and replace; the other one is NULL), given the new
+ * `len`, sets `result` to the new aggregate, or leaves it empty to have it recomputed.
+ */
+typedef bool (*tinystore_aggregate_step_fn_t)(void *user_data,
+                                              const struct tinystore_cell_t *current,
+                                              const struct tinystore_cell_t *added,
+                                              const struct tinystore_cell_t *removed,
+                                              size_t len,
+                                              struct tinystore_callback_result_t *result);
+
+/**
+ * A custom aggregate: `aggregate` is required; `add`, `remove` and `replace` (TinyBase's
+ * incremental hooks) may be NULL. All get `user_data`.
+ */
+typedef struct tinystore_aggregate_t {
+  /**
+   * The full aggregate.
+   */
+  tinystore_aggregate_fn_t aggregate;
+  /**
+   * A value was added (`removed` NULL).
+   */
+  tinystore_aggregate_step_fn_t add;
+  /**
+   * A value was removed (`added` NULL).
+   */
+  tinystore_aggregate_step_fn_t remove;
+  /**
+   * A value was replaced.
+   */
+  tinystore_aggregate_step_fn_t replace;
+  /**
+   * Given to every function.
+   */
+  void *user_data;
+} tinystore_aggregate_t;
+
+/**
+ * A query's TinyQL: call the `tinystore_query_builder_*` functions on `builder`. Runs when
+ * the query is defined and again when its params change. Return false when it failed.
+ */
+typedef bool (*tinystore_query_build_fn_t)(void *user_data,
+                                           struct tinystore_query_builder_t *builder);
+
+/**
+ * Maps a cell id for `tinystore_query_builder_select_all_mapped`: sets `result` to the new
+ * id (a STRING; nothing set: the id unchanged).
+ */
+typedef bool (*tinystore_map_id_fn_t)(void *user_data,
+                                      const char *cell_id,
+                                      struct tinystore_callback_result_t *result);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1453,6 +1752,755 @@ enum tinystore_status_t tinystore_ws_server_get_client_ids(struct tinystore_ws_s
  * frees it. Blocks until that is done.
  */
 enum tinystore_status_t tinystore_ws_server_free(struct tinystore_ws_server_t *server);
+
+/**
+ * Reads cell `cell_id` of the row a definition callback is evaluating into `*out` (NONE when
+ * missing; free it with `tinystore_cell_free`). Only inside that callback.
+ */
+enum tinystore_status_t tinystore_row_reader_get_cell(const struct tinystore_row_reader_t *row,
+                                                      const char *cell_id,
+                                                      struct tinystore_cell_t *out);
+
+/**
+ * Reads cell `cell_id` of the row joined as `joined_id` (its alias; the root table's id
+ * names the root row), or with `joined_is_query` of the joined query result row: TinyQL's
+ * `getTableCell(joinedTableId, cellId)`, only in a calculated select or a where callback
+ * (`TINYSTORE_STATUS_INVALID_ARGUMENT` elsewhere).
+ */
+enum tinystore_status_t tinystore_row_reader_get_joined_cell(const struct tinystore_row_reader_t *row,
+                                                             const char *joined_id,
+                                                             bool joined_is_query,
+                                                             const char *cell_id,
+                                                             struct tinystore_cell_t *out);
+
+/**
+ * Sets a callback's answer to a copy of `cell` (a slice id or remote row id is a STRING, a
+ * metric number a NUMBER, a where/having answer a BOOLEAN).
+ */
+enum tinystore_status_t tinystore_callback_result_set_cell(struct tinystore_callback_result_t *result,
+                                                           const struct tinystore_cell_t *cell);
+
+/**
+ * Adds a slice id to a slice-ids callback's answer (a row may be in several slices).
+ */
+enum tinystore_status_t tinystore_callback_result_add_id(struct tinystore_callback_result_t *result,
+                                                         const char *id);
+
+/**
+ * Sets the message of the failure a callback is about to report by returning false (the
+ * caller of the write then gets `TINYSTORE_STATUS_CALLBACK` and this message). Call it on the
+ * callback's thread, just before returning.
+ */
+enum tinystore_status_t tinystore_callback_set_error(const char *message);
+
+/**
+ * Creates the Indexes of a store (or MergeableStore) into `*out`; free it with
+ * `tinystore_indexes_free` (the store handle may be freed first: the view keeps its store).
+ */
+enum tinystore_status_t tinystore_indexes_new(struct tinystore_store_t *store,
+                                              struct tinystore_indexes_t **out);
+
+/**
+ * Frees an Indexes handle: its definitions, store listeners and listeners go, and no listener
+ * is called (unlike TinyBase's `destroy`). A second free is `TINYSTORE_STATUS_INVALID_HANDLE`.
+ */
+enum tinystore_status_t tinystore_indexes_free(struct tinystore_indexes_t *indexes);
+
+/**
+ * Defines (or replaces) index `index_id` over `table_id` (TinyBase's `setIndexDefinition`).
+ * Slice ids: `slice_fn` when not NULL (it adds ids with `tinystore_callback_result_add_id`
+ * or sets one STRING), else the value of cell `slice_cell_id`, else one slice `""`. Sort
+ * keys: `sort_fn` (sets a cell) or cell `sort_cell_id` or the row id. `slice_sorter` orders
+ * slice ids, `row_sorter` sort keys (NULL: insertion order / JavaScript's `<`). Every
+ * callback gets `user_data`, which must stay valid until the definition is replaced or
+ * deleted or the handle freed. A failing callback: `TINYSTORE_STATUS_CALLBACK`.
+ */
+enum tinystore_status_t tinystore_indexes_set_index_definition(struct tinystore_indexes_t *indexes,
+                                                               const char *index_id,
+                                                               const char *table_id,
+                                                               const char *slice_cell_id,
+                                                               tinystore_row_fn_t slice_fn,
+                                                               const char *sort_cell_id,
+                                                               tinystore_row_fn_t sort_fn,
+                                                               tinystore_sorter_fn_t slice_sorter,
+                                                               tinystore_sorter_fn_t row_sorter,
+                                                               void *user_data);
+
+/**
+ * Removes index `index_id` (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_indexes_del_index_definition(struct tinystore_indexes_t *indexes,
+                                                               const char *index_id);
+
+/**
+ * The index ids (free the list with `tinystore_string_list_free`).
+ */
+enum tinystore_status_t tinystore_indexes_get_index_ids(struct tinystore_indexes_t *indexes,
+                                                        struct tinystore_string_list_t *out_ids);
+
+/**
+ * Whether index `index_id` exists.
+ */
+enum tinystore_status_t tinystore_indexes_has_index(struct tinystore_indexes_t *indexes,
+                                                    const char *index_id,
+                                                    bool *out);
+
+/**
+ * Whether slice `slice_id` of index `index_id` exists.
+ */
+enum tinystore_status_t tinystore_indexes_has_slice(struct tinystore_indexes_t *indexes,
+                                                    const char *index_id,
+                                                    const char *slice_id,
+                                                    bool *out);
+
+/**
+ * The table of index `index_id` (`*out` NULL when there is no such index; free it with
+ * `tinystore_string_free`).
+ */
+enum tinystore_status_t tinystore_indexes_get_table_id(struct tinystore_indexes_t *indexes,
+                                                       const char *index_id,
+                                                       char **out);
+
+/**
+ * The slice ids of index `index_id`, in order.
+ */
+enum tinystore_status_t tinystore_indexes_get_slice_ids(struct tinystore_indexes_t *indexes,
+                                                        const char *index_id,
+                                                        struct tinystore_string_list_t *out_ids);
+
+/**
+ * The row ids of slice `slice_id` of index `index_id`, sorted.
+ */
+enum tinystore_status_t tinystore_indexes_get_slice_row_ids(struct tinystore_indexes_t *indexes,
+                                                            const char *index_id,
+                                                            const char *slice_id,
+                                                            struct tinystore_string_list_t *out_ids);
+
+/**
+ * Adds a listener of `kind` (`TINYSTORE_VIEW_INDEX_IDS`, `_HAS_INDEX`, `_SLICE_IDS`,
+ * `_HAS_SLICE`, `_SLICE_ROW_IDS`) for index `index_id` and slice `slice_id` (NULL: any;
+ * ignored by kinds without them). Sets `*out_id` for `tinystore_indexes_del_listener`.
+ */
+enum tinystore_status_t tinystore_indexes_add_listener(struct tinystore_indexes_t *indexes,
+                                                       enum tinystore_view_event_kind_t kind,
+                                                       const char *index_id,
+                                                       const char *slice_id,
+                                                       tinystore_view_listener_fn_t listener,
+                                                       void *user_data,
+                                                       tinystore_listener_id_t *out_id);
+
+/**
+ * Removes a listener (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_indexes_del_listener(struct tinystore_indexes_t *indexes,
+                                                       tinystore_listener_id_t id);
+
+/**
+ * The listener counts as JSON (`{"sliceIds":n,"sliceRowIds":n}`, TinyBase's names).
+ */
+enum tinystore_status_t tinystore_indexes_get_listener_stats(struct tinystore_indexes_t *indexes,
+                                                             char **out_json);
+
+/**
+ * Creates the Relationships of a store (or MergeableStore) into `*out`; free it with
+ * `tinystore_relationships_free`.
+ */
+enum tinystore_status_t tinystore_relationships_new(struct tinystore_store_t *store,
+                                                    struct tinystore_relationships_t **out);
+
+/**
+ * Frees a Relationships handle (its definitions, store listeners and listeners go; none is
+ * called).
+ */
+enum tinystore_status_t tinystore_relationships_free(struct tinystore_relationships_t *relationships);
+
+/**
+ * Defines (or replaces) relationship `relationship_id` from rows of `local_table_id` to rows
+ * of `remote_table_id` (TinyBase's `setRelationshipDefinition`). The remote row id is what
+ * `remote_fn` sets (a STRING; anything else: no link) when it is not NULL, else the value of
+ * cell `remote_cell_id` (one of the two is required). `user_data` as for indexes.
+ */
+enum tinystore_status_t tinystore_relationships_set_relationship_definition(struct tinystore_relationships_t *relationships,
+                                                                            const char *relationship_id,
+                                                                            const char *local_table_id,
+                                                                            const char *remote_table_id,
+                                                                            const char *remote_cell_id,
+                                                                            tinystore_row_fn_t remote_fn,
+                                                                            void *user_data);
+
+/**
+ * Removes relationship `relationship_id` (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_relationships_del_relationship_definition(struct tinystore_relationships_t *relationships,
+                                                                            const char *relationship_id);
+
+/**
+ * The relationship ids.
+ */
+enum tinystore_status_t tinystore_relationships_get_relationship_ids(struct tinystore_relationships_t *relationships,
+                                                                     struct tinystore_string_list_t *out_ids);
+
+/**
+ * Whether relationship `relationship_id` exists.
+ */
+enum tinystore_status_t tinystore_relationships_has_relationship(struct tinystore_relationships_t *relationships,
+                                                                 const char *relationship_id,
+                                                                 bool *out);
+
+/**
+ * The local table of a relationship (`*out` NULL when unknown).
+ */
+enum tinystore_status_t tinystore_relationships_get_local_table_id(struct tinystore_relationships_t *relationships,
+                                                                   const char *relationship_id,
+                                                                   char **out);
+
+/**
+ * The remote table of a relationship (`*out` NULL when unknown).
+ */
+enum tinystore_status_t tinystore_relationships_get_remote_table_id(struct tinystore_relationships_t *relationships,
+                                                                    const char *relationship_id,
+                                                                    char **out);
+
+/**
+ * The remote row id of local row `local_row_id` (`*out` NULL when it has none).
+ */
+enum tinystore_status_t tinystore_relationships_get_remote_row_id(struct tinystore_relationships_t *relationships,
+                                                                  const char *relationship_id,
+                                                                  const char *local_row_id,
+                                                                  char **out);
+
+/**
+ * The local row ids whose remote row is `remote_row_id`.
+ */
+enum tinystore_status_t tinystore_relationships_get_local_row_ids(struct tinystore_relationships_t *relationships,
+                                                                  const char *relationship_id,
+                                                                  const char *remote_row_id,
+                                                                  struct tinystore_string_list_t *out_ids);
+
+/**
+ * The linked list of rows starting at `first_row_id`, following the remote row ids (for a
+ * relationship within one table; TinyBase's `getLinkedRowIds`).
+ */
+enum tinystore_status_t tinystore_relationships_get_linked_row_ids(struct tinystore_relationships_t *relationships,
+                                                                   const char *relationship_id,
+                                                                   const char *first_row_id,
+                                                                   struct tinystore_string_list_t *out_ids);
+
+/**
+ * Adds a listener of `kind` (`TINYSTORE_VIEW_RELATIONSHIP_IDS`, `_REMOTE_ROW_ID` (row:
+ * local row), `_LOCAL_ROW_IDS` (row: remote row), `_LINKED_ROW_IDS` (row: first row; both
+ * ids required)) for `relationship_id` and `row_id` (NULL: any).
+ */
+enum tinystore_status_t tinystore_relationships_add_listener(struct tinystore_relationships_t *relationships,
+                                                             enum tinystore_view_event_kind_t kind,
+                                                             const char *relationship_id,
+                                                             const char *row_id,
+                                                             tinystore_view_listener_fn_t listener,
+                                                             void *user_data,
+                                                             tinystore_listener_id_t *out_id);
+
+/**
+ * Removes a listener (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_relationships_del_listener(struct tinystore_relationships_t *relationships,
+                                                             tinystore_listener_id_t id);
+
+/**
+ * The listener counts as JSON (`{"remoteRowId":n,"localRowIds":n,"linkedRowIds":n}`).
+ */
+enum tinystore_status_t tinystore_relationships_get_listener_stats(struct tinystore_relationships_t *relationships,
+                                                                   char **out_json);
+
+/**
+ * Creates the Metrics of a store (or MergeableStore) into `*out`; free it with
+ * `tinystore_metrics_free`.
+ */
+enum tinystore_status_t tinystore_metrics_new(struct tinystore_store_t *store,
+                                              struct tinystore_metrics_t **out);
+
+/**
+ * Frees a Metrics handle (its definitions, store listeners and listeners go; none is
+ * called).
+ */
+enum tinystore_status_t tinystore_metrics_free(struct tinystore_metrics_t *metrics);
+
+/**
+ * Defines (or replaces) metric `metric_id` over `table_id` (TinyBase's
+ * `setMetricDefinition`). The aggregate is `custom` when not NULL, else the one named
+ * `aggregate` (`sum`, `avg`, `min`, `max`; NULL: `sum`; another name:
+ * `TINYSTORE_STATUS_INVALID_ARGUMENT`). Each row's number: what `number_fn` sets, else cell
+ * `number_cell_id`, else 1 (the row count). `user_data` (for `number_fn`) as for indexes.
+ */
+enum tinystore_status_t tinystore_metrics_set_metric_definition(struct tinystore_metrics_t *metrics,
+                                                                const char *metric_id,
+                                                                const char *table_id,
+                                                                const char *aggregate,
+                                                                const struct tinystore_aggregate_t *custom,
+                                                                const char *number_cell_id,
+                                                                tinystore_row_fn_t number_fn,
+                                                                void *user_data);
+
+/**
+ * Removes metric `metric_id` (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_metrics_del_metric_definition(struct tinystore_metrics_t *metrics,
+                                                                const char *metric_id);
+
+/**
+ * The metric ids.
+ */
+enum tinystore_status_t tinystore_metrics_get_metric_ids(struct tinystore_metrics_t *metrics,
+                                                         struct tinystore_string_list_t *out_ids);
+
+/**
+ * Whether metric `metric_id` has a value (TinyBase's `hasMetric`).
+ */
+enum tinystore_status_t tinystore_metrics_has_metric(struct tinystore_metrics_t *metrics,
+                                                     const char *metric_id,
+                                                     bool *out);
+
+/**
+ * The table of metric `metric_id` (`*out` NULL when unknown).
+ */
+enum tinystore_status_t tinystore_metrics_get_table_id(struct tinystore_metrics_t *metrics,
+                                                       const char *metric_id,
+                                                       char **out);
+
+/**
+ * Metric `metric_id` as a NUMBER cell, or NONE when it has no value (no rows, or unknown).
+ */
+enum tinystore_status_t tinystore_metrics_get_metric(struct tinystore_metrics_t *metrics,
+                                                     const char *metric_id,
+                                                     struct tinystore_cell_t *out);
+
+/**
+ * Adds a listener of `kind` (`TINYSTORE_VIEW_METRIC_IDS`, or `_METRIC` for `metric_id`,
+ * NULL: any; the event's cells are the new and old metric).
+ */
+enum tinystore_status_t tinystore_metrics_add_listener(struct tinystore_metrics_t *metrics,
+                                                       enum tinystore_view_event_kind_t kind,
+                                                       const char *metric_id,
+                                                       tinystore_view_listener_fn_t listener,
+                                                       void *user_data,
+                                                       tinystore_listener_id_t *out_id);
+
+/**
+ * Removes a listener (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_metrics_del_listener(struct tinystore_metrics_t *metrics,
+                                                       tinystore_listener_id_t id);
+
+/**
+ * The listener counts as JSON (`{"metric":n}`).
+ */
+enum tinystore_status_t tinystore_metrics_get_listener_stats(struct tinystore_metrics_t *metrics,
+                                                             char **out_json);
+
+/**
+ * Creates the Checkpoints of a store (or MergeableStore) into `*out` (checkpoint `"0"`
+ * records its current state); free it with `tinystore_checkpoints_free`.
+ */
+enum tinystore_status_t tinystore_checkpoints_new(struct tinystore_store_t *store,
+                                                  struct tinystore_checkpoints_t **out);
+
+/**
+ * Frees a Checkpoints handle (its store listeners and listeners go; none is called).
+ */
+enum tinystore_status_t tinystore_checkpoints_free(struct tinystore_checkpoints_t *checkpoints);
+
+/**
+ * Records the changes since the current checkpoint as a new one labelled `label` (NULL:
+ * `""`) and sets `*out_id` (NULL allowed) to its id (free with `tinystore_string_free`);
+ * without changes, the current id and nothing changes.
+ */
+enum tinystore_status_t tinystore_checkpoints_add_checkpoint(struct tinystore_checkpoints_t *checkpoints,
+                                                             const char *label,
+                                                             char **out_id);
+
+/**
+ * Sets the label of checkpoint `checkpoint_id` (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_checkpoints_set_checkpoint(struct tinystore_checkpoints_t *checkpoints,
+                                                             const char *checkpoint_id,
+                                                             const char *label);
+
+/**
+ * The label of checkpoint `checkpoint_id` (`*out` NULL when unknown).
+ */
+enum tinystore_status_t tinystore_checkpoints_get_checkpoint(struct tinystore_checkpoints_t *checkpoints,
+                                                             const char *checkpoint_id,
+                                                             char **out);
+
+/**
+ * The checkpoint ids: those to go back to (oldest first), the current one (`*out_current`
+ * NULL after a change not yet recorded) and those to go forward to. Free the lists with
+ * `tinystore_string_list_free` and the current id with `tinystore_string_free`.
+ */
+enum tinystore_status_t tinystore_checkpoints_get_checkpoint_ids(struct tinystore_checkpoints_t *checkpoints,
+                                                                 struct tinystore_string_list_t *out_backward,
+                                                                 char **out_current,
+                                                                 struct tinystore_string_list_t *out_forward);
+
+/**
+ * Whether checkpoint `checkpoint_id` exists.
+ */
+enum tinystore_status_t tinystore_checkpoints_has_checkpoint(struct tinystore_checkpoints_t *checkpoints,
+                                                             const char *checkpoint_id,
+                                                             bool *out);
+
+/**
+ * Goes back one checkpoint (TinyBase's `goBackward`; none left: no change). The store's
+ * listeners fire.
+ */
+enum tinystore_status_t tinystore_checkpoints_go_backward(struct tinystore_checkpoints_t *checkpoints);
+
+/**
+ * Goes forward one checkpoint (TinyBase's `goForward`; none left: no change).
+ */
+enum tinystore_status_t tinystore_checkpoints_go_forward(struct tinystore_checkpoints_t *checkpoints);
+
+/**
+ * Goes to checkpoint `checkpoint_id`, backward or forward (TinyBase's `goTo`; unknown ids:
+ * no change).
+ */
+enum tinystore_status_t tinystore_checkpoints_go_to(struct tinystore_checkpoints_t *checkpoints,
+                                                    const char *checkpoint_id);
+
+/**
+ * Forgets every checkpoint; the current state becomes the only one (TinyBase's `clear`).
+ */
+enum tinystore_status_t tinystore_checkpoints_clear(struct tinystore_checkpoints_t *checkpoints);
+
+/**
+ * Forgets the checkpoints ahead of the current one (TinyBase's `clearForward`).
+ */
+enum tinystore_status_t tinystore_checkpoints_clear_forward(struct tinystore_checkpoints_t *checkpoints);
+
+/**
+ * Keeps at most `size` checkpoints behind the current one (TinyBase's `setSize`; default 100).
+ */
+enum tinystore_status_t tinystore_checkpoints_set_size(struct tinystore_checkpoints_t *checkpoints,
+                                                       size_t size);
+
+/**
+ * Adds a listener of `kind` (`TINYSTORE_VIEW_CHECKPOINT_IDS`, or `_CHECKPOINT` for
+ * `checkpoint_id`, NULL: any).
+ */
+enum tinystore_status_t tinystore_checkpoints_add_listener(struct tinystore_checkpoints_t *checkpoints,
+                                                           enum tinystore_view_event_kind_t kind,
+                                                           const char *checkpoint_id,
+                                                           tinystore_view_listener_fn_t listener,
+                                                           void *user_data,
+                                                           tinystore_listener_id_t *out_id);
+
+/**
+ * Removes a listener (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_checkpoints_del_listener(struct tinystore_checkpoints_t *checkpoints,
+                                                           tinystore_listener_id_t id);
+
+/**
+ * The listener counts as JSON (`{"checkpointIds":n,"checkpoint":n}`).
+ */
+enum tinystore_status_t tinystore_checkpoints_get_listener_stats(struct tinystore_checkpoints_t *checkpoints,
+                                                                 char **out_json);
+
+/**
+ * Creates the Queries of a store (or MergeableStore) into `*out`; free it with
+ * `tinystore_queries_free`.
+ */
+enum tinystore_status_t tinystore_queries_new(struct tinystore_store_t *store,
+                                              struct tinystore_queries_t **out);
+
+/**
+ * Frees a Queries handle (its definitions, result stores and listeners go; none is called).
+ */
+enum tinystore_status_t tinystore_queries_free(struct tinystore_queries_t *queries);
+
+/**
+ * Defines (or replaces) query `query_id` over table `table_id` (or, with `on_query`, over
+ * the result of query `table_id`): TinyBase's `setQueryDefinition`. `build` is called now
+ * and whenever the query's params change, with `user_data` and a builder (see the
+ * `tinystore_query_builder_*` functions); `params_json` (NULL: none) is a JSON object of
+ * initial param values. Invalid TinyQL (an unknown aggregate, a calculated select without an
+ * alias, a `select_all` cycle): `TINYSTORE_STATUS_INVALID_ARGUMENT`, nothing changed; a
+ * failing callback: `TINYSTORE_STATUS_CALLBACK`. `user_data` must stay valid until the query
+ * is replaced or deleted or the handle freed.
+ */
+enum tinystore_status_t tinystore_queries_set_query_definition(struct tinystore_queries_t *queries,
+                                                               const char *query_id,
+                                                               const char *table_id,
+                                                               bool on_query,
+                                                               tinystore_query_build_fn_t build,
+                                                               void *user_data,
+                                                               const char *params_json);
+
+/**
+ * Removes query `query_id` and its result (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_queries_del_query_definition(struct tinystore_queries_t *queries,
+                                                               const char *query_id);
+
+/**
+ * The query ids.
+ */
+enum tinystore_status_t tinystore_queries_get_query_ids(struct tinystore_queries_t *queries,
+                                                        struct tinystore_string_list_t *out_ids);
+
+/**
+ * Whether query `query_id` is defined.
+ */
+enum tinystore_status_t tinystore_queries_has_query(struct tinystore_queries_t *queries,
+                                                    const char *query_id,
+                                                    bool *out);
+
+/**
+ * The table (or root query) of query `query_id` (`*out` NULL when unknown).
+ */
+enum tinystore_status_t tinystore_queries_get_table_id(struct tinystore_queries_t *queries,
+                                                       const char *query_id,
+                                                       char **out);
+
+/**
+ * Sets every param of query `query_id` from a JSON object (params not in it are removed);
+ * the query re-runs. Unknown queries: no change.
+ */
+enum tinystore_status_t tinystore_queries_set_param_values(struct tinystore_queries_t *queries,
+                                                           const char *query_id,
+                                                           const char *params_json);
+
+/**
+ * Sets param `param_id` of query `query_id`; the query re-runs.
+ */
+enum tinystore_status_t tinystore_queries_set_param_value(struct tinystore_queries_t *queries,
+                                                          const char *query_id,
+                                                          const char *param_id,
+                                                          const struct tinystore_cell_t *value);
+
+/**
+ * The params of query `query_id` as a JSON object.
+ */
+enum tinystore_status_t tinystore_queries_get_param_values(struct tinystore_queries_t *queries,
+                                                           const char *query_id,
+                                                           char **out_json);
+
+/**
+ * Param `param_id` of query `query_id` (NONE when unset).
+ */
+enum tinystore_status_t tinystore_queries_get_param_value(struct tinystore_queries_t *queries,
+                                                          const char *query_id,
+                                                          const char *param_id,
+                                                          struct tinystore_cell_t *out);
+
+/**
+ * The result table of query `query_id` as JSON (`row_id` NULL), or one result row.
+ */
+enum tinystore_status_t tinystore_queries_get_result_json(struct tinystore_queries_t *queries,
+                                                          const char *query_id,
+                                                          const char *row_id,
+                                                          char **out_json);
+
+/**
+ * Whether the result table (`row_id` and `cell_id` NULL), a result row (`cell_id` NULL) or
+ * a result cell exists.
+ */
+enum tinystore_status_t tinystore_queries_has_result(struct tinystore_queries_t *queries,
+                                                     const char *query_id,
+                                                     const char *row_id,
+                                                     const char *cell_id,
+                                                     bool *out);
+
+/**
+ * The number of result rows.
+ */
+enum tinystore_status_t tinystore_queries_get_result_row_count(struct tinystore_queries_t *queries,
+                                                               const char *query_id,
+                                                               size_t *out);
+
+/**
+ * The result row ids, in insertion order.
+ */
+enum tinystore_status_t tinystore_queries_get_result_row_ids(struct tinystore_queries_t *queries,
+                                                             const char *query_id,
+                                                             struct tinystore_string_list_t *out_ids);
+
+/**
+ * The result row ids sorted by cell `cell_id` (NULL: by row id), `descending`, from
+ * `offset`, at most `limit` (0: all), as `tinystore_store_get_sorted_row_ids`.
+ */
+enum tinystore_status_t tinystore_queries_get_result_sorted_row_ids(struct tinystore_queries_t *queries,
+                                                                    const char *query_id,
+                                                                    const char *cell_id,
+                                                                    bool descending,
+                                                                    size_t offset,
+                                                                    size_t limit,
+                                                                    struct tinystore_string_list_t *out_ids);
+
+/**
+ * The cell ids of the result table (`row_id` NULL) or of one result row.
+ */
+enum tinystore_status_t tinystore_queries_get_result_cell_ids(struct tinystore_queries_t *queries,
+                                                              const char *query_id,
+                                                              const char *row_id,
+                                                              struct tinystore_string_list_t *out_ids);
+
+/**
+ * A result cell (NONE when missing; free it with `tinystore_cell_free`).
+ */
+enum tinystore_status_t tinystore_queries_get_result_cell(struct tinystore_queries_t *queries,
+                                                          const char *query_id,
+                                                          const char *row_id,
+                                                          const char *cell_id,
+                                                          struct tinystore_cell_t *out);
+
+/**
+ * Adds a listener of `kind` for query `query_id` (NULL: any): `TINYSTORE_VIEW_QUERY_IDS`,
+ * `_PARAM_VALUES`, `_PARAM_VALUE` (`sub_id`: the param id), `_RESULT_TABLE`,
+ * `_RESULT_TABLE_CELL_IDS`, `_RESULT_ROW_COUNT`, `_RESULT_ROW_IDS`, `_RESULT_ROW`,
+ * `_RESULT_CELL_IDS` (`sub_id`: the row id), `_RESULT_CELL` (`sub_id`: the row id, and
+ * `cell_id`); NULL ids: any. Result listeners fire when the queried store's transaction
+ * finishes. Sorted result row ids: `tinystore_queries_add_result_sorted_row_ids_listener`.
+ */
+enum tinystore_status_t tinystore_queries_add_listener(struct tinystore_queries_t *queries,
+                                                       enum tinystore_view_event_kind_t kind,
+                                                       const char *query_id,
+                                                       const char *sub_id,
+                                                       const char *cell_id,
+                                                       tinystore_view_listener_fn_t listener,
+                                                       void *user_data,
+                                                       tinystore_listener_id_t *out_id);
+
+/**
+ * Listens to the sorted result row ids of query `query_id` (NULL: any), with the arguments
+ * of `tinystore_queries_get_result_sorted_row_ids`; the event's `ids` are the new slice,
+ * `flag` is `descending` and `count` the offset.
+ */
+enum tinystore_status_t tinystore_queries_add_result_sorted_row_ids_listener(struct tinystore_queries_t *queries,
+                                                                             const char *query_id,
+                                                                             const char *cell_id,
+                                                                             bool descending,
+                                                                             size_t offset,
+                                                                             size_t limit,
+                                                                             tinystore_view_listener_fn_t listener,
+                                                                             void *user_data,
+                                                                             tinystore_listener_id_t *out_id);
+
+/**
+ * Removes a listener (unknown ids: no change).
+ */
+enum tinystore_status_t tinystore_queries_del_listener(struct tinystore_queries_t *queries,
+                                                       tinystore_listener_id_t id);
+
+/**
+ * The listener counts as JSON (`{"table":n,…,"paramValues":n,"paramValue":n}`, TinyBase's
+ * names).
+ */
+enum tinystore_status_t tinystore_queries_get_listener_stats(struct tinystore_queries_t *queries,
+                                                             char **out_json);
+
+/**
+ * `select(cellId)` (`joined_id` NULL), `select(joinedTableId, cellId)`, or, with
+ * `joined_is_query`, a cell of the joined query result `joined_id`; named `as_` (NULL: the
+ * cell id).
+ */
+enum tinystore_status_t tinystore_query_builder_select(struct tinystore_query_builder_t *builder,
+                                                       const char *joined_id,
+                                                       bool joined_is_query,
+                                                       const char *cell_id,
+                                                       const char *as_);
+
+/**
+ * A calculated select: the cell `select_fn` sets for each row (its reader also reads joined
+ * cells). `as_` is required: without it the definition fails with
+ * `TINYSTORE_STATUS_INVALID_ARGUMENT`.
+ */
+enum tinystore_status_t tinystore_query_builder_select_fn(struct tinystore_query_builder_t *builder,
+                                                          tinystore_row_fn_t select_fn,
+                                                          void *user_data,
+                                                          const char *as_);
+
+/**
+ * `selectAll()` (`joined_table_id` NULL: every cell of the root row) or
+ * `selectAll(joinedTableId, prefix)` (`prefix` NULL: none).
+ */
+enum tinystore_status_t tinystore_query_builder_select_all(struct tinystore_query_builder_t *builder,
+                                                           const char *joined_table_id,
+                                                           const char *prefix);
+
+/**
+ * `selectAll(joinedTableId, mapper)` (`joined_table_id` NULL: the root row): every cell,
+ * named by what `mapper` sets (a STRING) for its id (nothing set: the id unchanged).
+ */
+enum tinystore_status_t tinystore_query_builder_select_all_mapped(struct tinystore_query_builder_t *builder,
+                                                                  const char *joined_table_id,
+                                                                  tinystore_map_id_fn_t mapper,
+                                                                  void *user_data);
+
+/**
+ * `join(tableId, on)`, or `join(tableId, fromIntermediateJoinedTableId, on)` when `from` is
+ * not NULL (with `is_query`, `table_id` names a query whose result is joined): the remote
+ * row id is cell `on_cell_id` of the root (or intermediate) row, or what `on_fn` sets (a
+ * STRING) when it is not NULL. Named `as_` (NULL: the table id).
+ */
+enum tinystore_status_t tinystore_query_builder_join(struct tinystore_query_builder_t *builder,
+                                                     const char *table_id,
+                                                     bool is_query,
+                                                     const char *from,
+                                                     const char *on_cell_id,
+                                                     tinystore_row_fn_t on_fn,
+                                                     void *user_data,
+                                                     const char *as_);
+
+/**
+ * `where(cellId, equals)` (`joined_id` NULL), `where(joinedTableId, cellId, equals)`, or,
+ * with `joined_is_query`, on a cell of the joined query result `joined_id`.
+ */
+enum tinystore_status_t tinystore_query_builder_where(struct tinystore_query_builder_t *builder,
+                                                      const char *joined_id,
+                                                      bool joined_is_query,
+                                                      const char *cell_id,
+                                                      const struct tinystore_cell_t *equals);
+
+/**
+ * `where(getTableCell => boolean)`: keeps the rows for which `where_fn` sets BOOLEAN true.
+ */
+enum tinystore_status_t tinystore_query_builder_where_fn(struct tinystore_query_builder_t *builder,
+                                                         tinystore_row_fn_t where_fn,
+                                                         void *user_data);
+
+/**
+ * `group(selectedCellId, aggregate)`: `custom` when not NULL, else the aggregate named
+ * `aggregate` (`count`, `sum`, `avg`, `min`, `max`; another name fails the definition with
+ * `TINYSTORE_STATUS_INVALID_ARGUMENT`). Named `alias` (NULL: the selected cell id).
+ */
+enum tinystore_status_t tinystore_query_builder_group(struct tinystore_query_builder_t *builder,
+                                                      const char *selected_cell_id,
+                                                      const char *aggregate,
+                                                      const struct tinystore_aggregate_t *custom,
+                                                      const char *as_);
+
+/**
+ * `having(selectedOrGroupedCellId, equals)`.
+ */
+enum tinystore_status_t tinystore_query_builder_having(struct tinystore_query_builder_t *builder,
+                                                       const char *cell_id,
+                                                       const struct tinystore_cell_t *equals);
+
+/**
+ * `having(getSelectedOrGroupedCell => boolean)`: keeps the result rows for which
+ * `having_fn` sets BOOLEAN true.
+ */
+enum tinystore_status_t tinystore_query_builder_having_fn(struct tinystore_query_builder_t *builder,
+                                                          tinystore_row_fn_t having_fn,
+                                                          void *user_data);
+
+/**
+ * `param(paramId)`: the query's current value of a param (NONE when unset; free the cell
+ * with `tinystore_cell_free`). The build callback runs again when params change.
+ */
+enum tinystore_status_t tinystore_query_builder_param(struct tinystore_query_builder_t *builder,
+                                                      const char *param_id,
+                                                      struct tinystore_cell_t *out);
 
 #ifdef __cplusplus
 }  // extern "C"

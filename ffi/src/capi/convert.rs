@@ -231,3 +231,52 @@ pub(crate) fn cell_view(cell: Option<&Cell>, keep: &mut Vec<Vec<u8>>) -> tinysto
     }
     out
 }
+
+/// A C array pointer: NULL for an empty slice.
+pub(crate) fn slice_ptr<T>(items: &[T]) -> *const T {
+    if items.is_empty() {
+        ptr::null()
+    } else {
+        items.as_ptr()
+    }
+}
+
+/// Ids as C strings for an event: `items` points into `_strings`, so both live together.
+pub(crate) struct CIds {
+    _strings: Vec<CString>,
+    pub(crate) items: Vec<*const c_char>,
+}
+
+pub(crate) fn c_ids<S: AsRef<str>>(ids: &[S]) -> CIds {
+    let strings: Vec<CString> = ids.iter().map(|id| to_cstring(id.as_ref())).collect();
+    let items = strings.iter().map(|id| id.as_ptr()).collect();
+    CIds {
+        _strings: strings,
+        items,
+    }
+}
+
+/// Added (+1) and removed (-1) ids for an event, as [`CIds`].
+pub(crate) struct CIdChanges {
+    _ids: CIds,
+    pub(crate) items: Vec<tinystore_id_change_t>,
+}
+
+pub(crate) fn c_id_changes<S: AsRef<str>>(changes: &[(S, i8)]) -> CIdChanges {
+    let ids = c_ids(
+        &changes
+            .iter()
+            .map(|(id, _)| id.as_ref())
+            .collect::<Vec<_>>(),
+    );
+    let items = ids
+        .items
+        .iter()
+        .zip(changes)
+        .map(|(id, (_, change))| tinystore_id_change_t {
+            id: *id,
+            change: i32::from(*change),
+        })
+        .collect();
+    CIdChanges { _ids: ids, items }
+}

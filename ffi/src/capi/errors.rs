@@ -36,6 +36,7 @@ from_core_errors!(
     PersistError,
     WsClientError,
     ServeError,
+    tinystore_core::views::ViewError,
 );
 
 /// The C status of a kind: the same number (`tests.rs` checks every one).

@@ -11,6 +11,11 @@ pub(crate) enum Object {
     Persister(Persister),
     Synchronizer(WsSynchronizer),
     Server(WsServer),
+    Indexes(tinystore_core::views::Indexes),
+    Relationships(tinystore_core::views::Relationships),
+    Metrics(tinystore_core::views::Metrics),
+    Queries(tinystore_core::Queries),
+    Checkpoints(tinystore_core::views::Checkpoints),
 }
 
 impl Object {
@@ -20,6 +25,11 @@ impl Object {
             Object::Persister(_) => "a persister",
             Object::Synchronizer(_) => "a synchronizer",
             Object::Server(_) => "a server",
+            Object::Indexes(_) => "an indexes",
+            Object::Relationships(_) => "a relationships",
+            Object::Metrics(_) => "a metrics",
+            Object::Queries(_) => "a queries",
+            Object::Checkpoints(_) => "a checkpoints",
         }
     }
 }

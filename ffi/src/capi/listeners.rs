@@ -43,14 +43,6 @@ pub(crate) const KINDS: [tinystore_listener_kind_t; 25] = [
     K::TINYSTORE_LISTENER_DID_FINISH_TRANSACTION,
 ];
 
-fn slice_ptr<T>(items: &[T]) -> *const T {
-    if items.is_empty() {
-        ptr::null()
-    } else {
-        items.as_ptr()
-    }
-}
-
 impl CListener {
     /// Converts the core's event into a `tinystore_event_t` (every pointer valid until the
     /// callback returns) and calls the C function.
@@ -62,17 +54,8 @@ impl CListener {
         let p = |s: &Option<CString>| s.as_ref().map_or(ptr::null(), |s| s.as_ptr());
         let (table, row, cell, value) =
             (c(ev.table_id), c(ev.row_id), c(ev.cell_id), c(ev.value_id));
-        let change_ids: Vec<CString> = ev.id_changes.iter().map(|(id, _)| to_cstring(id)).collect();
-        let changes: Vec<tinystore_id_change_t> = change_ids
-            .iter()
-            .zip(ev.id_changes)
-            .map(|(id, (_, change))| tinystore_id_change_t {
-                id: id.as_ptr(),
-                change: i32::from(*change),
-            })
-            .collect();
-        let id_strings: Vec<CString> = ev.ids.iter().map(|id| to_cstring(id)).collect();
-        let ids: Vec<*const c_char> = id_strings.iter().map(|id| id.as_ptr()).collect();
+        let changes = c_id_changes(ev.id_changes);
+        let ids = c_ids(ev.ids);
         let mut keep = Vec::new();
         let invalid: Vec<tinystore_cell_t> = ev
             .invalid
@@ -89,10 +72,10 @@ impl CListener {
             count: ev.count,
             new_cell: cell_view(ev.new, &mut keep),
             old_cell: cell_view(ev.old, &mut keep),
-            id_changes: slice_ptr(&changes),
-            id_changes_len: changes.len(),
-            ids: slice_ptr(&ids),
-            ids_len: ids.len(),
+            id_changes: slice_ptr(&changes.items),
+            id_changes_len: changes.items.len(),
+            ids: slice_ptr(&ids.items),
+            ids_len: ids.items.len(),
             invalid_cells: slice_ptr(&invalid),
             invalid_cells_len: invalid.len(),
         };

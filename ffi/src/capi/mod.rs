@@ -14,7 +14,11 @@
 //!   borrowed for the duration of the call.
 //!
 //! One file per object (`store`, `content`, `listeners`, `mergeable`, `persist`, `sync`,
-//! `server`), over shared plumbing (`types`, `errors`, `convert`, `handles`). cbindgen reads
+//! `server`, and the derived views `indexes`, `relationships`, `metrics`, `queries` with
+//! `query_builder`, `checkpoints`), over shared plumbing (`types`, `errors`, `convert`,
+//! `handles`; for the views `view_types`, `view_callbacks` (C callbacks as closures, the
+//! borrowed reader/result/builder pointers) and `view_listeners` (handles, listener ids, the
+//! view event)). cbindgen reads
 //! the modules in the order they are declared here, which is the order of the header. The
 //! typed listener functions (`listener_fns.rs`) are generated from `listener_surface.txt`
 //! (`TINYSTORE_BLESS=1 cargo test -p tinystore-ffi listener_surface` rewrites them).
@@ -46,8 +50,8 @@ use tinystore_core::sync::client::{
 use tinystore_core::sync::serve::{self, ServeError};
 use tinystore_core::sync::server::WsServer;
 use tinystore_core::{
-    Cell, ContentError, ListenerId, MergeableStore, SortedRowIdsArgs, Store, StoreError, content,
-    json,
+    Cell, ContentError, ListenerId, MergeableStore, Queries, Row, SortedRowIdsArgs, Store,
+    StoreError, content, json,
 };
 
 mod types;
@@ -79,8 +83,28 @@ mod sync;
 pub use sync::*;
 mod server;
 pub use server::*;
+mod view_types;
+pub use view_types::*;
+mod view_callbacks;
+pub use view_callbacks::*;
+mod view_listeners;
+use view_listeners::*;
+mod indexes;
+pub use indexes::*;
+mod relationships;
+pub use relationships::*;
+mod metrics;
+pub use metrics::*;
+mod checkpoints;
+pub use checkpoints::*;
+mod queries;
+pub use queries::*;
+mod query_builder;
+pub use query_builder::*;
 
 #[cfg(test)]
 mod listener_surface;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;

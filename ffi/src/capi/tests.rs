@@ -241,6 +241,13 @@ fn every_entry_point_catches_panics() {
         include_str!("persist.rs"),
         include_str!("sync.rs"),
         include_str!("server.rs"),
+        include_str!("view_callbacks.rs"),
+        include_str!("indexes.rs"),
+        include_str!("relationships.rs"),
+        include_str!("metrics.rs"),
+        include_str!("checkpoints.rs"),
+        include_str!("queries.rs"),
+        include_str!("query_builder.rs"),
     ];
     let marker = concat!("#[unsafe(", "no_mangle)]");
     let mut checked = 0;
@@ -259,7 +266,7 @@ fn every_entry_point_catches_panics() {
         );
         checked += 1;
     }
-    assert_eq!(checked, 122, "exported functions");
+    assert_eq!(checked, 214, "exported functions");
 }
 
 #[test]
