@@ -66,8 +66,16 @@ pub fn run() -> Vec<String> {
                 .get_slice_row_ids("byState", &state)
                 .iter()
                 .map(|id| {
-                    let cell = |c| store.get_cell("todos", id, c).and_then(|v| v.as_str().map(str::to_owned));
-                    format!("{} ({})", cell("text").unwrap_or_default(), cell("date").unwrap_or_default())
+                    let cell = |c| {
+                        store
+                            .get_cell("todos", id, c)
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                    };
+                    format!(
+                        "{} ({})",
+                        cell("text").unwrap_or_default(),
+                        cell("date").unwrap_or_default()
+                    )
                 })
                 .collect();
             out.push(format!("{state}: {}", texts.join(", ")));
@@ -75,7 +83,10 @@ pub fn run() -> Vec<String> {
         let mut counts = Vec::new();
         queries.for_each_result_row("perState", |row| {
             let r = queries.get_result_row("perState", row);
-            let (state, n) = (r["state"].as_str().unwrap_or(""), r["todos"].as_f64().unwrap_or(0.0));
+            let (state, n) = (
+                r["state"].as_str().unwrap_or(""),
+                r["todos"].as_f64().unwrap_or(0.0),
+            );
             counts.push(format!("{state} {n}"));
         });
         out.push(format!("counts: {}", counts.join(", ")));
@@ -86,7 +97,10 @@ pub fn run() -> Vec<String> {
     store.set_cell("todos", "t3", "state", "done");
     out.push("-- t3 done".to_string());
     print(&mut out);
-    out.push(format!("done slice changed {} time(s)", done_changes.lock().unwrap()));
+    out.push(format!(
+        "done slice changed {} time(s)",
+        done_changes.lock().unwrap()
+    ));
     out
 }
 
