@@ -272,7 +272,8 @@ class Report:
 
     def placeholder(self, m):
         """{{kind:args}}: med:fam:workload, ratio:workload, heap:fam:workload, x:workload:fam
-        (fam's median / tinystore's), target:id (met / not met), meta:key, load."""
+        (fam's median / tinystore's), us:fam:workload (µs per op), figures:workload (W9-W11's
+        deterministic figures equal TinyBase's), target:id (met / not met), meta:key, load."""
         kind, _, arg = m.group(1).partition(":")
         parts = arg.split(":") if arg else []
         try:
@@ -295,6 +296,12 @@ class Report:
                 w, limit = parts
                 a, lim = self.ts(w), self.stat(limit, "limit")
                 return f"{(a.med / a.ops) / (lim.med / lim.ops):.2f}×" if a and lim else "—"
+            if kind == "us":  # µs per op: us:fam:workload
+                fam, w = parts
+                st = self.stat(w, fam) if fam != "tinystore" else self.ts(w)
+                return f"{st.med / st.ops * 1e6:.1f} µs" + dagger(st) if st else "—"
+            if kind == "figures":  # figures:workload: equal / differ / not compared
+                return {True: "equal", False: "**differ**", None: "not compared"}[self.view_figures(parts[0])[1]]
             if kind == "heap":
                 fam, w = parts
                 st = self.stat(w, fam, "heap_bytes_per_cell")
@@ -443,9 +450,10 @@ class Report:
                 a, b = self.ts(w), self.stat(w, "tinybase", baseline_ok=False)
                 if a is None:
                     continue
-                per = f"{a.med / a.ops * 1e6:.2f}" + (f" / {b.med / b.ops * 1e6:.1f}" if b else "")
+                us = lambda st: f"{st.med / st.ops * 1e6:.{1 if st.med / st.ops >= 1e-5 else 2}f}"
+                per = us(a) + (f" / {us(b)}" if b else "")
                 mine, same = self.view_figures(w)
-                shown = ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}"
+                shown = ", ".join(f"{k} {v:,}" if isinstance(v, int) and k != "checksum" else f"{k} {v}"
                                   for k, v in next(iter(mine))) if len(mine) == 1 else f"{len(mine)} differing runs"
                 verdict = {True: "equal", False: "**differ**", None: "TinyBase not run"}[same]
                 add(f"| {label} ({a.ops:,}) | {cell(a)} | {cell(b)} | {self.fmt_ratio(self.ratio(w))} | {per} | "

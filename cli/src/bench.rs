@@ -1,5 +1,7 @@
 //! `tinystore bench`: the workloads of `../shared/perf/WORKLOADS.md`, run as TinyBase's
-//! reference bench (`../shared/perf/tinybase/bench.mjs`) runs them.
+//! reference bench (`../shared/perf/tinybase/bench.mjs`) runs them, and the derived-view
+//! workloads W9-W11 (`W9`, `W9@10k`, `W10`, `W10@10k`, `W11`), run as `cli/bench/views.mjs`
+//! runs them on TinyBase.
 //!
 //! - `tinystore bench [--runs N] [--quick] [W1 W4 W7@100k ...]` runs each run of each selected
 //!   workload in a fresh child process (`tinystore bench --child W1`) and prints the children's
