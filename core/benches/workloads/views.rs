@@ -47,6 +47,23 @@ fn ids(prefix: &str, n: u32) -> Vec<String> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()
 }
 
+/// Times `ops` writes, each to the row `ids[draw(ids.len())]`, made by `write(k, row, draw)`
+/// (views.mjs draws the row first, then whatever the write needs).
+fn timed_writes(
+    ids: &[String],
+    ops: u32,
+    seed: u32,
+    mut write: impl FnMut(u32, &str, &mut Draw),
+) -> Duration {
+    let mut draw = Draw(seed);
+    let start = Instant::now();
+    for k in 0..ops {
+        let row = &ids[draw.next(ids.len() as u32) as usize];
+        write(k, row, &mut draw);
+    }
+    start.elapsed()
+}
+
 fn counter() -> (Arc<AtomicU64>, Arc<AtomicU64>) {
     let calls = Arc::new(AtomicU64::new(0));
     (calls.clone(), calls)
@@ -89,18 +106,14 @@ pub fn w9(rows: u32, ops: u32) -> ViewsRun {
             c.fetch_add(1, Ordering::Relaxed);
         });
     }
-    let mut draw = Draw(9);
-    let start = Instant::now();
-    for k in 0..ops {
-        let row = &row_ids[draw.next(rows) as usize];
+    let time = timed_writes(&row_ids, ops, 9, |k, row, draw| {
         if k % 2 == 0 {
             let slice = &slice_ids[draw.next(100) as usize];
             store.set_cell("items", row, "slice", slice.as_str());
         } else {
             store.set_cell("items", row, "key", f64::from(draw.next(1_000_000)));
         }
-    }
-    let time = start.elapsed();
+    });
     // A from-scratch index over a copy of the final table (a second index over the same store
     // would be the same object in TinyBase, whose createIndexes is memoized per store) has the
     // same slices holding the same rows; rows with equal keys may be in another order (a moved
@@ -209,17 +222,13 @@ pub fn w10(rows: u32, ops: u32) -> ViewsRun {
             calls.fetch_add(1, Ordering::Relaxed);
         },
     );
-    let mut draw = Draw(10);
-    let start = Instant::now();
-    for k in 0..ops {
-        let row = &pet_ids[draw.next(rows) as usize];
+    let time = timed_writes(&pet_ids, ops, 10, |k, row, draw| {
         if k % 2 == 0 {
             store.set_cell("pets", row, "price", f64::from(draw.next(100)));
         } else {
             store.set_cell("pets", row, "sold", draw.next(2) == 0);
         }
-    }
-    let time = start.elapsed();
+    });
     let copy = Store::new();
     copy.set_tables(&store.get_tables());
     let fresh = define(&copy);
