@@ -31,6 +31,29 @@ pub struct ViewsRun {
     pub extra: Vec<(&'static str, u64)>,
 }
 
+impl ViewsRun {
+    /// W9's and W10's run: `ops` writes over `rows` rows, the view's listener calls (checked
+    /// to be some), then the workload's own figures.
+    fn upkeep(
+        name: &str,
+        time: Duration,
+        ops: u32,
+        rows: u32,
+        calls: &AtomicU64,
+        more: &[(&'static str, u64)],
+    ) -> ViewsRun {
+        let calls = calls.load(Ordering::Relaxed);
+        assert!(calls > 0, "{name} listener calls");
+        let mut extra = vec![("rows", rows.into()), ("listener_calls", calls)];
+        extra.extend_from_slice(more);
+        ViewsRun {
+            time,
+            ops: ops.into(),
+            extra,
+        }
+    }
+}
+
 /// FNV-1a over the ids in order, each id followed by `,` (views.mjs's `checksum`, chained from
 /// 0 over the slices); ids are ASCII, so bytes are JavaScript's UTF-16 code units.
 pub fn checksum(ids: &[String], mut h: u32) -> u32 {
@@ -146,17 +169,7 @@ pub fn w9(rows: u32, ops: u32) -> ViewsRun {
         );
         sum = checksum(&ids, sum);
     }
-    let calls = seen.load(Ordering::Relaxed);
-    assert!(calls > 0, "W9 listener calls");
-    ViewsRun {
-        time,
-        ops: ops.into(),
-        extra: vec![
-            ("rows", rows.into()),
-            ("listener_calls", calls),
-            ("checksum", sum.into()),
-        ],
-    }
+    ViewsRun::upkeep("W9", time, ops, rows, &seen, &[("checksum", sum.into())])
 }
 
 /// A result table's rows as `cell=value` lists (cells sorted), sorted: grouped result rows are
@@ -244,19 +257,10 @@ pub fn w10(rows: u32, ops: u32) -> ViewsRun {
             .and_then(|c| c.as_f64())
             .expect("W10 total is a number");
     });
-    let calls = seen.load(Ordering::Relaxed);
-    assert!(calls > 0, "W10 listener calls");
     assert!(total >= 0.0 && total.fract() == 0.0, "W10 total {total}");
-    ViewsRun {
-        time,
-        ops: ops.into(),
-        extra: vec![
-            ("rows", rows.into()),
-            ("listener_calls", calls),
-            ("result_rows", queries.get_result_row_count("byKind") as u64),
-            ("total", total as u64),
-        ],
-    }
+    let result_rows = queries.get_result_row_count("byKind") as u64;
+    let more = [("result_rows", result_rows), ("total", total as u64)];
+    ViewsRun::upkeep("W10", time, ops, rows, &seen, &more)
 }
 
 /// W11, checkpoints: 1,000 rows × 10 cells; timed: `ops` transactions, each setting one random
