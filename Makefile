@@ -133,6 +133,7 @@ perf-deps:
 		fi; \
 		install -p -m 644 $(PERF)/$$d/bench.mjs $(PERF_DIR)/$$d/bench.mjs || exit 1; \
 	done
+	@install -p -m 644 cli/bench/views.mjs $(PERF_DIR)/tinybase/views.mjs
 	@mkdir -p $(PERF_DIR)/limits/src
 	@install -p -m 644 $(PERF)/limits/src/main.rs $(PERF_DIR)/limits/src/main.rs
 	@{ cat $(PERF)/limits/Cargo.toml; printf '\n# Built here as its own workspace.\n[workspace]\n'; } \
@@ -219,8 +220,11 @@ swift-bless: bindings py-install
 	@$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check tree-sitter==0.26.1 tree-sitter-swift==0.7.4
 	$(PY_VENV)/bin/python bindings/swift/check.py target/release/libtinystore.so $(UNIFFI_BINDGEN) --bless
 
-# The Python and Kotlin todo examples (examples/), synced through one `tinystore serve`.
+# The examples (examples/): the Rust derived-views todo list, then the Python and Kotlin todo
+# examples synced through one `tinystore serve`.
 examples-test: setup bindings py-install
 	$(CARGO) build --release -p tinystore-cli
 	$(MVN) -B -q --no-transfer-progress -f bindings/kotlin/pom.xml install -DskipTests
+	$(CARGO) run -q -p tinystore-core --example todo_views
+	$(CARGO) test -q -p tinystore-core --test examples
 	PYTHON=$(PY_VENV)/bin/python MVN=$(MVN) examples/test-examples.sh

@@ -32,6 +32,18 @@ PEER_NAMES = {
 }
 
 
+# The derived-view workloads (tinystore's `views.rs`, TinyBase's cli/bench/views.mjs): name,
+# label, target id; and the deterministic figures both sides print, which must be equal.
+VIEWS = [
+    ("W9_index_upkeep", "W9 index upkeep, 100k rows, 100 slices, sorted", "W9"),
+    ("W9_index_upkeep@10k", "W9 the same, 10k rows", "W9@10k"),
+    ("W10_query_upkeep", "W10 query upkeep, 100k pets ⋈ 1k species, where, group sum", "W10"),
+    ("W10_query_upkeep@10k", "W10 the same, 10k pets", "W10@10k"),
+    ("W11_checkpoints", "W11 10k checkpoints, then 10k steps back", "W11"),
+]
+VIEW_FIGURES = ("rows", "listener_calls", "checksum", "result_rows", "total", "checkpoints")
+
+
 def family(impl):
     for f in ("tinystore", "tinybase", "yjs", "loro", "automerge"):
         if impl.startswith(f):
@@ -203,6 +215,14 @@ class Report:
             vs_limit(w + "@100k", "L4_serde_json_100kx10", 2.0, w[:3] + "@100k/L4",
                      f"{w[:3]}@100k within 2× of L4 (same 1M cells)")
         tb("W6_ws_sync_to_server", 10, "W6")
+        for w, _, tid in VIEWS:
+            tb(w, 10, tid)
+        compared = [self.view_figures(w) for w, _, _ in VIEWS]
+        compared = [c for c in compared if c[1] is not None]
+        if compared:
+            same = sum(1 for c in compared if c[1])
+            out.append(("W9-W11/figures", "W9–W11 deterministic figures (listener calls, checksums, result rows, "
+                        "totals) equal TinyBase's", f"{same} of {len(compared)} workloads equal", same == len(compared)))
         # W7: rows per second of the tabular save against L5's (≥ 0.7×): judged against L5 of
         # the same shape (tinystore's bundled SQLite, same run); L5 at 1M rows (the limits
         # program, its own SQLite) shown for information.
@@ -234,11 +254,26 @@ class Report:
                         f"(limit {ref * factor:.1f})", a.med <= ref * factor))
         return out
 
+    def view_figures(self, w):
+        """(tinystore's figures, equal to TinyBase's: bool, or None when TinyBase did not run)."""
+        a = self.ts(w)
+        b = self.stat(w, "tinybase", baseline_ok=False)
+        if a is None:
+            return (None, None)
+        def figures(st):
+            runs = {tuple((k, r[k]) for k in VIEW_FIGURES if k in r) for r in st.records}
+            return runs
+        mine = figures(a)
+        if b is None:
+            return (mine, None)
+        return (mine, len(mine) == 1 and mine == figures(b))
+
     # ------------------------------------------------------------------ placeholders
 
     def placeholder(self, m):
         """{{kind:args}}: med:fam:workload, ratio:workload, heap:fam:workload, x:workload:fam
-        (fam's median / tinystore's), target:id (met / not met), meta:key, load."""
+        (fam's median / tinystore's), us:fam:workload (µs per op), figures:workload (W9-W11's
+        deterministic figures equal TinyBase's), target:id (met / not met), meta:key, load."""
         kind, _, arg = m.group(1).partition(":")
         parts = arg.split(":") if arg else []
         try:
@@ -261,6 +296,12 @@ class Report:
                 w, limit = parts
                 a, lim = self.ts(w), self.stat(limit, "limit")
                 return f"{(a.med / a.ops) / (lim.med / lim.ops):.2f}×" if a and lim else "—"
+            if kind == "us":  # µs per op: us:fam:workload
+                fam, w = parts
+                st = self.stat(w, fam) if fam != "tinystore" else self.ts(w)
+                return f"{st.med / st.ops * 1e6:.1f} µs" + dagger(st) if st else "—"
+            if kind == "figures":  # figures:workload: equal / differ / not compared
+                return {True: "equal", False: "**differ**", None: "not compared"}[self.view_figures(parts[0])[1]]
             if kind == "heap":
                 fam, w = parts
                 st = self.stat(w, fam, "heap_bytes_per_cell")
@@ -390,6 +431,33 @@ class Report:
                           + (f", TinyBase {int(tbj.extra('json_bytes')):,}{dagger(tbj)}" if tbj else ""))
         if extras:
             add("; ".join(extras) + ".")
+            add("")
+
+        # Derived views
+        if any(self.ts(w) for w, _, _ in VIEWS):
+            add("## Derived views (W9-W11)")
+            add("")
+            add("Ours, not WORKLOADS.md's: tinystore's `core/benches/workloads/views.rs` and TinyBase's "
+                "`cli/bench/views.mjs` run the same seeded steps with the same checks (cli/bench/notes.md, "
+                "\"Derived views\"). The last column compares the deterministic figures both print (listener "
+                "calls, FNV checksum of every slice in order, result rows, sum of the totals): equal means both "
+                "did the same work with the same results.")
+            add("")
+            add("| workload (ops) | tinystore | TinyBase 10.0.1 | TinyBase ÷ tinystore | µs per op: tinystore / TinyBase "
+                "| figures vs TinyBase |")
+            add("|---|---|---|---|---|---|")
+            for w, label, _ in VIEWS:
+                a, b = self.ts(w), self.stat(w, "tinybase", baseline_ok=False)
+                if a is None:
+                    continue
+                us = lambda st: f"{st.med / st.ops * 1e6:.{1 if st.med / st.ops >= 1e-5 else 2}f}"
+                per = us(a) + (f" / {us(b)}" if b else "")
+                mine, same = self.view_figures(w)
+                shown = ", ".join(f"{k} {v:,}" if isinstance(v, int) and k != "checksum" else f"{k} {v}"
+                                  for k, v in next(iter(mine))) if len(mine) == 1 else f"{len(mine)} differing runs"
+                verdict = {True: "equal", False: "**differ**", None: "TinyBase not run"}[same]
+                add(f"| {label} ({a.ops:,}) | {cell(a)} | {cell(b)} | {self.fmt_ratio(self.ratio(w))} | {per} | "
+                    f"{verdict}: {shown} |")
             add("")
 
         # Scaled-up

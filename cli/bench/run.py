@@ -6,6 +6,8 @@ For each run r = 1..N (each run of each workload in a fresh process):
     TinyBase's `node bench.mjs --child W` (../shared/perf/tinybase), back to back, so that
     the two see the same machine load;
   - tinystore's scaled-up variants (W4@100k ... W7@100k) and L5 at W7's shapes;
+  - the derived-view workloads W9, W9@10k, W10, W10@10k, W11: tinystore's, then TinyBase's
+    `node views.mjs --child W` (cli/bench/views.mjs, installed beside bench.mjs), back to back;
   - the CRDT peers (../shared/perf/peers): Yjs and Loro at TinyBase's scale (10k rows),
     Yjs at the large scale (100k rows; Loro needs ~5 min a run there, Automerge minutes at
     any scale: BASELINE's figures are used for those);
@@ -16,7 +18,9 @@ averages) and DIR/failures.txt; exits 1 if any run failed (its lines are not kep
 check fails prints nothing).
 
 Usage: python3 cli/bench/run.py --out DIR [--runs 3] [--tinystore BIN] [--work target/perf]
-                                [--only tinystore,tinybase,peers,limits]
+                                [--only tinystore,tinybase,peers,limits] [--workloads W9,W11,...]
+(--workloads: only these tinystore/TinyBase workloads, e.g. the derived views; peers and limits
+run only when --workloads is not given.)
 (`make perf-deps` puts the reference programs and their node_modules / build into --work.)
 """
 
@@ -31,6 +35,7 @@ import time
 
 STANDARD = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m"]
 SCALED = ["W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5"]
+VIEWS = ["W9", "W9@10k", "W10", "W10@10k", "W11"]
 PEERS = [("yjs", 10_000), ("loro", 10_000), ("yjs", 100_000)]
 SUITES = ["tinystore", "tinybase", "peers", "limits"]
 
@@ -123,8 +128,18 @@ def main():
     ap.add_argument("--tinystore", default="target/release/tinystore")
     ap.add_argument("--work", default="target/perf", help="where node_modules and the limits build are")
     ap.add_argument("--only", default=",".join(SUITES))
+    ap.add_argument("--workloads", default=None,
+                    help="comma-separated subset of " + ",".join(STANDARD + SCALED + VIEWS))
     args = ap.parse_args()
     only = set(args.only.split(","))
+    chosen = None
+    if args.workloads:
+        chosen = [w for w in args.workloads.split(",") if w]
+        unknown = [w for w in chosen if w not in STANDARD + SCALED + VIEWS]
+        if unknown:
+            ap.error(f"unknown workloads: {', '.join(unknown)}")
+        only -= {"peers", "limits"}
+    pick = lambda names: [w for w in names if chosen is None or w in chosen]
     os.makedirs(args.out, exist_ok=True)
     for suite in SUITES:
         for ext in (".jsonl", ".stderr"):
@@ -155,6 +170,7 @@ def main():
         "rustc": version(["rustc", "--version"]),
         "sqlite3_cli": version(["sqlite3", "--version"]),
         "runs": args.runs,
+        "workloads": chosen,
         "suites": sorted(s for s in only if available.get(s)),
         "unavailable": sorted(s for s in only if not available.get(s)),
         "loadavg_start": loadavg(),
@@ -167,14 +183,22 @@ def main():
     r = Runner(args.out)
     started = time.monotonic()
     for run in range(1, args.runs + 1):
-        for w in STANDARD:
+        for w in pick(STANDARD):
             if "tinystore" in meta["suites"]:
                 r.child("tinystore", w, [tinystore, "bench", "--child", w], run)
             if "tinybase" in meta["suites"]:
                 r.child("tinybase", w, node + ["bench.mjs", "--child", w], run, cwd=tinybase_dir)
         if "tinystore" in meta["suites"]:
-            for w in SCALED:
+            for w in pick(SCALED):
                 r.child("tinystore", w, [tinystore, "bench", "--child", w], run)
+        for w in pick(VIEWS):
+            if "tinystore" in meta["suites"]:
+                r.child("tinystore", w, [tinystore, "bench", "--child", w], run)
+            if "tinybase" in meta["suites"]:
+                if os.path.exists(os.path.join(tinybase_dir, "views.mjs")):
+                    r.child("tinybase", w, node + ["views.mjs", "--child", w], run, cwd=tinybase_dir)
+                elif run == 1:
+                    r.failures.append(f"tinybase {w}: views.mjs missing in {tinybase_dir} (make perf-deps)")
         if "peers" in meta["suites"]:
             for engine, rows in PEERS:
                 r.child("peers", f"{engine}@{rows}", node + ["bench.mjs", "--child", engine, str(rows)],

@@ -1,5 +1,7 @@
 //! `tinystore bench`: the workloads of `../shared/perf/WORKLOADS.md`, run as TinyBase's
-//! reference bench (`../shared/perf/tinybase/bench.mjs`) runs them.
+//! reference bench (`../shared/perf/tinybase/bench.mjs`) runs them, and the derived-view
+//! workloads W9-W11 (`W9`, `W9@10k`, `W10`, `W10@10k`, `W11`), run as `cli/bench/views.mjs`
+//! runs them on TinyBase.
 //!
 //! - `tinystore bench [--runs N] [--quick] [W1 W4 W7@100k ...]` runs each run of each selected
 //!   workload in a fresh child process (`tinystore bench --child W1`) and prints the children's
@@ -25,6 +27,8 @@ use serde_json::{Value as Json, json};
 use tinystore_core::persist::Persister;
 use tinystore_core::{Cell, MergeableStore, Store};
 
+#[path = "../../core/benches/workloads/views.rs"]
+mod views;
 #[path = "../../core/benches/workloads/mod.rs"]
 mod workloads;
 #[path = "../../core/benches/workloads/ws.rs"]
@@ -94,9 +98,9 @@ const IMPL: &str = concat!(
 );
 
 /// The selectable workloads, in run order (TinyBase's names for the standard sizes).
-const WORKLOADS: [&str; 14] = [
-    "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m", "W4@100k", "W5@100k", "W6@100k",
-    "W7@100k", "L5",
+const WORKLOADS: [&str; 19] = [
+    "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m", "W9", "W9@10k", "W10", "W10@10k",
+    "W11", "W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5",
 ];
 
 /// `tinystore bench`.
@@ -219,6 +223,7 @@ fn run_child(name: &str, quick: bool, run: u64) -> ExitCode {
         "W8s" => w8(&mut out, false),
         "W8m" => w8(&mut out, true),
         "L5" => l5(&mut out),
+        "W9" | "W9@10k" | "W10" | "W10@10k" | "W11" => derived_view(&mut out, name),
         _ => unreachable!("checked by the caller"),
     }
     let mut stdout = std::io::stdout().lock();
@@ -627,6 +632,34 @@ fn w7_100k(out: &mut Out) {
         json!({"rows": rows, "us_per_save": (time.as_secs_f64() * 1e6 / saves as f64 * 10.0).round() / 10.0}),
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// W9-W11 (`views.rs`, the same steps as TinyBase's `cli/bench/views.mjs`): 100k or 10k rows
+/// (`@10k`), 100k timed writes (W9, W10) or 10k checkpoints and as many steps back (W11).
+fn derived_view(out: &mut Out, name: &str) {
+    let rows = if name.ends_with("@10k") {
+        out.size(10_000, 1_000)
+    } else {
+        out.size(100_000, 2_000)
+    } as u32;
+    let ops = out.size(100_000, 2_000) as u32;
+    let (workload, run) = match name.trim_end_matches("@10k") {
+        "W9" => ("W9_index_upkeep", views::w9(rows, ops)),
+        "W10" => ("W10_query_upkeep", views::w10(rows, ops)),
+        _ => ("W11_checkpoints", views::w11(out.size(10_000, 500) as u32)),
+    };
+    let suffix = if name.ends_with("@10k") { "@10k" } else { "" };
+    let extra: serde_json::Map<String, Json> = run
+        .extra
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), Json::from(*v)))
+        .collect();
+    out.emit(
+        &format!("{workload}{suffix}"),
+        run.ops,
+        run.time,
+        Json::Object(extra),
+    );
 }
 
 /// The L5 reference at W7@100k's shape with the SQLite that tinystore bundles: 100k rows in one

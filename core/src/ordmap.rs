@@ -57,6 +57,16 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         Self::default()
     }
 
+    /// An empty map with room for `n` entries (no rehash while it is filled up to `n`).
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        OrdMap {
+            index: HashTable::with_capacity(n),
+            entries: Vec::with_capacity(n),
+            live: 0,
+            hasher: IdHasher::default(),
+        }
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.live
     }

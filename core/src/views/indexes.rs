@@ -518,28 +518,27 @@ fn on_changed(def: &mut IndexDef, index_id: &str, force: bool) -> (Vec<Event>, O
             let Some(slice) = def.slices.get(slice_id.as_str()) else {
                 continue;
             };
-            let rows: Vec<Text> = slice.keys().cloned().collect();
+            // Each row's key is looked up once, not at every comparison.
             let keys = &def.rows.sort_keys;
+            let rows: Vec<(Text, Option<&Cell>)> = slice
+                .keys()
+                .map(|r| (r.clone(), keys.get(r.as_str())))
+                .collect();
             let sorter = def.row_sorter.as_ref();
-            let less = |a: &Text, b: &Text| {
-                let (ka, kb) = (keys.get(a.as_str()), keys.get(b.as_str()));
-                match sorter {
-                    Some(f) => f(ka, kb, slice_id) == Ordering::Less,
-                    None => default_row_sorter_less(ka, kb),
-                }
+            type Keyed<'a> = (Text, Option<&'a Cell>);
+            let less = |a: &Keyed<'_>, b: &Keyed<'_>| match sorter {
+                Some(f) => f(a.1, b.1, slice_id) == Ordering::Less,
+                None => default_row_sorter_less(a.1, b.1),
             };
-            let in_order = |a: &Text, b: &Text| {
-                let (ka, kb) = (keys.get(a.as_str()), keys.get(b.as_str()));
-                match sorter {
-                    Some(f) => f(ka, kb, slice_id) != Ordering::Greater,
-                    None => default_row_sorter_less(ka, kb),
-                }
+            let in_order = |a: &Keyed<'_>, b: &Keyed<'_>| match sorter {
+                Some(f) => f(a.1, b.1, slice_id) != Ordering::Greater,
+                None => default_row_sorter_less(a.1, b.1),
             };
             match catch_unwind(AssertUnwindSafe(|| sort_if_needed(rows, &in_order, &less))) {
                 Ok(None) => {}
                 Ok(Some(sorted)) => {
-                    let mut set = OrdMap::new();
-                    for row in sorted {
+                    let mut set = OrdMap::with_capacity(sorted.len());
+                    for (row, _) in sorted {
                         set.insert(row, ());
                     }
                     def.slices.insert(slice_id.clone(), set);
@@ -594,11 +593,11 @@ fn on_changed(def: &mut IndexDef, index_id: &str, force: bool) -> (Vec<Event>, O
 }
 
 /// TinyBase's `arrayIsSorted` then `array.sort`: `None` if already in order.
-fn sort_if_needed(
-    mut items: Vec<Text>,
-    in_order: &impl Fn(&Text, &Text) -> bool,
-    less: &impl Fn(&Text, &Text) -> bool,
-) -> Option<Vec<Text>> {
+fn sort_if_needed<T: Clone>(
+    mut items: Vec<T>,
+    in_order: &impl Fn(&T, &T) -> bool,
+    less: &impl Fn(&T, &T) -> bool,
+) -> Option<Vec<T>> {
     if items.windows(2).all(|w| in_order(&w[0], &w[1])) {
         return None;
     }

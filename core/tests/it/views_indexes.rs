@@ -593,3 +593,30 @@ fn views_add_the_store_listeners_tinybase_adds_with_the_same_ids() {
     store.set_cell("pets", "fido", "species", "dog");
     assert_eq!(indexes.get_slice_row_ids("i", "dog"), ["cujo", "fido"]);
 }
+
+#[test]
+fn rows_with_equal_sort_keys_keep_their_slice_order_as_in_tinybase() {
+    // TinyBase 10.0.1 prints these orders for the same steps: a row moved into a slice goes
+    // after the rows with its key already there, a row whose key changed keeps its place
+    // among the rows with its new key (its sort is stable over the slice's previous order).
+    let store = Store::new();
+    store
+        .set_tables_json(r#"{"t":{"a":{"s":"x","k":1},"b":{"s":"x","k":2},"c":{"s":"y","k":1},"d":{"s":"x","k":3}}}"#)
+        .unwrap();
+    let indexes = Indexes::new(&store);
+    indexes.set_index_definition(
+        "i",
+        "t",
+        Some(Source::cell("s")),
+        Some(Source::cell("k")),
+        None,
+        None,
+    );
+    assert_eq!(indexes.get_slice_row_ids("i", "x"), ["a", "b", "d"]);
+    store.set_cell("t", "c", "s", "x");
+    assert_eq!(indexes.get_slice_row_ids("i", "x"), ["a", "c", "b", "d"]);
+    store.set_cell("t", "a", "k", 2);
+    assert_eq!(indexes.get_slice_row_ids("i", "x"), ["c", "a", "b", "d"]);
+    store.set_cell("t", "b", "k", 1);
+    assert_eq!(indexes.get_slice_row_ids("i", "x"), ["c", "b", "a", "d"]);
+}
