@@ -17,7 +17,10 @@
 //!
 //! One file per object: `store` (+ `listeners`, converted from the core's
 //! `tinystore_core::events`), `mergeable`, `persist`, `sync`, `server`; `errors` and
-//! `values` (cells, records) are shared.
+//! `values` (cells, records) are shared. Derived views: `views` (Indexes, Relationships,
+//! Metrics), `checkpoints`, `queries` with `query_builder`; `view_common` holds their
+//! listener event, the scoped `CellGetter` and the trap that returns a failed foreign view
+//! function to the writer as `TinystoreError::Callback`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -48,6 +51,16 @@ mod sync;
 pub use sync::*;
 mod server;
 pub use server::*;
+mod view_common;
+pub use view_common::*;
+mod views;
+pub use views::*;
+mod checkpoints;
+pub use checkpoints::*;
+mod query_builder;
+pub use query_builder::*;
+mod queries;
+pub use queries::*;
 
 #[cfg(test)]
 mod tests;
