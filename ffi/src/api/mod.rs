@@ -64,3 +64,5 @@ pub use queries::*;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;

@@ -50,17 +50,17 @@ fun rowIdFunction(f: (GetCell, String) -> String?): RowIdFunction = object : Row
 
 /** A custom metric aggregate `(numbers, length)`, with optional incremental hooks. */
 fun metricAggregate(
-    add: ((Double, Double, ULong) -> Double?)? = null,
-    remove: ((Double, Double, ULong) -> Double?)? = null,
-    replace: ((Double, Double, Double, ULong) -> Double?)? = null,
-    aggregate: (List<Double>, ULong) -> Double?,
+    onAdd: ((Double, Double, ULong) -> Double?)? = null,
+    onRemove: ((Double, Double, ULong) -> Double?)? = null,
+    onReplace: ((Double, Double, Double, ULong) -> Double?)? = null,
+    full: (List<Double>, ULong) -> Double?,
 ): MetricAggregate = object : MetricAggregate {
-    override fun hooks() = AggregateHooks(add != null, remove != null, replace != null)
-    override fun aggregate(numbers: List<Double>, length: ULong) = failing { aggregate(numbers, length) }
-    override fun add(metric: Double, add: Double, length: ULong) = failing { add!!(metric, add, length) }
-    override fun remove(metric: Double, remove: Double, length: ULong) = failing { remove!!(metric, remove, length) }
-    override fun replace(metric: Double, add: Double, remove: Double, length: ULong) =
-        failing { replace!!(metric, add, remove, length) }
+    override fun hooks() = AggregateHooks(onAdd != null, onRemove != null, onReplace != null)
+    override fun aggregate(numbers: List<Double>, length: ULong): Double? = failing { full(numbers, length) }
+    override fun add(metric: Double, add: Double, length: ULong): Double? = failing { onAdd!!(metric, add, length) }
+    override fun remove(metric: Double, remove: Double, length: ULong): Double? = failing { onRemove!!(metric, remove, length) }
+    override fun replace(metric: Double, add: Double, remove: Double, length: ULong): Double? =
+        failing { onReplace!!(metric, add, remove, length) }
 }
 
 // ------------------------------------------------------------------------------ Indexes
@@ -142,8 +142,8 @@ class Tinyql internal constructor(val raw: QueryBuilder) {
 }
 
 /** A [QueryDefinition] from a lambda over [Tinyql]. */
-fun queryDefinition(build: Tinyql.() -> Unit): QueryDefinition = object : QueryDefinition {
-    override fun build(builder: QueryBuilder) = failing { Tinyql(builder).build() }
+fun queryDefinition(body: Tinyql.() -> Unit): QueryDefinition = object : QueryDefinition {
+    override fun build(builder: QueryBuilder) = failing { Tinyql(builder).body() }
 }
 
 /** Defines a query over `tableId` with a TinyQL lambda and initial params. */
