@@ -4,7 +4,7 @@ use super::*;
 
 use tinystore_core::views as cviews;
 
-use super::view_common::{ViewEvent, ViewListener, notify, trapped};
+use super::view_common::{ViewEvent, ViewListener, notify, trapped, view_object};
 
 /// The checkpoint ids: those before the current one (oldest first), the current one (`None`
 /// when the store changed since), and those after it.
@@ -18,19 +18,12 @@ pub struct CheckpointIds {
     pub forward: Vec<String>,
 }
 
-/// Undo and redo of a store's changes (TinyBase's `Checkpoints`).
-#[derive(Debug, uniffi::Object)]
-pub struct Checkpoints {
-    inner: cviews::Checkpoints,
-}
-
-/// Creates a Checkpoints object over a store, with checkpoint `"0"`.
-#[uniffi::export]
-pub fn create_checkpoints(store: Arc<Store>) -> Arc<Checkpoints> {
-    Arc::new(Checkpoints {
-        inner: cviews::create_checkpoints(store.core()),
-    })
-}
+view_object!(
+    /// Undo and redo of a store's changes (TinyBase's `Checkpoints`).
+    Checkpoints(cviews::Checkpoints),
+    /// Creates a Checkpoints object over a store, with checkpoint `"0"`.
+    create_checkpoints = cviews::create_checkpoints
+);
 
 #[uniffi::export]
 impl Checkpoints {
@@ -89,10 +82,6 @@ impl Checkpoints {
     pub fn set_size(&self, size: u64) {
         self.inner.set_size(size as usize);
     }
-    /// Stops following the store.
-    pub fn destroy(&self) {
-        self.inner.destroy();
-    }
     /// Listens to the checkpoint ids.
     pub fn add_checkpoint_ids_listener(&self, listener: Arc<dyn ViewListener>) -> u64 {
         self.inner
@@ -116,11 +105,6 @@ impl Checkpoints {
         self.inner
             .add_checkpoint_listener(checkpoint_id.as_deref(), f)
             .0 as u64
-    }
-    /// Removes a listener.
-    pub fn del_listener(&self, listener_id: u64) {
-        self.inner
-            .del_listener(core::ListenerId(listener_id as u32));
     }
     /// Listener counts (`checkpoint_ids`, `checkpoint`).
     pub fn get_listener_stats(&self) -> HashMap<String, u64> {

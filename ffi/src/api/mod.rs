@@ -11,6 +11,10 @@
 //!   (`tinystore_core::error_kind`). Foreign callbacks (listeners, storage, transports)
 //!   return `Result`: a callback that throws is reported through `tracing` (target
 //!   `tinystore`) and skipped; it never aborts the process or unwinds through the store.
+//!   The exception: a derived view's definition function (index slices, sort keys, metric
+//!   numbers, TinyQL clauses, aggregates, sorters) that fails is raised as the core's
+//!   `CallbackFailure`, which the core traps and resumes to the writer; the write (or
+//!   `set_*_definition`) returns it as [`TinystoreError::Callback`].
 //! - Calls that wait on I/O (`load`, `save`, `start_sync`, connecting, server start) block;
 //!   each also has an `*_async` variant (Python `async def`, Kotlin `suspend`, Swift `async`)
 //!   that runs the blocking call on the core's shared runtime (`tinystore_core::runtime`).

@@ -231,3 +231,37 @@ pub(crate) fn ordering(n: f64) -> std::cmp::Ordering {
         std::cmp::Ordering::Equal
     }
 }
+
+/// A view object over a core view: the struct, its `create_*` function, and the methods
+/// every view has (`del_listener`, `destroy`), which UniFFI cannot inherit.
+macro_rules! view_object {
+    ($(#[$doc:meta])* $ty:ident($core:ty), $(#[$cdoc:meta])* $create:ident = $core_create:path) => {
+        $(#[$doc])*
+        #[derive(Debug, uniffi::Object)]
+        pub struct $ty {
+            inner: $core,
+        }
+
+        $(#[$cdoc])*
+        #[uniffi::export]
+        pub fn $create(store: Arc<Store>) -> Arc<$ty> {
+            Arc::new($ty {
+                inner: $core_create(store.core()),
+            })
+        }
+
+        #[uniffi::export]
+        impl $ty {
+            /// Removes a listener (unknown ids are ignored).
+            pub fn del_listener(&self, listener_id: u64) {
+                self.inner
+                    .del_listener(core::ListenerId(listener_id as u32));
+            }
+            /// Removes every definition (or checkpoint history) and the store listeners.
+            pub fn destroy(&self) {
+                self.inner.destroy();
+            }
+        }
+    };
+}
+pub(crate) use view_object;

@@ -6,7 +6,7 @@ use super::*;
 use tinystore_core::views::{self as cviews, Source};
 
 use super::view_common::{
-    ViewEvent, ViewListener, notify, or_raise, ordering, trapped, with_getter,
+    ViewEvent, ViewListener, notify, or_raise, ordering, trapped, view_object, with_getter,
 };
 
 /// A definition function returning slice ids (TinyBase's `getSliceIdOrIds`).
@@ -128,19 +128,12 @@ fn stats(pairs: &[(&str, usize)]) -> HashMap<String, u64> {
 
 // ---------------------------------------------------------------------------- Indexes
 
-/// Slices of a table's rows by a cell or function (TinyBase's `Indexes`).
-#[derive(Debug, uniffi::Object)]
-pub struct Indexes {
-    inner: cviews::Indexes,
-}
-
-/// Creates an Indexes object over a store (a MergeableStore: pass `as_store()`).
-#[uniffi::export]
-pub fn create_indexes(store: Arc<Store>) -> Arc<Indexes> {
-    Arc::new(Indexes {
-        inner: cviews::create_indexes(store.core()),
-    })
-}
+view_object!(
+    /// Slices of a table's rows by a cell or function (TinyBase's `Indexes`).
+    Indexes(cviews::Indexes),
+    /// Creates an Indexes object over a store (a MergeableStore: pass `as_store()`).
+    create_indexes = cviews::create_indexes
+);
 
 #[uniffi::export]
 impl Indexes {
@@ -192,10 +185,6 @@ impl Indexes {
     /// Removes an index definition.
     pub fn del_index_definition(&self, index_id: String) {
         self.inner.del_index_definition(&index_id);
-    }
-    /// Removes every definition and the store listeners.
-    pub fn destroy(&self) {
-        self.inner.destroy();
     }
     /// The index ids.
     pub fn get_index_ids(&self) -> Vec<String> {
@@ -294,11 +283,6 @@ impl Indexes {
             .add_slice_row_ids_listener(index_id.as_deref(), slice_id.as_deref(), f)
             .0 as u64
     }
-    /// Removes a listener.
-    pub fn del_listener(&self, listener_id: u64) {
-        self.inner
-            .del_listener(core::ListenerId(listener_id as u32));
-    }
     /// Listener counts (`slice_ids`, `slice_row_ids`).
     pub fn get_listener_stats(&self) -> HashMap<String, u64> {
         let s = self.inner.get_listener_stats();
@@ -311,19 +295,12 @@ impl Indexes {
 
 // ---------------------------------------------------------------------------- Relationships
 
-/// Links rows of a local table to rows of a remote table (TinyBase's `Relationships`).
-#[derive(Debug, uniffi::Object)]
-pub struct Relationships {
-    inner: cviews::Relationships,
-}
-
-/// Creates a Relationships object over a store.
-#[uniffi::export]
-pub fn create_relationships(store: Arc<Store>) -> Arc<Relationships> {
-    Arc::new(Relationships {
-        inner: cviews::create_relationships(store.core()),
-    })
-}
+view_object!(
+    /// Links rows of a local table to rows of a remote table (TinyBase's `Relationships`).
+    Relationships(cviews::Relationships),
+    /// Creates a Relationships object over a store.
+    create_relationships = cviews::create_relationships
+);
 
 #[uniffi::export]
 impl Relationships {
@@ -358,10 +335,6 @@ impl Relationships {
     /// Removes a relationship definition.
     pub fn del_relationship_definition(&self, relationship_id: String) {
         self.inner.del_relationship_definition(&relationship_id);
-    }
-    /// Removes every definition and the store listeners.
-    pub fn destroy(&self) {
-        self.inner.destroy();
     }
     /// The relationship ids.
     pub fn get_relationship_ids(&self) -> Vec<String> {
@@ -458,11 +431,6 @@ impl Relationships {
             .add_linked_row_ids_listener(&relationship_id, &first_row_id, f)
             .0 as u64
     }
-    /// Removes a listener.
-    pub fn del_listener(&self, listener_id: u64) {
-        self.inner
-            .del_listener(core::ListenerId(listener_id as u32));
-    }
     /// Listener counts (`remote_row_id`, `local_row_ids`, `linked_row_ids`).
     pub fn get_listener_stats(&self) -> HashMap<String, u64> {
         let s = self.inner.get_listener_stats();
@@ -476,19 +444,12 @@ impl Relationships {
 
 // ---------------------------------------------------------------------------- Metrics
 
-/// Aggregates of a table's numbers (TinyBase's `Metrics`).
-#[derive(Debug, uniffi::Object)]
-pub struct Metrics {
-    inner: cviews::Metrics,
-}
-
-/// Creates a Metrics object over a store.
-#[uniffi::export]
-pub fn create_metrics(store: Arc<Store>) -> Arc<Metrics> {
-    Arc::new(Metrics {
-        inner: cviews::create_metrics(store.core()),
-    })
-}
+view_object!(
+    /// Aggregates of a table's numbers (TinyBase's `Metrics`).
+    Metrics(cviews::Metrics),
+    /// Creates a Metrics object over a store.
+    create_metrics = cviews::create_metrics
+);
 
 fn metric_aggregate(a: Arc<dyn MetricAggregate>) -> cviews::Aggregate {
     let hooks = a.hooks();
@@ -541,10 +502,6 @@ impl Metrics {
     pub fn del_metric_definition(&self, metric_id: String) {
         self.inner.del_metric_definition(&metric_id);
     }
-    /// Removes every definition and the store listeners.
-    pub fn destroy(&self) {
-        self.inner.destroy();
-    }
     /// The metric ids.
     pub fn get_metric_ids(&self) -> Vec<String> {
         self.inner.get_metric_ids()
@@ -582,11 +539,6 @@ impl Metrics {
             notify(&listener, event)
         };
         self.inner.add_metric_listener(metric_id.as_deref(), f).0 as u64
-    }
-    /// Removes a listener.
-    pub fn del_listener(&self, listener_id: u64) {
-        self.inner
-            .del_listener(core::ListenerId(listener_id as u32));
     }
     /// Listener counts (`metric`).
     pub fn get_listener_stats(&self) -> HashMap<String, u64> {
