@@ -10,17 +10,17 @@ impl SliceIdsFunction for Slices {
         let species = get_cell.get("species".into());
         *lock(&self.0) = Some(get_cell);
         match species {
-            Some(CellValue::Str { v }) if v == "boom" => Err(TinystoreError::Callback {
+            Some(CellValue::Str { value: v }) if v == "boom" => Err(TinystoreError::Callback {
                 reason: "bad slice".into(),
             }),
-            Some(CellValue::Str { v }) => Ok(vec![v]),
+            Some(CellValue::Str { value: v }) => Ok(vec![v]),
             _ => Ok(vec![]),
         }
     }
 }
 
 fn cell(s: &str) -> CellValue {
-    CellValue::Str { v: s.into() }
+    CellValue::Str { value: s.into() }
 }
 
 #[test]
@@ -78,7 +78,7 @@ impl QueryDefinition for Build {
 #[test]
 fn recorded_queries_and_invalid_definitions() {
     let store = create_store();
-    let num = |n: f64| CellValue::Num { v: n };
+    let num = |n: f64| CellValue::Num { value: n };
     store
         .set_cell("p".into(), "a".into(), "species".into(), cell("dog"))
         .unwrap();
