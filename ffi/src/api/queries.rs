@@ -72,8 +72,8 @@ impl Queries {
     pub fn del_query_definition(&self, query_id: String) {
         self.inner.del_query_definition(&query_id);
     }
-    /// Removes every definition and the store listeners.
-    pub fn destroy(&self) {
+    /// TinyBase's `destroy()`: removes every definition and the store listeners.
+    pub fn shutdown(&self) {
         self.inner.destroy();
     }
     /// The query ids.

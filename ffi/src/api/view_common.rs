@@ -233,7 +233,7 @@ pub(crate) fn ordering(n: f64) -> std::cmp::Ordering {
 }
 
 /// A view object over a core view: the struct, its `create_*` function, and the methods
-/// every view has (`del_listener`, `destroy`), which UniFFI cannot inherit.
+/// every view has (`del_listener`, `shutdown`), which UniFFI cannot inherit.
 macro_rules! view_object {
     ($(#[$doc:meta])* $ty:ident($core:ty), $(#[$cdoc:meta])* $create:ident = $core_create:path) => {
         $(#[$doc])*
@@ -257,8 +257,9 @@ macro_rules! view_object {
                 self.inner
                     .del_listener(core::ListenerId(listener_id as u32));
             }
-            /// Removes every definition (or checkpoint history) and the store listeners.
-            pub fn destroy(&self) {
+            /// TinyBase's `destroy()`: removes every definition (or checkpoint history) and the
+            /// store listeners (`destroy` itself frees the object in Kotlin and Swift).
+            pub fn shutdown(&self) {
                 self.inner.destroy();
             }
         }

@@ -200,7 +200,7 @@ class _View:
 
     def destroy(self) -> None:
         """Removes every definition and stops following the store."""
-        self._raw.destroy()
+        self._raw.shutdown()
 
     def _listen(self, adder: Callable[..., int], fn: Callable[..., Any], convert: Callable[[Any], Tuple[Any, ...]], *args: Any) -> int:
         return adder(*args, _ViewListener(self, fn, convert))

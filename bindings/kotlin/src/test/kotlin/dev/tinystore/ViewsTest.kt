@@ -33,7 +33,7 @@ class ViewsTest {
         ix.delListener(id)
         ix.delIndexDefinition("byLen")
         assertFalse(ix.hasIndex("byLen"))
-        ix.destroy()
+        ix.shutdown()
     }
 
     @Test
