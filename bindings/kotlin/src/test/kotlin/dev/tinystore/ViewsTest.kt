@@ -16,11 +16,11 @@ class ViewsTest {
     }
 
     @Test
-    fun indexesWithCellFunctionAndListener() = pets().use { s ->
+    fun indexesWithCellFunctionAndListener(): Unit = pets().use { s ->
         val ix = createIndexes(s)
         ix.setIndexDefinition("bySpecies", "pets", "species")
         ix.setIndexDefinition("byPrice", "pets", sortCellId = "price")
-        ix.setIndexDefinition("byLen", "pets") { getCell, _ -> listOf((getCell("name") as String).length.toString()) }
+        ix.setIndexDefinition("byLen", "pets") { getCell, _ -> listOf(((getCell("name") as String?)?.length ?: 0).toString()) }
         assertEquals(listOf("dog", "cat"), ix.getSliceIds("bySpecies"))
         assertEquals(listOf("fido", "cujo"), ix.getSliceRowIds("bySpecies", "dog"))
         assertEquals(listOf("cujo", "felix", "fido"), ix.getSliceRowIds("byPrice", ""))
@@ -37,7 +37,7 @@ class ViewsTest {
     }
 
     @Test
-    fun aThrowingFunctionReachesTheWriter() = pets().use { s ->
+    fun aThrowingFunctionReachesTheWriter(): Unit = pets().use { s ->
         val ix = createIndexes(s)
         ix.setIndexDefinition("s", "pets") { getCell, _ ->
             val species = getCell("species") as String
@@ -50,7 +50,7 @@ class ViewsTest {
     }
 
     @Test
-    fun relationships() = pets().use { s ->
+    fun relationships(): Unit = pets().use { s ->
         val rel = createRelationships(s)
         rel.setRelationshipDefinition("petSpecies", "pets", "species", "species")
         rel.setRelationshipDefinition("next", "pets", "pets", "next")
@@ -66,7 +66,7 @@ class ViewsTest {
     }
 
     @Test
-    fun metrics() = pets().use { s ->
+    fun metrics(): Unit = pets().use { s ->
         val m = createMetrics(s)
         m.setMetricDefinition("avgPrice", "pets", "avg", "price")
         m.setMetricDefinition("count", "pets")
@@ -77,12 +77,12 @@ class ViewsTest {
         val seen = mutableListOf<Triple<String, Double?, Double?>>()
         m.addMetricListener("avgPrice") { id, new, old -> seen.add(Triple(id, new, old)) }
         s.setRow("pets", "rex", mapOf("price" to 8))
-        assertEquals(listOf(Triple("avgPrice", 5.0, 4.0)), seen)
+        assertEquals(listOf<Triple<String, Double?, Double?>>(Triple("avgPrice", 5.0, 4.0)), seen)
         assertFailsWith<TinystoreException.InvalidValue> { m.setMetricDefinition("bad", "pets", "median", "price") }
     }
 
     @Test
-    fun queries() = pets().use { s ->
+    fun queries(): Unit = pets().use { s ->
         val q = createQueries(s)
         q.setQueryDefinition("byKind", "pets") {
             select("species")
@@ -109,7 +109,7 @@ class ViewsTest {
     }
 
     @Test
-    fun checkpoints() = pets().use { s ->
+    fun checkpoints(): Unit = pets().use { s ->
         val cp = createCheckpoints(s)
         var changes = 0
         cp.addCheckpointIdsListener { changes++ }
