@@ -67,10 +67,16 @@ def render():
             continue
         obj = getattr(tinystore, name)
         if inspect.isclass(obj):
-            bases = [b.__name__ for b in obj.__bases__ if b is not object]
+            # Private bases (shared implementation) are folded into the class.
+            private = [b for b in obj.__bases__ if b.__name__.startswith("_")]
+            bases = [b.__name__ for b in obj.__bases__ if b is not object and b not in private]
+            members = {}
+            for b in reversed(private):
+                members.update(b.__dict__)
+            members.update(obj.__dict__)
             out.append(f"\nclass {name}{'(' + ', '.join(bases) + ')' if bases else ''}:\n")
             out.append(doc(obj, "    "))
-            for mname, m in obj.__dict__.items():
+            for mname, m in members.items():
                 if mname.startswith("_") and mname not in ("__init__", "__enter__", "__exit__"):
                     continue
                 if isinstance(m, property):

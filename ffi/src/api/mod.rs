@@ -11,13 +11,20 @@
 //!   (`tinystore_core::error_kind`). Foreign callbacks (listeners, storage, transports)
 //!   return `Result`: a callback that throws is reported through `tracing` (target
 //!   `tinystore`) and skipped; it never aborts the process or unwinds through the store.
+//!   The exception: a derived view's definition function (index slices, sort keys, metric
+//!   numbers, TinyQL clauses, aggregates, sorters) that fails is raised as the core's
+//!   `CallbackFailure`, which the core traps and resumes to the writer; the write (or
+//!   `set_*_definition`) returns it as [`TinystoreError::Callback`].
 //! - Calls that wait on I/O (`load`, `save`, `start_sync`, connecting, server start) block;
 //!   each also has an `*_async` variant (Python `async def`, Kotlin `suspend`, Swift `async`)
 //!   that runs the blocking call on the core's shared runtime (`tinystore_core::runtime`).
 //!
 //! One file per object: `store` (+ `listeners`, converted from the core's
 //! `tinystore_core::events`), `mergeable`, `persist`, `sync`, `server`; `errors` and
-//! `values` (cells, records) are shared.
+//! `values` (cells, records) are shared. Derived views: `views` (Indexes, Relationships,
+//! Metrics), `checkpoints`, `queries` with `query_builder`; `view_common` holds their
+//! listener event, the scoped `CellGetter` and the trap that returns a failed foreign view
+//! function to the writer as `TinystoreError::Callback`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -48,6 +55,18 @@ mod sync;
 pub use sync::*;
 mod server;
 pub use server::*;
+mod view_common;
+pub use view_common::*;
+mod views;
+pub use views::*;
+mod checkpoints;
+pub use checkpoints::*;
+mod query_builder;
+pub use query_builder::*;
+mod queries;
+pub use queries::*;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod view_tests;

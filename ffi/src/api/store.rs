@@ -1,5 +1,6 @@
 //! Store and MergeableStore objects and the Store methods both have (listeners: `listeners.rs`).
 
+use super::view_common::trapped;
 use super::*;
 
 /// The body of a transaction, implemented in the foreign language; an error rolls back.
@@ -181,7 +182,7 @@ macro_rules! store_api {
             /// Replaces the content from `[tables, values]` JSON (a bare tables object is
             /// accepted too); on a parse error nothing changes.
             pub fn set_json(&self, json: String) -> Result<(), TinystoreError> {
-                self.core().set_json(&json)?;
+                trapped(|| self.core().set_json(&json))??;
                 Ok(())
             }
             /// The tables as JSON, in insertion order.
@@ -190,7 +191,7 @@ macro_rules! store_api {
             }
             /// Replaces the tables from JSON (`{}` deletes them all).
             pub fn set_tables_json(&self, json: String) -> Result<(), TinystoreError> {
-                self.core().set_tables_json(&json)?;
+                trapped(|| self.core().set_tables_json(&json))??;
                 Ok(())
             }
             /// The values as JSON, in insertion order.
@@ -199,7 +200,7 @@ macro_rules! store_api {
             }
             /// Replaces the values from JSON (`{}` deletes them all).
             pub fn set_values_json(&self, json: String) -> Result<(), TinystoreError> {
-                self.core().set_values_json(&json)?;
+                trapped(|| self.core().set_values_json(&json))??;
                 Ok(())
             }
             /// One table as JSON, in insertion order.
@@ -223,7 +224,7 @@ macro_rules! store_api {
                 json: String,
             ) -> Result<(), TinystoreError> {
                 let table = content::table_from_json(&parse(&json)?, true)?;
-                self.core().set_table(&table_id, &table);
+                trapped(|| self.core().set_table(&table_id, &table))?;
                 Ok(())
             }
             /// Replaces a row from JSON (keeps the JSON's order).
@@ -234,7 +235,7 @@ macro_rules! store_api {
                 json: String,
             ) -> Result<(), TinystoreError> {
                 let row = content::row_from_json(&parse(&json)?, true)?;
-                self.core().set_row(&table_id, &row_id, &row);
+                trapped(|| self.core().set_row(&table_id, &row_id, &row))?;
                 Ok(())
             }
             /// Merges cells from JSON into a row.
@@ -245,7 +246,7 @@ macro_rules! store_api {
                 json: String,
             ) -> Result<(), TinystoreError> {
                 let row = content::row_from_json(&parse(&json)?, true)?;
-                self.core().set_partial_row(&table_id, &row_id, &row);
+                trapped(|| self.core().set_partial_row(&table_id, &row_id, &row))?;
                 Ok(())
             }
             /// Adds a row from JSON with a generated id; `None` if the row was invalid.
@@ -256,18 +257,18 @@ macro_rules! store_api {
                 reuse_row_ids: bool,
             ) -> Result<Option<String>, TinystoreError> {
                 let row = content::row_from_json(&parse(&json)?, true)?;
-                Ok(self.core().add_row(&table_id, &row, reuse_row_ids))
+                trapped(|| self.core().add_row(&table_id, &row, reuse_row_ids))
             }
             /// Merges values from JSON.
             pub fn set_partial_values_json(&self, json: String) -> Result<(), TinystoreError> {
                 let values = content::values_from_json(&parse(&json)?, true)?;
-                self.core().set_partial_values(&values);
+                trapped(|| self.core().set_partial_values(&values))?;
                 Ok(())
             }
             /// Applies `[changedTables, changedValues, 1]` JSON (`null` deletes).
             pub fn apply_changes_json(&self, json: String) -> Result<(), TinystoreError> {
                 let changes = core::Changes::from_json(&parse(&json)?)?;
-                self.core().apply_changes(&changes);
+                trapped(|| self.core().apply_changes(&changes))?;
                 Ok(())
             }
 
@@ -280,7 +281,7 @@ macro_rules! store_api {
                 values: HashMap<String, CellValue>,
             ) -> Result<(), TinystoreError> {
                 let (tables, values) = (to_tables(tables)?, to_row(values)?);
-                self.core().set_content(&tables, &values);
+                trapped(|| self.core().set_content(&tables, &values))?;
                 Ok(())
             }
             /// Replaces all tables.
@@ -288,7 +289,8 @@ macro_rules! store_api {
                 &self,
                 tables: HashMap<String, HashMap<String, HashMap<String, CellValue>>>,
             ) -> Result<(), TinystoreError> {
-                self.core().set_tables(&to_tables(tables)?);
+                let tables = to_tables(tables)?;
+                trapped(|| self.core().set_tables(&tables))?;
                 Ok(())
             }
             /// Replaces one table.
@@ -297,7 +299,8 @@ macro_rules! store_api {
                 table_id: String,
                 table: HashMap<String, HashMap<String, CellValue>>,
             ) -> Result<(), TinystoreError> {
-                self.core().set_table(&table_id, &to_table(table)?);
+                let table = to_table(table)?;
+                trapped(|| self.core().set_table(&table_id, &table))?;
                 Ok(())
             }
             /// Replaces one row.
@@ -307,7 +310,8 @@ macro_rules! store_api {
                 row_id: String,
                 row: HashMap<String, CellValue>,
             ) -> Result<(), TinystoreError> {
-                self.core().set_row(&table_id, &row_id, &to_row(row)?);
+                let row = to_row(row)?;
+                trapped(|| self.core().set_row(&table_id, &row_id, &row))?;
                 Ok(())
             }
             /// Merges cells into a row (creating it if missing).
@@ -317,8 +321,8 @@ macro_rules! store_api {
                 row_id: String,
                 row: HashMap<String, CellValue>,
             ) -> Result<(), TinystoreError> {
-                self.core()
-                    .set_partial_row(&table_id, &row_id, &to_row(row)?);
+                let row = to_row(row)?;
+                trapped(|| self.core().set_partial_row(&table_id, &row_id, &row))?;
                 Ok(())
             }
             /// Adds a row with a generated id (`"0"`, `"1"`, …); `None` if it was invalid.
@@ -328,7 +332,8 @@ macro_rules! store_api {
                 row: HashMap<String, CellValue>,
                 reuse_row_ids: bool,
             ) -> Result<Option<String>, TinystoreError> {
-                Ok(self.core().add_row(&table_id, &to_row(row)?, reuse_row_ids))
+                let row = to_row(row)?;
+                trapped(|| self.core().add_row(&table_id, &row, reuse_row_ids))
             }
             /// Sets one cell.
             pub fn set_cell(
@@ -338,8 +343,8 @@ macro_rules! store_api {
                 cell_id: String,
                 cell: CellValue,
             ) -> Result<(), TinystoreError> {
-                self.core()
-                    .set_cell(&table_id, &row_id, &cell_id, to_cell(cell)?);
+                let cell = to_cell(cell)?;
+                trapped(|| self.core().set_cell(&table_id, &row_id, &cell_id, cell))?;
                 Ok(())
             }
             /// Replaces all values.
@@ -347,7 +352,8 @@ macro_rules! store_api {
                 &self,
                 values: HashMap<String, CellValue>,
             ) -> Result<(), TinystoreError> {
-                self.core().set_values(&to_row(values)?);
+                let values = to_row(values)?;
+                trapped(|| self.core().set_values(&values))?;
                 Ok(())
             }
             /// Merges values.
@@ -355,7 +361,8 @@ macro_rules! store_api {
                 &self,
                 values: HashMap<String, CellValue>,
             ) -> Result<(), TinystoreError> {
-                self.core().set_partial_values(&to_row(values)?);
+                let values = to_row(values)?;
+                trapped(|| self.core().set_partial_values(&values))?;
                 Ok(())
             }
             /// Sets one value.
@@ -364,20 +371,24 @@ macro_rules! store_api {
                 value_id: String,
                 value: CellValue,
             ) -> Result<(), TinystoreError> {
-                self.core().set_value(&value_id, to_cell(value)?);
+                let value = to_cell(value)?;
+                trapped(|| self.core().set_value(&value_id, value))?;
                 Ok(())
             }
             /// Deletes every table.
-            pub fn del_tables(&self) {
-                self.core().del_tables();
+            pub fn del_tables(&self) -> Result<(), TinystoreError> {
+                trapped(|| self.core().del_tables())?;
+                Ok(())
             }
             /// Deletes a table.
-            pub fn del_table(&self, table_id: String) {
-                self.core().del_table(&table_id);
+            pub fn del_table(&self, table_id: String) -> Result<(), TinystoreError> {
+                trapped(|| self.core().del_table(&table_id))?;
+                Ok(())
             }
             /// Deletes a row.
-            pub fn del_row(&self, table_id: String, row_id: String) {
-                self.core().del_row(&table_id, &row_id);
+            pub fn del_row(&self, table_id: String, row_id: String) -> Result<(), TinystoreError> {
+                trapped(|| self.core().del_row(&table_id, &row_id))?;
+                Ok(())
             }
             /// Deletes a cell (`force_del`: even if the schema gives it a default).
             pub fn del_cell(
@@ -386,29 +397,34 @@ macro_rules! store_api {
                 row_id: String,
                 cell_id: String,
                 force_del: bool,
-            ) {
-                self.core()
-                    .del_cell(&table_id, &row_id, &cell_id, force_del);
+            ) -> Result<(), TinystoreError> {
+                trapped(|| {
+                    self.core()
+                        .del_cell(&table_id, &row_id, &cell_id, force_del)
+                })?;
+                Ok(())
             }
             /// Deletes every value.
-            pub fn del_values(&self) {
-                self.core().del_values();
+            pub fn del_values(&self) -> Result<(), TinystoreError> {
+                trapped(|| self.core().del_values())?;
+                Ok(())
             }
             /// Deletes a value.
-            pub fn del_value(&self, value_id: String) {
-                self.core().del_value(&value_id);
+            pub fn del_value(&self, value_id: String) -> Result<(), TinystoreError> {
+                trapped(|| self.core().del_value(&value_id))?;
+                Ok(())
             }
 
             // -------------------------------------------------------------- schemas
 
             /// Sets the tables schema from TinyBase's JSON (`{t: {c: {type, default?}}}`).
             pub fn set_tables_schema_json(&self, json: String) -> Result<(), TinystoreError> {
-                self.core().set_tables_schema_json(&json)?;
+                trapped(|| self.core().set_tables_schema_json(&json))??;
                 Ok(())
             }
             /// Sets the values schema from TinyBase's JSON (`{v: {type, default?}}`).
             pub fn set_values_schema_json(&self, json: String) -> Result<(), TinystoreError> {
-                self.core().set_values_schema_json(&json)?;
+                trapped(|| self.core().set_values_schema_json(&json))??;
                 Ok(())
             }
             /// Sets both schemas (`values_schema` `None` leaves the values schema as is).
@@ -417,13 +433,15 @@ macro_rules! store_api {
                 tables_schema: String,
                 values_schema: Option<String>,
             ) -> Result<(), TinystoreError> {
-                self.core().try_transaction(|s| {
-                    s.set_tables_schema_json(&tables_schema)?;
-                    if let Some(v) = &values_schema {
-                        s.set_values_schema_json(v)?;
-                    }
-                    Ok::<_, core::StoreError>(())
-                })?;
+                trapped(|| {
+                    self.core().try_transaction(|s| {
+                        s.set_tables_schema_json(&tables_schema)?;
+                        if let Some(v) = &values_schema {
+                            s.set_values_schema_json(v)?;
+                        }
+                        Ok::<_, core::StoreError>(())
+                    })
+                })??;
                 Ok(())
             }
             /// The tables schema as JSON.
@@ -470,25 +488,27 @@ macro_rules! store_api {
                 do_rollback: Option<Arc<dyn RollbackCheck>>,
             ) -> Result<(), TinystoreError> {
                 let failed = std::cell::RefCell::new(None::<TinystoreError>);
-                self.core().transaction_with_rollback(
-                    |_| {
-                        if let Err(e) = actions.run() {
-                            *failed.borrow_mut() = Some(e);
-                        }
-                    },
-                    |_| {
-                        if failed.borrow().is_some() {
-                            return true;
-                        }
-                        match &do_rollback {
-                            Some(check) => check.do_rollback().unwrap_or_else(|e| {
-                                report("do_rollback", &e);
-                                true
-                            }),
-                            None => false,
-                        }
-                    },
-                );
+                trapped(|| {
+                    self.core().transaction_with_rollback(
+                        |_| {
+                            if let Err(e) = actions.run() {
+                                *failed.borrow_mut() = Some(e);
+                            }
+                        },
+                        |_| {
+                            if failed.borrow().is_some() {
+                                return true;
+                            }
+                            match &do_rollback {
+                                Some(check) => check.do_rollback().unwrap_or_else(|e| {
+                                    report("do_rollback", &e);
+                                    true
+                                }),
+                                None => false,
+                            }
+                        },
+                    )
+                })?;
                 match failed.into_inner() {
                     Some(e) => Err(e),
                     None => Ok(()),
@@ -499,8 +519,9 @@ macro_rules! store_api {
                 self.core().start_transaction();
             }
             /// Finishes an explicit transaction, rolling it back if `rollback`.
-            pub fn finish_transaction(&self, rollback: bool) {
-                self.core().finish_transaction_with_rollback(|_| rollback);
+            pub fn finish_transaction(&self, rollback: bool) -> Result<(), TinystoreError> {
+                trapped(|| self.core().finish_transaction_with_rollback(|_| rollback))?;
+                Ok(())
             }
             /// Whether a transaction is open (including while its listeners run).
             pub fn is_in_transaction(&self) -> bool {

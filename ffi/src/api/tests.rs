@@ -108,7 +108,7 @@ fn mergeable_store_view_shares_data_and_persists() {
     .unwrap();
     let p = create_sqlite_persister(m.as_store(), ":memory:".into(), None).unwrap();
     p.save().unwrap();
-    m.del_tables();
+    m.del_tables().unwrap();
     p.load(None).unwrap();
     assert_eq!(m.get_json(), r#"[{"t":{"r":{"c":"x"}}},{}]"#);
     let err = create_sqlite_persister(

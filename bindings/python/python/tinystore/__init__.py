@@ -51,6 +51,18 @@ __all__ = [
     "create_local_synchronizer",
     "create_ws_server",
     "create_ws_server_async",
+    "Indexes",
+    "Relationships",
+    "Metrics",
+    "Checkpoints",
+    "Queries",
+    "QueryBuilder",
+    "As",
+    "create_indexes",
+    "create_relationships",
+    "create_metrics",
+    "create_checkpoints",
+    "create_queries",
     "set_listener_error_handler",
     "library_version",
 ]
@@ -96,6 +108,21 @@ from ._server import (  # noqa: F401
     WsServer,
     create_ws_server,
     create_ws_server_async,
+)
+
+from ._views import (  # noqa: F401
+    As,
+    Checkpoints,
+    Indexes,
+    Metrics,
+    Queries,
+    QueryBuilder,
+    Relationships,
+    create_checkpoints,
+    create_indexes,
+    create_metrics,
+    create_queries,
+    create_relationships,
 )
 
 # The public names live in private modules (one per area); they present themselves as

@@ -625,6 +625,418 @@ def create_ws_server(port: int = ..., db_path: Optional[str] = ..., *, host: str
 async def create_ws_server_async(port: int = ..., db_path: Optional[str] = ..., *, host: str = ..., in_memory_rooms: bool = ..., request_timeout: Optional[float] = ..., fragment_size: Optional[int] = ...) -> WsServer:
     """:func:`create_ws_server` as a coroutine."""
 
+class Indexes:
+    """Slices of a table's rows (TinyBase's Indexes)."""
+    def __init__(self, store: Any, raw: Any) -> None:
+        """Initialize self.  See help(type(self)) for accurate signature."""
+
+    def get_store(self) -> Any:
+        """The store this object follows."""
+
+    def del_listener(self, listener_id: int) -> Any:
+        """Removes a listener."""
+
+    def get_listener_stats(self) -> Dict[str, int]:
+        """Listener counts per kind."""
+
+    def destroy(self) -> None:
+        """Removes every definition and stops following the store."""
+
+    def set_index_definition(self, index_id: str, table_id: str, get_slice_id_or_ids: Union[str, Callable[..., Any], None] = ..., get_sort_key: Union[str, Callable[..., Any], None] = ..., slice_id_sorter: Optional[Callable[[str, str], float]] = ..., row_id_sorter: Optional[Callable[[Cell, Cell, str], float]] = ...) -> 'Indexes':
+        """Defines an index: slices by a cell id or a ``(get_cell, row_id)`` function returning
+        a slice id or a list of them (``None``: one slice ``""``), rows sorted by a cell id or
+        function, with optional sorters."""
+
+    def del_index_definition(self, index_id: str) -> 'Indexes':
+        """Removes an index definition."""
+
+    def get_index_ids(self) -> List[str]:
+        """The index ids."""
+
+    def for_each_index(self, fn: Callable[[str, Callable[..., None]], Any]) -> None:
+        """Calls ``fn(index_id, for_each_slice)`` for each index."""
+
+    def for_each_slice(self, index_id: str, fn: Callable[[str, Callable[..., None]], Any]) -> None:
+        """Calls ``fn(slice_id, for_each_row)`` for each slice of an index."""
+
+    def has_index(self, index_id: str) -> bool:
+        """Whether an index is defined."""
+
+    def has_slice(self, index_id: str, slice_id: str) -> bool:
+        """Whether a slice exists."""
+
+    def get_table_id(self, index_id: str) -> Optional[str]:
+        """The indexed table."""
+
+    def get_slice_ids(self, index_id: str) -> List[str]:
+        """The slice ids of an index."""
+
+    def get_slice_row_ids(self, index_id: str, slice_id: str) -> List[str]:
+        """The row ids of a slice."""
+
+    def add_index_ids_listener(self, fn: Callable[..., Any]) -> int:
+        """``fn(indexes)`` when indexes are added or removed."""
+
+    def add_has_index_listener(self, index_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(indexes, index_id, has_index)``."""
+
+    def add_slice_ids_listener(self, index_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(indexes, index_id)`` when the slice ids change."""
+
+    def add_has_slice_listener(self, index_id: Optional[str], slice_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(indexes, index_id, slice_id, has_slice)``."""
+
+    def add_slice_row_ids_listener(self, index_id: Optional[str], slice_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(indexes, index_id, slice_id)`` when a slice's row ids change."""
+
+
+class Relationships:
+    """Links from a local table's rows to a remote table's rows (TinyBase's Relationships)."""
+    def __init__(self, store: Any, raw: Any) -> None:
+        """Initialize self.  See help(type(self)) for accurate signature."""
+
+    def get_store(self) -> Any:
+        """The store this object follows."""
+
+    def del_listener(self, listener_id: int) -> Any:
+        """Removes a listener."""
+
+    def get_listener_stats(self) -> Dict[str, int]:
+        """Listener counts per kind."""
+
+    def destroy(self) -> None:
+        """Removes every definition and stops following the store."""
+
+    def set_relationship_definition(self, relationship_id: str, local_table_id: str, remote_table_id: str, get_remote_row_id: Union[str, Callable[..., Any]]) -> 'Relationships':
+        """Defines a relationship by a cell id or a ``(get_cell, row_id)`` function."""
+
+    def del_relationship_definition(self, relationship_id: str) -> 'Relationships':
+        """Removes a relationship definition."""
+
+    def get_relationship_ids(self) -> List[str]:
+        """The relationship ids."""
+
+    def for_each_relationship(self, fn: Callable[[str], Any]) -> None:
+        """Calls ``fn(relationship_id)`` for each relationship."""
+
+    def has_relationship(self, relationship_id: str) -> bool:
+        """Whether a relationship is defined."""
+
+    def get_local_table_id(self, relationship_id: str) -> Optional[str]:
+        """The local table."""
+
+    def get_remote_table_id(self, relationship_id: str) -> Optional[str]:
+        """The remote table."""
+
+    def get_remote_row_id(self, relationship_id: str, local_row_id: str) -> Optional[str]:
+        """The remote row a local row links to."""
+
+    def get_local_row_ids(self, relationship_id: str, remote_row_id: str) -> List[str]:
+        """The local rows linking to a remote row."""
+
+    def get_linked_row_ids(self, relationship_id: str, first_row_id: str) -> List[str]:
+        """The linked list of rows from ``first_row_id``."""
+
+    def add_relationship_ids_listener(self, fn: Callable[..., Any]) -> int:
+        """``fn(relationships)``."""
+
+    def add_remote_row_id_listener(self, relationship_id: Optional[str], local_row_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(relationships, relationship_id, local_row_id)``."""
+
+    def add_local_row_ids_listener(self, relationship_id: Optional[str], remote_row_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(relationships, relationship_id, remote_row_id)``."""
+
+    def add_linked_row_ids_listener(self, relationship_id: str, first_row_id: str, fn: Callable[..., Any]) -> int:
+        """``fn(relationships, relationship_id, first_row_id)``."""
+
+
+class Metrics:
+    """Aggregates of a table's numbers (TinyBase's Metrics)."""
+    def __init__(self, store: Any, raw: Any) -> None:
+        """Initialize self.  See help(type(self)) for accurate signature."""
+
+    def get_store(self) -> Any:
+        """The store this object follows."""
+
+    def del_listener(self, listener_id: int) -> Any:
+        """Removes a listener."""
+
+    def get_listener_stats(self) -> Dict[str, int]:
+        """Listener counts per kind."""
+
+    def destroy(self) -> None:
+        """Removes every definition and stops following the store."""
+
+    def set_metric_definition(self, metric_id: str, table_id: str, aggregate: Union[str, Callable[[List[float], int], Optional[float]], None] = ..., get_number: Union[str, Callable[..., Any], None] = ..., aggregate_add: Optional[Callable[[float, float, int], Optional[float]]] = ..., aggregate_remove: Optional[Callable[[float, float, int], Optional[float]]] = ..., aggregate_replace: Optional[Callable[[float, float, float, int], Optional[float]]] = ...) -> 'Metrics':
+        """Defines a metric: ``aggregate`` is ``"sum"`` (default), ``"avg"``, ``"min"``, ``"max"``
+        or a function ``(numbers, length)`` with optional incremental hooks; ``get_number`` a
+        cell id or ``(get_cell, row_id)`` function (``None``: each row counts 1)."""
+
+    def del_metric_definition(self, metric_id: str) -> 'Metrics':
+        """Removes a metric definition."""
+
+    def get_metric_ids(self) -> List[str]:
+        """The metric ids."""
+
+    def for_each_metric(self, fn: Callable[[str, float], Any]) -> None:
+        """Calls ``fn(metric_id, metric)`` for each metric that has a value."""
+
+    def has_metric(self, metric_id: str) -> bool:
+        """Whether a metric is defined."""
+
+    def get_table_id(self, metric_id: str) -> Optional[str]:
+        """The aggregated table."""
+
+    def get_metric(self, metric_id: str) -> Optional[float]:
+        """The metric's value (``None``: no numbers)."""
+
+    def add_metric_ids_listener(self, fn: Callable[..., Any]) -> int:
+        """``fn(metrics)``."""
+
+    def add_metric_listener(self, metric_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(metrics, metric_id, new_metric, old_metric)``."""
+
+
+class Checkpoints:
+    """Undo and redo (TinyBase's Checkpoints)."""
+    def __init__(self, store: Any, raw: Any) -> None:
+        """Initialize self.  See help(type(self)) for accurate signature."""
+
+    def get_store(self) -> Any:
+        """The store this object follows."""
+
+    def del_listener(self, listener_id: int) -> Any:
+        """Removes a listener."""
+
+    def get_listener_stats(self) -> Dict[str, int]:
+        """Listener counts per kind."""
+
+    def destroy(self) -> None:
+        """Removes every definition and stops following the store."""
+
+    def add_checkpoint(self, label: str = ...) -> str:
+        """Records the changes since the last checkpoint; returns the new id."""
+
+    def set_checkpoint(self, checkpoint_id: str, label: str) -> 'Checkpoints':
+        """Labels a checkpoint."""
+
+    def get_checkpoint_ids(self) -> Tuple[List[str], Optional[str], List[str]]:
+        """``(backward, current | None, forward)``."""
+
+    def for_each_checkpoint(self, fn: Callable[[str, str], Any]) -> None:
+        """Calls ``fn(checkpoint_id, label)`` for each checkpoint."""
+
+    def has_checkpoint(self, checkpoint_id: str) -> bool:
+        """Whether a checkpoint exists."""
+
+    def get_checkpoint(self, checkpoint_id: str) -> Optional[str]:
+        """A checkpoint's label."""
+
+    def go_backward(self) -> 'Checkpoints':
+        """Undoes to the previous checkpoint."""
+
+    def go_forward(self) -> 'Checkpoints':
+        """Redoes to the next checkpoint."""
+
+    def go_to(self, checkpoint_id: str) -> 'Checkpoints':
+        """Goes to a checkpoint."""
+
+    def clear(self) -> 'Checkpoints':
+        """Forgets every checkpoint."""
+
+    def clear_forward(self) -> 'Checkpoints':
+        """Forgets the checkpoints after the current one."""
+
+    def set_size(self, size: int) -> 'Checkpoints':
+        """How many checkpoints to keep."""
+
+    def add_checkpoint_ids_listener(self, fn: Callable[..., Any]) -> int:
+        """``fn(checkpoints)``."""
+
+    def add_checkpoint_listener(self, checkpoint_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(checkpoints, checkpoint_id)``."""
+
+
+class Queries:
+    """TinyQL queries (TinyBase's Queries); each result is a table named after its query."""
+    def __init__(self, store: Any, raw: Any) -> None:
+        """Initialize self.  See help(type(self)) for accurate signature."""
+
+    def get_store(self) -> Any:
+        """The store this object follows."""
+
+    def del_listener(self, listener_id: int) -> Any:
+        """Removes a listener."""
+
+    def get_listener_stats(self) -> Dict[str, int]:
+        """Listener counts per kind."""
+
+    def destroy(self) -> None:
+        """Removes every definition and stops following the store."""
+
+    def set_query_definition(self, query_id: str, table_id: str, build: Callable[[QueryBuilder], Any], params: Optional[Row] = ..., on_query: bool = ...) -> 'Queries':
+        """Defines a query over a table (``on_query=True``: over the query ``table_id``'s
+        result) with a ``build(b)`` function and initial param values."""
+
+    def del_query_definition(self, query_id: str) -> 'Queries':
+        """Removes a query definition."""
+
+    def get_query_ids(self) -> List[str]:
+        """The query ids."""
+
+    def for_each_query(self, fn: Callable[[str], Any]) -> None:
+        """Calls ``fn(query_id)`` for each query."""
+
+    def has_query(self, query_id: str) -> bool:
+        """Whether a query is defined."""
+
+    def get_table_id(self, query_id: str) -> Optional[str]:
+        """The queried table (or query)."""
+
+    def set_param_values(self, query_id: str, params: Row) -> 'Queries':
+        """Replaces a query's param values (re-running it)."""
+
+    def set_param_value(self, query_id: str, param_id: str, value: Cell) -> 'Queries':
+        """Sets one param value (re-running the query)."""
+
+    def get_param_values(self, query_id: str) -> Row:
+        """A query's param values."""
+
+    def get_param_value(self, query_id: str, param_id: str) -> Cell:
+        """One param value."""
+
+    def get_result_table(self, query_id: str) -> Table:
+        """A query's result table."""
+
+    def has_result_table(self, query_id: str) -> bool:
+        """Whether the result has any row."""
+
+    def get_result_table_cell_ids(self, query_id: str) -> List[str]:
+        """The cell ids used in the result."""
+
+    def get_result_row_count(self, query_id: str) -> int:
+        """How many rows the result has."""
+
+    def get_result_row_ids(self, query_id: str) -> List[str]:
+        """The result row ids."""
+
+    def get_result_sorted_row_ids(self, query_id: str, cell_id: Optional[str] = ..., descending: bool = ..., offset: int = ..., limit: Optional[int] = ...) -> List[str]:
+        """The result row ids sorted by a cell (``None``: by id), sliced."""
+
+    def get_result_row(self, query_id: str, row_id: str) -> Row:
+        """One result row."""
+
+    def has_result_row(self, query_id: str, row_id: str) -> bool:
+        """Whether a result row exists."""
+
+    def get_result_cell_ids(self, query_id: str, row_id: str) -> List[str]:
+        """A result row's cell ids."""
+
+    def get_result_cell(self, query_id: str, row_id: str, cell_id: str) -> Cell:
+        """One result cell."""
+
+    def has_result_cell(self, query_id: str, row_id: str, cell_id: str) -> bool:
+        """Whether a result cell exists."""
+
+    def for_each_result_table(self, fn: Callable[[str], Any]) -> None:
+        """Calls ``fn(query_id)`` for each query with a non-empty result."""
+
+    def for_each_result_row(self, query_id: str, fn: Callable[[str], Any]) -> None:
+        """Calls ``fn(row_id)`` for each result row."""
+
+    def for_each_result_cell(self, query_id: str, row_id: str, fn: Callable[[str, Cell], Any]) -> None:
+        """Calls ``fn(cell_id, cell)`` for each cell of a result row."""
+
+    def add_query_ids_listener(self, fn: Callable[..., Any]) -> int:
+        """``fn(queries)``."""
+
+    def add_param_values_listener(self, query_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id, param_values)``."""
+
+    def add_param_value_listener(self, query_id: Optional[str], param_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id, param_id, value)``."""
+
+    def add_result_table_listener(self, query_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id)``."""
+
+    def add_result_table_cell_ids_listener(self, query_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id, {cell_id: 1|-1})``."""
+
+    def add_result_row_count_listener(self, query_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id, count)``."""
+
+    def add_result_row_ids_listener(self, query_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id, {row_id: 1|-1})``."""
+
+    def add_result_sorted_row_ids_listener(self, query_id: Optional[str], cell_id: Optional[str], descending: bool, offset: int, limit: Optional[int], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id, cell_id, descending, offset, limit, sorted_row_ids)``."""
+
+    def add_result_row_listener(self, query_id: Optional[str], row_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id, row_id)``."""
+
+    def add_result_cell_ids_listener(self, query_id: Optional[str], row_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id, row_id, {cell_id: 1|-1})``."""
+
+    def add_result_cell_listener(self, query_id: Optional[str], row_id: Optional[str], cell_id: Optional[str], fn: Callable[..., Any]) -> int:
+        """``fn(queries, query_id, row_id, cell_id, new_cell, old_cell)``."""
+
+
+class QueryBuilder:
+    """TinyQL's builder, given to a query definition function."""
+    def __init__(self, raw: Any) -> None:
+        """Initialize self.  See help(type(self)) for accurate signature."""
+
+    def select(self, *args: Any) -> As:
+        """``select(cell_id)``, ``select(joined_table_id, cell_id)``,
+        ``select(True, joined_query_id, cell_id)`` or ``select(lambda get_table_cell, row_id: ...)``."""
+
+    def select_all(self, joined_table_id: Optional[str] = ..., prefix_or_mapper: Union[str, Callable[[str], str], None] = ...) -> As:
+        """``select_all()``, ``select_all(joined_table_id, prefix)`` or with a ``mapper(cell_id)``."""
+
+    def join(self, *args: Any) -> As:
+        """``join(table_id, on)``, ``join(table_id, from_joined_table_id, on)``,
+        ``join(True, query_id, on)`` or ``join(True, query_id, from, on)``; ``on`` is a cell id or
+        a ``(get_cell, row_id)`` function."""
+
+    def where(self, *args: Any) -> None:
+        """``where(cell_id, equals)``, ``where(joined_table_id, cell_id, equals)``,
+        ``where(True, joined_query_id, cell_id, equals)`` or ``where(lambda get_table_cell: ...)``."""
+
+    def group(self, selected_cell_id: str, aggregate: Union[str, Callable[[List[Cell], int], Cell]], aggregate_add: Optional[Callable[[Cell, Cell, int], Cell]] = ..., aggregate_remove: Optional[Callable[[Cell, Cell, int], Cell]] = ..., aggregate_replace: Optional[Callable[[Cell, Cell, Cell, int], Cell]] = ...) -> As:
+        """``group(selected_cell_id, "count"|"sum"|"avg"|"min"|"max")`` or a function
+        ``(cells, length)`` with optional incremental hooks."""
+
+    def having(self, *args: Any) -> None:
+        """``having(cell_id, equals)`` or ``having(lambda get_cell: ...)``."""
+
+    def param(self, param_id: str) -> Cell:
+        """The query's current value of a param."""
+
+
+class As:
+    """What ``select``, ``join`` and ``group`` return: ``.as_(alias)`` names the clause."""
+    def __init__(self, raw: Any) -> None:
+        """Initialize self.  See help(type(self)) for accurate signature."""
+
+    def as_(self, alias: str) -> 'As':
+        """Names the selected cell, the join or the aggregate (TinyQL's ``.as()``)."""
+
+
+def create_indexes(store: Any) -> Indexes:
+    """Creates an Indexes object over a Store or MergeableStore."""
+
+def create_relationships(store: Any) -> Relationships:
+    """Creates a Relationships object over a Store or MergeableStore."""
+
+def create_metrics(store: Any) -> Metrics:
+    """Creates a Metrics object over a Store or MergeableStore."""
+
+def create_checkpoints(store: Any) -> Checkpoints:
+    """Creates a Checkpoints object over a Store or MergeableStore."""
+
+def create_queries(store: Any) -> Queries:
+    """Creates a Queries object over a Store or MergeableStore."""
+
 def set_listener_error_handler(handler: Optional[Callable[[BaseException], None]]) -> None:
     """Sets what happens to an exception raised by a listener or another callback that has no
     caller to raise into (``None`` restores the default: print the traceback to stderr)."""

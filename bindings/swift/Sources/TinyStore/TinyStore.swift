@@ -638,6 +638,993 @@ fileprivate struct FfiConverterString: FfiConverter {
 
 
 /**
+ * A definition function returning a cell-like value (a sort key, a metric's number).
+ */
+public protocol CellFunction: AnyObject, Sendable {
+    
+    /**
+     * The value for the row (`None`: none).
+     */
+    func call(getCell: CellGetter, rowId: String) throws  -> CellValue?
+    
+}
+/**
+ * A definition function returning a cell-like value (a sort key, a metric's number).
+ */
+open class CellFunctionImpl: CellFunction, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_cellfunction(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_cellfunction(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The value for the row (`None`: none).
+     */
+open func call(getCell: CellGetter, rowId: String)throws  -> CellValue?  {
+    return try  FfiConverterOptionTypeCellValue.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_cellfunction_call(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCellGetter_lower(getCell),
+        FfiConverterString.lower(rowId),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceCellFunction {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceCellFunction = UniffiVTableCallbackInterfaceCellFunction(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeCellFunction.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface CellFunction: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeCellFunction.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface CellFunction: handle missing in uniffiClone")
+            }
+        },
+        call: { (
+            uniffiHandle: UInt64,
+            getCell: UInt64,
+            rowId: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> CellValue? in
+                guard let uniffiObj = try? FfiConverterTypeCellFunction.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.call(
+                     getCell: try FfiConverterTypeCellGetter_lift(getCell),
+                     rowId: try FfiConverterString.lift(rowId)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionTypeCellValue.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceCellFunction> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceCellFunction>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitCellFunction() {
+    uniffi_tinystore_fn_init_callback_vtable_cellfunction(UniffiCallbackInterfaceCellFunction.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCellFunction: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<CellFunction>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = CellFunction
+
+    public static func lift(_ handle: UInt64) throws -> CellFunction {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return CellFunctionImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: CellFunction) -> UInt64 {
+         if let rustImpl = value as? CellFunctionImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CellFunction {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CellFunction, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCellFunction_lift(_ handle: UInt64) throws -> CellFunction {
+    return try FfiConverterTypeCellFunction.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCellFunction_lower(_ value: CellFunction) -> UInt64 {
+    return FfiConverterTypeCellFunction.lower(value)
+}
+
+
+
+
+
+
+/**
+ * TinyBase's `getCell` (or TinyQL's `getTableCell`) handed to a foreign definition function.
+ * It reads the row being evaluated, and only during that call, on that thread: afterwards
+ * (or from another thread) every read is `None`.
+ */
+public protocol CellGetterProtocol: AnyObject, Sendable {
+    
+    /**
+     * A cell of the row (`getCell(cellId)`).
+     */
+    func get(cellId: String)  -> CellValue?
+    
+    /**
+     * A cell of a joined row (`getTableCell(joinedTableId, cellId)`; queries only).
+     */
+    func getFrom(joinedTableId: String, cellId: String)  -> CellValue?
+    
+    /**
+     * A cell of a joined query's row (`getTableCell(true, joinedQueryId, cellId)`).
+     */
+    func getFromQuery(joinedQueryId: String, cellId: String)  -> CellValue?
+    
+}
+/**
+ * TinyBase's `getCell` (or TinyQL's `getTableCell`) handed to a foreign definition function.
+ * It reads the row being evaluated, and only during that call, on that thread: afterwards
+ * (or from another thread) every read is `None`.
+ */
+open class CellGetter: CellGetterProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_cellgetter(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_cellgetter(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * A cell of the row (`getCell(cellId)`).
+     */
+open func get(cellId: String) -> CellValue?  {
+    return try!  FfiConverterOptionTypeCellValue.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_cellgetter_get(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(cellId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A cell of a joined row (`getTableCell(joinedTableId, cellId)`; queries only).
+     */
+open func getFrom(joinedTableId: String, cellId: String) -> CellValue?  {
+    return try!  FfiConverterOptionTypeCellValue.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_cellgetter_get_from(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(joinedTableId),
+        FfiConverterString.lower(cellId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A cell of a joined query's row (`getTableCell(true, joinedQueryId, cellId)`).
+     */
+open func getFromQuery(joinedQueryId: String, cellId: String) -> CellValue?  {
+    return try!  FfiConverterOptionTypeCellValue.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_cellgetter_get_from_query(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(joinedQueryId),
+        FfiConverterString.lower(cellId),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCellGetter: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = CellGetter
+
+    public static func lift(_ handle: UInt64) throws -> CellGetter {
+        return CellGetter(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: CellGetter) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CellGetter {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CellGetter, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCellGetter_lift(_ handle: UInt64) throws -> CellGetter {
+    return try FfiConverterTypeCellGetter.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCellGetter_lower(_ value: CellGetter) -> UInt64 {
+    return FfiConverterTypeCellGetter.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Undo and redo of a store's changes (TinyBase's `Checkpoints`).
+ */
+public protocol CheckpointsProtocol: AnyObject, Sendable {
+    
+    /**
+     * Records the store's changes since the last checkpoint; returns the new id.
+     */
+    func addCheckpoint(label: String)  -> String
+    
+    /**
+     * Listens to the checkpoint ids.
+     */
+    func addCheckpointIdsListener(listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a checkpoint's label (`None`: any).
+     */
+    func addCheckpointListener(checkpointId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Forgets every checkpoint and starts again at the store's current state.
+     */
+    func clear() 
+    
+    /**
+     * Forgets the checkpoints after the current one.
+     */
+    func clearForward() 
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * A checkpoint's label.
+     */
+    func getCheckpoint(checkpointId: String)  -> String?
+    
+    /**
+     * The checkpoint ids.
+     */
+    func getCheckpointIds()  -> CheckpointIds
+    
+    /**
+     * Listener counts (`checkpoint_ids`, `checkpoint`).
+     */
+    func getListenerStats()  -> [String: UInt64]
+    
+    /**
+     * Undoes to the previous checkpoint; a failing view function's error is returned.
+     */
+    func goBackward() throws 
+    
+    /**
+     * Redoes to the next checkpoint.
+     */
+    func goForward() throws 
+    
+    /**
+     * Goes backward or forward to a checkpoint.
+     */
+    func goTo(checkpointId: String) throws 
+    
+    /**
+     * Whether a checkpoint exists.
+     */
+    func hasCheckpoint(checkpointId: String)  -> Bool
+    
+    /**
+     * Labels a checkpoint.
+     */
+    func setCheckpoint(checkpointId: String, label: String) 
+    
+    /**
+     * How many checkpoints to keep (default 100).
+     */
+    func setSize(size: UInt64) 
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition (or checkpoint history) and the
+     * store listeners (`destroy` itself frees the object in Kotlin and Swift).
+     */
+    func shutdown() 
+    
+}
+/**
+ * Undo and redo of a store's changes (TinyBase's `Checkpoints`).
+ */
+open class Checkpoints: CheckpointsProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_checkpoints(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_checkpoints(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Records the store's changes since the last checkpoint; returns the new id.
+     */
+open func addCheckpoint(label: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_add_checkpoint(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(label),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to the checkpoint ids.
+     */
+open func addCheckpointIdsListener(listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_add_checkpoint_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a checkpoint's label (`None`: any).
+     */
+open func addCheckpointListener(checkpointId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_add_checkpoint_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(checkpointId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Forgets every checkpoint and starts again at the store's current state.
+     */
+open func clear()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_clear(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Forgets the checkpoints after the current one.
+     */
+open func clearForward()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_clear_forward(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * A checkpoint's label.
+     */
+open func getCheckpoint(checkpointId: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_get_checkpoint(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(checkpointId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The checkpoint ids.
+     */
+open func getCheckpointIds() -> CheckpointIds  {
+    return try!  FfiConverterTypeCheckpointIds_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_get_checkpoint_ids(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listener counts (`checkpoint_ids`, `checkpoint`).
+     */
+open func getListenerStats() -> [String: UInt64]  {
+    return try!  FfiConverterDictionaryStringUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_get_listener_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Undoes to the previous checkpoint; a failing view function's error is returned.
+     */
+open func goBackward()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_go_backward(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Redoes to the next checkpoint.
+     */
+open func goForward()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_go_forward(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Goes backward or forward to a checkpoint.
+     */
+open func goTo(checkpointId: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_go_to(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(checkpointId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether a checkpoint exists.
+     */
+open func hasCheckpoint(checkpointId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_has_checkpoint(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(checkpointId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Labels a checkpoint.
+     */
+open func setCheckpoint(checkpointId: String, label: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_set_checkpoint(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(checkpointId),
+        FfiConverterString.lower(label),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * How many checkpoints to keep (default 100).
+     */
+open func setSize(size: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_set_size(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(size),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition (or checkpoint history) and the
+     * store listeners (`destroy` itself frees the object in Kotlin and Swift).
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_checkpoints_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckpoints: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Checkpoints
+
+    public static func lift(_ handle: UInt64) throws -> Checkpoints {
+        return Checkpoints(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Checkpoints) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Checkpoints {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Checkpoints, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpoints_lift(_ handle: UInt64) throws -> Checkpoints {
+    return try FfiConverterTypeCheckpoints.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpoints_lower(_ value: Checkpoints) -> UInt64 {
+    return FfiConverterTypeCheckpoints.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A calculated where (`getTableCell`) or having (`getCell` of the group row).
+ */
+public protocol ConditionFunction: AnyObject, Sendable {
+    
+    /**
+     * Whether to keep the row.
+     */
+    func call(getCell: CellGetter) throws  -> Bool
+    
+}
+/**
+ * A calculated where (`getTableCell`) or having (`getCell` of the group row).
+ */
+open class ConditionFunctionImpl: ConditionFunction, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_conditionfunction(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_conditionfunction(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Whether to keep the row.
+     */
+open func call(getCell: CellGetter)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_conditionfunction_call(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCellGetter_lower(getCell),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceConditionFunction {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceConditionFunction = UniffiVTableCallbackInterfaceConditionFunction(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeConditionFunction.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ConditionFunction: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeConditionFunction.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ConditionFunction: handle missing in uniffiClone")
+            }
+        },
+        call: { (
+            uniffiHandle: UInt64,
+            getCell: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<Int8>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Bool in
+                guard let uniffiObj = try? FfiConverterTypeConditionFunction.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.call(
+                     getCell: try FfiConverterTypeCellGetter_lift(getCell)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterBool.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceConditionFunction> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceConditionFunction>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitConditionFunction() {
+    uniffi_tinystore_fn_init_callback_vtable_conditionfunction(UniffiCallbackInterfaceConditionFunction.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConditionFunction: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<ConditionFunction>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = ConditionFunction
+
+    public static func lift(_ handle: UInt64) throws -> ConditionFunction {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ConditionFunctionImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: ConditionFunction) -> UInt64 {
+         if let rustImpl = value as? ConditionFunctionImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConditionFunction {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ConditionFunction, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConditionFunction_lift(_ handle: UInt64) throws -> ConditionFunction {
+    return try FfiConverterTypeConditionFunction.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConditionFunction_lower(_ value: ConditionFunction) -> UInt64 {
+    return FfiConverterTypeConditionFunction.lower(value)
+}
+
+
+
+
+
+
+/**
  * Keeps a store in storage the app implements ([`PersisterStorage`]).
  */
 public protocol CustomPersisterProtocol: AnyObject, Sendable {
@@ -1822,6 +2809,1062 @@ public func FfiConverterTypeFilePersister_lower(_ value: FilePersister) -> UInt6
 
 
 /**
+ * Maps a cell id of a `select_all` source to its result cell id.
+ */
+public protocol IdMapper: AnyObject, Sendable {
+    
+    /**
+     * The result cell id.
+     */
+    func map(cellId: String) throws  -> String
+    
+}
+/**
+ * Maps a cell id of a `select_all` source to its result cell id.
+ */
+open class IdMapperImpl: IdMapper, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_idmapper(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_idmapper(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The result cell id.
+     */
+open func map(cellId: String)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_idmapper_map(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(cellId),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceIdMapper {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceIdMapper = UniffiVTableCallbackInterfaceIdMapper(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeIdMapper.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface IdMapper: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeIdMapper.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface IdMapper: handle missing in uniffiClone")
+            }
+        },
+        map: { (
+            uniffiHandle: UInt64,
+            cellId: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String in
+                guard let uniffiObj = try? FfiConverterTypeIdMapper.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.map(
+                     cellId: try FfiConverterString.lift(cellId)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceIdMapper> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceIdMapper>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitIdMapper() {
+    uniffi_tinystore_fn_init_callback_vtable_idmapper(UniffiCallbackInterfaceIdMapper.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIdMapper: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<IdMapper>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = IdMapper
+
+    public static func lift(_ handle: UInt64) throws -> IdMapper {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return IdMapperImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: IdMapper) -> UInt64 {
+         if let rustImpl = value as? IdMapperImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IdMapper {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: IdMapper, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdMapper_lift(_ handle: UInt64) throws -> IdMapper {
+    return try FfiConverterTypeIdMapper.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdMapper_lower(_ value: IdMapper) -> UInt64 {
+    return FfiConverterTypeIdMapper.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Orders two ids (negative: the first goes first).
+ */
+public protocol IdSorter: AnyObject, Sendable {
+    
+    /**
+     * Compares two ids.
+     */
+    func compare(a: String, b: String) throws  -> Double
+    
+}
+/**
+ * Orders two ids (negative: the first goes first).
+ */
+open class IdSorterImpl: IdSorter, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_idsorter(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_idsorter(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Compares two ids.
+     */
+open func compare(a: String, b: String)throws  -> Double  {
+    return try  FfiConverterDouble.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_idsorter_compare(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(a),
+        FfiConverterString.lower(b),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceIdSorter {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceIdSorter = UniffiVTableCallbackInterfaceIdSorter(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeIdSorter.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface IdSorter: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeIdSorter.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface IdSorter: handle missing in uniffiClone")
+            }
+        },
+        compare: { (
+            uniffiHandle: UInt64,
+            a: RustBuffer,
+            b: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<Double>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Double in
+                guard let uniffiObj = try? FfiConverterTypeIdSorter.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.compare(
+                     a: try FfiConverterString.lift(a),
+                     b: try FfiConverterString.lift(b)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterDouble.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceIdSorter> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceIdSorter>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitIdSorter() {
+    uniffi_tinystore_fn_init_callback_vtable_idsorter(UniffiCallbackInterfaceIdSorter.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIdSorter: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<IdSorter>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = IdSorter
+
+    public static func lift(_ handle: UInt64) throws -> IdSorter {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return IdSorterImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: IdSorter) -> UInt64 {
+         if let rustImpl = value as? IdSorterImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> IdSorter {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: IdSorter, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdSorter_lift(_ handle: UInt64) throws -> IdSorter {
+    return try FfiConverterTypeIdSorter.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIdSorter_lower(_ value: IdSorter) -> UInt64 {
+    return FfiConverterTypeIdSorter.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Slices of a table's rows by a cell or function (TinyBase's `Indexes`).
+ */
+public protocol IndexesProtocol: AnyObject, Sendable {
+    
+    /**
+     * Listens to whether an index (`None`: any) exists.
+     */
+    func addHasIndexListener(indexId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to whether a slice exists.
+     */
+    func addHasSliceListener(indexId: String?, sliceId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to the index ids.
+     */
+    func addIndexIdsListener(listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to the slice ids of an index (`None`: any).
+     */
+    func addSliceIdsListener(indexId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to the row ids of a slice.
+     */
+    func addSliceRowIdsListener(indexId: String?, sliceId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Removes an index definition.
+     */
+    func delIndexDefinition(indexId: String) 
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * The index ids.
+     */
+    func getIndexIds()  -> [String]
+    
+    /**
+     * Listener counts (`slice_ids`, `slice_row_ids`).
+     */
+    func getListenerStats()  -> [String: UInt64]
+    
+    /**
+     * The slice ids of an index.
+     */
+    func getSliceIds(indexId: String)  -> [String]
+    
+    /**
+     * The row ids of a slice.
+     */
+    func getSliceRowIds(indexId: String, sliceId: String)  -> [String]
+    
+    /**
+     * The indexed table's id.
+     */
+    func getTableId(indexId: String)  -> String?
+    
+    /**
+     * Whether an index is defined.
+     */
+    func hasIndex(indexId: String)  -> Bool
+    
+    /**
+     * Whether a slice exists.
+     */
+    func hasSlice(indexId: String, sliceId: String)  -> Bool
+    
+    /**
+     * Defines (or replaces) an index: slices by `slice_cell_id` or `slice_function` (neither:
+     * one slice `""`), rows sorted by `sort_cell_id` or `sort_function`, slices and rows by
+     * the optional sorters.
+     */
+    func setIndexDefinition(indexId: String, tableId: String, sliceCellId: String?, sliceFunction: SliceIdsFunction?, sortCellId: String?, sortFunction: CellFunction?, sliceIdSorter: IdSorter?, rowIdSorter: SortKeySorter?) throws 
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition (or checkpoint history) and the
+     * store listeners (`destroy` itself frees the object in Kotlin and Swift).
+     */
+    func shutdown() 
+    
+}
+/**
+ * Slices of a table's rows by a cell or function (TinyBase's `Indexes`).
+ */
+open class Indexes: IndexesProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_indexes(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_indexes(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Listens to whether an index (`None`: any) exists.
+     */
+open func addHasIndexListener(indexId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_add_has_index_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(indexId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to whether a slice exists.
+     */
+open func addHasSliceListener(indexId: String?, sliceId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_add_has_slice_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(indexId),
+        FfiConverterOptionString.lower(sliceId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to the index ids.
+     */
+open func addIndexIdsListener(listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_add_index_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to the slice ids of an index (`None`: any).
+     */
+open func addSliceIdsListener(indexId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_add_slice_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(indexId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to the row ids of a slice.
+     */
+open func addSliceRowIdsListener(indexId: String?, sliceId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_add_slice_row_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(indexId),
+        FfiConverterOptionString.lower(sliceId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Removes an index definition.
+     */
+open func delIndexDefinition(indexId: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_del_index_definition(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(indexId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The index ids.
+     */
+open func getIndexIds() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_get_index_ids(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listener counts (`slice_ids`, `slice_row_ids`).
+     */
+open func getListenerStats() -> [String: UInt64]  {
+    return try!  FfiConverterDictionaryStringUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_get_listener_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The slice ids of an index.
+     */
+open func getSliceIds(indexId: String) -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_get_slice_ids(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(indexId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The row ids of a slice.
+     */
+open func getSliceRowIds(indexId: String, sliceId: String) -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_get_slice_row_ids(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(indexId),
+        FfiConverterString.lower(sliceId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The indexed table's id.
+     */
+open func getTableId(indexId: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_get_table_id(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(indexId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether an index is defined.
+     */
+open func hasIndex(indexId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_has_index(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(indexId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether a slice exists.
+     */
+open func hasSlice(indexId: String, sliceId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_has_slice(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(indexId),
+        FfiConverterString.lower(sliceId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Defines (or replaces) an index: slices by `slice_cell_id` or `slice_function` (neither:
+     * one slice `""`), rows sorted by `sort_cell_id` or `sort_function`, slices and rows by
+     * the optional sorters.
+     */
+open func setIndexDefinition(indexId: String, tableId: String, sliceCellId: String?, sliceFunction: SliceIdsFunction?, sortCellId: String?, sortFunction: CellFunction?, sliceIdSorter: IdSorter?, rowIdSorter: SortKeySorter?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_set_index_definition(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(indexId),
+        FfiConverterString.lower(tableId),
+        FfiConverterOptionString.lower(sliceCellId),
+        FfiConverterOptionTypeSliceIdsFunction.lower(sliceFunction),
+        FfiConverterOptionString.lower(sortCellId),
+        FfiConverterOptionTypeCellFunction.lower(sortFunction),
+        FfiConverterOptionTypeIdSorter.lower(sliceIdSorter),
+        FfiConverterOptionTypeSortKeySorter.lower(rowIdSorter),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition (or checkpoint history) and the
+     * store listeners (`destroy` itself frees the object in Kotlin and Swift).
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_indexes_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeIndexes: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Indexes
+
+    public static func lift(_ handle: UInt64) throws -> Indexes {
+        return Indexes(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Indexes) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Indexes {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Indexes, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIndexes_lift(_ handle: UInt64) throws -> Indexes {
+    return try FfiConverterTypeIndexes.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeIndexes_lower(_ value: Indexes) -> UInt64 {
+    return FfiConverterTypeIndexes.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A calculated join: `(getCell of the row joined from, rowId) -> remote row id`.
+ */
+public protocol JoinFunction: AnyObject, Sendable {
+    
+    /**
+     * The id of the row to join.
+     */
+    func call(getCell: CellGetter, rowId: String) throws  -> String?
+    
+}
+/**
+ * A calculated join: `(getCell of the row joined from, rowId) -> remote row id`.
+ */
+open class JoinFunctionImpl: JoinFunction, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_joinfunction(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_joinfunction(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The id of the row to join.
+     */
+open func call(getCell: CellGetter, rowId: String)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_joinfunction_call(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCellGetter_lower(getCell),
+        FfiConverterString.lower(rowId),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceJoinFunction {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceJoinFunction = UniffiVTableCallbackInterfaceJoinFunction(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeJoinFunction.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface JoinFunction: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeJoinFunction.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface JoinFunction: handle missing in uniffiClone")
+            }
+        },
+        call: { (
+            uniffiHandle: UInt64,
+            getCell: UInt64,
+            rowId: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String? in
+                guard let uniffiObj = try? FfiConverterTypeJoinFunction.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.call(
+                     getCell: try FfiConverterTypeCellGetter_lift(getCell),
+                     rowId: try FfiConverterString.lift(rowId)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceJoinFunction> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceJoinFunction>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitJoinFunction() {
+    uniffi_tinystore_fn_init_callback_vtable_joinfunction(UniffiCallbackInterfaceJoinFunction.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeJoinFunction: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<JoinFunction>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = JoinFunction
+
+    public static func lift(_ handle: UInt64) throws -> JoinFunction {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return JoinFunctionImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: JoinFunction) -> UInt64 {
+         if let rustImpl = value as? JoinFunctionImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> JoinFunction {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: JoinFunction, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJoinFunction_lift(_ handle: UInt64) throws -> JoinFunction {
+    return try FfiConverterTypeJoinFunction.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeJoinFunction_lower(_ value: JoinFunction) -> UInt64 {
+    return FfiConverterTypeJoinFunction.lower(value)
+}
+
+
+
+
+
+
+/**
  * In-process synchronization (TinyBase's LocalSynchronizer): synchronizers on one bus sync
  * without a socket; messages are delivered on the bus's own thread.
  */
@@ -2218,12 +4261,12 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     /**
      * Deletes a cell (`force_del`: even if the schema gives it a default).
      */
-    func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool) 
+    func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool) throws 
     
     /**
      * Deletes a row.
      */
-    func delRow(tableId: String, rowId: String) 
+    func delRow(tableId: String, rowId: String) throws 
     
     /**
      * Removes both schemas.
@@ -2233,12 +4276,12 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     /**
      * Deletes a table.
      */
-    func delTable(tableId: String) 
+    func delTable(tableId: String) throws 
     
     /**
      * Deletes every table.
      */
-    func delTables() 
+    func delTables() throws 
     
     /**
      * Removes the tables schema.
@@ -2248,12 +4291,12 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     /**
      * Deletes a value.
      */
-    func delValue(valueId: String) 
+    func delValue(valueId: String) throws 
     
     /**
      * Deletes every value.
      */
-    func delValues() 
+    func delValues() throws 
     
     /**
      * Removes the values schema.
@@ -2263,7 +4306,7 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     /**
      * Finishes an explicit transaction, rolling it back if `rollback`.
      */
-    func finishTransaction(rollback: Bool) 
+    func finishTransaction(rollback: Bool) throws 
     
     /**
      * A cell, `None` if absent.
@@ -3198,7 +5241,7 @@ open func applyChangesJson(json: String)throws   {try rustCallWithError(FfiConve
     /**
      * Deletes a cell (`force_del`: even if the schema gives it a default).
      */
-open func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool)  {try! rustCall() {
+open func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_del_cell(
             self.uniffiCloneHandle(),
@@ -3213,7 +5256,7 @@ open func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool
     /**
      * Deletes a row.
      */
-open func delRow(tableId: String, rowId: String)  {try! rustCall() {
+open func delRow(tableId: String, rowId: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_del_row(
             self.uniffiCloneHandle(),
@@ -3237,7 +5280,7 @@ open func delSchema()  {try! rustCall() {
     /**
      * Deletes a table.
      */
-open func delTable(tableId: String)  {try! rustCall() {
+open func delTable(tableId: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_del_table(
             self.uniffiCloneHandle(),
@@ -3249,7 +5292,7 @@ open func delTable(tableId: String)  {try! rustCall() {
     /**
      * Deletes every table.
      */
-open func delTables()  {try! rustCall() {
+open func delTables()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_del_tables(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -3271,7 +5314,7 @@ open func delTablesSchema()  {try! rustCall() {
     /**
      * Deletes a value.
      */
-open func delValue(valueId: String)  {try! rustCall() {
+open func delValue(valueId: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_del_value(
             self.uniffiCloneHandle(),
@@ -3283,7 +5326,7 @@ open func delValue(valueId: String)  {try! rustCall() {
     /**
      * Deletes every value.
      */
-open func delValues()  {try! rustCall() {
+open func delValues()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_del_values(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -3305,7 +5348,7 @@ open func delValuesSchema()  {try! rustCall() {
     /**
      * Finishes an explicit transaction, rolling it back if `rollback`.
      */
-open func finishTransaction(rollback: Bool)  {try! rustCall() {
+open func finishTransaction(rollback: Bool)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_finish_transaction(
             self.uniffiCloneHandle(),
@@ -4088,6 +6131,727 @@ public func FfiConverterTypeMergeableStore_lower(_ value: MergeableStore) -> UIn
 
 
 /**
+ * A custom metric aggregate with optional incremental hooks (TinyBase's `aggregate`,
+ * `aggregateAdd`, `aggregateRemove`, `aggregateReplace`); `None` from a hook recomputes.
+ */
+public protocol MetricAggregate: AnyObject, Sendable {
+    
+    /**
+     * Which hooks below are implemented (the others are never called).
+     */
+    func hooks()  -> AggregateHooks
+    
+    /**
+     * The aggregate of all numbers.
+     */
+    func aggregate(numbers: [Double], length: UInt64) throws  -> Double?
+    
+    /**
+     * The metric after `add` was added.
+     */
+    func add(metric: Double, add: Double, length: UInt64) throws  -> Double?
+    
+    /**
+     * The metric after `remove` was removed.
+     */
+    func remove(metric: Double, remove: Double, length: UInt64) throws  -> Double?
+    
+    /**
+     * The metric after `remove` was replaced by `add`.
+     */
+    func replace(metric: Double, add: Double, remove: Double, length: UInt64) throws  -> Double?
+    
+}
+/**
+ * A custom metric aggregate with optional incremental hooks (TinyBase's `aggregate`,
+ * `aggregateAdd`, `aggregateRemove`, `aggregateReplace`); `None` from a hook recomputes.
+ */
+open class MetricAggregateImpl: MetricAggregate, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_metricaggregate(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_metricaggregate(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Which hooks below are implemented (the others are never called).
+     */
+open func hooks() -> AggregateHooks  {
+    return try!  FfiConverterTypeAggregateHooks_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metricaggregate_hooks(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The aggregate of all numbers.
+     */
+open func aggregate(numbers: [Double], length: UInt64)throws  -> Double?  {
+    return try  FfiConverterOptionDouble.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metricaggregate_aggregate(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceDouble.lower(numbers),
+        FfiConverterUInt64.lower(length),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The metric after `add` was added.
+     */
+open func add(metric: Double, add: Double, length: UInt64)throws  -> Double?  {
+    return try  FfiConverterOptionDouble.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metricaggregate_add(
+            self.uniffiCloneHandle(),
+        FfiConverterDouble.lower(metric),
+        FfiConverterDouble.lower(add),
+        FfiConverterUInt64.lower(length),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The metric after `remove` was removed.
+     */
+open func remove(metric: Double, remove: Double, length: UInt64)throws  -> Double?  {
+    return try  FfiConverterOptionDouble.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metricaggregate_remove(
+            self.uniffiCloneHandle(),
+        FfiConverterDouble.lower(metric),
+        FfiConverterDouble.lower(remove),
+        FfiConverterUInt64.lower(length),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The metric after `remove` was replaced by `add`.
+     */
+open func replace(metric: Double, add: Double, remove: Double, length: UInt64)throws  -> Double?  {
+    return try  FfiConverterOptionDouble.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metricaggregate_replace(
+            self.uniffiCloneHandle(),
+        FfiConverterDouble.lower(metric),
+        FfiConverterDouble.lower(add),
+        FfiConverterDouble.lower(remove),
+        FfiConverterUInt64.lower(length),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceMetricAggregate {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceMetricAggregate = UniffiVTableCallbackInterfaceMetricAggregate(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeMetricAggregate.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface MetricAggregate: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeMetricAggregate.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface MetricAggregate: handle missing in uniffiClone")
+            }
+        },
+        hooks: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> AggregateHooks in
+                guard let uniffiObj = try? FfiConverterTypeMetricAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.hooks(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeAggregateHooks_lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        },
+        aggregate: { (
+            uniffiHandle: UInt64,
+            numbers: RustBuffer,
+            length: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Double? in
+                guard let uniffiObj = try? FfiConverterTypeMetricAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.aggregate(
+                     numbers: try FfiConverterSequenceDouble.lift(numbers),
+                     length: try FfiConverterUInt64.lift(length)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionDouble.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        },
+        add: { (
+            uniffiHandle: UInt64,
+            metric: Double,
+            add: Double,
+            length: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Double? in
+                guard let uniffiObj = try? FfiConverterTypeMetricAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.add(
+                     metric: try FfiConverterDouble.lift(metric),
+                     add: try FfiConverterDouble.lift(add),
+                     length: try FfiConverterUInt64.lift(length)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionDouble.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        },
+        remove: { (
+            uniffiHandle: UInt64,
+            metric: Double,
+            remove: Double,
+            length: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Double? in
+                guard let uniffiObj = try? FfiConverterTypeMetricAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.remove(
+                     metric: try FfiConverterDouble.lift(metric),
+                     remove: try FfiConverterDouble.lift(remove),
+                     length: try FfiConverterUInt64.lift(length)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionDouble.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        },
+        replace: { (
+            uniffiHandle: UInt64,
+            metric: Double,
+            add: Double,
+            remove: Double,
+            length: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Double? in
+                guard let uniffiObj = try? FfiConverterTypeMetricAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.replace(
+                     metric: try FfiConverterDouble.lift(metric),
+                     add: try FfiConverterDouble.lift(add),
+                     remove: try FfiConverterDouble.lift(remove),
+                     length: try FfiConverterUInt64.lift(length)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionDouble.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceMetricAggregate> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceMetricAggregate>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitMetricAggregate() {
+    uniffi_tinystore_fn_init_callback_vtable_metricaggregate(UniffiCallbackInterfaceMetricAggregate.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMetricAggregate: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<MetricAggregate>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = MetricAggregate
+
+    public static func lift(_ handle: UInt64) throws -> MetricAggregate {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return MetricAggregateImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: MetricAggregate) -> UInt64 {
+         if let rustImpl = value as? MetricAggregateImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MetricAggregate {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: MetricAggregate, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricAggregate_lift(_ handle: UInt64) throws -> MetricAggregate {
+    return try FfiConverterTypeMetricAggregate.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetricAggregate_lower(_ value: MetricAggregate) -> UInt64 {
+    return FfiConverterTypeMetricAggregate.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Aggregates of a table's numbers (TinyBase's `Metrics`).
+ */
+public protocol MetricsProtocol: AnyObject, Sendable {
+    
+    /**
+     * Listens to the metric ids.
+     */
+    func addMetricIdsListener(listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a metric (`None`: any).
+     */
+    func addMetricListener(metricId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * Removes a metric definition.
+     */
+    func delMetricDefinition(metricId: String) 
+    
+    /**
+     * Listener counts (`metric`).
+     */
+    func getListenerStats()  -> [String: UInt64]
+    
+    /**
+     * The metric's value (`None`: no numbers).
+     */
+    func getMetric(metricId: String)  -> Double?
+    
+    /**
+     * The metric ids.
+     */
+    func getMetricIds()  -> [String]
+    
+    /**
+     * The aggregated table's id.
+     */
+    func getTableId(metricId: String)  -> String?
+    
+    /**
+     * Whether a metric is defined.
+     */
+    func hasMetric(metricId: String)  -> Bool
+    
+    /**
+     * Defines (or replaces) a metric: `aggregate` (`sum`, `avg`, `min`, `max`; default
+     * `sum`) or `custom_aggregate` over `number_cell_id` or `number_function` (neither: each
+     * row counts 1). An unknown aggregate name is `InvalidValue`.
+     */
+    func setMetricDefinition(metricId: String, tableId: String, aggregate: String?, customAggregate: MetricAggregate?, numberCellId: String?, numberFunction: CellFunction?) throws 
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition (or checkpoint history) and the
+     * store listeners (`destroy` itself frees the object in Kotlin and Swift).
+     */
+    func shutdown() 
+    
+}
+/**
+ * Aggregates of a table's numbers (TinyBase's `Metrics`).
+ */
+open class Metrics: MetricsProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_metrics(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_metrics(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Listens to the metric ids.
+     */
+open func addMetricIdsListener(listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_add_metric_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a metric (`None`: any).
+     */
+open func addMetricListener(metricId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_add_metric_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(metricId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a metric definition.
+     */
+open func delMetricDefinition(metricId: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_del_metric_definition(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(metricId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Listener counts (`metric`).
+     */
+open func getListenerStats() -> [String: UInt64]  {
+    return try!  FfiConverterDictionaryStringUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_get_listener_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The metric's value (`None`: no numbers).
+     */
+open func getMetric(metricId: String) -> Double?  {
+    return try!  FfiConverterOptionDouble.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_get_metric(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(metricId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The metric ids.
+     */
+open func getMetricIds() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_get_metric_ids(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The aggregated table's id.
+     */
+open func getTableId(metricId: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_get_table_id(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(metricId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether a metric is defined.
+     */
+open func hasMetric(metricId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_has_metric(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(metricId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Defines (or replaces) a metric: `aggregate` (`sum`, `avg`, `min`, `max`; default
+     * `sum`) or `custom_aggregate` over `number_cell_id` or `number_function` (neither: each
+     * row counts 1). An unknown aggregate name is `InvalidValue`.
+     */
+open func setMetricDefinition(metricId: String, tableId: String, aggregate: String?, customAggregate: MetricAggregate?, numberCellId: String?, numberFunction: CellFunction?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_set_metric_definition(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(metricId),
+        FfiConverterString.lower(tableId),
+        FfiConverterOptionString.lower(aggregate),
+        FfiConverterOptionTypeMetricAggregate.lower(customAggregate),
+        FfiConverterOptionString.lower(numberCellId),
+        FfiConverterOptionTypeCellFunction.lower(numberFunction),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition (or checkpoint history) and the
+     * store listeners (`destroy` itself frees the object in Kotlin and Swift).
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_metrics_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMetrics: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Metrics
+
+    public static func lift(_ handle: UInt64) throws -> Metrics {
+        return Metrics(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Metrics) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Metrics {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Metrics, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetrics_lift(_ handle: UInt64) throws -> Metrics {
+    return try FfiConverterTypeMetrics.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMetrics_lower(_ value: Metrics) -> UInt64 {
+    return FfiConverterTypeMetrics.lower(value)
+}
+
+
+
+
+
+
+/**
  * Storage implemented in the foreign language over TinyBase's JSON document (TinyBase's
  * `createCustomPersister` with `getPersisted`/`setPersisted`).
  */
@@ -4341,6 +7105,2335 @@ public func FfiConverterTypePersisterStorage_lower(_ value: PersisterStorage) ->
 
 
 /**
+ * TinyQL queries over a store; each result is a table named after its query.
+ */
+public protocol QueriesProtocol: AnyObject, Sendable {
+    
+    /**
+     * Listens to one param value (`None`s: any).
+     */
+    func addParamValueListener(queryId: String?, paramId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a query's param values (`None`: any query).
+     */
+    func addParamValuesListener(queryId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to the query ids.
+     */
+    func addQueryIdsListener(listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a result row's cell ids.
+     */
+    func addResultCellIdsListener(queryId: String?, rowId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a result cell.
+     */
+    func addResultCellListener(queryId: String?, rowId: String?, cellId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a query's result row count.
+     */
+    func addResultRowCountListener(queryId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a query's result row ids.
+     */
+    func addResultRowIdsListener(queryId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a result row.
+     */
+    func addResultRowListener(queryId: String?, rowId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a query's sorted result row ids.
+     */
+    func addResultSortedRowIdsListener(queryId: String?, cellId: String?, descending: Bool, offset: UInt64, limit: UInt64?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a query's result cell ids.
+     */
+    func addResultTableCellIdsListener(queryId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a query's result table.
+     */
+    func addResultTableListener(queryId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Removes a listener.
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * Removes a query definition.
+     */
+    func delQueryDefinition(queryId: String) 
+    
+    /**
+     * Listener counts per kind.
+     */
+    func getListenerStats()  -> [String: UInt64]
+    
+    /**
+     * One param value.
+     */
+    func getParamValue(queryId: String, paramId: String)  -> CellValue?
+    
+    /**
+     * A query's param values as a JSON object, in order.
+     */
+    func getParamValuesJson(queryId: String)  -> String
+    
+    /**
+     * The query ids.
+     */
+    func getQueryIds()  -> [String]
+    
+    /**
+     * One result cell.
+     */
+    func getResultCell(queryId: String, rowId: String, cellId: String)  -> CellValue?
+    
+    /**
+     * A result row's cell ids.
+     */
+    func getResultCellIds(queryId: String, rowId: String)  -> [String]
+    
+    /**
+     * How many rows a query's result has.
+     */
+    func getResultRowCount(queryId: String)  -> UInt64
+    
+    /**
+     * A query's result row ids.
+     */
+    func getResultRowIds(queryId: String)  -> [String]
+    
+    /**
+     * One result row as JSON, in order.
+     */
+    func getResultRowJson(queryId: String, rowId: String)  -> String
+    
+    /**
+     * A query's result row ids sorted by a cell (`None`: by id), sliced.
+     */
+    func getResultSortedRowIds(queryId: String, cellId: String?, descending: Bool, offset: UInt64, limit: UInt64?)  -> [String]
+    
+    /**
+     * The cell ids used in a query's result.
+     */
+    func getResultTableCellIds(queryId: String)  -> [String]
+    
+    /**
+     * A query's result table as JSON, in order.
+     */
+    func getResultTableJson(queryId: String)  -> String
+    
+    /**
+     * The queried table's (or query's) id.
+     */
+    func getTableId(queryId: String)  -> String?
+    
+    /**
+     * Whether a query is defined.
+     */
+    func hasQuery(queryId: String)  -> Bool
+    
+    /**
+     * Whether a result cell exists.
+     */
+    func hasResultCell(queryId: String, rowId: String, cellId: String)  -> Bool
+    
+    /**
+     * Whether a result row exists.
+     */
+    func hasResultRow(queryId: String, rowId: String)  -> Bool
+    
+    /**
+     * Whether a query's result has any row.
+     */
+    func hasResultTable(queryId: String)  -> Bool
+    
+    /**
+     * Sets one param value (re-running the query).
+     */
+    func setParamValue(queryId: String, paramId: String, value: CellValue) throws 
+    
+    /**
+     * Replaces a query's param values (re-running it).
+     */
+    func setParamValues(queryId: String, params: [String: CellValue]) throws 
+    
+    /**
+     * Defines (or replaces) a query over `table_id` (or, with `on_query`, over the result of
+     * the query `table_id`), with initial param values. An invalid definition (unknown
+     * aggregate, unnamed calculated select) is `InvalidValue`; a failing foreign function
+     * is `Callback`.
+     */
+    func setQueryDefinition(queryId: String, tableId: String, definition: QueryDefinition, params: [String: CellValue], onQuery: Bool) throws 
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition and the store listeners.
+     */
+    func shutdown() 
+    
+}
+/**
+ * TinyQL queries over a store; each result is a table named after its query.
+ */
+open class Queries: QueriesProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_queries(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_queries(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Listens to one param value (`None`s: any).
+     */
+open func addParamValueListener(queryId: String?, paramId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_param_value_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterOptionString.lower(paramId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a query's param values (`None`: any query).
+     */
+open func addParamValuesListener(queryId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_param_values_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to the query ids.
+     */
+open func addQueryIdsListener(listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_query_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a result row's cell ids.
+     */
+open func addResultCellIdsListener(queryId: String?, rowId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_result_cell_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterOptionString.lower(rowId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a result cell.
+     */
+open func addResultCellListener(queryId: String?, rowId: String?, cellId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_result_cell_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterOptionString.lower(rowId),
+        FfiConverterOptionString.lower(cellId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a query's result row count.
+     */
+open func addResultRowCountListener(queryId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_result_row_count_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a query's result row ids.
+     */
+open func addResultRowIdsListener(queryId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_result_row_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a result row.
+     */
+open func addResultRowListener(queryId: String?, rowId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_result_row_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterOptionString.lower(rowId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a query's sorted result row ids.
+     */
+open func addResultSortedRowIdsListener(queryId: String?, cellId: String?, descending: Bool, offset: UInt64, limit: UInt64?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_result_sorted_row_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterOptionString.lower(cellId),
+        FfiConverterBool.lower(descending),
+        FfiConverterUInt64.lower(offset),
+        FfiConverterOptionUInt64.lower(limit),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a query's result cell ids.
+     */
+open func addResultTableCellIdsListener(queryId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_result_table_cell_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a query's result table.
+     */
+open func addResultTableListener(queryId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_add_result_table_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(queryId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Removes a listener.
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a query definition.
+     */
+open func delQueryDefinition(queryId: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_del_query_definition(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Listener counts per kind.
+     */
+open func getListenerStats() -> [String: UInt64]  {
+    return try!  FfiConverterDictionaryStringUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_listener_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * One param value.
+     */
+open func getParamValue(queryId: String, paramId: String) -> CellValue?  {
+    return try!  FfiConverterOptionTypeCellValue.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_param_value(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterString.lower(paramId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A query's param values as a JSON object, in order.
+     */
+open func getParamValuesJson(queryId: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_param_values_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The query ids.
+     */
+open func getQueryIds() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_query_ids(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * One result cell.
+     */
+open func getResultCell(queryId: String, rowId: String, cellId: String) -> CellValue?  {
+    return try!  FfiConverterOptionTypeCellValue.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_result_cell(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterString.lower(rowId),
+        FfiConverterString.lower(cellId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A result row's cell ids.
+     */
+open func getResultCellIds(queryId: String, rowId: String) -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_result_cell_ids(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterString.lower(rowId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many rows a query's result has.
+     */
+open func getResultRowCount(queryId: String) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_result_row_count(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A query's result row ids.
+     */
+open func getResultRowIds(queryId: String) -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_result_row_ids(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * One result row as JSON, in order.
+     */
+open func getResultRowJson(queryId: String, rowId: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_result_row_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterString.lower(rowId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A query's result row ids sorted by a cell (`None`: by id), sliced.
+     */
+open func getResultSortedRowIds(queryId: String, cellId: String?, descending: Bool, offset: UInt64, limit: UInt64?) -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_result_sorted_row_ids(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterOptionString.lower(cellId),
+        FfiConverterBool.lower(descending),
+        FfiConverterUInt64.lower(offset),
+        FfiConverterOptionUInt64.lower(limit),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The cell ids used in a query's result.
+     */
+open func getResultTableCellIds(queryId: String) -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_result_table_cell_ids(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A query's result table as JSON, in order.
+     */
+open func getResultTableJson(queryId: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_result_table_json(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The queried table's (or query's) id.
+     */
+open func getTableId(queryId: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_get_table_id(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether a query is defined.
+     */
+open func hasQuery(queryId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_has_query(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether a result cell exists.
+     */
+open func hasResultCell(queryId: String, rowId: String, cellId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_has_result_cell(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterString.lower(rowId),
+        FfiConverterString.lower(cellId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether a result row exists.
+     */
+open func hasResultRow(queryId: String, rowId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_has_result_row(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterString.lower(rowId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether a query's result has any row.
+     */
+open func hasResultTable(queryId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_has_result_table(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Sets one param value (re-running the query).
+     */
+open func setParamValue(queryId: String, paramId: String, value: CellValue)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_set_param_value(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterString.lower(paramId),
+        FfiConverterTypeCellValue_lower(value),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Replaces a query's param values (re-running it).
+     */
+open func setParamValues(queryId: String, params: [String: CellValue])throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_set_param_values(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterDictionaryStringTypeCellValue.lower(params),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Defines (or replaces) a query over `table_id` (or, with `on_query`, over the result of
+     * the query `table_id`), with initial param values. An invalid definition (unknown
+     * aggregate, unnamed calculated select) is `InvalidValue`; a failing foreign function
+     * is `Callback`.
+     */
+open func setQueryDefinition(queryId: String, tableId: String, definition: QueryDefinition, params: [String: CellValue], onQuery: Bool)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_set_query_definition(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterString.lower(tableId),
+        FfiConverterTypeQueryDefinition_lower(definition),
+        FfiConverterDictionaryStringTypeCellValue.lower(params),
+        FfiConverterBool.lower(onQuery),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition and the store listeners.
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queries_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueries: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Queries
+
+    public static func lift(_ handle: UInt64) throws -> Queries {
+        return Queries(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Queries) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Queries {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Queries, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueries_lift(_ handle: UInt64) throws -> Queries {
+    return try FfiConverterTypeQueries.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueries_lower(_ value: Queries) -> UInt64 {
+    return FfiConverterTypeQueries.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A custom group aggregate over cells with optional incremental hooks; `None` from a hook
+ * recomputes the group.
+ */
+public protocol QueryAggregate: AnyObject, Sendable {
+    
+    /**
+     * Which hooks below are implemented.
+     */
+    func hooks()  -> AggregateHooks
+    
+    /**
+     * The aggregate of all cells.
+     */
+    func aggregate(cells: [CellValue], length: UInt64) throws  -> CellValue?
+    
+    /**
+     * The aggregate after `add` joined the group.
+     */
+    func add(current: CellValue, add: CellValue, length: UInt64) throws  -> CellValue?
+    
+    /**
+     * The aggregate after `remove` left the group.
+     */
+    func remove(current: CellValue, remove: CellValue, length: UInt64) throws  -> CellValue?
+    
+    /**
+     * The aggregate after `remove` was replaced by `add`.
+     */
+    func replace(current: CellValue, add: CellValue, remove: CellValue, length: UInt64) throws  -> CellValue?
+    
+}
+/**
+ * A custom group aggregate over cells with optional incremental hooks; `None` from a hook
+ * recomputes the group.
+ */
+open class QueryAggregateImpl: QueryAggregate, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_queryaggregate(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_queryaggregate(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Which hooks below are implemented.
+     */
+open func hooks() -> AggregateHooks  {
+    return try!  FfiConverterTypeAggregateHooks_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queryaggregate_hooks(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The aggregate of all cells.
+     */
+open func aggregate(cells: [CellValue], length: UInt64)throws  -> CellValue?  {
+    return try  FfiConverterOptionTypeCellValue.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queryaggregate_aggregate(
+            self.uniffiCloneHandle(),
+        FfiConverterSequenceTypeCellValue.lower(cells),
+        FfiConverterUInt64.lower(length),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The aggregate after `add` joined the group.
+     */
+open func add(current: CellValue, add: CellValue, length: UInt64)throws  -> CellValue?  {
+    return try  FfiConverterOptionTypeCellValue.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queryaggregate_add(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCellValue_lower(current),
+        FfiConverterTypeCellValue_lower(add),
+        FfiConverterUInt64.lower(length),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The aggregate after `remove` left the group.
+     */
+open func remove(current: CellValue, remove: CellValue, length: UInt64)throws  -> CellValue?  {
+    return try  FfiConverterOptionTypeCellValue.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queryaggregate_remove(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCellValue_lower(current),
+        FfiConverterTypeCellValue_lower(remove),
+        FfiConverterUInt64.lower(length),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The aggregate after `remove` was replaced by `add`.
+     */
+open func replace(current: CellValue, add: CellValue, remove: CellValue, length: UInt64)throws  -> CellValue?  {
+    return try  FfiConverterOptionTypeCellValue.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queryaggregate_replace(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCellValue_lower(current),
+        FfiConverterTypeCellValue_lower(add),
+        FfiConverterTypeCellValue_lower(remove),
+        FfiConverterUInt64.lower(length),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceQueryAggregate {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceQueryAggregate = UniffiVTableCallbackInterfaceQueryAggregate(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeQueryAggregate.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface QueryAggregate: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeQueryAggregate.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface QueryAggregate: handle missing in uniffiClone")
+            }
+        },
+        hooks: { (
+            uniffiHandle: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> AggregateHooks in
+                guard let uniffiObj = try? FfiConverterTypeQueryAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.hooks(
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterTypeAggregateHooks_lower($0) }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        },
+        aggregate: { (
+            uniffiHandle: UInt64,
+            cells: RustBuffer,
+            length: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> CellValue? in
+                guard let uniffiObj = try? FfiConverterTypeQueryAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.aggregate(
+                     cells: try FfiConverterSequenceTypeCellValue.lift(cells),
+                     length: try FfiConverterUInt64.lift(length)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionTypeCellValue.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        },
+        add: { (
+            uniffiHandle: UInt64,
+            current: RustBuffer,
+            add: RustBuffer,
+            length: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> CellValue? in
+                guard let uniffiObj = try? FfiConverterTypeQueryAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.add(
+                     current: try FfiConverterTypeCellValue_lift(current),
+                     add: try FfiConverterTypeCellValue_lift(add),
+                     length: try FfiConverterUInt64.lift(length)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionTypeCellValue.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        },
+        remove: { (
+            uniffiHandle: UInt64,
+            current: RustBuffer,
+            remove: RustBuffer,
+            length: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> CellValue? in
+                guard let uniffiObj = try? FfiConverterTypeQueryAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.remove(
+                     current: try FfiConverterTypeCellValue_lift(current),
+                     remove: try FfiConverterTypeCellValue_lift(remove),
+                     length: try FfiConverterUInt64.lift(length)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionTypeCellValue.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        },
+        replace: { (
+            uniffiHandle: UInt64,
+            current: RustBuffer,
+            add: RustBuffer,
+            remove: RustBuffer,
+            length: UInt64,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> CellValue? in
+                guard let uniffiObj = try? FfiConverterTypeQueryAggregate.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.replace(
+                     current: try FfiConverterTypeCellValue_lift(current),
+                     add: try FfiConverterTypeCellValue_lift(add),
+                     remove: try FfiConverterTypeCellValue_lift(remove),
+                     length: try FfiConverterUInt64.lift(length)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionTypeCellValue.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceQueryAggregate> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceQueryAggregate>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitQueryAggregate() {
+    uniffi_tinystore_fn_init_callback_vtable_queryaggregate(UniffiCallbackInterfaceQueryAggregate.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryAggregate: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<QueryAggregate>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = QueryAggregate
+
+    public static func lift(_ handle: UInt64) throws -> QueryAggregate {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return QueryAggregateImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: QueryAggregate) -> UInt64 {
+         if let rustImpl = value as? QueryAggregateImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryAggregate {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: QueryAggregate, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryAggregate_lift(_ handle: UInt64) throws -> QueryAggregate {
+    return try FfiConverterTypeQueryAggregate.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryAggregate_lower(_ value: QueryAggregate) -> UInt64 {
+    return FfiConverterTypeQueryAggregate.lower(value)
+}
+
+
+
+
+
+
+/**
+ * TinyQL's builder (`select`, `join`, `where`, `group`, `having`, `param`), valid during the
+ * definition call it is given to.
+ */
+public protocol QueryBuilderProtocol: AnyObject, Sendable {
+    
+    /**
+     * `group(selectedCellId, 'count'|'sum'|'avg'|'min'|'max')`; another name fails the
+     * definition with `InvalidValue`.
+     */
+    func group(selectedCellId: String, aggregate: String)  -> QueryClause
+    
+    /**
+     * `group(selectedCellId, aggregate, add?, remove?, replace?)` with a custom aggregate.
+     */
+    func groupCustom(selectedCellId: String, aggregate: QueryAggregate)  -> QueryClause
+    
+    /**
+     * `having(selectedOrGroupedCellId, equals)`.
+     */
+    func having(cellId: String, equals: CellValue) throws 
+    
+    /**
+     * `having(getSelectedOrGroupedCell => boolean)`.
+     */
+    func havingFunction(function: ConditionFunction) 
+    
+    /**
+     * `join(tableId, [from,] on)`: `on_cell_id` or `on_function` gives the remote row id.
+     */
+    func join(tableId: String, from: String?, onCellId: String?, onFunction: JoinFunction?)  -> QueryClause
+    
+    /**
+     * `join(true, queryId, [from,] on)`.
+     */
+    func joinQuery(queryId: String, from: String?, onCellId: String?, onFunction: JoinFunction?)  -> QueryClause
+    
+    /**
+     * `param(paramId)`: the query's current value of a parameter.
+     */
+    func param(paramId: String)  -> CellValue?
+    
+    /**
+     * `select(cellId)`.
+     */
+    func select(cellId: String)  -> QueryClause
+    
+    /**
+     * `selectAll()` (`None`) or `selectAll(joinedTableId, prefix)`.
+     */
+    func selectAll(joinedTableId: String?, prefix: String) 
+    
+    /**
+     * `selectAll(joinedTableId?, mapper)`.
+     */
+    func selectAllMapped(joinedTableId: String?, mapper: IdMapper) 
+    
+    /**
+     * `select(joinedTableId, cellId)`.
+     */
+    func selectFrom(joinedTableId: String, cellId: String)  -> QueryClause
+    
+    /**
+     * `select(true, joinedQueryId, cellId)`.
+     */
+    func selectFromQuery(joinedQueryId: String, cellId: String)  -> QueryClause
+    
+    /**
+     * `select((getTableCell, rowId) => value)`: must be named with `as_alias`.
+     */
+    func selectFunction(function: SelectFunction)  -> QueryClause
+    
+    /**
+     * `where([joinedTableId,] cellId, equals)`.
+     */
+    func whereEquals(joinedTableId: String?, cellId: String, equals: CellValue) throws 
+    
+    /**
+     * `where(getTableCell => boolean)`.
+     */
+    func whereFunction(function: ConditionFunction) 
+    
+    /**
+     * `where(true, joinedQueryId, cellId, equals)`.
+     */
+    func whereQueryEquals(joinedQueryId: String, cellId: String, equals: CellValue) throws 
+    
+}
+/**
+ * TinyQL's builder (`select`, `join`, `where`, `group`, `having`, `param`), valid during the
+ * definition call it is given to.
+ */
+open class QueryBuilder: QueryBuilderProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_querybuilder(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_querybuilder(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * `group(selectedCellId, 'count'|'sum'|'avg'|'min'|'max')`; another name fails the
+     * definition with `InvalidValue`.
+     */
+open func group(selectedCellId: String, aggregate: String) -> QueryClause  {
+    return try!  FfiConverterTypeQueryClause_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_group(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(selectedCellId),
+        FfiConverterString.lower(aggregate),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `group(selectedCellId, aggregate, add?, remove?, replace?)` with a custom aggregate.
+     */
+open func groupCustom(selectedCellId: String, aggregate: QueryAggregate) -> QueryClause  {
+    return try!  FfiConverterTypeQueryClause_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_group_custom(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(selectedCellId),
+        FfiConverterTypeQueryAggregate_lower(aggregate),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `having(selectedOrGroupedCellId, equals)`.
+     */
+open func having(cellId: String, equals: CellValue)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_having(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(cellId),
+        FfiConverterTypeCellValue_lower(equals),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `having(getSelectedOrGroupedCell => boolean)`.
+     */
+open func havingFunction(function: ConditionFunction)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_having_function(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeConditionFunction_lower(function),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `join(tableId, [from,] on)`: `on_cell_id` or `on_function` gives the remote row id.
+     */
+open func join(tableId: String, from: String?, onCellId: String?, onFunction: JoinFunction?) -> QueryClause  {
+    return try!  FfiConverterTypeQueryClause_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_join(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(tableId),
+        FfiConverterOptionString.lower(from),
+        FfiConverterOptionString.lower(onCellId),
+        FfiConverterOptionTypeJoinFunction.lower(onFunction),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `join(true, queryId, [from,] on)`.
+     */
+open func joinQuery(queryId: String, from: String?, onCellId: String?, onFunction: JoinFunction?) -> QueryClause  {
+    return try!  FfiConverterTypeQueryClause_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_join_query(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(queryId),
+        FfiConverterOptionString.lower(from),
+        FfiConverterOptionString.lower(onCellId),
+        FfiConverterOptionTypeJoinFunction.lower(onFunction),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `param(paramId)`: the query's current value of a parameter.
+     */
+open func param(paramId: String) -> CellValue?  {
+    return try!  FfiConverterOptionTypeCellValue.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_param(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(paramId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `select(cellId)`.
+     */
+open func select(cellId: String) -> QueryClause  {
+    return try!  FfiConverterTypeQueryClause_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_select(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(cellId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `selectAll()` (`None`) or `selectAll(joinedTableId, prefix)`.
+     */
+open func selectAll(joinedTableId: String?, prefix: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_select_all(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(joinedTableId),
+        FfiConverterString.lower(prefix),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `selectAll(joinedTableId?, mapper)`.
+     */
+open func selectAllMapped(joinedTableId: String?, mapper: IdMapper)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_select_all_mapped(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(joinedTableId),
+        FfiConverterTypeIdMapper_lower(mapper),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `select(joinedTableId, cellId)`.
+     */
+open func selectFrom(joinedTableId: String, cellId: String) -> QueryClause  {
+    return try!  FfiConverterTypeQueryClause_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_select_from(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(joinedTableId),
+        FfiConverterString.lower(cellId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `select(true, joinedQueryId, cellId)`.
+     */
+open func selectFromQuery(joinedQueryId: String, cellId: String) -> QueryClause  {
+    return try!  FfiConverterTypeQueryClause_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_select_from_query(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(joinedQueryId),
+        FfiConverterString.lower(cellId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `select((getTableCell, rowId) => value)`: must be named with `as_alias`.
+     */
+open func selectFunction(function: SelectFunction) -> QueryClause  {
+    return try!  FfiConverterTypeQueryClause_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_select_function(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeSelectFunction_lower(function),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `where([joinedTableId,] cellId, equals)`.
+     */
+open func whereEquals(joinedTableId: String?, cellId: String, equals: CellValue)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_where_equals(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(joinedTableId),
+        FfiConverterString.lower(cellId),
+        FfiConverterTypeCellValue_lower(equals),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `where(getTableCell => boolean)`.
+     */
+open func whereFunction(function: ConditionFunction)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_where_function(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeConditionFunction_lower(function),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `where(true, joinedQueryId, cellId, equals)`.
+     */
+open func whereQueryEquals(joinedQueryId: String, cellId: String, equals: CellValue)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querybuilder_where_query_equals(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(joinedQueryId),
+        FfiConverterString.lower(cellId),
+        FfiConverterTypeCellValue_lower(equals),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryBuilder: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = QueryBuilder
+
+    public static func lift(_ handle: UInt64) throws -> QueryBuilder {
+        return QueryBuilder(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: QueryBuilder) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryBuilder {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: QueryBuilder, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryBuilder_lift(_ handle: UInt64) throws -> QueryBuilder {
+    return try FfiConverterTypeQueryBuilder.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryBuilder_lower(_ value: QueryBuilder) -> UInt64 {
+    return FfiConverterTypeQueryBuilder.lower(value)
+}
+
+
+
+
+
+
+/**
+ * What `select`, `join` and `group` return: names the clause (TinyQL's `.as(alias)`).
+ */
+public protocol QueryClauseProtocol: AnyObject, Sendable {
+    
+    /**
+     * Names the selected cell, the join or the aggregate (TinyQL's `.as(alias)`).
+     */
+    func asAlias(alias: String) 
+    
+}
+/**
+ * What `select`, `join` and `group` return: names the clause (TinyQL's `.as(alias)`).
+ */
+open class QueryClause: QueryClauseProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_queryclause(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_queryclause(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Names the selected cell, the join or the aggregate (TinyQL's `.as(alias)`).
+     */
+open func asAlias(alias: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_queryclause_as_alias(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(alias),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryClause: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = QueryClause
+
+    public static func lift(_ handle: UInt64) throws -> QueryClause {
+        return QueryClause(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: QueryClause) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryClause {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: QueryClause, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryClause_lift(_ handle: UInt64) throws -> QueryClause {
+    return try FfiConverterTypeQueryClause.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryClause_lower(_ value: QueryClause) -> UInt64 {
+    return FfiConverterTypeQueryClause.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A query definition, implemented in the foreign language: declares the clauses on `builder`.
+ */
+public protocol QueryDefinition: AnyObject, Sendable {
+    
+    /**
+     * Declares the query's clauses.
+     */
+    func build(builder: QueryBuilder) throws 
+    
+}
+/**
+ * A query definition, implemented in the foreign language: declares the clauses on `builder`.
+ */
+open class QueryDefinitionImpl: QueryDefinition, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_querydefinition(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_querydefinition(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Declares the query's clauses.
+     */
+open func build(builder: QueryBuilder)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_querydefinition_build(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeQueryBuilder_lower(builder),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceQueryDefinition {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceQueryDefinition = UniffiVTableCallbackInterfaceQueryDefinition(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeQueryDefinition.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface QueryDefinition: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeQueryDefinition.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface QueryDefinition: handle missing in uniffiClone")
+            }
+        },
+        build: { (
+            uniffiHandle: UInt64,
+            builder: UInt64,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeQueryDefinition.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.build(
+                     builder: try FfiConverterTypeQueryBuilder_lift(builder)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceQueryDefinition> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceQueryDefinition>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitQueryDefinition() {
+    uniffi_tinystore_fn_init_callback_vtable_querydefinition(UniffiCallbackInterfaceQueryDefinition.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeQueryDefinition: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<QueryDefinition>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = QueryDefinition
+
+    public static func lift(_ handle: UInt64) throws -> QueryDefinition {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return QueryDefinitionImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: QueryDefinition) -> UInt64 {
+         if let rustImpl = value as? QueryDefinitionImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> QueryDefinition {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: QueryDefinition, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryDefinition_lift(_ handle: UInt64) throws -> QueryDefinition {
+    return try FfiConverterTypeQueryDefinition.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeQueryDefinition_lower(_ value: QueryDefinition) -> UInt64 {
+    return FfiConverterTypeQueryDefinition.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Links rows of a local table to rows of a remote table (TinyBase's `Relationships`).
+ */
+public protocol RelationshipsProtocol: AnyObject, Sendable {
+    
+    /**
+     * Listens to a linked list of rows.
+     */
+    func addLinkedRowIdsListener(relationshipId: String, firstRowId: String, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a remote row's local row ids.
+     */
+    func addLocalRowIdsListener(relationshipId: String?, remoteRowId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to the relationship ids.
+     */
+    func addRelationshipIdsListener(listener: ViewListener)  -> UInt64
+    
+    /**
+     * Listens to a local row's remote row id.
+     */
+    func addRemoteRowIdListener(relationshipId: String?, localRowId: String?, listener: ViewListener)  -> UInt64
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * Removes a relationship definition.
+     */
+    func delRelationshipDefinition(relationshipId: String) 
+    
+    /**
+     * The linked list of rows starting at `first_row_id` (local and remote table the same).
+     */
+    func getLinkedRowIds(relationshipId: String, firstRowId: String)  -> [String]
+    
+    /**
+     * Listener counts (`remote_row_id`, `local_row_ids`, `linked_row_ids`).
+     */
+    func getListenerStats()  -> [String: UInt64]
+    
+    /**
+     * The local rows linking to a remote row.
+     */
+    func getLocalRowIds(relationshipId: String, remoteRowId: String)  -> [String]
+    
+    /**
+     * The local table's id.
+     */
+    func getLocalTableId(relationshipId: String)  -> String?
+    
+    /**
+     * The relationship ids.
+     */
+    func getRelationshipIds()  -> [String]
+    
+    /**
+     * The remote row a local row links to.
+     */
+    func getRemoteRowId(relationshipId: String, localRowId: String)  -> String?
+    
+    /**
+     * The remote table's id.
+     */
+    func getRemoteTableId(relationshipId: String)  -> String?
+    
+    /**
+     * Whether a relationship is defined.
+     */
+    func hasRelationship(relationshipId: String)  -> Bool
+    
+    /**
+     * Defines (or replaces) a relationship: the remote row id is the local row's
+     * `remote_row_id_cell_id` cell, or `remote_row_id_function`'s result.
+     */
+    func setRelationshipDefinition(relationshipId: String, localTableId: String, remoteTableId: String, remoteRowIdCellId: String?, remoteRowIdFunction: RowIdFunction?) throws 
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition (or checkpoint history) and the
+     * store listeners (`destroy` itself frees the object in Kotlin and Swift).
+     */
+    func shutdown() 
+    
+}
+/**
+ * Links rows of a local table to rows of a remote table (TinyBase's `Relationships`).
+ */
+open class Relationships: RelationshipsProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_relationships(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_relationships(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Listens to a linked list of rows.
+     */
+open func addLinkedRowIdsListener(relationshipId: String, firstRowId: String, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_add_linked_row_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(relationshipId),
+        FfiConverterString.lower(firstRowId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a remote row's local row ids.
+     */
+open func addLocalRowIdsListener(relationshipId: String?, remoteRowId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_add_local_row_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(relationshipId),
+        FfiConverterOptionString.lower(remoteRowId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to the relationship ids.
+     */
+open func addRelationshipIdsListener(listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_add_relationship_ids_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listens to a local row's remote row id.
+     */
+open func addRemoteRowIdListener(relationshipId: String?, localRowId: String?, listener: ViewListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_add_remote_row_id_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(relationshipId),
+        FfiConverterOptionString.lower(localRowId),
+        FfiConverterTypeViewListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Removes a listener (unknown ids are ignored).
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a relationship definition.
+     */
+open func delRelationshipDefinition(relationshipId: String)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_del_relationship_definition(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(relationshipId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The linked list of rows starting at `first_row_id` (local and remote table the same).
+     */
+open func getLinkedRowIds(relationshipId: String, firstRowId: String) -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_get_linked_row_ids(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(relationshipId),
+        FfiConverterString.lower(firstRowId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Listener counts (`remote_row_id`, `local_row_ids`, `linked_row_ids`).
+     */
+open func getListenerStats() -> [String: UInt64]  {
+    return try!  FfiConverterDictionaryStringUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_get_listener_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The local rows linking to a remote row.
+     */
+open func getLocalRowIds(relationshipId: String, remoteRowId: String) -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_get_local_row_ids(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(relationshipId),
+        FfiConverterString.lower(remoteRowId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The local table's id.
+     */
+open func getLocalTableId(relationshipId: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_get_local_table_id(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(relationshipId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The relationship ids.
+     */
+open func getRelationshipIds() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_get_relationship_ids(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The remote row a local row links to.
+     */
+open func getRemoteRowId(relationshipId: String, localRowId: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_get_remote_row_id(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(relationshipId),
+        FfiConverterString.lower(localRowId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The remote table's id.
+     */
+open func getRemoteTableId(relationshipId: String) -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_get_remote_table_id(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(relationshipId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether a relationship is defined.
+     */
+open func hasRelationship(relationshipId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_has_relationship(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(relationshipId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Defines (or replaces) a relationship: the remote row id is the local row's
+     * `remote_row_id_cell_id` cell, or `remote_row_id_function`'s result.
+     */
+open func setRelationshipDefinition(relationshipId: String, localTableId: String, remoteTableId: String, remoteRowIdCellId: String?, remoteRowIdFunction: RowIdFunction?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_set_relationship_definition(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(relationshipId),
+        FfiConverterString.lower(localTableId),
+        FfiConverterString.lower(remoteTableId),
+        FfiConverterOptionString.lower(remoteRowIdCellId),
+        FfiConverterOptionTypeRowIdFunction.lower(remoteRowIdFunction),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * TinyBase's `destroy()`: removes every definition (or checkpoint history) and the
+     * store listeners (`destroy` itself frees the object in Kotlin and Swift).
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_relationships_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRelationships: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Relationships
+
+    public static func lift(_ handle: UInt64) throws -> Relationships {
+        return Relationships(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Relationships) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Relationships {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Relationships, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRelationships_lift(_ handle: UInt64) throws -> Relationships {
+    return try FfiConverterTypeRelationships.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRelationships_lower(_ value: Relationships) -> UInt64 {
+    return FfiConverterTypeRelationships.lower(value)
+}
+
+
+
+
+
+
+/**
  * Decides at the end of a transaction whether to roll it back (TinyBase's `doRollback`).
  */
 public protocol RollbackCheck: AnyObject, Sendable {
@@ -4542,6 +9635,221 @@ public func FfiConverterTypeRollbackCheck_lift(_ handle: UInt64) throws -> Rollb
 #endif
 public func FfiConverterTypeRollbackCheck_lower(_ value: RollbackCheck) -> UInt64 {
     return FfiConverterTypeRollbackCheck.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A definition function returning a row id (TinyBase's `getRemoteRowId`).
+ */
+public protocol RowIdFunction: AnyObject, Sendable {
+    
+    /**
+     * The remote row id for the row (`None`: none).
+     */
+    func call(getCell: CellGetter, rowId: String) throws  -> String?
+    
+}
+/**
+ * A definition function returning a row id (TinyBase's `getRemoteRowId`).
+ */
+open class RowIdFunctionImpl: RowIdFunction, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_rowidfunction(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_rowidfunction(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The remote row id for the row (`None`: none).
+     */
+open func call(getCell: CellGetter, rowId: String)throws  -> String?  {
+    return try  FfiConverterOptionString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_rowidfunction_call(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCellGetter_lower(getCell),
+        FfiConverterString.lower(rowId),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceRowIdFunction {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceRowIdFunction = UniffiVTableCallbackInterfaceRowIdFunction(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeRowIdFunction.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface RowIdFunction: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeRowIdFunction.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface RowIdFunction: handle missing in uniffiClone")
+            }
+        },
+        call: { (
+            uniffiHandle: UInt64,
+            getCell: UInt64,
+            rowId: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> String? in
+                guard let uniffiObj = try? FfiConverterTypeRowIdFunction.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.call(
+                     getCell: try FfiConverterTypeCellGetter_lift(getCell),
+                     rowId: try FfiConverterString.lift(rowId)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceRowIdFunction> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceRowIdFunction>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitRowIdFunction() {
+    uniffi_tinystore_fn_init_callback_vtable_rowidfunction(UniffiCallbackInterfaceRowIdFunction.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRowIdFunction: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<RowIdFunction>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = RowIdFunction
+
+    public static func lift(_ handle: UInt64) throws -> RowIdFunction {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return RowIdFunctionImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: RowIdFunction) -> UInt64 {
+         if let rustImpl = value as? RowIdFunctionImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RowIdFunction {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RowIdFunction, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRowIdFunction_lift(_ handle: UInt64) throws -> RowIdFunction {
+    return try FfiConverterTypeRowIdFunction.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRowIdFunction_lower(_ value: RowIdFunction) -> UInt64 {
+    return FfiConverterTypeRowIdFunction.lower(value)
 }
 
 
@@ -4765,6 +10073,221 @@ public func FfiConverterTypeRowSorter_lower(_ value: RowSorter) -> UInt64 {
 
 
 /**
+ * A calculated select: `(getTableCell, rowId) -> value`.
+ */
+public protocol SelectFunction: AnyObject, Sendable {
+    
+    /**
+     * The selected value for the root row.
+     */
+    func call(getTableCell: CellGetter, rowId: String) throws  -> CellValue?
+    
+}
+/**
+ * A calculated select: `(getTableCell, rowId) -> value`.
+ */
+open class SelectFunctionImpl: SelectFunction, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_selectfunction(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_selectfunction(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The selected value for the root row.
+     */
+open func call(getTableCell: CellGetter, rowId: String)throws  -> CellValue?  {
+    return try  FfiConverterOptionTypeCellValue.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_selectfunction_call(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCellGetter_lower(getTableCell),
+        FfiConverterString.lower(rowId),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSelectFunction {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSelectFunction = UniffiVTableCallbackInterfaceSelectFunction(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSelectFunction.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SelectFunction: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSelectFunction.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SelectFunction: handle missing in uniffiClone")
+            }
+        },
+        call: { (
+            uniffiHandle: UInt64,
+            getTableCell: UInt64,
+            rowId: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> CellValue? in
+                guard let uniffiObj = try? FfiConverterTypeSelectFunction.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.call(
+                     getTableCell: try FfiConverterTypeCellGetter_lift(getTableCell),
+                     rowId: try FfiConverterString.lift(rowId)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterOptionTypeCellValue.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSelectFunction> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSelectFunction>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSelectFunction() {
+    uniffi_tinystore_fn_init_callback_vtable_selectfunction(UniffiCallbackInterfaceSelectFunction.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSelectFunction: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SelectFunction>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SelectFunction
+
+    public static func lift(_ handle: UInt64) throws -> SelectFunction {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SelectFunctionImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SelectFunction) -> UInt64 {
+         if let rustImpl = value as? SelectFunctionImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SelectFunction {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SelectFunction, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSelectFunction_lift(_ handle: UInt64) throws -> SelectFunction {
+    return try FfiConverterTypeSelectFunction.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSelectFunction_lower(_ value: SelectFunction) -> UInt64 {
+    return FfiConverterTypeSelectFunction.lower(value)
+}
+
+
+
+
+
+
+/**
  * A server listener implemented in the foreign language (runs on server threads).
  */
 public protocol ServerListener: AnyObject, Sendable {
@@ -4968,6 +10491,439 @@ public func FfiConverterTypeServerListener_lift(_ handle: UInt64) throws -> Serv
 #endif
 public func FfiConverterTypeServerListener_lower(_ value: ServerListener) -> UInt64 {
     return FfiConverterTypeServerListener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A definition function returning slice ids (TinyBase's `getSliceIdOrIds`).
+ */
+public protocol SliceIdsFunction: AnyObject, Sendable {
+    
+    /**
+     * The slice ids of the row.
+     */
+    func call(getCell: CellGetter, rowId: String) throws  -> [String]
+    
+}
+/**
+ * A definition function returning slice ids (TinyBase's `getSliceIdOrIds`).
+ */
+open class SliceIdsFunctionImpl: SliceIdsFunction, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_sliceidsfunction(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_sliceidsfunction(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The slice ids of the row.
+     */
+open func call(getCell: CellGetter, rowId: String)throws  -> [String]  {
+    return try  FfiConverterSequenceString.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_sliceidsfunction_call(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCellGetter_lower(getCell),
+        FfiConverterString.lower(rowId),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSliceIdsFunction {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSliceIdsFunction = UniffiVTableCallbackInterfaceSliceIdsFunction(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSliceIdsFunction.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SliceIdsFunction: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSliceIdsFunction.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SliceIdsFunction: handle missing in uniffiClone")
+            }
+        },
+        call: { (
+            uniffiHandle: UInt64,
+            getCell: UInt64,
+            rowId: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<RustBuffer>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> [String] in
+                guard let uniffiObj = try? FfiConverterTypeSliceIdsFunction.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.call(
+                     getCell: try FfiConverterTypeCellGetter_lift(getCell),
+                     rowId: try FfiConverterString.lift(rowId)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterSequenceString.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSliceIdsFunction> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSliceIdsFunction>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSliceIdsFunction() {
+    uniffi_tinystore_fn_init_callback_vtable_sliceidsfunction(UniffiCallbackInterfaceSliceIdsFunction.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSliceIdsFunction: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SliceIdsFunction>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SliceIdsFunction
+
+    public static func lift(_ handle: UInt64) throws -> SliceIdsFunction {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SliceIdsFunctionImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SliceIdsFunction) -> UInt64 {
+         if let rustImpl = value as? SliceIdsFunctionImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SliceIdsFunction {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SliceIdsFunction, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSliceIdsFunction_lift(_ handle: UInt64) throws -> SliceIdsFunction {
+    return try FfiConverterTypeSliceIdsFunction.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSliceIdsFunction_lower(_ value: SliceIdsFunction) -> UInt64 {
+    return FfiConverterTypeSliceIdsFunction.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Orders two rows of a slice by their sort keys.
+ */
+public protocol SortKeySorter: AnyObject, Sendable {
+    
+    /**
+     * Compares two sort keys of rows in `slice_id`.
+     */
+    func compare(a: CellValue?, b: CellValue?, sliceId: String) throws  -> Double
+    
+}
+/**
+ * Orders two rows of a slice by their sort keys.
+ */
+open class SortKeySorterImpl: SortKeySorter, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_sortkeysorter(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_sortkeysorter(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Compares two sort keys of rows in `slice_id`.
+     */
+open func compare(a: CellValue?, b: CellValue?, sliceId: String)throws  -> Double  {
+    return try  FfiConverterDouble.lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_sortkeysorter_compare(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeCellValue.lower(a),
+        FfiConverterOptionTypeCellValue.lower(b),
+        FfiConverterString.lower(sliceId),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceSortKeySorter {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceSortKeySorter = UniffiVTableCallbackInterfaceSortKeySorter(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeSortKeySorter.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface SortKeySorter: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeSortKeySorter.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface SortKeySorter: handle missing in uniffiClone")
+            }
+        },
+        compare: { (
+            uniffiHandle: UInt64,
+            a: RustBuffer,
+            b: RustBuffer,
+            sliceId: RustBuffer,
+            uniffiOutReturn: UnsafeMutablePointer<Double>,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> Double in
+                guard let uniffiObj = try? FfiConverterTypeSortKeySorter.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.compare(
+                     a: try FfiConverterOptionTypeCellValue.lift(a),
+                     b: try FfiConverterOptionTypeCellValue.lift(b),
+                     sliceId: try FfiConverterString.lift(sliceId)
+                )
+            }
+
+            
+            let writeReturn = { uniffiOutReturn.pointee = FfiConverterDouble.lower($0) }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceSortKeySorter> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceSortKeySorter>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitSortKeySorter() {
+    uniffi_tinystore_fn_init_callback_vtable_sortkeysorter(UniffiCallbackInterfaceSortKeySorter.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSortKeySorter: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<SortKeySorter>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = SortKeySorter
+
+    public static func lift(_ handle: UInt64) throws -> SortKeySorter {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return SortKeySorterImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: SortKeySorter) -> UInt64 {
+         if let rustImpl = value as? SortKeySorterImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SortKeySorter {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SortKeySorter, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSortKeySorter_lift(_ handle: UInt64) throws -> SortKeySorter {
+    return try FfiConverterTypeSortKeySorter.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSortKeySorter_lower(_ value: SortKeySorter) -> UInt64 {
+    return FfiConverterTypeSortKeySorter.lower(value)
 }
 
 
@@ -5844,12 +11800,12 @@ public protocol StoreProtocol: AnyObject, Sendable {
     /**
      * Deletes a cell (`force_del`: even if the schema gives it a default).
      */
-    func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool) 
+    func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool) throws 
     
     /**
      * Deletes a row.
      */
-    func delRow(tableId: String, rowId: String) 
+    func delRow(tableId: String, rowId: String) throws 
     
     /**
      * Removes both schemas.
@@ -5859,12 +11815,12 @@ public protocol StoreProtocol: AnyObject, Sendable {
     /**
      * Deletes a table.
      */
-    func delTable(tableId: String) 
+    func delTable(tableId: String) throws 
     
     /**
      * Deletes every table.
      */
-    func delTables() 
+    func delTables() throws 
     
     /**
      * Removes the tables schema.
@@ -5874,12 +11830,12 @@ public protocol StoreProtocol: AnyObject, Sendable {
     /**
      * Deletes a value.
      */
-    func delValue(valueId: String) 
+    func delValue(valueId: String) throws 
     
     /**
      * Deletes every value.
      */
-    func delValues() 
+    func delValues() throws 
     
     /**
      * Removes the values schema.
@@ -5889,7 +11845,7 @@ public protocol StoreProtocol: AnyObject, Sendable {
     /**
      * Finishes an explicit transaction, rolling it back if `rollback`.
      */
-    func finishTransaction(rollback: Bool) 
+    func finishTransaction(rollback: Bool) throws 
     
     /**
      * A cell, `None` if absent.
@@ -6688,7 +12644,7 @@ open func applyChangesJson(json: String)throws   {try rustCallWithError(FfiConve
     /**
      * Deletes a cell (`force_del`: even if the schema gives it a default).
      */
-open func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool)  {try! rustCall() {
+open func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_store_del_cell(
             self.uniffiCloneHandle(),
@@ -6703,7 +12659,7 @@ open func delCell(tableId: String, rowId: String, cellId: String, forceDel: Bool
     /**
      * Deletes a row.
      */
-open func delRow(tableId: String, rowId: String)  {try! rustCall() {
+open func delRow(tableId: String, rowId: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_store_del_row(
             self.uniffiCloneHandle(),
@@ -6727,7 +12683,7 @@ open func delSchema()  {try! rustCall() {
     /**
      * Deletes a table.
      */
-open func delTable(tableId: String)  {try! rustCall() {
+open func delTable(tableId: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_store_del_table(
             self.uniffiCloneHandle(),
@@ -6739,7 +12695,7 @@ open func delTable(tableId: String)  {try! rustCall() {
     /**
      * Deletes every table.
      */
-open func delTables()  {try! rustCall() {
+open func delTables()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_store_del_tables(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -6761,7 +12717,7 @@ open func delTablesSchema()  {try! rustCall() {
     /**
      * Deletes a value.
      */
-open func delValue(valueId: String)  {try! rustCall() {
+open func delValue(valueId: String)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_store_del_value(
             self.uniffiCloneHandle(),
@@ -6773,7 +12729,7 @@ open func delValue(valueId: String)  {try! rustCall() {
     /**
      * Deletes every value.
      */
-open func delValues()  {try! rustCall() {
+open func delValues()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_store_del_values(
             self.uniffiCloneHandle(),uniffiCallStatus
@@ -6795,7 +12751,7 @@ open func delValuesSchema()  {try! rustCall() {
     /**
      * Finishes an explicit transaction, rolling it back if `rollback`.
      */
-open func finishTransaction(rollback: Bool)  {try! rustCall() {
+open func finishTransaction(rollback: Bool)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_store_finish_transaction(
             self.uniffiCloneHandle(),
@@ -8767,6 +14723,219 @@ public func FfiConverterTypeTransactionActions_lower(_ value: TransactionActions
 
 
 /**
+ * A listener of a view (Indexes, Relationships, Metrics, Checkpoints, Queries), implemented
+ * in the foreign language. An error is reported and skipped, as for store listeners.
+ */
+public protocol ViewListener: AnyObject, Sendable {
+    
+    /**
+     * Called with each event.
+     */
+    func onEvent(event: ViewEvent) throws 
+    
+}
+/**
+ * A listener of a view (Indexes, Relationships, Metrics, Checkpoints, Queries), implemented
+ * in the foreign language. An error is reported and skipped, as for store listeners.
+ */
+open class ViewListenerImpl: ViewListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_viewlistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_viewlistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Called with each event.
+     */
+open func onEvent(event: ViewEvent)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_viewlistener_on_event(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeViewEvent_lower(event),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceViewListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceViewListener = UniffiVTableCallbackInterfaceViewListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeViewListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface ViewListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeViewListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface ViewListener: handle missing in uniffiClone")
+            }
+        },
+        onEvent: { (
+            uniffiHandle: UInt64,
+            event: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeViewListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onEvent(
+                     event: try FfiConverterTypeViewEvent_lift(event)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceViewListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceViewListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitViewListener() {
+    uniffi_tinystore_fn_init_callback_vtable_viewlistener(UniffiCallbackInterfaceViewListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeViewListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<ViewListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = ViewListener
+
+    public static func lift(_ handle: UInt64) throws -> ViewListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return ViewListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: ViewListener) -> UInt64 {
+         if let rustImpl = value as? ViewListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ViewListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ViewListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeViewListener_lift(_ handle: UInt64) throws -> ViewListener {
+    return try FfiConverterTypeViewListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeViewListener_lower(_ value: ViewListener) -> UInt64 {
+    return FfiConverterTypeViewListener.lower(value)
+}
+
+
+
+
+
+
+/**
  * A running WebSocket sync server (TinyBase's `createWsServer`), compatible with TinyBase's
  * clients; rooms are URL paths.
  */
@@ -9582,6 +15751,85 @@ public func FfiConverterTypeWsSynchronizer_lower(_ value: WsSynchronizer) -> UIn
 
 
 /**
+ * Which incremental hooks a custom aggregate implements.
+ */
+public struct AggregateHooks: Equatable, Hashable {
+    /**
+     * `add` is implemented.
+     */
+    public var add: Bool
+    /**
+     * `remove` is implemented.
+     */
+    public var remove: Bool
+    /**
+     * `replace` is implemented.
+     */
+    public var replace: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `add` is implemented.
+         */add: Bool, 
+        /**
+         * `remove` is implemented.
+         */remove: Bool, 
+        /**
+         * `replace` is implemented.
+         */replace: Bool) {
+        self.add = add
+        self.remove = remove
+        self.replace = replace
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension AggregateHooks: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAggregateHooks: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AggregateHooks {
+        return
+            try AggregateHooks(
+                add: FfiConverterBool.read(from: &buf), 
+                remove: FfiConverterBool.read(from: &buf), 
+                replace: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: AggregateHooks, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.add, into: &buf)
+        FfiConverterBool.write(value.remove, into: &buf)
+        FfiConverterBool.write(value.replace, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAggregateHooks_lift(_ buf: RustBuffer) throws -> AggregateHooks {
+    return try FfiConverterTypeAggregateHooks.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAggregateHooks_lower(_ value: AggregateHooks) -> RustBuffer {
+    return FfiConverterTypeAggregateHooks.lower(value)
+}
+
+
+/**
  * Whether a cell or value changed in the current transaction, its value before, and now.
  */
 public struct ChangeInfo: Equatable, Hashable {
@@ -9657,6 +15905,86 @@ public func FfiConverterTypeChangeInfo_lift(_ buf: RustBuffer) throws -> ChangeI
 #endif
 public func FfiConverterTypeChangeInfo_lower(_ value: ChangeInfo) -> RustBuffer {
     return FfiConverterTypeChangeInfo.lower(value)
+}
+
+
+/**
+ * The checkpoint ids: those before the current one (oldest first), the current one (`None`
+ * when the store changed since), and those after it.
+ */
+public struct CheckpointIds: Equatable, Hashable {
+    /**
+     * Checkpoints to go back to, oldest first.
+     */
+    public var backward: [String]
+    /**
+     * The current checkpoint, `None` if the store changed since.
+     */
+    public var current: String?
+    /**
+     * Checkpoints to go forward to.
+     */
+    public var forward: [String]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Checkpoints to go back to, oldest first.
+         */backward: [String], 
+        /**
+         * The current checkpoint, `None` if the store changed since.
+         */current: String?, 
+        /**
+         * Checkpoints to go forward to.
+         */forward: [String]) {
+        self.backward = backward
+        self.current = current
+        self.forward = forward
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CheckpointIds: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckpointIds: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckpointIds {
+        return
+            try CheckpointIds(
+                backward: FfiConverterSequenceString.read(from: &buf), 
+                current: FfiConverterOptionString.read(from: &buf), 
+                forward: FfiConverterSequenceString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CheckpointIds, into buf: inout [UInt8]) {
+        FfiConverterSequenceString.write(value.backward, into: &buf)
+        FfiConverterOptionString.write(value.current, into: &buf)
+        FfiConverterSequenceString.write(value.forward, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpointIds_lift(_ buf: RustBuffer) throws -> CheckpointIds {
+    return try FfiConverterTypeCheckpointIds.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpointIds_lower(_ value: CheckpointIds) -> RustBuffer {
+    return FfiConverterTypeCheckpointIds.lower(value)
 }
 
 
@@ -11746,6 +18074,289 @@ public func FfiConverterTypeTinystoreError_lower(_ value: TinystoreError) -> Rus
     return FfiConverterTypeTinystoreError.lower(value)
 }
 
+
+/**
+ * What a view listener is told: one variant per listener kind, with TinyBase's arguments
+ * (the view itself is left to the foreign wrapper, which knows its own object).
+ */
+
+public enum ViewEvent: Equatable, Hashable {
+    
+    /**
+     * The ids of the view's definitions (or checkpoints, or queries) changed.
+     */
+    case ids
+    case hasIndex(indexId: String, has: Bool
+    )
+    case sliceIds(indexId: String
+    )
+    case hasSlice(indexId: String, sliceId: String, has: Bool
+    )
+    case sliceRowIds(indexId: String, sliceId: String
+    )
+    case remoteRowId(relationshipId: String, localRowId: String
+    )
+    case localRowIds(relationshipId: String, remoteRowId: String
+    )
+    case linkedRowIds(relationshipId: String, firstRowId: String
+    )
+    case metric(metricId: String, newMetric: Double?, oldMetric: Double?
+    )
+    case checkpoint(checkpointId: String
+    )
+    case resultTable(queryId: String
+    )
+    case resultTableCellIds(queryId: String, changes: [IdChange]
+    )
+    case resultRowCount(queryId: String, count: UInt64
+    )
+    case resultRowIds(queryId: String, changes: [IdChange]
+    )
+    case resultSortedRowIds(queryId: String, cellId: String?, descending: Bool, offset: UInt64, limit: UInt64?, sortedRowIds: [String]
+    )
+    case resultRow(queryId: String, rowId: String
+    )
+    case resultCellIds(queryId: String, rowId: String, changes: [IdChange]
+    )
+    case resultCell(queryId: String, rowId: String, cellId: String, newCell: CellValue?, oldCell: CellValue?
+    )
+    case paramValues(queryId: String, paramValues: [String: CellValue]
+    )
+    case paramValue(queryId: String, paramId: String, value: CellValue?
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension ViewEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeViewEvent: FfiConverterRustBuffer {
+    typealias SwiftType = ViewEvent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ViewEvent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ids
+        
+        case 2: return .hasIndex(indexId: try FfiConverterString.read(from: &buf), has: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 3: return .sliceIds(indexId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 4: return .hasSlice(indexId: try FfiConverterString.read(from: &buf), sliceId: try FfiConverterString.read(from: &buf), has: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 5: return .sliceRowIds(indexId: try FfiConverterString.read(from: &buf), sliceId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 6: return .remoteRowId(relationshipId: try FfiConverterString.read(from: &buf), localRowId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 7: return .localRowIds(relationshipId: try FfiConverterString.read(from: &buf), remoteRowId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 8: return .linkedRowIds(relationshipId: try FfiConverterString.read(from: &buf), firstRowId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 9: return .metric(metricId: try FfiConverterString.read(from: &buf), newMetric: try FfiConverterOptionDouble.read(from: &buf), oldMetric: try FfiConverterOptionDouble.read(from: &buf)
+        )
+        
+        case 10: return .checkpoint(checkpointId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 11: return .resultTable(queryId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 12: return .resultTableCellIds(queryId: try FfiConverterString.read(from: &buf), changes: try FfiConverterSequenceTypeIdChange.read(from: &buf)
+        )
+        
+        case 13: return .resultRowCount(queryId: try FfiConverterString.read(from: &buf), count: try FfiConverterUInt64.read(from: &buf)
+        )
+        
+        case 14: return .resultRowIds(queryId: try FfiConverterString.read(from: &buf), changes: try FfiConverterSequenceTypeIdChange.read(from: &buf)
+        )
+        
+        case 15: return .resultSortedRowIds(queryId: try FfiConverterString.read(from: &buf), cellId: try FfiConverterOptionString.read(from: &buf), descending: try FfiConverterBool.read(from: &buf), offset: try FfiConverterUInt64.read(from: &buf), limit: try FfiConverterOptionUInt64.read(from: &buf), sortedRowIds: try FfiConverterSequenceString.read(from: &buf)
+        )
+        
+        case 16: return .resultRow(queryId: try FfiConverterString.read(from: &buf), rowId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 17: return .resultCellIds(queryId: try FfiConverterString.read(from: &buf), rowId: try FfiConverterString.read(from: &buf), changes: try FfiConverterSequenceTypeIdChange.read(from: &buf)
+        )
+        
+        case 18: return .resultCell(queryId: try FfiConverterString.read(from: &buf), rowId: try FfiConverterString.read(from: &buf), cellId: try FfiConverterString.read(from: &buf), newCell: try FfiConverterOptionTypeCellValue.read(from: &buf), oldCell: try FfiConverterOptionTypeCellValue.read(from: &buf)
+        )
+        
+        case 19: return .paramValues(queryId: try FfiConverterString.read(from: &buf), paramValues: try FfiConverterDictionaryStringTypeCellValue.read(from: &buf)
+        )
+        
+        case 20: return .paramValue(queryId: try FfiConverterString.read(from: &buf), paramId: try FfiConverterString.read(from: &buf), value: try FfiConverterOptionTypeCellValue.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: ViewEvent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .ids:
+            writeInt(&buf, Int32(1))
+        
+        
+        case let .hasIndex(indexId,has):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(indexId, into: &buf)
+            FfiConverterBool.write(has, into: &buf)
+            
+        
+        case let .sliceIds(indexId):
+            writeInt(&buf, Int32(3))
+            FfiConverterString.write(indexId, into: &buf)
+            
+        
+        case let .hasSlice(indexId,sliceId,has):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(indexId, into: &buf)
+            FfiConverterString.write(sliceId, into: &buf)
+            FfiConverterBool.write(has, into: &buf)
+            
+        
+        case let .sliceRowIds(indexId,sliceId):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(indexId, into: &buf)
+            FfiConverterString.write(sliceId, into: &buf)
+            
+        
+        case let .remoteRowId(relationshipId,localRowId):
+            writeInt(&buf, Int32(6))
+            FfiConverterString.write(relationshipId, into: &buf)
+            FfiConverterString.write(localRowId, into: &buf)
+            
+        
+        case let .localRowIds(relationshipId,remoteRowId):
+            writeInt(&buf, Int32(7))
+            FfiConverterString.write(relationshipId, into: &buf)
+            FfiConverterString.write(remoteRowId, into: &buf)
+            
+        
+        case let .linkedRowIds(relationshipId,firstRowId):
+            writeInt(&buf, Int32(8))
+            FfiConverterString.write(relationshipId, into: &buf)
+            FfiConverterString.write(firstRowId, into: &buf)
+            
+        
+        case let .metric(metricId,newMetric,oldMetric):
+            writeInt(&buf, Int32(9))
+            FfiConverterString.write(metricId, into: &buf)
+            FfiConverterOptionDouble.write(newMetric, into: &buf)
+            FfiConverterOptionDouble.write(oldMetric, into: &buf)
+            
+        
+        case let .checkpoint(checkpointId):
+            writeInt(&buf, Int32(10))
+            FfiConverterString.write(checkpointId, into: &buf)
+            
+        
+        case let .resultTable(queryId):
+            writeInt(&buf, Int32(11))
+            FfiConverterString.write(queryId, into: &buf)
+            
+        
+        case let .resultTableCellIds(queryId,changes):
+            writeInt(&buf, Int32(12))
+            FfiConverterString.write(queryId, into: &buf)
+            FfiConverterSequenceTypeIdChange.write(changes, into: &buf)
+            
+        
+        case let .resultRowCount(queryId,count):
+            writeInt(&buf, Int32(13))
+            FfiConverterString.write(queryId, into: &buf)
+            FfiConverterUInt64.write(count, into: &buf)
+            
+        
+        case let .resultRowIds(queryId,changes):
+            writeInt(&buf, Int32(14))
+            FfiConverterString.write(queryId, into: &buf)
+            FfiConverterSequenceTypeIdChange.write(changes, into: &buf)
+            
+        
+        case let .resultSortedRowIds(queryId,cellId,descending,offset,limit,sortedRowIds):
+            writeInt(&buf, Int32(15))
+            FfiConverterString.write(queryId, into: &buf)
+            FfiConverterOptionString.write(cellId, into: &buf)
+            FfiConverterBool.write(descending, into: &buf)
+            FfiConverterUInt64.write(offset, into: &buf)
+            FfiConverterOptionUInt64.write(limit, into: &buf)
+            FfiConverterSequenceString.write(sortedRowIds, into: &buf)
+            
+        
+        case let .resultRow(queryId,rowId):
+            writeInt(&buf, Int32(16))
+            FfiConverterString.write(queryId, into: &buf)
+            FfiConverterString.write(rowId, into: &buf)
+            
+        
+        case let .resultCellIds(queryId,rowId,changes):
+            writeInt(&buf, Int32(17))
+            FfiConverterString.write(queryId, into: &buf)
+            FfiConverterString.write(rowId, into: &buf)
+            FfiConverterSequenceTypeIdChange.write(changes, into: &buf)
+            
+        
+        case let .resultCell(queryId,rowId,cellId,newCell,oldCell):
+            writeInt(&buf, Int32(18))
+            FfiConverterString.write(queryId, into: &buf)
+            FfiConverterString.write(rowId, into: &buf)
+            FfiConverterString.write(cellId, into: &buf)
+            FfiConverterOptionTypeCellValue.write(newCell, into: &buf)
+            FfiConverterOptionTypeCellValue.write(oldCell, into: &buf)
+            
+        
+        case let .paramValues(queryId,paramValues):
+            writeInt(&buf, Int32(19))
+            FfiConverterString.write(queryId, into: &buf)
+            FfiConverterDictionaryStringTypeCellValue.write(paramValues, into: &buf)
+            
+        
+        case let .paramValue(queryId,paramId,value):
+            writeInt(&buf, Int32(20))
+            FfiConverterString.write(queryId, into: &buf)
+            FfiConverterString.write(paramId, into: &buf)
+            FfiConverterOptionTypeCellValue.write(value, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeViewEvent_lift(_ buf: RustBuffer) throws -> ViewEvent {
+    return try FfiConverterTypeViewEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeViewEvent_lower(_ value: ViewEvent) -> RustBuffer {
+    return FfiConverterTypeViewEvent.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -11765,6 +18376,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterUInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -11797,6 +18432,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeCellFunction: FfiConverterRustBuffer {
+    typealias SwiftType = CellFunction?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeCellFunction.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeCellFunction.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeErrorListener: FfiConverterRustBuffer {
     typealias SwiftType = ErrorListener?
 
@@ -11813,6 +18472,78 @@ fileprivate struct FfiConverterOptionTypeErrorListener: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeErrorListener.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeIdSorter: FfiConverterRustBuffer {
+    typealias SwiftType = IdSorter?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeIdSorter.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeIdSorter.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeJoinFunction: FfiConverterRustBuffer {
+    typealias SwiftType = JoinFunction?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeJoinFunction.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeJoinFunction.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMetricAggregate: FfiConverterRustBuffer {
+    typealias SwiftType = MetricAggregate?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMetricAggregate.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMetricAggregate.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -11845,6 +18576,30 @@ fileprivate struct FfiConverterOptionTypeRollbackCheck: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRowIdFunction: FfiConverterRustBuffer {
+    typealias SwiftType = RowIdFunction?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRowIdFunction.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRowIdFunction.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeRowSorter: FfiConverterRustBuffer {
     typealias SwiftType = RowSorter?
 
@@ -11861,6 +18616,54 @@ fileprivate struct FfiConverterOptionTypeRowSorter: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeRowSorter.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSliceIdsFunction: FfiConverterRustBuffer {
+    typealias SwiftType = SliceIdsFunction?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSliceIdsFunction.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSliceIdsFunction.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeSortKeySorter: FfiConverterRustBuffer {
+    typealias SwiftType = SortKeySorter?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSortKeySorter.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSortKeySorter.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -12037,6 +18840,31 @@ fileprivate struct FfiConverterOptionDictionaryStringString: FfiConverterRustBuf
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceDouble: FfiConverterRustBuffer {
+    typealias SwiftType = [Double]
+
+    public static func write(_ value: [Double], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterDouble.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Double] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Double]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterDouble.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
     typealias SwiftType = [String]
 
@@ -12137,6 +18965,31 @@ fileprivate struct FfiConverterSequenceTypeTableSave: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeCellValue: FfiConverterRustBuffer {
+    typealias SwiftType = [CellValue]
+
+    public static func write(_ value: [CellValue], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCellValue.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CellValue] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [CellValue]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCellValue.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceOptionTypeCellValue: FfiConverterRustBuffer {
     typealias SwiftType = [CellValue?]
 
@@ -12179,6 +19032,32 @@ fileprivate struct FfiConverterDictionaryStringUInt32: FfiConverterRustBuffer {
         for _ in 0..<len {
             let key = try FfiConverterString.read(from: &buf)
             let value = try FfiConverterUInt32.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryStringUInt64: FfiConverterRustBuffer {
+    public static func write(_ value: [String: UInt64], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterString.write(key, into: &buf)
+            FfiConverterUInt64.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String: UInt64] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [String: UInt64]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterString.read(from: &buf)
+            let value = try FfiConverterUInt64.read(from: &buf)
             dict[key] = value
         }
         return dict
@@ -12337,6 +19216,17 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
     }
 }
 /**
+ * Creates a Checkpoints object over a store, with checkpoint `"0"`.
+ */
+public func createCheckpoints(store: Store) -> Checkpoints  {
+    return try!  FfiConverterTypeCheckpoints_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_checkpoints(
+        FfiConverterTypeStore_lower(store),uniffiCallStatus
+    )
+})
+}
+/**
  * A persister over foreign storage (TinyBase's `createCustomPersister`).
  */
 public func createCustomPersister(store: Store, storage: PersisterStorage) -> CustomPersister  {
@@ -12393,6 +19283,17 @@ public func sqliteTabularConfig(tableIds: [String]) -> SqliteConfig  {
         uniffiCallStatus in
     uniffi_tinystore_fn_func_sqlite_tabular_config(
         FfiConverterSequenceString.lower(tableIds),uniffiCallStatus
+    )
+})
+}
+/**
+ * Creates a Queries object over a store.
+ */
+public func createQueries(store: Store) -> Queries  {
+    return try!  FfiConverterTypeQueries_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_queries(
+        FfiConverterTypeStore_lower(store),uniffiCallStatus
     )
 })
 }
@@ -12505,6 +19406,39 @@ public func createWsSynchronizerAsync(store: MergeableStore, url: String, option
             errorHandler: FfiConverterTypeTinystoreError_lift
         )
 }
+/**
+ * Creates an Indexes object over a store (a MergeableStore: pass `as_store()`).
+ */
+public func createIndexes(store: Store) -> Indexes  {
+    return try!  FfiConverterTypeIndexes_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_indexes(
+        FfiConverterTypeStore_lower(store),uniffiCallStatus
+    )
+})
+}
+/**
+ * Creates a Metrics object over a store.
+ */
+public func createMetrics(store: Store) -> Metrics  {
+    return try!  FfiConverterTypeMetrics_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_metrics(
+        FfiConverterTypeStore_lower(store),uniffiCallStatus
+    )
+})
+}
+/**
+ * Creates a Relationships object over a store.
+ */
+public func createRelationships(store: Store) -> Relationships  {
+    return try!  FfiConverterTypeRelationships_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_relationships(
+        FfiConverterTypeStore_lower(store),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -12521,6 +19455,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_tinystore_checksum_func_create_checkpoints() != 32578) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tinystore_checksum_func_create_custom_persister() != 43892) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -12534,6 +19471,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_func_sqlite_tabular_config() != 34070) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_func_create_queries() != 56319) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_func_create_ws_server() != 47435) {
@@ -12558,6 +19498,63 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_func_create_ws_synchronizer_async() != 34307) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_func_create_indexes() != 45736) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_func_create_metrics() != 64181) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_func_create_relationships() != 954) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_add_checkpoint() != 9290) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_add_checkpoint_ids_listener() != 60219) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_add_checkpoint_listener() != 4541) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_clear() != 39632) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_clear_forward() != 30004) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_del_listener() != 42019) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_get_checkpoint() != 2919) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_get_checkpoint_ids() != 8259) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_get_listener_stats() != 23946) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_go_backward() != 287) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_go_forward() != 51380) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_go_to() != 57620) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_has_checkpoint() != 9179) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_set_checkpoint() != 52451) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_set_size() != 57360) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_checkpoints_shutdown() != 16181) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_storelistener_on_event() != 46231) {
@@ -12761,6 +19758,189 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_statuslistener_on_status() != 13882) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tinystore_checksum_method_queries_add_param_value_listener() != 44894) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_param_values_listener() != 28356) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_query_ids_listener() != 39559) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_result_cell_ids_listener() != 6541) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_result_cell_listener() != 17519) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_result_row_count_listener() != 29592) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_result_row_ids_listener() != 28793) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_result_row_listener() != 10929) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_result_sorted_row_ids_listener() != 19143) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_result_table_cell_ids_listener() != 40592) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_add_result_table_listener() != 32326) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_del_listener() != 18846) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_del_query_definition() != 2807) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_listener_stats() != 22530) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_param_value() != 51262) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_param_values_json() != 33264) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_query_ids() != 42743) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_result_cell() != 51458) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_result_cell_ids() != 45037) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_result_row_count() != 53404) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_result_row_ids() != 62929) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_result_row_json() != 8723) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_result_sorted_row_ids() != 45306) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_result_table_cell_ids() != 33587) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_result_table_json() != 58748) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_get_table_id() != 54439) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_has_query() != 29517) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_has_result_cell() != 4288) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_has_result_row() != 42764) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_has_result_table() != 58157) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_set_param_value() != 50915) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_set_param_values() != 53547) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_set_query_definition() != 57647) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queries_shutdown() != 7628) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_conditionfunction_call() != 42727) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_idmapper_map() != 12) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_joinfunction_call() != 15999) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queryaggregate_hooks() != 61885) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queryaggregate_aggregate() != 50131) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queryaggregate_add() != 35979) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queryaggregate_remove() != 43136) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queryaggregate_replace() != 41654) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_group() != 42241) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_group_custom() != 63276) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_having() != 27736) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_having_function() != 50981) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_join() != 5453) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_join_query() != 33763) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_param() != 21971) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_select() != 37674) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_select_all() != 50464) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_select_all_mapped() != 65268) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_select_from() != 49389) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_select_from_query() != 12427) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_select_function() != 37214) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_where_equals() != 13651) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_where_function() != 64823) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querybuilder_where_query_equals() != 3729) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_queryclause_as_alias() != 43648) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_querydefinition_build() != 2034) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_selectfunction_call() != 41469) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tinystore_checksum_method_serverlistener_on_event() != 34809) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -12920,34 +20100,34 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_mergeablestore_apply_changes_json() != 62453) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_cell() != 36271) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_cell() != 34554) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_row() != 56184) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_row() != 15791) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_mergeablestore_del_schema() != 29802) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_table() != 35895) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_table() != 25937) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_tables() != 57805) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_tables() != 630) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_mergeablestore_del_tables_schema() != 20520) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_value() != 15070) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_value() != 20712) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_del_values() != 44225) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_del_values() != 48050) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_mergeablestore_del_values_schema() != 18575) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_finish_transaction() != 54910) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_finish_transaction() != 10803) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_mergeablestore_get_cell() != 31326) {
@@ -13214,34 +20394,34 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_store_apply_changes_json() != 41244) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_cell() != 31543) {
+    if (uniffi_tinystore_checksum_method_store_del_cell() != 37228) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_row() != 18716) {
+    if (uniffi_tinystore_checksum_method_store_del_row() != 50678) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_store_del_schema() != 33960) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_table() != 42315) {
+    if (uniffi_tinystore_checksum_method_store_del_table() != 38634) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_tables() != 51674) {
+    if (uniffi_tinystore_checksum_method_store_del_tables() != 47014) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_store_del_tables_schema() != 21303) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_value() != 20359) {
+    if (uniffi_tinystore_checksum_method_store_del_value() != 15381) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_del_values() != 22031) {
+    if (uniffi_tinystore_checksum_method_store_del_values() != 16710) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_store_del_values_schema() != 25650) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_store_finish_transaction() != 45295) {
+    if (uniffi_tinystore_checksum_method_store_finish_transaction() != 18124) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_store_get_cell() != 15994) {
@@ -13568,19 +20748,203 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_rowsorter_compare() != 12303) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tinystore_checksum_method_cellgetter_get() != 29602) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_cellgetter_get_from() != 5142) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_cellgetter_get_from_query() != 45771) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_viewlistener_on_event() != 20268) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_cellfunction_call() != 1266) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_idsorter_compare() != 31477) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_add_has_index_listener() != 46657) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_add_has_slice_listener() != 35370) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_add_index_ids_listener() != 36821) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_add_slice_ids_listener() != 62658) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_add_slice_row_ids_listener() != 8235) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_del_index_definition() != 4824) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_del_listener() != 43719) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_get_index_ids() != 56097) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_get_listener_stats() != 53511) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_get_slice_ids() != 13450) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_get_slice_row_ids() != 63187) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_get_table_id() != 46099) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_has_index() != 57911) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_has_slice() != 52600) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_set_index_definition() != 41122) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_indexes_shutdown() != 9506) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metricaggregate_hooks() != 43653) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metricaggregate_aggregate() != 46038) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metricaggregate_add() != 59810) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metricaggregate_remove() != 29770) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metricaggregate_replace() != 29311) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_add_metric_ids_listener() != 35771) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_add_metric_listener() != 5403) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_del_listener() != 58863) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_del_metric_definition() != 18428) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_get_listener_stats() != 9513) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_get_metric() != 7237) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_get_metric_ids() != 61778) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_get_table_id() != 3338) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_has_metric() != 17586) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_set_metric_definition() != 7210) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_metrics_shutdown() != 50465) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_add_linked_row_ids_listener() != 63831) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_add_local_row_ids_listener() != 62281) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_add_relationship_ids_listener() != 53932) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_add_remote_row_id_listener() != 44047) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_del_listener() != 41946) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_del_relationship_definition() != 65322) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_get_linked_row_ids() != 18586) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_get_listener_stats() != 17632) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_get_local_row_ids() != 57745) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_get_local_table_id() != 6959) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_get_relationship_ids() != 31084) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_get_remote_row_id() != 45442) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_get_remote_table_id() != 57758) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_has_relationship() != 65180) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_set_relationship_definition() != 59579) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_relationships_shutdown() != 46590) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_rowidfunction_call() != 9256) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_sliceidsfunction_call() != 48578) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_sortkeysorter_compare() != 42815) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tinystore_checksum_constructor_localbus_new() != 62133) {
         return InitializationResult.apiChecksumMismatch
     }
 
+    uniffiCallbackInitCellFunction()
+    uniffiCallbackInitConditionFunction()
     uniffiCallbackInitErrorListener()
+    uniffiCallbackInitIdMapper()
+    uniffiCallbackInitIdSorter()
+    uniffiCallbackInitJoinFunction()
+    uniffiCallbackInitMetricAggregate()
     uniffiCallbackInitPersisterStorage()
+    uniffiCallbackInitQueryAggregate()
+    uniffiCallbackInitQueryDefinition()
     uniffiCallbackInitRollbackCheck()
+    uniffiCallbackInitRowIdFunction()
     uniffiCallbackInitRowSorter()
+    uniffiCallbackInitSelectFunction()
     uniffiCallbackInitServerListener()
+    uniffiCallbackInitSliceIdsFunction()
+    uniffiCallbackInitSortKeySorter()
     uniffiCallbackInitStatusListener()
     uniffiCallbackInitStoreListener()
     uniffiCallbackInitSyncTransport()
     uniffiCallbackInitTransactionActions()
+    uniffiCallbackInitViewListener()
     return InitializationResult.ok
 }()
 

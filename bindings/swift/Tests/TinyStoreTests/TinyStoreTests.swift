@@ -71,4 +71,35 @@ final class TinyStoreTests: XCTestCase {
             guard case TinystoreError.InvalidJson = error else { return XCTFail("\(error)") }
         }
     }
+
+    func testViewsWithClosuresAndFailingFunctions() throws {
+        let store = createStore()
+        try store.setCell("pets", "fido", "species", "dog")
+        let indexes = createIndexes(store: store)
+        try indexes.setIndexDefinition("bySpecies", "pets", sliceCellId: "species")
+        var seen: [String] = []
+        indexes.addSliceRowIdsListener("bySpecies", nil) { _, slice in seen.append(slice) }
+        try store.setCell("pets", "felix", "species", "cat")
+        XCTAssertEqual(indexes.getSliceRowIds(indexId: "bySpecies", sliceId: "cat"), ["felix"])
+        XCTAssertEqual(seen, ["cat"])
+        struct Boom: Error {}
+        try indexes.setIndexDefinition("failing", "pets") { getCell, _ in
+            if getCell("species") == .str(value: "boom") { throw Boom() }
+            return []
+        }
+        XCTAssertThrowsError(try store.setCell("pets", "fido", "species", "boom")) { error in
+            guard case TinystoreError.Callback = error else { return XCTFail("\(error)") }
+        }
+        let queries = createQueries(store: store)
+        try queries.setQueryDefinition("q", "pets") { b in
+            b.select(cellId: "species")
+            b.group(selectedCellId: "species", aggregate: "count").asAlias(alias: "n")
+        }
+        XCTAssertEqual(queries.getResultRowCount(queryId: "q"), 1)
+        let checkpoints = createCheckpoints(store: store)
+        try store.setCell("pets", "rex", "species", "dog")
+        XCTAssertEqual(checkpoints.addCheckpoint(label: "rex"), "1")
+        try checkpoints.goBackward()
+        XCTAssertFalse(store.hasRow(tableId: "pets", rowId: "rex"))
+    }
 }

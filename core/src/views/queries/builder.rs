@@ -421,6 +421,21 @@ impl QueryBuilder {
         self.params.get(param_id).cloned()
     }
 
+    /// Every current param value of the query (for builders that forward `param` elsewhere).
+    ///
+    /// ```
+    /// use tinystore_core::views::queries::create_queries;
+    /// use tinystore_core::{Cell, Row, Store};
+    /// let queries = create_queries(&Store::new());
+    /// let params: Row = [("min".to_string(), Cell::from(3))].into_iter().collect();
+    /// queries.set_query_definition_with_params("q", "t", |b| {
+    ///     assert_eq!(b.param_values().get("min"), Some(&Cell::from(3)));
+    /// }, params).unwrap();
+    /// ```
+    pub fn param_values(&self) -> &Row {
+        &self.params
+    }
+
     pub(crate) fn finish(self) -> Result<Clauses, ViewError> {
         let mut clauses = self.clauses.into_inner();
         if let Some(e) = clauses.errors.drain(..).next() {

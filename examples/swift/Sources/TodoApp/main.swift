@@ -54,7 +54,7 @@ case "done", "undo":
     }
     try store.setCell("todos", id, "done", .bool(value: command == "done"))
 case "remove":
-    store.delRow(tableId: "todos", rowId: argument ?? "")
+    try store.delRow(tableId: "todos", rowId: argument ?? "")
 default:
     break
 }

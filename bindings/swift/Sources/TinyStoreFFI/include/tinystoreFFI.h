@@ -278,6 +278,76 @@ typedef void (*UniffiCallbackInterfaceStatusListenerMethod0)(uint64_t, RustBuffe
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CONDITION_FUNCTION_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CONDITION_FUNCTION_METHOD0
+typedef void (*UniffiCallbackInterfaceConditionFunctionMethod0)(uint64_t, uint64_t, int8_t* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ID_MAPPER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ID_MAPPER_METHOD0
+typedef void (*UniffiCallbackInterfaceIdMapperMethod0)(uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_JOIN_FUNCTION_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_JOIN_FUNCTION_METHOD0
+typedef void (*UniffiCallbackInterfaceJoinFunctionMethod0)(uint64_t, uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD0
+typedef void (*UniffiCallbackInterfaceQueryAggregateMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD1
+typedef void (*UniffiCallbackInterfaceQueryAggregateMethod1)(uint64_t, RustBuffer, uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD2
+typedef void (*UniffiCallbackInterfaceQueryAggregateMethod2)(uint64_t, RustBuffer, RustBuffer, uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD3
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD3
+typedef void (*UniffiCallbackInterfaceQueryAggregateMethod3)(uint64_t, RustBuffer, RustBuffer, uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD4
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_AGGREGATE_METHOD4
+typedef void (*UniffiCallbackInterfaceQueryAggregateMethod4)(uint64_t, RustBuffer, RustBuffer, RustBuffer, uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_DEFINITION_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_QUERY_DEFINITION_METHOD0
+typedef void (*UniffiCallbackInterfaceQueryDefinitionMethod0)(uint64_t, uint64_t, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SELECT_FUNCTION_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SELECT_FUNCTION_METHOD0
+typedef void (*UniffiCallbackInterfaceSelectFunctionMethod0)(uint64_t, uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SERVER_LISTENER_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SERVER_LISTENER_METHOD0
 typedef void (*UniffiCallbackInterfaceServerListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -320,6 +390,83 @@ typedef void (*UniffiCallbackInterfaceRowSorterMethod0)(uint64_t, RustBuffer, Ru
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_VIEW_LISTENER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_VIEW_LISTENER_METHOD0
+typedef void (*UniffiCallbackInterfaceViewListenerMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_CELL_FUNCTION_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_CELL_FUNCTION_METHOD0
+typedef void (*UniffiCallbackInterfaceCellFunctionMethod0)(uint64_t, uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ID_SORTER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ID_SORTER_METHOD0
+typedef void (*UniffiCallbackInterfaceIdSorterMethod0)(uint64_t, RustBuffer, RustBuffer, double* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD0
+typedef void (*UniffiCallbackInterfaceMetricAggregateMethod0)(uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD1
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD1
+typedef void (*UniffiCallbackInterfaceMetricAggregateMethod1)(uint64_t, RustBuffer, uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD2
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD2
+typedef void (*UniffiCallbackInterfaceMetricAggregateMethod2)(uint64_t, double, double, uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD3
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD3
+typedef void (*UniffiCallbackInterfaceMetricAggregateMethod3)(uint64_t, double, double, uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD4
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_METRIC_AGGREGATE_METHOD4
+typedef void (*UniffiCallbackInterfaceMetricAggregateMethod4)(uint64_t, double, double, double, uint64_t, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROW_ID_FUNCTION_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_ROW_ID_FUNCTION_METHOD0
+typedef void (*UniffiCallbackInterfaceRowIdFunctionMethod0)(uint64_t, uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SLICE_IDS_FUNCTION_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SLICE_IDS_FUNCTION_METHOD0
+typedef void (*UniffiCallbackInterfaceSliceIdsFunctionMethod0)(uint64_t, uint64_t, RustBuffer, RustBuffer* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_SORT_KEY_SORTER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_SORT_KEY_SORTER_METHOD0
+typedef void (*UniffiCallbackInterfaceSortKeySorterMethod0)(uint64_t, RustBuffer, RustBuffer, RustBuffer, double* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STORE_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_STORE_LISTENER
 typedef struct UniffiVTableCallbackInterfaceStoreListener {
@@ -355,6 +502,64 @@ typedef struct UniffiVTableCallbackInterfaceStatusListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceStatusListenerMethod0 _Nonnull onStatus;
 } UniffiVTableCallbackInterfaceStatusListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONDITION_FUNCTION
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CONDITION_FUNCTION
+typedef struct UniffiVTableCallbackInterfaceConditionFunction {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceConditionFunctionMethod0 _Nonnull call;
+} UniffiVTableCallbackInterfaceConditionFunction;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ID_MAPPER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ID_MAPPER
+typedef struct UniffiVTableCallbackInterfaceIdMapper {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceIdMapperMethod0 _Nonnull map;
+} UniffiVTableCallbackInterfaceIdMapper;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_JOIN_FUNCTION
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_JOIN_FUNCTION
+typedef struct UniffiVTableCallbackInterfaceJoinFunction {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceJoinFunctionMethod0 _Nonnull call;
+} UniffiVTableCallbackInterfaceJoinFunction;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_QUERY_AGGREGATE
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_QUERY_AGGREGATE
+typedef struct UniffiVTableCallbackInterfaceQueryAggregate {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceQueryAggregateMethod0 _Nonnull hooks;
+    UniffiCallbackInterfaceQueryAggregateMethod1 _Nonnull aggregate;
+    UniffiCallbackInterfaceQueryAggregateMethod2 _Nonnull add;
+    UniffiCallbackInterfaceQueryAggregateMethod3 _Nonnull remove;
+    UniffiCallbackInterfaceQueryAggregateMethod4 _Nonnull replace;
+} UniffiVTableCallbackInterfaceQueryAggregate;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_QUERY_DEFINITION
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_QUERY_DEFINITION
+typedef struct UniffiVTableCallbackInterfaceQueryDefinition {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceQueryDefinitionMethod0 _Nonnull build;
+} UniffiVTableCallbackInterfaceQueryDefinition;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SELECT_FUNCTION
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SELECT_FUNCTION
+typedef struct UniffiVTableCallbackInterfaceSelectFunction {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSelectFunctionMethod0 _Nonnull call;
+} UniffiVTableCallbackInterfaceSelectFunction;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SERVER_LISTENER
@@ -402,6 +607,163 @@ typedef struct UniffiVTableCallbackInterfaceRowSorter {
     UniffiCallbackInterfaceRowSorterMethod0 _Nonnull compare;
 } UniffiVTableCallbackInterfaceRowSorter;
 
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_VIEW_LISTENER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_VIEW_LISTENER
+typedef struct UniffiVTableCallbackInterfaceViewListener {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceViewListenerMethod0 _Nonnull onEvent;
+} UniffiVTableCallbackInterfaceViewListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CELL_FUNCTION
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CELL_FUNCTION
+typedef struct UniffiVTableCallbackInterfaceCellFunction {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceCellFunctionMethod0 _Nonnull call;
+} UniffiVTableCallbackInterfaceCellFunction;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ID_SORTER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ID_SORTER
+typedef struct UniffiVTableCallbackInterfaceIdSorter {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceIdSorterMethod0 _Nonnull compare;
+} UniffiVTableCallbackInterfaceIdSorter;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_METRIC_AGGREGATE
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_METRIC_AGGREGATE
+typedef struct UniffiVTableCallbackInterfaceMetricAggregate {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceMetricAggregateMethod0 _Nonnull hooks;
+    UniffiCallbackInterfaceMetricAggregateMethod1 _Nonnull aggregate;
+    UniffiCallbackInterfaceMetricAggregateMethod2 _Nonnull add;
+    UniffiCallbackInterfaceMetricAggregateMethod3 _Nonnull remove;
+    UniffiCallbackInterfaceMetricAggregateMethod4 _Nonnull replace;
+} UniffiVTableCallbackInterfaceMetricAggregate;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROW_ID_FUNCTION
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_ROW_ID_FUNCTION
+typedef struct UniffiVTableCallbackInterfaceRowIdFunction {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceRowIdFunctionMethod0 _Nonnull call;
+} UniffiVTableCallbackInterfaceRowIdFunction;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SLICE_IDS_FUNCTION
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SLICE_IDS_FUNCTION
+typedef struct UniffiVTableCallbackInterfaceSliceIdsFunction {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSliceIdsFunctionMethod0 _Nonnull call;
+} UniffiVTableCallbackInterfaceSliceIdsFunction;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SORT_KEY_SORTER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_SORT_KEY_SORTER
+typedef struct UniffiVTableCallbackInterfaceSortKeySorter {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceSortKeySorterMethod0 _Nonnull compare;
+} UniffiVTableCallbackInterfaceSortKeySorter;
+
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CHECKPOINTS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CHECKPOINTS
+uint64_t uniffi_tinystore_fn_clone_checkpoints(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_CHECKPOINTS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_CHECKPOINTS
+void uniffi_tinystore_fn_free_checkpoints(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_ADD_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_ADD_CHECKPOINT
+RustBuffer uniffi_tinystore_fn_method_checkpoints_add_checkpoint(uint64_t ptr, RustBuffer label, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_ADD_CHECKPOINT_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_ADD_CHECKPOINT_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_checkpoints_add_checkpoint_ids_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_ADD_CHECKPOINT_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_ADD_CHECKPOINT_LISTENER
+uint64_t uniffi_tinystore_fn_method_checkpoints_add_checkpoint_listener(uint64_t ptr, RustBuffer checkpoint_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_CLEAR
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_CLEAR
+void uniffi_tinystore_fn_method_checkpoints_clear(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_CLEAR_FORWARD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_CLEAR_FORWARD
+void uniffi_tinystore_fn_method_checkpoints_clear_forward(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_DEL_LISTENER
+void uniffi_tinystore_fn_method_checkpoints_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GET_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GET_CHECKPOINT
+RustBuffer uniffi_tinystore_fn_method_checkpoints_get_checkpoint(uint64_t ptr, RustBuffer checkpoint_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GET_CHECKPOINT_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GET_CHECKPOINT_IDS
+RustBuffer uniffi_tinystore_fn_method_checkpoints_get_checkpoint_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GET_LISTENER_STATS
+RustBuffer uniffi_tinystore_fn_method_checkpoints_get_listener_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GO_BACKWARD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GO_BACKWARD
+void uniffi_tinystore_fn_method_checkpoints_go_backward(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GO_FORWARD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GO_FORWARD
+void uniffi_tinystore_fn_method_checkpoints_go_forward(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GO_TO
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_GO_TO
+void uniffi_tinystore_fn_method_checkpoints_go_to(uint64_t ptr, RustBuffer checkpoint_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_HAS_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_HAS_CHECKPOINT
+int8_t uniffi_tinystore_fn_method_checkpoints_has_checkpoint(uint64_t ptr, RustBuffer checkpoint_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_SET_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_SET_CHECKPOINT
+void uniffi_tinystore_fn_method_checkpoints_set_checkpoint(uint64_t ptr, RustBuffer checkpoint_id, RustBuffer label, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_SET_SIZE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_SET_SIZE
+void uniffi_tinystore_fn_method_checkpoints_set_size(uint64_t ptr, uint64_t size, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CHECKPOINTS_SHUTDOWN
+void uniffi_tinystore_fn_method_checkpoints_shutdown(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_STORELISTENER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_STORELISTENER
@@ -826,6 +1188,431 @@ void uniffi_tinystore_fn_init_callback_vtable_statuslistener(const UniffiVTableC
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STATUSLISTENER_ON_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_STATUSLISTENER_ON_STATUS
 void uniffi_tinystore_fn_method_statuslistener_on_status(uint64_t ptr, RustBuffer status, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERIES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERIES
+uint64_t uniffi_tinystore_fn_clone_queries(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERIES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERIES
+void uniffi_tinystore_fn_free_queries(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_PARAM_VALUE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_PARAM_VALUE_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_param_value_listener(uint64_t ptr, RustBuffer query_id, RustBuffer param_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_PARAM_VALUES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_PARAM_VALUES_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_param_values_listener(uint64_t ptr, RustBuffer query_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_QUERY_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_QUERY_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_query_ids_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_CELL_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_CELL_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_result_cell_ids_listener(uint64_t ptr, RustBuffer query_id, RustBuffer row_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_CELL_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_result_cell_listener(uint64_t ptr, RustBuffer query_id, RustBuffer row_id, RustBuffer cell_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_ROW_COUNT_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_ROW_COUNT_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_result_row_count_listener(uint64_t ptr, RustBuffer query_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_ROW_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_result_row_ids_listener(uint64_t ptr, RustBuffer query_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_ROW_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_ROW_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_result_row_listener(uint64_t ptr, RustBuffer query_id, RustBuffer row_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_SORTED_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_SORTED_ROW_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_result_sorted_row_ids_listener(uint64_t ptr, RustBuffer query_id, RustBuffer cell_id, int8_t descending, uint64_t offset, RustBuffer limit, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_TABLE_CELL_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_TABLE_CELL_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_result_table_cell_ids_listener(uint64_t ptr, RustBuffer query_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_TABLE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_ADD_RESULT_TABLE_LISTENER
+uint64_t uniffi_tinystore_fn_method_queries_add_result_table_listener(uint64_t ptr, RustBuffer query_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_DEL_LISTENER
+void uniffi_tinystore_fn_method_queries_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_DEL_QUERY_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_DEL_QUERY_DEFINITION
+void uniffi_tinystore_fn_method_queries_del_query_definition(uint64_t ptr, RustBuffer query_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_LISTENER_STATS
+RustBuffer uniffi_tinystore_fn_method_queries_get_listener_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_PARAM_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_PARAM_VALUE
+RustBuffer uniffi_tinystore_fn_method_queries_get_param_value(uint64_t ptr, RustBuffer query_id, RustBuffer param_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_PARAM_VALUES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_PARAM_VALUES_JSON
+RustBuffer uniffi_tinystore_fn_method_queries_get_param_values_json(uint64_t ptr, RustBuffer query_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_QUERY_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_QUERY_IDS
+RustBuffer uniffi_tinystore_fn_method_queries_get_query_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_CELL
+RustBuffer uniffi_tinystore_fn_method_queries_get_result_cell(uint64_t ptr, RustBuffer query_id, RustBuffer row_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_CELL_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_CELL_IDS
+RustBuffer uniffi_tinystore_fn_method_queries_get_result_cell_ids(uint64_t ptr, RustBuffer query_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_ROW_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_ROW_COUNT
+uint64_t uniffi_tinystore_fn_method_queries_get_result_row_count(uint64_t ptr, RustBuffer query_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_ROW_IDS
+RustBuffer uniffi_tinystore_fn_method_queries_get_result_row_ids(uint64_t ptr, RustBuffer query_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_ROW_JSON
+RustBuffer uniffi_tinystore_fn_method_queries_get_result_row_json(uint64_t ptr, RustBuffer query_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_SORTED_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_SORTED_ROW_IDS
+RustBuffer uniffi_tinystore_fn_method_queries_get_result_sorted_row_ids(uint64_t ptr, RustBuffer query_id, RustBuffer cell_id, int8_t descending, uint64_t offset, RustBuffer limit, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_TABLE_CELL_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_TABLE_CELL_IDS
+RustBuffer uniffi_tinystore_fn_method_queries_get_result_table_cell_ids(uint64_t ptr, RustBuffer query_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_TABLE_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_RESULT_TABLE_JSON
+RustBuffer uniffi_tinystore_fn_method_queries_get_result_table_json(uint64_t ptr, RustBuffer query_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_GET_TABLE_ID
+RustBuffer uniffi_tinystore_fn_method_queries_get_table_id(uint64_t ptr, RustBuffer query_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_HAS_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_HAS_QUERY
+int8_t uniffi_tinystore_fn_method_queries_has_query(uint64_t ptr, RustBuffer query_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_HAS_RESULT_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_HAS_RESULT_CELL
+int8_t uniffi_tinystore_fn_method_queries_has_result_cell(uint64_t ptr, RustBuffer query_id, RustBuffer row_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_HAS_RESULT_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_HAS_RESULT_ROW
+int8_t uniffi_tinystore_fn_method_queries_has_result_row(uint64_t ptr, RustBuffer query_id, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_HAS_RESULT_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_HAS_RESULT_TABLE
+int8_t uniffi_tinystore_fn_method_queries_has_result_table(uint64_t ptr, RustBuffer query_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_SET_PARAM_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_SET_PARAM_VALUE
+void uniffi_tinystore_fn_method_queries_set_param_value(uint64_t ptr, RustBuffer query_id, RustBuffer param_id, RustBuffer value, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_SET_PARAM_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_SET_PARAM_VALUES
+void uniffi_tinystore_fn_method_queries_set_param_values(uint64_t ptr, RustBuffer query_id, RustBuffer params, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_SET_QUERY_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_SET_QUERY_DEFINITION
+void uniffi_tinystore_fn_method_queries_set_query_definition(uint64_t ptr, RustBuffer query_id, RustBuffer table_id, uint64_t definition, RustBuffer params, int8_t on_query, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERIES_SHUTDOWN
+void uniffi_tinystore_fn_method_queries_shutdown(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CONDITIONFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CONDITIONFUNCTION
+uint64_t uniffi_tinystore_fn_clone_conditionfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_CONDITIONFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_CONDITIONFUNCTION
+void uniffi_tinystore_fn_free_conditionfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_CONDITIONFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_CONDITIONFUNCTION
+void uniffi_tinystore_fn_init_callback_vtable_conditionfunction(const UniffiVTableCallbackInterfaceConditionFunction* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CONDITIONFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CONDITIONFUNCTION_CALL
+int8_t uniffi_tinystore_fn_method_conditionfunction_call(uint64_t ptr, uint64_t get_cell, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_IDMAPPER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_IDMAPPER
+uint64_t uniffi_tinystore_fn_clone_idmapper(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_IDMAPPER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_IDMAPPER
+void uniffi_tinystore_fn_free_idmapper(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_IDMAPPER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_IDMAPPER
+void uniffi_tinystore_fn_init_callback_vtable_idmapper(const UniffiVTableCallbackInterfaceIdMapper* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_IDMAPPER_MAP
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_IDMAPPER_MAP
+RustBuffer uniffi_tinystore_fn_method_idmapper_map(uint64_t ptr, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_JOINFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_JOINFUNCTION
+uint64_t uniffi_tinystore_fn_clone_joinfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_JOINFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_JOINFUNCTION
+void uniffi_tinystore_fn_free_joinfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_JOINFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_JOINFUNCTION
+void uniffi_tinystore_fn_init_callback_vtable_joinfunction(const UniffiVTableCallbackInterfaceJoinFunction* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_JOINFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_JOINFUNCTION_CALL
+RustBuffer uniffi_tinystore_fn_method_joinfunction_call(uint64_t ptr, uint64_t get_cell, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERYAGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERYAGGREGATE
+uint64_t uniffi_tinystore_fn_clone_queryaggregate(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERYAGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERYAGGREGATE
+void uniffi_tinystore_fn_free_queryaggregate(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_QUERYAGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_QUERYAGGREGATE
+void uniffi_tinystore_fn_init_callback_vtable_queryaggregate(const UniffiVTableCallbackInterfaceQueryAggregate* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_HOOKS
+RustBuffer uniffi_tinystore_fn_method_queryaggregate_hooks(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_AGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_AGGREGATE
+RustBuffer uniffi_tinystore_fn_method_queryaggregate_aggregate(uint64_t ptr, RustBuffer cells, uint64_t length, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_ADD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_ADD
+RustBuffer uniffi_tinystore_fn_method_queryaggregate_add(uint64_t ptr, RustBuffer current, RustBuffer add, uint64_t length, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_REMOVE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_REMOVE
+RustBuffer uniffi_tinystore_fn_method_queryaggregate_remove(uint64_t ptr, RustBuffer current, RustBuffer remove, uint64_t length, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_REPLACE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYAGGREGATE_REPLACE
+RustBuffer uniffi_tinystore_fn_method_queryaggregate_replace(uint64_t ptr, RustBuffer current, RustBuffer add, RustBuffer remove, uint64_t length, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERYBUILDER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERYBUILDER
+uint64_t uniffi_tinystore_fn_clone_querybuilder(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERYBUILDER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERYBUILDER
+void uniffi_tinystore_fn_free_querybuilder(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_GROUP
+uint64_t uniffi_tinystore_fn_method_querybuilder_group(uint64_t ptr, RustBuffer selected_cell_id, RustBuffer aggregate, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_GROUP_CUSTOM
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_GROUP_CUSTOM
+uint64_t uniffi_tinystore_fn_method_querybuilder_group_custom(uint64_t ptr, RustBuffer selected_cell_id, uint64_t aggregate, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_HAVING
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_HAVING
+void uniffi_tinystore_fn_method_querybuilder_having(uint64_t ptr, RustBuffer cell_id, RustBuffer equals, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_HAVING_FUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_HAVING_FUNCTION
+void uniffi_tinystore_fn_method_querybuilder_having_function(uint64_t ptr, uint64_t function, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_JOIN
+uint64_t uniffi_tinystore_fn_method_querybuilder_join(uint64_t ptr, RustBuffer table_id, RustBuffer from, RustBuffer on_cell_id, RustBuffer on_function, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_JOIN_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_JOIN_QUERY
+uint64_t uniffi_tinystore_fn_method_querybuilder_join_query(uint64_t ptr, RustBuffer query_id, RustBuffer from, RustBuffer on_cell_id, RustBuffer on_function, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_PARAM
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_PARAM
+RustBuffer uniffi_tinystore_fn_method_querybuilder_param(uint64_t ptr, RustBuffer param_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT
+uint64_t uniffi_tinystore_fn_method_querybuilder_select(uint64_t ptr, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_ALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_ALL
+void uniffi_tinystore_fn_method_querybuilder_select_all(uint64_t ptr, RustBuffer joined_table_id, RustBuffer prefix, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_ALL_MAPPED
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_ALL_MAPPED
+void uniffi_tinystore_fn_method_querybuilder_select_all_mapped(uint64_t ptr, RustBuffer joined_table_id, uint64_t mapper, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_FROM
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_FROM
+uint64_t uniffi_tinystore_fn_method_querybuilder_select_from(uint64_t ptr, RustBuffer joined_table_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_FROM_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_FROM_QUERY
+uint64_t uniffi_tinystore_fn_method_querybuilder_select_from_query(uint64_t ptr, RustBuffer joined_query_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_FUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_SELECT_FUNCTION
+uint64_t uniffi_tinystore_fn_method_querybuilder_select_function(uint64_t ptr, uint64_t function, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_WHERE_EQUALS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_WHERE_EQUALS
+void uniffi_tinystore_fn_method_querybuilder_where_equals(uint64_t ptr, RustBuffer joined_table_id, RustBuffer cell_id, RustBuffer equals, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_WHERE_FUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_WHERE_FUNCTION
+void uniffi_tinystore_fn_method_querybuilder_where_function(uint64_t ptr, uint64_t function, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_WHERE_QUERY_EQUALS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYBUILDER_WHERE_QUERY_EQUALS
+void uniffi_tinystore_fn_method_querybuilder_where_query_equals(uint64_t ptr, RustBuffer joined_query_id, RustBuffer cell_id, RustBuffer equals, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERYCLAUSE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERYCLAUSE
+uint64_t uniffi_tinystore_fn_clone_queryclause(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERYCLAUSE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERYCLAUSE
+void uniffi_tinystore_fn_free_queryclause(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYCLAUSE_AS_ALIAS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYCLAUSE_AS_ALIAS
+void uniffi_tinystore_fn_method_queryclause_as_alias(uint64_t ptr, RustBuffer alias, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERYDEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_QUERYDEFINITION
+uint64_t uniffi_tinystore_fn_clone_querydefinition(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERYDEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_QUERYDEFINITION
+void uniffi_tinystore_fn_free_querydefinition(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_QUERYDEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_QUERYDEFINITION
+void uniffi_tinystore_fn_init_callback_vtable_querydefinition(const UniffiVTableCallbackInterfaceQueryDefinition* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYDEFINITION_BUILD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_QUERYDEFINITION_BUILD
+void uniffi_tinystore_fn_method_querydefinition_build(uint64_t ptr, uint64_t builder, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SELECTFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SELECTFUNCTION
+uint64_t uniffi_tinystore_fn_clone_selectfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SELECTFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SELECTFUNCTION
+void uniffi_tinystore_fn_free_selectfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SELECTFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SELECTFUNCTION
+void uniffi_tinystore_fn_init_callback_vtable_selectfunction(const UniffiVTableCallbackInterfaceSelectFunction* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SELECTFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SELECTFUNCTION_CALL
+RustBuffer uniffi_tinystore_fn_method_selectfunction_call(uint64_t ptr, uint64_t get_table_cell, RustBuffer row_id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SERVERLISTENER
@@ -2314,6 +3101,441 @@ void uniffi_tinystore_fn_init_callback_vtable_rowsorter(const UniffiVTableCallba
 int32_t uniffi_tinystore_fn_method_rowsorter_compare(uint64_t ptr, RustBuffer a, RustBuffer b, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CELLGETTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CELLGETTER
+uint64_t uniffi_tinystore_fn_clone_cellgetter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_CELLGETTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_CELLGETTER
+void uniffi_tinystore_fn_free_cellgetter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CELLGETTER_GET
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CELLGETTER_GET
+RustBuffer uniffi_tinystore_fn_method_cellgetter_get(uint64_t ptr, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CELLGETTER_GET_FROM
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CELLGETTER_GET_FROM
+RustBuffer uniffi_tinystore_fn_method_cellgetter_get_from(uint64_t ptr, RustBuffer joined_table_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CELLGETTER_GET_FROM_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CELLGETTER_GET_FROM_QUERY
+RustBuffer uniffi_tinystore_fn_method_cellgetter_get_from_query(uint64_t ptr, RustBuffer joined_query_id, RustBuffer cell_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_VIEWLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_VIEWLISTENER
+uint64_t uniffi_tinystore_fn_clone_viewlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_VIEWLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_VIEWLISTENER
+void uniffi_tinystore_fn_free_viewlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_VIEWLISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_VIEWLISTENER
+void uniffi_tinystore_fn_init_callback_vtable_viewlistener(const UniffiVTableCallbackInterfaceViewListener* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_VIEWLISTENER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_VIEWLISTENER_ON_EVENT
+void uniffi_tinystore_fn_method_viewlistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CELLFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_CELLFUNCTION
+uint64_t uniffi_tinystore_fn_clone_cellfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_CELLFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_CELLFUNCTION
+void uniffi_tinystore_fn_free_cellfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_CELLFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_CELLFUNCTION
+void uniffi_tinystore_fn_init_callback_vtable_cellfunction(const UniffiVTableCallbackInterfaceCellFunction* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CELLFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_CELLFUNCTION_CALL
+RustBuffer uniffi_tinystore_fn_method_cellfunction_call(uint64_t ptr, uint64_t get_cell, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_IDSORTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_IDSORTER
+uint64_t uniffi_tinystore_fn_clone_idsorter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_IDSORTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_IDSORTER
+void uniffi_tinystore_fn_free_idsorter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_IDSORTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_IDSORTER
+void uniffi_tinystore_fn_init_callback_vtable_idsorter(const UniffiVTableCallbackInterfaceIdSorter* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_IDSORTER_COMPARE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_IDSORTER_COMPARE
+double uniffi_tinystore_fn_method_idsorter_compare(uint64_t ptr, RustBuffer a, RustBuffer b, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_INDEXES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_INDEXES
+uint64_t uniffi_tinystore_fn_clone_indexes(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_INDEXES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_INDEXES
+void uniffi_tinystore_fn_free_indexes(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_HAS_INDEX_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_HAS_INDEX_LISTENER
+uint64_t uniffi_tinystore_fn_method_indexes_add_has_index_listener(uint64_t ptr, RustBuffer index_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_HAS_SLICE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_HAS_SLICE_LISTENER
+uint64_t uniffi_tinystore_fn_method_indexes_add_has_slice_listener(uint64_t ptr, RustBuffer index_id, RustBuffer slice_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_INDEX_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_INDEX_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_indexes_add_index_ids_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_SLICE_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_SLICE_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_indexes_add_slice_ids_listener(uint64_t ptr, RustBuffer index_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_SLICE_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_ADD_SLICE_ROW_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_indexes_add_slice_row_ids_listener(uint64_t ptr, RustBuffer index_id, RustBuffer slice_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_DEL_INDEX_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_DEL_INDEX_DEFINITION
+void uniffi_tinystore_fn_method_indexes_del_index_definition(uint64_t ptr, RustBuffer index_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_DEL_LISTENER
+void uniffi_tinystore_fn_method_indexes_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_INDEX_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_INDEX_IDS
+RustBuffer uniffi_tinystore_fn_method_indexes_get_index_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_LISTENER_STATS
+RustBuffer uniffi_tinystore_fn_method_indexes_get_listener_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_SLICE_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_SLICE_IDS
+RustBuffer uniffi_tinystore_fn_method_indexes_get_slice_ids(uint64_t ptr, RustBuffer index_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_SLICE_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_SLICE_ROW_IDS
+RustBuffer uniffi_tinystore_fn_method_indexes_get_slice_row_ids(uint64_t ptr, RustBuffer index_id, RustBuffer slice_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_GET_TABLE_ID
+RustBuffer uniffi_tinystore_fn_method_indexes_get_table_id(uint64_t ptr, RustBuffer index_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_HAS_INDEX
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_HAS_INDEX
+int8_t uniffi_tinystore_fn_method_indexes_has_index(uint64_t ptr, RustBuffer index_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_HAS_SLICE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_HAS_SLICE
+int8_t uniffi_tinystore_fn_method_indexes_has_slice(uint64_t ptr, RustBuffer index_id, RustBuffer slice_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_SET_INDEX_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_SET_INDEX_DEFINITION
+void uniffi_tinystore_fn_method_indexes_set_index_definition(uint64_t ptr, RustBuffer index_id, RustBuffer table_id, RustBuffer slice_cell_id, RustBuffer slice_function, RustBuffer sort_cell_id, RustBuffer sort_function, RustBuffer slice_id_sorter, RustBuffer row_id_sorter, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_INDEXES_SHUTDOWN
+void uniffi_tinystore_fn_method_indexes_shutdown(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_METRICAGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_METRICAGGREGATE
+uint64_t uniffi_tinystore_fn_clone_metricaggregate(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_METRICAGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_METRICAGGREGATE
+void uniffi_tinystore_fn_free_metricaggregate(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_METRICAGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_METRICAGGREGATE
+void uniffi_tinystore_fn_init_callback_vtable_metricaggregate(const UniffiVTableCallbackInterfaceMetricAggregate* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_HOOKS
+RustBuffer uniffi_tinystore_fn_method_metricaggregate_hooks(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_AGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_AGGREGATE
+RustBuffer uniffi_tinystore_fn_method_metricaggregate_aggregate(uint64_t ptr, RustBuffer numbers, uint64_t length, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_ADD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_ADD
+RustBuffer uniffi_tinystore_fn_method_metricaggregate_add(uint64_t ptr, double metric, double add, uint64_t length, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_REMOVE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_REMOVE
+RustBuffer uniffi_tinystore_fn_method_metricaggregate_remove(uint64_t ptr, double metric, double remove, uint64_t length, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_REPLACE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICAGGREGATE_REPLACE
+RustBuffer uniffi_tinystore_fn_method_metricaggregate_replace(uint64_t ptr, double metric, double add, double remove, uint64_t length, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_METRICS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_METRICS
+uint64_t uniffi_tinystore_fn_clone_metrics(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_METRICS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_METRICS
+void uniffi_tinystore_fn_free_metrics(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_ADD_METRIC_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_ADD_METRIC_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_metrics_add_metric_ids_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_ADD_METRIC_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_ADD_METRIC_LISTENER
+uint64_t uniffi_tinystore_fn_method_metrics_add_metric_listener(uint64_t ptr, RustBuffer metric_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_DEL_LISTENER
+void uniffi_tinystore_fn_method_metrics_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_DEL_METRIC_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_DEL_METRIC_DEFINITION
+void uniffi_tinystore_fn_method_metrics_del_metric_definition(uint64_t ptr, RustBuffer metric_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_GET_LISTENER_STATS
+RustBuffer uniffi_tinystore_fn_method_metrics_get_listener_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_GET_METRIC
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_GET_METRIC
+RustBuffer uniffi_tinystore_fn_method_metrics_get_metric(uint64_t ptr, RustBuffer metric_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_GET_METRIC_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_GET_METRIC_IDS
+RustBuffer uniffi_tinystore_fn_method_metrics_get_metric_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_GET_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_GET_TABLE_ID
+RustBuffer uniffi_tinystore_fn_method_metrics_get_table_id(uint64_t ptr, RustBuffer metric_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_HAS_METRIC
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_HAS_METRIC
+int8_t uniffi_tinystore_fn_method_metrics_has_metric(uint64_t ptr, RustBuffer metric_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_SET_METRIC_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_SET_METRIC_DEFINITION
+void uniffi_tinystore_fn_method_metrics_set_metric_definition(uint64_t ptr, RustBuffer metric_id, RustBuffer table_id, RustBuffer aggregate, RustBuffer custom_aggregate, RustBuffer number_cell_id, RustBuffer number_function, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_METRICS_SHUTDOWN
+void uniffi_tinystore_fn_method_metrics_shutdown(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_RELATIONSHIPS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_RELATIONSHIPS
+uint64_t uniffi_tinystore_fn_clone_relationships(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_RELATIONSHIPS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_RELATIONSHIPS
+void uniffi_tinystore_fn_free_relationships(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_ADD_LINKED_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_ADD_LINKED_ROW_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_relationships_add_linked_row_ids_listener(uint64_t ptr, RustBuffer relationship_id, RustBuffer first_row_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_ADD_LOCAL_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_ADD_LOCAL_ROW_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_relationships_add_local_row_ids_listener(uint64_t ptr, RustBuffer relationship_id, RustBuffer remote_row_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_ADD_RELATIONSHIP_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_ADD_RELATIONSHIP_IDS_LISTENER
+uint64_t uniffi_tinystore_fn_method_relationships_add_relationship_ids_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_ADD_REMOTE_ROW_ID_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_ADD_REMOTE_ROW_ID_LISTENER
+uint64_t uniffi_tinystore_fn_method_relationships_add_remote_row_id_listener(uint64_t ptr, RustBuffer relationship_id, RustBuffer local_row_id, uint64_t listener, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_DEL_LISTENER
+void uniffi_tinystore_fn_method_relationships_del_listener(uint64_t ptr, uint64_t listener_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_DEL_RELATIONSHIP_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_DEL_RELATIONSHIP_DEFINITION
+void uniffi_tinystore_fn_method_relationships_del_relationship_definition(uint64_t ptr, RustBuffer relationship_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_LINKED_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_LINKED_ROW_IDS
+RustBuffer uniffi_tinystore_fn_method_relationships_get_linked_row_ids(uint64_t ptr, RustBuffer relationship_id, RustBuffer first_row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_LISTENER_STATS
+RustBuffer uniffi_tinystore_fn_method_relationships_get_listener_stats(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_LOCAL_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_LOCAL_ROW_IDS
+RustBuffer uniffi_tinystore_fn_method_relationships_get_local_row_ids(uint64_t ptr, RustBuffer relationship_id, RustBuffer remote_row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_LOCAL_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_LOCAL_TABLE_ID
+RustBuffer uniffi_tinystore_fn_method_relationships_get_local_table_id(uint64_t ptr, RustBuffer relationship_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_RELATIONSHIP_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_RELATIONSHIP_IDS
+RustBuffer uniffi_tinystore_fn_method_relationships_get_relationship_ids(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_REMOTE_ROW_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_REMOTE_ROW_ID
+RustBuffer uniffi_tinystore_fn_method_relationships_get_remote_row_id(uint64_t ptr, RustBuffer relationship_id, RustBuffer local_row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_REMOTE_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_GET_REMOTE_TABLE_ID
+RustBuffer uniffi_tinystore_fn_method_relationships_get_remote_table_id(uint64_t ptr, RustBuffer relationship_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_HAS_RELATIONSHIP
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_HAS_RELATIONSHIP
+int8_t uniffi_tinystore_fn_method_relationships_has_relationship(uint64_t ptr, RustBuffer relationship_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_SET_RELATIONSHIP_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_SET_RELATIONSHIP_DEFINITION
+void uniffi_tinystore_fn_method_relationships_set_relationship_definition(uint64_t ptr, RustBuffer relationship_id, RustBuffer local_table_id, RustBuffer remote_table_id, RustBuffer remote_row_id_cell_id, RustBuffer remote_row_id_function, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_RELATIONSHIPS_SHUTDOWN
+void uniffi_tinystore_fn_method_relationships_shutdown(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROWIDFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_ROWIDFUNCTION
+uint64_t uniffi_tinystore_fn_clone_rowidfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROWIDFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_ROWIDFUNCTION
+void uniffi_tinystore_fn_free_rowidfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROWIDFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_ROWIDFUNCTION
+void uniffi_tinystore_fn_init_callback_vtable_rowidfunction(const UniffiVTableCallbackInterfaceRowIdFunction* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROWIDFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_ROWIDFUNCTION_CALL
+RustBuffer uniffi_tinystore_fn_method_rowidfunction_call(uint64_t ptr, uint64_t get_cell, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SLICEIDSFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SLICEIDSFUNCTION
+uint64_t uniffi_tinystore_fn_clone_sliceidsfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SLICEIDSFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SLICEIDSFUNCTION
+void uniffi_tinystore_fn_free_sliceidsfunction(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SLICEIDSFUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SLICEIDSFUNCTION
+void uniffi_tinystore_fn_init_callback_vtable_sliceidsfunction(const UniffiVTableCallbackInterfaceSliceIdsFunction* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SLICEIDSFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SLICEIDSFUNCTION_CALL
+RustBuffer uniffi_tinystore_fn_method_sliceidsfunction_call(uint64_t ptr, uint64_t get_cell, RustBuffer row_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SORTKEYSORTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_CLONE_SORTKEYSORTER
+uint64_t uniffi_tinystore_fn_clone_sortkeysorter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SORTKEYSORTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FREE_SORTKEYSORTER
+void uniffi_tinystore_fn_free_sortkeysorter(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SORTKEYSORTER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_INIT_CALLBACK_VTABLE_SORTKEYSORTER
+void uniffi_tinystore_fn_init_callback_vtable_sortkeysorter(const UniffiVTableCallbackInterfaceSortKeySorter* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SORTKEYSORTER_COMPARE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_METHOD_SORTKEYSORTER_COMPARE
+double uniffi_tinystore_fn_method_sortkeysorter_compare(uint64_t ptr, RustBuffer a, RustBuffer b, RustBuffer slice_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CHECKPOINTS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CHECKPOINTS
+uint64_t uniffi_tinystore_fn_func_create_checkpoints(uint64_t store, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CUSTOM_PERSISTER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_CUSTOM_PERSISTER
 uint64_t uniffi_tinystore_fn_func_create_custom_persister(uint64_t store, uint64_t storage, RustCallStatus *_Nonnull out_status
@@ -2337,6 +3559,11 @@ RustBuffer uniffi_tinystore_fn_func_sqlite_json_config(RustBuffer table, RustCal
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_TABULAR_CONFIG
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_SQLITE_TABULAR_CONFIG
 RustBuffer uniffi_tinystore_fn_func_sqlite_tabular_config(RustBuffer table_ids, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_QUERIES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_QUERIES
+uint64_t uniffi_tinystore_fn_func_create_queries(uint64_t store, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SERVER
@@ -2379,6 +3606,21 @@ uint64_t uniffi_tinystore_fn_func_create_ws_synchronizer(uint64_t store, RustBuf
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_WS_SYNCHRONIZER_ASYNC
 uint64_t uniffi_tinystore_fn_func_create_ws_synchronizer_async(uint64_t store, RustBuffer url, RustBuffer options, RustBuffer on_ignored_error
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_INDEXES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_INDEXES
+uint64_t uniffi_tinystore_fn_func_create_indexes(uint64_t store, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_METRICS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_METRICS
+uint64_t uniffi_tinystore_fn_func_create_metrics(uint64_t store, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_RELATIONSHIPS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_FN_FUNC_CREATE_RELATIONSHIPS
+uint64_t uniffi_tinystore_fn_func_create_relationships(uint64_t store, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_FFI_TINYSTORE_RUSTBUFFER_ALLOC
@@ -2641,6 +3883,12 @@ void ffi_tinystore_rust_future_free_void(uint64_t handle
 void ffi_tinystore_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_CHECKPOINTS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_CHECKPOINTS
+uint16_t uniffi_tinystore_checksum_func_create_checkpoints(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_CUSTOM_PERSISTER
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_CUSTOM_PERSISTER
 uint16_t uniffi_tinystore_checksum_func_create_custom_persister(void
@@ -2668,6 +3916,12 @@ uint16_t uniffi_tinystore_checksum_func_sqlite_json_config(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_TABULAR_CONFIG
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_SQLITE_TABULAR_CONFIG
 uint16_t uniffi_tinystore_checksum_func_sqlite_tabular_config(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_QUERIES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_QUERIES
+uint16_t uniffi_tinystore_checksum_func_create_queries(void
     
 );
 #endif
@@ -2716,6 +3970,120 @@ uint16_t uniffi_tinystore_checksum_func_create_ws_synchronizer(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_WS_SYNCHRONIZER_ASYNC
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_WS_SYNCHRONIZER_ASYNC
 uint16_t uniffi_tinystore_checksum_func_create_ws_synchronizer_async(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_INDEXES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_INDEXES
+uint16_t uniffi_tinystore_checksum_func_create_indexes(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_METRICS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_METRICS
+uint16_t uniffi_tinystore_checksum_func_create_metrics(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_RELATIONSHIPS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_FUNC_CREATE_RELATIONSHIPS
+uint16_t uniffi_tinystore_checksum_func_create_relationships(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_ADD_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_ADD_CHECKPOINT
+uint16_t uniffi_tinystore_checksum_method_checkpoints_add_checkpoint(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_ADD_CHECKPOINT_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_ADD_CHECKPOINT_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_checkpoints_add_checkpoint_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_ADD_CHECKPOINT_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_ADD_CHECKPOINT_LISTENER
+uint16_t uniffi_tinystore_checksum_method_checkpoints_add_checkpoint_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_CLEAR
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_CLEAR
+uint16_t uniffi_tinystore_checksum_method_checkpoints_clear(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_CLEAR_FORWARD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_CLEAR_FORWARD
+uint16_t uniffi_tinystore_checksum_method_checkpoints_clear_forward(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_DEL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_checkpoints_del_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GET_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GET_CHECKPOINT
+uint16_t uniffi_tinystore_checksum_method_checkpoints_get_checkpoint(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GET_CHECKPOINT_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GET_CHECKPOINT_IDS
+uint16_t uniffi_tinystore_checksum_method_checkpoints_get_checkpoint_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GET_LISTENER_STATS
+uint16_t uniffi_tinystore_checksum_method_checkpoints_get_listener_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GO_BACKWARD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GO_BACKWARD
+uint16_t uniffi_tinystore_checksum_method_checkpoints_go_backward(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GO_FORWARD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GO_FORWARD
+uint16_t uniffi_tinystore_checksum_method_checkpoints_go_forward(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GO_TO
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_GO_TO
+uint16_t uniffi_tinystore_checksum_method_checkpoints_go_to(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_HAS_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_HAS_CHECKPOINT
+uint16_t uniffi_tinystore_checksum_method_checkpoints_has_checkpoint(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_SET_CHECKPOINT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_SET_CHECKPOINT
+uint16_t uniffi_tinystore_checksum_method_checkpoints_set_checkpoint(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_SET_SIZE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_SET_SIZE
+uint16_t uniffi_tinystore_checksum_method_checkpoints_set_size(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CHECKPOINTS_SHUTDOWN
+uint16_t uniffi_tinystore_checksum_method_checkpoints_shutdown(void
     
 );
 #endif
@@ -3118,6 +4486,372 @@ uint16_t uniffi_tinystore_checksum_method_sqlitepersister_stop_auto_save(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STATUSLISTENER_ON_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_STATUSLISTENER_ON_STATUS
 uint16_t uniffi_tinystore_checksum_method_statuslistener_on_status(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_PARAM_VALUE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_PARAM_VALUE_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_param_value_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_PARAM_VALUES_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_PARAM_VALUES_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_param_values_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_QUERY_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_QUERY_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_query_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_CELL_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_CELL_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_result_cell_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_CELL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_CELL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_result_cell_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_ROW_COUNT_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_ROW_COUNT_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_result_row_count_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_ROW_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_result_row_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_ROW_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_ROW_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_result_row_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_SORTED_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_SORTED_ROW_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_result_sorted_row_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_TABLE_CELL_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_TABLE_CELL_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_result_table_cell_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_TABLE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_ADD_RESULT_TABLE_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_add_result_table_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_DEL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_queries_del_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_DEL_QUERY_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_DEL_QUERY_DEFINITION
+uint16_t uniffi_tinystore_checksum_method_queries_del_query_definition(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_LISTENER_STATS
+uint16_t uniffi_tinystore_checksum_method_queries_get_listener_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_PARAM_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_PARAM_VALUE
+uint16_t uniffi_tinystore_checksum_method_queries_get_param_value(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_PARAM_VALUES_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_PARAM_VALUES_JSON
+uint16_t uniffi_tinystore_checksum_method_queries_get_param_values_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_QUERY_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_QUERY_IDS
+uint16_t uniffi_tinystore_checksum_method_queries_get_query_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_CELL
+uint16_t uniffi_tinystore_checksum_method_queries_get_result_cell(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_CELL_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_CELL_IDS
+uint16_t uniffi_tinystore_checksum_method_queries_get_result_cell_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_ROW_COUNT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_ROW_COUNT
+uint16_t uniffi_tinystore_checksum_method_queries_get_result_row_count(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_ROW_IDS
+uint16_t uniffi_tinystore_checksum_method_queries_get_result_row_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_ROW_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_ROW_JSON
+uint16_t uniffi_tinystore_checksum_method_queries_get_result_row_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_SORTED_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_SORTED_ROW_IDS
+uint16_t uniffi_tinystore_checksum_method_queries_get_result_sorted_row_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_TABLE_CELL_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_TABLE_CELL_IDS
+uint16_t uniffi_tinystore_checksum_method_queries_get_result_table_cell_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_TABLE_JSON
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_RESULT_TABLE_JSON
+uint16_t uniffi_tinystore_checksum_method_queries_get_result_table_json(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_GET_TABLE_ID
+uint16_t uniffi_tinystore_checksum_method_queries_get_table_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_HAS_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_HAS_QUERY
+uint16_t uniffi_tinystore_checksum_method_queries_has_query(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_HAS_RESULT_CELL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_HAS_RESULT_CELL
+uint16_t uniffi_tinystore_checksum_method_queries_has_result_cell(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_HAS_RESULT_ROW
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_HAS_RESULT_ROW
+uint16_t uniffi_tinystore_checksum_method_queries_has_result_row(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_HAS_RESULT_TABLE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_HAS_RESULT_TABLE
+uint16_t uniffi_tinystore_checksum_method_queries_has_result_table(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_SET_PARAM_VALUE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_SET_PARAM_VALUE
+uint16_t uniffi_tinystore_checksum_method_queries_set_param_value(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_SET_PARAM_VALUES
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_SET_PARAM_VALUES
+uint16_t uniffi_tinystore_checksum_method_queries_set_param_values(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_SET_QUERY_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_SET_QUERY_DEFINITION
+uint16_t uniffi_tinystore_checksum_method_queries_set_query_definition(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERIES_SHUTDOWN
+uint16_t uniffi_tinystore_checksum_method_queries_shutdown(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CONDITIONFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CONDITIONFUNCTION_CALL
+uint16_t uniffi_tinystore_checksum_method_conditionfunction_call(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_IDMAPPER_MAP
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_IDMAPPER_MAP
+uint16_t uniffi_tinystore_checksum_method_idmapper_map(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_JOINFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_JOINFUNCTION_CALL
+uint16_t uniffi_tinystore_checksum_method_joinfunction_call(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_HOOKS
+uint16_t uniffi_tinystore_checksum_method_queryaggregate_hooks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_AGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_AGGREGATE
+uint16_t uniffi_tinystore_checksum_method_queryaggregate_aggregate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_ADD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_ADD
+uint16_t uniffi_tinystore_checksum_method_queryaggregate_add(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_REMOVE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_REMOVE
+uint16_t uniffi_tinystore_checksum_method_queryaggregate_remove(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_REPLACE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYAGGREGATE_REPLACE
+uint16_t uniffi_tinystore_checksum_method_queryaggregate_replace(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_GROUP
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_GROUP
+uint16_t uniffi_tinystore_checksum_method_querybuilder_group(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_GROUP_CUSTOM
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_GROUP_CUSTOM
+uint16_t uniffi_tinystore_checksum_method_querybuilder_group_custom(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_HAVING
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_HAVING
+uint16_t uniffi_tinystore_checksum_method_querybuilder_having(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_HAVING_FUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_HAVING_FUNCTION
+uint16_t uniffi_tinystore_checksum_method_querybuilder_having_function(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_JOIN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_JOIN
+uint16_t uniffi_tinystore_checksum_method_querybuilder_join(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_JOIN_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_JOIN_QUERY
+uint16_t uniffi_tinystore_checksum_method_querybuilder_join_query(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_PARAM
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_PARAM
+uint16_t uniffi_tinystore_checksum_method_querybuilder_param(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT
+uint16_t uniffi_tinystore_checksum_method_querybuilder_select(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_ALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_ALL
+uint16_t uniffi_tinystore_checksum_method_querybuilder_select_all(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_ALL_MAPPED
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_ALL_MAPPED
+uint16_t uniffi_tinystore_checksum_method_querybuilder_select_all_mapped(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_FROM
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_FROM
+uint16_t uniffi_tinystore_checksum_method_querybuilder_select_from(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_FROM_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_FROM_QUERY
+uint16_t uniffi_tinystore_checksum_method_querybuilder_select_from_query(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_FUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_SELECT_FUNCTION
+uint16_t uniffi_tinystore_checksum_method_querybuilder_select_function(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_WHERE_EQUALS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_WHERE_EQUALS
+uint16_t uniffi_tinystore_checksum_method_querybuilder_where_equals(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_WHERE_FUNCTION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_WHERE_FUNCTION
+uint16_t uniffi_tinystore_checksum_method_querybuilder_where_function(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_WHERE_QUERY_EQUALS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYBUILDER_WHERE_QUERY_EQUALS
+uint16_t uniffi_tinystore_checksum_method_querybuilder_where_query_equals(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYCLAUSE_AS_ALIAS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYCLAUSE_AS_ALIAS
+uint16_t uniffi_tinystore_checksum_method_queryclause_as_alias(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYDEFINITION_BUILD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_QUERYDEFINITION_BUILD
+uint16_t uniffi_tinystore_checksum_method_querydefinition_build(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SELECTFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SELECTFUNCTION_CALL
+uint16_t uniffi_tinystore_checksum_method_selectfunction_call(void
     
 );
 #endif
@@ -4732,6 +6466,348 @@ uint16_t uniffi_tinystore_checksum_method_wssynchronizer_stop_sync(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROWSORTER_COMPARE
 #define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROWSORTER_COMPARE
 uint16_t uniffi_tinystore_checksum_method_rowsorter_compare(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CELLGETTER_GET
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CELLGETTER_GET
+uint16_t uniffi_tinystore_checksum_method_cellgetter_get(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CELLGETTER_GET_FROM
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CELLGETTER_GET_FROM
+uint16_t uniffi_tinystore_checksum_method_cellgetter_get_from(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CELLGETTER_GET_FROM_QUERY
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CELLGETTER_GET_FROM_QUERY
+uint16_t uniffi_tinystore_checksum_method_cellgetter_get_from_query(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_VIEWLISTENER_ON_EVENT
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_VIEWLISTENER_ON_EVENT
+uint16_t uniffi_tinystore_checksum_method_viewlistener_on_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CELLFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_CELLFUNCTION_CALL
+uint16_t uniffi_tinystore_checksum_method_cellfunction_call(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_IDSORTER_COMPARE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_IDSORTER_COMPARE
+uint16_t uniffi_tinystore_checksum_method_idsorter_compare(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_HAS_INDEX_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_HAS_INDEX_LISTENER
+uint16_t uniffi_tinystore_checksum_method_indexes_add_has_index_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_HAS_SLICE_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_HAS_SLICE_LISTENER
+uint16_t uniffi_tinystore_checksum_method_indexes_add_has_slice_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_INDEX_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_INDEX_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_indexes_add_index_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_SLICE_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_SLICE_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_indexes_add_slice_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_SLICE_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_ADD_SLICE_ROW_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_indexes_add_slice_row_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_DEL_INDEX_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_DEL_INDEX_DEFINITION
+uint16_t uniffi_tinystore_checksum_method_indexes_del_index_definition(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_DEL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_indexes_del_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_INDEX_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_INDEX_IDS
+uint16_t uniffi_tinystore_checksum_method_indexes_get_index_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_LISTENER_STATS
+uint16_t uniffi_tinystore_checksum_method_indexes_get_listener_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_SLICE_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_SLICE_IDS
+uint16_t uniffi_tinystore_checksum_method_indexes_get_slice_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_SLICE_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_SLICE_ROW_IDS
+uint16_t uniffi_tinystore_checksum_method_indexes_get_slice_row_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_GET_TABLE_ID
+uint16_t uniffi_tinystore_checksum_method_indexes_get_table_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_HAS_INDEX
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_HAS_INDEX
+uint16_t uniffi_tinystore_checksum_method_indexes_has_index(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_HAS_SLICE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_HAS_SLICE
+uint16_t uniffi_tinystore_checksum_method_indexes_has_slice(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_SET_INDEX_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_SET_INDEX_DEFINITION
+uint16_t uniffi_tinystore_checksum_method_indexes_set_index_definition(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_INDEXES_SHUTDOWN
+uint16_t uniffi_tinystore_checksum_method_indexes_shutdown(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_HOOKS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_HOOKS
+uint16_t uniffi_tinystore_checksum_method_metricaggregate_hooks(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_AGGREGATE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_AGGREGATE
+uint16_t uniffi_tinystore_checksum_method_metricaggregate_aggregate(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_ADD
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_ADD
+uint16_t uniffi_tinystore_checksum_method_metricaggregate_add(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_REMOVE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_REMOVE
+uint16_t uniffi_tinystore_checksum_method_metricaggregate_remove(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_REPLACE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICAGGREGATE_REPLACE
+uint16_t uniffi_tinystore_checksum_method_metricaggregate_replace(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_ADD_METRIC_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_ADD_METRIC_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_metrics_add_metric_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_ADD_METRIC_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_ADD_METRIC_LISTENER
+uint16_t uniffi_tinystore_checksum_method_metrics_add_metric_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_DEL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_metrics_del_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_DEL_METRIC_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_DEL_METRIC_DEFINITION
+uint16_t uniffi_tinystore_checksum_method_metrics_del_metric_definition(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_GET_LISTENER_STATS
+uint16_t uniffi_tinystore_checksum_method_metrics_get_listener_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_GET_METRIC
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_GET_METRIC
+uint16_t uniffi_tinystore_checksum_method_metrics_get_metric(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_GET_METRIC_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_GET_METRIC_IDS
+uint16_t uniffi_tinystore_checksum_method_metrics_get_metric_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_GET_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_GET_TABLE_ID
+uint16_t uniffi_tinystore_checksum_method_metrics_get_table_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_HAS_METRIC
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_HAS_METRIC
+uint16_t uniffi_tinystore_checksum_method_metrics_has_metric(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_SET_METRIC_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_SET_METRIC_DEFINITION
+uint16_t uniffi_tinystore_checksum_method_metrics_set_metric_definition(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_METRICS_SHUTDOWN
+uint16_t uniffi_tinystore_checksum_method_metrics_shutdown(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_ADD_LINKED_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_ADD_LINKED_ROW_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_relationships_add_linked_row_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_ADD_LOCAL_ROW_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_ADD_LOCAL_ROW_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_relationships_add_local_row_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_ADD_RELATIONSHIP_IDS_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_ADD_RELATIONSHIP_IDS_LISTENER
+uint16_t uniffi_tinystore_checksum_method_relationships_add_relationship_ids_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_ADD_REMOTE_ROW_ID_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_ADD_REMOTE_ROW_ID_LISTENER
+uint16_t uniffi_tinystore_checksum_method_relationships_add_remote_row_id_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_DEL_LISTENER
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_DEL_LISTENER
+uint16_t uniffi_tinystore_checksum_method_relationships_del_listener(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_DEL_RELATIONSHIP_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_DEL_RELATIONSHIP_DEFINITION
+uint16_t uniffi_tinystore_checksum_method_relationships_del_relationship_definition(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_LINKED_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_LINKED_ROW_IDS
+uint16_t uniffi_tinystore_checksum_method_relationships_get_linked_row_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_LISTENER_STATS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_LISTENER_STATS
+uint16_t uniffi_tinystore_checksum_method_relationships_get_listener_stats(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_LOCAL_ROW_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_LOCAL_ROW_IDS
+uint16_t uniffi_tinystore_checksum_method_relationships_get_local_row_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_LOCAL_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_LOCAL_TABLE_ID
+uint16_t uniffi_tinystore_checksum_method_relationships_get_local_table_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_RELATIONSHIP_IDS
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_RELATIONSHIP_IDS
+uint16_t uniffi_tinystore_checksum_method_relationships_get_relationship_ids(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_REMOTE_ROW_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_REMOTE_ROW_ID
+uint16_t uniffi_tinystore_checksum_method_relationships_get_remote_row_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_REMOTE_TABLE_ID
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_GET_REMOTE_TABLE_ID
+uint16_t uniffi_tinystore_checksum_method_relationships_get_remote_table_id(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_HAS_RELATIONSHIP
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_HAS_RELATIONSHIP
+uint16_t uniffi_tinystore_checksum_method_relationships_has_relationship(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_SET_RELATIONSHIP_DEFINITION
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_SET_RELATIONSHIP_DEFINITION
+uint16_t uniffi_tinystore_checksum_method_relationships_set_relationship_definition(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_SHUTDOWN
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_RELATIONSHIPS_SHUTDOWN
+uint16_t uniffi_tinystore_checksum_method_relationships_shutdown(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROWIDFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_ROWIDFUNCTION_CALL
+uint16_t uniffi_tinystore_checksum_method_rowidfunction_call(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SLICEIDSFUNCTION_CALL
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SLICEIDSFUNCTION_CALL
+uint16_t uniffi_tinystore_checksum_method_sliceidsfunction_call(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SORTKEYSORTER_COMPARE
+#define UNIFFI_FFIDEF_UNIFFI_TINYSTORE_CHECKSUM_METHOD_SORTKEYSORTER_COMPARE
+uint16_t uniffi_tinystore_checksum_method_sortkeysorter_compare(void
     
 );
 #endif
