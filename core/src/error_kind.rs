@@ -292,6 +292,7 @@ mod tests {
             (12, "UNSUPPORTED"),
             (13, "NETWORK"),
             (14, "INTERNAL"),
+            (15, "CALLBACK"),
         ];
         assert_eq!(ErrorKind::ALL.len(), frozen.len());
         for (kind, (code, name)) in ErrorKind::ALL.iter().zip(frozen) {
@@ -299,7 +300,7 @@ mod tests {
             assert_eq!(ErrorKind::from_code(code), Some(*kind));
         }
         assert_eq!(ErrorKind::from_code(0), None);
-        assert_eq!(ErrorKind::from_code(15), None);
+        assert_eq!(ErrorKind::from_code(16), None);
     }
 
     #[test]
