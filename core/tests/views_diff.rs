@@ -239,6 +239,8 @@ struct Objects {
     metrics: Option<Metrics>,
     checkpoints: Option<Checkpoints>,
     queries: Option<Queries>,
+    /// Whether the case has object/array cells (fewer sorted row id probes).
+    json_cells: bool,
 }
 
 fn push(log: &Log, event: Json) {
@@ -384,7 +386,7 @@ fn snapshot(store: &Store, o: &Objects) -> Json {
         );
     }
     if let Some(q) = &o.queries {
-        queries::snapshot(q, &mut s);
+        queries::snapshot(q, o.json_cells, &mut s);
     }
     Json::Object(s)
 }
@@ -565,7 +567,10 @@ fn run_case(case: &Json) -> Vec<Json> {
     store.add_table_listener(None, move |_, t| push(&l, json!(["storeTable", t])), false);
     let l = log.clone();
     store.add_tables_listener(move |_| push(&l, json!(["storeTables"])), false);
-    let mut objects = Objects::default();
+    let mut objects = Objects {
+        json_cells: case["jsonCells"].as_bool().unwrap_or(false),
+        ..Objects::default()
+    };
     for kind in case["objects"].as_array().expect("objects") {
         create(&store, kind.as_str().expect("a kind"), &mut objects, &log);
     }

@@ -8,12 +8,14 @@ use tinystore_core::{Cell, Queries, Row, Store, Table, create_queries};
 
 use super::{Log, push};
 
-/// Sorted result row id probes: `(cellId, descending, offset, limit)`.
-const SORTS: [(Option<&str>, bool, usize, Option<usize>); 4] = [
+/// Sorted result row id probes: `(cellId, descending, offset, limit)`; the last two only in
+/// cases without object/array cells.
+const SORTS: [(Option<&str>, bool, usize, Option<usize>); 5] = [
     (None, false, 0, None),
+    (Some("n"), true, 0, None),
+    (Some("k"), false, 1, Some(2)),
     (Some("c0"), true, 1, Some(2)),
     (Some("c1"), false, 0, Some(3)),
-    (Some("n"), true, 0, None),
 ];
 
 fn number(cell: Option<Cell>) -> Option<f64> {
@@ -139,13 +141,14 @@ pub fn create(store: &Store, log: &Log) -> Queries {
 }
 
 /// Every result getter of every query, and the listener counts.
-pub fn snapshot(q: &Queries, s: &mut serde_json::Map<String, Json>) {
+pub fn snapshot(q: &Queries, json_cells: bool, s: &mut serde_json::Map<String, Json>) {
+    let sorts = &SORTS[..if json_cells { 3 } else { 5 }];
     let ids: Vec<Json> = q
         .get_query_ids()
         .iter()
         .map(|id| {
             let row_ids = q.get_result_row_ids(id);
-            let sorted: Vec<Json> = SORTS
+            let sorted: Vec<Json> = sorts
                 .iter()
                 .map(|&(c, d, off, l)| json!(q.get_result_sorted_row_ids(id, c, d, off, l)))
                 .collect();

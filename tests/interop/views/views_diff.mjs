@@ -159,13 +159,14 @@ const buildQuery = (clauses) => ({select, join, where, group, having, param}) =>
   }
 };
 
-// Sorted result row id probes: [cellId, descending, offset, limit].
+// Sorted result row id probes: [cellId, descending, offset, limit]. The cells that may hold
+// objects/arrays are probed only in cases without them (see README.md, Known differences).
 const SORTS = [
   [null, false, 0, null],
-  ['c0', true, 1, 2],
-  ['c1', false, 0, 3],
   ['n', true, 0, null],
+  ['k', false, 1, 2],
 ];
+const PLAIN_SORTS = [...SORTS, ['c0', true, 1, 2], ['c1', false, 0, 3]];
 const opt = (v) => (v === undefined ? [] : [v]);
 
 const source = (spec, menu) =>
@@ -281,7 +282,7 @@ export const runCase = (c) => {
         q.getTableId(id),
         q.getResultTable(id),
         q.getResultRowIds(id),
-        SORTS.map(([c, d, off, l]) => q.getResultSortedRowIds(id, c ?? undefined, d, off, l ?? undefined)),
+        (c.jsonCells ? SORTS : PLAIN_SORTS).map(([c, d, off, l]) => q.getResultSortedRowIds(id, c ?? undefined, d, off, l ?? undefined)),
         q.getResultRowCount(id),
         q.getResultTableCellIds(id),
         q.getResultRowIds(id).map((r) => q.getResultCellIds(id, r)),
@@ -535,12 +536,16 @@ export const generateCase = (rnd) => {
     const clauses = [];
     const selected = [];
     const numeric = new Set();
-    const addSelect = (clause, cellId, isNumeric) => {
+    const fromJoins = new Set();
+    const addSelect = (clause, cellId, isNumeric, isJoined = false) => {
       if (!selected.includes(cellId)) {
         clauses.push(clause);
         selected.push(cellId);
         if (isNumeric) {
           numeric.add(cellId);
+        }
+        if (isJoined) {
+          fromJoins.add(cellId);
         }
       }
     };
@@ -566,10 +571,10 @@ export const generateCase = (rnd) => {
       } else if (roll < 8 && joined.length) {
         const j = pick(joined);
         const c = pick([...CELLS, 'n']);
-        addSelect(['selectFrom', j, c, j + c], j + c, c == 'n');
+        addSelect(['selectFrom', j, c, j + c], j + c, c == 'n', true);
       } else {
         const f = pick(Object.keys(SELECT_FNS));
-        addSelect(['selectFn', f, 'f' + f], 'f' + f, f != 'joinedC0');
+        addSelect(['selectFn', f, 'f' + f], 'f' + f, f != 'joinedC0', f == 'joinedC0');
       }
     }
     const wheres = int(3);
@@ -586,13 +591,19 @@ export const generateCase = (rnd) => {
     if (chance(0.4)) {
       // TinyQL aggregates selected cells only; sum/avg/min/max only numbers.
       const grouped = new Set();
-      const groups = 1 + int(2);
-      for (let i = 0; i < groups; i++) {
-        const c = pick(selected);
+      const groupOn = (c) => {
         const agg = numeric.has(c) ? pick(['count', 'sum', 'avg', 'min', 'max']) : 'count';
         clauses.push(['group', c, agg, chance(0.5) ? agg + c : null]);
         grouped.add(c);
+      };
+      const groups = 1 + int(2);
+      for (let i = 0; i < groups; i++) {
+        groupOn(pick(selected));
       }
+      // Cells from joins are aggregated, never grouped by: a joined row's listener can change
+      // a root row's joined cell and change it back within one transaction, and TinyBase then
+      // moves the row out of its group and back in (see README.md, Known differences).
+      [...fromJoins].filter((c) => !grouped.has(c)).forEach(groupOn);
       // Having on a group-by cell only: a group's visibility then never changes, so no hidden
       // group keeps a row id another group could reuse (see README.md).
       const keys = selected.filter((c) => !grouped.has(c));
@@ -705,7 +716,7 @@ export const generateCase = (rnd) => {
       }
     }
   }
-  return {mergeable, mutator: chance(0.25), init, objects, ops};
+  return {mergeable, jsonCells, mutator: chance(0.25), init, objects, ops};
 };
 
 // ------------------------------------------------------------------ main
