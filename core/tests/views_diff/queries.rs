@@ -118,7 +118,12 @@ fn row_json(row: &Row) -> Json {
 }
 
 fn table_json(table: &Table) -> Json {
-    Json::Object(table.iter().map(|(r, row)| (r.clone(), row_json(row))).collect())
+    Json::Object(
+        table
+            .iter()
+            .map(|(r, row)| (r.clone(), row_json(row)))
+            .collect(),
+    )
 }
 
 /// Creates the store's Queries with wildcard listeners of the kinds the trace records.

@@ -577,7 +577,7 @@ export const generateCase = (rnd) => {
         addSelect(['selectFn', f, 'f' + f], 'f' + f, f != 'joinedC0', f == 'joinedC0');
       }
     }
-    const wheres = int(3);
+    const wheres = chance(0.45) ? 1 + int(2) : 0;
     for (let i = 0; i < wheres; i++) {
       const roll = int(3);
       clauses.push(
