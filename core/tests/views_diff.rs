@@ -1,5 +1,5 @@
-//! Differential test: tinystore's derived views (Indexes, Relationships, Metrics, Checkpoints)
-//! against TinyBase 10.0.1.
+//! Differential test: tinystore's derived views (Indexes, Relationships, Metrics, Checkpoints,
+//! Queries) against TinyBase 10.0.1.
 //!
 //! `node tests/interop/views/views_diff.mjs` generates seeded random cases (store content,
 //! definitions from cell ids and a fixed menu of named functions, ops with transactions,
@@ -27,8 +27,11 @@ use tinystore_core::views::{
     Aggregate, CustomAggregate, GetCell, RowIdSorter, SliceIdSorter, Source, default_sorter,
 };
 use tinystore_core::{
-    Cell, Checkpoints, Indexes, MergeableStore, Metrics, Relationships, Store, ops,
+    Cell, Checkpoints, Indexes, MergeableStore, Metrics, Queries, Relationships, Store, ops,
 };
+
+#[path = "views_diff/queries.rs"]
+mod queries;
 
 const ROWS: [&str; 6] = ["r0", "r1", "r2", "r3", "r4", "r5"];
 const PROBES: [&str; 15] = [
@@ -235,6 +238,9 @@ struct Objects {
     relationships: Option<Relationships>,
     metrics: Option<Metrics>,
     checkpoints: Option<Checkpoints>,
+    queries: Option<Queries>,
+    /// Whether the case has object/array cells (fewer sorted row id probes).
+    json_cells: bool,
 }
 
 fn push(log: &Log, event: Json) {
@@ -297,6 +303,8 @@ fn create(store: &Store, kind: &str, objects: &mut Objects, log: &Log) {
             x.add_checkpoint_listener(None, move |_, id| push(&l, json!(["checkpoint", id])));
             objects.checkpoints = Some(x);
         }
+        // One Queries per store, as TinyBase's memoized createQueries.
+        "queries" => objects.queries = Some(queries::create(store, log)),
         other => panic!("unknown object kind {other}"),
     }
 }
@@ -377,6 +385,9 @@ fn snapshot(store: &Store, o: &Objects) -> Json {
             json!([back, current, forward, labels]),
         );
     }
+    if let Some(q) = &o.queries {
+        queries::snapshot(q, o.json_cells, &mut s);
+    }
     Json::Object(s)
 }
 
@@ -445,19 +456,23 @@ fn apply_op(store: &Store, mergeable: Option<&MergeableStore>, o: &Objects, log:
             push(log, json!(["listenerId", id.to_string()]));
         }
         "delListener" => {
-            let id = tinystore_core::ListenerId(s(2).parse().expect("a listener id"));
+            let id = || tinystore_core::ListenerId(s(2).parse().expect("a listener id"));
             match s(1) {
                 "indexes" => {
-                    o.indexes.as_ref().expect("indexes").del_listener(id);
+                    o.indexes.as_ref().expect("indexes").del_listener(id());
                 }
                 "relationships" => {
-                    o.relationships.as_ref().expect("rels").del_listener(id);
+                    o.relationships.as_ref().expect("rels").del_listener(id());
                 }
                 "metrics" => {
-                    o.metrics.as_ref().expect("metrics").del_listener(id);
+                    o.metrics.as_ref().expect("metrics").del_listener(id());
                 }
                 "checkpoints" => {
-                    o.checkpoints.as_ref().expect("cps").del_listener(id);
+                    o.checkpoints.as_ref().expect("cps").del_listener(id());
+                }
+                "queries" => {
+                    let id = queries::listener_id(s(2));
+                    o.queries.as_ref().expect("queries").del_listener(id);
                 }
                 other => panic!("unknown object {other}"),
             }
@@ -484,6 +499,7 @@ fn apply_op(store: &Store, mergeable: Option<&MergeableStore>, o: &Objects, log:
             "indexes" => o.indexes.as_ref().expect("indexes").destroy(),
             "relationships" => o.relationships.as_ref().expect("rels").destroy(),
             "metrics" => o.metrics.as_ref().expect("metrics").destroy(),
+            "queries" => o.queries.as_ref().expect("queries").destroy(),
             _ => o.checkpoints.as_ref().expect("cps").destroy(),
         },
         "addCheckpoint" => {
@@ -515,6 +531,7 @@ fn apply_op(store: &Store, mergeable: Option<&MergeableStore>, o: &Objects, log:
             let n = a[1].as_u64().expect("a size") as usize;
             o.checkpoints.as_ref().expect("cps").set_size(n);
         }
+        _ if queries::apply(o.queries.as_ref(), a) => {}
         _ => store_ops(store, &Json::Array(vec![op.clone()])),
     }
 }
@@ -550,7 +567,10 @@ fn run_case(case: &Json) -> Vec<Json> {
     store.add_table_listener(None, move |_, t| push(&l, json!(["storeTable", t])), false);
     let l = log.clone();
     store.add_tables_listener(move |_| push(&l, json!(["storeTables"])), false);
-    let mut objects = Objects::default();
+    let mut objects = Objects {
+        json_cells: case["jsonCells"].as_bool().unwrap_or(false),
+        ..Objects::default()
+    };
     for kind in case["objects"].as_array().expect("objects") {
         create(&store, kind.as_str().expect("a kind"), &mut objects, &log);
     }
