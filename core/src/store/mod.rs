@@ -40,6 +40,7 @@ mod interner;
 mod json_io;
 mod listen;
 pub(crate) mod listeners;
+pub(crate) mod memo;
 mod read;
 mod schemas;
 mod sort;
@@ -68,6 +69,7 @@ use sort::sort_row_ids;
 use state::State;
 struct Inner {
     state: ReentrantMutex<RefCell<State>>,
+    memo: memo::Memo,
 }
 
 /// A reactive in-memory store of Tables and Values (TinyBase's `Store`).
@@ -163,8 +165,14 @@ impl Store {
         Store {
             inner: Arc::new(Inner {
                 state: ReentrantMutex::new(RefCell::new(State::default())),
+                memo: memo::Memo::default(),
             }),
         }
+    }
+
+    /// The objects attached to this store, one per type (the memoized view factories).
+    pub(crate) fn memo(&self) -> &memo::Memo {
+        &self.inner.memo
     }
 
     /// Creates a store that tells `hook` of every change it makes (a MergeableStore's).

@@ -90,7 +90,8 @@ pub struct Checkpoints {
     core: Arc<Core>,
 }
 
-/// Creates a [`Checkpoints`] over `store` (TinyBase's `createCheckpoints`).
+/// The [`Checkpoints`] of `store` (TinyBase's `createCheckpoints`, memoized per store as
+/// [`Checkpoints::new`] says).
 ///
 /// ```
 /// let store = tinystore_core::Store::new();
@@ -110,8 +111,31 @@ impl std::fmt::Debug for Checkpoints {
 }
 
 impl Checkpoints {
-    /// Creates a `Checkpoints` over `store`, with checkpoint `"0"`.
+    /// The `Checkpoints` of `store`. Memoized as TinyBase's factory is: while any handle to the
+    /// store's object is alive this returns it (listening to the store again if it was
+    /// destroyed); otherwise a new one, with checkpoint `"0"`.
     pub fn new(store: &Store) -> Checkpoints {
+        let (core, made) = store.memo().get_or_attach(|| Self::fresh(store).core);
+        let checkpoints = Checkpoints { core };
+        // The store's lock is taken before the state's everywhere (store listeners lock the
+        // state), so the store is listened to with the state unlocked.
+        if !made && checkpoints.core.state.lock().store_listeners.is_empty() {
+            let ids = listen(store, &checkpoints.core.this);
+            let mut state = checkpoints.core.state.lock();
+            if state.store_listeners.is_empty() {
+                state.store_listeners = ids;
+            } else {
+                drop(state);
+                for id in ids {
+                    store.del_listener(id);
+                }
+            }
+        }
+        checkpoints
+    }
+
+    /// A new `Checkpoints` over `store`, listening to it.
+    fn fresh(store: &Store) -> Checkpoints {
         let state = State {
             size: 100,
             current: None,

@@ -147,7 +147,8 @@ definable_handle! {
     get_index_ids
 }
 
-/// Creates an [`Indexes`] over `store` (TinyBase's `createIndexes`); a
+/// The [`Indexes`] of `store` (TinyBase's `createIndexes`, memoized per store as
+/// [`Indexes::new`] says); a
 /// [`MergeableStore`](crate::MergeableStore) derefs to its store.
 ///
 /// ```

@@ -267,7 +267,8 @@ definable_handle! {
     get_metric_ids
 }
 
-/// Creates a [`Metrics`] over `store` (TinyBase's `createMetrics`).
+/// The [`Metrics`] of `store` (TinyBase's `createMetrics`, memoized per store as
+/// [`Metrics::new`] says).
 ///
 /// ```
 /// let store = tinystore_core::Store::new();

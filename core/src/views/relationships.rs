@@ -138,7 +138,8 @@ definable_handle! {
     get_relationship_ids
 }
 
-/// Creates a [`Relationships`] over `store` (TinyBase's `createRelationships`).
+/// The [`Relationships`] of `store` (TinyBase's `createRelationships`, memoized per
+/// store as [`Relationships::new`] says).
 ///
 /// ```
 /// let store = tinystore_core::Store::new();

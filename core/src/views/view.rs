@@ -359,11 +359,15 @@ macro_rules! definable_handle {
         }
 
         impl $handle {
-            #[doc = concat!("Creates the `", stringify!($handle), "` of `store`.")]
+            #[doc = concat!("The `", stringify!($handle), "` of `store`. Memoized as TinyBase's")]
+            /// factory is: while any handle to the store's object is alive (a clone, or one
+            /// returned by an earlier call), this returns it, definitions and listeners
+            /// included; once all are dropped, a new one.
             pub fn new(store: &Store) -> $handle {
-                $handle {
-                    core: ViewCore::new(store, Defs::default()),
-                }
+                let (core, _) = store
+                    .memo()
+                    .get_or_attach(|| ViewCore::new(store, Defs::default()));
+                $handle { core }
             }
 
             /// The store this object reads.

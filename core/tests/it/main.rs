@@ -15,6 +15,7 @@ mod sync_local;
 mod sync_wire;
 mod views_checkpoints;
 mod views_indexes;
+mod views_memo;
 mod views_metrics;
 mod views_props;
 mod views_relationships;

@@ -207,6 +207,7 @@ fn destroy_and_drop_take_every_listener_off_the_store() {
     q.destroy();
     assert_eq!(store.get_listener_stats(), baseline);
     assert!(q.get_query_ids().is_empty());
+    // Memoized: the store's Queries is still `q`, destroyed but usable.
     let q2 = create_queries(&store);
     q2.set_query_definition("g", "pets", |b| {
         b.select_all();
@@ -225,7 +226,8 @@ fn destroy_and_drop_take_every_listener_off_the_store() {
     );
     store.set_cell("pets", "fido", "price", 100);
     assert_eq!(q2.get_result_cell("g", "0", "price"), Some(Cell::from(100)));
-    drop(q2);
+    assert_eq!(q.get_query_ids(), ["g"]);
+    drop((q, q2));
     assert_eq!(store.get_listener_stats(), baseline);
 }
 

@@ -62,8 +62,9 @@ use listeners::{Adder, QueryIdsListener, Registry, Routed, Stat};
 /// The param store's table (TinyBase's `_`), one row of params per query.
 const PARAMS: &str = "_";
 
-/// Creates a [`Queries`] over `store` (TinyBase's `createQueries`). A `&MergeableStore`
-/// derefs to its `&Store`.
+/// The [`Queries`] of `store` (TinyBase's `createQueries`). A `&MergeableStore` derefs to its
+/// `&Store`. Memoized as in TinyBase: while any handle to a store's `Queries` is alive, this
+/// returns that one (with its definitions and listeners); once all are dropped, a new one.
 pub fn create_queries(store: &Store) -> Queries {
     Queries::new(store)
 }
@@ -137,16 +138,18 @@ struct Definition {
 }
 
 impl Queries {
+    /// The store's `Queries`: the live one if any handle to it is held, else a new one.
     fn new(store: &Store) -> Queries {
-        Queries {
-            inner: Arc::new(Inner {
+        let (inner, _) = store.memo().get_or_attach(|| {
+            Arc::new(Inner {
                 store: store.clone(),
                 params: Store::new(),
                 empty: Store::new(),
                 shared: Mutex::new(Shared::default()),
                 registry: Mutex::new(Registry::default()),
-            }),
-        }
+            })
+        });
+        Queries { inner }
     }
 
     fn weak(&self) -> Weak<Inner> {

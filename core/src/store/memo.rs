@@ -1,0 +1,78 @@
+//! One object of each kind per store, for TinyBase's memoized `create…` functions.
+//!
+//! TinyBase's `createIndexes(store)` (and the other view factories) return the same object for
+//! the same store. The store keeps only a weak reference, by type, so it knows nothing of what
+//! is attached to it and an object no handle holds any more is freed (the object holds the
+//! store, so a strong reference here would keep both alive forever).
+
+use std::any::{Any, TypeId};
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+
+type Slot = (TypeId, Weak<dyn Any + Send + Sync>);
+
+/// The store's attached objects, by type.
+#[derive(Default)]
+pub(crate) struct Memo {
+    slots: Mutex<Vec<Slot>>,
+}
+
+impl Memo {
+    fn find<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let mut slots = self.slots.lock();
+        slots.retain(|(_, weak)| weak.strong_count() > 0);
+        let weak = slots
+            .iter()
+            .find(|(id, _)| *id == TypeId::of::<T>())
+            .map(|(_, weak)| weak.clone())?;
+        weak.upgrade()?.downcast::<T>().ok()
+    }
+
+    /// The live `T` attached to the store, or a new one from `make`, attached. `make` runs
+    /// without the memo's lock held (it may read or listen to the store); if another thread
+    /// attached a `T` meanwhile, that one wins and the new one is dropped.
+    pub(crate) fn get_or_attach<T: Any + Send + Sync>(
+        &self,
+        make: impl FnOnce() -> Arc<T>,
+    ) -> (Arc<T>, bool) {
+        if let Some(found) = self.find::<T>() {
+            return (found, false);
+        }
+        let made = make();
+        let mut slots = self.slots.lock();
+        let existing = slots
+            .iter()
+            .find(|(id, _)| *id == TypeId::of::<T>())
+            .and_then(|(_, weak)| weak.upgrade())
+            .and_then(|any| any.downcast::<T>().ok());
+        if let Some(existing) = existing {
+            return (existing, false);
+        }
+        slots.retain(|(id, _)| *id != TypeId::of::<T>());
+        let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&made) as Weak<_>;
+        slots.push((TypeId::of::<T>(), weak));
+        (made, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_live_object_per_type_and_a_new_one_after_the_last_handle_is_dropped() {
+        let memo = Memo::default();
+        let (a, made) = memo.get_or_attach(|| Arc::new(1u32));
+        assert!(made);
+        let (b, made) = memo.get_or_attach(|| Arc::new(2u32));
+        assert!(!made);
+        assert!(Arc::ptr_eq(&a, &b));
+        let (s, made) = memo.get_or_attach(|| Arc::new(String::from("x")));
+        assert!(made && *s == "x");
+        drop((a, b));
+        let (c, made) = memo.get_or_attach(|| Arc::new(3u32));
+        assert!(made && *c == 3);
+        assert_eq!(memo.slots.lock().len(), 2);
+    }
+}
