@@ -303,3 +303,48 @@ def test_views_over_a_mergeable_store():
     ix.set_index_definition("i", "t", "c")
     m.set_cell("t", "r", "c", "x")
     assert ix.get_slice_row_ids("i", "x") == ["r"]
+
+
+def _refusing_index(store):
+    def slice_of(get_cell, row_id):
+        if get_cell("species") == "boom":
+            raise ValueError("bad slice")
+        return get_cell("species")
+
+    ix = tinystore.create_indexes(store)
+    ix.set_index_definition("s", "pets", slice_of)
+    return ix
+
+
+def test_raising_function_reaches_merges_applies_and_loads(tmp_path):
+    a = tinystore.create_mergeable_store("a")
+    b = tinystore.create_mergeable_store("b")
+    ix = _refusing_index(a)
+    b.set_cell("pets", "rex", "species", "boom")
+    with pytest.raises(TinystoreError.Callback, match="bad slice"):
+        a.merge(b)
+    # merged all the same, and the index goes on with the other rows
+    assert a.get_cell("pets", "rex", "species") == "boom"
+    b.set_cell("pets", "fido", "species", "dog")
+    b.set_cell("pets", "rex", "species", "cat")
+    a.merge(b)
+    assert ix.get_slice_row_ids("s", "cat") == ["rex"]
+    assert a.get_json() == b.get_json()
+
+    c = tinystore.create_mergeable_store("c")
+    ix_c = _refusing_index(c)
+    d = tinystore.create_mergeable_store("d")
+    d.set_cell("pets", "x", "species", "boom")
+    with pytest.raises(TinystoreError.Callback, match="bad slice"):
+        c.apply_mergeable_changes(d.get_mergeable_content())
+    assert c.get_cell("pets", "x", "species") == "boom" and ix_c.get_slice_ids("s") == []
+
+    path = tmp_path / "pets.json"
+    path.write_text('[{"pets":{"x":{"species":"boom"},"y":{"species":"dog"}}},{}]')
+    store = tinystore.create_store()
+    ix_s = _refusing_index(store)
+    persister = tinystore.create_file_persister(store, path)
+    with pytest.raises(TinystoreError.Callback, match="bad slice"):
+        persister.load()
+    assert store.get_row_ids("pets") == ["x", "y"] and ix_s.get_slice_ids("s") == ["dog"]
+    persister.destroy()

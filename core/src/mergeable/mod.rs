@@ -303,11 +303,18 @@ impl MergeableStore {
         };
         let mine = copy(self);
         let theirs = copy(other);
-        if mine.tree.max_time() <= other.max_time() {
-            other.apply_tree(&mine, false);
-        }
+        // A listener of `other` that panics (resumed once its transaction is finished) must
+        // not leave this side unmerged: its panic is resumed after both directions.
+        let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if mine.tree.max_time() <= other.max_time() {
+                other.apply_tree(&mine, false);
+            }
+        }));
         if theirs.tree.max_time() <= self.max_time() {
             self.apply_tree(&theirs, false);
+        }
+        if let Err(panic) = first {
+            std::panic::resume_unwind(panic);
         }
         self
     }

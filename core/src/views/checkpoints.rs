@@ -54,7 +54,8 @@ struct State {
     listening: bool,
     next_id: u64,
     changed: bool,
-    deltas: IndexMap<Text, (CellsDelta, ValuesDelta)>,
+    /// Shared, so that going to a checkpoint reads its delta without copying it.
+    deltas: IndexMap<Text, Arc<(CellsDelta, ValuesDelta)>>,
     labels: IndexMap<Text, String>,
     backward: Vec<Text>,
     forward: VecDeque<Text>,
@@ -418,9 +419,10 @@ impl Checkpoints {
             }
         }
         let _listen = Listen(&self.core);
-        let Some((cells, values)) = delta else {
+        let Some(delta) = delta else {
             return;
         };
+        let (cells, values) = &*delta;
         let pick = |old_new: &OldNew| {
             if forward {
                 old_new.1.clone()
@@ -429,7 +431,7 @@ impl Checkpoints {
             }
         };
         self.core.store.transaction(|store| {
-            for (table, rows) in &cells {
+            for (table, rows) in cells {
                 for (row, cells) in rows {
                     for (cell, old_new) in cells {
                         match pick(old_new) {
@@ -439,7 +441,7 @@ impl Checkpoints {
                     }
                 }
             }
-            for (value_id, old_new) in &values {
+            for (value_id, old_new) in values {
                 match pick(old_new) {
                     Some(value) => store.set_value(value_id, value),
                     None => store.del_value(value_id),
@@ -521,7 +523,7 @@ impl State {
         self.next_id += 1;
         let cells = std::mem::take(&mut self.cells_delta);
         let values = std::mem::take(&mut self.values_delta);
-        self.deltas.insert(id.clone(), (cells, values));
+        self.deltas.insert(id.clone(), Arc::new((cells, values)));
         self.current = Some(id.clone());
         self.set_label(&id, label, events);
         self.changed = true;

@@ -221,3 +221,71 @@ proptest! {
         converge(replicas, &script);
     }
 }
+
+#[test]
+fn a_view_function_failing_on_received_changes_is_reported_and_sync_goes_on() {
+    use tinystore_core::error_kind::CallbackFailure;
+    use tinystore_core::views::{Source, create_indexes};
+
+    let bus = LocalBus::new();
+    let (a, b) = (
+        MergeableStore::new(Some("a")),
+        MergeableStore::new(Some("b")),
+    );
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let seen = errors.clone();
+    let sa = bus.synchronizer_with_options(&a, fast());
+    let sb = bus.synchronizer_with_options(
+        &b,
+        SynchronizerOptions {
+            on_ignored_error: Some(Arc::new(move |e: &SyncError| {
+                seen.lock().unwrap().push(e.clone())
+            })),
+            ..fast()
+        },
+    );
+    sa.start_sync(None);
+    sb.start_sync(None);
+    bus.flush();
+    // b's index refuses the species "bad", as a foreign function raising would.
+    let indexes = create_indexes(&b);
+    indexes.set_index_definition(
+        "bySpecies",
+        "pets",
+        Some(Source::func(|get_cell, _| {
+            let species = get_cell("species").and_then(|c| c.as_str().map(str::to_owned));
+            if species.as_deref() == Some("bad") {
+                CallbackFailure::raise("ValueError: bad species");
+            }
+            species.into_iter().collect()
+        })),
+        None,
+        None,
+        None,
+    );
+    a.set_cell("pets", "rex", "species", "bad");
+    bus.flush();
+    {
+        let errors = errors.lock().unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            matches!(&errors[0], SyncError::Listener { message, .. }
+                if message == "ValueError: bad species"),
+            "{errors:?}"
+        );
+    }
+    // The change was applied, and both sides go on syncing both ways.
+    assert_eq!(
+        b.get_cell("pets", "rex", "species"),
+        Some(Cell::from("bad"))
+    );
+    b.set_cell("pets", "fido", "species", "dog");
+    a.set_cell("pets", "rex", "species", "cat");
+    bus.flush();
+    assert_eq!(
+        a.get_cell("pets", "fido", "species"),
+        Some(Cell::from("dog"))
+    );
+    assert_eq!(indexes.get_slice_row_ids("bySpecies", "cat"), ["rex"]);
+    assert_converged(&[a.clone(), b.clone()]);
+}

@@ -1,5 +1,6 @@
 //! The MergeableStore's own methods (it has every Store method too: `store.rs`).
 
+use super::view_common::trapped;
 use super::*;
 
 #[uniffi::export]
@@ -20,13 +21,13 @@ impl MergeableStore {
     }
     /// Replaces content and stamps from [`MergeableStore::get_mergeable_content_json`]'s form.
     pub fn set_mergeable_content_json(&self, json: String) -> Result<(), TinystoreError> {
-        self.inner.set_mergeable_content_json(&json)?;
+        trapped(|| self.inner.set_mergeable_content_json(&json))??;
         Ok(())
     }
     /// Merges changes (or full content) from another replica, in TinyBase's JSON; each leaf
     /// wins iff its HLC is later. An invalid payload changes nothing.
     pub fn apply_mergeable_changes_json(&self, json: String) -> Result<(), TinystoreError> {
-        self.inner.apply_mergeable_changes_json(&json)?;
+        trapped(|| self.inner.apply_mergeable_changes_json(&json))??;
         Ok(())
     }
     /// The stamps changed by the current transaction, as JSON (`[tables, values, 1]`).
@@ -44,12 +45,16 @@ impl MergeableStore {
     /// `[tables, values]` JSON.
     pub fn set_default_content_json(&self, json: String) -> Result<(), TinystoreError> {
         let (tables, values) = parse_content(&json)?;
-        self.inner.set_default_content(&tables, &values);
+        trapped(|| self.inner.set_default_content(&tables, &values))?;
         Ok(())
     }
     /// Merges with another MergeableStore both ways: afterwards both hold the same content.
-    pub fn merge(&self, other: Arc<MergeableStore>) {
-        self.inner.merge(&other.inner);
+    /// A view function of either store that fails is a `Callback` error (that store's
+    /// transaction is finished and its views stay consistent).
+    pub fn merge(&self, other: Arc<MergeableStore>) -> Result<(), TinystoreError> {
+        trapped(|| {
+            self.inner.merge(&other.inner);
+        })
     }
     /// The content hashes (equal hashes: equal content).
     pub fn get_mergeable_content_hashes(&self) -> ContentHashes {

@@ -1,5 +1,6 @@
 //! Persisters (SQLite, file, custom) and the status types persisters and synchronizers share.
 
+use super::view_common::trapped;
 use super::*;
 
 /// A persister or synchronizer status.
@@ -309,7 +310,7 @@ macro_rules! persister_api {
             /// are refused until a load succeeds or `allow_overwrite` is called.
             pub fn load(&self, initial: Option<String>) -> Result<(), TinystoreError> {
                 let initial = parse_initial(initial)?;
-                self.inner.load(as_pair(&initial))?;
+                trapped(|| self.inner.load(as_pair(&initial)))??;
                 Ok(())
             }
             /// Saves the whole content (blocks until stored).
@@ -322,7 +323,7 @@ macro_rules! persister_api {
                 let p = self.inner.clone();
                 run_blocking(move || {
                     let initial = parse_initial(initial)?;
-                    p.load(as_pair(&initial))?;
+                    trapped(|| p.load(as_pair(&initial)))??;
                     Ok(())
                 })
                 .await
@@ -361,8 +362,10 @@ macro_rules! persister_api {
                 interval_ms: Option<u64>,
             ) -> Result<(), TinystoreError> {
                 let initial = parse_initial(initial)?;
-                self.inner
-                    .start_auto_load(as_pair(&initial), interval(interval_ms))?;
+                trapped(|| {
+                    self.inner
+                        .start_auto_load(as_pair(&initial), interval(interval_ms))
+                })??;
                 Ok(())
             }
             /// Stops auto-loading.
@@ -381,11 +384,13 @@ macro_rules! persister_api {
                 save_first: bool,
             ) -> Result<(), TinystoreError> {
                 let initial = parse_initial(initial)?;
-                self.inner.start_auto_persisting(
-                    as_pair(&initial),
-                    interval(interval_ms),
-                    save_first,
-                )?;
+                trapped(|| {
+                    self.inner.start_auto_persisting(
+                        as_pair(&initial),
+                        interval(interval_ms),
+                        save_first,
+                    )
+                })??;
                 Ok(())
             }
             /// `start_auto_persisting` on the shared runtime's blocking pool.
@@ -398,7 +403,13 @@ macro_rules! persister_api {
                 let p = self.inner.clone();
                 run_blocking(move || {
                     let initial = parse_initial(initial)?;
-                    p.start_auto_persisting(as_pair(&initial), interval(interval_ms), save_first)?;
+                    trapped(|| {
+                        p.start_auto_persisting(
+                            as_pair(&initial),
+                            interval(interval_ms),
+                            save_first,
+                        )
+                    })??;
                     Ok(())
                 })
                 .await

@@ -35,7 +35,7 @@ final class TinyStoreTests: XCTestCase {
         let b = createMergeableStore(uniqueId: "b")
         try a.setCell("t", "r", "c", 1)
         try b.setValue("v", "x")
-        a.merge(other: b)
+        try a.merge(other: b)
         XCTAssertEqual(a.getJson(), b.getJson())
         XCTAssertEqual(a.getMergeableContentHashes(), b.getMergeableContentHashes())
     }

@@ -35,6 +35,18 @@ pub enum SyncError {
     /// The transport failed, as the transport describes it (TinyBase's message text).
     #[error("tinybase:5:{0}")]
     Transport(String),
+    /// A store listener or a view's function failed while changes received from a peer were
+    /// applied. The changes were applied and the store's transaction finished; the failure
+    /// cannot reach a writer (none of this thread's callers wrote), so it is reported here.
+    #[error("a listener failed while {what} from client {from} were applied: {message}")]
+    Listener {
+        /// The client id of the peer the changes came from.
+        from: String,
+        /// How the changes arrived.
+        what: Received,
+        /// The failure's message (a foreign function's error text, or the panic's).
+        message: String,
+    },
 }
 
 /// What kind of failure a [`SyncError`] is: stable across versions (new kinds may be added),
@@ -54,6 +66,8 @@ pub enum SyncErrorKind {
     Rejected,
     /// The transport failed.
     Transport,
+    /// A listener failed while received changes were applied.
+    Listener,
 }
 
 impl SyncError {
@@ -71,6 +85,7 @@ impl SyncError {
             SyncError::TooManyRequests => SyncErrorKind::TooManyRequests,
             SyncError::Rejected { .. } => SyncErrorKind::Rejected,
             SyncError::Transport(_) => SyncErrorKind::Transport,
+            SyncError::Listener { .. } => SyncErrorKind::Listener,
         }
     }
 }

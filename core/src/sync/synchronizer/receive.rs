@@ -1,6 +1,7 @@
 //! Incoming messages: answering a peer's requests, advancing pulls with its responses, and
 //! applying the changes it sends or a pull gathered.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -166,19 +167,25 @@ impl Inner {
     fn apply(self: &Arc<Self>, changes: Changes, from: Option<&str>, what: Received) {
         self.set_status(Status::Loading);
         APPLYING.with(|a| a.set(true));
-        let result = match changes {
+        // A listener's panic is resumed by the store once its transaction is finished; caught
+        // here so that this thread's flag and the status are reset and the peer's changes are
+        // not retried, and reported, since no caller of this thread made the write.
+        let applied = catch_unwind(AssertUnwindSafe(|| match changes {
             Changes::Pulled(changes) => self.store.apply_pulled_changes(&changes).map(drop),
             Changes::Diff(Ok(changes)) => self.store.apply_received_changes(&changes).map(drop),
             Changes::Diff(Err(e)) => Err(e),
-        };
+        }));
         APPLYING.with(|a| a.set(false));
         self.set_status(Status::Idle);
-        if let Err(source) = result {
-            self.report(&SyncError::Rejected {
-                from: from.unwrap_or("?").to_string(),
+        let from = from.unwrap_or("?").to_string();
+        match applied {
+            Ok(Ok(())) => {}
+            Ok(Err(source)) => self.report(&SyncError::Rejected { from, what, source }),
+            Err(payload) => self.report(&SyncError::Listener {
+                from,
                 what,
-                source,
-            });
+                message: panic_message(&*payload),
+            }),
         }
     }
 
@@ -232,5 +239,18 @@ impl Inner {
         if let Some((tables, values)) = initial {
             self.store.set_default_content(&tables, &values);
         }
+    }
+}
+
+/// The text of a caught panic: a failed foreign function's message, or the panic's own.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(failure) = crate::error_kind::CallbackFailure::from_panic(payload) {
+        failure.message().to_string()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a listener panicked".to_string()
     }
 }
