@@ -359,6 +359,10 @@ impl Store {
     }
 
     fn run_phase(&self, mutator: bool) -> Result<(), Panic> {
+        // Without a listener of this phase there is nothing to call, nor to snapshot.
+        if !self.with(|s| s.listeners.has_phase(mutator)) {
+            return Ok(());
+        }
         let (invalid_cells, any_cells) = self.with(|s| {
             let invalid = if s.listeners.has(K::InvalidCell, mutator) {
                 s.log.invalid_cells.clone()

@@ -450,6 +450,11 @@ impl Listeners {
         !self.counts.is_empty() && self.counts[kind.index()][mutator as usize] > 0
     }
 
+    /// Whether any listener of the phase is registered (most stores have no mutators).
+    pub(crate) fn has_phase(&self, mutator: bool) -> bool {
+        self.counts.iter().any(|c| c[mutator as usize] > 0)
+    }
+
     pub(crate) fn has_any(&self, kinds: &[ListenerKind], mutator: bool) -> bool {
         kinds.iter().any(|&k| self.has(k, mutator))
     }

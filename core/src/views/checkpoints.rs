@@ -6,6 +6,7 @@ use std::sync::{Arc, Weak};
 
 use indexmap::IndexMap;
 
+use crate::ordmap::IdHasher;
 use crate::store::{ListenerId, Store};
 use crate::types::{Cell, Text};
 
@@ -14,8 +15,10 @@ use super::view::{ViewCore, ViewState};
 
 /// `(old, new)` of a cell or value.
 type OldNew = (Option<Cell>, Option<Cell>);
-type CellsDelta = IndexMap<Text, IndexMap<Text, IndexMap<Text, OldNew>>>;
-type ValuesDelta = IndexMap<Text, OldNew>;
+/// An insertion-ordered map with the fast id hasher.
+type Map<K, V> = IndexMap<K, V, IdHasher>;
+type CellsDelta = Map<Text, Map<Text, Map<Text, OldNew>>>;
+type ValuesDelta = Map<Text, OldNew>;
 
 /// `(backward ids, current id, forward ids)`; the current id is `None` after a change that
 /// no checkpoint has recorded yet.
@@ -55,8 +58,8 @@ struct State {
     next_id: u64,
     changed: bool,
     /// Shared, so that going to a checkpoint reads its delta without copying it.
-    deltas: IndexMap<Text, Arc<(CellsDelta, ValuesDelta)>>,
-    labels: IndexMap<Text, String>,
+    deltas: Map<Text, Arc<(CellsDelta, ValuesDelta)>>,
+    labels: Map<Text, String>,
     backward: Vec<Text>,
     forward: VecDeque<Text>,
     store_listeners: Vec<ListenerId>,
@@ -140,13 +143,13 @@ impl Checkpoints {
         let state = State {
             size: 100,
             current: None,
-            cells_delta: IndexMap::new(),
-            values_delta: IndexMap::new(),
+            cells_delta: Map::default(),
+            values_delta: Map::default(),
             listening: true,
             next_id: 0,
             changed: false,
-            deltas: IndexMap::new(),
-            labels: IndexMap::new(),
+            deltas: Map::default(),
+            labels: Map::default(),
             backward: Vec::new(),
             forward: VecDeque::new(),
             store_listeners: Vec::new(),

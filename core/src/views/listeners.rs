@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::ordmap::IdHasher;
 use crate::store::ListenerId;
 use crate::types::Text;
 
@@ -53,16 +54,19 @@ struct Entry<C> {
 /// below show the calling order.
 pub(crate) struct Registry<C> {
     pool: IdPool,
-    entries: HashMap<u32, Entry<C>>,
-    by_path: HashMap<(u8, Path), Vec<u32>>,
+    entries: HashMap<u32, Entry<C>, IdHasher>,
+    by_path: HashMap<(u8, Path), Vec<u32>, IdHasher>,
+    /// Listeners per kind: most calls find none, and answer without walking the paths.
+    per_kind: Vec<usize>,
 }
 
 impl<C> Default for Registry<C> {
     fn default() -> Self {
         Registry {
             pool: IdPool::default(),
-            entries: HashMap::new(),
-            by_path: HashMap::new(),
+            entries: HashMap::default(),
+            by_path: HashMap::default(),
+            per_kind: Vec::new(),
         }
     }
 }
@@ -83,12 +87,18 @@ impl<C> Registry<C> {
                 callback: Arc::new(Mutex::new(callback)),
             },
         );
+        let k = usize::from(kind);
+        if self.per_kind.len() <= k {
+            self.per_kind.resize(k + 1, 0);
+        }
+        self.per_kind[k] += 1;
         ListenerId(id)
     }
 
     /// Removes a listener; returns its kind and path (unknown ids: `None`).
     pub(crate) fn remove(&mut self, id: ListenerId) -> Option<(u8, Path)> {
         let entry = self.entries.remove(&id.0)?;
+        self.per_kind[usize::from(entry.kind)] -= 1;
         let key = (entry.kind, entry.path);
         if let Some(ids) = self.by_path.get_mut(&key) {
             ids.retain(|&i| i != id.0);
@@ -103,6 +113,9 @@ impl<C> Registry<C> {
     /// The callbacks a call of `kind` for `ids` reaches, in TinyBase's order.
     pub(crate) fn matching(&self, kind: u8, ids: &[&str]) -> Vec<Arc<Mutex<C>>> {
         let mut out = Vec::new();
+        if self.count(kind) == 0 {
+            return out;
+        }
         let mut path: Path = Vec::with_capacity(ids.len());
         self.visit(kind, ids, &mut path, &mut out);
         out
@@ -125,7 +138,7 @@ impl<C> Registry<C> {
 
     /// How many listeners of `kind` are registered.
     pub(crate) fn count(&self, kind: u8) -> usize {
-        self.entries.values().filter(|e| e.kind == kind).count()
+        self.per_kind.get(usize::from(kind)).copied().unwrap_or(0)
     }
 }
 
