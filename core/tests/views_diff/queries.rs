@@ -10,6 +10,9 @@ use tinystore_core::{Cell, Queries, Row, Store, Table, create_queries};
 
 use super::{Log, push};
 
+/// Result row ids: a root row id, or a group's.
+const RESULT_ROW_PROBES: [&str; 5] = ["r0", "r3", "0", "1", "2"];
+
 /// Sorted result row id probes: `(cellId, descending, offset, limit)`; the last two only in
 /// cases without object/array cells.
 const SORTS: [(Option<&str>, bool, usize, Option<usize>); 5] = [
@@ -324,6 +327,10 @@ pub fn snapshot(q: &Queries, json_cells: bool, s: &mut serde_json::Map<String, J
                 cell_ids,
                 row_json(&q.get_param_values(id)),
                 q.has_result_table(id),
+                RESULT_ROW_PROBES
+                    .iter()
+                    .map(|r| json!([q.has_result_row(id, r), q.has_result_cell(id, r, "n")]))
+                    .collect::<Vec<_>>(),
             ])
         })
         .collect();

@@ -198,6 +198,8 @@ const SORTS = [
 ];
 const PLAIN_SORTS = [...SORTS, ['c0', true, 1, 2], ['c1', false, 0, 3]];
 const opt = (v) => (v === undefined ? [] : [v]);
+// Result row ids: a root row id, or a group's.
+const RESULT_ROW_PROBES = ['r0', 'r3', '0', '1', '2'];
 
 const source = (spec, menu) =>
   spec == null ? undefined : spec.cell !== undefined ? spec.cell : menu[spec.fn];
@@ -363,6 +365,7 @@ export const runCase = (c) => {
         q.getResultRowIds(id).map((r) => q.getResultCellIds(id, r)),
         q.getParamValues(id),
         q.hasResultTable(id),
+        RESULT_ROW_PROBES.map((r) => [q.hasResultRow(id, r), q.hasResultCell(id, r, 'n')]),
       ]);
       const st = q.getListenerStats();
       s.queryStats = [st.table, st.tableCellIds, st.rowCount, st.rowIds, st.sortedRowIds, st.row,
