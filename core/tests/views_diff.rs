@@ -6,18 +6,20 @@
 //! rollbacks, checkpoint moves and MergeableStore merges) and records TinyBase's trace: after
 //! each step, the view listener calls in order (with a wildcard store Table listener and the
 //! Tables listener, which pin where view listeners fire among the store's own) and every
-//! getter's result. This test replays each case with tinystore and compares the traces step
-//! by step; the first difference names the seed, the case, the step and the op.
+//! getter's result. This test replays each case with tinystore as the script streams it (the
+//! two sides run at once) and compares the traces step by step; the first difference names the
+//! seed, the case, the step and the op.
 //!
-//! `TINYSTORE_VIEWS_DIFF_CASES` sets the number of cases (default 1000),
+//! `TINYSTORE_VIEWS_DIFF_CASES` sets the number of cases (default [`CASES`]),
 //! `TINYSTORE_VIEWS_DIFF_SEED` replays a seed, `TINYSTORE_VIEWS_DIFF_CASE=FILE` replays one case
 //! file kept by a failing run (`TINYSTORE_VIEWS_DIFF_VERBOSE=1` prints every step). Needs Node.js and TinyBase in
 //! `target/kit/node_modules` (`make kit`) or `TINYSTORE_NODE_MODULES`; fails rather than skips
 //! without them.
 
 use std::cmp::Ordering;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -52,6 +54,8 @@ const PROBES: [&str; 15] = [
     "x",
 ];
 const NOW: u64 = 1_700_000_000_000;
+/// Cases per run unless `TINYSTORE_VIEWS_DIFF_CASES` says otherwise.
+const CASES: &str = "3000";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -531,7 +535,7 @@ fn apply_op(store: &Store, mergeable: Option<&MergeableStore>, o: &Objects, log:
             let n = a[1].as_u64().expect("a size") as usize;
             o.checkpoints.as_ref().expect("cps").set_size(n);
         }
-        _ if queries::apply(o.queries.as_ref(), a) => {}
+        _ if queries::apply(o.queries.as_ref(), log, a) => {}
         _ => store_ops(store, &Json::Array(vec![op.clone()])),
     }
 }
@@ -583,16 +587,55 @@ fn run_case(case: &Json) -> Vec<Json> {
     trace
 }
 
-/// Numbers compared as f64 (JavaScript has only those; serde_json tells 1 from 1.0).
-fn normalize(json: &Json) -> Json {
-    match json {
-        Json::Number(n) => json!(n.as_f64().expect("a finite number")),
-        Json::Array(items) => Json::Array(items.iter().map(normalize).collect()),
-        Json::Object(map) => {
-            Json::Object(map.iter().map(|(k, v)| (k.clone(), normalize(v))).collect())
+/// JSON equality with numbers compared as f64 (JavaScript has only those; serde_json tells 1
+/// from 1.0).
+fn json_eq(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Number(x), Json::Number(y)) => x.as_f64() == y.as_f64(),
+        (Json::Array(x), Json::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
         }
-        other => other.clone(),
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((ka, va), (kb, vb))| ka == kb && json_eq(va, vb))
+        }
+        (a, b) => a == b,
     }
+}
+
+/// Replays one case line of views_diff.mjs; the first difference, described, as an error.
+fn check_case(seed: &Json, entry: &Json) -> Result<(), String> {
+    let index = &entry["index"];
+    let expected = entry["trace"].as_array().expect("a trace");
+    let actual = run_case(&entry["case"]);
+    let ops = entry["case"]["ops"].as_array().expect("ops");
+    let verbose = std::env::var_os("TINYSTORE_VIEWS_DIFF_VERBOSE").is_some();
+    for (step, (want, got)) in expected.iter().zip(&actual).enumerate() {
+        if verbose {
+            println!("step {step}\n  TinyBase:  {want}\n  tinystore: {got}");
+        }
+        if !json_eq(want, got) {
+            let op = if step == 0 {
+                json!("set-up")
+            } else {
+                ops[step - 1].clone()
+            };
+            let kept = std::env::temp_dir().join(format!("views_diff_case_{index}.json"));
+            std::fs::write(&kept, serde_json::to_string_pretty(&entry["case"]).unwrap())
+                .expect("keep the case");
+            return Err(format!(
+                "seed {seed}, case {index} (replay: TINYSTORE_VIEWS_DIFF_SEED={seed}; case kept \
+                 in {}), step {step}, op {op}:\n  TinyBase:  {want}\n  tinystore: {got}",
+                kept.display()
+            ));
+        }
+    }
+    if expected.len() != actual.len() {
+        return Err(format!("seed {seed}, case {index}: trace lengths differ"));
+    }
+    Ok(())
 }
 
 #[test]
@@ -606,8 +649,7 @@ fn views_match_tinybase_step_by_step() {
         "TinyBase is not installed in {}: run `make kit` or set TINYSTORE_NODE_MODULES",
         node_modules.display()
     );
-    let cases = std::env::var("TINYSTORE_VIEWS_DIFF_CASES").unwrap_or_else(|_| "1000".into());
-    let out = std::env::temp_dir().join(format!("views_diff_{}.jsonl", std::process::id()));
+    let cases = std::env::var("TINYSTORE_VIEWS_DIFF_CASES").unwrap_or_else(|_| CASES.into());
     let mut command = Command::new("node");
     command
         .current_dir(&root)
@@ -615,69 +657,59 @@ fn views_match_tinybase_step_by_step() {
         .arg("--cases")
         .arg(&cases)
         .arg("--out")
-        .arg(&out)
-        .env("TINYSTORE_NODE_MODULES", &node_modules);
+        .arg("-")
+        .env("TINYSTORE_NODE_MODULES", &node_modules)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     if let Ok(seed) = std::env::var("TINYSTORE_VIEWS_DIFF_SEED") {
         command.arg("--seed").arg(seed);
     }
     if let Ok(file) = std::env::var("TINYSTORE_VIEWS_DIFF_CASE") {
         command.arg("--case").arg(file);
     }
+    if let Ok(index) = std::env::var("TINYSTORE_VIEWS_DIFF_ONLY") {
+        command.arg("--only").arg(index);
+    }
     let started = Instant::now();
-    let output = command
-        .output()
+    // TinyBase runs the next cases while tinystore replays the ones it has sent.
+    let mut child = command
+        .spawn()
         .expect("`node` is needed (Node.js 20+): install it, then `make kit`");
-    println!("{}", String::from_utf8_lossy(&output.stdout));
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut next = || lines.next().map(|l| l.expect("a line from views_diff.mjs"));
+    let mut outcome = Ok(());
+    let (mut seed, mut count, mut done) = (Json::Null, 0, Json::Null);
+    if let Some(header) = next() {
+        seed = serde_json::from_str::<Json>(&header).expect("json")["seed"].clone();
+        while let Some(line) = next() {
+            let entry: Json = serde_json::from_str(&line).expect("a case line");
+            if entry["done"] == json!(true) {
+                done = entry;
+                break;
+            }
+            outcome = check_case(&seed, &entry);
+            if outcome.is_err() {
+                break;
+            }
+            count += 1;
+        }
+    }
+    if outcome.is_err() {
+        let _ = child.kill();
+    }
+    let output = child.wait_with_output().expect("views_diff.mjs runs");
+    if let Err(e) = outcome {
+        panic!("{e}");
+    }
     assert!(
-        output.status.success(),
+        output.status.success() && done != Json::Null,
         "views_diff.mjs failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let node_time = started.elapsed();
-    let text = std::fs::read_to_string(&out).expect("the cases file");
-    let mut lines = text.lines();
-    let header: Json = serde_json::from_str(lines.next().expect("a header")).expect("json");
-    let seed = header["seed"].clone();
-    let mut count = 0;
-    for line in lines {
-        let entry: Json = serde_json::from_str(line).expect("a case line");
-        let index = &entry["index"];
-        if std::env::var("TINYSTORE_VIEWS_DIFF_ONLY")
-            .is_ok_and(|only| json!(only) != json!(index.to_string()))
-        {
-            continue;
-        }
-        let expected = entry["trace"].as_array().expect("a trace");
-        let actual = run_case(&entry["case"]);
-        let ops = entry["case"]["ops"].as_array().expect("ops");
-        for (step, (want, got)) in expected.iter().zip(&actual).enumerate() {
-            let (want, got) = (normalize(want), normalize(got));
-            if std::env::var_os("TINYSTORE_VIEWS_DIFF_VERBOSE").is_some() {
-                println!("step {step}\n  TinyBase:  {want}\n  tinystore: {got}");
-            }
-            if want != got {
-                let op = if step == 0 {
-                    json!("set-up")
-                } else {
-                    ops[step - 1].clone()
-                };
-                let kept = std::env::temp_dir().join(format!("views_diff_case_{index}.json"));
-                std::fs::write(&kept, serde_json::to_string_pretty(&entry["case"]).unwrap())
-                    .expect("keep the case");
-                panic!(
-                    "seed {seed}, case {index} (replay: TINYSTORE_VIEWS_DIFF_SEED={seed}; case \
-                     kept in {}), step {step}, op {op}:\n  TinyBase:  {want}\n  tinystore: {got}",
-                    kept.display()
-                );
-            }
-        }
-        assert_eq!(expected.len(), actual.len(), "case {index}: trace lengths");
-        count += 1;
-    }
-    let _ = std::fs::remove_file(&out);
     println!(
-        "views_diff: seed {seed}, {count} cases equal (TinyBase {:.1}s, total {:.1}s)",
-        node_time.as_secs_f64(),
+        "views_diff: seed {seed}, {count} cases equal, {} discarded by TinyBase ({:.1}s)",
+        done["discarded"],
         started.elapsed().as_secs_f64()
     );
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // The TinyBase side of the derived-views differential test (see README.md here).
 //
-//   node views_diff.mjs --cases N [--seed S] [--only K] --out FILE
-//   node views_diff.mjs --case CASE.json --out FILE      (replays one kept case)
+//   node views_diff.mjs --cases N [--seed S] [--only K] --out FILE|-
+//   node views_diff.mjs --case CASE.json --out FILE|-      (replays one kept case)
 //
 // Generates N seeded random cases (store content, view definitions from cell ids and a fixed
 // menu of named functions, op sequences with transactions, rollbacks, checkpoint moves and
-// MergeableStore merges), runs each with the real TinyBase 10.0.1, and writes FILE: one JSON
-// line with {seed, cases}, then one line per case {index, case, trace}. The trace holds, after
+// MergeableStore merges), runs each with the real TinyBase 10.0.1, and writes FILE (`-`:
+// stdout, line by line as the cases are run): one JSON line with {seed, cases}, then one line
+// per case {index, case, trace}, then {done: true, discarded}. The trace holds, after
 // the set-up and after every op, the view listener calls made (in order, together with a
 // wildcard store Table listener and the Tables listener, to pin where view listeners fire
 // relative to the store's own) and the result of every getter. core/tests/views_diff.rs runs
@@ -114,7 +115,8 @@ const AGGREGATES = {
   lenHooks: [(ns, len) => len * 10, (m, a, l) => (l + 1) * 10, (m, r, l) => (l - 1) * 10 || undefined],
 };
 
-// TinyQL's named functions (calculated selects, where functions, join functions).
+// TinyQL's named functions (calculated selects, where functions, join functions, havings,
+// select-all cell id mappers).
 const num = (v) => (typeof v == 'number' ? v : undefined);
 const SELECT_FNS = {
   dbl: (g) => (num(g('n')) === undefined ? undefined : g('n') * 2),
@@ -125,26 +127,52 @@ const WHERE_FNS = {
   c1big: (g) => typeof g('c1') == 'number' && g('c1') > 1,
   notB: (g) => g('c0') !== 'b',
 };
+// Root row ids are r0..r5, or a query's result row ids ("0", "1", … when it groups).
 const JOIN_FNS = {
   next: (g, r) => 'r' + ((Number(r.slice(1)) + 1) % 6),
   kOf: (g) => g('k'),
 };
+const HAVING_FNS = {
+  notB: (c) => (g) => g(c) !== 'b',
+  defined: (c) => (g) => g(c) !== undefined,
+};
+const CELL_MAPPERS = {
+  wrap: (c) => '<' + c + '>',
+};
 
-// A query definition is a list of clauses (the same in views_diff.rs).
-const buildQuery = (clauses) => ({select, join, where, group, having, param}) => {
+// A query definition is a list of clauses (the same in views_diff/queries.rs). A join's table
+// is a table id or {"q": queryId} (a query's result, `join(true, …)`).
+const buildQuery = (clauses) => ({select, selectAll, join, where, group, having, param}) => {
   const as = (x, alias) => (alias == null ? x : x.as(alias));
   for (const [kind, ...a] of clauses) {
     if (kind == 'select') {
       as(select(a[0]), a[1]);
     } else if (kind == 'selectFrom') {
-      as(select(a[0], a[1]), a[2]);
+      as(a[3] ? select(true, a[0], a[1]) : select(a[0], a[1]), a[2]);
     } else if (kind == 'selectFn') {
       select(SELECT_FNS[a[0]]).as(a[1]);
+    } else if (kind == 'selectAll') {
+      // [joinAlias|null, prefix|null|{fn}, asQuery]
+      const m = a[1] != null && typeof a[1] == 'object' ? CELL_MAPPERS[a[1].fn] : a[1];
+      if (a[2]) {
+        selectAll(true, a[0], m ?? undefined);
+      } else if (a[0] == null && m == null) {
+        selectAll();
+      } else {
+        selectAll(a[0] ?? undefined, m ?? undefined);
+      }
     } else if (kind == 'join') {
       const on = typeof a[1] == 'string' ? a[1] : JOIN_FNS[a[1].fn];
-      as(a[3] == null ? join(a[0], on) : join(a[0], a[3], on), a[2]);
+      const q = typeof a[0] == 'object';
+      const t = q ? a[0].q : a[0];
+      const j = q
+        ? a[3] == null ? join(true, t, on) : join(true, t, a[3], on)
+        : a[3] == null ? join(t, on) : join(t, a[3], on);
+      as(j, a[2]);
     } else if (kind == 'where') {
       where(a[0], a[1]);
+    } else if (kind == 'whereFrom') {
+      a[3] ? where(true, a[0], a[1], a[2]) : where(a[0], a[1], a[2]);
     } else if (kind == 'whereParam') {
       where(a[0], param(a[1]));
     } else if (kind == 'whereFn') {
@@ -153,6 +181,8 @@ const buildQuery = (clauses) => ({select, join, where, group, having, param}) =>
       as(group(a[0], a[1]), a[2]);
     } else if (kind == 'having') {
       having(a[0], a[1]);
+    } else if (kind == 'havingFn') {
+      having(HAVING_FNS[a[0]](a[1]));
     } else {
       throw new Error(`bad clause ${kind}`);
     }
@@ -168,6 +198,8 @@ const SORTS = [
 ];
 const PLAIN_SORTS = [...SORTS, ['c0', true, 1, 2], ['c1', false, 0, 3]];
 const opt = (v) => (v === undefined ? [] : [v]);
+// Result row ids: a root row id, or a group's.
+const RESULT_ROW_PROBES = ['r0', 'r3', '0', '1', '2'];
 
 const source = (spec, menu) =>
   spec == null ? undefined : spec.cell !== undefined ? spec.cell : menu[spec.fn];
@@ -192,6 +224,53 @@ const applyStoreOps = (store, ops) =>
     }
     store[name](...args);
   });
+
+// Result and param listeners of every kind: the wildcard ones every Queries gets (the sorted
+// row ids listener takes a query id), and those ops add ([kind, ...ids/args]).
+const WILDCARD_QUERY_LISTENERS = [
+  ['table', [null]],
+  ['tableCellIds', [null]],
+  ['rowCount', [null]],
+  ['rowIds', [null]],
+  ['row', [null, null]],
+  ['cellIds', [null, null]],
+  ['cell', [null, null, null]],
+  ['paramValues', [null]],
+  ['paramValue', [null, null]],
+];
+// Id changes as [id, 1 | -1] pairs sorted by id (TinyBase's object puts integer-like ids first).
+const idChanges = (g) =>
+  g ? Object.entries(g()).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)) : null;
+const addQueryListener = (x, log, tag, kind, a) => {
+  const push = (...e) => log.push([tag, kind, ...e]);
+  switch (kind) {
+    case 'table':
+      return x.addResultTableListener(a[0], (_, q) => push(q));
+    case 'tableCellIds':
+      return x.addResultTableCellIdsListener(a[0], (_, q, g) => push(q, idChanges(g)));
+    case 'rowCount':
+      return x.addResultRowCountListener(a[0], (_, q, n) => push(q, n));
+    case 'rowIds':
+      return x.addResultRowIdsListener(a[0], (_, q, g) => push(q, idChanges(g)));
+    case 'sortedRowIds':
+      return x.addResultSortedRowIdsListener(a[0], a[1] ?? undefined, a[2], a[3], a[4] ?? undefined,
+        (_, q, c, d, off, l, ids) => push(q, c ?? null, d, off, l ?? null, ids));
+    case 'row':
+      return x.addResultRowListener(a[0], a[1], (_, q, r) => push(q, r));
+    case 'cellIds':
+      return x.addResultCellIdsListener(a[0], a[1], (_, q, r, g) => push(q, r, idChanges(g)));
+    case 'cell':
+      return x.addResultCellListener(a[0], a[1], a[2], (_, q, r, c, n, p) =>
+        push(q, r, c, opt(n), opt(p)),
+      );
+    case 'paramValues':
+      return x.addParamValuesListener(a[0], (_, q, v) => push(q, v));
+    case 'paramValue':
+      return x.addParamValueListener(a[0], a[1], (_, q, p, v) => push(q, p, opt(v)));
+    default:
+      throw new Error(`bad query listener ${kind}`);
+  }
+};
 
 export const runCase = (c) => {
   const log = [];
@@ -235,11 +314,9 @@ export const runCase = (c) => {
       // createQueries is memoized per store: one Queries per store, as on the Rust side.
       const x = (o.queries = TB.createQueries(store));
       x.addQueryIdsListener(() => log.push(['queryIds']));
-      x.addResultTableListener(null, (_, q) => log.push(['resultTable', q]));
-      x.addResultRowIdsListener(null, (_, q) => log.push(['resultRowIds', q]));
-      x.addResultCellListener(null, null, null, (_, q, r, c, n, p) =>
-        log.push(['resultCell', q, r, c, opt(n), opt(p)]),
-      );
+      for (const [k, args] of WILDCARD_QUERY_LISTENERS) {
+        addQueryListener(x, log, 'w', k, args);
+      }
     }
   }
   const snapshot = () => {
@@ -287,9 +364,12 @@ export const runCase = (c) => {
         q.getResultTableCellIds(id),
         q.getResultRowIds(id).map((r) => q.getResultCellIds(id, r)),
         q.getParamValues(id),
+        q.hasResultTable(id),
+        RESULT_ROW_PROBES.map((r) => [q.hasResultRow(id, r), q.hasResultCell(id, r, 'n')]),
       ]);
       const st = q.getListenerStats();
-      s.queryStats = [st.table, st.rowIds, st.cell];
+      s.queryStats = [st.table, st.tableCellIds, st.rowCount, st.rowIds, st.sortedRowIds, st.row,
+        st.cellIds, st.cell, st.paramValues, st.paramValue];
     }
     return s;
   };
@@ -352,11 +432,18 @@ const applyOp = (store, o, log, op) => {
     case 'destroy':
       return o[a[0]].destroy();
     case 'setQueryDefinition':
-      return o.queries.setQueryDefinition(a[0], a[1], buildQuery(a[2]), a[3]);
+      // The table is a table id, or {"q": rootQueryId} for a query on a query's result.
+      return typeof a[1] == 'object'
+        ? o.queries.setQueryDefinition(a[0], true, a[1].q, buildQuery(a[2]), a[3])
+        : o.queries.setQueryDefinition(a[0], a[1], buildQuery(a[2]), a[3]);
     case 'delQueryDefinition':
       return o.queries.delQueryDefinition(a[0]);
     case 'setParamValue':
       return o.queries.setParamValue(a[0], a[1], a[2]);
+    case 'setParamValues':
+      return o.queries.setParamValues(a[0], a[1]);
+    case 'addQueryListener':
+      return log.push(['listenerId', addQueryListener(o.queries, log, 'o', a[0], a.slice(1))]);
     case 'addCheckpoint':
       return log.push(['checkpointAdded', o.checkpoints.addCheckpoint(a[0])]);
     case 'setCheckpoint':
@@ -489,11 +576,12 @@ export const generateCase = (rnd) => {
     indexes: ['i0', 'i1'],
     relationships: ['l0', 'l1'],
     metrics: ['m0', 'm1', 'm2'],
-    queries: ['q0', 'q1'],
+    queries: ['q0', 'q1', 'q2'],
   };
   // TinyBase calls the query ids listeners when an unknown query is deleted, tinystore does not
   // (see README.md, Known differences): queries deleted are ones defined before.
   const definedQueries = new Set();
+  const resultCells = {};
   const define = () => {
     const k = pick(objects.filter((x) => x != 'checkpoints'));
     if (k == 'indexes') {
@@ -524,19 +612,44 @@ export const generateCase = (rnd) => {
       return ['setMetricDefinition', pick(ids.metrics), pick(TABLES), agg, maybe(0.8, () => spec(NUMBER_FNS))];
     }
     if (k == 'queries') {
-      const id = pick(ids.queries);
+      // A query reads (as its root, a join or a select-all) only queries before it in
+      // `ids.queries`: result stores never feed each other in a loop.
+      const qi = int(ids.queries.length);
+      const id = ids.queries[qi];
+      const defined = ids.queries.slice(0, qi).filter((q) => definedQueries.has(q));
+      const lower = defined.length && chance(0.8) ? defined : ids.queries.slice(0, qi);
       definedQueries.add(id);
-      return ['setQueryDefinition', id, pick(TABLES), queryClauses(), {p0: pick(PLAIN_VALUES)}];
+      const root = lower.length && chance(0.4) ? {q: pick(lower)} : pick(TABLES);
+      const clauses = queryClauses(lower, typeof root == 'object' ? root.q : null);
+      resultCells[id] = clauses.resultCells;
+      return ['setQueryDefinition', id, root, clauses.list, params()];
     }
     return null;
   };
-  // A TinyQL definition from the menu: selects (root, joined, calculated), joins (direct and
-  // through an intermediate table), wheres, groups with their aggregates and havings.
-  const queryClauses = () => {
+  const params = () => {
+    const p = {};
+    for (const id of ['p0', 'p1']) {
+      if (chance(0.6)) {
+        p[id] = pick(PLAIN_VALUES);
+      }
+    }
+    return p;
+  };
+  // A TinyQL definition from the menu: selects (root, joined, calculated, all cells), joins
+  // (tables and query results, direct and through an intermediate join), wheres (root, joined,
+  // param, function), groups with their aggregates and havings (cell or function). `lower`:
+  // the queries it may read; `queryRoot`: whether its root is a query result.
+  const queryClauses = (lower, rootQuery) => {
+    const queryRoot = rootQuery != null;
+    // The cells a root row or a joined row has: a table's, or those the query's last
+    // definition made (so queries on queries select cells that exist).
+    const cellsOf = (q) => (q == null ? [...CELLS, 'n', 'k'] : resultCells[q] ?? [...CELLS, 'n']);
+    const rootCells = cellsOf(rootQuery);
     const clauses = [];
     const selected = [];
     const numeric = new Set();
     const fromJoins = new Set();
+    const grouped = chance(0.4);
     const addSelect = (clause, cellId, isNumeric, isJoined = false) => {
       if (!selected.includes(cellId)) {
         clauses.push(clause);
@@ -550,28 +663,53 @@ export const generateCase = (rnd) => {
       }
     };
     const joined = [];
+    // A join made from a query result row uses the row id (`next`): a query's redefinition can
+    // take `k` off its rows, and TinyBase keeps the joins made through a key that disappears.
+    const on = (fromQuery) =>
+      fromQuery ? {fn: 'next'} : chance(0.7) ? 'k' : {fn: pick(Object.keys(JOIN_FNS))};
+    const target = () => (lower.length && chance(0.35) ? {q: pick(lower)} : pick(TABLES));
     if (chance(0.5)) {
-      const on = () => (chance(0.7) ? 'k' : {fn: pick(Object.keys(JOIN_FNS))});
-      clauses.push(['join', pick(TABLES), on(), 'j1', null]);
-      joined.push('j1');
+      const t = target();
+      const alias = typeof t == 'object' && chance(0.3) ? null : 'j1';
+      clauses.push(['join', t, on(queryRoot), alias, null]);
+      joined.push([alias ?? t.q, typeof t == 'object', typeof t == 'object' ? t.q : null]);
       // Through the intermediate table: only without checkpoints, whose undo can take `k` off a
       // root row (TinyBase then keeps the joins made through it).
       if (!has('checkpoints') && chance(0.4)) {
-        clauses.push(['join', pick(TABLES), 'k', 'j2', 'j1']);
-        joined.push('j2');
+        const t2 = target();
+        clauses.push(['join', t2, on(typeof t == 'object'), 'j2', alias ?? t.q]);
+        joined.push(['j2', typeof t2 == 'object', typeof t2 == 'object' ? t2.q : null]);
+      }
+    }
+    const mapping = () => pick([null, null, '', 'p.', {fn: 'wrap'}]);
+    const mapped = (m, c) => (m == null ? c : typeof m == 'object' ? '<' + c + '>' : m + c);
+    if (chance(0.25)) {
+      // All cells of the root row, or (ungrouped: joined cells would be group-by cells, see
+      // Known differences, 3) of a joined row.
+      const [j, isQuery, q] = !grouped && joined.length && chance(0.5) ? pick(joined) : [null, false, rootQuery];
+      const m = mapping();
+      clauses.push(['selectAll', j, m, j != null && (isQuery || chance(0.2))]);
+      for (const c of cellsOf(q)) {
+        const id = mapped(m, c);
+        if (!selected.includes(id)) {
+          selected.push(id);
+          if (c == 'n') {
+            numeric.add(id);
+          }
+        }
       }
     }
     const selects = 1 + int(3);
     for (let i = 0; i < selects; i++) {
       const roll = int(10);
       if (roll < 5) {
-        const c = pick([...CELLS, 'n', 'k']);
+        const c = pick(rootCells);
         const alias = chance(0.3) ? 'a' + c : null;
         addSelect(['select', c, alias], alias ?? c, c == 'n');
       } else if (roll < 8 && joined.length) {
-        const j = pick(joined);
-        const c = pick([...CELLS, 'n']);
-        addSelect(['selectFrom', j, c, j + c], j + c, c == 'n', true);
+        const [j, isQuery, q] = pick(joined);
+        const c = pick(cellsOf(q));
+        addSelect(['selectFrom', j, c, 'j' + c + j, isQuery && chance(0.5)], 'j' + c + j, c == 'n', true);
       } else {
         const f = pick(Object.keys(SELECT_FNS));
         addSelect(['selectFn', f, 'f' + f], 'f' + f, f != 'joinedC0', f == 'joinedC0');
@@ -579,22 +717,27 @@ export const generateCase = (rnd) => {
     }
     const wheres = chance(0.45) ? 1 + int(2) : 0;
     for (let i = 0; i < wheres; i++) {
-      const roll = int(3);
+      const roll = int(4);
+      if (roll == 3 && joined.length) {
+        const [j, isQuery, q] = pick(joined);
+        clauses.push(['whereFrom', j, pick(cellsOf(q)), pick(PLAIN_VALUES), isQuery && chance(0.5)]);
+        continue;
+      }
       clauses.push(
         roll == 0
-          ? ['where', pick([...CELLS, 'n']), pick(PLAIN_VALUES)]
+          ? ['where', pick(rootCells), pick(PLAIN_VALUES)]
           : roll == 1
-            ? ['whereParam', pick([...CELLS, 'n']), 'p0']
+            ? ['whereParam', pick(rootCells), pick(['p0', 'p1'])]
             : ['whereFn', pick(Object.keys(WHERE_FNS))],
       );
     }
-    if (chance(0.4)) {
+    if (grouped) {
       // TinyQL aggregates selected cells only; sum/avg/min/max only numbers.
-      const grouped = new Set();
+      const groupedCells = new Set();
       const groupOn = (c) => {
         const agg = numeric.has(c) ? pick(['count', 'sum', 'avg', 'min', 'max']) : 'count';
         clauses.push(['group', c, agg, chance(0.5) ? agg + c : null]);
-        grouped.add(c);
+        groupedCells.add(c);
       };
       const groups = 1 + int(2);
       for (let i = 0; i < groups; i++) {
@@ -603,15 +746,43 @@ export const generateCase = (rnd) => {
       // Cells from joins are aggregated, never grouped by: a joined row's listener can change
       // a root row's joined cell and change it back within one transaction, and TinyBase then
       // moves the row out of its group and back in (see README.md, Known differences).
-      [...fromJoins].filter((c) => !grouped.has(c)).forEach(groupOn);
+      [...fromJoins].filter((c) => !groupedCells.has(c)).forEach(groupOn);
       // Having on a group-by cell only: a group's visibility then never changes, so no hidden
       // group keeps a row id another group could reuse (see README.md).
-      const keys = selected.filter((c) => !grouped.has(c));
+      const keys = selected.filter((c) => !groupedCells.has(c));
       if (keys.length && chance(0.5)) {
-        clauses.push(['having', pick(keys), pick(PLAIN_VALUES)]);
+        clauses.push(
+          chance(0.5)
+            ? ['having', pick(keys), pick(PLAIN_VALUES)]
+            : ['havingFn', pick(Object.keys(HAVING_FNS)), pick(keys)],
+        );
       }
+      const aggregated = clauses.filter(([k]) => k == 'group').map(([, c, agg, as]) => as ?? c);
+      return {list: clauses, resultCells: [...keys, ...aggregated]};
     }
-    return clauses;
+    return {list: clauses, resultCells: selected};
+  };
+  // A result or param listener with specific or wildcard ids.
+  const queryListener = () => {
+    const q = () => (chance(0.7) ? pick(ids.queries) : null);
+    const r = () => (chance(0.6) ? pick([...ROWS, '0', '1']) : null);
+    const kind = pick(['table', 'tableCellIds', 'rowCount', 'rowIds', 'sortedRowIds', 'row',
+      'cellIds', 'cell', 'paramValues', 'paramValue']);
+    switch (kind) {
+      case 'sortedRowIds': {
+        const sorts = jsonCells ? SORTS : PLAIN_SORTS;
+        return [kind, pick(ids.queries), ...pick(sorts)];
+      }
+      case 'row':
+      case 'cellIds':
+        return [kind, q(), r()];
+      case 'cell':
+        return [kind, q(), r(), chance(0.6) ? pick([...CELLS, 'n', 'k', 'count']) : null];
+      case 'paramValue':
+        return [kind, q(), chance(0.6) ? pick(['p0', 'p1']) : null];
+      default:
+        return [kind, q()];
+    }
   };
   const viewOp = () => {
     const k = pick(objects);
@@ -663,15 +834,25 @@ export const generateCase = (rnd) => {
       return ['addLinkedRowIdsListener', pick(ids.relationships), pick(ROWS)];
     }
     if (k == 'queries' && roll < 6) {
-      return ['setParamValue', pick(ids.queries), 'p0', pick(PLAIN_VALUES)];
+      return chance(0.7)
+        ? ['setParamValue', pick(ids.queries), pick(['p0', 'p1']), pick(PLAIN_VALUES)]
+        : ['setParamValues', pick(ids.queries), params()];
+    }
+    if (k == 'queries' && roll < 9) {
+      return ['addQueryListener', ...queryListener()];
     }
     if (roll < 7) {
-      return ['delListener', k, String(int(10))];
+      const id = String(int(k == 'queries' ? 30 : 10));
+      return ['delListener', k, k == 'queries' && chance(0.3) ? 'p' + int(8) : id];
     }
     return define();
   };
   const init = [['setTables', {t0: table(false), t1: table(false)}]];
   const ops = [];
+  // Listeners with specific ids from the start, so they see the definitions' results.
+  for (let i = queries ? int(4) : 0; i > 0; i--) {
+    ops.push(['addQueryListener', ...queryListener()]);
+  }
   const definitions = 1 + int(4);
   for (let i = 0; i < definitions; i++) {
     const d = define();
@@ -732,39 +913,54 @@ const main = () => {
   const only = arg('--only');
   const out = arg('--out');
   if (!out || !Number.isInteger(cases) || !Number.isInteger(seed)) {
-    throw new Error('usage: node views_diff.mjs --cases N [--seed S] [--only K] --out FILE');
+    throw new Error('usage: node views_diff.mjs --cases N [--seed S] [--only K] --out FILE|-');
   }
-  const lines = [JSON.stringify({seed, cases})];
+  // `--out -` streams the lines to stdout as they are made, so the Rust side replays each case
+  // while the next ones are generated.
+  const lines = [];
+  const emit = (x) => {
+    const line = JSON.stringify(x) + '\n';
+    if (out == '-') {
+      process.stdout.write(line);
+    } else {
+      lines.push(line);
+    }
+  };
+  emit({seed, cases});
   const caseFile = arg('--case');
+  let discarded = 0;
   if (caseFile !== undefined) {
     // Replays one case file (as kept by a failing run, possibly edited by hand).
     const c = JSON.parse(readFileSync(caseFile, 'utf8'));
-    lines.push(JSON.stringify({index: 0, case: c, trace: runCase(c)}));
-    writeFileSync(out, lines.join('\n') + '\n');
-    return;
-  }
-  let discarded = 0;
-  for (let index = 0; index < cases; index++) {
-    if (only !== undefined && index != Number(only)) {
-      continue;
-    }
-    const rnd = mulberry32(seed * 1000003 + index);
-    for (;;) {
-      const c = generateCase(rnd);
-      try {
-        lines.push(JSON.stringify({index, case: c, trace: runCase(c)}));
-        break;
-      } catch (e) {
-        // A case on which TinyBase itself throws is replaced (counted below).
-        discarded++;
-        if (discarded > cases) {
-          throw e;
+    emit({index: 0, case: c, trace: runCase(c)});
+  } else {
+    for (let index = 0; index < cases; index++) {
+      if (only !== undefined && index != Number(only)) {
+        continue;
+      }
+      const rnd = mulberry32(seed * 1000003 + index);
+      for (;;) {
+        const c = generateCase(rnd);
+        let trace;
+        try {
+          trace = runCase(c);
+        } catch (e) {
+          // A case on which TinyBase itself throws is replaced (counted below).
+          discarded++;
+          if (discarded > cases) {
+            throw e;
+          }
+          continue;
         }
+        emit({index, case: c, trace});
+        break;
       }
     }
   }
-  writeFileSync(out, lines.join('\n') + '\n');
-  console.log(`views_diff.mjs: seed ${seed}, ${cases} cases, ${discarded} discarded`);
+  emit({done: true, discarded});
+  if (out != '-') {
+    writeFileSync(out, lines.join(''));
+  }
 };
 
 main();

@@ -36,6 +36,8 @@ mod engine;
 mod group;
 mod listeners;
 mod result_listeners;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -357,6 +359,18 @@ impl Queries {
         }
         let Some(d) = definition else { return };
         let is_new = old_run.is_none();
+        // The old param listener goes before the new one is added, so the new one can reuse
+        // its id, as in TinyBase.
+        let old_listener = self
+            .inner
+            .shared
+            .lock()
+            .queries
+            .get(query_id)
+            .map(|e| e.param_listener);
+        if let Some(id) = old_listener {
+            params.del_listener(id);
+        }
         let (weak, q) = (self.weak(), query_id.to_string());
         self.inner
             .shared
@@ -376,7 +390,7 @@ impl Queries {
             },
             true,
         );
-        let old_listener = {
+        {
             let mut shared = self.inner.shared.lock();
             let entry = QueryEntry {
                 table_id: d.table_id,
@@ -387,13 +401,7 @@ impl Queries {
                 referenced,
                 select_all_queries,
             };
-            shared
-                .queries
-                .insert(query_id.to_string(), entry)
-                .map(|old| old.param_listener)
-        };
-        if let Some(id) = old_listener {
-            params.del_listener(id);
+            shared.queries.insert(query_id.to_string(), entry);
         }
         if is_new {
             self.call_query_ids_listeners();

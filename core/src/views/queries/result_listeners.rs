@@ -32,9 +32,13 @@ macro_rules! result_listener {
             query_id: Option<&str>,
             listener: impl Fn(&Queries, &str $(, $ty)*) + Send + Sync + 'static,
         ) -> QueryListenerId {
-            routed!(self, $stat, query_id, listener, |store, q, weak, l| {
+            // The store listener takes the query id as given: a wildcard one is a wildcard
+            // table listener of each result store, called after the ones for that query id,
+            // as in TinyBase.
+            let table = query_id.map(str::to_string);
+            routed!(self, $stat, query_id, listener, |store, _q, weak, l| {
                 store.$add(
-                    Some(q),
+                    table.as_deref(),
                     move |_, t $(, $arg)*| {
                         if let Some(qs) = Queries::upgrade(&weak) {
                             l(&qs, t $(, $arg)*);
@@ -53,10 +57,10 @@ macro_rules! result_listener {
             row_id: Option<&str>,
             listener: impl Fn(&Queries, &str, &str $(, $ty)*) + Send + Sync + 'static,
         ) -> QueryListenerId {
-            let row_id = row_id.map(str::to_string);
-            routed!(self, $stat, query_id, listener, |store, q, weak, l| {
+            let (table, row_id) = (query_id.map(str::to_string), row_id.map(str::to_string));
+            routed!(self, $stat, query_id, listener, |store, _q, weak, l| {
                 store.$add(
-                    Some(q),
+                    table.as_deref(),
                     row_id.as_deref(),
                     move |_, t, r $(, $arg)*| {
                         if let Some(qs) = Queries::upgrade(&weak) {
@@ -167,19 +171,29 @@ impl Queries {
         + Sync
         + 'static,
     ) -> QueryListenerId {
-        let (row_id, cell_id) = (row_id.map(str::to_string), cell_id.map(str::to_string));
-        routed!(self, Stat::Cell, query_id, listener, |store, q, weak, l| {
-            store.add_cell_listener(
-                Some(q),
-                row_id.as_deref(),
-                cell_id.as_deref(),
-                move |_, t, r, c, new, old| {
-                    if let Some(qs) = Queries::upgrade(&weak) {
-                        l(&qs, t, r, c, new, old);
-                    }
-                },
-                true,
-            )
-        })
+        let (table, row_id, cell_id) = (
+            query_id.map(str::to_string),
+            row_id.map(str::to_string),
+            cell_id.map(str::to_string),
+        );
+        routed!(
+            self,
+            Stat::Cell,
+            query_id,
+            listener,
+            |store, _q, weak, l| {
+                store.add_cell_listener(
+                    table.as_deref(),
+                    row_id.as_deref(),
+                    cell_id.as_deref(),
+                    move |_, t, r, c, new, old| {
+                        if let Some(qs) = Queries::upgrade(&weak) {
+                            l(&qs, t, r, c, new, old);
+                        }
+                    },
+                    true,
+                )
+            }
+        )
     }
 }
