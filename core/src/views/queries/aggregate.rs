@@ -137,23 +137,23 @@ impl Aggregate {
         })
     }
 
-    fn full(&self, values: &[Cell]) -> Js {
-        let len = values.len();
+    /// The aggregate of all `len` values, `values` collecting them (only when needed).
+    fn full(&self, len: usize, values: impl FnOnce() -> Vec<Cell>) -> Js {
         match self {
             Aggregate::Count => Js::Num(len as f64),
-            Aggregate::Sum => sum(values),
-            Aggregate::Avg => Js::Num(sum(values).to_number() / len as f64),
+            Aggregate::Sum => sum(&values()),
+            Aggregate::Avg => Js::Num(sum(&values()).to_number() / len as f64),
             Aggregate::Min => Js::Num(
-                values
+                values()
                     .iter()
                     .fold(f64::INFINITY, |m, v| js::math_min(m, num(v))),
             ),
             Aggregate::Max => Js::Num(
-                values
+                values()
                     .iter()
                     .fold(f64::NEG_INFINITY, |m, v| js::math_max(m, num(v))),
             ),
-            Aggregate::Custom(c) => Js::from_opt((c.aggregate)(values, len)),
+            Aggregate::Custom(c) => Js::from_opt((c.aggregate)(&values(), len)),
         }
     }
 
@@ -206,16 +206,17 @@ impl Aggregate {
     }
 
     /// TinyBase's `getAggregateValue`: applies one `(old, new)` change incrementally to the
-    /// current aggregate when it can, else recomputes from `values` (the group's values after
-    /// the change, in insertion order). `old_len` is the group's value count before it.
+    /// current aggregate when it can, else recomputes from `values()` (the group's `len` values
+    /// after the change, in insertion order). `old_len` is the group's value count before it.
     pub(crate) fn update(
         &self,
         current: Option<&Cell>,
         old_len: usize,
-        values: &[Cell],
+        len: usize,
+        values: impl FnOnce() -> Vec<Cell>,
         change: (Option<&Cell>, Option<&Cell>),
     ) -> Option<Cell> {
-        if values.is_empty() {
+        if len == 0 {
             return None;
         }
         let incremental = current.and_then(|metric| {
@@ -228,7 +229,9 @@ impl Aggregate {
             // An undefined step (also a missing hook) means "recompute from all values".
             (!matches!(next, Js::Undefined)).then_some(next)
         });
-        incremental.unwrap_or_else(|| self.full(values)).into_cell()
+        incremental
+            .unwrap_or_else(|| self.full(len, values))
+            .into_cell()
     }
 }
 
@@ -336,7 +339,7 @@ mod tests {
     fn sum_concatenates_strings_like_javascript() {
         let values = [n(1.0), Cell::from("a"), n(2.0)];
         assert_eq!(
-            Aggregate::Sum.full(&values).into_cell(),
+            Aggregate::Sum.full(3, || values.to_vec()).into_cell(),
             Some(Cell::from("1a2"))
         );
     }
@@ -344,19 +347,22 @@ mod tests {
     #[test]
     fn max_of_a_non_numeric_string_is_dropped() {
         let values = [n(1.0), Cell::from("x")];
-        assert_eq!(Aggregate::Max.full(&values).into_cell(), None);
+        assert_eq!(Aggregate::Max.full(2, || values.to_vec()).into_cell(), None);
         assert_eq!(
-            Aggregate::Min.full(&[n(3.0), Cell::from("2")]).into_cell(),
+            Aggregate::Min
+                .full(2, || vec![n(3.0), Cell::from("2")])
+                .into_cell(),
             Some(n(2.0))
         );
     }
 
     #[test]
     fn removing_the_max_recomputes() {
-        let values = [n(1.0)];
-        let next = Aggregate::Max.update(Some(&n(5.0)), 2, &values, (Some(&n(5.0)), None));
+        let values = || vec![n(1.0)];
+        let next = Aggregate::Max.update(Some(&n(5.0)), 2, 1, values, (Some(&n(5.0)), None));
         assert_eq!(next, Some(n(1.0)));
-        let kept = Aggregate::Max.update(Some(&n(5.0)), 2, &[n(5.0)], (Some(&n(1.0)), None));
+        let kept =
+            Aggregate::Max.update(Some(&n(5.0)), 2, 1, || vec![n(5.0)], (Some(&n(1.0)), None));
         assert_eq!(kept, Some(n(5.0)));
     }
 
@@ -365,10 +371,14 @@ mod tests {
         let next = Aggregate::Avg.update(
             Some(&n(4.0)),
             2,
-            &[n(3.0), n(5.0), n(7.0)],
+            3,
+            || vec![n(3.0), n(5.0), n(7.0)],
             (None, Some(&n(7.0))),
         );
         assert_eq!(next, Some(n(5.0)));
-        assert_eq!(Aggregate::Avg.update(None, 0, &[], (None, None)), None);
+        assert_eq!(
+            Aggregate::Avg.update(None, 0, 0, Vec::new, (None, None)),
+            None
+        );
     }
 }

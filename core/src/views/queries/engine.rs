@@ -3,6 +3,7 @@
 //! itself unless the query groups), and the transaction bridges between the stores.
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,8 +13,8 @@ use parking_lot::Mutex;
 use crate::content::Row;
 use crate::js;
 use crate::store::{ListenerId, Store};
-use crate::types::Cell;
-use crate::views::rows::{StoreTrap, catch};
+use crate::types::{Cell, Text};
+use crate::views::rows::{Panic, StoreTrap, catch};
 
 use super::builder::{
     CellIdMapper, CellRef, Clauses, HavingFn, On, RowCells, SelectSource, Selection, TableCells,
@@ -21,6 +22,7 @@ use super::builder::{
 };
 use super::cycles::SelectAllSources;
 use super::group::Grouping;
+use super::staged::Staged;
 
 /// A join (or the root table, under the `None` alias) as the engine walks it.
 struct JoinPlan {
@@ -229,11 +231,24 @@ impl RemoteRow {
     }
 }
 
+/// Where the select-join-where stage writes.
+enum Pre {
+    /// The result store, for a query that does not group.
+    Result(Store),
+    /// The grouping's input, for a query that groups.
+    Staged(Staged),
+}
+
 /// A running definition; dropped from its stores by [`Run::teardown`].
 pub(crate) struct Run {
     plan: Plan,
-    /// The select-join-where store: the result store, or a private one when grouping.
-    pre: Store,
+    pre: Pre,
+    /// Whether the grouping follows the staged rows (TinyBase's row listener on its private
+    /// select-join-where store), and whether their transactions bracket the result store's.
+    grouping_live: AtomicBool,
+    result_bridged: AtomicBool,
+    /// The first panic of the grouping, kept until the staged rows' transaction has finished.
+    pending: Mutex<Option<Panic>>,
     remotes: Mutex<HashMap<String, HashMap<String, Remote>>>,
     listeners: Mutex<Vec<(Store, ListenerId)>>,
     /// The root's did-finish bridge, and whether the root's will-finish opened it.
@@ -248,13 +263,16 @@ impl Run {
     /// A definition ready to [`start`](Run::start).
     pub fn new(plan: Plan) -> Arc<Run> {
         let pre = if plan.grouping.is_some() {
-            Store::new()
+            Pre::Staged(Staged::new())
         } else {
-            plan.result.clone()
+            Pre::Result(plan.result.clone())
         };
         Arc::new(Run {
             plan,
             pre,
+            grouping_live: AtomicBool::new(false),
+            result_bridged: AtomicBool::new(false),
+            pending: Mutex::new(None),
             remotes: Mutex::new(HashMap::new()),
             listeners: Mutex::new(Vec::new()),
             bridge: Mutex::new(None),
@@ -288,26 +306,10 @@ impl Run {
         if run.plan.is_empty() {
             return;
         }
-        let q = run.plan.query_id.clone();
-        if run.plan.grouping.is_some() {
-            let (r, trap) = (run.clone(), run.trap(&run.pre));
-            let id = run.pre.add_row_listener(
-                Some(&q),
-                None,
-                move |pre, _, row_id| {
-                    if let Some(g) = &r.plan.grouping {
-                        catch(&trap, || {
-                            g.row_changed(&r.plan.query_id, pre, &r.plan.result, row_id);
-                        });
-                    }
-                },
-                false,
-            );
-            run.listeners.lock().push((run.pre.clone(), id));
-        }
+        run.grouping_live.store(true, Ordering::SeqCst);
         let root = run.plan.root.clone();
         let table_id = run.plan.table_id.clone();
-        run.pre.transaction(|_| {
+        run.pre_transaction(|| {
             for row_id in root.get_row_ids(&table_id) {
                 run.root_row_changed(&row_id);
             }
@@ -320,41 +322,113 @@ impl Run {
             );
             run.listeners.lock().push((root.clone(), id));
         });
-        if run.plan.grouping.is_some() {
-            let (result, result2) = (run.plan.result.clone(), run.plan.result.clone());
-            let will = run.pre.add_will_finish_transaction_listener(move |_| {
-                result.start_transaction();
-            });
-            let did = run.pre.add_did_finish_transaction_listener(move |_| {
-                result2.finish_transaction();
-            });
-            run.listeners
-                .lock()
-                .extend([(run.pre.clone(), will), (run.pre.clone(), did)]);
-        }
+        run.result_bridged.store(true, Ordering::SeqCst);
         run.bridge_root();
+    }
+
+    /// Runs `actions` in one transaction of the select-join-where stage (joining an open
+    /// one); a panic rolls it back and is resumed.
+    fn pre_transaction(&self, actions: impl FnOnce()) {
+        let staged = match &self.pre {
+            Pre::Result(store) => return store.transaction(|_| actions()),
+            Pre::Staged(staged) => staged,
+        };
+        if !staged.begin() {
+            return actions();
+        }
+        match catch_unwind(AssertUnwindSafe(actions)) {
+            Ok(()) => self.finish_staged(staged, false),
+            Err(panic) => {
+                self.finish_staged(staged, true);
+                resume_unwind(panic)
+            }
+        }
+    }
+
+    /// Ends a transaction of the staged rows. The outermost one does what the end of a
+    /// transaction of TinyBase's private store does: its will-finish listener starts a
+    /// transaction of the result store, its row listener hands each changed row to the
+    /// grouping (keeping the first panic), its did-finish listeners finish the result store's
+    /// transaction and then resume the kept panic.
+    fn finish_staged(&self, staged: &Staged, rollback: bool) {
+        if !staged.end() {
+            return;
+        }
+        let result = &self.plan.result;
+        let bridged = self.result_bridged.load(Ordering::SeqCst);
+        let mut first: Option<Panic> = None;
+        if bridged {
+            first = catch_unwind(AssertUnwindSafe(|| {
+                result.start_transaction();
+            }))
+            .err();
+        }
+        if rollback || first.is_some() {
+            staged.rollback();
+        }
+        if first.is_none()
+            && self.grouping_live.load(Ordering::SeqCst)
+            && let Some(g) = &self.plan.grouping
+        {
+            for row_id in staged.changed_rows() {
+                let q = &self.plan.query_id;
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| {
+                    g.row_changed(q, staged, result, &row_id)
+                })) {
+                    let mut pending = self.pending.lock();
+                    if pending.is_none() {
+                        *pending = Some(panic);
+                    }
+                }
+            }
+        }
+        let mut did: Option<Panic> = None;
+        if bridged {
+            did = catch_unwind(AssertUnwindSafe(|| {
+                result.finish_transaction();
+            }))
+            .err();
+        }
+        if did.is_none() {
+            did = self.pending.lock().take();
+        }
+        if first.is_none() {
+            first = did;
+        }
+        staged.reopen();
+        if let Some(panic) = first {
+            resume_unwind(panic);
+        }
     }
 
     /// Opens a transaction on the select-join-where store while the root's listeners write
     /// into it, and closes it (publishing its own listeners) when the root's transaction ends.
     fn bridge_root(self: &Arc<Run>) {
         let root = &self.plan.root;
-        let (pre, open) = (self.pre.clone(), self.bridge_open.clone());
+        let (run, open) = (self.clone(), self.bridge_open.clone());
         let will = root.add_will_finish_transaction_listener(move |_| {
-            pre.start_transaction();
+            match &run.pre {
+                Pre::Result(store) => {
+                    store.start_transaction();
+                }
+                Pre::Staged(staged) => {
+                    staged.begin();
+                }
+            }
             open.store(true, Ordering::SeqCst);
         });
         self.listeners.lock().push((root.clone(), will));
-        let (pre, open, retired) = (
-            self.pre.clone(),
-            self.bridge_open.clone(),
-            self.retired.clone(),
-        );
+        let (run, open, retired) = (self.clone(), self.bridge_open.clone(), self.retired.clone());
         let own: Arc<Mutex<Option<ListenerId>>> = Arc::new(Mutex::new(None));
         let own2 = own.clone();
         let did = root.add_did_finish_transaction_listener(move |root| {
             if open.swap(false, Ordering::SeqCst) {
-                pre.finish_transaction();
+                match &run.pre {
+                    Pre::Result(store) => {
+                        store.finish_transaction();
+                    }
+                    Pre::Staged(staged) => run.finish_staged(staged, false),
+                }
             }
             // A definition replaced while this bridge was open keeps it until it has closed.
             if retired.load(Ordering::SeqCst)
@@ -369,6 +443,8 @@ impl Run {
 
     /// Removes every listener of this run (an open root bridge stays until it closes).
     pub fn teardown(&self) {
+        self.grouping_live.store(false, Ordering::SeqCst);
+        self.result_bridged.store(false, Ordering::SeqCst);
         // Collected first: no lock of the run is held while a store's lock is taken.
         let listeners: Vec<(Store, ListenerId)> = self.listeners.lock().drain(..).collect();
         let remotes: Vec<Remote> = self
@@ -394,18 +470,25 @@ impl Run {
         }
     }
 
-    /// The select-join-where store of a grouped query, `None` when it is the result store.
-    pub fn pre_store(&self) -> Option<&Store> {
-        self.plan.grouping.as_ref().map(|_| &self.pre)
+    /// Forgets the staged rows of a grouped query (its result store is cleared by the caller).
+    pub fn clear_staged(&self) {
+        if let Pre::Staged(staged) = &self.pre {
+            staged.clear();
+        }
     }
 
     fn root_row_changed(self: &Arc<Run>, row_id: &str) {
         let (root, table_id) = (&self.plan.root, &self.plan.table_id);
         if root.has_row(table_id, row_id) {
-            let children = self.plan.joins[&None].children.clone();
-            self.listen_to_row(row_id, root, table_id, Some(row_id), &children);
+            let children = &self.plan.joins[&None].children;
+            self.listen_to_row(row_id, root, table_id, Some(row_id), children);
         } else {
-            self.pre.del_row(&self.plan.query_id, row_id);
+            match &self.pre {
+                Pre::Result(store) => {
+                    store.del_row(&self.plan.query_id, row_id);
+                }
+                Pre::Staged(staged) => self.pre_transaction(|| staged.del_row(row_id)),
+            }
             let gone: Vec<Remote> = self
                 .remotes
                 .lock()
@@ -433,7 +516,9 @@ impl Run {
     ) {
         let get = |c: &str| row_id.and_then(|r| store.get_cell(table_id, r, c));
         for alias in children {
-            let join = &self.plan.joins[&Some(alias.clone())];
+            let Some(join) = self.join(alias) else {
+                continue;
+            };
             let remote = match &join.on {
                 Some(On::Cell(c)) => match get(c) {
                     Some(Cell::String(id)) => Some(RemoteRow::Id(id.to_string())),
@@ -443,10 +528,15 @@ impl Run {
                 Some(On::Fn(f)) => f(&RowCells { get: &get }, root_row_id).map(RemoteRow::Id),
                 None => None,
             };
-            let previous = self.remote(alias, root_row_id);
-            if RemoteRow::loosely_equal(remote.as_ref(), previous.as_ref().map(|p| &p.0)) {
+            let unchanged = {
+                let remotes = self.remotes.lock();
+                let previous = remotes.get(alias).and_then(|m| m.get(root_row_id));
+                RemoteRow::loosely_equal(remote.as_ref(), previous.map(|p| &p.row))
+            };
+            if unchanged {
                 continue;
             }
+            let previous = self.remote(alias, root_row_id);
             // The previous joined row stays readable until the new one is recorded (below).
             if let Some((_, Some((store, listener)))) = previous {
                 store.del_listener(listener);
@@ -510,7 +600,9 @@ impl Run {
 
     fn remote_changed(self: &Arc<Run>, root_row_id: &str, alias: &str) {
         if let Some((RemoteRow::Id(remote_id), _)) = self.remote(alias, root_row_id) {
-            let join = &self.plan.joins[&Some(alias.to_string())];
+            let Some(join) = self.join(alias) else {
+                return;
+            };
             self.listen_to_row(
                 root_row_id,
                 &join.store,
@@ -531,19 +623,28 @@ impl Run {
             }
             CellRef::Joined(t, c) | CellRef::Query(t, c) => (t, c),
         };
-        let join = self.plan.joins.get(&Some(alias.to_string()))?;
+        let join = self.join(alias)?;
         let remote = self.remote_row(alias, root_row_id)?;
         join.store.get_cell(&join.table_id, &remote, cell_id)
     }
 
-    fn remote_row(&self, alias: &str, root_row_id: &str) -> Option<String> {
+    fn remote_row(&self, alias: &str, root_row_id: &str) -> Option<Text> {
         let remotes = self.remotes.lock();
         remotes
             .get(alias)?
             .get(root_row_id)?
             .row
             .id()
-            .map(str::to_string)
+            .map(Text::from)
+    }
+
+    /// The join named `alias` (a scan: a definition has few joins, and no key is built).
+    fn join(&self, alias: &str) -> Option<&JoinPlan> {
+        self.plan
+            .joins
+            .iter()
+            .find(|(a, _)| a.as_deref() == Some(alias))
+            .map(|(_, j)| j)
     }
 
     fn select(
@@ -565,9 +666,9 @@ impl Run {
         let get = |cell: CellRef<'_>| self.table_cell(root_row_id, cell);
         let cells = TableCells { get: &get };
         let q = &self.plan.query_id;
-        self.pre.transaction(|pre| {
+        self.pre_transaction(|| {
             if !self.plan.wheres.iter().all(|w| w(&cells)) {
-                pre.del_row(q, root_row_id);
+                self.pre_del_row(root_row_id);
             } else if self.plan.has_select_all {
                 self.write_select_all_row(root_row_id, &cells);
             } else {
@@ -575,13 +676,28 @@ impl Run {
                     let value = getter
                         .as_ref()
                         .and_then(|s| self.select(s, root_row_id, &cells));
-                    match value {
-                        Some(v) => pre.set_cell(q, root_row_id, alias, v),
-                        None => pre.del_cell(q, root_row_id, alias, true),
-                    };
+                    match (&self.pre, value) {
+                        (Pre::Result(pre), Some(v)) => {
+                            pre.set_cell(q, root_row_id, alias, v);
+                        }
+                        (Pre::Result(pre), None) => {
+                            pre.del_cell(q, root_row_id, alias, true);
+                        }
+                        (Pre::Staged(pre), Some(v)) => pre.set_cell(root_row_id, alias, v),
+                        (Pre::Staged(pre), None) => pre.del_cell(root_row_id, alias),
+                    }
                 }
             }
         });
+    }
+
+    fn pre_del_row(&self, root_row_id: &str) {
+        match &self.pre {
+            Pre::Result(pre) => {
+                pre.del_row(&self.plan.query_id, root_row_id);
+            }
+            Pre::Staged(pre) => pre.del_row(root_row_id),
+        }
     }
 
     fn write_select_all_row(&self, root_row_id: &str, cells: &TableCells<'_>) {
@@ -607,12 +723,16 @@ impl Run {
                 }
             }
         }
-        let q = &self.plan.query_id;
         if row.is_empty() {
-            self.pre.del_row(q, root_row_id);
+            self.pre_del_row(root_row_id);
         } else {
             let row: Row = js::object_order(row).into_iter().collect();
-            self.pre.set_row(q, root_row_id, &row);
+            match &self.pre {
+                Pre::Result(pre) => {
+                    pre.set_row(&self.plan.query_id, root_row_id, &row);
+                }
+                Pre::Staged(pre) => pre.set_row(root_row_id, &row),
+            }
         }
     }
 
@@ -627,7 +747,7 @@ impl Run {
             return;
         };
         let source_row = match joined {
-            None => Some(root_row_id.to_string()),
+            None => Some(Text::from(root_row_id)),
             Some(alias) => self.remote_row(alias, root_row_id),
         };
         let Some(row_id) = source_row else { return };

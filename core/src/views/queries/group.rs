@@ -1,18 +1,19 @@
 //! Grouping: result rows of a grouped query, kept up to date from the rows of its
 //! select-join-where store one changed row at a time (TinyBase's group tree).
 
-use std::collections::HashMap;
-
+use hashbrown::HashMap;
 use indexmap::{IndexMap, IndexSet};
 use parking_lot::Mutex;
 
 use crate::content::Row;
 use crate::js;
+use crate::ordmap::IdHasher;
 use crate::store::Store;
-use crate::types::Cell;
+use crate::types::{Cell, Text};
 
 use super::aggregate::Aggregate;
 use super::builder::{HavingFn, RowCells};
+use super::staged::Staged;
 
 /// One grouping dimension's value as a map key: JavaScript `Map` keys compare numbers by value
 /// (`0` and `-0` alike) and never equal a string.
@@ -21,7 +22,7 @@ enum Key {
     Null,
     Bool(bool),
     Num(u64),
-    Str(String),
+    Str(Text),
 }
 
 fn key(cell: Option<&Cell>) -> Option<Key> {
@@ -29,34 +30,37 @@ fn key(cell: Option<&Cell>) -> Option<Key> {
         Cell::Null => Key::Null,
         Cell::Boolean(b) => Key::Bool(*b),
         Cell::Number(n) => Key::Num(if *n == 0.0 { 0 } else { n.to_bits() }),
-        Cell::String(s) => Key::Str(s.to_string()),
-        other => Key::Str(other.encoded().unwrap_or_default()),
+        Cell::String(s) => Key::Str(s.clone()),
+        other => Key::Str(other.encoded().unwrap_or_default().into()),
     })
 }
 
 /// The rows of one group.
 struct Leaf {
     /// Per aggregated selected cell: the value of each row of the group, in arrival order.
-    values: HashMap<String, IndexMap<String, Cell>>,
-    row_ids: IndexSet<String>,
+    values: HashMap<String, IndexMap<String, Cell, IdHasher>, IdHasher>,
+    row_ids: IndexSet<String, IdHasher>,
     /// Once written, a group keeps its result row id (even while a `having` hides it).
     group_row_id: Option<String>,
+    /// The result row `group_row_id` holds, as this group last wrote it (in the store's cell
+    /// order); `None` when it may hold anything else (deleted, never written).
+    written: Option<Vec<(String, Cell)>>,
     /// The group row in JavaScript's property order (first assignment wins the position).
     row: Vec<(String, Option<Cell>)>,
 }
 
-impl Leaf {
-    fn get(&self, id: &str) -> Option<&Cell> {
-        self.row
-            .iter()
-            .find(|(k, _)| k == id)
-            .and_then(|(_, v)| v.as_ref())
-    }
-    fn set(&mut self, id: &str, value: Option<Cell>) {
-        match self.row.iter_mut().find(|(k, _)| k == id) {
-            Some(slot) => slot.1 = value,
-            None => self.row.push((id.to_string(), value)),
-        }
+/// A group row's cell.
+fn row_get<'a>(row: &'a [(String, Option<Cell>)], id: &str) -> Option<&'a Cell> {
+    row.iter()
+        .find(|(k, _)| k == id)
+        .and_then(|(_, v)| v.as_ref())
+}
+
+/// Assigns a group row's cell as a JavaScript property: a new one goes last.
+fn row_set(row: &mut Vec<(String, Option<Cell>)>, id: &str, value: Option<Cell>) {
+    match row.iter_mut().find(|(k, _)| k == id) {
+        Some(slot) => slot.1 = value,
+        None => row.push((id.to_string(), value)),
     }
 }
 
@@ -66,10 +70,13 @@ pub(crate) struct Grouping {
     /// Aggregated selected cell → its `(alias, aggregate)` pairs.
     pub grouped: IndexMap<String, Vec<(String, Aggregate)>>,
     pub havings: Vec<HavingFn>,
-    leaves: Mutex<HashMap<Vec<Option<Key>>, Leaf>>,
+    leaves: Mutex<Leaves>,
 }
 
-type Changed = Vec<(String, Option<Cell>)>;
+type Changed<'a> = Vec<(&'a str, Option<Cell>)>;
+
+/// The groups by their path (one key per grouping dimension).
+type Leaves = HashMap<Vec<Option<Key>>, Leaf, IdHasher>;
 
 impl Grouping {
     pub fn new(
@@ -81,27 +88,28 @@ impl Grouping {
             group_by,
             grouped,
             havings,
-            leaves: Mutex::new(HashMap::new()),
+            leaves: Mutex::new(HashMap::default()),
         }
     }
 
     /// A row of the select-join-where store changed: move it between groups and update the
     /// aggregates of the groups it left and joined.
-    pub fn row_changed(&self, query_id: &str, pre: &Store, result: &Store, row_id: &str) {
-        let exists = pre.has_row(query_id, row_id);
+    pub fn row_changed(&self, query_id: &str, pre: &Staged, result: &Store, row_id: &str) {
+        let exists = pre.has_row(row_id);
         let mut leaf_changed = !exists;
-        let (mut old_path, mut new_path) = (Vec::new(), Vec::new());
+        let mut old_path = Vec::with_capacity(self.group_by.len());
+        let mut new_path = Vec::with_capacity(self.group_by.len());
         for cell_id in &self.group_by {
-            let change = pre.get_cell_change(query_id, row_id, cell_id);
+            let change = pre.cell_change(row_id, cell_id);
             old_path.push(key(change.old.as_ref()));
             new_path.push(key(change.new.as_ref()));
             leaf_changed |= change.changed;
         }
         let mut changed: Changed = Vec::new();
         for cell_id in self.grouped.keys() {
-            let change = pre.get_cell_change(query_id, row_id, cell_id);
+            let change = pre.cell_change(row_id, cell_id);
             if leaf_changed || change.changed {
-                changed.push((cell_id.clone(), change.new));
+                changed.push((cell_id, change.new));
             }
         }
         let mut leaves = self.leaves.lock();
@@ -115,17 +123,24 @@ impl Grouping {
             }
         }
         if exists {
-            let leaf = leaves.entry(new_path.clone()).or_insert_with(|| Leaf {
-                values: HashMap::new(),
-                row_ids: IndexSet::new(),
-                group_row_id: None,
-                row: self
-                    .group_by
-                    .iter()
-                    .map(|c| (c.clone(), pre.get_cell(query_id, row_id, c)))
-                    .collect(),
-            });
-            leaf.row_ids.insert(row_id.to_string());
+            if !leaves.contains_key(&new_path) {
+                let leaf = Leaf {
+                    values: HashMap::default(),
+                    row_ids: IndexSet::default(),
+                    group_row_id: None,
+                    written: None,
+                    row: self
+                        .group_by
+                        .iter()
+                        .map(|c| (c.clone(), pre.get_cell(row_id, c)))
+                        .collect(),
+                };
+                leaves.insert(new_path.clone(), leaf);
+            }
+            let leaf = leaves.get_mut(&new_path).expect("just ensured");
+            if !leaf.row_ids.contains(row_id) {
+                leaf.row_ids.insert(row_id.to_string());
+            }
             if let Some(id) = self.write(leaf, &changed, row_id, false, query_id, result) {
                 disown(&mut leaves, &new_path, &id);
             }
@@ -137,14 +152,17 @@ impl Grouping {
     fn write(
         &self,
         leaf: &mut Leaf,
-        changed: &Changed,
+        changed: &Changed<'_>,
         row_id: &str,
         remove: bool,
         query_id: &str,
         result: &Store,
     ) -> Option<String> {
         for (cell_id, new) in changed {
-            let values = leaf.values.entry(cell_id.clone()).or_default();
+            let values = match leaf.values.get_mut(*cell_id) {
+                Some(values) => values,
+                None => leaf.values.entry(cell_id.to_string()).or_default(),
+            };
             let old = values.get(row_id).cloned();
             let new = if remove { None } else { new.clone() };
             if old == new {
@@ -152,46 +170,85 @@ impl Grouping {
             }
             let old_len = values.len();
             match &new {
-                Some(v) => {
-                    values.insert(row_id.to_string(), v.clone());
-                }
+                Some(v) => match values.get_mut(row_id) {
+                    Some(slot) => *slot = v.clone(),
+                    None => {
+                        values.insert(row_id.to_string(), v.clone());
+                    }
+                },
                 None => {
                     values.shift_remove(row_id);
                 }
             }
-            let all: Vec<Cell> = values.values().cloned().collect();
-            for (alias, aggregate) in self.grouped.get(cell_id).into_iter().flatten() {
-                let next =
-                    aggregate.update(leaf.get(alias), old_len, &all, (old.as_ref(), new.as_ref()));
-                leaf.set(alias, next);
+            let values = &*values;
+            for (alias, aggregate) in self.grouped.get(*cell_id).into_iter().flatten() {
+                let next = aggregate.update(
+                    row_get(&leaf.row, alias),
+                    old_len,
+                    values.len(),
+                    || values.values().cloned().collect(),
+                    (old.as_ref(), new.as_ref()),
+                );
+                row_set(&mut leaf.row, alias, next);
             }
         }
         let keep = !leaf.row_ids.is_empty()
             && self.havings.iter().all(|having| {
-                let get = |id: &str| leaf.get(id).cloned();
+                let get = |id: &str| row_get(&leaf.row, id).cloned();
                 having(&RowCells { get: &get })
             });
         if !keep {
             if let Some(id) = &leaf.group_row_id {
                 result.del_row(query_id, id);
             }
+            leaf.written = None;
             return None;
         }
-        let row: Row = js::object_order(
+        let next: Vec<(&str, &Cell)> = js::object_order(
             leaf.row
                 .iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+                .filter_map(|(k, v)| Some((k.as_str(), v.as_ref()?)))
                 .collect(),
-        )
-        .into_iter()
-        .collect();
-        match &leaf.group_row_id {
-            Some(id) => {
-                result.set_row(query_id, id, &row);
+        );
+        let owned = || -> Vec<(String, Cell)> {
+            next.iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).clone()))
+                .collect()
+        };
+        match (&leaf.group_row_id, &mut leaf.written) {
+            (Some(id), Some(written)) if !next.is_empty() => {
+                // The row holds `written`: writing what differs, then deleting what is gone, is
+                // exactly what `setRow` would do (same cells changed, in the same order).
+                result.transaction(|result| {
+                    for (k, v) in &next {
+                        match written.iter_mut().find(|(c, _)| c == k) {
+                            Some((_, old)) if old == *v => continue,
+                            Some((_, old)) => *old = (*v).clone(),
+                            None => written.push(((*k).to_string(), (*v).clone())),
+                        }
+                        result.set_cell(query_id, id, k, (*v).clone());
+                    }
+                    while let Some(at) = written
+                        .iter()
+                        .position(|(c, _)| !next.iter().any(|(k, _)| k == c))
+                    {
+                        let (c, _) = written.remove(at);
+                        result.del_cell(query_id, id, &c, false);
+                    }
+                });
                 None
             }
-            None => {
+            (Some(id), _) => {
+                if !next.is_empty() {
+                    result.set_row(query_id, id, &owned().into_iter().collect());
+                    leaf.written = Some(owned());
+                }
+                None
+            }
+            (None, _) => {
+                let row: Row = owned().into_iter().collect();
                 leaf.group_row_id = result.add_row(query_id, &row, true);
+                leaf.written = leaf.group_row_id.as_ref().map(|_| owned());
                 leaf.group_row_id.clone()
             }
         }
@@ -201,10 +258,11 @@ impl Grouping {
 /// A new group row may reuse the id of a hidden group's deleted row: the hidden group gives it
 /// up (and gets a new id if it shows again). TinyBase 10.0.1 keeps both claims, so the hidden
 /// group later deletes or overwrites the other group's row.
-fn disown(leaves: &mut HashMap<Vec<Option<Key>>, Leaf>, owner: &[Option<Key>], id: &str) {
+fn disown(leaves: &mut Leaves, owner: &[Option<Key>], id: &str) {
     for (path, leaf) in leaves.iter_mut() {
         if path.as_slice() != owner && leaf.group_row_id.as_deref() == Some(id) {
             leaf.group_row_id = None;
+            leaf.written = None;
         }
     }
 }

@@ -36,6 +36,7 @@ mod engine;
 mod group;
 mod listeners;
 mod result_listeners;
+mod staged;
 #[cfg(test)]
 mod tests;
 
@@ -418,9 +419,7 @@ impl Queries {
             self.inner.params.del_listener(entry.param_listener);
             self.inner.params.del_row(PARAMS, query_id);
             entry.run.teardown();
-            if let Some(pre) = entry.run.pre_store() {
-                pre.del_table(query_id);
-            }
+            entry.run.clear_staged();
             self.result_store(query_id).del_table(query_id);
             self.call_query_ids_listeners();
         }
