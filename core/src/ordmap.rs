@@ -261,8 +261,16 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.entries.clear();
-        self.index.clear();
+        // Clearing a hash table writes its whole control array: a map that once grew large
+        // (a definition's first evaluation of every row) and now holds a few entries per
+        // transaction would pay for its peak size at every clear, so such a map starts small.
+        if self.index.capacity() > 64 && self.live < self.index.capacity() / 8 {
+            self.index = HashTable::new();
+            self.entries = Vec::new();
+        } else {
+            self.entries.clear();
+            self.index.clear();
+        }
         self.live = 0;
     }
 
@@ -274,6 +282,11 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
 
     pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + Clone {
         self.iter().map(|(k, _)| k)
+    }
+
+    /// The entries, in order, taken out of the map.
+    pub(crate) fn into_pairs(self) -> impl Iterator<Item = (K, V)> {
+        self.entries.into_iter().flatten()
     }
 }
 

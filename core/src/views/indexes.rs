@@ -11,6 +11,7 @@ use crate::store::{ListenerId, Store, js_sort};
 use crate::types::{Cell, Text};
 
 use super::rows::{Panic, RowCache, evaluate, fire};
+use super::slice::{Key, Slice};
 use super::view::{Definition, Defs, Evaluate, ViewCore, definable_handle};
 use super::{Source, default_row_sorter_less, slice_id_of_cell};
 
@@ -59,13 +60,15 @@ enum Event {
     SliceRowIds(Text, Text),
 }
 
-type Slices = OrdMap<Text, OrdMap<Text, ()>>;
+type Slices = OrdMap<Text, Slice>;
 
 struct IndexDef {
     slice_source: Option<Source<Vec<String>>>,
     sort_source: Option<Source<Option<Cell>>>,
     slice_sorter: Option<SliceIdSorter>,
     row_sorter: Option<RowIdSorter>,
+    /// The row evaluator, shared with the store's row listener (no copy per changed row).
+    eval: Arc<IndexEval>,
     rows: RowCache<Vec<Text>>,
     slices: Slices,
     /// A sorter panicked: the next update re-sorts every slice.
@@ -79,7 +82,7 @@ struct IndexEval {
     sort: Option<Source<Option<Cell>>>,
 }
 
-impl Evaluate for IndexEval {
+impl Evaluate for Arc<IndexEval> {
     type Row = (Option<Vec<Text>>, Option<Option<Cell>>);
 
     fn evaluate(&self, store: &Store, row_id: &str) -> Self::Row {
@@ -94,16 +97,19 @@ impl Evaluate for IndexEval {
 }
 
 impl Definition for IndexDef {
-    type Eval = IndexEval;
+    type Eval = Arc<IndexEval>;
     type Event = Event;
     type Extra = ();
 
-    fn evaluator(&self, table_id: &Text) -> IndexEval {
-        IndexEval {
+    fn evaluator(&self, table_id: &Text) -> Arc<IndexEval> {
+        if self.eval.table_id == *table_id {
+            return self.eval.clone();
+        }
+        Arc::new(IndexEval {
             table_id: table_id.clone(),
             slice: self.slice_source.clone(),
             sort: self.sort_source.clone(),
-        }
+        })
     }
 
     fn known_rows(&self) -> Vec<String> {
@@ -112,7 +118,15 @@ impl Definition for IndexDef {
 
     fn adopt(&mut self, old: IndexDef) {
         self.rows = old.rows;
-        self.slices = old.slices;
+        // The slices keep their order; a redefinition that adds or drops the sort key changes
+        // how they are kept (the re-sort that follows puts them in the new order).
+        let sorted = self.sort_source.is_some();
+        let keys = &self.rows.sort_keys;
+        self.slices = OrdMap::with_capacity(old.slices.len());
+        for (id, slice) in old.slices.into_pairs() {
+            let slice = slice.converted(sorted, |row| Key::of(keys.get(row)));
+            self.slices.insert(id, slice);
+        }
         self.stale = old.stale;
     }
 
@@ -192,7 +206,13 @@ impl Indexes {
         slice_id_sorter: Option<SliceIdSorter>,
         row_id_sorter: Option<RowIdSorter>,
     ) -> &Self {
+        let eval = Arc::new(IndexEval {
+            table_id: Text::from(table_id),
+            slice: get_slice_id_or_ids.clone(),
+            sort: get_sort_key.clone(),
+        });
         let def = IndexDef {
+            eval,
             slice_source: get_slice_id_or_ids,
             sort_source: get_sort_key,
             slice_sorter: slice_id_sorter,
@@ -278,7 +298,7 @@ impl Indexes {
             .with_def(index_id, |d| {
                 d.slices
                     .get(slice_id)
-                    .map(|s| s.keys().map(|k| k.to_string()).collect())
+                    .map(|s| s.rows().map(|k| k.to_string()).collect())
             })
             .flatten()
             .unwrap_or_default()
@@ -434,6 +454,16 @@ fn compute(
     }
     let ids = match slice {
         None => vec![String::new()],
+        // One cell names one slice: no list to build and deduplicate.
+        Some(Source::Cell(cell_id)) => {
+            let id = match store.get_cell(table_id, row_id, cell_id) {
+                Some(Cell::String(s)) => s,
+                Some(c) => Text::from(slice_id_of_cell(&c)),
+                None => Text::default(),
+            };
+            let key = sort.map(|source| evaluate(source, store, table_id, row_id, |cell| cell));
+            return (Some(vec![id]), key);
+        }
         Some(source) => evaluate(source, store, table_id, row_id, |cell| {
             vec![cell.map_or_else(String::new, |c| slice_id_of_cell(&c))]
         }),
@@ -448,128 +478,204 @@ fn compute(
     (Some(unique), key)
 }
 
-/// Inserts into an ordered set, keeping the position of an existing member.
-fn set_add(set: &mut OrdMap<Text, ()>, id: &Text) {
-    if !set.contains_key(id.as_str()) {
-        set.insert(id.clone(), ());
+/// The slice ids one update touches, in first-touch order, each with a value: usually one
+/// or two, so they are found by a scan, with a hash index only once there are many (a forced
+/// re-sort lists every slice).
+struct Touched<V> {
+    items: Vec<(Text, V)>,
+    index: Option<OrdMap<Text, usize>>,
+}
+
+impl<V> Touched<V> {
+    const SCAN: usize = 16;
+
+    fn new() -> Self {
+        Touched {
+            items: Vec::new(),
+            index: None,
+        }
     }
+
+    fn contains(&self, id: &str) -> bool {
+        match &self.index {
+            Some(index) => index.contains_key(id),
+            None => self.items.iter().any(|(k, _)| k == id),
+        }
+    }
+
+    /// Adds `id` with `value()` unless it is there (it keeps its place and value).
+    fn add(&mut self, id: &Text, value: impl FnOnce() -> V) {
+        if self.contains(id) {
+            return;
+        }
+        self.items.push((id.clone(), value()));
+        if let Some(index) = &mut self.index {
+            index.insert(id.clone(), self.items.len() - 1);
+        } else if self.items.len() > Self::SCAN {
+            let mut index = OrdMap::with_capacity(self.items.len());
+            for (i, (k, _)) in self.items.iter().enumerate() {
+                index.insert(k.clone(), i);
+            }
+            self.index = Some(index);
+        }
+    }
+
+    fn ids(&self) -> impl Iterator<Item = &Text> {
+        self.items.iter().map(|(k, _)| k)
+    }
+}
+
+/// Inserts into an ordered set, keeping the position of an existing member.
+fn set_add(set: &mut Touched<()>, id: &Text) {
+    set.add(id, || ());
 }
 
 /// TinyBase's index `onChanged`: moves changed rows between slices, re-sorts the slices that
 /// need it and the slice ids, and lists the listener calls. Sorters run on copies; one that
 /// panics leaves its slice (or the slice order) as it was, marks the index for a full re-sort
 /// at the next change, and its panic is returned.
+///
+/// A sorted slice is updated in place (see [`super::slice`]): rows leave and join it first,
+/// while the sort keys are still the ones the rows were placed with; then the rows whose key
+/// changed are found, the keys applied, and each slice that needs it is checked and sorted.
 fn on_changed(def: &mut IndexDef, index_id: &str, force: bool) -> (Vec<Event>, Option<Panic>) {
+    let IndexDef {
+        rows,
+        slices,
+        row_sorter,
+        slice_sorter,
+        stale,
+        sort_source,
+        ..
+    } = def;
     let mut ids_changed = false;
-    let mut changed_slices: OrdMap<Text, ()> = OrdMap::new();
-    let mut had_slices: OrdMap<Text, bool> = OrdMap::new();
-    let mut unsorted: OrdMap<Text, ()> = OrdMap::new();
-    let sorted_index = def.sort_source.is_some();
-    for (row, (old, new)) in def.rows.changed.iter() {
+    let mut changed_slices: Touched<()> = Touched::new();
+    let mut had_slices: Touched<bool> = Touched::new();
+    let mut unsorted: Touched<()> = Touched::new();
+    let sorted_index = sort_source.is_some();
+    let placed_key = |row: &str| Key::of(rows.sort_keys.get(row));
+    let new_key = |row: &str| {
+        let changed = rows.changed_sort_keys.get(row);
+        Key::of(changed.or_else(|| rows.sort_keys.get(row)))
+    };
+    for (row, (old, new)) in rows.changed.iter() {
         let empty = Vec::new();
         let old = old.as_ref().unwrap_or(&empty);
         let new = new.as_ref().unwrap_or(&empty);
         for slice_id in old.iter().filter(|s| !new.contains(s)) {
-            if !had_slices.contains_key(slice_id.as_str()) {
-                had_slices.insert(slice_id.clone(), def.slices.contains_key(slice_id.as_str()));
-            }
+            had_slices.add(slice_id, || slices.contains_key(slice_id.as_str()));
             set_add(&mut changed_slices, slice_id);
-            if let Some(slice) = def.slices.get_mut(slice_id.as_str()) {
-                slice.remove(row.as_str());
+            if let Some(slice) = slices.get_mut(slice_id.as_str()) {
+                slice.remove(row, || placed_key(row));
                 if slice.is_empty() {
-                    def.slices.remove(slice_id.as_str());
+                    slices.remove(slice_id.as_str());
                     ids_changed = true;
                 }
             }
         }
         for slice_id in new.iter().filter(|s| !old.contains(s)) {
-            if !had_slices.contains_key(slice_id.as_str()) {
-                had_slices.insert(slice_id.clone(), def.slices.contains_key(slice_id.as_str()));
-            }
+            had_slices.add(slice_id, || slices.contains_key(slice_id.as_str()));
             set_add(&mut changed_slices, slice_id);
-            if !def.slices.contains_key(slice_id.as_str()) {
-                def.slices.insert(slice_id.clone(), OrdMap::new());
+            let slice = slices.entry_or_insert_with(slice_id.as_str(), || {
                 ids_changed = true;
-            }
-            if let Some(slice) = def.slices.get_mut(slice_id.as_str()) {
-                set_add(slice, row);
-            }
+                Slice::new(sorted_index)
+            });
+            slice.append(row, || new_key(row));
             if sorted_index {
                 set_add(&mut unsorted, slice_id);
             }
         }
     }
-    def.rows.apply();
+    // Where the rows whose key changes are, found before any key changes (the slices are
+    // searched by the keys their rows were placed with).
+    let mut rekeyed: Vec<(Text, usize, Key)> = Vec::new();
+    for (row, cell) in rows.changed_sort_keys.iter() {
+        let ids = match rows.changed.get(row.as_str()) {
+            Some((_, new)) => new.as_ref(),
+            None => rows.values.get(row.as_str()),
+        };
+        let old = placed_key(row);
+        for slice_id in ids.into_iter().flatten() {
+            if let Some(Slice::Sorted(slice)) = slices.get(slice_id.as_str()) {
+                if let Some(i) = slice.find(row, &old) {
+                    rekeyed.push((slice_id.clone(), i, Key::of(Some(cell))));
+                }
+            }
+        }
+    }
+    rows.apply();
+    for (slice_id, i, key) in rekeyed {
+        if let Some(Slice::Sorted(slice)) = slices.get_mut(slice_id.as_str()) {
+            slice.set_key(i, key);
+        }
+    }
     let mut panic = None;
-    if !def.rows.sort_keys.is_empty() {
+    // TinyBase sorts nothing while no row has a sort key, and re-sorts every slice on a forced
+    // update even when the index (redefined without one) kept the keys of an earlier definition.
+    let sorting = !rows.sort_keys.is_empty();
+    if sorting {
         if force {
-            for slice_id in def.slices.keys() {
+            for slice_id in slices.keys() {
                 set_add(&mut unsorted, slice_id);
             }
         } else {
-            for row in def.rows.changed_sort_keys.keys() {
-                if let Some(ids) = def.rows.values.get(row.as_str()) {
+            for row in rows.changed_sort_keys.keys() {
+                if let Some(ids) = rows.values.get(row.as_str()) {
                     for slice_id in ids {
                         set_add(&mut unsorted, slice_id);
                     }
                 }
             }
         }
-        for slice_id in unsorted.keys() {
-            let Some(slice) = def.slices.get(slice_id.as_str()) else {
+    }
+    for slice_id in unsorted.ids() {
+        let Some(slice) = slices.get_mut(slice_id.as_str()) else {
+            continue;
+        };
+        if let Slice::Sorted(sorted) = slice {
+            if !sorting {
+                sorted.keep_order();
                 continue;
-            };
-            // Each row's key is looked up once, not at every comparison.
-            let keys = &def.rows.sort_keys;
-            let rows: Vec<(Text, Option<&Cell>)> = slice
-                .keys()
-                .map(|r| (r.clone(), keys.get(r.as_str())))
-                .collect();
-            let sorter = def.row_sorter.as_ref();
-            type Keyed<'a> = (Text, Option<&'a Cell>);
-            let less = |a: &Keyed<'_>, b: &Keyed<'_>| match sorter {
-                Some(f) => f(a.1, b.1, slice_id) == Ordering::Less,
-                None => default_row_sorter_less(a.1, b.1),
-            };
-            let in_order = |a: &Keyed<'_>, b: &Keyed<'_>| match sorter {
-                Some(f) => f(a.1, b.1, slice_id) != Ordering::Greater,
-                None => default_row_sorter_less(a.1, b.1),
-            };
-            match catch_unwind(AssertUnwindSafe(|| sort_if_needed(rows, &in_order, &less))) {
-                Ok(None) => {}
-                Ok(Some(sorted)) => {
-                    let mut set = OrdMap::with_capacity(sorted.len());
-                    for (row, _) in sorted {
-                        set.insert(row, ());
-                    }
-                    def.slices.insert(slice_id.clone(), set);
+            }
+            if !force && row_sorter.is_none() && sorted.consistent() {
+                if sorted.settle() {
                     set_add(&mut changed_slices, slice_id);
                 }
-                Err(p) => {
-                    def.stale = true;
-                    panic.get_or_insert(p);
-                }
+                continue;
+            }
+        }
+        let sorter = row_sorter.as_ref();
+        match full_sort(slice.rows(), &rows.sort_keys, sorter, slice_id) {
+            Ok(None) => slice.keep_order(),
+            Ok(Some(order)) => {
+                slice.reorder(&order);
+                set_add(&mut changed_slices, slice_id);
+            }
+            Err(p) => {
+                slice.keep_order();
+                *stale = true;
+                panic.get_or_insert(p);
             }
         }
     }
     if ids_changed || force {
-        if let Some(sorter) = def.slice_sorter.clone() {
-            let ids: Vec<Text> = def.slices.keys().cloned().collect();
+        if let Some(sorter) = slice_sorter.clone() {
+            let ids: Vec<Text> = slices.keys().cloned().collect();
             let less = |a: &Text, b: &Text| sorter(a, b) == Ordering::Less;
             let in_order = |a: &Text, b: &Text| sorter(a, b) != Ordering::Greater;
             match catch_unwind(AssertUnwindSafe(|| sort_if_needed(ids, &in_order, &less))) {
                 Ok(None) => {}
                 Ok(Some(sorted)) => {
-                    let mut old = std::mem::take(&mut def.slices);
+                    let mut old = std::mem::take(slices);
                     for id in sorted {
                         if let Some(slice) = old.remove(id.as_str()) {
-                            def.slices.insert(id, slice);
+                            slices.insert(id, slice);
                         }
                     }
                     ids_changed = true;
                 }
                 Err(p) => {
-                    def.stale = true;
+                    *stale = true;
                     panic.get_or_insert(p);
                 }
             }
@@ -580,17 +686,43 @@ fn on_changed(def: &mut IndexDef, index_id: &str, force: bool) -> (Vec<Event>, O
     if ids_changed {
         events.push(Event::SliceIds(id.clone()));
     }
-    for (slice_id, had) in had_slices.iter() {
-        let has = def.slices.contains_key(slice_id.as_str());
+    for (slice_id, had) in &had_slices.items {
+        let has = slices.contains_key(slice_id.as_str());
         if *had != has {
             events.push(Event::HasSlice(id.clone(), slice_id.clone(), has));
         }
     }
-    for slice_id in changed_slices.keys() {
+    for slice_id in changed_slices.ids() {
         events.push(Event::SliceRowIds(id.clone(), slice_id.clone()));
     }
-    def.rows.clear_changes();
+    rows.clear_changes();
     (events, panic)
+}
+
+/// TinyBase's check and sort of one slice, V8's, with the row sorter (default: JavaScript's
+/// `<`) over the rows' keys looked up once each: `None` if the slice is in order, else the new
+/// order as indexes into `slice`; a panic of the sorter is returned.
+fn full_sort<'a>(
+    slice: impl Iterator<Item = &'a Text>,
+    keys: &OrdMap<Text, Cell>,
+    sorter: Option<&RowIdSorter>,
+    slice_id: &str,
+) -> Result<Option<Vec<usize>>, Panic> {
+    let items: Vec<(usize, Option<&Cell>)> = slice
+        .enumerate()
+        .map(|(i, r)| (i, keys.get(r.as_str())))
+        .collect();
+    type Keyed<'a> = (usize, Option<&'a Cell>);
+    let less = |a: &Keyed<'_>, b: &Keyed<'_>| match sorter {
+        Some(f) => f(a.1, b.1, slice_id) == Ordering::Less,
+        None => default_row_sorter_less(a.1, b.1),
+    };
+    let in_order = |a: &Keyed<'_>, b: &Keyed<'_>| match sorter {
+        Some(f) => f(a.1, b.1, slice_id) != Ordering::Greater,
+        None => default_row_sorter_less(a.1, b.1),
+    };
+    let sorted = catch_unwind(AssertUnwindSafe(|| sort_if_needed(items, &in_order, &less)))?;
+    Ok(sorted.map(|items| items.into_iter().map(|(i, _)| i).collect()))
 }
 
 /// TinyBase's `arrayIsSorted` then `array.sort`: `None` if already in order.

@@ -54,19 +54,17 @@ struct Entry<C> {
 /// below show the calling order.
 pub(crate) struct Registry<C> {
     pool: IdPool,
-    entries: HashMap<u32, Entry<C>, IdHasher>,
-    by_path: HashMap<(u8, Path), Vec<u32>, IdHasher>,
-    /// Listeners per kind: most calls find none, and answer without walking the paths.
-    per_kind: Vec<usize>,
+    entries: HashMap<u32, Entry<C>>,
+    /// Listener ids by kind (the index) and path, looked up by a borrowed path.
+    by_path: Vec<HashMap<Path, Vec<u32>, IdHasher>>,
 }
 
 impl<C> Default for Registry<C> {
     fn default() -> Self {
         Registry {
             pool: IdPool::default(),
-            entries: HashMap::default(),
-            by_path: HashMap::default(),
-            per_kind: Vec::new(),
+            entries: HashMap::new(),
+            by_path: Vec::new(),
         }
     }
 }
@@ -75,8 +73,12 @@ impl<C> Registry<C> {
     /// Registers `callback` for `kind` at `path`.
     pub(crate) fn add(&mut self, kind: u8, path: Path, callback: C) -> ListenerId {
         let id = self.pool.take();
-        self.by_path
-            .entry((kind, path.clone()))
+        let kind_index = usize::from(kind);
+        if self.by_path.len() <= kind_index {
+            self.by_path.resize_with(kind_index + 1, HashMap::default);
+        }
+        self.by_path[kind_index]
+            .entry(path.clone())
             .or_default()
             .push(id);
         self.entries.insert(
@@ -87,58 +89,62 @@ impl<C> Registry<C> {
                 callback: Arc::new(Mutex::new(callback)),
             },
         );
-        let k = usize::from(kind);
-        if self.per_kind.len() <= k {
-            self.per_kind.resize(k + 1, 0);
-        }
-        self.per_kind[k] += 1;
         ListenerId(id)
     }
 
     /// Removes a listener; returns its kind and path (unknown ids: `None`).
     pub(crate) fn remove(&mut self, id: ListenerId) -> Option<(u8, Path)> {
         let entry = self.entries.remove(&id.0)?;
-        self.per_kind[usize::from(entry.kind)] -= 1;
-        let key = (entry.kind, entry.path);
-        if let Some(ids) = self.by_path.get_mut(&key) {
-            ids.retain(|&i| i != id.0);
-            if ids.is_empty() {
-                self.by_path.remove(&key);
+        if let Some(by_path) = self.by_path.get_mut(usize::from(entry.kind)) {
+            if let Some(ids) = by_path.get_mut(&entry.path) {
+                ids.retain(|&i| i != id.0);
+                if ids.is_empty() {
+                    by_path.remove(&entry.path);
+                }
             }
         }
         self.pool.give(id.0);
-        Some(key)
+        Some((entry.kind, entry.path))
     }
 
     /// The callbacks a call of `kind` for `ids` reaches, in TinyBase's order.
     pub(crate) fn matching(&self, kind: u8, ids: &[&str]) -> Vec<Arc<Mutex<C>>> {
         let mut out = Vec::new();
-        if self.count(kind) == 0 {
+        let Some(by_path) = self
+            .by_path
+            .get(usize::from(kind))
+            .filter(|m| !m.is_empty())
+        else {
             return out;
-        }
+        };
         let mut path: Path = Vec::with_capacity(ids.len());
-        self.visit(kind, ids, &mut path, &mut out);
+        self.visit(by_path, ids, &mut path, &mut out);
         out
     }
 
-    fn visit(&self, kind: u8, ids: &[&str], path: &mut Path, out: &mut Vec<Arc<Mutex<C>>>) {
+    fn visit(
+        &self,
+        by_path: &HashMap<Path, Vec<u32>, IdHasher>,
+        ids: &[&str],
+        path: &mut Path,
+        out: &mut Vec<Arc<Mutex<C>>>,
+    ) {
         if path.len() == ids.len() {
-            // Keys are looked up by value; the path is reused, so clone only on a hit.
-            if let Some(list) = self.by_path.get(&(kind, path.clone())) {
+            if let Some(list) = by_path.get(path.as_slice()) {
                 out.extend(list.iter().map(|id| self.entries[id].callback.clone()));
             }
             return;
         }
         for choice in [Some(Text::from(ids[path.len()])), None] {
             path.push(choice);
-            self.visit(kind, ids, path, out);
+            self.visit(by_path, ids, path, out);
             path.pop();
         }
     }
 
     /// How many listeners of `kind` are registered.
     pub(crate) fn count(&self, kind: u8) -> usize {
-        self.per_kind.get(usize::from(kind)).copied().unwrap_or(0)
+        self.entries.values().filter(|e| e.kind == kind).count()
     }
 }
 

@@ -64,6 +64,7 @@ pub mod metrics;
 pub mod queries;
 pub mod relationships;
 pub(crate) mod rows;
+mod slice;
 pub(crate) mod view;
 
 use std::borrow::Cow;
