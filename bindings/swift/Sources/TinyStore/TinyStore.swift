@@ -4229,8 +4229,10 @@ public protocol MergeableStoreProtocol: AnyObject, Sendable {
     
     /**
      * Merges with another MergeableStore both ways: afterwards both hold the same content.
+     * A view function of either store that fails is a `Callback` error (that store's
+     * transaction is finished and its views stay consistent).
      */
-    func merge(other: MergeableStore) 
+    func merge(other: MergeableStore) throws 
     
     /**
      * Sets content that any real write wins over (TinyBase's `setDefaultContent`), from
@@ -5161,8 +5163,10 @@ open func getTransactionMergeableChangesJson(withHashes: Bool) -> String  {
     
     /**
      * Merges with another MergeableStore both ways: afterwards both hold the same content.
+     * A view function of either store that fails is a `Callback` error (that store's
+     * transaction is finished and its views stay consistent).
      */
-open func merge(other: MergeableStore)  {try! rustCall() {
+open func merge(other: MergeableStore)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_mergeablestore_merge(
             self.uniffiCloneHandle(),
@@ -20082,7 +20086,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_mergeablestore_get_transaction_mergeable_changes_json() != 13653) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_mergeablestore_merge() != 2994) {
+    if (uniffi_tinystore_checksum_method_mergeablestore_merge() != 57489) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_mergeablestore_set_default_content_json() != 4502) {
