@@ -169,6 +169,25 @@ impl CallbackFailure {
     }
 }
 
+/// The text of a caught panic: a failed foreign callback's message, or the panic's own.
+///
+/// ```
+/// use tinystore_core::error_kind::panic_message;
+/// let caught = std::panic::catch_unwind(|| panic!("a bug")).unwrap_err();
+/// assert_eq!(panic_message(&*caught), "a bug");
+/// ```
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(failure) = CallbackFailure::from_panic(payload) {
+        failure.message().to_string()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
 impl fmt::Display for CallbackFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

@@ -18,38 +18,29 @@ pub(crate) struct Memo {
     slots: Mutex<Vec<Slot>>,
 }
 
-impl Memo {
-    fn find<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        let mut slots = self.slots.lock();
-        slots.retain(|(_, weak)| weak.strong_count() > 0);
-        let weak = slots
-            .iter()
-            .find(|(id, _)| *id == TypeId::of::<T>())
-            .map(|(_, weak)| weak.clone())?;
-        weak.upgrade()?.downcast::<T>().ok()
-    }
+/// The live `T` among `slots` (dead slots are dropped on the way).
+fn live<T: Any + Send + Sync>(slots: &mut Vec<Slot>) -> Option<Arc<T>> {
+    slots.retain(|(_, weak)| weak.strong_count() > 0);
+    let (_, weak) = slots.iter().find(|(id, _)| *id == TypeId::of::<T>())?;
+    weak.upgrade()?.downcast::<T>().ok()
+}
 
-    /// The live `T` attached to the store, or a new one from `make`, attached. `make` runs
-    /// without the memo's lock held (it may read or listen to the store); if another thread
-    /// attached a `T` meanwhile, that one wins and the new one is dropped.
+impl Memo {
+    /// The live `T` attached to the store, or a new one from `make`, attached; and whether it
+    /// is new. `make` runs without the memo's lock held (it may read or listen to the store);
+    /// if another thread attached a `T` meanwhile, that one wins and the new one is dropped.
     pub(crate) fn get_or_attach<T: Any + Send + Sync>(
         &self,
         make: impl FnOnce() -> Arc<T>,
     ) -> (Arc<T>, bool) {
-        if let Some(found) = self.find::<T>() {
+        if let Some(found) = live::<T>(&mut self.slots.lock()) {
             return (found, false);
         }
         let made = make();
         let mut slots = self.slots.lock();
-        let existing = slots
-            .iter()
-            .find(|(id, _)| *id == TypeId::of::<T>())
-            .and_then(|(_, weak)| weak.upgrade())
-            .and_then(|any| any.downcast::<T>().ok());
-        if let Some(existing) = existing {
+        if let Some(existing) = live::<T>(&mut slots) {
             return (existing, false);
         }
-        slots.retain(|(id, _)| *id != TypeId::of::<T>());
         let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&made) as Weak<_>;
         slots.push((TypeId::of::<T>(), weak));
         (made, true)

@@ -2,28 +2,12 @@
 
 use tinystore_core::views::queries::create_queries;
 use tinystore_core::views::{
-    Aggregate, Source, create_checkpoints, create_indexes, create_metrics, create_relationships,
+    Aggregate, Indexes, Source, create_checkpoints, create_indexes, create_metrics,
+    create_relationships,
 };
 use tinystore_core::{MergeableStore, Store};
 
-#[test]
-fn a_second_create_returns_the_same_object_with_its_definitions() {
-    let store = Store::new();
-    store.set_cell("pets", "fido", "species", "dog");
-    store.set_cell("pets", "fido", "price", 5);
-
-    create_indexes(&store).set_index_definition(
-        "bySpecies",
-        "pets",
-        Some(Source::cell("species")),
-        None,
-        None,
-        None,
-    );
-    // The first handle was a temporary: it is gone, so this is a new Indexes.
-    assert!(create_indexes(&store).get_index_ids().is_empty());
-
-    let indexes = create_indexes(&store);
+fn by_species(indexes: &Indexes) {
     indexes.set_index_definition(
         "bySpecies",
         "pets",
@@ -32,6 +16,20 @@ fn a_second_create_returns_the_same_object_with_its_definitions() {
         None,
         None,
     );
+}
+
+#[test]
+fn a_second_create_returns_the_same_object_with_its_definitions() {
+    let store = Store::new();
+    store.set_cell("pets", "fido", "species", "dog");
+    store.set_cell("pets", "fido", "price", 5);
+
+    by_species(&create_indexes(&store));
+    // The first handle was a temporary: it is gone, so this is a new Indexes.
+    assert!(create_indexes(&store).get_index_ids().is_empty());
+
+    let indexes = create_indexes(&store);
+    by_species(&indexes);
     assert_eq!(create_indexes(&store).get_slice_ids("bySpecies"), ["dog"]);
 
     let metrics = create_metrics(&store);

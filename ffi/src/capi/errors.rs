@@ -79,16 +79,6 @@ pub(crate) fn set_last_error(message: Option<&str>) {
     });
 }
 
-pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic".to_string()
-    }
-}
-
 /// Runs one entry point: no panic crosses the ABI, and the thread's last error is set (or
 /// cleared on success).
 pub(crate) fn guard(f: impl FnOnce() -> R<()>) -> tinystore_status_t {
@@ -108,7 +98,10 @@ pub(crate) fn guard(f: impl FnOnce() -> R<()>) -> tinystore_status_t {
                 S::TINYSTORE_STATUS_CALLBACK
             }
             None => {
-                let message = format!("internal error (panic): {}", panic_message(&*payload));
+                let message = format!(
+                    "internal error (panic): {}",
+                    tinystore_core::error_kind::panic_message(&*payload)
+                );
                 set_last_error(Some(&message));
                 S::TINYSTORE_STATUS_PANIC
             }

@@ -184,7 +184,7 @@ impl Inner {
             Err(payload) => self.report(&SyncError::Listener {
                 from,
                 what,
-                message: panic_message(&*payload),
+                message: crate::error_kind::panic_message(&*payload),
             }),
         }
     }
@@ -239,18 +239,5 @@ impl Inner {
         if let Some((tables, values)) = initial {
             self.store.set_default_content(&tables, &values);
         }
-    }
-}
-
-/// The text of a caught panic: a failed foreign function's message, or the panic's own.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(failure) = crate::error_kind::CallbackFailure::from_panic(payload) {
-        failure.message().to_string()
-    } else if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a listener panicked".to_string()
     }
 }

@@ -702,17 +702,8 @@ impl Run {
 
     fn write_select_all_row(&self, root_row_id: &str, cells: &TableCells<'_>) {
         let mut row: Vec<(String, Cell)> = Vec::new();
-        let mut put = |id: String, value: Option<Cell>| {
-            let at = row.iter().position(|(k, _)| *k == id);
-            match (at, value) {
-                (Some(i), Some(v)) => row[i].1 = v,
-                (None, Some(v)) => row.push((id, v)),
-                (Some(i), None) => {
-                    row.remove(i);
-                }
-                (None, None) => {}
-            }
-        };
+        let mut put =
+            |id: String, value: Option<Cell>| super::staged::put_cell(&mut row, id, value);
         for s in &self.plan.selections {
             match s {
                 Selection::All { joined, mapper, .. } => {

@@ -15,6 +15,7 @@ use indexmap::IndexMap;
 use parking_lot::Mutex;
 
 use crate::content::Row;
+use crate::ordmap::IdHasher;
 use crate::types::{Cell, Text};
 
 /// A row's cells, in the order they were added.
@@ -27,10 +28,10 @@ pub(crate) struct Staged {
 
 #[derive(Default)]
 struct State {
-    rows: HashMap<Text, Cells, foldhash::fast::RandomState>,
+    rows: HashMap<Text, Cells, IdHasher>,
     /// Rows changed by the open transaction, in first-change order, with each changed cell's
     /// value before the transaction.
-    log: IndexMap<Text, Vec<(Text, Option<Cell>)>, foldhash::fast::RandomState>,
+    log: IndexMap<Text, Vec<(Text, Option<Cell>)>, IdHasher>,
     /// Open transactions; -1 while the changes are handed over.
     depth: i32,
 }
@@ -147,15 +148,7 @@ impl Staged {
         for (row_id, cells) in log {
             for (cell_id, old) in cells {
                 let row = s.rows.entry(row_id.clone()).or_default();
-                let at = row.iter().position(|(c, _)| *c == cell_id);
-                match (at, old) {
-                    (Some(i), Some(old)) => row[i].1 = old,
-                    (None, Some(old)) => row.push((cell_id, old)),
-                    (Some(i), None) => {
-                        row.remove(i);
-                    }
-                    (None, None) => {}
-                }
+                put_cell(row, cell_id, old);
                 if row.is_empty() {
                     s.rows.remove(&row_id);
                 }
@@ -273,6 +266,20 @@ impl Staged {
         let mut s = self.state.lock();
         s.rows.clear();
         s.log.clear();
+    }
+}
+
+/// Sets (`Some`) or removes (`None`) a cell of a row kept as `(id, cell)` pairs in insertion
+/// order: a new cell goes last, a set one keeps its place.
+pub(crate) fn put_cell<K: PartialEq>(row: &mut Vec<(K, Cell)>, id: K, value: Option<Cell>) {
+    let at = row.iter().position(|(k, _)| *k == id);
+    match (at, value) {
+        (Some(i), Some(v)) => row[i].1 = v,
+        (None, Some(v)) => row.push((id, v)),
+        (Some(i), None) => {
+            row.remove(i);
+        }
+        (None, None) => {}
     }
 }
 
