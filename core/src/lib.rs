@@ -32,7 +32,7 @@ pub mod mergeable;
 pub mod ops;
 mod ordmap;
 pub mod persist;
-#[cfg(any(feature = "ws-client", feature = "ws-server"))]
+#[cfg(any(feature = "ws-client", feature = "ws-server", feature = "postgres"))]
 pub mod runtime;
 pub mod schema;
 pub mod status;

@@ -28,6 +28,10 @@ pub enum PersistError {
     /// The SQLite database failed; the [`source`](Error::source) is the `rusqlite::Error`.
     #[cfg(feature = "sqlite")]
     Sqlite(SqliteError),
+    /// A PostgreSQL error (connecting, a statement, a lost connection), with what was being
+    /// done.
+    #[cfg(feature = "postgres")]
+    Postgres(PostgresError),
     /// The stored document is not JSON, or not in a shape TinyBase writes.
     Content(BadContent),
     /// The stored MergeableStore content was rejected.
@@ -83,6 +87,8 @@ impl PersistError {
             PersistError::Io(_) | PersistError::Os(_) => PersistErrorKind::Storage,
             #[cfg(feature = "sqlite")]
             PersistError::Sqlite(_) => PersistErrorKind::Storage,
+            #[cfg(feature = "postgres")]
+            PersistError::Postgres(_) => PersistErrorKind::Storage,
             PersistError::Content(_) => PersistErrorKind::Content,
             PersistError::Mergeable(_) => PersistErrorKind::Rejected,
             PersistError::Unsupported(_) => PersistErrorKind::Unsupported,
@@ -115,6 +121,8 @@ impl fmt::Display for PersistError {
             PersistError::Os(e) => write!(f, "storage error: {e}"),
             #[cfg(feature = "sqlite")]
             PersistError::Sqlite(e) => write!(f, "storage error: {e}"),
+            #[cfg(feature = "postgres")]
+            PersistError::Postgres(e) => write!(f, "storage error: {e}"),
             PersistError::Content(e) => write!(f, "unreadable stored content: {e}"),
             PersistError::Mergeable(e) => e.fmt(f),
             PersistError::Unsupported(what) => write!(f, "this persister does not support {what}"),
@@ -147,6 +155,8 @@ impl Error for PersistError {
             PersistError::Os(e) => Some(&**e),
             #[cfg(feature = "sqlite")]
             PersistError::Sqlite(e) => Some(e.error()),
+            #[cfg(feature = "postgres")]
+            PersistError::Postgres(e) => e.error().map(|e| e as &(dyn Error + 'static)),
             PersistError::Content(e) => e.source(),
             PersistError::Mergeable(e) => Some(e),
             _ => None,
@@ -163,6 +173,10 @@ impl PartialEq for PersistError {
             }
             #[cfg(feature = "sqlite")]
             (PersistError::Sqlite(a), PersistError::Sqlite(b)) => a.to_string() == b.to_string(),
+            #[cfg(feature = "postgres")]
+            (PersistError::Postgres(a), PersistError::Postgres(b)) => {
+                a.to_string() == b.to_string()
+            }
             (PersistError::Content(a), PersistError::Content(b)) => a.message == b.message,
             (PersistError::Mergeable(a), PersistError::Mergeable(b)) => a == b,
             (PersistError::Unsupported(a), PersistError::Unsupported(b)) => a == b,
@@ -293,5 +307,60 @@ mod tests {
         assert_eq!(e.kind(), PersistErrorKind::Content);
         assert!(e.source().is_some());
         assert!(PersistError::content("x").source().is_none());
+    }
+}
+
+/// A PostgreSQL error: what was being done and the driver's error (absent when the failure
+/// is ours, e.g. a connection that is down and not yet back).
+#[cfg(feature = "postgres")]
+#[derive(Clone, Debug)]
+pub struct PostgresError {
+    context: Arc<str>,
+    error: Option<Arc<tokio_postgres::Error>>,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresError {
+    /// An error of the driver while doing `context`.
+    pub fn new(context: impl Into<Arc<str>>, error: Option<tokio_postgres::Error>) -> Self {
+        PostgresError {
+            context: context.into(),
+            error: error.map(Arc::new),
+        }
+    }
+
+    /// The driver's error.
+    pub fn error(&self) -> Option<&tokio_postgres::Error> {
+        self.error.as_deref()
+    }
+
+    /// What was being done.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// The SQLSTATE code of a database error (e.g. `42P01`), if it is one.
+    pub fn code(&self) -> Option<&str> {
+        self.error.as_ref()?.code().map(|c| c.code())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl fmt::Display for PostgresError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error {
+            // The driver's Display says only "db error": the server's message is in the source.
+            Some(e) => match e.as_db_error() {
+                Some(db) => write!(
+                    f,
+                    "{}: {} ({})",
+                    self.context,
+                    db.message(),
+                    db.code().code()
+                ),
+                None => write!(f, "{}: {e}", self.context),
+            },
+            None => f.write_str(&self.context),
+        }
     }
 }

@@ -32,9 +32,12 @@
 //! assert_eq!(saved.lock().unwrap().as_deref(), Some(r#"[{"pets":{"fido":{"species":"dog"}}},{}]"#));
 //! ```
 
+pub mod config;
 mod error;
 #[cfg(feature = "file")]
 pub mod file;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -51,6 +54,8 @@ use crate::store::{ListenerId, Store};
 
 /// The status and stats persisters share with synchronizers (defined in [`crate::status`]).
 pub use crate::status::{Stats, Status};
+#[cfg(feature = "postgres")]
+pub use error::PostgresError;
 #[cfg(feature = "sqlite")]
 pub use error::SqliteError;
 pub use error::{BadContent, PersistError, PersistErrorKind};
@@ -125,6 +130,19 @@ pub trait Persistence: Send + 'static {
         Persists::StoreOrMergeableStore
     }
 
+    /// Starts telling of outside changes as they happen: storage with change notifications
+    /// (PostgreSQL's `NOTIFY`) calls `signal` on each one, so that auto-load asks
+    /// [`Persistence::changed`] at once rather than at its next poll. Returns whether it
+    /// watches; the default does not (auto-load then only polls). Called by auto-load before
+    /// its first load.
+    fn watch(&mut self, signal: ChangeSignal) -> Result<bool, PersistError> {
+        let _ = signal;
+        Ok(false)
+    }
+
+    /// Stops what [`Persistence::watch`] started.
+    fn unwatch(&mut self) {}
+
     /// Whether [`Persistence::write`] uses the `changes` of an auto-saved transaction. Storage
     /// that rewrites the whole document returns `false`, so auto-save does not build them.
     /// The default is `true`.
@@ -132,6 +150,9 @@ pub trait Persistence: Send + 'static {
         true
     }
 }
+
+/// What storage calls to tell auto-load of an outside change (see [`Persistence::watch`]).
+pub type ChangeSignal = Arc<dyn Fn() + Send + Sync>;
 
 type ReadFn = Box<dyn FnMut() -> Result<Option<String>, PersistError> + Send>;
 type WriteFn = Box<dyn FnMut(&str) -> Result<(), PersistError> + Send>;
@@ -207,6 +228,9 @@ struct Shared {
     /// Status, its listeners, and the load/save counts.
     status: StatusCell,
     load_failed: AtomicBool,
+    /// The last save failed: what the store holds may not be stored. The next save writes
+    /// everything, and auto-load saves before it loads again.
+    unsaved: AtomicBool,
     auto_save: Mutex<Option<ListenerId>>,
     /// The coalescing auto-save's pending flag and its saver thread, when one runs.
     saver: Mutex<Option<(Arc<Coalesce>, JoinHandle<()>)>>,
@@ -270,6 +294,7 @@ impl Persister {
                 persistence: Mutex::new(Box::new(persistence)),
                 status: StatusCell::default(),
                 load_failed: AtomicBool::new(false),
+                unsaved: AtomicBool::new(false),
                 auto_save: Mutex::new(None),
                 saver: Mutex::new(None),
                 auto_load: Mutex::new(None),
@@ -331,10 +356,13 @@ impl Persister {
     /// MergeableStore). On error nothing is changed, the error is returned, and saving is
     /// refused until a load succeeds (see [`Persister::allow_overwrite`]).
     pub fn load(&self, initial: Option<(&Tables, &Values)>) -> Result<&Self, PersistError> {
+        // The store stays locked from the read to the end of applying it: another thread's
+        // write can neither slip in between (it would be replaced by older stored content) nor
+        // happen while the status is Loading (auto-save skips what a load writes, and would
+        // skip it). Locks are taken store first, then storage, as in `save_changes`.
+        let _store = self.shared.target.store().lock();
         self.shared.status.count_load();
         self.set_status(Status::Loading);
-        // The storage lock is released before the store is touched: locks are only ever taken
-        // store first, then storage (see `save_changes`), so this cannot deadlock with a save.
         let read = lock(&self.shared.persistence).read();
         let result = read.and_then(|read| apply_persisted(&self.shared.target, read, initial));
         self.set_status(Status::Idle);
@@ -470,11 +498,24 @@ impl Persister {
         // the lock order is the same everywhere.
         let _store = self.shared.target.store().lock();
         let mut persistence = lock(&self.shared.persistence);
+        // After a failed save, a transaction's changes are not all that is missing.
+        let changes = changes.filter(|_| !self.shared.unsaved.load(Ordering::SeqCst));
         self.shared.status.count_save();
         self.set_status(Status::Saving);
         let result = persistence.write(&self.shared.target, changes);
         self.set_status(Status::Idle);
+        if result.is_err() {
+            self.shared.unsaved.store(true, Ordering::SeqCst);
+        } else if changes.is_none() {
+            self.shared.unsaved.store(false, Ordering::SeqCst);
+        }
         result
+    }
+
+    /// Whether the last save failed, so that the storage may lack some of the store's content
+    /// (the next save, or auto-load's next round, writes all of it).
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.shared.unsaved.load(Ordering::SeqCst)
     }
 
     /// Lets saves replace stored data that failed to load.
@@ -533,46 +574,91 @@ impl Persister {
         lock(&self.shared.auto_save).is_some()
     }
 
-    /// Loads now, then polls the storage every `interval` and loads again whenever someone
-    /// else changed it.
+    /// Loads now, then loads again whenever someone else changed the storage: at once where
+    /// the storage tells of changes ([`Persistence::watch`], e.g. PostgreSQL's `NOTIFY`),
+    /// else by polling it every `interval`. After a failed save, each round first saves the
+    /// whole content (and loads only once that worked), so a load never replaces what could
+    /// not be stored yet.
     pub fn start_auto_load(
         &self,
         initial: Option<(&Tables, &Values)>,
         interval: Duration,
     ) -> Result<&Self, PersistError> {
-        self.load(initial)?;
-        let mut slot = lock(&self.shared.auto_load);
-        if slot.is_none() {
-            // Take the current state as the baseline, so the first poll does not reload.
-            let _ = lock(&self.shared.persistence).changed();
-            let stop = Arc::new(AtomicBool::new(false));
-            let weak = Arc::downgrade(&self.shared);
-            let stop_flag = stop.clone();
-            let handle = std::thread::Builder::new()
-                .name("tinystore-auto-load".into())
-                .spawn(move || {
-                    while !stop_flag.load(Ordering::SeqCst) {
-                        std::thread::park_timeout(interval);
-                        if stop_flag.load(Ordering::SeqCst) {
-                            break;
-                        }
-                        let Some(shared) = weak.upgrade() else { break };
-                        let persister = Persister { shared };
-                        let changed = lock(&persister.shared.persistence).changed();
-                        match changed {
-                            Ok(true) => {
-                                if let Err(e) = persister.load(None) {
-                                    persister.report(&e);
-                                }
-                            }
-                            Ok(false) => {}
-                            Err(e) => persister.report(&e),
-                        }
-                    }
-                })?;
-            *slot = Some((stop, handle));
+        if self.is_auto_loading() {
+            return self.load(initial);
         }
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = Arc::downgrade(&self.shared);
+        let stop_flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("tinystore-auto-load".into())
+            .spawn(move || {
+                while !stop_flag.load(Ordering::SeqCst) {
+                    std::thread::park_timeout(interval);
+                    if stop_flag.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Some(shared) = weak.upgrade() else { break };
+                    (Persister { shared }).auto_load_round();
+                }
+            })?;
+        let thread = handle.thread().clone();
+        let halt = |persister: &Persister| {
+            stop.store(true, Ordering::SeqCst);
+            handle.thread().unpark();
+            lock(&persister.shared.persistence).unwatch();
+        };
+        let watching = lock(&self.shared.persistence).watch(Arc::new(move || thread.unpark()));
+        let watching = match watching {
+            Ok(w) => w,
+            Err(e) => {
+                halt(self);
+                let _ = handle.join();
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.load(initial) {
+            halt(self);
+            let _ = handle.join();
+            return Err(e);
+        }
+        if !watching {
+            // Take the current state as the baseline, so the first poll does not reload. (A
+            // watching storage keeps what was signalled since `watch`: the load may predate it.)
+            let _ = lock(&self.shared.persistence).changed();
+        }
+        let mut slot = lock(&self.shared.auto_load);
+        if slot.is_some() {
+            // Another call started auto-load meanwhile: it keeps the one it started.
+            drop(slot);
+            stop.store(true, Ordering::SeqCst);
+            handle.thread().unpark();
+            let _ = handle.join();
+            return Ok(self);
+        }
+        *slot = Some((stop, handle));
         Ok(self)
+    }
+
+    /// One round of the auto-load thread: save what a failed save left, then load if the
+    /// storage changed.
+    fn auto_load_round(&self) {
+        if self.shared.unsaved.load(Ordering::SeqCst) {
+            if let Err(e) = self.save() {
+                self.report(&e);
+                return;
+            }
+        }
+        let changed = lock(&self.shared.persistence).changed();
+        match changed {
+            Ok(true) => {
+                if let Err(e) = self.load(None) {
+                    self.report(&e);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => self.report(&e),
+        }
     }
 
     /// Stops auto-loading (waits for the polling thread to end).
@@ -581,6 +667,7 @@ impl Persister {
         if let Some((stop, handle)) = taken {
             stop.store(true, Ordering::SeqCst);
             handle.thread().unpark();
+            lock(&self.shared.persistence).unwatch();
             if handle.thread().id() != std::thread::current().id() {
                 let _ = handle.join();
             }

@@ -32,41 +32,13 @@ use crate::json;
 
 use super::{PersistError, Persisted, Persistence, Persists, SqliteError, Target};
 
+pub use super::config::{
+    JsonConfig as SqliteJsonConfig, SqlMode as SqliteMode, TableLoad, TableSave, TabularConfig,
+    ValueSelection, quote_identifier,
+};
+
 pub mod rooms;
 mod tabular;
-
-/// JSON-mode configuration (TinyBase's `{mode: 'json', storeTableName, storeIdColumnName,
-/// storeColumnName}`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SqliteJsonConfig {
-    /// The table holding the document (default `tinybase`; dotted names address attached
-    /// schemas).
-    pub table: String,
-    /// Its row-id column (default `_id`).
-    pub id_column: String,
-    /// Its document column (default `store`).
-    pub store_column: String,
-}
-
-impl Default for SqliteJsonConfig {
-    fn default() -> Self {
-        SqliteJsonConfig {
-            table: "tinybase".into(),
-            id_column: "_id".into(),
-            store_column: "store".into(),
-        }
-    }
-}
-
-impl SqliteJsonConfig {
-    /// The default configuration with another table name (TinyBase's string config).
-    pub fn table(name: impl Into<String>) -> SqliteJsonConfig {
-        SqliteJsonConfig {
-            table: name.into(),
-            ..SqliteJsonConfig::default()
-        }
-    }
-}
 
 fn sql_err(e: rusqlite::Error) -> PersistError {
     PersistError::from(e)
@@ -75,147 +47,6 @@ fn sql_err(e: rusqlite::Error) -> PersistError {
 /// An SQLite error with what was being done (`opening <path>`).
 fn sql_context(context: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) -> PersistError {
     move |e| PersistError::Sqlite(SqliteError::new(e, Some(&context.to_string())))
-}
-
-/// TinyBase's identifier quoting: each `.`-separated part in double quotes, `"` doubled.
-pub fn quote_identifier(name: &str) -> String {
-    name.split('.')
-        .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// Which rows and columns of a database table load into a Store table (TinyBase's
-/// `tables.load` entry).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TableLoad {
-    /// The database table.
-    pub db_table: String,
-    /// The Store table it loads into.
-    pub table_id: String,
-    /// The column holding row ids (default `_id`).
-    pub row_id_column: String,
-    /// An SQL condition selecting the rows (`$tableName` stands for the quoted table name);
-    /// `None` for all rows.
-    pub condition: Option<String>,
-}
-
-/// Where a Store table is saved (TinyBase's `tables.save` entry).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TableSave {
-    /// The Store table.
-    pub table_id: String,
-    /// The database table.
-    pub db_table: String,
-    /// The column holding row ids (default `_id`).
-    pub row_id_column: String,
-    /// Drop columns no row uses any more (full saves only).
-    pub delete_empty_columns: bool,
-    /// Drop the database table when the Store table is empty (else its rows are deleted).
-    pub delete_empty_table: bool,
-    /// The rows a save may delete; defaults to the load condition of the same database table.
-    pub condition: Option<String>,
-}
-
-/// Which Values load or save.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum ValueSelection {
-    /// None.
-    #[default]
-    None,
-    /// All.
-    All,
-    /// Only these ids.
-    Only(Vec<String>),
-}
-
-impl ValueSelection {
-    fn includes(&self, id: &str) -> bool {
-        match self {
-            ValueSelection::None => false,
-            ValueSelection::All => true,
-            ValueSelection::Only(ids) => ids.iter().any(|v| v == id),
-        }
-    }
-}
-
-/// Tabular-mode configuration (spec persist.md §4).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TabularConfig {
-    /// Database tables loaded, each into a Store table.
-    pub load: Vec<TableLoad>,
-    /// Store tables saved, each into a database table.
-    pub save: Vec<TableSave>,
-    /// Values loaded.
-    pub values_load: ValueSelection,
-    /// Values saved.
-    pub values_save: ValueSelection,
-    /// The Values table (default `tinybase_values`).
-    pub values_table: String,
-}
-
-impl Default for TabularConfig {
-    fn default() -> Self {
-        TabularConfig {
-            load: Vec::new(),
-            save: Vec::new(),
-            values_load: ValueSelection::None,
-            values_save: ValueSelection::None,
-            values_table: "tinybase_values".into(),
-        }
-    }
-}
-
-impl TabularConfig {
-    /// Loads and saves each named table under its own name, and all Values.
-    pub fn tables<S: AsRef<str>>(ids: &[S]) -> TabularConfig {
-        TabularConfig {
-            load: ids
-                .iter()
-                .map(|id| TableLoad {
-                    db_table: id.as_ref().into(),
-                    table_id: id.as_ref().into(),
-                    row_id_column: "_id".into(),
-                    condition: None,
-                })
-                .collect(),
-            save: ids
-                .iter()
-                .map(|id| TableSave {
-                    table_id: id.as_ref().into(),
-                    db_table: id.as_ref().into(),
-                    row_id_column: "_id".into(),
-                    delete_empty_columns: false,
-                    delete_empty_table: false,
-                    condition: None,
-                })
-                .collect(),
-            values_load: ValueSelection::All,
-            values_save: ValueSelection::All,
-            values_table: "tinybase_values".into(),
-        }
-    }
-}
-
-/// The layout of a store in the database.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SqliteMode {
-    /// One JSON document.
-    Json(SqliteJsonConfig),
-    /// Tables, rows and columns.
-    Tabular(TabularConfig),
-}
-
-impl From<SqliteJsonConfig> for SqliteMode {
-    fn from(c: SqliteJsonConfig) -> Self {
-        SqliteMode::Json(c)
-    }
-}
-
-impl From<TabularConfig> for SqliteMode {
-    fn from(c: TabularConfig) -> Self {
-        SqliteMode::Tabular(c)
-    }
 }
 
 /// Which kind of store a JSON-mode table appears to hold (see

@@ -1,0 +1,504 @@
+//! The PostgreSQL persister (feature `postgres`): TinyBase's `createPostgresPersister`, with its
+//! tables, columns, types and configuration, so that TinyBase and tinystore read what the other
+//! wrote and see each other's writes at once.
+//!
+//! - **JSON mode** (Store or MergeableStore): the document in the `store` column (`text`) of
+//!   the row `_id = '_'` of one table (default `tinybase`).
+//! - **Tabular mode** (plain Stores): a table per Store table with a `text` column per cell id,
+//!   each cell stored as its `JSON.stringify` (`"dog"`, `4`, `true`, `null`); the Values in the
+//!   row `_` of `tinybase_values`. Auto-save writes only the rows and columns a transaction
+//!   changed.
+//! - **Auto-load** through `LISTEN`/`NOTIFY` with TinyBase's own channel, functions and
+//!   triggers (`notify.rs`): a write by any process (a TinyBase persister included) reaches
+//!   every auto-loading persister of those tables at once; the auto-load interval is only the
+//!   fallback poll.
+//! - **Connection loss**: the command connection reconnects on its next use, the listener in
+//!   the background with backoff and then has every persister load again (a change may have
+//!   been missed). A save that failed is written in full by the next save, and an auto-loading
+//!   persister retries it before loading again, so nothing written while the database was away
+//!   is lost or overwritten by the load.
+//!
+//! ```no_run
+//! use tinystore_core::persist::Persister;
+//! use tinystore_core::persist::postgres::{PostgresDatabase, PostgresPersistence};
+//! use tinystore_core::persist::config::JsonConfig;
+//! use tinystore_core::Store;
+//! let db = PostgresDatabase::connect("postgres://postgres@127.0.0.1:5432/app").unwrap();
+//! let store = Store::new();
+//! let persister = Persister::new(&store, PostgresPersistence::new(&db, JsonConfig::table("pets")));
+//! persister
+//!     .start_auto_persisting(None, std::time::Duration::from_secs(1), false)
+//!     .unwrap();
+//! store.set_cell("pets", "fido", "species", "dog"); // saved before set_cell returns
+//! ```
+
+mod connection;
+mod listen;
+mod notify;
+mod tables;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub use connection::PostgresDatabase;
+
+use self::listen::{Notice, Subscription};
+use self::tables::{Decode, LoadedRow, Save, SavedRow, Schema};
+use super::config::{JsonConfig, SqlMode, TabularConfig, ValueSelection};
+use super::{ChangeSignal, PersistError, Persisted, Persistence, Persists, Target};
+use crate::content::{Changes, Row, Table, Tables, Values};
+use crate::store::Store;
+use crate::types::Cell;
+
+/// What a notification left for the auto-load thread to do (the listener's callback runs on
+/// the runtime and must not wait for the database).
+#[derive(Debug, Default)]
+struct Pending {
+    /// Something changed: load.
+    changed: AtomicBool,
+    /// Managed tables just created by someone: give them their triggers first.
+    created: Mutex<Vec<String>>,
+    /// The listener reconnected: set the functions and triggers up again (someone may have
+    /// dropped them meanwhile).
+    reinstall: AtomicBool,
+}
+
+/// A store kept in PostgreSQL in TinyBase's layout; hand it to a [`super::Persister`].
+pub struct PostgresPersistence {
+    db: PostgresDatabase,
+    mode: SqlMode,
+    hash: u32,
+    managed: Vec<String>,
+    pending: Arc<Pending>,
+    subscription: Option<Subscription>,
+}
+
+impl std::fmt::Debug for PostgresPersistence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresPersistence")
+            .field("database", &self.db.label())
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresPersistence {
+    /// Storage in `db`, laid out as `mode` ([`JsonConfig`] or [`TabularConfig`]).
+    pub fn new(db: &PostgresDatabase, mode: impl Into<SqlMode>) -> PostgresPersistence {
+        let mode = mode.into();
+        PostgresPersistence {
+            db: db.clone(),
+            hash: notify::config_hash(&mode),
+            managed: notify::managed_tables(&mode),
+            mode,
+            pending: Arc::default(),
+            subscription: None,
+        }
+    }
+
+    /// Connects to `url` and keeps the store there (TinyBase's
+    /// `createPostgresPersister(store, sql, config)`).
+    pub fn connect(
+        url: &str,
+        mode: impl Into<SqlMode>,
+    ) -> Result<PostgresPersistence, PersistError> {
+        Ok(PostgresPersistence::new(
+            &PostgresDatabase::connect(url)?,
+            mode,
+        ))
+    }
+
+    /// The database (TinyBase's `getSql`).
+    pub fn database(&self) -> &PostgresDatabase {
+        &self.db
+    }
+
+    /// The `NOTIFY` channel of this configuration (`tinybase_<hash>`), as TinyBase names it.
+    pub fn channel(&self) -> String {
+        notify::channel(self.hash)
+    }
+
+    fn read_json(&self, config: &JsonConfig) -> Result<Option<Persisted>, PersistError> {
+        let managed = &self.managed;
+        let rows = self.db.transaction(async |client| {
+            let schema = Schema::read(client, managed).await?;
+            tables::load_table(
+                client,
+                &schema,
+                &config.table,
+                &config.id_column,
+                None,
+                None,
+                Decode::Raw,
+            )
+            .await
+        })?;
+        let Some((_, cells)) = rows.into_iter().find(|(id, _)| id == "_") else {
+            return Ok(None);
+        };
+        match cells.into_iter().find(|(c, _)| *c == config.store_column) {
+            Some((_, serde_json::Value::String(text))) => Ok(Some(Persisted::Json(text))),
+            Some((_, serde_json::Value::Null)) | None => Ok(None),
+            Some((_, other)) => Err(PersistError::content(format!(
+                "the stored document is JSON of type {}, not text",
+                match other {
+                    serde_json::Value::Object(_) => "object",
+                    serde_json::Value::Array(_) => "array",
+                    serde_json::Value::Bool(_) => "boolean",
+                    _ => "number",
+                }
+            ))),
+        }
+    }
+
+    fn read_tabular(&self, config: &TabularConfig) -> Result<Option<Persisted>, PersistError> {
+        let managed = &self.managed;
+        let (loaded, values) = self.db.transaction(async |client| {
+            let schema = Schema::read(client, managed).await?;
+            let mut loaded: Vec<(&str, Vec<LoadedRow>)> = Vec::new();
+            for load in &config.load {
+                if load.db_table == config.values_table
+                    || loaded.iter().any(|(t, _)| *t == load.db_table)
+                {
+                    continue;
+                }
+                let rows = tables::load_table(
+                    client,
+                    &schema,
+                    &load.db_table,
+                    &load.row_id_column,
+                    load.condition.as_deref(),
+                    None,
+                    Decode::Json,
+                )
+                .await?;
+                loaded.push((&load.db_table, rows));
+            }
+            let values = match &config.values_load {
+                ValueSelection::None => Some(Vec::new()),
+                selection => {
+                    let ids = match selection {
+                        ValueSelection::Only(ids) => Some(ids.as_slice()),
+                        _ => None,
+                    };
+                    tables::load_table(
+                        client,
+                        &schema,
+                        &config.values_table,
+                        "_id",
+                        None,
+                        ids,
+                        Decode::Json,
+                    )
+                    .await?
+                    .into_iter()
+                    .find(|(id, _)| id == "_")
+                    .map(|(_, cells)| cells)
+                }
+            };
+            Ok((loaded, values))
+        })?;
+        let mut tables = Tables::new();
+        for (db_table, rows) in loaded {
+            if rows.is_empty() {
+                continue;
+            }
+            let Some(load) = config.load.iter().find(|l| l.db_table == db_table) else {
+                continue;
+            };
+            let mut table = Table::new();
+            for (id, cells) in rows {
+                let row: Row = cells
+                    .into_iter()
+                    .map(|(c, v)| (c, Cell::from_encoded_json(v)))
+                    .collect();
+                table.insert(id, row);
+            }
+            // As TinyBase's object of tables: a later database table of the same Store table wins.
+            tables.insert(load.table_id.clone(), table);
+        }
+        let Some(values) = values else {
+            return Ok((!tables.is_empty()).then(|| Persisted::Content(tables, Values::new())));
+        };
+        let values: Values = values
+            .into_iter()
+            .map(|(v, value)| (v, Cell::from_encoded_json(value)))
+            .collect();
+        Ok(Some(Persisted::Content(tables, values)))
+    }
+
+    fn write_tabular(
+        &self,
+        config: &TabularConfig,
+        store: &Store,
+        changes: Option<&Changes>,
+    ) -> Result<(), PersistError> {
+        let saves = tabular_saves(config, store, changes);
+        let managed = &self.managed;
+        self.db.transaction(async |client| {
+            let mut schema = Schema::read(client, managed).await?;
+            for s in &saves {
+                tables::save_table(client, &mut schema, s.as_save()).await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Sets TinyBase's functions and triggers up, and the triggers of tables announced as
+    /// created, when a notification or a reconnection asked for it.
+    fn settle_triggers(&self) -> Result<(), PersistError> {
+        if self.pending.reinstall.swap(false, Ordering::SeqCst) {
+            let (mode, hash) = (&self.mode, self.hash);
+            if let Err(e) = self
+                .db
+                .transaction(async |client| notify::install(client, mode, hash).await)
+            {
+                self.pending.reinstall.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
+        }
+        let created = std::mem::take(&mut *lock(&self.pending.created));
+        for table in created {
+            let (mode, hash) = (&self.mode, self.hash);
+            self.db.with_client(async |client| {
+                notify::add_table_triggers(client, mode, hash, &table).await
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One table save with owned rows (built from the store before the database is touched).
+struct OwnedSave {
+    table: String,
+    row_id_column: String,
+    content: Option<Vec<SavedRow>>,
+    delete_empty_columns: bool,
+    delete_empty_table: bool,
+    partial: bool,
+    condition: Option<String>,
+    sub_ids: Option<Vec<String>>,
+}
+
+impl OwnedSave {
+    fn as_save(&self) -> Save<'_> {
+        Save {
+            table: &self.table,
+            row_id_column: &self.row_id_column,
+            content: self.content.as_deref(),
+            delete_empty_columns: self.delete_empty_columns,
+            delete_empty_table: self.delete_empty_table,
+            partial: self.partial,
+            condition: self.condition.as_deref(),
+            sub_ids: self.sub_ids.as_deref(),
+        }
+    }
+}
+
+/// A cell as tabular mode stores it: its encoded `JSON.stringify`.
+fn stored(cell: &Cell) -> String {
+    let mut text = String::new();
+    cell.write_encoded_json(&mut text);
+    text
+}
+
+/// TinyBase's `saveTables` and `saveValues` for a full save (`changes` is `None`) or an
+/// auto-save of a transaction's changes.
+fn tabular_saves(
+    config: &TabularConfig,
+    store: &Store,
+    changes: Option<&Changes>,
+) -> Vec<OwnedSave> {
+    let mut saves = Vec::new();
+    let partial = changes.is_some();
+    let mut seen: Vec<&str> = Vec::new();
+    for save in &config.save {
+        // TinyBase's save map is keyed by Store table: the first mapping of a table counts.
+        if save.db_table == config.values_table || seen.contains(&save.table_id.as_str()) {
+            continue;
+        }
+        seen.push(&save.table_id);
+        let content = match changes {
+            Some(changes) => {
+                let Some(changed) = changes.tables.get(&save.table_id) else {
+                    continue;
+                };
+                changed.as_ref().map(|rows| {
+                    rows.iter()
+                        .map(|(id, row)| {
+                            let cells = row.as_ref().map(|cells| {
+                                cells
+                                    .iter()
+                                    .map(|(c, v)| (c.clone(), v.as_ref().map(stored)))
+                                    .collect()
+                            });
+                            (id.clone(), cells)
+                        })
+                        .collect()
+                })
+            }
+            None => Some(
+                store
+                    .get_table(&save.table_id)
+                    .iter()
+                    .map(|(id, row)| {
+                        let cells = row
+                            .iter()
+                            .map(|(c, v)| (c.clone(), Some(stored(v))))
+                            .collect();
+                        (id.clone(), Some(cells))
+                    })
+                    .collect(),
+            ),
+        };
+        let condition = save.condition.clone().or_else(|| {
+            config
+                .load
+                .iter()
+                .find(|l| l.db_table == save.db_table)
+                .and_then(|l| l.condition.clone())
+        });
+        saves.push(OwnedSave {
+            table: save.db_table.clone(),
+            row_id_column: save.row_id_column.clone(),
+            content,
+            delete_empty_columns: save.delete_empty_columns,
+            delete_empty_table: save.delete_empty_table,
+            partial,
+            condition,
+            sub_ids: None,
+        });
+    }
+    if !matches!(config.values_save, ValueSelection::None) {
+        let ids = match &config.values_save {
+            ValueSelection::Only(ids) => Some(ids.clone()),
+            _ => None,
+        };
+        let cells: Vec<(String, Option<String>)> = match changes {
+            Some(changes) => changes
+                .values
+                .iter()
+                .filter(|(id, _)| ids.as_ref().is_none_or(|ids| ids.contains(id)))
+                .map(|(id, v)| (id.clone(), v.as_ref().map(stored)))
+                .collect(),
+            None => {
+                let values = store.get_values();
+                match &ids {
+                    Some(ids) => ids
+                        .iter()
+                        .filter_map(|id| values.get(id).map(|v| (id.clone(), Some(stored(v)))))
+                        .collect(),
+                    None => values
+                        .iter()
+                        .map(|(id, v)| (id.clone(), Some(stored(v))))
+                        .collect(),
+                }
+            }
+        };
+        saves.push(OwnedSave {
+            table: config.values_table.clone(),
+            row_id_column: "_id".into(),
+            content: Some(vec![("_".into(), Some(cells))]),
+            delete_empty_columns: true,
+            delete_empty_table: true,
+            partial,
+            condition: None,
+            sub_ids: ids,
+        });
+    }
+    saves
+}
+
+impl Persistence for PostgresPersistence {
+    fn persists(&self) -> Persists {
+        match self.mode {
+            SqlMode::Tabular(_) => Persists::StoreOnly,
+            SqlMode::Json(_) => Persists::StoreOrMergeableStore,
+        }
+    }
+
+    fn writes_changes(&self) -> bool {
+        matches!(self.mode, SqlMode::Tabular(_))
+    }
+
+    fn read(&mut self) -> Result<Option<Persisted>, PersistError> {
+        match &self.mode {
+            SqlMode::Json(config) => self.read_json(config),
+            SqlMode::Tabular(config) => self.read_tabular(config),
+        }
+    }
+
+    fn write(&mut self, target: &Target, changes: Option<&Changes>) -> Result<(), PersistError> {
+        match &self.mode {
+            SqlMode::Json(config) => {
+                let document = target.document();
+                let managed = &self.managed;
+                let rows: Vec<SavedRow> = vec![(
+                    "_".into(),
+                    Some(vec![(config.store_column.clone(), Some(document))]),
+                )];
+                self.db.transaction(async |client| {
+                    let mut schema = Schema::read(client, managed).await?;
+                    tables::save_table(
+                        client,
+                        &mut schema,
+                        Save {
+                            table: &config.table,
+                            row_id_column: &config.id_column,
+                            content: Some(&rows),
+                            delete_empty_columns: true,
+                            delete_empty_table: true,
+                            partial: false,
+                            condition: None,
+                            sub_ids: None,
+                        },
+                    )
+                    .await
+                })
+            }
+            SqlMode::Tabular(config) => self.write_tabular(config, target.store(), changes),
+        }
+    }
+
+    fn changed(&mut self) -> Result<bool, PersistError> {
+        self.settle_triggers()?;
+        Ok(self.pending.changed.swap(false, Ordering::SeqCst))
+    }
+
+    fn watch(&mut self, signal: ChangeSignal) -> Result<bool, PersistError> {
+        let (mode, hash) = (&self.mode, self.hash);
+        self.db
+            .transaction(async |client| notify::install(client, mode, hash).await)?;
+        let pending = self.pending.clone();
+        let managed = self.managed.clone();
+        let subscription = self
+            .db
+            .listener()?
+            .subscribe(&self.channel(), move |notice| {
+                match notice {
+                    Notice::Payload(payload) => {
+                        let Some((created, table)) = notify::parse_payload(payload, &managed)
+                        else {
+                            return;
+                        };
+                        if created {
+                            lock(&pending.created).push(table.to_string());
+                        }
+                    }
+                    Notice::Resync => pending.reinstall.store(true, Ordering::SeqCst),
+                }
+                pending.changed.store(true, Ordering::SeqCst);
+                signal();
+            })?;
+        self.subscription = Some(subscription);
+        Ok(true)
+    }
+
+    fn unwatch(&mut self) {
+        self.subscription = None;
+    }
+}

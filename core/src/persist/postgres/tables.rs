@@ -1,0 +1,476 @@
+//! TinyBase's table commands for PostgreSQL (its `getCommandFunctions` with the PostgreSQL
+//! dialect): every column is `text`, cells are stored as their `JSON.stringify` in tabular
+//! mode, the managed tables' columns are read from `information_schema` before each load or
+//! save, and a save creates tables, adds and drops columns, upserts and deletes as TinyBase's
+//! does, so that either side reads what the other wrote.
+//!
+//! Two differences in the statements, not in what they do: rows are upserted and kept through
+//! arrays (`unnest($1::text[],…)`, `<>ALL($1)`) instead of one placeholder per value, so a
+//! table of any size is one statement (PostgreSQL allows 65,535 placeholders), and rows are
+//! read as `row_to_json`, so a column of any type reads as TinyBase's driver would give it.
+
+use std::collections::HashMap;
+
+use serde_json::Value as Json;
+use tokio_postgres::Client;
+
+use super::connection::pg_err;
+use crate::hash::fnv1a;
+use crate::json::{self, number_to_js_string};
+use crate::persist::PersistError;
+use crate::persist::config::quote_identifier;
+
+/// TinyBase's schema query: the columns of the managed tables in `public`, and whether each is
+/// alone in a primary key or unique constraint.
+const SCHEMA_SQL: &str = "SELECT c.table_name tn,c.column_name cn,CASE WHEN tc.constraint_type IN('PRIMARY KEY','UNIQUE')AND(SELECT count(*) FROM information_schema.key_column_usage kcu2 WHERE kcu2.constraint_schema=kcu.constraint_schema AND kcu2.constraint_name=kcu.constraint_name)=1 THEN 1 ELSE 0 END uq FROM information_schema.columns c LEFT JOIN information_schema.key_column_usage kcu ON kcu.table_schema=c.table_schema AND kcu.table_name=c.table_name AND kcu.column_name=c.column_name LEFT JOIN information_schema.table_constraints tc ON tc.constraint_schema=kcu.constraint_schema AND tc.constraint_name=kcu.constraint_name WHERE c.table_schema='public'AND c.table_name=ANY($1)";
+
+/// The managed tables' columns, as last read (TinyBase's `schemaMap` and `uniqueSchemaMap`).
+#[derive(Debug, Default)]
+pub(crate) struct Schema {
+    columns: HashMap<String, Vec<String>>,
+    unique: HashMap<String, Vec<String>>,
+}
+
+impl Schema {
+    pub(crate) async fn read(client: &Client, managed: &[String]) -> Result<Schema, PersistError> {
+        let rows = client
+            .query(SCHEMA_SQL, &[&managed])
+            .await
+            .map_err(pg_err("reading the tables' columns"))?;
+        let mut schema = Schema::default();
+        for row in rows {
+            let table: String = row.try_get(0).map_err(pg_err("reading a table name"))?;
+            let column: String = row.try_get(1).map_err(pg_err("reading a column name"))?;
+            let unique: i32 = row.try_get(2).map_err(pg_err("reading a column's key"))?;
+            let columns = schema.columns.entry(table.clone()).or_default();
+            if !columns.contains(&column) {
+                columns.push(column.clone());
+            }
+            if unique == 1 {
+                let keys = schema.unique.entry(table).or_default();
+                if !keys.contains(&column) {
+                    keys.push(column);
+                }
+            }
+        }
+        Ok(schema)
+    }
+
+    pub(crate) fn has_table(&self, table: &str) -> bool {
+        self.columns.contains_key(table)
+    }
+
+    fn can_select(&self, table: &str, row_id_column: &str) -> bool {
+        self.columns
+            .get(table)
+            .is_some_and(|c| c.iter().any(|n| n == row_id_column))
+    }
+}
+
+/// How a column's value becomes a cell (tabular mode parses the stored JSON text; JSON mode
+/// takes the document text as it is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decode {
+    Json,
+    Raw,
+}
+
+/// One loaded row: its id and its columns (without the id column).
+pub(crate) type LoadedRow = (String, Vec<(String, Json)>);
+
+fn row_id_of(value: &Json) -> String {
+    match value {
+        Json::String(s) => s.clone(),
+        Json::Null => "null".into(),
+        Json::Bool(b) => b.to_string(),
+        Json::Number(n) => number_to_js_string(n.as_f64().unwrap_or(f64::NAN)),
+        other => json::stringify(other),
+    }
+}
+
+fn where_sql(table: &str, condition: Option<&str>, extra: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = condition.map(str::trim).filter(|c| *c != "true") {
+        parts.push(format!(
+            "({})",
+            c.replace("$tableName", &quote_identifier(table))
+        ));
+    }
+    if let Some(extra) = extra {
+        parts.push(extra.to_string());
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE{}", parts.join("AND"))
+    }
+}
+
+/// TinyBase's `loadTable`: the rows of `table` meeting `condition`, each with its columns
+/// (only `sub_ids` when given), without rows left empty; nothing when the table or its row id
+/// column does not exist.
+pub(crate) async fn load_table(
+    client: &Client,
+    schema: &Schema,
+    table: &str,
+    row_id_column: &str,
+    condition: Option<&str>,
+    sub_ids: Option<&[String]>,
+    decode: Decode,
+) -> Result<Vec<LoadedRow>, PersistError> {
+    if !schema.can_select(table, row_id_column) {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT row_to_json(r)::text FROM(SELECT*FROM{}{})r",
+        quote_identifier(table),
+        where_sql(table, condition, None)
+    );
+    let rows = client
+        .query(&sql, &[])
+        .await
+        .map_err(pg_err(format!("reading {table}")))?;
+    let mut loaded = Vec::with_capacity(rows.len());
+    for row in rows {
+        let text: String = row.try_get(0).map_err(pg_err(format!("reading {table}")))?;
+        let Json::Object(columns) = json::parse(&text).map_err(PersistError::content_from)? else {
+            return Err(PersistError::content(format!(
+                "a row of {table} is not an object"
+            )));
+        };
+        let mut id = None;
+        let mut cells = Vec::with_capacity(columns.len());
+        for (name, value) in columns {
+            if name == row_id_column {
+                id = Some(row_id_of(&value));
+                continue;
+            }
+            if sub_ids.is_some_and(|ids| !ids.contains(&name)) {
+                continue;
+            }
+            let value = match (decode, value) {
+                (Decode::Raw, v) | (Decode::Json, v @ (Json::Null | Json::Bool(_) | Json::Number(_))) => v,
+                (Decode::Json, Json::String(s)) => json::parse(&s).map_err(|e| {
+                    PersistError::content(format!(
+                        "column {name} of {table} holds text that is not JSON ({e}); tabular mode stores each cell as JSON"
+                    ))
+                })?,
+                (Decode::Json, _) => {
+                    return Err(PersistError::content(format!(
+                        "column {name} of {table} is of a JSON type; tabular mode stores each cell as JSON text"
+                    )));
+                }
+            };
+            cells.push((name, value));
+        }
+        if let Some(id) = id
+            && !cells.is_empty()
+        {
+            loaded.push((id, cells));
+        }
+    }
+    Ok(loaded)
+}
+
+/// A row to save: its id and its cells as stored text (`None`: `NULL`, a cell the row lacks or
+/// deleted); the row itself `None` when it is deleted (partial saves).
+pub(crate) type SavedRow = (String, Option<Vec<(String, Option<String>)>>);
+
+/// What [`save_table`] is told to do, as TinyBase's `saveTable` arguments.
+#[derive(Debug)]
+pub(crate) struct Save<'a> {
+    pub table: &'a str,
+    pub row_id_column: &'a str,
+    /// `None`: the whole table is gone (partial saves) or has no content.
+    pub content: Option<&'a [SavedRow]>,
+    pub delete_empty_columns: bool,
+    pub delete_empty_table: bool,
+    pub partial: bool,
+    pub condition: Option<&'a str>,
+    pub sub_ids: Option<&'a [String]>,
+}
+
+fn push_new(list: &mut Vec<String>, name: &str) {
+    if !list.iter().any(|n| n == name) {
+        list.push(name.to_string());
+    }
+}
+
+/// TinyBase's `saveTable` for PostgreSQL.
+pub(crate) async fn save_table(
+    client: &Client,
+    schema: &mut Schema,
+    save: Save<'_>,
+) -> Result<(), PersistError> {
+    let Save {
+        table,
+        row_id_column,
+        content,
+        delete_empty_columns,
+        delete_empty_table,
+        partial,
+        condition,
+        sub_ids,
+    } = save;
+    let included = |id: &str| sub_ids.is_none_or(|ids| ids.iter().any(|i| i == id));
+    let quoted = quote_identifier(table);
+    let err = |what: &str| pg_err(format!("{what} {table}"));
+    let mut setting: Vec<String> = Vec::new();
+    for (_, row) in content.unwrap_or_default() {
+        for (cell, _) in row.as_deref().unwrap_or_default() {
+            if included(cell) {
+                push_new(&mut setting, cell);
+            }
+        }
+    }
+    let condition_is_true = condition.is_none_or(|c| c.trim() == "true");
+    if sub_ids.is_none()
+        && !partial
+        && delete_empty_table
+        && condition_is_true
+        && setting.is_empty()
+        && schema.has_table(table)
+    {
+        client
+            .batch_execute(&format!("DROP TABLE{quoted}"))
+            .await
+            .map_err(err("dropping"))?;
+        schema.columns.remove(table);
+        schema.unique.remove(table);
+        return Ok(());
+    }
+    let mut unaccounted: Vec<String> = schema
+        .columns
+        .get(table)
+        .map(|columns| {
+            columns
+                .iter()
+                .filter(|c| *c == row_id_column || included(c))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    if !setting.is_empty() {
+        if !schema.has_table(table) {
+            let mut sql = format!(
+                "CREATE TABLE{quoted}({}text PRIMARY KEY",
+                quote_identifier(row_id_column)
+            );
+            for column in &setting {
+                sql.push(',');
+                sql.push_str(&quote_identifier(column));
+                sql.push_str("text");
+            }
+            sql.push_str(");");
+            client.batch_execute(&sql).await.map_err(err("creating"))?;
+            let mut columns = vec![row_id_column.to_string()];
+            columns.extend(setting.iter().cloned());
+            schema.columns.insert(table.to_string(), columns);
+            schema
+                .unique
+                .insert(table.to_string(), vec![row_id_column.to_string()]);
+        } else {
+            for column in std::iter::once(row_id_column).chain(setting.iter().map(String::as_str)) {
+                if let Some(i) = unaccounted.iter().position(|c| c == column) {
+                    unaccounted.remove(i);
+                } else {
+                    client
+                        .batch_execute(&format!(
+                            "ALTER TABLE{quoted}ADD{}text",
+                            quote_identifier(column)
+                        ))
+                        .await
+                        .map_err(err("adding a column to"))?;
+                    if let Some(columns) = schema.columns.get_mut(table) {
+                        push_new(columns, column);
+                    }
+                }
+            }
+            let unique = schema
+                .unique
+                .get(table)
+                .is_some_and(|u| u.iter().any(|c| c == row_id_column));
+            if !unique {
+                let mut key = String::from("[");
+                json::write_string(&mut key, table);
+                key.push(',');
+                json::write_string(&mut key, row_id_column);
+                key.push(']');
+                client
+                    .batch_execute(&format!(
+                        "CREATE UNIQUE INDEX IF NOT EXISTS{}ON{quoted}({})",
+                        quote_identifier(&format!("tinybase_pk_{}", fnv1a(key.as_bytes()))),
+                        quote_identifier(row_id_column)
+                    ))
+                    .await
+                    .map_err(err("indexing the row ids of"))?;
+                push_new(
+                    schema.unique.entry(table.to_string()).or_default(),
+                    row_id_column,
+                );
+            }
+        }
+    }
+    if !partial && delete_empty_columns {
+        for column in &unaccounted {
+            if column != row_id_column {
+                client
+                    .batch_execute(&format!(
+                        "ALTER TABLE{quoted}DROP{}",
+                        quote_identifier(column)
+                    ))
+                    .await
+                    .map_err(err("dropping a column of"))?;
+                if let Some(columns) = schema.columns.get_mut(table) {
+                    columns.retain(|c| c != column);
+                }
+            }
+        }
+    }
+    let id = quote_identifier(row_id_column);
+    if partial {
+        let Some(content) = content else {
+            if sub_ids.is_none() {
+                client
+                    .batch_execute(&format!(
+                        "DELETE FROM{quoted}{}",
+                        where_sql(table, condition, None)
+                    ))
+                    .await
+                    .map_err(err("clearing"))?;
+            }
+            return Ok(());
+        };
+        let mut deleted: Vec<&str> = Vec::new();
+        // Rows changing the same columns go in one statement.
+        let mut upserts: Vec<(Vec<&str>, Vec<&SavedRow>)> = Vec::new();
+        for saved in content {
+            match &saved.1 {
+                None => deleted.push(&saved.0),
+                Some(cells) if !setting.is_empty() => {
+                    let changing: Vec<&str> = cells
+                        .iter()
+                        .map(|(c, _)| c.as_str())
+                        .filter(|c| included(c))
+                        .collect();
+                    if changing.is_empty() {
+                        continue;
+                    }
+                    match upserts.iter_mut().find(|(cols, _)| *cols == changing) {
+                        Some((_, rows)) => rows.push(saved),
+                        None => upserts.push((changing, vec![saved])),
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        if !deleted.is_empty() {
+            client
+                .execute(
+                    &format!(
+                        "DELETE FROM{quoted}{}",
+                        where_sql(table, condition, Some(&format!("({id}=ANY($1))")))
+                    ),
+                    &[&deleted],
+                )
+                .await
+                .map_err(err("deleting rows of"))?;
+        }
+        for (columns, rows) in upserts {
+            upsert(client, table, row_id_column, &columns, &rows).await?;
+        }
+    } else if !setting.is_empty() {
+        let changing: Vec<&str> = schema
+            .columns
+            .get(table)
+            .map(|columns| {
+                columns
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|c| *c != row_id_column && included(c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rows: Vec<&SavedRow> = content.unwrap_or_default().iter().collect();
+        upsert(client, table, row_id_column, &changing, &rows).await?;
+        let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+        client
+            .execute(
+                &format!(
+                    "DELETE FROM{quoted}{}",
+                    where_sql(table, condition, Some(&format!("{id}<>ALL($1)")))
+                ),
+                &[&ids],
+            )
+            .await
+            .map_err(err("deleting rows of"))?;
+    } else if sub_ids.is_none() && schema.has_table(table) {
+        client
+            .batch_execute(&format!(
+                "DELETE FROM{quoted}{}",
+                where_sql(table, condition, None)
+            ))
+            .await
+            .map_err(err("clearing"))?;
+    }
+    Ok(())
+}
+
+/// TinyBase's upsert (`INSERT … ON CONFLICT(id) DO UPDATE SET c=excluded.c`), one array per
+/// column; a column a row lacks is written `NULL`.
+async fn upsert(
+    client: &Client,
+    table: &str,
+    row_id_column: &str,
+    columns: &[&str],
+    rows: &[&SavedRow],
+) -> Result<(), PersistError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut names = vec![quote_identifier(row_id_column)];
+    names.extend(columns.iter().map(|c| quote_identifier(c)));
+    let arrays: Vec<String> = (1..=names.len()).map(|i| format!("${i}::text[]")).collect();
+    let mut sql = format!(
+        "INSERT INTO{}({})SELECT*FROM unnest({})ON CONFLICT({})DO ",
+        quote_identifier(table),
+        names.join(","),
+        arrays.join(","),
+        names[0]
+    );
+    if columns.is_empty() {
+        sql.push_str("NOTHING");
+    } else {
+        sql.push_str("UPDATE SET");
+        sql.push_str(
+            &names[1..]
+                .iter()
+                .map(|n| format!("{n}=excluded.{n}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    let ids: Vec<Option<&str>> = rows.iter().map(|(id, _)| Some(id.as_str())).collect();
+    let mut values: Vec<Vec<Option<&str>>> = vec![Vec::with_capacity(rows.len()); columns.len()];
+    for (_, cells) in rows {
+        let cells = cells.as_deref().unwrap_or_default();
+        for (i, column) in columns.iter().enumerate() {
+            let value = cells
+                .iter()
+                .find(|(c, _)| c == column)
+                .and_then(|(_, v)| v.as_deref());
+            values[i].push(value);
+        }
+    }
+    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&ids];
+    params.extend(
+        values
+            .iter()
+            .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)),
+    );
+    client
+        .execute(&sql, &params)
+        .await
+        .map_err(pg_err(format!("writing rows of {table}")))?;
+    Ok(())
+}
