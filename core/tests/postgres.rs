@@ -308,3 +308,34 @@ fn status_and_ignored_errors_report_a_database_gone_away() {
     assert!(persister.has_unsaved_changes());
     persister.destroy();
 }
+
+#[test]
+fn own_saves_do_not_make_a_persister_load_again() {
+    let url = pg::database("pgp", "own");
+    let db = PostgresDatabase::connect(&url).unwrap();
+    let store = Store::new();
+    let persister = Persister::new(&store, PostgresPersistence::new(&db, JsonConfig::default()));
+    persister
+        .start_auto_persisting(None, NO_POLL, false)
+        .unwrap();
+    // A second persister on the same database handle (one command connection) and table.
+    let other = Store::new();
+    let watcher = Persister::new(&other, PostgresPersistence::new(&db, JsonConfig::default()));
+    watcher.start_auto_load(None, NO_POLL).unwrap();
+    let loads = persister.get_stats().loads;
+    for i in 0..20 {
+        store.set_cell("t", &format!("r{i}"), "c", i);
+    }
+    wait_until("the other persister has every write", || {
+        other.get_json() == store.get_json()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        persister.get_stats().loads,
+        loads,
+        "own saves were loaded again"
+    );
+    assert!(watcher.get_stats().loads > 1);
+    persister.destroy();
+    watcher.destroy();
+}

@@ -104,3 +104,27 @@ def wait_until(predicate, timeout=10.0, interval=0.02):
 
 
 sys.modules.setdefault("tinystore_test_helpers", sys.modules[__name__])
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """`postgres://user@host:port` of a real PostgreSQL: `TINYSTORE_PG_URL`, or the throwaway
+    cluster `tests/postgres/pg.sh` starts under target/pg (installing PostgreSQL if missing)."""
+    env = os.environ.get("TINYSTORE_PG_URL")
+    if env:
+        return env.rstrip("/")
+    script = ROOT / "tests" / "postgres" / "pg.sh"
+    result = subprocess.run(["bash", str(script), "start"], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"PostgreSQL could not be started ({script} start): {result.stderr}")
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def pg_url(pg_server, request) -> str:
+    """A new, empty database for this test, and its URL."""
+    name = f"py_{request.node.name}_{os.getpid()}".lower()[:60]
+    admin = f"{pg_server}/postgres"
+    for sql in (f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'):
+        subprocess.run(["psql", admin, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True)
+    return f"{pg_server}/{name}"

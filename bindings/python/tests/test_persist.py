@@ -225,3 +225,46 @@ def test_explicit_auto_load_start_and_stop(tmp_path):
     wait_until(lambda: store.get_value("from_other") == 1)
     p.stop_auto_load()
     assert not p.is_auto_loading()
+
+
+# ------------------------------------------------------------------------------ PostgreSQL
+
+
+def test_postgres_persister_round_trips_and_auto_loads_through_notify(pg_url):
+    store = tinystore.create_store()
+    store.set_cell("pets", "fido", "species", "dog")
+    with tinystore.create_postgres_persister(store, pg_url, table="shop") as p:
+        assert p.get_url() == pg_url
+        p.save()
+        assert not p.has_unsaved_changes()
+    again = tinystore.create_store()
+    watcher = tinystore.create_postgres_persister(again, pg_url, "shop")
+    # A poll interval of an hour: only PostgreSQL's NOTIFY can bring the change in time.
+    watcher.start_auto_load(interval=3600)
+    assert again.get_cell("pets", "fido", "species") == "dog"
+    with tinystore.create_postgres_persister(store, pg_url, "shop") as writer:
+        writer.start_auto_save()
+        store.set_cell("pets", "fido", "legs", 4)
+        deadline = time.monotonic() + 15
+        while again.get_cell("pets", "fido", "legs") != 4:
+            assert time.monotonic() < deadline, "the change did not arrive"
+            time.sleep(0.02)
+    watcher.destroy()
+
+
+def test_postgres_tabular_mode_and_bad_urls(pg_url):
+    store = tinystore.create_store()
+    store.set_row("pets", "fido", {"species": "dog", "legs": 4})
+    store.set_value("open", True)
+    tinystore.create_postgres_persister(store, pg_url, mode="tabular", tables=["pets"]).save()
+    loaded = tinystore.create_store()
+    tinystore.create_postgres_persister(loaded, pg_url, mode="tabular", tables=["pets"]).load()
+    assert loaded.get_tables() == {"pets": {"fido": {"species": "dog", "legs": 4}}}
+    assert loaded.get_values() == {"open": True}
+    with pytest.raises(tinystore.TinystoreError):
+        tinystore.create_postgres_persister(store, "postgres://postgres@127.0.0.1:1/none")
+    with pytest.raises(tinystore.TinystoreError):
+        tinystore.create_postgres_persister(store, pg_url, mode="tabular")
+    mergeable = tinystore.create_mergeable_store()
+    with pytest.raises(tinystore.TinystoreError):
+        tinystore.create_postgres_persister(mergeable, pg_url, mode="tabular", tables=["pets"])

@@ -271,6 +271,31 @@ pub fn create_sqlite_persister(
     }))
 }
 
+/// Keeps a store in PostgreSQL (TinyBase's `PostgresPersister`: the same tables, and auto-load
+/// through `LISTEN`/`NOTIFY`, so TinyBase and tinystore see each other's writes at once).
+#[derive(Debug, uniffi::Object)]
+pub struct PostgresPersister {
+    pub(crate) inner: CorePersister,
+    pub(crate) url: String,
+}
+
+/// A PostgreSQL persister for `store` (a Store, or a MergeableStore's `as_store()`) in the
+/// database at `url` (`postgres://user:password@host:port/dbname`); `config` defaults to JSON
+/// mode in the table `tinybase`. Fails when the database cannot be reached.
+#[uniffi::export]
+pub fn create_postgres_persister(
+    store: Arc<Store>,
+    url: String,
+    config: Option<SqliteConfig>,
+) -> Result<Arc<PostgresPersister>, TinystoreError> {
+    let mode = sqlite_mode(config.unwrap_or_else(|| sqlite_json_config(None)));
+    let db = persist::postgres::PostgresPersistence::connect(&url, mode)?;
+    Ok(Arc::new(PostgresPersister {
+        inner: CorePersister::try_new(&store.inner, db)?,
+        url,
+    }))
+}
+
 /// A file persister for `store` (a Store, or a MergeableStore's `as_store()`) at `path`.
 #[uniffi::export]
 pub fn create_file_persister(store: Arc<Store>, path: String) -> Arc<FilePersister> {
@@ -336,6 +361,11 @@ macro_rules! persister_api {
                     Ok(())
                 })
                 .await
+            }
+            /// Whether the last save failed, so the storage may lack some of the store's
+            /// content (the next save, or auto-load's next round, writes all of it).
+            pub fn has_unsaved_changes(&self) -> bool {
+                self.inner.has_unsaved_changes()
             }
             /// Lets saves replace stored data that failed to load.
             pub fn allow_overwrite(&self) {
@@ -458,6 +488,15 @@ macro_rules! persister_api {
 persister_api!(SqlitePersister);
 persister_api!(FilePersister);
 persister_api!(CustomPersister);
+persister_api!(PostgresPersister);
+
+#[uniffi::export]
+impl PostgresPersister {
+    /// The database URL it was created with.
+    pub fn get_url(&self) -> String {
+        self.url.clone()
+    }
+}
 
 #[uniffi::export]
 impl SqlitePersister {

@@ -33,6 +33,7 @@ __all__ = [
     "MergeableStore",
     "Persister",
     "SqlitePersister",
+    "PostgresPersister",
     "FilePersister",
     "CustomPersister",
     "Synchronizer",
@@ -43,6 +44,7 @@ __all__ = [
     "create_store",
     "create_mergeable_store",
     "create_sqlite_persister",
+    "create_postgres_persister",
     "create_file_persister",
     "create_custom_persister",
     "create_ws_synchronizer",
@@ -90,9 +92,11 @@ from ._persist import (  # noqa: F401
     FilePersister,
     Persister,
     SqlitePersister,
+    PostgresPersister,
     create_custom_persister,
     create_file_persister,
     create_sqlite_persister,
+    create_postgres_persister,
 )
 from ._sync import (  # noqa: F401
     CustomSynchronizer,

@@ -1,4 +1,4 @@
-"""Persisters: SQLite, file and custom."""
+"""Persisters: SQLite, PostgreSQL, file and custom."""
 
 from __future__ import annotations
 
@@ -69,6 +69,11 @@ class Persister:
         """:meth:`save` as a coroutine."""
         await self._raw.save_async()
         return self
+
+    def has_unsaved_changes(self) -> bool:
+        """Whether the last save failed, so the storage may lack some of the store's content
+        (the next save, or auto-load's next round, writes all of it)."""
+        return self._raw.has_unsaved_changes()
 
     def allow_overwrite(self) -> "Persister":
         """Lets saves replace stored data that failed to load."""
@@ -209,6 +214,26 @@ def _tabular_config(config: Dict[str, Any]) -> "_ffi.SqliteConfig":
     )
 
 
+def _database_config(
+    what: str, mode: str, config: Union[None, str, Dict[str, Any]], tables: Optional[Sequence[str]]
+) -> "_ffi.SqliteConfig":
+    if mode == "json":
+        if isinstance(config, dict):
+            return _ffi.SqliteConfig.JSON(
+                table=config.get("storeTableName", "tinybase"),
+                id_column=config.get("storeIdColumnName", "_id"),
+                store_column=config.get("storeColumnName", "store"),
+            )
+        return _ffi.sqlite_json_config(config)
+    if mode == "tabular":
+        if tables is not None:
+            return _ffi.sqlite_tabular_config(list(tables))
+        if isinstance(config, dict):
+            return _tabular_config(config)
+        raise _invalid("tabular mode needs tables=[...] or a config dict")
+    raise _invalid(f"unknown {what} mode {mode!r} (expected 'json' or 'tabular')")
+
+
 def create_sqlite_persister(
     store: Store,
     path: str,
@@ -227,25 +252,39 @@ def create_sqlite_persister(
     TinyBase's ``{"tables": {"load": {...}, "save": {...}}, "values": {"load": bool,
     "save": bool, "tableName": ...}}``.
     """
-    if mode == "json":
-        if isinstance(config, dict):
-            cfg = _ffi.SqliteConfig.JSON(
-                table=config.get("storeTableName", "tinybase"),
-                id_column=config.get("storeIdColumnName", "_id"),
-                store_column=config.get("storeColumnName", "store"),
-            )
-        else:
-            cfg = _ffi.sqlite_json_config(config)
-    elif mode == "tabular":
-        if tables is not None:
-            cfg = _ffi.sqlite_tabular_config(list(tables))
-        elif isinstance(config, dict):
-            cfg = _tabular_config(config)
-        else:
-            raise _invalid("tabular mode needs tables=[...] or a config dict")
-    else:
-        raise _invalid(f"unknown SQLite mode {mode!r} (expected 'json' or 'tabular')")
+    cfg = _database_config("SQLite", mode, config, tables)
     return SqlitePersister(store, _ffi.create_sqlite_persister(store._view(), str(path), cfg))
+
+
+class PostgresPersister(Persister):
+    """Keeps a store in PostgreSQL, in TinyBase's JSON or tabular layout; auto-load follows
+    every writer of those tables at once through ``LISTEN``/``NOTIFY``."""
+
+    def get_url(self) -> str:
+        """The database URL."""
+        return self._raw.get_url()
+
+
+def create_postgres_persister(
+    store: Store,
+    url: str,
+    table: str = "tinybase",
+    mode: str = "json",
+    config: Optional[Dict[str, Any]] = None,
+    *,
+    tables: Optional[Sequence[str]] = None,
+) -> PostgresPersister:
+    """A PostgreSQL persister for ``store`` in the database at ``url``
+    (``postgres://user:password@host:port/dbname``), with the tables of TinyBase's
+    ``createPostgresPersister``: TinyBase reads what it saves and the other way round.
+
+    ``mode="json"``: the whole store as one JSON document in ``table`` (or TinyBase's
+    ``{"storeTableName", "storeIdColumnName", "storeColumnName"}`` as ``config``).
+    ``mode="tabular"`` (plain Stores): ``tables=[...]`` or TinyBase's tabular ``config``, as for
+    :func:`create_sqlite_persister`. Raises :class:`TinystoreError` when the database cannot be
+    reached."""
+    cfg = _database_config("PostgreSQL", mode, config if config is not None else table, tables)
+    return PostgresPersister(store, _ffi.create_postgres_persister(store._view(), str(url), cfg))
 
 
 def create_file_persister(store: Store, path: str) -> FilePersister:

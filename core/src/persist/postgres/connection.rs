@@ -161,7 +161,10 @@ impl PostgresDatabase {
     /// Whether the listening connection (auto-load's notifications) is up; `false` before any
     /// persister auto-loads and while it reconnects.
     pub fn is_listening(&self) -> bool {
-        self.inner.listener.get().is_some_and(Listener::is_connected)
+        self.inner
+            .listener
+            .get()
+            .is_some_and(Listener::is_connected)
     }
 
     /// Runs `work` with the command connection to itself, reconnecting first if it was lost.

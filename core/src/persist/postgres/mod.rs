@@ -61,6 +61,32 @@ struct Pending {
     /// The listener reconnected: set the functions and triggers up again (someone may have
     /// dropped them meanwhile).
     reinstall: AtomicBool,
+    /// Tokens of this persistence's own saves in flight: each save notifies `w:<token>` first
+    /// and `e:<token>` last, and a transaction's notifications arrive together, in commit
+    /// order, so what comes between is its own writing and does not make it load again.
+    own: Mutex<Vec<String>>,
+    /// Between the two markers of an own save.
+    muted: AtomicBool,
+}
+
+impl Pending {
+    /// Whether a notification should make the persister load.
+    fn counts(&self, payload: &str) -> bool {
+        if let Some(token) = payload.strip_prefix("w:") {
+            if lock(&self.own).iter().any(|t| t == token) {
+                self.muted.store(true, Ordering::SeqCst);
+                return false;
+            }
+        } else if let Some(token) = payload.strip_prefix("e:") {
+            let mut own = lock(&self.own);
+            if let Some(i) = own.iter().position(|t| t == token) {
+                own.remove(i);
+                self.muted.store(false, Ordering::SeqCst);
+                return false;
+            }
+        }
+        !self.muted.load(Ordering::SeqCst)
+    }
 }
 
 /// A store kept in PostgreSQL in TinyBase's layout; hand it to a [`super::Persister`].
@@ -235,13 +261,30 @@ impl PostgresPersistence {
     ) -> Result<(), PersistError> {
         let saves = tabular_saves(config, store, changes);
         let managed = &self.managed;
-        self.db.transaction(async |client| {
+        let mark = self.marker();
+        let result = self.db.transaction(async |client| {
+            mark.begin(client).await?;
             let mut schema = Schema::read(client, managed).await?;
             for s in &saves {
                 tables::save_table(client, &mut schema, s.as_save()).await?;
             }
-            Ok(())
-        })
+            mark.end(client).await
+        });
+        mark.settle(&self.pending, result.is_ok());
+        result
+    }
+
+    /// The markers of one save (none while not watching: nobody would be told of it).
+    fn marker(&self) -> Marker {
+        let token = self.subscription.as_ref().map(|_| {
+            let token = format!("{:016x}", crate::js::random_u64());
+            lock(&self.pending.own).push(token.clone());
+            token
+        });
+        Marker {
+            channel: self.channel(),
+            token,
+        }
     }
 
     /// Sets TinyBase's functions and triggers up, and the triggers of tables announced as
@@ -265,6 +308,46 @@ impl PostgresPersistence {
             })?;
         }
         Ok(())
+    }
+}
+
+/// The `w:` and `e:` notifications around one save (see [`Pending::own`]).
+struct Marker {
+    channel: String,
+    token: Option<String>,
+}
+
+impl Marker {
+    async fn notify(
+        &self,
+        client: &tokio_postgres::Client,
+        kind: &str,
+    ) -> Result<(), PersistError> {
+        if let Some(token) = &self.token {
+            client
+                .execute(
+                    "SELECT pg_notify($1,$2)",
+                    &[&self.channel, &format!("{kind}:{token}")],
+                )
+                .await
+                .map_err(connection::pg_err("marking a save"))?;
+        }
+        Ok(())
+    }
+
+    async fn begin(&self, client: &tokio_postgres::Client) -> Result<(), PersistError> {
+        self.notify(client, "w").await
+    }
+
+    async fn end(&self, client: &tokio_postgres::Client) -> Result<(), PersistError> {
+        self.notify(client, "e").await
+    }
+
+    /// A save that did not commit sends no notifications: forget its token.
+    fn settle(&self, pending: &Pending, committed: bool) {
+        if let (Some(token), false) = (&self.token, committed) {
+            lock(&pending.own).retain(|t| t != token);
+        }
     }
 }
 
@@ -441,7 +524,9 @@ impl Persistence for PostgresPersistence {
                     "_".into(),
                     Some(vec![(config.store_column.clone(), Some(document))]),
                 )];
-                self.db.transaction(async |client| {
+                let mark = self.marker();
+                let result = self.db.transaction(async |client| {
+                    mark.begin(client).await?;
                     let mut schema = Schema::read(client, managed).await?;
                     tables::save_table(
                         client,
@@ -457,8 +542,11 @@ impl Persistence for PostgresPersistence {
                             sub_ids: None,
                         },
                     )
-                    .await
-                })
+                    .await?;
+                    mark.end(client).await
+                });
+                mark.settle(&self.pending, result.is_ok());
+                result
             }
             SqlMode::Tabular(config) => self.write_tabular(config, target.store(), changes),
         }
@@ -481,6 +569,9 @@ impl Persistence for PostgresPersistence {
             .subscribe(&self.channel(), move |notice| {
                 match notice {
                     Notice::Payload(payload) => {
+                        if !pending.counts(payload) {
+                            return;
+                        }
                         let Some((created, table)) = notify::parse_payload(payload, &managed)
                         else {
                             return;
@@ -489,7 +580,10 @@ impl Persistence for PostgresPersistence {
                             lock(&pending.created).push(table.to_string());
                         }
                     }
-                    Notice::Resync => pending.reinstall.store(true, Ordering::SeqCst),
+                    Notice::Resync => {
+                        pending.reinstall.store(true, Ordering::SeqCst);
+                        pending.muted.store(false, Ordering::SeqCst);
+                    }
                 }
                 pending.changed.store(true, Ordering::SeqCst);
                 signal();
