@@ -24,7 +24,8 @@ setup:
 	@rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
 # npm ci of the kit's pinned packages (redone only when its lock file changes), the native
-# better-sqlite3 addon built (npm 11 does not run install scripts by itself), and peer.mjs.
+# better-sqlite3 addon built (npm 11 does not run install scripts by itself), peer.mjs, and
+# tests/interop/postgres/tb-postgres.mjs (copied beside node_modules so that its imports resolve).
 kit:
 	@command -v node >/dev/null || { echo "node (>= 20) is required for the TinyBase differential tests"; exit 1; }
 	@test -f $(KIT)/package-lock.json || { echo "the reference kit is missing: expected $(KIT)"; exit 1; }
@@ -36,6 +37,7 @@ kit:
 		cp $(KIT)/package-lock.json $(KIT_DIR)/.installed-lock; \
 	fi
 	@cp $(KIT)/peer.mjs $(KIT_DIR)/peer.mjs
+	@cp tests/interop/postgres/tb-postgres.mjs $(KIT_DIR)/tb-postgres.mjs
 
 fmt-check: setup
 	$(CARGO) fmt --all --check
