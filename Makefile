@@ -49,7 +49,16 @@ rust-test: setup kit
 	$(CARGO) test --workspace
 
 test: fmt-check clippy kit rust-test bench-quick fuzz-smoke c-test py-test kotlin-test swift-check examples-test
+	@bash tests/postgres/pg.sh stop
 	@echo "make test: all gates passed"
+
+# The throwaway PostgreSQL cluster of the PostgreSQL suites (target/pg): the suites start it
+# themselves (installing PostgreSQL when missing); `make test` stops it at the end.
+.PHONY: pg-start pg-stop
+pg-start:
+	@bash tests/postgres/pg.sh start
+pg-stop:
+	@bash tests/postgres/pg.sh stop
 
 # The C ABI: libtinystore (release, built once) + include/tinystore.h. The header drift check
 # regenerates the header with the pinned cbindgen into a temporary file and diffs it; the ctest

@@ -36,12 +36,13 @@ fn json_mode_round_trips_a_store_and_a_mergeable_store() {
     store.set_cell("pets", "fido", "species", "dog");
     store.set_cell("pets", "fido", "legs", 4);
     store.set_value("open", true);
+    store.set_cell("pets", "fido", "toy", serde_json::json!({"a": [1]}));
     Persister::new(&store, PostgresPersistence::new(&db, JsonConfig::default()))
         .save()
         .unwrap();
     assert_eq!(
         pg::psql(&url, "SELECT \"_id\"||' '||\"store\" FROM tinybase"),
-        r#"_ [{"pets":{"fido":{"species":"dog","legs":4}}},{"open":true}]"#
+        "_ [{\"pets\":{\"fido\":{\"species\":\"dog\",\"legs\":4,\"toy\":\"\u{FFFD}{\\\"a\\\":[1]}\"}}},{\"open\":true}]"
     );
     let column_types = pg::psql(
         &url,
@@ -57,6 +58,10 @@ fn json_mode_round_trips_a_store_and_a_mergeable_store() {
     .load(None)
     .unwrap();
     assert_eq!(loaded.get_json(), store.get_json());
+    assert!(matches!(
+        loaded.get_cell("pets", "fido", "toy"),
+        Some(tinystore_core::Cell::Object(_))
+    ));
 
     let mergeable = MergeableStore::new(None);
     mergeable.set_cell("pets", "felix", "species", "cat");

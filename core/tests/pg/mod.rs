@@ -82,3 +82,36 @@ pub fn database(suite: &str, name: &str) -> String {
     psql(&admin, &format!("CREATE DATABASE \"{db}\""));
     format!("{}/{db}", server())
 }
+
+/// Runs TinyBase's PostgresPersister (`tests/interop/postgres/tb-postgres.mjs`, copied beside
+/// the kit's node_modules by `make kit`) and returns its stdout; panics with its stderr.
+pub fn tinybase(args: &[&str]) -> String {
+    let child = tinybase_spawn(args);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "tb-postgres.mjs {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Starts TinyBase's PostgresPersister CLI with piped stdout/stderr.
+pub fn tinybase_spawn(args: &[&str]) -> std::process::Child {
+    let modules = std::env::var_os("TINYSTORE_NODE_MODULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/kit/node_modules"));
+    let script = modules.parent().unwrap().join("tb-postgres.mjs");
+    assert!(
+        script.is_file() && modules.join("tinybase").is_dir() && modules.join("postgres").is_dir(),
+        "TinyBase's PostgreSQL driver is not installed beside {}: run `make kit`",
+        modules.display()
+    );
+    Command::new("node")
+        .arg(&script)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("node cannot run ({e}): install Node.js 20+"))
+}

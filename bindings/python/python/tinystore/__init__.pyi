@@ -366,6 +366,10 @@ class Persister:
     async def save_async(self) -> 'Persister':
         """:meth:`save` as a coroutine."""
 
+    def has_unsaved_changes(self) -> bool:
+        """Whether the last save failed, so the storage may lack some of the store's content
+        (the next save, or auto-load's next round, writes all of it)."""
+
     def allow_overwrite(self) -> 'Persister':
         """Lets saves replace stored data that failed to load."""
 
@@ -417,6 +421,13 @@ class SqlitePersister(Persister):
     """Keeps a store in an SQLite database, in TinyBase's JSON or tabular layout."""
     def get_path(self) -> str:
         """The database path."""
+
+
+class PostgresPersister(Persister):
+    """Keeps a store in PostgreSQL, in TinyBase's JSON or tabular layout; auto-load follows
+    every writer of those tables at once through ``LISTEN``/``NOTIFY``."""
+    def get_url(self) -> str:
+        """The database URL."""
 
 
 class FilePersister(Persister):
@@ -589,6 +600,11 @@ def create_mergeable_store(unique_id: Optional[str] = ...) -> MergeableStore:
 def create_sqlite_persister(store: Store, path: str, mode: str = ..., config: Union[None, str, Dict[str, Any]] = ..., *, tables: Optional[Sequence[str]] = ...) -> SqlitePersister:
     """An SQLite persister for ``store`` in the database file ``path`` (``":memory:"`` for an
     in-memory database), with TinyBase's layouts."""
+
+def create_postgres_persister(store: Store, url: str, table: str = ..., mode: str = ..., config: Optional[Dict[str, Any]] = ..., *, tables: Optional[Sequence[str]] = ...) -> PostgresPersister:
+    """A PostgreSQL persister for ``store`` in the database at ``url``
+    (``postgres://user:password@host:port/dbname``), with the tables of TinyBase's
+    ``createPostgresPersister``: TinyBase reads what it saves and the other way round."""
 
 def create_file_persister(store: Store, path: str) -> FilePersister:
     """A persister keeping ``store`` in the JSON file at ``path`` (TinyBase's format)."""

@@ -3,11 +3,17 @@
 //! other way round: the same channel (`tinybase_<config hash>`), functions, event trigger and
 //! per-table triggers, with the same names.
 //!
-//! One difference, on purpose: TinyBase drops its functions (`CASCADE`, so every trigger) when
-//! its last auto-loading persister of a configuration stops, which silences every other process
-//! still listening on those tables. tinystore leaves them in place (a `NOTIFY` nobody listens
-//! to costs next to nothing), and creates the event trigger only when it is missing
-//! (PostgreSQL has no `CREATE OR REPLACE EVENT TRIGGER`).
+//! TinyBase drops its functions (`CASCADE`, so every trigger) when its last auto-loading
+//! persister of a configuration stops, which would silence every other process still listening
+//! on those tables; and a second TinyBase process fails to start auto-load when the event
+//! trigger `tinybase_c_<h>` exists (PostgreSQL has no `CREATE OR REPLACE EVENT TRIGGER`). So
+//! tinystore installs, beside TinyBase's data-changed function and triggers, a set of its own
+//! (`tinystore_c_<h>` with the event trigger, `tinystore_d_<h>` with its table triggers)
+//! notifying the same channel with the same payloads, and never creates TinyBase's event
+//! trigger: TinyBase's processes start as they would alone, a TinyBase process stopping leaves
+//! tinystore's set in place, and where both sets fire in one transaction PostgreSQL delivers
+//! their identical notifications once. Nothing is ever dropped (a `NOTIFY` nobody listens to
+//! costs next to nothing).
 
 use tokio_postgres::Client;
 
@@ -105,8 +111,11 @@ pub(crate) fn managed_tables(mode: &SqlMode) -> Vec<String> {
     names
 }
 
-fn function_name(kind: &str, hash: u32) -> String {
-    quote_identifier(&format!("tinybase_{kind}_{hash}"))
+/// Whose names: TinyBase's set or tinystore's own.
+const OWNERS: [&str; 2] = ["tinybase", "tinystore"];
+
+fn function_name(owner: &str, kind: &str, hash: u32) -> String {
+    quote_identifier(&format!("{owner}_{kind}_{hash}"))
 }
 
 /// The `WHEN` condition of a table's trigger for INSERT (`NEW`), DELETE (`OLD`) or UPDATE
@@ -128,8 +137,8 @@ fn when(tabular: Option<&TabularConfig>, table: &str, action: &str) -> String {
 
 /// TinyBase's trigger name for a table's action: the readable legacy name when the table name
 /// is simple and the name fits PostgreSQL's identifier size, else one with the table's hash.
-fn trigger_name(hash: u32, table: &str, action: &str) -> String {
-    let legacy = format!("tinybase_{DATA_CHANGED}_{hash}_{table}_{action}");
+fn trigger_name(owner: &str, hash: u32, table: &str, action: &str) -> String {
+    let legacy = format!("{owner}_{DATA_CHANGED}_{hash}_{table}_{action}");
     let simple = !table.is_empty()
         && table
             .bytes()
@@ -138,13 +147,13 @@ fn trigger_name(hash: u32, table: &str, action: &str) -> String {
         quote_identifier(&legacy)
     } else {
         quote_identifier(&format!(
-            "tinybase_{DATA_CHANGED}_{hash}_{action}_{}",
+            "{owner}_{DATA_CHANGED}_{hash}_{action}_{}",
             fnv1a(table.as_bytes())
         ))
     }
 }
 
-/// Creates the data-changed triggers of one managed table.
+/// Creates the data-changed triggers of one managed table (TinyBase's and tinystore's).
 pub(crate) async fn add_table_triggers(
     client: &Client,
     mode: &SqlMode,
@@ -155,18 +164,20 @@ pub(crate) async fn add_table_triggers(
         SqlMode::Tabular(c) => Some(c),
         SqlMode::Json(_) => None,
     };
-    let function = function_name(DATA_CHANGED, hash);
-    for action in ["INSERT", "DELETE", "UPDATE"] {
-        let sql = format!(
-            "CREATE OR REPLACE TRIGGER{}AFTER {action} ON{}FOR EACH ROW WHEN({})EXECUTE FUNCTION{function}()",
-            trigger_name(hash, table, action),
-            quote_identifier(table),
-            when(tabular, table, action),
-        );
-        client
-            .batch_execute(&sql)
-            .await
-            .map_err(pg_err(format!("creating the change trigger of {table}")))?;
+    for owner in OWNERS {
+        let function = function_name(owner, DATA_CHANGED, hash);
+        for action in ["INSERT", "DELETE", "UPDATE"] {
+            let sql = format!(
+                "CREATE OR REPLACE TRIGGER{}AFTER {action} ON{}FOR EACH ROW WHEN({})EXECUTE FUNCTION{function}()",
+                trigger_name(owner, hash, table, action),
+                quote_identifier(table),
+                when(tabular, table, action),
+            );
+            client
+                .batch_execute(&sql)
+                .await
+                .map_err(pg_err(format!("creating the change trigger of {table}")))?;
+        }
     }
     Ok(())
 }
@@ -186,20 +197,31 @@ pub(crate) async fn install(
         .query("SELECT pg_advisory_xact_lock($1)", &[&i64::from(hash)])
         .await
         .map_err(pg_err("locking the notification set-up"))?;
-    let created = function_name(TABLE_CREATED, hash);
-    client
-        .batch_execute(&format!(
-            "CREATE OR REPLACE FUNCTION{created}()RETURNS event_trigger AS $$ DECLARE row record;BEGIN \
-             FOR row IN SELECT object_identity FROM pg_event_trigger_ddl_commands()WHERE command_tag='CREATE TABLE' \
-             LOOP {}END LOOP;END;$$ LANGUAGE plpgsql;",
-            notify("'c:'||SPLIT_PART(row.object_identity,'.',2)")
-        ))
-        .await
-        .map_err(pg_err("creating the table-created function"))?;
+    for owner in OWNERS {
+        let created = function_name(owner, TABLE_CREATED, hash);
+        client
+            .batch_execute(&format!(
+                "CREATE OR REPLACE FUNCTION{created}()RETURNS event_trigger AS $$ DECLARE row record;BEGIN \
+                 FOR row IN SELECT object_identity FROM pg_event_trigger_ddl_commands()WHERE command_tag='CREATE TABLE' \
+                 LOOP {}END LOOP;END;$$ LANGUAGE plpgsql;",
+                notify("'c:'||SPLIT_PART(row.object_identity,'.',2)")
+            ))
+            .await
+            .map_err(pg_err("creating the table-created function"))?;
+        let changed = function_name(owner, DATA_CHANGED, hash);
+        client
+            .batch_execute(&format!(
+                "CREATE OR REPLACE FUNCTION{changed}()RETURNS trigger AS $$ BEGIN {}RETURN NULL;END;$$ LANGUAGE plpgsql;",
+                notify("'d:'||TG_TABLE_NAME")
+            ))
+            .await
+            .map_err(pg_err("creating the data-changed function"))?;
+    }
+    let created = function_name("tinystore", TABLE_CREATED, hash);
     let exists = client
         .query(
             "SELECT 1 FROM pg_event_trigger WHERE evtname=$1",
-            &[&format!("tinybase_{TABLE_CREATED}_{hash}")],
+            &[&format!("tinystore_{TABLE_CREATED}_{hash}")],
         )
         .await
         .map_err(pg_err("looking for the table-created event trigger"))?;
@@ -207,7 +229,7 @@ pub(crate) async fn install(
         // Event triggers need a superuser. Without one, tables created later by others are
         // not announced; the managed tables are created below, so their triggers exist anyway.
         client
-            .batch_execute("SAVEPOINT tinybase_event_trigger")
+            .batch_execute("SAVEPOINT tinystore_event_trigger")
             .await
             .map_err(pg_err("creating a savepoint"))?;
         let result = client
@@ -216,9 +238,9 @@ pub(crate) async fn install(
             ))
             .await;
         let end = if result.is_ok() {
-            "RELEASE SAVEPOINT tinybase_event_trigger"
+            "RELEASE SAVEPOINT tinystore_event_trigger"
         } else {
-            "ROLLBACK TO SAVEPOINT tinybase_event_trigger"
+            "ROLLBACK TO SAVEPOINT tinystore_event_trigger"
         };
         client
             .batch_execute(end)
@@ -228,14 +250,6 @@ pub(crate) async fn install(
             tracing::warn!(error = %e, "no table-created event trigger (it needs a superuser)");
         }
     }
-    let changed = function_name(DATA_CHANGED, hash);
-    client
-        .batch_execute(&format!(
-            "CREATE OR REPLACE FUNCTION{changed}()RETURNS trigger AS $$ BEGIN {}RETURN NULL;END;$$ LANGUAGE plpgsql;",
-            notify("'d:'||TG_TABLE_NAME")
-        ))
-        .await
-        .map_err(pg_err("creating the data-changed function"))?;
     for table in managed_tables(mode) {
         client
             .batch_execute(&format!(
@@ -269,16 +283,18 @@ mod tests {
     fn names_follow_tinybase() {
         let hash = 7;
         assert_eq!(
-            trigger_name(hash, "pets", "INSERT"),
+            trigger_name("tinybase", hash, "pets", "INSERT"),
             "\"tinybase_d_7_pets_INSERT\""
         );
-        let odd = trigger_name(hash, "my pets", "DELETE");
+        let odd = trigger_name("tinybase", hash, "my pets", "DELETE");
         assert_eq!(
             odd,
             format!("\"tinybase_d_7_DELETE_{}\"", fnv1a("my pets".as_bytes()))
         );
         let long = "t".repeat(60);
-        assert!(trigger_name(hash, &long, "UPDATE").starts_with("\"tinybase_d_7_UPDATE_"));
+        assert!(
+            trigger_name("tinystore", hash, &long, "UPDATE").starts_with("\"tinystore_d_7_UPDATE_")
+        );
         assert_eq!(
             parse_payload("d:pets", &["pets".into()]),
             Some((false, "pets"))
