@@ -1655,6 +1655,12 @@ public protocol CustomPersisterProtocol: AnyObject, Sendable {
     func getStatus()  -> Status
     
     /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+    func hasUnsavedChanges()  -> Bool
+    
+    /**
      * Whether auto-load is on.
      */
     func isAutoLoading()  -> Bool
@@ -1845,6 +1851,19 @@ open func getStatus() -> Status  {
     return try!  FfiConverterTypeStatus_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_custompersister_get_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+open func hasUnsavedChanges() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_custompersister_has_unsaved_changes(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -2349,6 +2368,12 @@ public protocol FilePersisterProtocol: AnyObject, Sendable {
     func getStatus()  -> Status
     
     /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+    func hasUnsavedChanges()  -> Bool
+    
+    /**
      * Whether auto-load is on.
      */
     func isAutoLoading()  -> Bool
@@ -2551,6 +2576,19 @@ open func getStatus() -> Status  {
     return try!  FfiConverterTypeStatus_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_filepersister_get_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+open func hasUnsavedChanges() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_filepersister_has_unsaved_changes(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -7109,6 +7147,522 @@ public func FfiConverterTypePersisterStorage_lower(_ value: PersisterStorage) ->
 
 
 /**
+ * Keeps a store in PostgreSQL (TinyBase's `PostgresPersister`: the same tables, and auto-load
+ * through `LISTEN`/`NOTIFY`, so TinyBase and tinystore see each other's writes at once).
+ */
+public protocol PostgresPersisterProtocol: AnyObject, Sendable {
+    
+    /**
+     * Calls `listener` on every status change; returns an id for `del_listener`.
+     */
+    func addStatusListener(listener: StatusListener)  -> UInt64
+    
+    /**
+     * Lets saves replace stored data that failed to load.
+     */
+    func allowOverwrite() 
+    
+    /**
+     * Removes a status listener.
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * Loads and saves so far.
+     */
+    func getStats()  -> PersistStats
+    
+    /**
+     * Idle, loading or saving.
+     */
+    func getStatus()  -> Status
+    
+    /**
+     * The database URL it was created with.
+     */
+    func getUrl()  -> String
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+    func hasUnsavedChanges()  -> Bool
+    
+    /**
+     * Whether auto-load is on.
+     */
+    func isAutoLoading()  -> Bool
+    
+    /**
+     * Whether auto-save is on.
+     */
+    func isAutoSaving()  -> Bool
+    
+    /**
+     * Loads the stored content into the store (blocks). With nothing stored,
+     * `initial` (`[tables, values]` JSON) is set. On error nothing changes and saves
+     * are refused until a load succeeds or `allow_overwrite` is called.
+     */
+    func load(initial: String?) throws 
+    
+    /**
+     * `load` on the shared runtime's blocking pool.
+     */
+    func loadAsync(initial: String?) async throws 
+    
+    /**
+     * Saves the whole content (blocks until stored).
+     */
+    func save() throws 
+    
+    /**
+     * `save` on the shared runtime's blocking pool.
+     */
+    func saveAsync() async throws 
+    
+    /**
+     * Receives the errors of auto-load and auto-save.
+     */
+    func setOnIgnoredError(listener: ErrorListener) 
+    
+    /**
+     * Stops everything this persister runs (TinyBase's `destroy`; named `shutdown`
+     * because every generated Kotlin object already has a `destroy()` that frees it).
+     */
+    func shutdown() 
+    
+    /**
+     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
+     * again when someone else changed it.
+     */
+    func startAutoLoad(initial: String?, intervalMs: UInt64?) throws 
+    
+    /**
+     * Auto-load then auto-save (the reverse with `save_first`).
+     */
+    func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool) throws 
+    
+    /**
+     * `start_auto_persisting` on the shared runtime's blocking pool.
+     */
+    func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool) async throws 
+    
+    /**
+     * Saves now, then after every transaction that changed the store.
+     */
+    func startAutoSave() throws 
+    
+    /**
+     * Stops auto-loading.
+     */
+    func stopAutoLoad() 
+    
+    /**
+     * Stops auto-load and auto-save.
+     */
+    func stopAutoPersisting() 
+    
+    /**
+     * Stops auto-saving.
+     */
+    func stopAutoSave() 
+    
+}
+/**
+ * Keeps a store in PostgreSQL (TinyBase's `PostgresPersister`: the same tables, and auto-load
+ * through `LISTEN`/`NOTIFY`, so TinyBase and tinystore see each other's writes at once).
+ */
+open class PostgresPersister: PostgresPersisterProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_postgrespersister(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_postgrespersister(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Calls `listener` on every status change; returns an id for `del_listener`.
+     */
+open func addStatusListener(listener: StatusListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_add_status_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeStatusListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Lets saves replace stored data that failed to load.
+     */
+open func allowOverwrite()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_allow_overwrite(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a status listener.
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Loads and saves so far.
+     */
+open func getStats() -> PersistStats  {
+    return try!  FfiConverterTypePersistStats_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_get_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Idle, loading or saving.
+     */
+open func getStatus() -> Status  {
+    return try!  FfiConverterTypeStatus_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_get_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The database URL it was created with.
+     */
+open func getUrl() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_get_url(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+open func hasUnsavedChanges() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_has_unsaved_changes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether auto-load is on.
+     */
+open func isAutoLoading() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_is_auto_loading(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether auto-save is on.
+     */
+open func isAutoSaving() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_is_auto_saving(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Loads the stored content into the store (blocks). With nothing stored,
+     * `initial` (`[tables, values]` JSON) is set. On error nothing changes and saves
+     * are refused until a load succeeds or `allow_overwrite` is called.
+     */
+open func load(initial: String?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_load(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `load` on the shared runtime's blocking pool.
+     */
+open func loadAsync(initial: String?)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_postgrespersister_load_async(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(initial)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Saves the whole content (blocks until stored).
+     */
+open func save()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `save` on the shared runtime's blocking pool.
+     */
+open func saveAsync()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_postgrespersister_save_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Receives the errors of auto-load and auto-save.
+     */
+open func setOnIgnoredError(listener: ErrorListener)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_set_on_ignored_error(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeErrorListener_lower(listener),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops everything this persister runs (TinyBase's `destroy`; named `shutdown`
+     * because every generated Kotlin object already has a `destroy()` that frees it).
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
+     * again when someone else changed it.
+     */
+open func startAutoLoad(initial: String?, intervalMs: UInt64?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_start_auto_load(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),
+        FfiConverterOptionUInt64.lower(intervalMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Auto-load then auto-save (the reverse with `save_first`).
+     */
+open func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_start_auto_persisting(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),
+        FfiConverterOptionUInt64.lower(intervalMs),
+        FfiConverterBool.lower(saveFirst),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `start_auto_persisting` on the shared runtime's blocking pool.
+     */
+open func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_postgrespersister_start_auto_persisting_async(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(initial),FfiConverterOptionUInt64.lower(intervalMs),FfiConverterBool.lower(saveFirst)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Saves now, then after every transaction that changed the store.
+     */
+open func startAutoSave()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_start_auto_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-loading.
+     */
+open func stopAutoLoad()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_stop_auto_load(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-load and auto-save.
+     */
+open func stopAutoPersisting()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_stop_auto_persisting(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-saving.
+     */
+open func stopAutoSave()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_postgrespersister_stop_auto_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePostgresPersister: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = PostgresPersister
+
+    public static func lift(_ handle: UInt64) throws -> PostgresPersister {
+        return PostgresPersister(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: PostgresPersister) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PostgresPersister {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PostgresPersister, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePostgresPersister_lift(_ handle: UInt64) throws -> PostgresPersister {
+    return try FfiConverterTypePostgresPersister.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePostgresPersister_lower(_ value: PostgresPersister) -> UInt64 {
+    return FfiConverterTypePostgresPersister.lower(value)
+}
+
+
+
+
+
+
+/**
  * TinyQL queries over a store; each result is a table named after its query.
  */
 public protocol QueriesProtocol: AnyObject, Sendable {
@@ -10971,6 +11525,12 @@ public protocol SqlitePersisterProtocol: AnyObject, Sendable {
     func getStatus()  -> Status
     
     /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+    func hasUnsavedChanges()  -> Bool
+    
+    /**
      * Whether auto-load is on.
      */
     func isAutoLoading()  -> Bool
@@ -11173,6 +11733,19 @@ open func getStatus() -> Status  {
     return try!  FfiConverterTypeStatus_lift(try! rustCall() {
         uniffiCallStatus in
     uniffi_tinystore_fn_method_sqlitepersister_get_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+open func hasUnsavedChanges() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_sqlitepersister_has_unsaved_changes(
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
@@ -19255,6 +19828,21 @@ public func createFilePersister(store: Store, path: String) -> FilePersister  {
 })
 }
 /**
+ * A PostgreSQL persister for `store` (a Store, or a MergeableStore's `as_store()`) in the
+ * database at `url` (`postgres://user:password@host:port/dbname`); `config` defaults to JSON
+ * mode in the table `tinybase`. Fails when the database cannot be reached.
+ */
+public func createPostgresPersister(store: Store, url: String, config: SqliteConfig?)throws  -> PostgresPersister  {
+    return try  FfiConverterTypePostgresPersister_lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_postgres_persister(
+        FfiConverterTypeStore_lower(store),
+        FfiConverterString.lower(url),
+        FfiConverterOptionTypeSqliteConfig.lower(config),uniffiCallStatus
+    )
+})
+}
+/**
  * An SQLite persister for `store` (a Store, or a MergeableStore's `as_store()`) in the
  * database file `path` (`:memory:` for an in-memory database); `config` defaults to JSON mode.
  */
@@ -19468,6 +20056,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_func_create_file_persister() != 26151) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tinystore_checksum_func_create_postgres_persister() != 37964) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tinystore_checksum_func_create_sqlite_persister() != 37047) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -19579,6 +20170,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_custompersister_get_status() != 25867) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tinystore_checksum_method_custompersister_has_unsaved_changes() != 40787) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tinystore_checksum_method_custompersister_is_auto_loading() != 36597) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -19645,6 +20239,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_filepersister_get_status() != 2613) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tinystore_checksum_method_filepersister_has_unsaved_changes() != 61671) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tinystore_checksum_method_filepersister_is_auto_loading() != 51892) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -19696,6 +20293,72 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_persisterstorage_write() != 12245) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tinystore_checksum_method_postgrespersister_add_status_listener() != 57137) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_allow_overwrite() != 12952) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_del_listener() != 36383) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_get_stats() != 61294) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_get_status() != 38667) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_get_url() != 8339) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_has_unsaved_changes() != 50921) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_is_auto_loading() != 30510) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_is_auto_saving() != 45645) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_load() != 20353) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_load_async() != 38514) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_save() != 29941) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_save_async() != 40020) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_set_on_ignored_error() != 51278) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_shutdown() != 60761) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_start_auto_load() != 57402) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_start_auto_persisting() != 16962) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_start_auto_persisting_async() != 28199) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_start_auto_save() != 37066) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_stop_auto_load() != 27780) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_stop_auto_persisting() != 27074) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_postgrespersister_stop_auto_save() != 39704) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tinystore_checksum_method_sqlitepersister_add_status_listener() != 5908) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -19712,6 +20375,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_sqlitepersister_get_status() != 2002) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_sqlitepersister_has_unsaved_changes() != 48877) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_sqlitepersister_is_auto_loading() != 55820) {
