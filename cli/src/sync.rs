@@ -326,7 +326,8 @@ pub(crate) struct ServeArgs {
     /// The address to listen on: an IP address or a host name such as localhost
     #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
     host: String,
-    /// The SQLite database the rooms are kept in (table tinybase_<path> per room)
+    /// Where the rooms are kept (table tinybase_<path> per room): an SQLite file, or a
+    /// PostgreSQL URL (postgres://user@host:port/db) that several servers may share
     #[arg(long, value_name = "FILE", default_value = DEFAULT_DB, conflicts_with = "relay_only")]
     db: String,
     /// Keep no room stores: only relay messages between clients (peer.mjs without --db)
@@ -448,7 +449,7 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
         rooms: options
             .db
             .as_ref()
-            .map_or(serve::Rooms::Relay, |db| serve::Rooms::Sqlite(db.into())),
+            .map_or(serve::Rooms::Relay, |db| serve::Rooms::from_db(db)),
         request_timeout: options.request_timeout,
         fragment_size: options.fragment_size,
         auth_tokens: options.auth_tokens.clone(),

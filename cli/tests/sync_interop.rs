@@ -9,6 +9,8 @@
 //! (never skips) when they are missing.
 
 mod common;
+#[path = "../../core/tests/pg/mod.rs"]
+mod pg;
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +65,37 @@ impl Server {
             }
             (Side::TinyBase, None) => {}
         }
+        Self::spawn(side, c)
+    }
+
+    /// A server keeping its rooms in the PostgreSQL database at `url`: `tinystore serve --db
+    /// <url>`, or TinyBase's server with `createPostgresPersister` per room (`tb-postgres.mjs`).
+    fn start_postgres(side: Side, url: &str) -> Server {
+        let c = match side {
+            Side::Tinystore => {
+                let mut c = command(side);
+                c.args([
+                    "serve",
+                    "--port",
+                    "0",
+                    "--save-interval-ms",
+                    "50",
+                    "--db",
+                    url,
+                ]);
+                c
+            }
+            Side::TinyBase => {
+                let mut c = Command::new("node");
+                c.arg(peer_script(false).with_file_name("tb-postgres.mjs"))
+                    .args(["serve", "--port", "0", "--url", url]);
+                c
+            }
+        };
+        Self::spawn(side, c)
+    }
+
+    fn spawn(side: Side, mut c: Command) -> Server {
         let mut child = c
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -437,5 +470,77 @@ fn server_trace_records_sockets_and_frames_like_the_kit() {
         records
             .iter()
             .any(|r| r["event"] == "stop" && r["why"] == "SIGTERM")
+    );
+}
+
+/// Two clients of one room, each on another server process, both servers keeping the room in
+/// one PostgreSQL database: they converge, and the room's table holds both edits.
+fn shared_room(a: Side, b: Side, name: &str) {
+    let url = pg::database("sync", name);
+    let dir = scratch(name);
+    let first = Server::start_postgres(a, &url);
+    let second = Server::start_postgres(b, &url);
+    let outs = run_all(
+        &dir,
+        &[
+            client(Side::TinyBase, first.url("room"), OPS_A),
+            client(Side::Tinystore, second.url("room"), OPS_B),
+        ],
+    );
+    assert_converged(&outs);
+    assert_both_edits(&outs[0]);
+    drop((first, second));
+    let stored = pg::psql(&url, "SELECT store FROM tinybase_room WHERE \"_id\"='_'");
+    assert!(
+        stored.contains("fido") && stored.contains("rex"),
+        "{stored}"
+    );
+}
+
+#[test]
+fn two_tinystore_servers_share_a_room_in_postgres() {
+    shared_room(Side::Tinystore, Side::Tinystore, "pg_two");
+}
+
+/// A TinyBase server and a tinystore server keep one room in one PostgreSQL database: what a
+/// client wrote through one reaches clients of the other, both ways. The writes are in turns:
+/// TinyBase's persister skips auto-saving a transaction that arrives while it loads and then
+/// replaces the store with what it loaded, so a client write racing a reload can be lost from
+/// TinyBase's server store (`docs/scale-out.md`); tinystore's servers merge and do not race so.
+#[test]
+fn a_tinybase_and_a_tinystore_server_share_a_room_in_postgres() {
+    let url = pg::database("sync", "pg_mixed");
+    let dir = scratch("pg_mixed");
+    let theirs = Server::start_postgres(Side::TinyBase, &url);
+    let ours = Server::start_postgres(Side::Tinystore, &url);
+    run_all(&dir, &[client(Side::TinyBase, theirs.url("room"), OPS_A)]);
+    let b = run_all(&dir, &[client(Side::Tinystore, ours.url("room"), OPS_B)]);
+    assert_both_edits(&b[0]);
+    std::thread::sleep(Duration::from_millis(500));
+    let c = run_all(&dir, &[client(Side::TinyBase, theirs.url("room"), "[]")]);
+    assert_both_edits(&c[0]);
+    assert_eq!(c[0]["content"], b[0]["content"]);
+    assert_eq!(c[0]["contentHashes"], b[0]["contentHashes"]);
+}
+
+#[test]
+fn an_unreachable_postgres_db_stops_serve_at_once() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tinystore"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            "postgres://tiny:secret@127.0.0.1:1/nowhere",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("127.0.0.1:1/nowhere"), "{stderr}");
+    assert!(
+        !stderr.contains("secret"),
+        "the password is shown: {stderr}"
     );
 }

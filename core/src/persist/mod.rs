@@ -38,6 +38,7 @@ mod error;
 pub mod file;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod room_names;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 
@@ -142,6 +143,14 @@ pub trait Persistence: Send + 'static {
 
     /// Stops what [`Persistence::watch`] started.
     fn unwatch(&mut self) {}
+
+    /// After a successful load: whether the store now holds more than what was read (storage
+    /// that merges what it loads), so that an auto-saving persister writes it back at once.
+    /// The default is `false`.
+    fn needs_save_after_load(&mut self, target: &Target) -> bool {
+        let _ = target;
+        false
+    }
 
     /// Whether [`Persistence::write`] uses the `changes` of an auto-saved transaction. Storage
     /// that rewrites the whole document returns `false`, so auto-save does not build them.
@@ -369,7 +378,12 @@ impl Persister {
         self.shared
             .load_failed
             .store(result.is_err(), Ordering::SeqCst);
-        result.map(|()| self)
+        result?;
+        let write_back = lock(&self.shared.persistence).needs_save_after_load(&self.shared.target);
+        if write_back && self.is_auto_saving() {
+            self.save()?;
+        }
+        Ok(self)
     }
 
     /// Saves the whole content.
@@ -468,7 +482,10 @@ impl Persister {
     /// the changes are built only when the storage writes them or a plain Store's touches
     /// must be told from a net no-op (a cell set and set back).
     fn transaction_to_save(&self, store: &Store, want_changes: bool) -> Option<Option<Changes>> {
-        if self.get_status() == Status::Loading {
+        // What a load applies comes from the storage, and what a save merges in first (a
+        // storage that merges other writers' changes) is in the document it then writes. Other
+        // threads cannot write meanwhile: loads and saves hold the store.
+        if self.get_status() != Status::Idle {
             return None;
         }
         let want = want_changes && self.shared.writes_changes;

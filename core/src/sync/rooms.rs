@@ -23,7 +23,7 @@ use super::protocol::{ContentDiff, Message};
 use super::server::{RoomPeer, RoomPeerFactory, RoomSender};
 use super::synchronizer::{SyncError, Synchronizer, SynchronizerOptions, Transport};
 use crate::mergeable::MergeableStore;
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::persist::PersistError;
 use crate::persist::Persister;
 #[cfg(feature = "sqlite")]
@@ -197,13 +197,60 @@ fn start_room(
     sender: RoomSender,
     options: &RoomOptions,
 ) -> Result<Arc<dyn RoomPeer>, PersistError> {
+    start_persisted_room(db.room(path)?, None, path, sender, options)
+}
+
+/// How often a room kept in PostgreSQL polls for others' saves when no notification came
+/// (notifications bring them at once; this only covers a listener that is reconnecting).
+#[cfg(feature = "postgres")]
+pub const POSTGRES_ROOM_POLL: Duration = Duration::from_secs(5);
+
+/// A [`RoomPeerFactory`] that keeps every room in the PostgreSQL database at `url`, one
+/// JSON-mode table per room named as for SQLite ([`table_for_path`], claims recorded in
+/// `tinystore_rooms`), so a TinyBase server persisting each path with
+/// `createPostgresPersister(store, sql, 'tinybase_' + path)` shares rooms with it.
+///
+/// Several server processes can serve the same rooms from one database: each keeps the room's
+/// MergeableStore, follows the others' saves through `NOTIFY` and merges them (its clients get
+/// them as from any peer), and merges what is stored before each save of its own (see
+/// [`crate::persist::postgres::PostgresPersistence::merging`]); `docs/scale-out.md`.
+///
+/// The database is connected to now: an unreachable one is an error here.
+#[cfg(feature = "postgres")]
+pub fn postgres_rooms(url: &str, options: RoomOptions) -> Result<RoomPeerFactory, PersistError> {
+    let rooms = Arc::new(crate::persist::postgres::rooms::PostgresRooms::open(url)?);
+    Ok(Arc::new(move |path: &str, sender: RoomSender| {
+        let peer = start_persisted_room(
+            rooms.room(path)?,
+            Some(POSTGRES_ROOM_POLL),
+            path,
+            sender,
+            &options,
+        )?;
+        Ok(Some(peer))
+    }))
+}
+
+/// Starts a room over `storage`: loads it, auto-loads others' changes when `follow` is given
+/// (at that fallback poll interval), and auto-saves.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn start_persisted_room(
+    storage: impl crate::persist::Persistence,
+    follow: Option<Duration>,
+    path: &str,
+    sender: RoomSender,
+    options: &RoomOptions,
+) -> Result<Arc<dyn RoomPeer>, PersistError> {
     let store = MergeableStore::new(None);
-    let persister = Persister::try_new(&store, db.room(path)?)?;
+    let persister = Persister::try_new(&store, storage)?;
     let room_path = path.to_string();
     persister.set_on_ignored_error(move |e| {
         tracing::error!(path = %room_path, error = %e, "room persister");
     });
-    persister.load(None)?;
+    match follow {
+        Some(interval) => persister.start_auto_load(None, interval)?,
+        None => persister.load(None)?,
+    };
     if options.save_interval.is_zero() {
         persister.start_auto_save()?;
     } else {

@@ -34,6 +34,27 @@ pub enum Rooms {
     Memory,
     /// Each room is persisted to this SQLite database (a JSON-mode table per room).
     Sqlite(PathBuf),
+    /// Each room is persisted to the PostgreSQL database at this URL (a JSON-mode table per
+    /// room), shared with any other server processes on it (see `docs/scale-out.md`).
+    Postgres(String),
+}
+
+impl Rooms {
+    /// The rooms a `--db` argument names: a `postgres://` or `postgresql://` URL, else an SQLite
+    /// file path.
+    ///
+    /// ```
+    /// use tinystore_core::sync::serve::Rooms;
+    /// assert_eq!(Rooms::from_db("rooms.sqlite"), Rooms::Sqlite("rooms.sqlite".into()));
+    /// assert!(matches!(Rooms::from_db("postgres://u@h/db"), Rooms::Postgres(_)));
+    /// ```
+    pub fn from_db(db: &str) -> Rooms {
+        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            Rooms::Postgres(db.to_string())
+        } else {
+            Rooms::Sqlite(db.into())
+        }
+    }
 }
 
 /// A certificate chain and its private key (PEM files) to serve `wss://` with.
@@ -105,6 +126,20 @@ impl std::fmt::Debug for ServeOptions {
     }
 }
 
+/// `url` with any password replaced by `***`, for messages.
+fn without_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Why [`serve`] could not start a server.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -118,10 +153,10 @@ pub enum ServeError {
         reason: String,
     },
     /// The rooms' database could not be opened or is not usable.
-    #[error("cannot open database {}: {source}", db.display())]
+    #[error("cannot open database {db}: {source}")]
     Database {
-        /// The database path.
-        db: PathBuf,
+        /// The database path or URL (without a password).
+        db: String,
         /// Why.
         #[source]
         source: PersistError,
@@ -138,6 +173,9 @@ pub enum ServeError {
     /// Persisted rooms need the `sqlite` feature.
     #[error("persisted rooms need the sqlite feature")]
     NoSqlite,
+    /// Rooms in PostgreSQL need the `postgres` feature.
+    #[error("rooms in PostgreSQL need the postgres feature")]
+    NoPostgres,
 }
 
 impl Classify for ServeError {
@@ -146,7 +184,7 @@ impl Classify for ServeError {
             ServeError::Database { source, .. } => source.error_kind(),
             ServeError::Start(e) => e.error_kind(),
             ServeError::Tokens(TokenFileError::Io { .. }) => ErrorKind::Storage,
-            ServeError::NoSqlite => ErrorKind::Unsupported,
+            ServeError::NoSqlite | ServeError::NoPostgres => ErrorKind::Unsupported,
             _ => ErrorKind::InvalidArgument,
         }
     }
@@ -203,10 +241,21 @@ pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
             #[cfg(feature = "sqlite")]
             Rooms::Sqlite(db) => Some(rooms::sqlite_rooms(db, room_options).map_err(|source| {
                 ServeError::Database {
-                    db: db.clone(),
+                    db: db.display().to_string(),
                     source,
                 }
             })?),
+            #[cfg(feature = "postgres")]
+            Rooms::Postgres(url) => {
+                Some(rooms::postgres_rooms(url, room_options).map_err(|source| {
+                    ServeError::Database {
+                        db: without_password(url),
+                        source,
+                    }
+                })?)
+            }
+            #[cfg(not(feature = "postgres"))]
+            Rooms::Postgres(_) => return Err(ServeError::NoPostgres),
             #[cfg(not(feature = "sqlite"))]
             Rooms::Sqlite(_) => return Err(ServeError::NoSqlite),
         };

@@ -82,7 +82,7 @@ pub(crate) fn start_server(
         host: o.host.unwrap_or(defaults.host.clone()),
         port,
         rooms: match db_path {
-            Some(db) => Rooms::Sqlite(db.into()),
+            Some(db) => Rooms::from_db(&db),
             None if o.in_memory_rooms => Rooms::Memory,
             None => Rooms::Relay,
         },

@@ -20,7 +20,7 @@ pub unsafe extern "C" fn tinystore_ws_server_new(
         let server = serve::serve(serve::ServeOptions {
             host: host.unwrap_or(serve::DEFAULT_HOST).to_string(),
             port,
-            rooms: db.map_or(serve::Rooms::Relay, |db| serve::Rooms::Sqlite(db.into())),
+            rooms: db.map_or(serve::Rooms::Relay, serve::Rooms::from_db),
             ..serve::ServeOptions::default()
         })?;
         let handle = register(Object::Server(server));

@@ -35,6 +35,7 @@
 mod connection;
 mod listen;
 mod notify;
+pub mod rooms;
 mod tables;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,7 +45,7 @@ pub use connection::PostgresDatabase;
 
 use self::listen::{Notice, Subscription};
 use self::tables::{Decode, LoadedRow, Save, SavedRow, Schema};
-use super::config::{JsonConfig, SqlMode, TabularConfig, ValueSelection};
+use super::config::{JsonConfig, SqlMode, TabularConfig, ValueSelection, quote_identifier};
 use super::{ChangeSignal, PersistError, Persisted, Persistence, Persists, Target};
 use crate::content::{Changes, Row, Table, Tables, Values};
 use crate::store::Store;
@@ -97,6 +98,32 @@ pub struct PostgresPersistence {
     managed: Vec<String>,
     pending: Arc<Pending>,
     subscription: Option<Subscription>,
+    /// See [`PostgresPersistence::merging`].
+    merging: bool,
+    /// The document as this persistence last read or wrote it (merging only).
+    last: Option<String>,
+    /// The tables and values hashes of the document last read (merging only).
+    last_hashes: Option<(u32, u32)>,
+}
+
+/// The root hashes of a stored MergeableContent (`[[tables, time, hash], [values, time, hash]]`).
+fn root_hashes(document: &str) -> Option<(u32, u32)> {
+    let doc = crate::json::parse(document).ok()?;
+    let hash = |i: usize| {
+        doc.get(i)?
+            .get(2)?
+            .as_u64()
+            .and_then(|h| u32::try_from(h).ok())
+    };
+    Some((hash(0)?, hash(1)?))
+}
+
+/// A stored MergeableContent as MergeableChanges (`[tables, values, 1]`), which a
+/// MergeableStore merges instead of taking as its whole content.
+fn as_changes(document: &str) -> Option<String> {
+    let body = document.trim_end();
+    (body.starts_with("[[") && body.ends_with(']'))
+        .then(|| format!("{},1]", &body[..body.len() - 1]))
 }
 
 impl std::fmt::Debug for PostgresPersistence {
@@ -119,7 +146,22 @@ impl PostgresPersistence {
             mode,
             pending: Arc::default(),
             subscription: None,
+            merging: false,
+            last: None,
+            last_hashes: None,
         }
+    }
+
+    /// For a MergeableStore in JSON mode: loads merge what is stored into the store (as
+    /// changes) instead of replacing its content, and each save first merges what another
+    /// writer stored since this one last read or wrote, under an advisory lock on the table,
+    /// then writes the union. Several processes (sync servers sharing a room) can so keep one
+    /// MergeableStore in one table: no process's changes are lost to another's save or load.
+    /// TinyBase's persister on the same table still replaces what it loads and overwrites what
+    /// it saves; its changes reach a merging persister all the same.
+    pub fn merging(mut self) -> PostgresPersistence {
+        self.merging = true;
+        self
     }
 
     /// Connects to `url` and keeps the store there (TinyBase's
@@ -351,6 +393,40 @@ impl Marker {
     }
 }
 
+/// The JSON-mode document (row `_`'s store column), `None` when there is none.
+async fn read_document(
+    client: &tokio_postgres::Client,
+    schema: &Schema,
+    config: &JsonConfig,
+) -> Result<Option<String>, PersistError> {
+    let rows = tables::load_table(
+        client,
+        schema,
+        &config.table,
+        &config.id_column,
+        None,
+        None,
+        Decode::Raw,
+    )
+    .await?;
+    let Some((_, cells)) = rows.into_iter().find(|(id, _)| id == "_") else {
+        return Ok(None);
+    };
+    match cells.into_iter().find(|(c, _)| *c == config.store_column) {
+        Some((_, serde_json::Value::String(text))) => Ok(Some(text)),
+        Some((_, serde_json::Value::Null)) | None => Ok(None),
+        Some((_, other)) => Err(PersistError::content(format!(
+            "the stored document is JSON of type {}, not text",
+            match other {
+                serde_json::Value::Object(_) => "object",
+                serde_json::Value::Array(_) => "array",
+                serde_json::Value::Bool(_) => "boolean",
+                _ => "number",
+            }
+        ))),
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -510,7 +586,19 @@ impl Persistence for PostgresPersistence {
 
     fn read(&mut self) -> Result<Option<Persisted>, PersistError> {
         match &self.mode {
-            SqlMode::Json(config) => self.read_json(config),
+            SqlMode::Json(config) => {
+                let read = self.read_json(config)?;
+                if !self.merging {
+                    return Ok(read);
+                }
+                let Some(Persisted::Json(text)) = read else {
+                    return Ok(read);
+                };
+                let merged = as_changes(&text).map(Persisted::Json);
+                self.last_hashes = root_hashes(&text);
+                self.last = Some(text.clone());
+                Ok(Some(merged.unwrap_or(Persisted::Json(text))))
+            }
             SqlMode::Tabular(config) => self.read_tabular(config),
         }
     }
@@ -518,16 +606,50 @@ impl Persistence for PostgresPersistence {
     fn write(&mut self, target: &Target, changes: Option<&Changes>) -> Result<(), PersistError> {
         match &self.mode {
             SqlMode::Json(config) => {
-                let document = target.document();
                 let managed = &self.managed;
-                let rows: Vec<SavedRow> = vec![(
-                    "_".into(),
-                    Some(vec![(config.store_column.clone(), Some(document))]),
-                )];
                 let mark = self.marker();
+                let merge_into = match target {
+                    Target::Mergeable(m) if self.merging => Some(m),
+                    _ => None,
+                };
+                let last = self.last.as_deref();
                 let result = self.db.transaction(async |client| {
                     mark.begin(client).await?;
                     let mut schema = Schema::read(client, managed).await?;
+                    if let Some(store) = merge_into {
+                        client
+                            .query(
+                                "SELECT pg_advisory_xact_lock($1)",
+                                &[&i64::from(crate::hash::fnv1a(config.table.as_bytes()))],
+                            )
+                            .await
+                            .map_err(connection::pg_err("locking the room's table"))?;
+                        if schema.has_table(&config.table) {
+                            // Writers that take no advisory lock (TinyBase) wait for this one.
+                            client
+                                .query(
+                                    &format!(
+                                        "SELECT 1 FROM{}WHERE{}='_' FOR UPDATE",
+                                        quote_identifier(&config.table),
+                                        quote_identifier(&config.id_column)
+                                    ),
+                                    &[],
+                                )
+                                .await
+                                .map_err(connection::pg_err("locking the room's row"))?;
+                        }
+                        let stored = read_document(client, &schema, config).await?;
+                        if let Some(stored) = stored.filter(|s| Some(s.as_str()) != last)
+                            && let Some(changes) = as_changes(&stored)
+                        {
+                            store.apply_mergeable_changes_json(&changes)?;
+                        }
+                    }
+                    let document = target.document();
+                    let rows: Vec<SavedRow> = vec![(
+                        "_".into(),
+                        Some(vec![(config.store_column.clone(), Some(document.clone()))]),
+                    )];
                     tables::save_table(
                         client,
                         &mut schema,
@@ -543,10 +665,15 @@ impl Persistence for PostgresPersistence {
                         },
                     )
                     .await?;
-                    mark.end(client).await
+                    mark.end(client).await?;
+                    Ok(document)
                 });
                 mark.settle(&self.pending, result.is_ok());
-                result
+                let document = result?;
+                if self.merging {
+                    self.last = Some(document);
+                }
+                Ok(())
             }
             SqlMode::Tabular(config) => self.write_tabular(config, target.store(), changes),
         }
@@ -594,5 +721,14 @@ impl Persistence for PostgresPersistence {
 
     fn unwatch(&mut self) {
         self.subscription = None;
+    }
+
+    fn needs_save_after_load(&mut self, target: &Target) -> bool {
+        match target {
+            Target::Mergeable(m) if self.merging => self
+                .last_hashes
+                .is_some_and(|stored| stored != m.get_mergeable_content_hashes()),
+            _ => false,
+        }
     }
 }
