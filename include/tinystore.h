@@ -1670,6 +1670,8 @@ enum tinystore_status_t tinystore_persister_get_stats(struct tinystore_persister
  * a JSON object with any of: `"channel"` (string: use the `tinybase` multiplexing
  * subprotocol on that channel), `"requestTimeoutMs"` (default 1000), `"connectTimeoutMs"`
  * (default 10000), `"reconnect"` (bool: retry dropped connections with backoff),
+ * `"fallbackUrls"` (array of strings: more servers of the same rooms, tried in turn when a
+ * connection cannot be opened or drops),
  * `"fragmentSize"` (bytes), `"headers"` (object of strings). Syncing starts with
  * `tinystore_ws_synchronizer_start_sync`. Remote changes are applied, and store listeners
  * run, on the library's network threads.

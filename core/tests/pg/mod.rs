@@ -115,3 +115,14 @@ pub fn tinybase_spawn(args: &[&str]) -> std::process::Child {
         .spawn()
         .unwrap_or_else(|e| panic!("node cannot run ({e}): install Node.js 20+"))
 }
+
+/// Restarts the suites' cluster the way a crash would (`pg_ctl stop -m immediate`, then start
+/// on the same port). Only the suites' own cluster can be restarted.
+pub fn restart() {
+    assert!(
+        std::env::var("TINYSTORE_PG_URL").map_or(true, |u| u.is_empty()),
+        "restarting PostgreSQL needs the suites' own cluster: unset TINYSTORE_PG_URL"
+    );
+    server();
+    pg_sh(&["restart"]);
+}

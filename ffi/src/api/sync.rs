@@ -154,6 +154,10 @@ pub struct WsSynchronizerOptions {
     /// Split messages larger than this many bytes into fragments.
     #[uniffi(default = None)]
     pub fragment_size: Option<u64>,
+    /// More servers of the same rooms, tried in turn when a connection cannot be opened or
+    /// drops (round robin with the URL).
+    #[uniffi(default = None)]
+    pub fallback_urls: Option<Vec<String>>,
 }
 
 pub(crate) fn connect(
@@ -169,11 +173,13 @@ pub(crate) fn connect(
         connect_timeout_ms: None,
         request_timeout_ms: None,
         fragment_size: None,
+        fallback_urls: None,
     });
     let mut headers: Vec<(String, String)> = o.headers.unwrap_or_default().into_iter().collect();
     headers.sort();
     let config = csync::WsClientConfig {
         url,
+        fallback_urls: o.fallback_urls.unwrap_or_default(),
         channel: o.channel,
         headers,
         fragment_size: o

@@ -51,6 +51,19 @@ pub(crate) fn ws_options(
                     })?;
                 config.fragment_size = Some(size);
             }
+            "fallbackUrls" => {
+                let urls = value
+                    .as_array()
+                    .and_then(|a| {
+                        a.iter()
+                            .map(|u| u.as_str().map(str::to_string))
+                            .collect::<Option<Vec<_>>>()
+                    })
+                    .ok_or_else(|| {
+                        options_error("options.fallbackUrls must be an array of strings")
+                    })?;
+                config.fallback_urls = urls;
+            }
             "reconnect" => {
                 let on = value
                     .as_bool()
@@ -80,6 +93,8 @@ pub(crate) fn ws_options(
 /// a JSON object with any of: `"channel"` (string: use the `tinybase` multiplexing
 /// subprotocol on that channel), `"requestTimeoutMs"` (default 1000), `"connectTimeoutMs"`
 /// (default 10000), `"reconnect"` (bool: retry dropped connections with backoff),
+/// `"fallbackUrls"` (array of strings: more servers of the same rooms, tried in turn when a
+/// connection cannot be opened or drops),
 /// `"fragmentSize"` (bytes), `"headers"` (object of strings). Syncing starts with
 /// `tinystore_ws_synchronizer_start_sync`. Remote changes are applied, and store listeners
 /// run, on the library's network threads.

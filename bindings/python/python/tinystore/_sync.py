@@ -178,6 +178,7 @@ def _ws_options(
     connect_timeout: Optional[float],
     request_timeout: Optional[float],
     fragment_size: Optional[int],
+    fallback_urls: Optional[List[str]] = None,
 ) -> "_ffi.WsSynchronizerOptions":
     return _ffi.WsSynchronizerOptions(
         channel=channel,
@@ -186,6 +187,7 @@ def _ws_options(
         connect_timeout_ms=_interval_ms(connect_timeout),
         request_timeout_ms=_interval_ms(request_timeout),
         fragment_size=fragment_size,
+        fallback_urls=None if fallback_urls is None else list(fallback_urls),
     )
 
 
@@ -200,11 +202,16 @@ def create_ws_synchronizer(
     request_timeout: Optional[float] = None,
     fragment_size: Optional[int] = None,
     on_ignored_error: Optional[Callable[[str], None]] = None,
+    fallback_urls: Optional[List[str]] = None,
 ) -> WsSynchronizer:
     """Connects ``store`` to the sync server at ``url`` (``ws://host:port/room``), blocking
     until the socket is open; call :meth:`Synchronizer.start_sync` to sync. Raises
-    ``TinystoreError.Sync`` if it cannot connect. Timeouts are in seconds."""
-    options = _ws_options(channel, headers, reconnect, connect_timeout, request_timeout, fragment_size)
+    ``TinystoreError.Sync`` if it cannot connect. Timeouts are in seconds.
+    ``fallback_urls``: more servers of the same rooms (e.g. several ``tinystore serve`` on
+    one PostgreSQL database), tried in turn when a connection cannot be opened or drops."""
+    options = _ws_options(
+        channel, headers, reconnect, connect_timeout, request_timeout, fragment_size, fallback_urls
+    )
     raw = _ffi.create_ws_synchronizer(store._raw, url, options, _error_listener(on_ignored_error))
     return WsSynchronizer(store, raw)
 
@@ -219,6 +226,7 @@ async def create_ws_synchronizer_async(store: MergeableStore, url: str, **kwargs
         kwargs.pop("connect_timeout", None),
         kwargs.pop("request_timeout", None),
         kwargs.pop("fragment_size", None),
+        kwargs.pop("fallback_urls", None),
     )
     if kwargs:
         raise TypeError(f"unexpected arguments: {sorted(kwargs)}")

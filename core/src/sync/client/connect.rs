@@ -39,7 +39,7 @@ pub(super) async fn open(shared: &Arc<Shared>) -> Result<Opened, WsClientError> 
     match tokio::time::timeout(timeout, open_inner(shared, waiting_for.clone())).await {
         Ok(opened) => opened,
         Err(_) => Err(WsClientError::Timeout {
-            url: shared.url.clone(),
+            url: shared.current_url(),
             timeout,
             waiting_for: *waiting_for.lock(),
         }),
@@ -50,8 +50,9 @@ async fn open_inner(
     shared: &Arc<Shared>,
     waiting_for: Arc<Mutex<&'static str>>,
 ) -> Result<Opened, WsClientError> {
-    let url = || shared.url.clone();
-    let request = build_request(&shared.url, &shared.headers, shared.channel.is_some())?;
+    let current = shared.current_url();
+    let url = || current.clone();
+    let request = build_request(&current, &shared.headers, shared.channel.is_some())?;
     let config = WebSocketConfig::default()
         .max_message_size(Some(WS_MAX_MESSAGE))
         .max_frame_size(Some(WS_MAX_MESSAGE));
@@ -63,7 +64,7 @@ async fn open_inner(
     )));
     let ws = match (&mut connecting.0).await {
         Ok(Ok((ws, _response))) => ws,
-        Ok(Err(e)) => return Err(connect_error(&shared.url, e)),
+        Ok(Err(e)) => return Err(connect_error(&current, e)),
         Err(e) => {
             let reason = if e.is_panic() {
                 "the connection attempt panicked (for wss://, the process needs a rustls crypto provider)"

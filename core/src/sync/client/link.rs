@@ -43,7 +43,9 @@ impl Link {
 }
 
 pub(super) struct Shared {
-    pub(super) url: String,
+    /// The URL given first, then the fallbacks; `current` indexes the one in use.
+    pub(super) urls: Vec<String>,
+    pub(super) current: AtomicUsize,
     pub(super) channel: Option<String>,
     pub(super) headers: Vec<(String, String)>,
     pub(super) fragment_size: Option<usize>,
@@ -64,6 +66,19 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// The URL in use (or to be tried next).
+    pub(super) fn current_url(&self) -> String {
+        self.urls[self.current.load(Ordering::SeqCst) % self.urls.len()].clone()
+    }
+
+    /// Moves on to the next URL (round robin).
+    pub(super) fn rotate(&self) {
+        if self.urls.len() > 1 {
+            let next = (self.current.load(Ordering::SeqCst) + 1) % self.urls.len();
+            self.current.store(next, Ordering::SeqCst);
+        }
+    }
+
     pub(super) fn status(&self) -> ConnectionStatus {
         match self.status.load(Ordering::SeqCst) {
             0 => ConnectionStatus::Connecting,
@@ -76,7 +91,7 @@ impl Shared {
         if self.status.swap(status as u8, Ordering::SeqCst) == status as u8 {
             return;
         }
-        tracing::debug!(url = %self.url, ?status, "connection status");
+        tracing::debug!(url = %self.current_url(), ?status, "connection status");
         if let Some(hook) = &self.on_status
             && catch_unwind(AssertUnwindSafe(|| hook(status))).is_err()
         {

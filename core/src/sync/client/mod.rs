@@ -170,6 +170,11 @@ pub struct WsClientConfig {
     /// The server URL, `ws://` or `wss://`. Its path selects the room (legacy framing) or the
     /// base path of the channels (multiplexed).
     pub url: String,
+    /// More servers of the same rooms (several `tinystore serve` processes on one PostgreSQL
+    /// database, behind no load balancer): when a connection cannot be opened, or drops, the
+    /// next attempt goes to the next URL in turn (`url`, then these, round robin). Opening
+    /// fails only once every URL failed. Empty by default.
+    pub fallback_urls: Vec<String>,
     /// `Some(channel)`: open the socket with the `tinybase` subprotocol and sync on that
     /// channel; `None`: legacy framing, the URL path is the room.
     pub channel: Option<String>,
@@ -192,6 +197,7 @@ impl fmt::Debug for WsClientConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WsClientConfig")
             .field("url", &self.url)
+            .field("fallback_urls", &self.fallback_urls)
             .field("channel", &self.channel)
             .field(
                 "headers",
@@ -309,7 +315,7 @@ pub struct WsSynchronizer {
 impl fmt::Debug for WsSynchronizer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WsSynchronizer")
-            .field("url", &self.shared.url)
+            .field("url", &self.shared.current_url())
             .field("channel", &self.shared.channel)
             .field("status", &self.connection_status())
             .field("synchronizer", &self.sync)
@@ -341,8 +347,11 @@ impl WsSynchronizer {
         let handle = runtime()?;
         let connect_timeout = config.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         let (closing, _) = watch::channel(false);
+        let mut urls = vec![config.url];
+        urls.extend(config.fallback_urls);
         let shared = Arc::new(Shared {
-            url: config.url,
+            urls,
+            current: AtomicUsize::new(0),
             channel: config.channel,
             headers: config.headers,
             fragment_size: config.fragment_size,
@@ -373,7 +382,7 @@ impl WsSynchronizer {
             .recv_timeout(connect_timeout.saturating_add(Duration::from_secs(5)))
             .unwrap_or_else(|_| {
                 Err(WsClientError::Connect {
-                    url: shared.url.clone(),
+                    url: shared.current_url(),
                     reason: "the connection task ended unexpectedly".into(),
                 })
             });
@@ -396,9 +405,14 @@ impl WsSynchronizer {
         self.shared.status()
     }
 
-    /// The URL this client connects to.
+    /// The URL this client was given first ([`WsClientConfig::url`]).
     pub fn url(&self) -> &str {
-        &self.shared.url
+        &self.shared.urls[0]
+    }
+
+    /// The URL this client is connected to (or trying next), among `url` and the fallbacks.
+    pub fn current_url(&self) -> String {
+        self.shared.current_url()
     }
 
     /// Destroys the synchronizer (rejects pending requests), then unsubscribes (multiplexed)
@@ -420,19 +434,20 @@ fn runtime() -> Result<tokio::runtime::Handle, WsClientError> {
 }
 
 fn check_config(config: &WsClientConfig) -> Result<(), WsClientError> {
-    let scheme_ok = config
-        .url
-        .get(..6)
-        .is_some_and(|s| s.eq_ignore_ascii_case("wss://"))
-        || config
-            .url
-            .get(..5)
-            .is_some_and(|s| s.eq_ignore_ascii_case("ws://"));
-    if !scheme_ok {
-        return Err(WsClientError::BadUrl {
-            url: config.url.clone(),
-            reason: "the scheme must be ws:// or wss://".into(),
-        });
+    for url in std::iter::once(&config.url).chain(&config.fallback_urls) {
+        let scheme_ok = url
+            .get(..6)
+            .is_some_and(|s| s.eq_ignore_ascii_case("wss://"))
+            || url
+                .get(..5)
+                .is_some_and(|s| s.eq_ignore_ascii_case("ws://"));
+        if !scheme_ok {
+            return Err(WsClientError::BadUrl {
+                url: url.clone(),
+                reason: "the scheme must be ws:// or wss://".into(),
+            });
+        }
+        build_request(url, &config.headers, config.channel.is_some())?;
     }
     if let Some(channel) = &config.channel
         && (is_channel_id_too_large(channel) || !is_channel_id_valid(channel))

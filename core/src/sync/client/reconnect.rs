@@ -34,6 +34,7 @@ pub(super) async fn supervise(
     let mut ready = Some(ready);
     let mut closing = shared.closing.subscribe();
     let mut attempt: u32 = 0;
+    let mut first_failures = 0;
     loop {
         if shared.is_closing() {
             break;
@@ -72,6 +73,8 @@ pub(super) async fn supervise(
                 let mut writer = writer;
                 let _ = tokio::time::timeout(CLOSE_GRACE, &mut writer.0).await;
                 shared.set_status(ConnectionStatus::Disconnected);
+                // The server went away: the next attempt goes to the next one.
+                shared.rotate();
                 // A server that accepts and then drops at once must not be retried at the
                 // shortest delay forever.
                 if opened_at.elapsed() >= STABLE_CONNECTION {
@@ -80,11 +83,19 @@ pub(super) async fn supervise(
             }
             Err(e) => {
                 shared.set_status(ConnectionStatus::Disconnected);
-                if let Some(ready) = ready.take() {
-                    drop(ready.send(Err(e)));
+                tracing::debug!(url = %shared.current_url(), error = %e, "connection attempt failed");
+                shared.rotate();
+                if ready.is_some() {
+                    // Opening tries every URL once, one after another, before it fails.
+                    first_failures += 1;
+                    if first_failures < shared.urls.len() {
+                        continue;
+                    }
+                    if let Some(ready) = ready.take() {
+                        drop(ready.send(Err(e)));
+                    }
                     break;
                 }
-                tracing::debug!(url = %shared.url, error = %e, "reconnect attempt failed");
             }
         }
         let Some(policy) = shared.reconnect else {
