@@ -27,6 +27,7 @@ use serde_json::{Value as Json, json};
 use tinystore_core::persist::Persister;
 use tinystore_core::{Cell, MergeableStore, Store};
 
+mod postgres;
 #[path = "../../core/benches/workloads/views.rs"]
 mod views;
 #[path = "../../core/benches/workloads/mod.rs"]
@@ -98,9 +99,9 @@ const IMPL: &str = concat!(
 );
 
 /// The selectable workloads, in run order (TinyBase's names for the standard sizes).
-const WORKLOADS: [&str; 19] = [
+const WORKLOADS: [&str; 21] = [
     "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m", "W9", "W9@10k", "W10", "W10@10k",
-    "W11", "W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5",
+    "W11", "W12", "W12f", "W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5",
 ];
 
 /// `tinystore bench`.
@@ -224,6 +225,8 @@ fn run_child(name: &str, quick: bool, run: u64) -> ExitCode {
         "W8m" => w8(&mut out, true),
         "L5" => l5(&mut out),
         "W9" | "W9@10k" | "W10" | "W10@10k" | "W11" => derived_view(&mut out, name),
+        "W12" => postgres::w12(&mut out),
+        "W12f" => postgres::w12f(&mut out),
         _ => unreachable!("checked by the caller"),
     }
     let mut stdout = std::io::stdout().lock();

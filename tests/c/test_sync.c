@@ -197,6 +197,11 @@ TEST(connection_errors) {
   CHECK_STATUS(TINYSTORE_STATUS_INVALID_ARGUMENT,
                tinystore_ws_synchronizer_new(store, url, "{\"requestTimeoutMs\":-1}", &sync));
   CHECK_STATUS(TINYSTORE_STATUS_INVALID_ARGUMENT, tinystore_ws_synchronizer_new(store, url, "[]", &sync));
+  CHECK_STATUS(TINYSTORE_STATUS_INVALID_ARGUMENT,
+               tinystore_ws_synchronizer_new(store, url, "{\"fallbackUrls\":\"ws://x\"}", &sync));
+  CHECK_ERROR_MENTIONS("fallbackUrls");
+  CHECK_STATUS(TINYSTORE_STATUS_INVALID_ARGUMENT,
+               tinystore_ws_synchronizer_new(store, url, "{\"fallbackUrls\":[\"http://x\"]}", &sync));
   CHECK_STATUS(TINYSTORE_STATUS_NULL_ARGUMENT, tinystore_ws_synchronizer_new(store, NULL, NULL, &sync));
   /* A port already in use cannot be bound. */
   tinystore_ws_server_t *first = start_server(NULL, &port), *second = NULL;
@@ -205,11 +210,43 @@ TEST(connection_errors) {
   CHECK_OK(tinystore_store_free(store));
 }
 
+/* A dead first URL: the client opens on the next one of `fallbackUrls`. */
+TEST(fallback_urls) {
+  uint16_t port = 0;
+  tinystore_ws_server_t *server = start_server(NULL, &port);
+  char options[256];
+  snprintf(options, sizeof options, "{\"fallbackUrls\":[\"ws://127.0.0.1:%u/room\"]}", (unsigned)port);
+  tinystore_mergeable_store_t *a = new_mergeable(), *b = new_mergeable();
+  tinystore_ws_synchronizer_t *sa = NULL, *sb = NULL;
+  CHECK_OK(tinystore_ws_synchronizer_new(a, "ws://127.0.0.1:1/room", options, &sa));
+  CHECK_OK(tinystore_ws_synchronizer_new(b, "ws://127.0.0.1:1/room", options, &sb));
+  CHECK_OK(tinystore_ws_synchronizer_start_sync(sa));
+  CHECK_OK(tinystore_ws_synchronizer_start_sync(sb));
+  tinystore_cell_t yes = tinystore_cell_boolean(true), got;
+  CHECK_OK(tinystore_store_set_value(a, "open", &yes));
+  int arrived = 0;
+  for (int i = 0; i < 1000 && !arrived; i++) {
+    if (tinystore_store_get_value(b, "open", &got) == TINYSTORE_STATUS_OK) {
+      arrived = got.type == TINYSTORE_CELL_TYPE_BOOLEAN && got.boolean;
+      tinystore_cell_free(&got);
+    } else {
+      sleep_ms(10);
+    }
+  }
+  CHECK(arrived);
+  CHECK_OK(tinystore_ws_synchronizer_free(sa));
+  CHECK_OK(tinystore_ws_synchronizer_free(sb));
+  CHECK_OK(tinystore_store_free(a));
+  CHECK_OK(tinystore_store_free(b));
+  CHECK_OK(tinystore_ws_server_free(server));
+}
+
 static const test_case CASES[] = {
     CASE(two_stores_sync_through_a_server),
     CASE(rooms_survive_a_server_restart),
     CASE(multiplexed_channel_and_options),
     CASE(connection_errors),
+    CASE(fallback_urls),
 };
 
 RUN_TESTS(CASES)

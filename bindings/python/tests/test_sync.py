@@ -303,3 +303,19 @@ def test_server_listener_removal_and_destroy():
             wait_until(lambda: late.get_value("v") == 1)
     server.destroy()
     assert not server.is_running()
+
+
+def test_ws_synchronizer_falls_back_to_the_next_url():
+    with tinystore.create_ws_server(0) as server:
+        live = f"ws://127.0.0.1:{server.port}/room"
+        a, b = tinystore.create_mergeable_store(), tinystore.create_mergeable_store()
+        dead = "ws://127.0.0.1:1/room"
+        with tinystore.create_ws_synchronizer(a, dead, fallback_urls=[live], reconnect=True) as sa, \
+                tinystore.create_ws_synchronizer(b, live) as sb:
+            assert sa.get_connection_status() == ConnectionStatus.CONNECTED
+            sa.start_sync()
+            sb.start_sync()
+            a.set_cell("t", "r", "c", "via the fallback")
+            converge(a, b)
+        with pytest.raises(TinystoreError):
+            tinystore.create_ws_synchronizer(a, dead, fallback_urls=["ws://127.0.0.1:2/room"])

@@ -615,10 +615,12 @@ def create_custom_persister(store: Store, get_persisted: Callable[[], Any], set_
     ``None`` when nothing is stored; ``set_persisted(document)`` stores a JSON string. An
     exception in either becomes ``TinystoreError.Persist`` from ``load``/``save``."""
 
-def create_ws_synchronizer(store: MergeableStore, url: str, *, channel: Optional[str] = ..., headers: Optional[Dict[str, str]] = ..., reconnect: bool = ..., connect_timeout: Optional[float] = ..., request_timeout: Optional[float] = ..., fragment_size: Optional[int] = ..., on_ignored_error: Optional[Callable[[str], None]] = ...) -> WsSynchronizer:
+def create_ws_synchronizer(store: MergeableStore, url: str, *, channel: Optional[str] = ..., headers: Optional[Dict[str, str]] = ..., reconnect: bool = ..., connect_timeout: Optional[float] = ..., request_timeout: Optional[float] = ..., fragment_size: Optional[int] = ..., on_ignored_error: Optional[Callable[[str], None]] = ..., fallback_urls: Optional[List[str]] = ...) -> WsSynchronizer:
     """Connects ``store`` to the sync server at ``url`` (``ws://host:port/room``), blocking
     until the socket is open; call :meth:`Synchronizer.start_sync` to sync. Raises
-    ``TinystoreError.Sync`` if it cannot connect. Timeouts are in seconds."""
+    ``TinystoreError.Sync`` if it cannot connect. Timeouts are in seconds.
+    ``fallback_urls``: more servers of the same rooms (e.g. several ``tinystore serve`` on
+    one PostgreSQL database), tried in turn when a connection cannot be opened or drops."""
 
 async def create_ws_synchronizer_async(store: MergeableStore, url: str, **kwargs: Any) -> WsSynchronizer:
     """:func:`create_ws_synchronizer` as a coroutine (same keyword arguments)."""

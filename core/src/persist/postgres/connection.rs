@@ -16,6 +16,10 @@ use tokio_postgres::{Client, Config, NoTls};
 use super::listen::Listener;
 use crate::persist::{PersistError, PostgresError};
 
+/// How many command connections a database handle opens at most: loads and saves of
+/// different persisters (a server's rooms) run side by side on them.
+const COMMAND_CONNECTIONS: usize = 4;
+
 /// How long connecting may take before it fails.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -41,7 +45,8 @@ struct Inner {
     config: Config,
     /// `host:port/dbname`, for messages (never the password).
     label: String,
-    command: Mutex<Option<Client>>,
+    /// Command connections, each used by one call at a time (opened on first use).
+    commands: Vec<Mutex<Option<Client>>>,
     listener: OnceLock<Listener>,
 }
 
@@ -137,7 +142,9 @@ impl PostgresDatabase {
             inner: Arc::new(Inner {
                 config,
                 label,
-                command: Mutex::new(Some(client)),
+                commands: std::iter::once(Mutex::new(Some(client)))
+                    .chain((1..COMMAND_CONNECTIONS).map(|_| Mutex::new(None)))
+                    .collect(),
                 listener: OnceLock::new(),
             }),
         })
@@ -150,8 +157,7 @@ impl PostgresDatabase {
 
     /// Whether the command connection is up (it reconnects on its next use when it is not).
     pub fn is_connected(&self) -> bool {
-        self.inner
-            .command
+        self.inner.commands[0]
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
@@ -172,7 +178,15 @@ impl PostgresDatabase {
         &self,
         work: impl AsyncFnOnce(&Client) -> Result<T, PersistError>,
     ) -> Result<T, PersistError> {
-        let mut slot = self.inner.command.lock().unwrap_or_else(|e| e.into_inner());
+        // A free connection, the first opened ones first; when all are busy, wait for one.
+        let commands = &self.inner.commands;
+        let mut slot = commands
+            .iter()
+            .find_map(|m| m.try_lock().ok())
+            .unwrap_or_else(|| {
+                let i = (crate::js::random_u64() % commands.len() as u64) as usize;
+                commands[i].lock().unwrap_or_else(|e| e.into_inner())
+            });
         let client = match slot.take().filter(|c| !c.is_closed()) {
             Some(client) => client,
             None => block_on(open(&self.inner.config, &self.inner.label))?,

@@ -108,6 +108,22 @@ class SyncTest {
     }
 
     @Test
+    fun aDeadFirstUrlFallsBackToTheNext() = ServerProcess.tinystore("--relay-only").use { server ->
+        val a = createMergeableStore()
+        val b = createMergeableStore()
+        val options = WsSynchronizerOptions(fallbackUrls = listOf(server.url("todo")))
+        createWsSynchronizer(a, "ws://127.0.0.1:1/todo", options).use { sa ->
+            createWsSynchronizer(b, server.url("todo")).use { sb ->
+                sa.startSync(null)
+                sb.startSync(null)
+                a.setRow("todos", "1", mapOf("text" to "via the fallback"))
+                converge(a, b)
+                assertEquals("via the fallback", b.cell("todos", "1", "text"))
+            }
+        }
+    }
+
+    @Test
     fun twoKotlinStoresThroughTinystoreServe() = ServerProcess.tinystore("--relay-only").use { server ->
         val a = createMergeableStore()
         val b = createMergeableStore()

@@ -1,0 +1,296 @@
+//! W12: the PostgreSQL persister beside TinyBase's (`cli/bench/postgres.mjs` runs the same
+//! shapes on TinyBase's `createPostgresPersister`), and the cross-process fan-out of servers
+//! sharing rooms in one database (`W12f`, tinystore only).
+//!
+//! Both need a PostgreSQL server: `TINYSTORE_PG_URL` (`postgres://user@host:port`), else the
+//! throwaway cluster of `tests/postgres/pg.sh` (started if needed). Each run uses a database of
+//! its own, dropped at the end.
+
+use std::collections::HashMap;
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tinystore_core::persist::Persister;
+use tinystore_core::persist::postgres::{PostgresDatabase, PostgresPersistence};
+use tinystore_core::sync::{ReconnectPolicy, WsClientConfig, WsSynchronizer};
+use tinystore_core::{Cell, MergeableStore, Store};
+
+use super::Out;
+use super::workloads::{check_loaded, fill, json_mode, tabular_mode};
+
+/// A fresh database for this run, dropped when this is dropped.
+struct Database {
+    server: String,
+    name: String,
+}
+
+impl Database {
+    fn new(label: &str) -> Database {
+        let server = match std::env::var("TINYSTORE_PG_URL") {
+            Ok(url) if !url.is_empty() => url.trim_end_matches('/').to_string(),
+            _ => {
+                let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/postgres/pg.sh");
+                let out = Command::new("bash")
+                    .args([script, "start"])
+                    .output()
+                    .expect("tests/postgres/pg.sh runs");
+                assert!(
+                    out.status.success(),
+                    "W12 needs PostgreSQL: {script} start failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
+            }
+        };
+        let name = format!("bench_{label}_{}", std::process::id());
+        psql(
+            &format!("{server}/postgres"),
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+        psql(
+            &format!("{server}/postgres"),
+            &format!("CREATE DATABASE {name}"),
+        );
+        Database { server, name }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", self.server, self.name)
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([&format!("{}/postgres", self.server), "-X", "-q", "-c"])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .output();
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let out = Command::new("psql")
+        .args([url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// W12: save and load of 50k×10 cells in JSON mode and 10k×10 in tabular mode, and auto-saving
+/// one changed cell into a 100k-row tabular table (each of 200 transactions saved).
+pub(super) fn w12(out: &mut Out) {
+    let database = Database::new("w12");
+    let url = database.url();
+    let db = PostgresDatabase::connect(&url).expect("W12: PostgreSQL is reachable");
+    for (mode, config, rows) in [
+        ("json", json_mode as fn() -> _, out.size(50_000, 500)),
+        ("tabular", tabular_mode as fn() -> _, out.size(10_000, 200)),
+    ] {
+        let store = Store::new();
+        fill(&store, 0, rows);
+        let persister = Persister::new(&store, PostgresPersistence::new(&db, config()));
+        let started = Instant::now();
+        persister.save().expect("W12: save");
+        let save = started.elapsed();
+        let loaded = Store::new();
+        let reader = Persister::new(&loaded, PostgresPersistence::new(&db, config()));
+        let started = Instant::now();
+        reader.load(None).expect("W12: load");
+        let load = started.elapsed();
+        check_loaded(&loaded, rows);
+        out.emit(
+            &format!("W12_pg_save_{mode}"),
+            rows * 10,
+            save,
+            json!({"rows": rows}),
+        );
+        out.emit(
+            &format!("W12_pg_load_{mode}"),
+            rows * 10,
+            load,
+            json!({"rows": rows}),
+        );
+    }
+
+    let rows = out.size(100_000, 1_000);
+    let writes = out.size(200, 20);
+    let store = Store::new();
+    fill(&store, 0, rows);
+    let table = tinystore_core::persist::config::TabularConfig::tables(&["big"]);
+    let big = Store::new();
+    big.set_table("big", &store.get_table("t"));
+    let persister = Persister::new(&big, PostgresPersistence::new(&db, table));
+    persister
+        .start_auto_save()
+        .expect("W12: the first full save");
+    let started = Instant::now();
+    for i in 0..writes {
+        big.set_cell("big", &format!("r{}", (i * 7919) % rows), "c0", -(i as f64));
+    }
+    let autosave = started.elapsed();
+    assert!(!persister.has_unsaved_changes(), "W12: an auto-save failed");
+    persister.destroy();
+    out.emit(
+        "W12_pg_autosave_cell@100k",
+        writes,
+        autosave,
+        json!({"rows": rows, "writes": writes}),
+    );
+}
+
+/// A `tinystore serve` child keeping its rooms in `url`.
+struct ServeChild {
+    child: Child,
+    port: u16,
+}
+
+impl ServeChild {
+    fn start(url: &str) -> ServeChild {
+        let exe = std::env::current_exe().expect("the bench knows its binary");
+        let mut child = Command::new(exe)
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--save-interval-ms",
+                "0",
+                "--db",
+                url,
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("W12f: tinystore serve starts");
+        let stdout = child.stdout.take().expect("piped");
+        let mut port = None;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.expect("W12f: serve's stdout");
+            if let Some(p) = line.strip_prefix("PORT ") {
+                port = p.trim().parse().ok();
+            }
+            if line == "READY" {
+                break;
+            }
+        }
+        ServeChild {
+            child,
+            port: port.expect("W12f: serve printed its port"),
+        }
+    }
+}
+
+impl Drop for ServeChild {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// W12f: 3 server processes on one database, 300 clients over 30 rooms spread across them
+/// (each room has clients on every server); one client per room writes, and the time from the
+/// write to its arrival at the room's clients on the other two servers is recorded.
+pub(super) fn w12f(out: &mut Out) {
+    let database = Database::new("w12f");
+    let url = database.url();
+    let servers: Vec<ServeChild> = (0..3).map(|_| ServeChild::start(&url)).collect();
+    let rooms = out.size(30, 6) as usize;
+    let per_room = out.size(10, 3) as usize;
+    let writes = out.size(20, 3) as usize;
+    type Sent = Arc<Mutex<HashMap<(usize, u64), Instant>>>;
+    let sent: Sent = Arc::default();
+    let samples: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let mut clients = Vec::new();
+    for room in 0..rooms {
+        for k in 0..per_room {
+            let server = &servers[k % servers.len()];
+            let store = MergeableStore::new(None);
+            if k % servers.len() != 0 {
+                let (sent, samples) = (sent.clone(), samples.clone());
+                // Each write is a new row of its own, so every one must arrive (a value written
+                // over and over could be skipped by a merge that brings only the latest).
+                store.add_cell_listener(
+                    Some("w"),
+                    None,
+                    Some("seq"),
+                    move |_, _, _, _, new, old| {
+                        if let (Some(Cell::Number(n)), None) = (new, old)
+                            && let Some(at) = sent.lock().unwrap().get(&(room, *n as u64))
+                        {
+                            samples.lock().unwrap().push(at.elapsed());
+                        }
+                    },
+                    false,
+                );
+            }
+            let sync = WsSynchronizer::connect(
+                &store,
+                WsClientConfig {
+                    url: format!("ws://127.0.0.1:{}/room{room}", server.port),
+                    reconnect: Some(ReconnectPolicy::default()),
+                    ..Default::default()
+                },
+                Default::default(),
+            )
+            .expect("W12f: a client connects");
+            sync.start_sync(None);
+            clients.push((room, k, store, sync));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    for w in 1..=writes as u64 {
+        for (room, k, store, _) in &clients {
+            if *k == 0 {
+                sent.lock().unwrap().insert((*room, w), Instant::now());
+                store.set_cell("w", &w.to_string(), "seq", w as f64);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let expected = rooms * writes * (per_room - per_room.div_ceil(servers.len()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while samples.lock().unwrap().len() < expected && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let elapsed = started.elapsed();
+    let mut got = samples.lock().unwrap().clone();
+    for (_, _, _, sync) in &clients {
+        sync.destroy();
+    }
+    drop(servers);
+    assert!(
+        got.len() == expected,
+        "W12f: only {} of {expected} arrivals within 30 s",
+        got.len()
+    );
+    got.sort();
+    let pct = |p: f64| got[((got.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1e3;
+    out.emit(
+        "W12f_pg_fanout",
+        got.len() as u64,
+        elapsed,
+        json!({
+            "servers": 3, "rooms": rooms, "clients": rooms * per_room, "writes": writes,
+            "arrivals": got.len(), "expected": expected,
+            "p50_ms": (pct(0.5) * 1000.0).round() / 1000.0,
+            "p99_ms": (pct(0.99) * 1000.0).round() / 1000.0,
+            "max_ms": (pct(1.0) * 1000.0).round() / 1000.0,
+        }),
+    );
+}
