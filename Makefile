@@ -38,6 +38,8 @@ kit:
 	fi
 	@cp $(KIT)/peer.mjs $(KIT_DIR)/peer.mjs
 	@cp tests/interop/postgres/tb-postgres.mjs $(KIT_DIR)/tb-postgres.mjs
+	@cp cli/bench/postgres.mjs $(KIT_DIR)/postgres-bench.mjs
+	@cp cli/bench/bench-common.mjs $(KIT_DIR)/bench-common.mjs
 
 fmt-check: setup
 	$(CARGO) fmt --all --check
@@ -144,7 +146,7 @@ perf-deps:
 		fi; \
 		install -p -m 644 $(PERF)/$$d/bench.mjs $(PERF_DIR)/$$d/bench.mjs || exit 1; \
 	done
-	@install -p -m 644 cli/bench/views.mjs $(PERF_DIR)/tinybase/views.mjs
+	@install -p -m 644 cli/bench/views.mjs cli/bench/bench-common.mjs $(PERF_DIR)/tinybase/
 	@mkdir -p $(PERF_DIR)/limits/src
 	@install -p -m 644 $(PERF)/limits/src/main.rs $(PERF_DIR)/limits/src/main.rs
 	@{ cat $(PERF)/limits/Cargo.toml; printf '\n# Built here as its own workspace.\n[workspace]\n'; } \

@@ -29,6 +29,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -36,6 +37,10 @@ import time
 STANDARD = ["W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m"]
 SCALED = ["W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5"]
 VIEWS = ["W9", "W9@10k", "W10", "W10@10k", "W11"]
+# PostgreSQL (a server from TINYSTORE_PG_URL or tests/postgres/pg.sh): W12 beside TinyBase's
+# persister (cli/bench/postgres.mjs, run from the kit's folder, which has `postgres`), W12f
+# (cross-process fan-out) tinystore only.
+POSTGRES = ["W12", "W12f"]
 PEERS = [("yjs", 10_000), ("loro", 10_000), ("yjs", 100_000)]
 SUITES = ["tinystore", "tinybase", "peers", "limits"]
 
@@ -129,13 +134,13 @@ def main():
     ap.add_argument("--work", default="target/perf", help="where node_modules and the limits build are")
     ap.add_argument("--only", default=",".join(SUITES))
     ap.add_argument("--workloads", default=None,
-                    help="comma-separated subset of " + ",".join(STANDARD + SCALED + VIEWS))
+                    help="comma-separated subset of " + ",".join(STANDARD + SCALED + VIEWS + POSTGRES))
     args = ap.parse_args()
     only = set(args.only.split(","))
     chosen = None
     if args.workloads:
         chosen = [w for w in args.workloads.split(",") if w]
-        unknown = [w for w in chosen if w not in STANDARD + SCALED + VIEWS]
+        unknown = [w for w in chosen if w not in STANDARD + SCALED + VIEWS + POSTGRES]
         if unknown:
             ap.error(f"unknown workloads: {', '.join(unknown)}")
         only -= {"peers", "limits"}
@@ -180,6 +185,13 @@ def main():
         print(f"  not available here (BASELINE figures will be used): {', '.join(meta['unavailable'])}",
               file=sys.stderr)
 
+    if pick(POSTGRES) and not os.environ.get("TINYSTORE_PG_URL"):
+        pg = subprocess.run(["bash", os.path.join(os.path.dirname(__file__), "../../tests/postgres/pg.sh"), "start"],
+                            capture_output=True, text=True)
+        if pg.returncode == 0:
+            os.environ["TINYSTORE_PG_URL"] = pg.stdout.strip().splitlines()[-1]
+        else:
+            print(f"  PostgreSQL could not be started: {pg.stderr.strip()[-400:]}", file=sys.stderr)
     r = Runner(args.out)
     started = time.monotonic()
     for run in range(1, args.runs + 1):
@@ -199,6 +211,16 @@ def main():
                     r.child("tinybase", w, node + ["views.mjs", "--child", w], run, cwd=tinybase_dir)
                 elif run == 1:
                     r.failures.append(f"tinybase {w}: views.mjs missing in {tinybase_dir} (make perf-deps)")
+        for w in pick(POSTGRES):
+            if "tinystore" in meta["suites"]:
+                r.child("tinystore", w, [tinystore, "bench", "--child", w], run)
+            if "tinybase" in meta["suites"] and w == "W12":
+                kit = os.path.join(os.path.dirname(work), "kit")
+                # Beside the kit's node_modules (tinybase and postgres), freshly copied.
+                here = os.path.dirname(__file__)
+                shutil.copy(os.path.join(here, "postgres.mjs"), os.path.join(kit, "postgres-bench.mjs"))
+                shutil.copy(os.path.join(here, "bench-common.mjs"), os.path.join(kit, "bench-common.mjs"))
+                r.child("tinybase", w, node + ["postgres-bench.mjs", "--child", w], run, cwd=kit)
         if "peers" in meta["suites"]:
             for engine, rows in PEERS:
                 r.child("peers", f"{engine}@{rows}", node + ["bench.mjs", "--child", engine, str(rows)],

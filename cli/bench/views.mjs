@@ -9,13 +9,9 @@
 // The extra fields (listener calls, checksums) are deterministic: tinystore's run prints the
 // same numbers, which the report compares.
 
-import {loadavg} from 'node:os';
-import {performance} from 'node:perf_hooks';
-
 import {createCheckpoints, createIndexes, createQueries, createStore} from 'tinybase';
 
-const IMPL = 'tinybase-10.0.1/node-' + process.versions.node;
-const RUN = +(process.env.BENCH_RUN ?? 1);
+import {assert, emit, now} from './bench-common.mjs';
 
 // 32-bit LCG (Numerical Recipes constants); draw(n) uses the high 24 bits (as bench.mjs).
 const lcg = (seed) => {
@@ -26,27 +22,7 @@ const lcg = (seed) => {
   };
 };
 
-const now = () => performance.now();
 const gc = () => globalThis.gc?.();
-const emit = (workload, ops, seconds, extra = {}) =>
-  console.log(
-    JSON.stringify({
-      workload,
-      impl: IMPL,
-      run: RUN,
-      ops,
-      seconds: +seconds.toFixed(6),
-      ops_per_s: Math.round(ops / seconds),
-      rss_bytes: process.resourceUsage().maxRSS * 1024,
-      loadavg_1m: loadavg()[0],
-      ...extra,
-    }),
-  );
-const assert = (condition, message) => {
-  if (!condition) {
-    throw new Error('check failed: ' + message);
-  }
-};
 // FNV-1a over the ids, in order: a checksum both implementations compute alike.
 const checksum = (ids, h = 0x811c9dc5) => {
   for (const id of ids) {

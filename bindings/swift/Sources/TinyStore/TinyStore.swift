@@ -17527,6 +17527,11 @@ public struct WsSynchronizerOptions: Equatable, Hashable {
      * Split messages larger than this many bytes into fragments.
      */
     public var fragmentSize: UInt64?
+    /**
+     * More servers of the same rooms, tried in turn when a connection cannot be opened or
+     * drops (round robin with the URL).
+     */
+    public var fallbackUrls: [String]?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -17549,13 +17554,18 @@ public struct WsSynchronizerOptions: Equatable, Hashable {
          */requestTimeoutMs: UInt64? = nil, 
         /**
          * Split messages larger than this many bytes into fragments.
-         */fragmentSize: UInt64? = nil) {
+         */fragmentSize: UInt64? = nil, 
+        /**
+         * More servers of the same rooms, tried in turn when a connection cannot be opened or
+         * drops (round robin with the URL).
+         */fallbackUrls: [String]? = nil) {
         self.channel = channel
         self.headers = headers
         self.reconnect = reconnect
         self.connectTimeoutMs = connectTimeoutMs
         self.requestTimeoutMs = requestTimeoutMs
         self.fragmentSize = fragmentSize
+        self.fallbackUrls = fallbackUrls
     }
 
     
@@ -17579,7 +17589,8 @@ public struct FfiConverterTypeWsSynchronizerOptions: FfiConverterRustBuffer {
                 reconnect: FfiConverterBool.read(from: &buf), 
                 connectTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 requestTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
-                fragmentSize: FfiConverterOptionUInt64.read(from: &buf)
+                fragmentSize: FfiConverterOptionUInt64.read(from: &buf), 
+                fallbackUrls: FfiConverterOptionSequenceString.read(from: &buf)
         )
     }
 
@@ -17590,6 +17601,7 @@ public struct FfiConverterTypeWsSynchronizerOptions: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.connectTimeoutMs, into: &buf)
         FfiConverterOptionUInt64.write(value.requestTimeoutMs, into: &buf)
         FfiConverterOptionUInt64.write(value.fragmentSize, into: &buf)
+        FfiConverterOptionSequenceString.write(value.fallbackUrls, into: &buf)
     }
 }
 
