@@ -19,76 +19,37 @@ use tinystore_core::sync::{ReconnectPolicy, WsClientConfig, WsSynchronizer};
 use tinystore_core::{Cell, MergeableStore, Store};
 
 use super::Out;
+#[path = "../../../core/tests/pg/mod.rs"]
+mod pg;
 use super::workloads::{check_loaded, fill, json_mode, tabular_mode};
 
-/// A fresh database for this run, dropped when this is dropped.
+/// A fresh database for this run (`pg::database`: the suites' server or cluster), dropped
+/// when this is dropped.
 struct Database {
-    server: String,
-    name: String,
+    url: String,
 }
 
 impl Database {
     fn new(label: &str) -> Database {
-        let server = match std::env::var("TINYSTORE_PG_URL") {
-            Ok(url) if !url.is_empty() => url.trim_end_matches('/').to_string(),
-            _ => {
-                let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/postgres/pg.sh");
-                let out = Command::new("bash")
-                    .args([script, "start"])
-                    .output()
-                    .expect("tests/postgres/pg.sh runs");
-                assert!(
-                    out.status.success(),
-                    "W12 needs PostgreSQL: {script} start failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string()
-            }
-        };
-        let name = format!("bench_{label}_{}", std::process::id());
-        psql(
-            &format!("{server}/postgres"),
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        );
-        psql(
-            &format!("{server}/postgres"),
-            &format!("CREATE DATABASE {name}"),
-        );
-        Database { server, name }
+        Database {
+            url: pg::database("bench", label),
+        }
     }
 
     fn url(&self) -> String {
-        format!("{}/{}", self.server, self.name)
+        self.url.clone()
     }
 }
 
 impl Drop for Database {
     fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([&format!("{}/postgres", self.server), "-X", "-q", "-c"])
-            .arg(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .output();
+        if let Some((_, name)) = self.url.rsplit_once('/') {
+            let _ = Command::new("psql")
+                .args([&format!("{}/postgres", pg::server()), "-X", "-q", "-c"])
+                .arg(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .output();
+        }
     }
-}
-
-fn psql(url: &str, sql: &str) {
-    let out = Command::new("psql")
-        .args([url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
-        .output()
-        .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// W12: save and load of 50k×10 cells in JSON mode and 5k×10 in tabular mode, and auto-saving

@@ -156,3 +156,31 @@ pub(crate) fn choose(
         "{database}: no free table name for room {path:?} after {limit} candidates"
     )))
 }
+
+/// Refuses recorded rooms whose tables the database treats as one
+/// ([`PersistError::AliasedRooms`], listing them in a stable order so the message is the same
+/// on every start): those rooms' data is already mixed in one table.
+pub(crate) fn check_aliases(
+    rules: IdentifierRules,
+    recorded: Vec<(String, String)>,
+) -> Result<(), PersistError> {
+    let mut by_fold: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (path, table) in recorded {
+        by_fold
+            .entry(rules.fold(&table))
+            .or_default()
+            .push((path, table));
+    }
+    let mut groups: Vec<Vec<(String, String)>> =
+        by_fold.into_values().filter(|g| g.len() > 1).collect();
+    if groups.is_empty() {
+        return Ok(());
+    }
+    for group in &mut groups {
+        group.sort();
+    }
+    groups.sort();
+    Err(PersistError::AliasedRooms {
+        aliases: groups.into_iter().flatten().collect(),
+    })
+}

@@ -1,4 +1,4 @@
-//! What the PostgreSQL suites share: a real PostgreSQL server (`tests/postgres/pg.sh` starts a
+//! What the PostgreSQL suites (and `tinystore bench W12`) share: a real PostgreSQL server (`tests/postgres/pg.sh` starts a
 //! throwaway cluster under `target/pg`, installing PostgreSQL when it is missing) and a fresh
 //! database per test. `TINYSTORE_PG_URL` (`postgres://user@host:port`) points the suites at
 //! another server instead. When no server can be had, the tests fail and say why.

@@ -188,35 +188,11 @@ impl PostgresPersistence {
 
     fn read_json(&self, config: &JsonConfig) -> Result<Option<Persisted>, PersistError> {
         let managed = &self.managed;
-        let rows = self.db.transaction(async |client| {
+        let text = self.db.transaction(async |client| {
             let schema = Schema::read(client, managed).await?;
-            tables::load_table(
-                client,
-                &schema,
-                &config.table,
-                &config.id_column,
-                None,
-                None,
-                Decode::Raw,
-            )
-            .await
+            read_document(client, &schema, config).await
         })?;
-        let Some((_, cells)) = rows.into_iter().find(|(id, _)| id == "_") else {
-            return Ok(None);
-        };
-        match cells.into_iter().find(|(c, _)| *c == config.store_column) {
-            Some((_, serde_json::Value::String(text))) => Ok(Some(Persisted::Json(text))),
-            Some((_, serde_json::Value::Null)) | None => Ok(None),
-            Some((_, other)) => Err(PersistError::content(format!(
-                "the stored document is JSON of type {}, not text",
-                match other {
-                    serde_json::Value::Object(_) => "object",
-                    serde_json::Value::Array(_) => "array",
-                    serde_json::Value::Bool(_) => "boolean",
-                    _ => "number",
-                }
-            ))),
-        }
+        Ok(text.map(Persisted::Json))
     }
 
     fn read_tabular(&self, config: &TabularConfig) -> Result<Option<Persisted>, PersistError> {
@@ -645,10 +621,11 @@ impl Persistence for PostgresPersistence {
                             store.apply_mergeable_changes_json(&changes)?;
                         }
                     }
-                    let document = target.document();
+                    // The document (megabytes for a large store) is moved into the row and
+                    // taken back out afterwards, not copied.
                     let rows: Vec<SavedRow> = vec![(
                         "_".into(),
-                        Some(vec![(config.store_column.clone(), Some(document.clone()))]),
+                        Some(vec![(config.store_column.clone(), Some(target.document()))]),
                     )];
                     tables::save_table(
                         client,
@@ -666,12 +643,15 @@ impl Persistence for PostgresPersistence {
                     )
                     .await?;
                     mark.end(client).await?;
-                    Ok(document)
+                    Ok(rows)
                 });
                 mark.settle(&self.pending, result.is_ok());
-                let document = result?;
+                let rows = result?;
                 if self.merging {
-                    self.last = Some(document);
+                    self.last = rows
+                        .into_iter()
+                        .next()
+                        .and_then(|(_, cells)| cells?.into_iter().next()?.1);
                 }
                 Ok(())
             }

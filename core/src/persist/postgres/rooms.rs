@@ -14,7 +14,7 @@ use super::{PostgresDatabase, PostgresPersistence};
 use crate::hash::fnv1a;
 use crate::persist::PersistError;
 use crate::persist::config::JsonConfig;
-use crate::persist::room_names::{IdentifierRules, choose};
+use crate::persist::room_names::{IdentifierRules, check_aliases, choose};
 
 /// The table recording which table each room path uses (the same as in SQLite).
 pub const ROOMS_TABLE: &str = "tinystore_rooms";
@@ -56,24 +56,7 @@ impl PostgresRooms {
                 .map_err(pg_err("creating the rooms table"))?;
             recorded(client).await
         })?;
-        let mut by_fold: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for (path, table) in recorded {
-            by_fold
-                .entry(rules.fold(&table))
-                .or_default()
-                .push((path, table));
-        }
-        let mut groups: Vec<Vec<(String, String)>> =
-            by_fold.into_values().filter(|g| g.len() > 1).collect();
-        if !groups.is_empty() {
-            for group in &mut groups {
-                group.sort();
-            }
-            groups.sort();
-            return Err(PersistError::AliasedRooms {
-                aliases: groups.into_iter().flatten().collect(),
-            });
-        }
+        check_aliases(rules, recorded)?;
         Ok(PostgresRooms { db, rules })
     }
 

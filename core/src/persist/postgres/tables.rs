@@ -334,13 +334,7 @@ pub(crate) async fn save_table(
     if partial {
         let Some(content) = content else {
             if sub_ids.is_none() {
-                client
-                    .batch_execute(&format!(
-                        "DELETE FROM{quoted}{}",
-                        where_sql(table, condition, None)
-                    ))
-                    .await
-                    .map_err(err("clearing"))?;
+                delete_rows(client, table, condition, None).await?;
             }
             return Ok(());
         };
@@ -368,16 +362,13 @@ pub(crate) async fn save_table(
             }
         }
         if !deleted.is_empty() {
-            client
-                .execute(
-                    &format!(
-                        "DELETE FROM{quoted}{}",
-                        where_sql(table, condition, Some(&format!("({id}=ANY($1))")))
-                    ),
-                    &[&deleted],
-                )
-                .await
-                .map_err(err("deleting rows of"))?;
+            delete_rows(
+                client,
+                table,
+                condition,
+                Some((&format!("({id}=ANY($1))"), &deleted)),
+            )
+            .await?;
         }
         for (columns, rows) in upserts {
             upsert(client, table, row_id_column, &columns, &rows).await?;
@@ -397,26 +388,36 @@ pub(crate) async fn save_table(
         let rows: Vec<&SavedRow> = content.unwrap_or_default().iter().collect();
         upsert(client, table, row_id_column, &changing, &rows).await?;
         let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
-        client
-            .execute(
-                &format!(
-                    "DELETE FROM{quoted}{}",
-                    where_sql(table, condition, Some(&format!("{id}<>ALL($1)")))
-                ),
-                &[&ids],
-            )
-            .await
-            .map_err(err("deleting rows of"))?;
+        delete_rows(
+            client,
+            table,
+            condition,
+            Some((&format!("{id}<>ALL($1)"), &ids)),
+        )
+        .await?;
     } else if sub_ids.is_none() && schema.has_table(table) {
-        client
-            .batch_execute(&format!(
-                "DELETE FROM{quoted}{}",
-                where_sql(table, condition, None)
-            ))
-            .await
-            .map_err(err("clearing"))?;
+        delete_rows(client, table, condition, None).await?;
     }
     Ok(())
+}
+
+/// `DELETE FROM table WHERE condition [AND extra]`, `extra` testing the row ids given as `$1`.
+async fn delete_rows(
+    client: &Client,
+    table: &str,
+    condition: Option<&str>,
+    ids: Option<(&str, &[&str])>,
+) -> Result<(), PersistError> {
+    let sql = format!(
+        "DELETE FROM{}{}",
+        quote_identifier(table),
+        where_sql(table, condition, ids.map(|(extra, _)| extra))
+    );
+    match ids {
+        Some((_, ids)) => client.execute(&sql, &[&ids]).await.map(drop),
+        None => client.batch_execute(&sql).await,
+    }
+    .map_err(pg_err(format!("deleting rows of {table}")))
 }
 
 /// TinyBase's upsert (`INSERT … ON CONFLICT(id) DO UPDATE SET c=excluded.c`), one array per

@@ -33,8 +33,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{SqliteJsonConfig, SqlitePersistence};
-use crate::persist::room_names::choose;
 pub use crate::persist::room_names::{IdentifierRules, table_for_path};
+use crate::persist::room_names::{check_aliases, choose};
 use crate::persist::{PersistError, SqliteError};
 
 /// The table recording which table each room path uses (existing databases have it).
@@ -157,25 +157,7 @@ impl RoomTables {
             "CREATE TABLE IF NOT EXISTS {ROOMS_TABLE}(path TEXT PRIMARY KEY, table_name TEXT UNIQUE NOT NULL)"
         ))
         .map_err(sql("creating the rooms table"))?;
-        let mut by_fold: HashMap<String, Vec<(String, String)>> = HashMap::new();
-        for (path, table) in recorded(conn)? {
-            by_fold
-                .entry(rules.fold(&table))
-                .or_default()
-                .push((path, table));
-        }
-        let mut groups: Vec<Vec<(String, String)>> =
-            by_fold.into_values().filter(|g| g.len() > 1).collect();
-        if !groups.is_empty() {
-            // A stable order, so the message is the same on every start.
-            for group in &mut groups {
-                group.sort();
-            }
-            groups.sort();
-            return Err(PersistError::AliasedRooms {
-                aliases: groups.into_iter().flatten().collect(),
-            });
-        }
+        check_aliases(rules, recorded(conn)?)?;
         Ok(RoomTables { rules })
     }
 
