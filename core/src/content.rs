@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value as Json};
 
 use crate::js;
-use crate::json;
+use crate::json::{self, ContainerKind};
 use crate::types::Cell;
 
 /// A Row: `{cellId: Cell}`.
@@ -145,6 +145,128 @@ pub fn values_from_json(json: &Json, encoded: bool) -> Result<Values, ContentErr
     row_from_json(json, encoded)
 }
 
+/// `[tables, values]` in encoded form decoded in one pass over the text, straight into
+/// [`Tables`] and [`Values`] (no intermediate `serde_json::Value` tree: a persisted store is
+/// megabytes of JSON).
+///
+/// It builds exactly what [`tables_from_json`] and [`values_from_json`] build from the parsed
+/// text, but returns `None` for anything else it meets (invalid JSON or shape, changes
+/// `[…, 1]`, a raw array or object as a cell, a repeated key): the caller then takes the
+/// checked path, which reports the error or applies `JSON.parse`'s rule for repeated keys.
+///
+/// ```
+/// use tinystore_core::content::content_from_str;
+/// let (tables, values) = content_from_str(r#"[{"pets":{"fido":{"legs":4}}},{"open":true}]"#).unwrap();
+/// assert_eq!(tables["pets"]["fido"].len(), 1);
+/// assert_eq!(values.len(), 1);
+/// assert!(content_from_str(r#"[{},{},1]"#).is_none());
+/// ```
+pub fn content_from_str(text: &str) -> Option<(Tables, Values)> {
+    let mut sink = ContentSink::default();
+    json::parse_into(text, &mut sink).ok()?;
+    (!sink.failed && sink.depth == 0 && sink.done == 2).then_some((sink.tables, sink.values))
+}
+
+/// The event sink of [`content_from_str`]. Depths (open containers): 1 the payload array,
+/// 2 the tables or values object, 3 a table, 4 a row.
+#[derive(Default)]
+struct ContentSink {
+    failed: bool,
+    depth: usize,
+    /// Payload elements completed (0: reading tables, 1: reading values).
+    done: usize,
+    table_key: String,
+    row_key: String,
+    cell_key: Option<String>,
+    row: Row,
+    table: Table,
+    tables: Tables,
+    values: Values,
+}
+
+/// Puts a finished map in JavaScript object order, as [`ordered`] reads a parsed object.
+fn in_js_order<T>(map: &mut IndexMap<String, T>) {
+    if map.keys().any(|k| js::array_index(k).is_some()) {
+        let items: Vec<(String, T)> = map.drain(..).collect();
+        map.extend(js::object_order(items));
+    }
+}
+
+impl json::Sink for ContentSink {
+    const DECODE: bool = true;
+    const MAX_DEPTH: usize = 4;
+
+    fn scalar(&mut self, value: Json) {
+        let target = match (self.depth, self.done) {
+            (4, 0) => &mut self.row,
+            (2, 1) => &mut self.values,
+            _ => return self.failed = true,
+        };
+        match self.cell_key.take() {
+            Some(key) if !target.contains_key(&key) => {
+                target.insert(key, Cell::from_encoded_json(value));
+            }
+            _ => self.failed = true,
+        }
+    }
+
+    fn key(&mut self, key: String) {
+        match (self.depth, self.done) {
+            (2, 0) => self.table_key = key,
+            (3, 0) => self.row_key = key,
+            (4, 0) | (2, 1) => self.cell_key = Some(key),
+            _ => self.failed = true,
+        }
+    }
+
+    fn begin(&mut self, kind: ContainerKind) {
+        let expected = match (self.depth, self.done) {
+            (0, _) => ContainerKind::Array,
+            (1, 0 | 1) | (2 | 3, 0) => ContainerKind::Object,
+            _ => return self.failed = true,
+        };
+        if kind != expected {
+            self.failed = true;
+        }
+        self.depth += 1;
+    }
+
+    fn end(&mut self) {
+        if self.failed {
+            return;
+        }
+        match (self.depth, self.done) {
+            (4, 0) => {
+                let mut row = std::mem::take(&mut self.row);
+                in_js_order(&mut row);
+                let key = std::mem::take(&mut self.row_key);
+                if self.table.insert(key, row).is_some() {
+                    self.failed = true;
+                }
+            }
+            (3, 0) => {
+                let mut table = std::mem::take(&mut self.table);
+                in_js_order(&mut table);
+                let key = std::mem::take(&mut self.table_key);
+                if self.tables.insert(key, table).is_some() {
+                    self.failed = true;
+                }
+            }
+            (2, 0) => {
+                in_js_order(&mut self.tables);
+                self.done = 1;
+            }
+            (2, 1) => {
+                in_js_order(&mut self.values);
+                self.done = 2;
+            }
+            (1, 2) => {}
+            _ => self.failed = true,
+        }
+        self.depth = self.depth.saturating_sub(1);
+    }
+}
+
 /// Parses JSON text with JavaScript's `JSON.parse` rules.
 pub fn parse_json(text: &str) -> Result<Json, ContentError> {
     json::parse(text).map_err(|e| ContentError::Json(e.to_string()))
@@ -239,6 +361,64 @@ impl Changes {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The one-pass decoder builds what the checked path builds, in the same order, and
+    /// leaves everything else to it.
+    #[test]
+    fn one_pass_content_matches_the_checked_path() {
+        let checked = |text: &str| {
+            let doc = parse_json(text).unwrap();
+            let parts = doc.as_array().unwrap();
+            (
+                tables_from_json(&parts[0], true).unwrap(),
+                values_from_json(&parts[1], true).unwrap(),
+            )
+        };
+        for text in [
+            r#"[{},{}]"#,
+            r#" [ { "t" : { "r" : { "c" : 1 } } } , { "v" : "x" } ] "#,
+            r#"[{"t":{"b":{"z":1,"10":2,"a":true},"2":{},"1":{"c":"\u00e9\"q"}},"0":{"r":{"c":-0.5}}},{"9":null,"w":false,"1":"\ufffd[1]"}]"#,
+        ] {
+            let fast = content_from_str(text).expect(text);
+            let slow = checked(text);
+            assert_eq!(fast, slow, "{text}");
+            let order = |t: &Tables| -> Vec<String> {
+                t.iter()
+                    .flat_map(|(t, rows)| {
+                        rows.iter().flat_map(move |(r, cells)| {
+                            cells.keys().map(move |c| format!("{t}.{r}.{c}"))
+                        })
+                    })
+                    .collect()
+            };
+            assert_eq!(order(&fast.0), order(&slow.0), "{text}");
+            assert_eq!(
+                fast.1.keys().collect::<Vec<_>>(),
+                slow.1.keys().collect::<Vec<_>>()
+            );
+        }
+        for text in [
+            "",
+            "{}",
+            "[]",
+            "[{}]",
+            "[{},{},1]",
+            "[{},{},{}]",
+            r#"[{"t":5},{}]"#,
+            r#"[{"t":{"r":5}},{}]"#,
+            r#"[{"t":{"r":{"c":[1]}}},{}]"#,
+            r#"[{"t":{"r":{"c":{"a":1}}}},{}]"#,
+            r#"[{},{"v":{}}]"#,
+            r#"[{"t":{"r":{"c":1,"c":2}}},{}]"#,
+            r#"[{"t":{"r":{}},"t":{}},{}]"#,
+            r#"[{},{"v":1,"v":2}]"#,
+            r#"[{},{}] x"#,
+            r#"[{},{}"#,
+            r#"[[{},"",0],[{},"",0]]"#,
+        ] {
+            assert_eq!(content_from_str(text), None, "{text}");
+        }
+    }
 
     #[test]
     fn changes_round_trip() {

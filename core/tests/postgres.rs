@@ -185,6 +185,60 @@ fn tabular_text_that_is_not_json_is_an_error_and_the_store_is_kept() {
     assert_eq!(store.get_json(), r#"[{"t":{"r":{"c":1}}},{}]"#);
 }
 
+/// Tables made by hand may have columns of other types: each reads as TinyBase's driver gives
+/// it (numbers and booleans as they are, a `varchar` as text; a JSON-typed cell is refused).
+#[test]
+fn columns_of_other_types_read_as_their_values() {
+    let url = pg::database("pgp", "types");
+    pg::psql(
+        &url,
+        "CREATE TABLE pets(\"_id\" integer PRIMARY KEY, legs integer, weight real, tame boolean, species varchar(20), tag jsonb)",
+    );
+    pg::psql(
+        &url,
+        "INSERT INTO pets VALUES (1, 4, 7.5, true, '\"dog\"', NULL), (2, NULL, NULL, NULL, NULL, NULL)",
+    );
+    let store = Store::new();
+    let persister = Persister::new(
+        &store,
+        PostgresPersistence::connect(&url, TabularConfig::tables(&["pets"])).unwrap(),
+    );
+    persister.load(None).unwrap();
+    assert_eq!(
+        store.get_json(),
+        r#"[{"pets":{"1":{"legs":4,"weight":7.5,"tame":true,"species":"dog","tag":null},"2":{"legs":null,"weight":null,"tame":null,"species":null,"tag":null}}},{}]"#
+    );
+    pg::psql(&url, "UPDATE pets SET tag = '{\"a\":1}' WHERE \"_id\" = 1");
+    let e = persister.load(None).unwrap_err();
+    assert!(e.to_string().contains("tag"), "{e}");
+
+    // A JSON-mode document in a varchar column loads; one in a jsonb column is an error.
+    pg::psql(
+        &url,
+        "CREATE TABLE doc(\"_id\" varchar PRIMARY KEY, store varchar); INSERT INTO doc VALUES ('_', '[{\"t\":{\"r\":{\"c\":1}}},{}]')",
+    );
+    let config = JsonConfig {
+        table: "doc".into(),
+        ..JsonConfig::default()
+    };
+    let loaded = Store::new();
+    Persister::new(
+        &loaded,
+        PostgresPersistence::connect(&url, config.clone()).unwrap(),
+    )
+    .load(None)
+    .unwrap();
+    assert_eq!(loaded.get_json(), r#"[{"t":{"r":{"c":1}}},{}]"#);
+    pg::psql(
+        &url,
+        "ALTER TABLE doc ALTER COLUMN store TYPE jsonb USING store::jsonb",
+    );
+    let e = Persister::new(&loaded, PostgresPersistence::connect(&url, config).unwrap())
+        .load(None)
+        .unwrap_err();
+    assert_eq!(e.kind(), PersistErrorKind::Content);
+}
+
 #[test]
 fn an_unreachable_database_is_an_error_at_once() {
     let started = Instant::now();

@@ -850,6 +850,17 @@ fn apply_persisted(
 /// assert!(apply_document(&store.target(), "{}").is_err());
 /// ```
 pub fn apply_document(target: &Target, text: &str) -> Result<(), PersistError> {
+    // The common documents in one pass; anything else through the checked path below.
+    if let Some((tables, values)) = content::content_from_str(text) {
+        target.store().set_content(&tables, &values);
+        return Ok(());
+    }
+    if let Target::Mergeable(m) = target
+        && is_stamped_content(text)
+        && m.set_mergeable_content_json(text).is_ok()
+    {
+        return Ok(());
+    }
     let doc = json::parse(text).map_err(PersistError::content_from)?;
     let parts = doc
         .as_array()
@@ -884,6 +895,17 @@ pub fn apply_document(target: &Target, text: &str) -> Result<(), PersistError> {
         _ => return Err(PersistError::content("not a TinyBase document")),
     }
     Ok(())
+}
+
+/// Whether a document is framed as stamped content is (`[[…]]`), so that a MergeableStore
+/// may take it whole; changes (`[…, 1]`) and errors go through the checked path.
+fn is_stamped_content(text: &str) -> bool {
+    let mut head = text.bytes().filter(|b| !b.is_ascii_whitespace());
+    let mut tail = text.bytes().rev().filter(|b| !b.is_ascii_whitespace());
+    head.next() == Some(b'[')
+        && head.next() == Some(b'[')
+        && tail.next() == Some(b']')
+        && tail.next() == Some(b']')
 }
 
 /// The live (non-tombstone) cells and values of stamped content.

@@ -6,13 +6,15 @@
 //!
 //! Two differences in the statements, not in what they do: rows are upserted and kept through
 //! arrays (`unnest($1::text[],…)`, `<>ALL($1)`) instead of one placeholder per value, so a
-//! table of any size is one statement (PostgreSQL allows 65,535 placeholders), and rows are
-//! read as `row_to_json`, so a column of any type reads as TinyBase's driver would give it.
+//! table of any size is one statement (PostgreSQL allows 65,535 placeholders), and a column
+//! that is not text is read as its JSON (`to_json`), so it reads as TinyBase's driver would
+//! give it.
 
 use std::collections::HashMap;
 
 use serde_json::Value as Json;
 use tokio_postgres::Client;
+use tokio_postgres::types::Type;
 
 use super::connection::pg_err;
 use crate::hash::fnv1a;
@@ -124,31 +126,78 @@ pub(crate) async fn load_table(
     if !schema.can_select(table, row_id_column) {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT row_to_json(r)::text FROM(SELECT*FROM{}{})r",
+    let context = || format!("reading {table}");
+    let from = format!(
+        "FROM{}{}",
         quote_identifier(table),
         where_sql(table, condition, None)
     );
-    let rows = client
-        .query(&sql, &[])
+    // Text columns (all of TinyBase's) are read as they are; a column of another type is read
+    // as its JSON, which is what TinyBase's driver makes of it.
+    let probe = client
+        .prepare(&format!("SELECT*{from}"))
         .await
-        .map_err(pg_err(format!("reading {table}")))?;
+        .map_err(pg_err(context()))?;
+    let as_json: Vec<bool> = probe
+        .columns()
+        .iter()
+        .map(|c| {
+            !matches!(
+                *c.type_(),
+                Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME
+            )
+        })
+        .collect();
+    let names: Vec<String> = probe
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    let statement = if as_json.iter().any(|j| *j) {
+        let list = names
+            .iter()
+            .zip(&as_json)
+            .map(|(name, json)| {
+                if *json {
+                    format!("to_json({})::text", quote_identifier(name))
+                } else {
+                    quote_identifier(name)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        client
+            .prepare(&format!("SELECT {list} {from}"))
+            .await
+            .map_err(pg_err(context()))?
+    } else {
+        probe
+    };
+    let Some(id_index) = names.iter().position(|n| n == row_id_column) else {
+        return Ok(Vec::new());
+    };
+    let rows = client
+        .query(&statement, &[])
+        .await
+        .map_err(pg_err(context()))?;
     let mut loaded = Vec::with_capacity(rows.len());
     for row in rows {
-        let text: String = row.try_get(0).map_err(pg_err(format!("reading {table}")))?;
-        let Json::Object(columns) = json::parse(&text).map_err(PersistError::content_from)? else {
-            return Err(PersistError::content(format!(
-                "a row of {table} is not an object"
-            )));
-        };
         let mut id = None;
-        let mut cells = Vec::with_capacity(columns.len());
-        for (name, value) in columns {
-            if name == row_id_column {
-                id = Some(row_id_of(&value));
+        let mut cells = Vec::with_capacity(names.len());
+        for (i, name) in names.iter().enumerate() {
+            if i != id_index && sub_ids.is_some_and(|ids| !ids.contains(name)) {
                 continue;
             }
-            if sub_ids.is_some_and(|ids| !ids.contains(&name)) {
+            let text: Option<String> = row.try_get(i).map_err(pg_err(context()))?;
+            let value = match text {
+                None => Json::Null,
+                Some(text) if as_json[i] => {
+                    json::parse(&text).map_err(PersistError::content_from)?
+                }
+                Some(text) => Json::String(text),
+            };
+            if i == id_index {
+                id = Some(row_id_of(&value));
                 continue;
             }
             let value = match (decode, value) {
@@ -164,7 +213,7 @@ pub(crate) async fn load_table(
                     )));
                 }
             };
-            cells.push((name, value));
+            cells.push((name.clone(), value));
         }
         if let Some(id) = id
             && !cells.is_empty()
@@ -434,12 +483,20 @@ async fn upsert(
     }
     let mut names = vec![quote_identifier(row_id_column)];
     names.extend(columns.iter().map(|c| quote_identifier(c)));
-    let arrays: Vec<String> = (1..=names.len()).map(|i| format!("${i}::text[]")).collect();
+    // One row (a JSON-mode document: megabytes) as plain parameters, more as arrays.
+    let single = rows.len() == 1;
+    let placeholders: Vec<String> = (1..=names.len())
+        .map(|i| format!("${i}::text{}", if single { "" } else { "[]" }))
+        .collect();
+    let source = if single {
+        format!("VALUES({})", placeholders.join(","))
+    } else {
+        format!("SELECT*FROM unnest({})", placeholders.join(","))
+    };
     let mut sql = format!(
-        "INSERT INTO{}({})SELECT*FROM unnest({})ON CONFLICT({})DO ",
+        "INSERT INTO{}({}){source}ON CONFLICT({})DO ",
         quote_identifier(table),
         names.join(","),
-        arrays.join(","),
         names[0]
     );
     if columns.is_empty() {
@@ -466,12 +523,16 @@ async fn upsert(
             values[i].push(value);
         }
     }
-    let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&ids];
-    params.extend(
-        values
-            .iter()
-            .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync)),
-    );
+    type Param<'p> = &'p (dyn tokio_postgres::types::ToSql + Sync);
+    let params: Vec<Param> = if single {
+        std::iter::once(&ids[0] as Param)
+            .chain(values.iter().map(|v| &v[0] as Param))
+            .collect()
+    } else {
+        std::iter::once(&ids as Param)
+            .chain(values.iter().map(|v| v as Param))
+            .collect()
+    };
     client
         .execute(&sql, &params)
         .await
