@@ -13,7 +13,7 @@ KIT_DIR := $(CURDIR)/target/kit
 export TINYSTORE_KIT ?= $(abspath $(KIT))
 export TINYSTORE_NODE_MODULES ?= $(KIT_DIR)/node_modules
 
-.PHONY: run test setup kit fmt-check clippy rust-test bench docs clean fuzz-smoke
+.PHONY: run test setup kit fmt-check clippy clippy-and-kit rust-test bench docs clean fuzz-smoke
 
 run: setup
 	$(CARGO) run --release -p tinystore-cli -- demo
@@ -50,7 +50,14 @@ clippy: setup
 rust-test: setup kit
 	$(CARGO) test --workspace
 
-test: fmt-check clippy kit rust-test bench-quick fuzz-smoke c-test py-test kotlin-test swift-check examples-test
+# clippy (CPU-bound) beside the kit's npm install (network- and disk-bound): on a fresh clone
+# each takes minutes.
+clippy-and-kit:
+	@$(MAKE) --no-print-directory -j2 --output-sync=target clippy kit
+
+# py-test before c-test: maturin's release build of libtinystore (pip install) and cargo's then
+# differ only in the library's last link, not in a second build of tinystore-core.
+test: fmt-check clippy-and-kit rust-test bench-quick fuzz-smoke py-test c-test kotlin-test swift-check examples-test
 	@bash tests/postgres/pg.sh stop
 	@echo "make test: all gates passed"
 
@@ -205,10 +212,11 @@ py-test: setup kit py-install
 	$(CARGO) build --release -p tinystore-cli
 	cd bindings/python && TINYSTORE_BIN=$(CURDIR)/target/release/tinystore $(PY_VENV)/bin/python -m pytest -q tests
 
-# Kotlin and Swift sources generated from the release library by the pinned bindgen.
+# Kotlin and Swift sources generated from the release library by the pinned bindgen (built as
+# maturin builds it for the Python package, `--bin` from the root, so that the two share it).
 bindings: setup
 	$(CARGO) build --release -p tinystore-ffi
-	$(CARGO) build -p uniffi-bindgen
+	$(CARGO) build --bin uniffi-bindgen
 	rm -rf $(BINDINGS_GEN)/kotlin $(BINDINGS_GEN)/swift
 	$(UNIFFI_BINDGEN) generate target/release/libtinystore.so -l kotlin --no-format -o $(BINDINGS_GEN)/kotlin
 	$(UNIFFI_BINDGEN) generate target/release/libtinystore.so -l swift --no-format -o $(BINDINGS_GEN)/swift

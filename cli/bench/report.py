@@ -460,6 +460,35 @@ class Report:
                     f"{verdict}: {shown} |")
             add("")
 
+        # PostgreSQL
+        pg = [(w, label) for w, label in PG_WORKLOADS if self.ts(w)]
+        fanout = self.ts("W12f_pg_fanout")
+        if pg or fanout:
+            add("## PostgreSQL (W12)")
+            add("")
+            add("`tinystore bench W12 W12f` beside `cli/bench/postgres.mjs` (TinyBase 10.0.1's "
+                "`createPostgresPersister` on the kit's `postgres` driver), on one PostgreSQL 15 on loopback "
+                "(`tests/postgres/pg.sh`'s cluster, fsync on), each side in a database of its own "
+                "(cli/bench/notes.md, \"PostgreSQL\"). Target: ≥ 5× TinyBase on each W12 row; W12f p99 < 100 ms.")
+            add("")
+            add("| workload (ops) | tinystore | TinyBase 10.0.1 | TinyBase ÷ tinystore | target |")
+            add("|---|---|---|---|---|")
+            for w, label in pg:
+                a = self.ts(w)
+                b = self.stat(w, "tinybase", baseline_ok=False)
+                r = self.ratio(w)
+                met = "—" if r is None else ("met" if r[0] >= 5 else "**not met**")
+                add(f"| {label} ({a.ops:,}) | {cell(a)} | {cell(b) if b else '—'} | {self.fmt_ratio(r)} | "
+                    f"≥ 5× ({met}) |")
+            if fanout:
+                p50 = Stat(self.now[("W12f_pg_fanout", "tinystore")], "p50_ms")
+                p99 = Stat(self.now[("W12f_pg_fanout", "tinystore")], "p99_ms")
+                met = "met" if p99.med < 100 else "**not met**"
+                add(f"| W12f write on one of 3 server processes → a client of another, p50 / p99 "
+                    f"({fanout.ops:,} arrivals) | {p50.med:.1f} ms / {p99.med:.1f} ms | — | — | "
+                    f"p99 < 100 ms ({met}) |")
+            add("")
+
         # Scaled-up
         add("## Scaled-up variants (`@100k`)")
         add("")
@@ -548,6 +577,15 @@ class Report:
             add(re.sub(r"\{\{(\w+(?::[^}]*)?)\}\}", self.placeholder, notes).rstrip())
             add("")
         return "\n".join(L)
+
+
+PG_WORKLOADS = [
+    ("W12_pg_save_json", "W12 save, JSON mode, 50k×10 cells"),
+    ("W12_pg_load_json", "W12 load, JSON mode, 50k×10 cells"),
+    ("W12_pg_save_tabular", "W12 save, tabular, 5k×10 cells"),
+    ("W12_pg_load_tabular", "W12 load, tabular, 5k×10 cells"),
+    ("W12_pg_autosave_cell@100k", "W12 auto-save of one cell into 100k rows, 200 writes"),
+]
 
 
 def main():

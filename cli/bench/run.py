@@ -161,7 +161,10 @@ def main():
 
     available = {
         "tinystore": os.path.exists(tinystore),
-        "tinybase": os.path.exists(os.path.join(tinybase_dir, "node_modules", "tinybase")),
+        # W12 runs TinyBase from the kit's folder (make kit), the others from --work's.
+        "tinybase": os.path.exists(os.path.join(tinybase_dir, "node_modules", "tinybase"))
+        or (chosen is not None and all(w in POSTGRES for w in chosen)
+            and os.path.exists(os.path.join(os.path.dirname(work), "kit", "node_modules", "tinybase"))),
         "peers": os.path.exists(os.path.join(peers_dir, "node_modules", "yjs")),
         "limits": os.path.exists(limits_bin),
     }
