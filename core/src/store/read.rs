@@ -217,6 +217,39 @@ impl Store {
             f(&c, n);
         }
     }
+    /// `f(row_id, cells)` for each row of the table, rows and cells in JavaScript object order
+    /// as [`Store::get_table`] gives them, under one read of the store and without building
+    /// the owned table first (persisters writing a large table). `f` must not use the store.
+    pub(crate) fn map_rows<T>(
+        &self,
+        table_id: &str,
+        mut f: impl FnMut(&str, &[(&str, &Cell)]) -> T,
+    ) -> Vec<T> {
+        self.with(|s| {
+            let Some(table) = s.tables.get(table_id) else {
+                return Vec::new();
+            };
+            let rows: Vec<(&str, &state::RowData)> = js_order(
+                table
+                    .rows
+                    .iter()
+                    .map(|(r, row)| (r.as_str(), row))
+                    .collect(),
+            );
+            rows.into_iter()
+                .map(|(r, row)| {
+                    let cells: Vec<(&str, &Cell)> = js_order(
+                        row.cells
+                            .iter()
+                            .map(|(c, v)| (s.names.name(*c).as_str(), v))
+                            .collect(),
+                    );
+                    f(r, &cells)
+                })
+                .collect()
+        })
+    }
+
     /// Calls `f` with each row id of the table.
     pub fn for_each_row(&self, table_id: &str, mut f: impl FnMut(&str)) {
         for r in self.get_row_ids(table_id) {

@@ -476,19 +476,13 @@ fn tabular_saves(
                         .collect()
                 })
             }
-            None => Some(
-                store
-                    .get_table(&save.table_id)
+            None => Some(store.map_rows(&save.table_id, |id, cells| {
+                let cells = cells
                     .iter()
-                    .map(|(id, row)| {
-                        let cells = row
-                            .iter()
-                            .map(|(c, v)| (c.clone(), Some(stored(v))))
-                            .collect();
-                        (id.clone(), Some(cells))
-                    })
-                    .collect(),
-            ),
+                    .map(|(c, v)| (c.to_string(), Some(stored(v))))
+                    .collect();
+                (id.to_string(), Some(cells))
+            })),
         };
         let condition = save.condition.clone().or_else(|| {
             config

@@ -302,6 +302,9 @@ pub(crate) async fn save_table(
                 .collect()
         })
         .unwrap_or_default();
+    // A table this save creates is empty: its rows are inserted without a conflict clause and
+    // there is nothing to delete.
+    let mut created = false;
     if !setting.is_empty() {
         if !schema.has_table(table) {
             let mut sql = format!(
@@ -315,6 +318,7 @@ pub(crate) async fn save_table(
             }
             sql.push_str(");");
             client.batch_execute(&sql).await.map_err(err("creating"))?;
+            created = true;
             let mut columns = vec![row_id_column.to_string()];
             columns.extend(setting.iter().cloned());
             schema.columns.insert(table.to_string(), columns);
@@ -420,7 +424,7 @@ pub(crate) async fn save_table(
             .await?;
         }
         for (columns, rows) in upserts {
-            upsert(client, table, row_id_column, &columns, &rows).await?;
+            upsert(client, table, row_id_column, &columns, &rows, created).await?;
         }
     } else if !setting.is_empty() {
         let changing: Vec<&str> = schema
@@ -435,15 +439,17 @@ pub(crate) async fn save_table(
             })
             .unwrap_or_default();
         let rows: Vec<&SavedRow> = content.unwrap_or_default().iter().collect();
-        upsert(client, table, row_id_column, &changing, &rows).await?;
-        let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
-        delete_rows(
-            client,
-            table,
-            condition,
-            Some((&format!("{id}<>ALL($1)"), &ids)),
-        )
-        .await?;
+        upsert(client, table, row_id_column, &changing, &rows, created).await?;
+        if !created {
+            let ids: Vec<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+            delete_rows(
+                client,
+                table,
+                condition,
+                Some((&format!("{id}<>ALL($1)"), &ids)),
+            )
+            .await?;
+        }
     } else if sub_ids.is_none() && schema.has_table(table) {
         delete_rows(client, table, condition, None).await?;
     }
@@ -470,13 +476,15 @@ async fn delete_rows(
 }
 
 /// TinyBase's upsert (`INSERT … ON CONFLICT(id) DO UPDATE SET c=excluded.c`), one array per
-/// column; a column a row lacks is written `NULL`.
+/// column; a column a row lacks is written `NULL`. Into a table created by this save (`fresh`:
+/// empty, and the rows' ids are distinct) a plain `INSERT`.
 async fn upsert(
     client: &Client,
     table: &str,
     row_id_column: &str,
     columns: &[&str],
     rows: &[&SavedRow],
+    fresh: bool,
 ) -> Result<(), PersistError> {
     if rows.is_empty() {
         return Ok(());
@@ -494,33 +502,36 @@ async fn upsert(
         format!("SELECT*FROM unnest({})", placeholders.join(","))
     };
     let mut sql = format!(
-        "INSERT INTO{}({}){source}ON CONFLICT({})DO ",
+        "INSERT INTO{}({}){source}",
         quote_identifier(table),
-        names.join(","),
-        names[0]
+        names.join(",")
     );
-    if columns.is_empty() {
-        sql.push_str("NOTHING");
-    } else {
-        sql.push_str("UPDATE SET");
-        sql.push_str(
-            &names[1..]
-                .iter()
-                .map(|n| format!("{n}=excluded.{n}"))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+    if !fresh {
+        sql.push_str(&format!("ON CONFLICT({})DO ", names[0]));
+        if columns.is_empty() {
+            sql.push_str("NOTHING");
+        } else {
+            sql.push_str("UPDATE SET");
+            sql.push_str(
+                &names[1..]
+                    .iter()
+                    .map(|n| format!("{n}=excluded.{n}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
     }
     let ids: Vec<Option<&str>> = rows.iter().map(|(id, _)| Some(id.as_str())).collect();
     let mut values: Vec<Vec<Option<&str>>> = vec![Vec::with_capacity(rows.len()); columns.len()];
     for (_, cells) in rows {
         let cells = cells.as_deref().unwrap_or_default();
         for (i, column) in columns.iter().enumerate() {
-            let value = cells
-                .iter()
-                .find(|(c, _)| c == column)
-                .and_then(|(_, v)| v.as_deref());
-            values[i].push(value);
+            // Rows usually hold their cells in the columns' order.
+            let cell = match cells.get(i) {
+                Some(cell) if cell.0 == *column => Some(cell),
+                _ => cells.iter().find(|(c, _)| c == column),
+            };
+            values[i].push(cell.and_then(|(_, v)| v.as_deref()));
         }
     }
     type Param<'p> = &'p (dyn tokio_postgres::types::ToSql + Sync);
