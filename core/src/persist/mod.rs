@@ -828,7 +828,7 @@ fn apply_persisted(
             Ok(())
         }
         Some(Persisted::Content(tables, values)) => {
-            store.set_content(&tables, &values);
+            store.set_owned_content(tables, values);
             Ok(())
         }
         Some(Persisted::Json(text)) => apply_document(target, &text),
@@ -852,7 +852,7 @@ fn apply_persisted(
 pub fn apply_document(target: &Target, text: &str) -> Result<(), PersistError> {
     // The common documents in one pass; anything else through the checked path below.
     if let Some((tables, values)) = content::content_from_str(text) {
-        target.store().set_content(&tables, &values);
+        target.store().set_owned_content(tables, values);
         return Ok(());
     }
     if let Target::Mergeable(m) = target

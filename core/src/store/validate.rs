@@ -122,6 +122,18 @@ pub(super) fn add_row_defaults(
     row
 }
 
+/// A row's cells as validation takes them, copied.
+fn row_input(row: &Row) -> ValidRow {
+    row.iter()
+        .map(|(c, v)| (Text::from(c.as_str()), v.clone()))
+        .collect()
+}
+
+/// A row's cells as validation takes them, moved (a persister's load hands over its content).
+fn owned_row_input(row: Row) -> ValidRow {
+    row.into_iter().map(|(c, v)| (Text::from(c), v)).collect()
+}
+
 pub(super) fn validate_row(
     s: &mut State,
     t: &str,
@@ -129,10 +141,16 @@ pub(super) fn validate_row(
     row: &Row,
     skip_defaults: bool,
 ) -> Option<ValidRow> {
-    let mut input: ValidRow = row
-        .iter()
-        .map(|(c, v)| (Text::from(c.as_str()), v.clone()))
-        .collect();
+    validate_row_input(s, t, r, row_input(row), skip_defaults)
+}
+
+fn validate_row_input(
+    s: &mut State,
+    t: &str,
+    r: Option<&str>,
+    mut input: ValidRow,
+    skip_defaults: bool,
+) -> Option<ValidRow> {
     let schema = s.tables_schema.clone();
     let table_schema = schema.as_ref().and_then(|x| x.table(t));
     if !skip_defaults && table_schema.is_some() {
@@ -165,26 +183,56 @@ pub(super) fn validate_table(
     t: &str,
     table: &Table,
 ) -> Option<Vec<(Text, ValidRow)>> {
+    validate_table_rows(
+        s,
+        t,
+        table
+            .iter()
+            .map(|(r, row)| (Text::from(r.as_str()), row_input(row))),
+    )
+}
+
+/// A table's rows (id and cells as validation takes them), validated.
+fn validate_table_rows(
+    s: &mut State,
+    t: &str,
+    rows: impl ExactSizeIterator<Item = (Text, ValidRow)>,
+) -> Option<Vec<(Text, ValidRow)>> {
     if let Some(schema) = &s.tables_schema
         && schema.table(t).is_none()
     {
         s.cell_invalid(Some(t), None, None, None);
         return None;
     }
-    if table.is_empty() {
+    if rows.len() == 0 {
         s.cell_invalid(Some(t), None, None, None);
         return None;
     }
-    let valid: Vec<(Text, ValidRow)> = table
-        .iter()
-        .filter_map(|(r, row)| {
-            validate_row(s, t, Some(r), row, false).map(|v| (Text::from(r.as_str()), v))
-        })
+    let valid: Vec<(Text, ValidRow)> = rows
+        .filter_map(|(r, input)| validate_row_input(s, t, Some(&r), input, false).map(|v| (r, v)))
         .collect();
     (!valid.is_empty()).then_some(valid)
 }
 
 pub(super) type ValidTables = Vec<(Text, Vec<(Text, ValidRow)>)>;
+
+/// [`validate_tables`] moving the cells out of `tables` instead of copying them.
+pub(super) fn validate_owned_tables(s: &mut State, tables: Tables) -> Option<ValidTables> {
+    if tables.is_empty() {
+        s.cell_invalid(None, None, None, None);
+        return None;
+    }
+    let valid: ValidTables = tables
+        .into_iter()
+        .filter_map(|(t, table)| {
+            let rows = table
+                .into_iter()
+                .map(|(r, row)| (Text::from(r), owned_row_input(row)));
+            validate_table_rows(s, &t, rows).map(|v| (Text::from(t), v))
+        })
+        .collect();
+    (!valid.is_empty()).then_some(valid)
+}
 
 pub(super) fn validate_tables(s: &mut State, tables: &Tables) -> Option<ValidTables> {
     if tables.is_empty() {
@@ -207,10 +255,19 @@ pub(super) fn validate_values(
     values: &Values,
     skip_defaults: bool,
 ) -> Option<ValidRow> {
-    let mut input: ValidRow = values
-        .iter()
-        .map(|(k, v)| (Text::from(k.as_str()), v.clone()))
-        .collect();
+    validate_values_input(s, row_input(values), skip_defaults)
+}
+
+/// [`validate_values`] moving the values out instead of copying them.
+pub(super) fn validate_owned_values(s: &mut State, values: Values) -> Option<ValidRow> {
+    validate_values_input(s, owned_row_input(values), false)
+}
+
+fn validate_values_input(
+    s: &mut State,
+    mut input: ValidRow,
+    skip_defaults: bool,
+) -> Option<ValidRow> {
     if !skip_defaults && let Some(schema) = s.values_schema.clone() {
         for (v, default) in schema.as_table().defaults() {
             if !input.iter().any(|(id, _)| id == v) {

@@ -6,8 +6,9 @@ use crate::types::{Cell, Text};
 use super::Store;
 use super::state::State;
 use super::validate::{
-    ValidRow, ValidTables, add_row_defaults, schema_cell, validate_row, validate_table,
-    validate_tables, validate_value, validate_values, validated_cell,
+    ValidRow, ValidTables, add_row_defaults, schema_cell, validate_owned_tables,
+    validate_owned_values, validate_row, validate_table, validate_tables, validate_value,
+    validate_values, validated_cell,
 };
 
 /// Changes to apply, owned (so cells move into the store): per table, per row, the cells (a
@@ -31,6 +32,32 @@ impl Store {
         self.transaction(|s| {
             s.set_or_del_tables(tables);
             s.set_or_del_values(values);
+        });
+        self
+    }
+
+    /// [`Store::set_content`] taking its arguments, so that their cells move into the store
+    /// instead of being copied (a persister's load of megabytes).
+    pub(crate) fn set_owned_content(&self, tables: Tables, values: Values) -> &Self {
+        self.transaction(|s| {
+            if tables.is_empty() {
+                s.del_tables();
+            } else {
+                s.fluent(|st| {
+                    if let Some(valid) = validate_owned_tables(st, tables) {
+                        set_valid_tables(st, valid);
+                    }
+                });
+            }
+            if values.is_empty() {
+                s.del_values();
+            } else {
+                s.fluent(|st| {
+                    if let Some(valid) = validate_owned_values(st, values) {
+                        set_valid_values(st, valid);
+                    }
+                });
+            }
         });
         self
     }
@@ -487,5 +514,50 @@ pub(super) fn del_value_in(s: &mut State, v: &str) {
     match default {
         Some(default) => s.set_valid_value(v, default),
         None => s.del_valid_value(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+    use crate::content::content_from_str;
+
+    /// Handing the content over does what copying it does: the same content (schemas and
+    /// defaults applied, invalid cells dropped), the same events.
+    #[test]
+    fn owned_content_is_set_as_borrowed_content_is() {
+        let text = r#"[{"t":{"r":{"a":1,"b":"x"},"s":{"a":"no"}},"u":{}},{"v":true,"w":"y"}]"#;
+        let schema = r#"{"t":{"a":{"type":"number","default":0},"b":{"type":"string"}}}"#;
+        let run = |owned: bool| {
+            let store = Store::new();
+            store.set_tables_schema_json(schema).unwrap();
+            store
+                .set_json(r#"[{"t":{"old":{"a":5}}},{"gone":1}]"#)
+                .unwrap();
+            let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let seen = events.clone();
+            store.add_cell_listener(
+                None,
+                None,
+                None,
+                move |_, t, r, c, _, _| seen.lock().unwrap().push(format!("{t}.{r}.{c}")),
+                false,
+            );
+            let (tables, values) = content_from_str(text).unwrap();
+            if owned {
+                store.set_owned_content(tables, values);
+            } else {
+                store.set_content(&tables, &values);
+            }
+            let events = events.lock().unwrap().clone();
+            (store.get_json(), events)
+        };
+        let (json, events) = run(true);
+        assert_eq!((json.clone(), events.clone()), run(false));
+        assert_eq!(
+            json,
+            r#"[{"t":{"r":{"a":1,"b":"x"},"s":{"a":0}}},{"v":true,"w":"y"}]"#
+        );
+        assert!(events.contains(&"t.old.a".to_string()), "{events:?}");
     }
 }
