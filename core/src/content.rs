@@ -202,11 +202,13 @@ impl json::Sink for ContentSink {
             (2, 1) => &mut self.values,
             _ => return self.failed = true,
         };
-        match self.cell_key.take() {
-            Some(key) if !target.contains_key(&key) => {
-                target.insert(key, Cell::from_encoded_json(value));
-            }
-            _ => self.failed = true,
+        // A repeated key fails the decoder (the checked path applies JSON.parse's rule).
+        let repeated = match self.cell_key.take() {
+            Some(key) => target.insert(key, Cell::from_encoded_json(value)).is_some(),
+            None => true,
+        };
+        if repeated {
+            self.failed = true;
         }
     }
 
@@ -237,7 +239,9 @@ impl json::Sink for ContentSink {
         }
         match (self.depth, self.done) {
             (4, 0) => {
-                let mut row = std::mem::take(&mut self.row);
+                // The next row is sized as this one: rows of a table mostly share their cells.
+                let next = Row::with_capacity(self.row.len());
+                let mut row = std::mem::replace(&mut self.row, next);
                 in_js_order(&mut row);
                 let key = std::mem::take(&mut self.row_key);
                 if self.table.insert(key, row).is_some() {
