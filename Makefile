@@ -55,8 +55,9 @@ rust-test: setup kit
 clippy-and-kit:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target clippy kit
 
-# py-test before c-test: maturin's release build of libtinystore (pip install) and cargo's then
-# differ only in the library's last link, not in a second build of tinystore-core.
+# py-test before c-test: the CLI's release build (py-test) then shares tinystore-core with
+# maturin's build of libtinystore (pip install); cargo's own build of the library (c-test)
+# still builds the core again (maturin changes a release-profile setting).
 test: fmt-check clippy-and-kit rust-test bench-quick fuzz-smoke py-test c-test kotlin-test swift-check examples-test
 	@bash tests/postgres/pg.sh stop
 	@echo "make test: all gates passed"

@@ -216,32 +216,45 @@ fn validate_table_rows(
 
 pub(super) type ValidTables = Vec<(Text, Vec<(Text, ValidRow)>)>;
 
+pub(super) fn validate_tables(s: &mut State, tables: &Tables) -> Option<ValidTables> {
+    validate_tables_from(
+        s,
+        tables.iter().map(|(t, table)| {
+            let rows = table
+                .iter()
+                .map(|(r, row)| (Text::from(r.as_str()), row_input(row)));
+            (Text::from(t.as_str()), rows)
+        }),
+    )
+}
+
 /// [`validate_tables`] moving the cells out of `tables` instead of copying them.
 pub(super) fn validate_owned_tables(s: &mut State, tables: Tables) -> Option<ValidTables> {
-    if tables.is_empty() {
-        s.cell_invalid(None, None, None, None);
-        return None;
-    }
-    let valid: ValidTables = tables
-        .into_iter()
-        .filter_map(|(t, table)| {
+    validate_tables_from(
+        s,
+        tables.into_iter().map(|(t, table)| {
             let rows = table
                 .into_iter()
                 .map(|(r, row)| (Text::from(r), owned_row_input(row)));
-            validate_table_rows(s, &t, rows).map(|v| (Text::from(t), v))
-        })
-        .collect();
-    (!valid.is_empty()).then_some(valid)
+            (Text::from(t), rows)
+        }),
+    )
 }
 
-pub(super) fn validate_tables(s: &mut State, tables: &Tables) -> Option<ValidTables> {
-    if tables.is_empty() {
+/// Tables (id and rows as validation takes them), validated.
+fn validate_tables_from<R>(
+    s: &mut State,
+    tables: impl ExactSizeIterator<Item = (Text, R)>,
+) -> Option<ValidTables>
+where
+    R: ExactSizeIterator<Item = (Text, ValidRow)>,
+{
+    if tables.len() == 0 {
         s.cell_invalid(None, None, None, None);
         return None;
     }
     let valid: ValidTables = tables
-        .iter()
-        .filter_map(|(t, table)| validate_table(s, t, table).map(|v| (Text::from(t.as_str()), v)))
+        .filter_map(|(t, rows)| validate_table_rows(s, &t, rows).map(|v| (t, v)))
         .collect();
     (!valid.is_empty()).then_some(valid)
 }
