@@ -317,7 +317,8 @@ fn write_finite(out: &mut String, n: f64) {
         out.push('0');
         return;
     }
-    if n.fract() == 0.0 && n.abs() < TWO_POW_53 {
+    // `as i64` and back, not `fract()`: the same test without a call into libm.
+    if n.abs() < TWO_POW_53 && (n as i64) as f64 == n {
         // Exact integers here are their own shortest round-trip digits.
         write_i64(out, n as i64);
         return;
@@ -429,7 +430,8 @@ impl Decimal {
 }
 
 fn push_ascii(out: &mut String, ascii: &[u8]) {
-    out.extend(ascii.iter().map(|&b| char::from(b)));
+    // Digits, signs and exponent markers only: always UTF-8.
+    out.push_str(std::str::from_utf8(ascii).unwrap_or_default());
 }
 
 fn push_zeros(out: &mut String, count: i32) {
@@ -439,21 +441,7 @@ fn push_zeros(out: &mut String, count: i32) {
 }
 
 fn write_i64(out: &mut String, n: i64) {
-    let mut buffer = [0u8; 20];
-    let mut at = buffer.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        at -= 1;
-        buffer[at] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        out.push('-');
-    }
-    push_ascii(out, buffer.get(at..).unwrap_or_default());
+    out.push_str(itoa::Buffer::new().format(n));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -86,6 +86,95 @@ fn json_mode_round_trips_a_store_and_a_mergeable_store() {
     );
 }
 
+/// A save into a table it creates writes by `COPY` (binary format), a save into an existing
+/// table by upsert: both store the same text, whatever the cells hold (tabs, newlines,
+/// backslashes, quotes, NUL-free control characters, non-ASCII, empty strings, values longer
+/// than one `COPY` message, missing cells as `NULL`).
+#[test]
+fn a_new_table_holds_what_an_existing_one_would() {
+    let url = pg::database("pgp", "copy");
+    let db = PostgresDatabase::connect(&url).unwrap();
+    let awkward = "tab\there\nnew line \\ back \"quoted\" \u{1} é 😀 \r";
+    let store = Store::new();
+    store.set_cell("pets", "fido", "name", awkward);
+    store.set_cell("pets", "fido", "empty", "");
+    store.set_cell("pets", "felix", "long", "x".repeat(200_000) + awkward);
+    store.set_cell("pets", "a\tb\nc", "name", "id with a tab");
+    for i in 0..3_000 {
+        store.set_cell("pets", &format!("r{i}"), "n", i);
+    }
+    store.set_value("v", awkward);
+    let tables = |url: &str| {
+        pg::psql(
+            url,
+            "SELECT md5(string_agg(\"_id\"||'|'||coalesce(name,'NULL')||'|'||coalesce(empty,'NULL')||'|'||\
+             coalesce(long,'NULL')||'|'||coalesce(n,'NULL'), ',' ORDER BY \"_id\")) FROM pets",
+        )
+    };
+    let json = |url: &str| pg::psql(url, "SELECT md5(store)||octet_length(store) FROM tinybase");
+    let save = |mode: tinystore_core::persist::config::SqlMode| {
+        Persister::new(&store, PostgresPersistence::new(&db, mode))
+            .save()
+            .unwrap();
+    };
+    save(TabularConfig::tables(&["pets"]).into());
+    save(JsonConfig::default().into());
+    let (copied, copied_json) = (tables(&url), json(&url));
+    assert_eq!(
+        pg::psql(
+            &url,
+            "SELECT count(*)||' '||count(name)||' '||count(n) FROM pets"
+        ),
+        "3003 2 3000"
+    );
+    // The same content again, now into existing tables: upserts.
+    pg::psql(
+        &url,
+        "UPDATE pets SET name=NULL; UPDATE tinybase SET store='[{},{}]'",
+    );
+    save(TabularConfig::tables(&["pets"]).into());
+    save(JsonConfig::default().into());
+    assert_eq!(tables(&url), copied);
+    assert_eq!(json(&url), copied_json);
+    assert!(copied_json.ends_with(&store.get_json().len().to_string()));
+
+    let loaded = Store::new();
+    Persister::new(
+        &loaded,
+        PostgresPersistence::new(&db, JsonConfig::default()),
+    )
+    .load(None)
+    .unwrap();
+    assert!(
+        loaded.get_json() == store.get_json(),
+        "the JSON document differs"
+    );
+    // Tabular mode loads every column of a row (a missing cell as null, as TinyBase does).
+    let loaded = Store::new();
+    Persister::new(
+        &loaded,
+        PostgresPersistence::new(&db, TabularConfig::tables(&["pets"])),
+    )
+    .load(None)
+    .unwrap();
+    for (row, cell) in [
+        ("fido", "name"),
+        ("fido", "empty"),
+        ("felix", "long"),
+        ("a\tb\nc", "name"),
+    ] {
+        assert!(
+            loaded.get_cell("pets", row, cell) == store.get_cell("pets", row, cell),
+            "{row}/{cell} differs"
+        );
+    }
+    assert_eq!(
+        loaded.get_cell("pets", "r2999", "n"),
+        store.get_cell("pets", "r2999", "n")
+    );
+    assert_eq!(loaded.get_value("v"), store.get_value("v"));
+}
+
 #[test]
 fn nothing_stored_loads_the_initial_content() {
     let url = pg::database("pgp", "initial");

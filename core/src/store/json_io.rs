@@ -97,38 +97,55 @@ pub(super) fn js_ordered<'a, T>(items: impl Iterator<Item = (&'a Text, T)>) -> V
     }
 }
 
+/// Calls `f` with each of `items` in JavaScript's object key order; without an array-index
+/// key (nearly always) that is their own order, walked without collecting them.
+fn for_each_js_ordered<'a, T>(
+    items: impl Iterator<Item = (&'a Text, T)> + Clone,
+    mut f: impl FnMut(usize, &'a Text, T),
+) {
+    if items.clone().any(|(k, _)| is_array_index(k).is_some()) {
+        for (i, (k, v)) in js_order(items.collect()).into_iter().enumerate() {
+            f(i, k, v);
+        }
+    } else {
+        for (i, (k, v)) in items.enumerate() {
+            f(i, k, v);
+        }
+    }
+}
+
 pub(super) fn write_row_json(s: &State, row: &state::RowData, out: &mut String) {
     out.push('{');
-    let cells = js_ordered(row.cells.iter().map(|(c, v)| (s.names.name(*c), v)));
-    for (i, (c, v)) in cells.into_iter().enumerate() {
+    let cells = row.cells.iter().map(|(c, v)| (s.names.name(*c), v));
+    for_each_js_ordered(cells, |i, c, v| {
         if i > 0 {
             out.push(',');
         }
         json::write_string(out, c);
         out.push(':');
         v.write_encoded_json(out);
-    }
+    });
     out.push('}');
 }
 
 pub(super) fn write_tables_json(s: &State, out: &mut String) {
     out.push('{');
-    for (i, (t, table)) in js_ordered(s.tables.iter()).into_iter().enumerate() {
+    for_each_js_ordered(s.tables.iter(), |i, t, table| {
         if i > 0 {
             out.push(',');
         }
         json::write_string(out, t);
         out.push_str(":{");
-        for (j, (r, row)) in js_ordered(table.rows.iter()).into_iter().enumerate() {
+        for_each_js_ordered(table.rows.iter(), |j, r, row| {
             if j > 0 {
                 out.push(',');
             }
             json::write_string(out, r);
             out.push(':');
             write_row_json(s, row, out);
-        }
+        });
         out.push('}');
-    }
+    });
     out.push('}');
 }
 

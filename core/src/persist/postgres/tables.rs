@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 
+use bytes::{Bytes, BytesMut};
 use serde_json::Value as Json;
 use tokio_postgres::Client;
 use tokio_postgres::types::Type;
@@ -19,8 +20,8 @@ use tokio_postgres::types::Type;
 use super::connection::pg_err;
 use crate::hash::fnv1a;
 use crate::json::{self, number_to_js_string};
-use crate::persist::PersistError;
 use crate::persist::config::quote_identifier;
+use crate::persist::{PersistError, PostgresError};
 
 /// The managed tables' columns in `public`, in column order, and whether each is alone in a
 /// unique index (a primary key, a unique constraint, or a unique index like TinyBase's
@@ -456,6 +457,87 @@ pub(crate) async fn save_table(
     Ok(())
 }
 
+/// The cell of `column` in `cells`, at `i` (its column's position) when rows keep that order.
+fn cell_at<'c>(cells: &'c [(String, Option<String>)], i: usize, column: &str) -> Option<&'c str> {
+    let cell = match cells.get(i) {
+        Some(cell) if cell.0 == column => Some(cell),
+        _ => cells.iter().find(|(c, _)| c == column),
+    };
+    cell.and_then(|(_, v)| v.as_deref())
+}
+
+/// Bytes of a `COPY … FROM STDIN (FORMAT binary)` stream sent per message: the server reads
+/// them as they come, and neither side holds a second copy of a megabytes-long document.
+const COPY_CHUNK: usize = 64 * 1024;
+
+/// Writes `rows` into the empty `table` by `COPY` in PostgreSQL's binary format, in which a
+/// text field is its length and its UTF-8 bytes: nothing to escape, and the server takes a
+/// large document in one piece instead of growing a parameter message around it (a JSON-mode
+/// save into a new table: ~50 ms instead of ~70 ms for 7 MB on a fresh connection).
+async fn copy_rows(
+    client: &Client,
+    table: &str,
+    names: &[String],
+    columns: &[&str],
+    rows: &[&SavedRow],
+) -> Result<(), PersistError> {
+    use futures_util::SinkExt;
+    let err = || pg_err(format!("writing rows of {table}"));
+    let sql = format!(
+        "COPY{}({})FROM STDIN(FORMAT binary)",
+        quote_identifier(table),
+        names.join(",")
+    );
+    let sink = client.copy_in::<_, Bytes>(&sql).await.map_err(err())?;
+    futures_util::pin_mut!(sink);
+    let fields = i16::try_from(names.len()).map_err(|_| {
+        PersistError::Postgres(PostgresError::new(
+            format!("writing rows of {table}: more than 32,767 columns"),
+            None,
+        ))
+    })?;
+    let mut buf = BytesMut::with_capacity(COPY_CHUNK);
+    // Signature, flags, header extension length.
+    buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+    buf.extend_from_slice(&[0; 8]);
+    for (id, cells) in rows {
+        let cells = cells.as_deref().unwrap_or_default();
+        buf.extend_from_slice(&fields.to_be_bytes());
+        let values = std::iter::once(Some(id.as_str())).chain(
+            columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| cell_at(cells, i, c)),
+        );
+        for value in values {
+            let Some(value) = value else {
+                buf.extend_from_slice(&(-1i32).to_be_bytes());
+                continue;
+            };
+            let len = i32::try_from(value.len()).map_err(|_| {
+                PersistError::Postgres(PostgresError::new(
+                    format!("writing rows of {table}: a value over 2 GiB"),
+                    None,
+                ))
+            })?;
+            buf.extend_from_slice(&len.to_be_bytes());
+            for piece in value.as_bytes().chunks(COPY_CHUNK) {
+                buf.extend_from_slice(piece);
+                if buf.len() >= COPY_CHUNK {
+                    sink.feed(buf.split().freeze()).await.map_err(err())?;
+                }
+            }
+        }
+        if buf.len() >= COPY_CHUNK {
+            sink.feed(buf.split().freeze()).await.map_err(err())?;
+        }
+    }
+    buf.extend_from_slice(&(-1i16).to_be_bytes());
+    sink.feed(buf.freeze()).await.map_err(err())?;
+    sink.as_mut().finish().await.map_err(err())?;
+    Ok(())
+}
+
 /// `DELETE FROM table WHERE condition [AND extra]`, `extra` testing the row ids given as `$1`.
 async fn delete_rows(
     client: &Client,
@@ -477,7 +559,7 @@ async fn delete_rows(
 
 /// TinyBase's upsert (`INSERT … ON CONFLICT(id) DO UPDATE SET c=excluded.c`), one array per
 /// column; a column a row lacks is written `NULL`. Into a table created by this save (`fresh`:
-/// empty, and the rows' ids are distinct) a plain `INSERT`.
+/// empty, and the rows' ids are distinct) a `COPY`: the same rows without the conflict checks.
 async fn upsert(
     client: &Client,
     table: &str,
@@ -491,6 +573,9 @@ async fn upsert(
     }
     let mut names = vec![quote_identifier(row_id_column)];
     names.extend(columns.iter().map(|c| quote_identifier(c)));
+    if fresh {
+        return copy_rows(client, table, &names, columns, rows).await;
+    }
     // One row (a JSON-mode document: megabytes) as plain parameters, more as arrays.
     let single = rows.len() == 1;
     let placeholders: Vec<String> = (1..=names.len())
@@ -526,12 +611,7 @@ async fn upsert(
     for (_, cells) in rows {
         let cells = cells.as_deref().unwrap_or_default();
         for (i, column) in columns.iter().enumerate() {
-            // Rows usually hold their cells in the columns' order.
-            let cell = match cells.get(i) {
-                Some(cell) if cell.0 == *column => Some(cell),
-                _ => cells.iter().find(|(c, _)| c == column),
-            };
-            values[i].push(cell.and_then(|(_, v)| v.as_deref()));
+            values[i].push(cell_at(cells, i, column));
         }
     }
     type Param<'p> = &'p (dyn tokio_postgres::types::ToSql + Sync);
