@@ -25,7 +25,8 @@ setup:
 
 # npm ci of the kit's pinned packages (redone only when its lock file changes), the native
 # better-sqlite3 addon built (npm 11 does not run install scripts by itself), peer.mjs, and
-# tests/interop/postgres/tb-postgres.mjs (copied beside node_modules so that its imports resolve).
+# the TinyBase-side scripts of tests/interop/{postgres,remote,yjs,automerge} (copied beside
+# node_modules so that their imports resolve).
 kit:
 	@command -v node >/dev/null || { echo "node (>= 20) is required for the TinyBase differential tests"; exit 1; }
 	@test -f $(KIT)/package-lock.json || { echo "the reference kit is missing: expected $(KIT)"; exit 1; }
@@ -38,6 +39,9 @@ kit:
 	fi
 	@cp $(KIT)/peer.mjs $(KIT_DIR)/peer.mjs
 	@cp tests/interop/postgres/tb-postgres.mjs $(KIT_DIR)/tb-postgres.mjs
+	@cp tests/interop/remote/tb-remote.mjs $(KIT_DIR)/tb-remote.mjs
+	@cp tests/interop/yjs/tb-yjs.mjs $(KIT_DIR)/tb-yjs.mjs
+	@cp tests/interop/automerge/tb-automerge.mjs $(KIT_DIR)/tb-automerge.mjs
 	@cp cli/bench/postgres.mjs $(KIT_DIR)/postgres-bench.mjs
 	@cp cli/bench/bench-common.mjs $(KIT_DIR)/bench-common.mjs
 

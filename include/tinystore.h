@@ -1589,6 +1589,21 @@ enum tinystore_status_t tinystore_file_persister_new(struct tinystore_store_t *s
                                                      struct tinystore_persister_t **out_persister);
 
 /**
+ * A persister keeping `store` at a URL, as TinyBase's `RemotePersister` does: loads are
+ * `GET load_url` (with `If-None-Match` once the server sent an `ETag`; a `304` keeps the
+ * last document), saves `POST save_url` with the JSON document (a MergeableStore's plain
+ * content, as TinyBase), auto-load polls `HEAD load_url` every `interval_ms` given to
+ * `tinystore_persister_start_auto_load` (TinyBase's default is 5000). `save_url` NULL:
+ * read-only, saves fail with `TINYSTORE_STATUS_UNSUPPORTED`. A failed request (no answer,
+ * a status outside 2xx, 30 s without an answer) is `TINYSTORE_STATUS_STORAGE`; a body that
+ * is not a store leaves the store as it was. Nothing is requested until a load or save.
+ */
+enum tinystore_status_t tinystore_remote_persister_new(struct tinystore_store_t *store,
+                                                       const char *load_url,
+                                                       const char *save_url,
+                                                       struct tinystore_persister_t **out_persister);
+
+/**
  * Stops auto-load and auto-save (waiting for the polling thread) and frees the persister.
  * The database or file is left as it is (call `tinystore_persister_save` first to store the
  * latest content when auto-save is off).

@@ -210,6 +210,165 @@ TEST(storage_errors) {
   CHECK_OK(tinystore_store_free(store));
 }
 
+/* ------------------------------------------------------------- a tiny HTTP server (remote) */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* One document at /doc (POST replaces it, GET answers it with ETag "<version>" and 304 when
+ * If-None-Match names it); /fail answers 500; anything else 404. Serves until `stop`. */
+/* strcasestr without _GNU_SOURCE: header names arrive in any case. */
+static const char *find_ci(const char *haystack, const char *needle) {
+  size_t n = strlen(needle);
+  for (; *haystack; haystack++) {
+    size_t i = 0;
+    while (i < n && haystack[i] && tolower((unsigned char)haystack[i]) == tolower((unsigned char)needle[i])) i++;
+    if (i == n) return haystack;
+  }
+  return NULL;
+}
+
+typedef struct {
+  int listener;
+  int port;
+  char doc[4096];
+  int version;
+  int requests;
+  volatile int stop;
+} http_server;
+
+static void *http_serve(void *arg) {
+  http_server *server = arg;
+  while (!server->stop) {
+    int conn = accept(server->listener, NULL, NULL);
+    if (conn < 0) continue;
+    char req[8192];
+    size_t len = 0;
+    ssize_t n;
+    char *body = NULL;
+    long content_length = 0;
+    while (len < sizeof req - 1 && (n = read(conn, req + len, sizeof req - 1 - len)) > 0) {
+      len += (size_t)n;
+      req[len] = 0;
+      char *end = strstr(req, "\r\n\r\n");
+      if (end) {
+        const char *cl = find_ci(req, "content-length:");
+        content_length = cl ? strtol(cl + 15, NULL, 10) : 0;
+        body = end + 4;
+        if ((long)(len - (size_t)(body - req)) >= content_length) break;
+      }
+    }
+    server->requests++;
+    char response[8192];
+    int is_post = strncmp(req, "POST ", 5) == 0;
+    int is_doc = strstr(req, " /doc ") != NULL;
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%d\"", server->version);
+    if (server->stop) {
+      snprintf(response, sizeof response, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    } else if (is_post && is_doc && body) {
+      snprintf(server->doc, sizeof server->doc, "%.*s", (int)content_length, body);
+      server->version++;
+      snprintf(response, sizeof response, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    } else if (is_doc && server->version > 0 && strstr(req, etag) && find_ci(req, "if-none-match")) {
+      snprintf(response, sizeof response, "HTTP/1.1 304 Not Modified\r\nETag: %s\r\nConnection: close\r\n\r\n", etag);
+    } else if (is_doc && server->version > 0) {
+      snprintf(response, sizeof response,
+               "HTTP/1.1 200 OK\r\nETag: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+               etag, strlen(server->doc), server->doc);
+    } else if (strstr(req, " /fail ")) {
+      snprintf(response, sizeof response, "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    } else {
+      snprintf(response, sizeof response, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    }
+    ssize_t written = write(conn, response, strlen(response));
+    (void)written;
+    close(conn);
+  }
+  return NULL;
+}
+
+static void http_start(http_server *server, pthread_t *thread) {
+  memset(server, 0, sizeof *server);
+  server->listener = socket(AF_INET, SOCK_STREAM, 0);
+  CHECK(server->listener >= 0);
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  CHECK(bind(server->listener, (struct sockaddr *)&addr, sizeof addr) == 0);
+  CHECK(listen(server->listener, 16) == 0);
+  socklen_t size = sizeof addr;
+  CHECK(getsockname(server->listener, (struct sockaddr *)&addr, &size) == 0);
+  server->port = ntohs(addr.sin_port);
+  CHECK(pthread_create(thread, NULL, http_serve, server) == 0);
+}
+
+static void http_stop(http_server *server, pthread_t thread) {
+  server->stop = 1;
+  /* Wake the accept. */
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in addr;
+  memset(&addr, 0, sizeof addr);
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons((unsigned short)server->port);
+  if (connect(s, (struct sockaddr *)&addr, sizeof addr) == 0) {
+    ssize_t written = write(s, "GET / HTTP/1.0\r\n\r\n", 18);
+    (void)written;
+  }
+  close(s);
+  pthread_join(thread, NULL);
+  close(server->listener);
+}
+
+TEST(remote_round_trip_and_errors) {
+  http_server server;
+  pthread_t thread;
+  http_start(&server, &thread);
+  char doc_url[128], fail_url[128], missing_url[128];
+  snprintf(doc_url, sizeof doc_url, "http://127.0.0.1:%d/doc", server.port);
+  snprintf(fail_url, sizeof fail_url, "http://127.0.0.1:%d/fail", server.port);
+  snprintf(missing_url, sizeof missing_url, "http://127.0.0.1:%d/missing", server.port);
+  tinystore_store_t *a = new_store(), *b = new_store();
+  tinystore_persister_t *pa = NULL, *pb = NULL, *bad = NULL;
+  CHECK_OK(tinystore_remote_persister_new(a, doc_url, doc_url, &pa));
+  CHECK_OK(tinystore_store_set_json(a, CONTENT));
+  CHECK_OK(tinystore_persister_save(pa));
+  CHECK_STR(server.doc, CONTENT); /* the POSTed body is TinyBase's JSON document */
+  CHECK_OK(tinystore_remote_persister_new(b, doc_url, NULL, &pb)); /* read-only */
+  CHECK_OK(tinystore_persister_load(pb));
+  CHECK_JSON(b, CONTENT);
+  int before = server.requests;
+  CHECK_OK(tinystore_persister_load(pb)); /* answered 304: the same document */
+  CHECK(server.requests == before + 1);
+  CHECK_JSON(b, CONTENT);
+  CHECK_STATUS(TINYSTORE_STATUS_UNSUPPORTED, tinystore_persister_save(pb));
+  /* Failures: a refused POST, a missing document; the store is kept. */
+  CHECK_OK(tinystore_remote_persister_new(b, missing_url, fail_url, &bad));
+  CHECK_STATUS(TINYSTORE_STATUS_STORAGE, tinystore_persister_load(bad));
+  CHECK_ERROR_MENTIONS("404");
+  CHECK_OK(tinystore_persister_allow_overwrite(bad));
+  CHECK_STATUS(TINYSTORE_STATUS_STORAGE, tinystore_persister_save(bad));
+  CHECK_ERROR_MENTIONS("500");
+  CHECK_JSON(b, CONTENT);
+  /* Misuse. */
+  tinystore_persister_t *none = NULL;
+  CHECK_STATUS(TINYSTORE_STATUS_NULL_ARGUMENT, tinystore_remote_persister_new(a, NULL, NULL, &none));
+  CHECK_STATUS(TINYSTORE_STATUS_NULL_ARGUMENT, tinystore_remote_persister_new(a, doc_url, NULL, NULL));
+  CHECK(none == NULL);
+  CHECK_OK(tinystore_persister_free(pa));
+  CHECK_OK(tinystore_persister_free(pb));
+  CHECK_OK(tinystore_persister_free(bad));
+  CHECK_OK(tinystore_store_free(a));
+  CHECK_OK(tinystore_store_free(b));
+  http_stop(&server, thread);
+}
+
 static const test_case CASES[] = {
     CASE(sqlite_json_round_trip),
     CASE(sqlite_mergeable_round_trip),
@@ -219,6 +378,7 @@ static const test_case CASES[] = {
     CASE(auto_load_and_auto_persisting),
     CASE(failed_load_blocks_saves),
     CASE(storage_errors),
+    CASE(remote_round_trip_and_errors),
 };
 
 RUN_TESTS(CASES)

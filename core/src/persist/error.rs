@@ -32,6 +32,10 @@ pub enum PersistError {
     /// done.
     #[cfg(feature = "postgres")]
     Postgres(PostgresError),
+    /// An HTTP request of the remote persister failed: no answer (connection, TLS, timeout),
+    /// or an answer whose status means failure.
+    #[cfg(feature = "remote")]
+    Http(HttpError),
     /// The stored document is not JSON, or not in a shape TinyBase writes.
     Content(BadContent),
     /// The stored MergeableStore content was rejected.
@@ -89,6 +93,8 @@ impl PersistError {
             PersistError::Sqlite(_) => PersistErrorKind::Storage,
             #[cfg(feature = "postgres")]
             PersistError::Postgres(_) => PersistErrorKind::Storage,
+            #[cfg(feature = "remote")]
+            PersistError::Http(_) => PersistErrorKind::Storage,
             PersistError::Content(_) => PersistErrorKind::Content,
             PersistError::Mergeable(_) => PersistErrorKind::Rejected,
             PersistError::Unsupported(_) => PersistErrorKind::Unsupported,
@@ -123,6 +129,8 @@ impl fmt::Display for PersistError {
             PersistError::Sqlite(e) => write!(f, "storage error: {e}"),
             #[cfg(feature = "postgres")]
             PersistError::Postgres(e) => write!(f, "storage error: {e}"),
+            #[cfg(feature = "remote")]
+            PersistError::Http(e) => write!(f, "storage error: {e}"),
             PersistError::Content(e) => write!(f, "unreadable stored content: {e}"),
             PersistError::Mergeable(e) => e.fmt(f),
             PersistError::Unsupported(what) => write!(f, "this persister does not support {what}"),
@@ -157,6 +165,8 @@ impl Error for PersistError {
             PersistError::Sqlite(e) => Some(e.error()),
             #[cfg(feature = "postgres")]
             PersistError::Postgres(e) => e.error().map(|e| e as &(dyn Error + 'static)),
+            #[cfg(feature = "remote")]
+            PersistError::Http(e) => e.error().map(|e| e as &(dyn Error + 'static)),
             PersistError::Content(e) => e.source(),
             PersistError::Mergeable(e) => Some(e),
             _ => None,
@@ -177,6 +187,8 @@ impl PartialEq for PersistError {
             (PersistError::Postgres(a), PersistError::Postgres(b)) => {
                 a.to_string() == b.to_string()
             }
+            #[cfg(feature = "remote")]
+            (PersistError::Http(a), PersistError::Http(b)) => a.to_string() == b.to_string(),
             (PersistError::Content(a), PersistError::Content(b)) => a.message == b.message,
             (PersistError::Mergeable(a), PersistError::Mergeable(b)) => a == b,
             (PersistError::Unsupported(a), PersistError::Unsupported(b)) => a == b,
@@ -361,6 +373,59 @@ impl fmt::Display for PostgresError {
                 None => write!(f, "{}: {e}", self.context),
             },
             None => f.write_str(&self.context),
+        }
+    }
+}
+
+/// A failed HTTP request of the remote persister: the request (`GET https://…`), the status of
+/// an answer that means failure, and the HTTP client's error when there was no usable answer.
+/// Displays as `GET <url>: HTTP 404` or `GET <url>: <cause>`.
+#[cfg(feature = "remote")]
+#[derive(Clone, Debug)]
+pub struct HttpError {
+    request: Arc<str>,
+    status: Option<u16>,
+    error: Option<Arc<ureq::Error>>,
+}
+
+#[cfg(feature = "remote")]
+impl HttpError {
+    /// `request` (method and URL) failed with `status` and/or `error`.
+    pub fn new(
+        request: impl Into<Arc<str>>,
+        status: Option<u16>,
+        error: Option<ureq::Error>,
+    ) -> Self {
+        HttpError {
+            request: request.into(),
+            status,
+            error: error.map(Arc::new),
+        }
+    }
+
+    /// The method and URL of the request.
+    pub fn request(&self) -> &str {
+        &self.request
+    }
+
+    /// The answer's status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    /// The HTTP client's error (connection, TLS, timeout, reading the body).
+    pub fn error(&self) -> Option<&ureq::Error> {
+        self.error.as_deref()
+    }
+}
+
+#[cfg(feature = "remote")]
+impl fmt::Display for HttpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.error, self.status) {
+            (Some(e), _) => write!(f, "{}: {e}", self.request),
+            (None, Some(status)) => write!(f, "{}: HTTP {status}", self.request),
+            (None, None) => f.write_str(&self.request),
         }
     }
 }

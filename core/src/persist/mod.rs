@@ -32,15 +32,21 @@
 //! assert_eq!(saved.lock().unwrap().as_deref(), Some(r#"[{"pets":{"fido":{"species":"dog"}}},{}]"#));
 //! ```
 
+#[cfg(feature = "automerge")]
+pub mod automerge;
 pub mod config;
 mod error;
 #[cfg(feature = "file")]
 pub mod file;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "remote")]
+pub mod remote;
 pub mod room_names;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+#[cfg(feature = "yjs")]
+pub mod yjs;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -55,6 +61,8 @@ use crate::store::{ListenerId, Store};
 
 /// The status and stats persisters share with synchronizers (defined in [`crate::status`]).
 pub use crate::status::{Stats, Status};
+#[cfg(feature = "remote")]
+pub use error::HttpError;
 #[cfg(feature = "postgres")]
 pub use error::PostgresError;
 #[cfg(feature = "sqlite")]

@@ -51,6 +51,8 @@ mod mergeable;
 pub use mergeable::*;
 mod persisters;
 pub use persisters::*;
+mod doc_persisters;
+pub use doc_persisters::*;
 mod sync;
 pub use sync::*;
 mod server;

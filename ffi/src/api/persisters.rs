@@ -322,12 +322,11 @@ pub fn create_custom_persister(
     })
 }
 
-pub(crate) fn interval(ms: Option<u64>) -> Duration {
-    ms.map_or(persist::DEFAULT_AUTO_LOAD_INTERVAL, Duration::from_millis)
-}
-
 macro_rules! persister_api {
     ($ty:ident) => {
+        persister_api!($ty, |_: &$ty| persist::DEFAULT_AUTO_LOAD_INTERVAL);
+    };
+    ($ty:ident, $default_interval:expr) => {
         #[uniffi::export]
         impl $ty {
             /// Loads the stored content into the store (blocks). With nothing stored,
@@ -384,18 +383,18 @@ macro_rules! persister_api {
             pub fn is_auto_saving(&self) -> bool {
                 self.inner.is_auto_saving()
             }
-            /// Loads now, then polls the storage every `interval_ms` (default 1000) and loads
-            /// again when someone else changed it.
+            /// Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+            /// persister's own interval, 5 s unless given at creation) and loads again when
+            /// someone else changed it.
             pub fn start_auto_load(
                 &self,
                 initial: Option<String>,
                 interval_ms: Option<u64>,
             ) -> Result<(), TinystoreError> {
                 let initial = parse_initial(initial)?;
-                trapped(|| {
-                    self.inner
-                        .start_auto_load(as_pair(&initial), interval(interval_ms))
-                })??;
+                let every =
+                    interval_ms.map_or_else(|| ($default_interval)(self), Duration::from_millis);
+                trapped(|| self.inner.start_auto_load(as_pair(&initial), every))??;
                 Ok(())
             }
             /// Stops auto-loading.
@@ -414,12 +413,11 @@ macro_rules! persister_api {
                 save_first: bool,
             ) -> Result<(), TinystoreError> {
                 let initial = parse_initial(initial)?;
+                let every =
+                    interval_ms.map_or_else(|| ($default_interval)(self), Duration::from_millis);
                 trapped(|| {
-                    self.inner.start_auto_persisting(
-                        as_pair(&initial),
-                        interval(interval_ms),
-                        save_first,
-                    )
+                    self.inner
+                        .start_auto_persisting(as_pair(&initial), every, save_first)
                 })??;
                 Ok(())
             }
@@ -431,15 +429,11 @@ macro_rules! persister_api {
                 save_first: bool,
             ) -> Result<(), TinystoreError> {
                 let p = self.inner.clone();
+                let every =
+                    interval_ms.map_or_else(|| ($default_interval)(self), Duration::from_millis);
                 run_blocking(move || {
                     let initial = parse_initial(initial)?;
-                    trapped(|| {
-                        p.start_auto_persisting(
-                            as_pair(&initial),
-                            interval(interval_ms),
-                            save_first,
-                        )
-                    })??;
+                    trapped(|| p.start_auto_persisting(as_pair(&initial), every, save_first))??;
                     Ok(())
                 })
                 .await
@@ -484,6 +478,8 @@ macro_rules! persister_api {
         }
     };
 }
+
+pub(crate) use persister_api;
 
 persister_api!(SqlitePersister);
 persister_api!(FilePersister);

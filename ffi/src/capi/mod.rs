@@ -41,6 +41,7 @@ use tinystore_core::error_kind::{CallbackFailure, Classify, ErrorKind};
 use tinystore_core::events::{self, Listen, ListenerEvent};
 use tinystore_core::mergeable::MergeableError;
 use tinystore_core::persist::file::FilePersistence;
+use tinystore_core::persist::remote::RemotePersistence;
 use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence, TabularConfig};
 use tinystore_core::persist::{PersistError, Persister, Status};
 use tinystore_core::sync::SynchronizerOptions;

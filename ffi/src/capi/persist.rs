@@ -1,4 +1,4 @@
-//! Persisters (SQLite, file).
+//! Persisters (SQLite, file, remote).
 
 use super::*;
 
@@ -81,6 +81,39 @@ pub unsafe extern "C" fn tinystore_file_persister_new(
         let out = Out::new(out_persister, "out_persister")?;
         persister_out(out, store, |s| {
             Ok(Persister::try_new(s, FilePersistence::new(path))?)
+        })
+    })
+}
+
+/// A persister keeping `store` at a URL, as TinyBase's `RemotePersister` does: loads are
+/// `GET load_url` (with `If-None-Match` once the server sent an `ETag`; a `304` keeps the
+/// last document), saves `POST save_url` with the JSON document (a MergeableStore's plain
+/// content, as TinyBase), auto-load polls `HEAD load_url` every `interval_ms` given to
+/// `tinystore_persister_start_auto_load` (TinyBase's default is 5000). `save_url` NULL:
+/// read-only, saves fail with `TINYSTORE_STATUS_UNSUPPORTED`. A failed request (no answer,
+/// a status outside 2xx, 30 s without an answer) is `TINYSTORE_STATUS_STORAGE`; a body that
+/// is not a store leaves the store as it was. Nothing is requested until a load or save.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn tinystore_remote_persister_new(
+    store: *mut tinystore_store_t,
+    load_url: *const c_char,
+    save_url: *const c_char,
+    out_persister: *mut *mut tinystore_persister_t,
+) -> tinystore_status_t {
+    guard(|| {
+        let (load_url, save_url) = unsafe {
+            (
+                str_arg(load_url, "load_url")?,
+                opt_str_arg(save_url, "save_url")?,
+            )
+        };
+        let out = Out::new(out_persister, "out_persister")?;
+        persister_out(out, store, |s| {
+            let mut remote = RemotePersistence::new(load_url);
+            if let Some(url) = save_url {
+                remote = remote.with_save_url(url);
+            }
+            Ok(Persister::try_new(s, remote)?)
         })
     })
 }

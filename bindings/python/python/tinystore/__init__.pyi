@@ -439,6 +439,53 @@ class FilePersister(Persister):
 class CustomPersister(Persister):
     """Keeps a store in storage you provide as two functions."""
 
+class RemotePersister(Persister):
+    """Keeps a store at a URL, as TinyBase's ``RemotePersister``: loads ``GET`` the load URL
+    (with ``If-None-Match`` once the server sent an ``ETag``), saves ``POST`` the JSON document
+    to the save URL, auto-load polls with ``HEAD``."""
+    def get_urls(self) -> List[str]:
+        """``[load_url]``, or ``[load_url, save_url]``."""
+
+
+class YjsPersister:
+    """Keeps a store in a Y.Doc (TinyBase's ``YjsPersister`` layout: the ``tinybase`` map with
+    ``t`` and ``v``); updates are Yjs v1 updates (``Y.encodeStateAsUpdate``,
+    ``Y.applyUpdate``)."""
+    def apply_update(self, update: bytes) -> '_DocumentPersister':
+        """Merges an update from another replica into the document (auto-load, when on, then
+        loads it into the store)."""
+
+    def encode_update(self) -> bytes:
+        """The whole document as bytes another replica can merge."""
+
+    def add_update_listener(self, listener: Callable[[bytes], None]) -> int:
+        """Calls ``listener(bytes)`` for each local update of the document (this persister's
+        saves), to forward to other replicas; not for updates merged by :meth:`apply_update`.
+        Returns an id for :meth:`del_update_listener`."""
+
+    def del_update_listener(self, listener_id: int) -> bool:
+        """Removes an update listener; whether it was there."""
+
+
+class AutomergePersister:
+    """Keeps a store in an Automerge document (TinyBase's ``AutomergePersister`` layout);
+    updates are Automerge's save format (``Automerge.save``, ``Automerge.loadIncremental``)."""
+    def apply_update(self, update: bytes) -> '_DocumentPersister':
+        """Merges an update from another replica into the document (auto-load, when on, then
+        loads it into the store)."""
+
+    def encode_update(self) -> bytes:
+        """The whole document as bytes another replica can merge."""
+
+    def add_update_listener(self, listener: Callable[[bytes], None]) -> int:
+        """Calls ``listener(bytes)`` for each local update of the document (this persister's
+        saves), to forward to other replicas; not for updates merged by :meth:`apply_update`.
+        Returns an id for :meth:`del_update_listener`."""
+
+    def del_update_listener(self, listener_id: int) -> bool:
+        """Removes an update listener; whether it was there."""
+
+
 class Synchronizer:
     """Keeps a :class:`MergeableStore` in sync with peers. Usable as a context manager
     (``destroy`` on exit)."""
@@ -614,6 +661,19 @@ def create_custom_persister(store: Store, get_persisted: Callable[[], Any], set_
     ``get_persisted()`` returns the stored JSON document (``str``, or the parsed list), or
     ``None`` when nothing is stored; ``set_persisted(document)`` stores a JSON string. An
     exception in either becomes ``TinystoreError.Persist`` from ``load``/``save``."""
+
+def create_remote_persister(store: Store, load_url: str, save_url: Optional[str] = ..., auto_load_interval_seconds: Optional[float] = ..., *, timeout_seconds: Optional[float] = ...) -> RemotePersister:
+    """A persister loading ``store`` from ``load_url`` and, when ``save_url`` is given, saving
+    it there (without one, :meth:`Persister.save` raises: read-only cloud data). Auto-load
+    polls every ``auto_load_interval_seconds`` (TinyBase's default: 5); each request gives up
+    after ``timeout_seconds`` (default 30). A server answering an error, a timeout, or a body
+    that is not a store raises :class:`TinystoreError` and leaves the store as it was."""
+
+def create_yjs_persister(store: Store) -> YjsPersister:
+    """A persister keeping ``store`` in a new Y.Doc of its own."""
+
+def create_automerge_persister(store: Store) -> AutomergePersister:
+    """A persister keeping ``store`` in a new Automerge document of its own."""
 
 def create_ws_synchronizer(store: MergeableStore, url: str, *, channel: Optional[str] = ..., headers: Optional[Dict[str, str]] = ..., reconnect: bool = ..., connect_timeout: Optional[float] = ..., request_timeout: Optional[float] = ..., fragment_size: Optional[int] = ..., on_ignored_error: Optional[Callable[[str], None]] = ..., fallback_urls: Optional[List[str]] = ...) -> WsSynchronizer:
     """Connects ``store`` to the sync server at ``url`` (``ws://host:port/room``), blocking

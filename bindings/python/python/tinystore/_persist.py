@@ -1,4 +1,4 @@
-"""Persisters: SQLite, PostgreSQL, file and custom."""
+"""Persisters: SQLite, PostgreSQL, file, remote (HTTP), Yjs, Automerge and custom."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from ._common import (  # noqa: F401
     _content_json,
     _dumps,
     _invalid,
+    _report,
 )
 from ._store import (  # noqa: F401
     Store,
@@ -324,3 +325,95 @@ def create_custom_persister(
     ``None`` when nothing is stored; ``set_persisted(document)`` stores a JSON string. An
     exception in either becomes ``TinystoreError.Persist`` from ``load``/``save``."""
     return CustomPersister(store, _ffi.create_custom_persister(store._view(), _Storage(get_persisted, set_persisted)))
+
+
+# ------------------------------------------------------ remote, and other CRDTs' documents
+
+
+class RemotePersister(Persister):
+    """Keeps a store at a URL, as TinyBase's ``RemotePersister``: loads ``GET`` the load URL
+    (with ``If-None-Match`` once the server sent an ``ETag``), saves ``POST`` the JSON document
+    to the save URL, auto-load polls with ``HEAD``."""
+
+    def get_urls(self) -> List[str]:
+        """``[load_url]``, or ``[load_url, save_url]``."""
+        return list(self._raw.get_urls())
+
+
+def create_remote_persister(
+    store: Store,
+    load_url: str,
+    save_url: Optional[str] = None,
+    auto_load_interval_seconds: Optional[float] = None,
+    *,
+    timeout_seconds: Optional[float] = None,
+) -> RemotePersister:
+    """A persister loading ``store`` from ``load_url`` and, when ``save_url`` is given, saving
+    it there (without one, :meth:`Persister.save` raises: read-only cloud data). Auto-load
+    polls every ``auto_load_interval_seconds`` (TinyBase's default: 5); each request gives up
+    after ``timeout_seconds`` (default 30). A server answering an error, a timeout, or a body
+    that is not a store raises :class:`TinystoreError` and leaves the store as it was."""
+    return RemotePersister(
+        store,
+        _ffi.create_remote_persister(
+            store._view(),
+            str(load_url),
+            None if save_url is None else str(save_url),
+            None if auto_load_interval_seconds is None else float(auto_load_interval_seconds),
+            None if timeout_seconds is None else float(timeout_seconds),
+        ),
+    )
+
+
+class _UpdateListener(_ffi.UpdateListener):
+    def __init__(self, fn: Callable[[bytes], None]) -> None:
+        self._fn = fn
+
+    def on_update(self, update: bytes) -> None:
+        try:
+            self._fn(bytes(update))
+        except BaseException as e:  # noqa: BLE001 - a listener's error is reported, not raised
+            _report(e)
+
+
+class _DocumentPersister(Persister):
+    def apply_update(self, update: bytes) -> "_DocumentPersister":
+        """Merges an update from another replica into the document (auto-load, when on, then
+        loads it into the store)."""
+        self._raw.apply_update(bytes(update))
+        return self
+
+    def encode_update(self) -> bytes:
+        """The whole document as bytes another replica can merge."""
+        return bytes(self._raw.encode_update())
+
+    def add_update_listener(self, listener: Callable[[bytes], None]) -> int:
+        """Calls ``listener(bytes)`` for each local update of the document (this persister's
+        saves), to forward to other replicas; not for updates merged by :meth:`apply_update`.
+        Returns an id for :meth:`del_update_listener`."""
+        return self._raw.add_update_listener(_UpdateListener(listener))
+
+    def del_update_listener(self, listener_id: int) -> bool:
+        """Removes an update listener; whether it was there."""
+        return self._raw.del_update_listener(listener_id)
+
+
+class YjsPersister(_DocumentPersister):
+    """Keeps a store in a Y.Doc (TinyBase's ``YjsPersister`` layout: the ``tinybase`` map with
+    ``t`` and ``v``); updates are Yjs v1 updates (``Y.encodeStateAsUpdate``,
+    ``Y.applyUpdate``)."""
+
+
+class AutomergePersister(_DocumentPersister):
+    """Keeps a store in an Automerge document (TinyBase's ``AutomergePersister`` layout);
+    updates are Automerge's save format (``Automerge.save``, ``Automerge.loadIncremental``)."""
+
+
+def create_yjs_persister(store: Store) -> YjsPersister:
+    """A persister keeping ``store`` in a new Y.Doc of its own."""
+    return YjsPersister(store, _ffi.create_yjs_persister(store._view()))
+
+
+def create_automerge_persister(store: Store) -> AutomergePersister:
+    """A persister keeping ``store`` in a new Automerge document of its own."""
+    return AutomergePersister(store, _ffi.create_automerge_persister(store._view()))

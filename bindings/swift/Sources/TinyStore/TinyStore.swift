@@ -634,6 +634,599 @@ fileprivate struct FfiConverterString: FfiConverter {
     }
 }
 
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterData: FfiConverterRustBuffer {
+    typealias SwiftType = Data
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Data {
+        let len: Int32 = try readInt(&buf)
+        return Data(try readBytes(&buf, count: Int(len)))
+    }
+
+    public static func write(_ value: Data, into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        writeBytes(&buf, value)
+    }
+}
+
+
+
+
+/**
+ * Keeps a store in an Automerge document of its own (TinyBase's `AutomergePersister`: the
+ * `tinybase` map holding `t` and `v`), exchanged as Automerge's save format.
+ */
+public protocol AutomergePersisterProtocol: AnyObject, Sendable {
+    
+    /**
+     * Calls `listener` on every status change; returns an id for `del_listener`.
+     */
+    func addStatusListener(listener: StatusListener)  -> UInt64
+    
+    /**
+     * Calls `listener` with the incremental changes of each local change (not those merged
+     * by `apply_update`); returns an id for `del_update_listener`.
+     */
+    func addUpdateListener(listener: UpdateListener)  -> UInt64
+    
+    /**
+     * Lets saves replace stored data that failed to load.
+     */
+    func allowOverwrite() 
+    
+    /**
+     * Merges bytes in Automerge's format (`Automerge.save(doc)`, or incremental changes) into
+     * the document; auto-load, when on, then loads it.
+     */
+    func applyUpdate(update: Data) throws 
+    
+    /**
+     * Removes a status listener.
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * Removes an update listener; whether it was there.
+     */
+    func delUpdateListener(listenerId: UInt64)  -> Bool
+    
+    /**
+     * The whole document (`Automerge.save`).
+     */
+    func encodeUpdate()  -> Data
+    
+    /**
+     * Loads and saves so far.
+     */
+    func getStats()  -> PersistStats
+    
+    /**
+     * Idle, loading or saving.
+     */
+    func getStatus()  -> Status
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+    func hasUnsavedChanges()  -> Bool
+    
+    /**
+     * Whether auto-load is on.
+     */
+    func isAutoLoading()  -> Bool
+    
+    /**
+     * Whether auto-save is on.
+     */
+    func isAutoSaving()  -> Bool
+    
+    /**
+     * Loads the stored content into the store (blocks). With nothing stored,
+     * `initial` (`[tables, values]` JSON) is set. On error nothing changes and saves
+     * are refused until a load succeeds or `allow_overwrite` is called.
+     */
+    func load(initial: String?) throws 
+    
+    /**
+     * `load` on the shared runtime's blocking pool.
+     */
+    func loadAsync(initial: String?) async throws 
+    
+    /**
+     * Saves the whole content (blocks until stored).
+     */
+    func save() throws 
+    
+    /**
+     * `save` on the shared runtime's blocking pool.
+     */
+    func saveAsync() async throws 
+    
+    /**
+     * Receives the errors of auto-load and auto-save.
+     */
+    func setOnIgnoredError(listener: ErrorListener) 
+    
+    /**
+     * Stops everything this persister runs (TinyBase's `destroy`; named `shutdown`
+     * because every generated Kotlin object already has a `destroy()` that frees it).
+     */
+    func shutdown() 
+    
+    /**
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
+     */
+    func startAutoLoad(initial: String?, intervalMs: UInt64?) throws 
+    
+    /**
+     * Auto-load then auto-save (the reverse with `save_first`).
+     */
+    func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool) throws 
+    
+    /**
+     * `start_auto_persisting` on the shared runtime's blocking pool.
+     */
+    func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool) async throws 
+    
+    /**
+     * Saves now, then after every transaction that changed the store.
+     */
+    func startAutoSave() throws 
+    
+    /**
+     * Stops auto-loading.
+     */
+    func stopAutoLoad() 
+    
+    /**
+     * Stops auto-load and auto-save.
+     */
+    func stopAutoPersisting() 
+    
+    /**
+     * Stops auto-saving.
+     */
+    func stopAutoSave() 
+    
+}
+/**
+ * Keeps a store in an Automerge document of its own (TinyBase's `AutomergePersister`: the
+ * `tinybase` map holding `t` and `v`), exchanged as Automerge's save format.
+ */
+open class AutomergePersister: AutomergePersisterProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_automergepersister(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_automergepersister(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Calls `listener` on every status change; returns an id for `del_listener`.
+     */
+open func addStatusListener(listener: StatusListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_add_status_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeStatusListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Calls `listener` with the incremental changes of each local change (not those merged
+     * by `apply_update`); returns an id for `del_update_listener`.
+     */
+open func addUpdateListener(listener: UpdateListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_add_update_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeUpdateListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Lets saves replace stored data that failed to load.
+     */
+open func allowOverwrite()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_allow_overwrite(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Merges bytes in Automerge's format (`Automerge.save(doc)`, or incremental changes) into
+     * the document; auto-load, when on, then loads it.
+     */
+open func applyUpdate(update: Data)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_apply_update(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(update),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a status listener.
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes an update listener; whether it was there.
+     */
+open func delUpdateListener(listenerId: UInt64) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_del_update_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The whole document (`Automerge.save`).
+     */
+open func encodeUpdate() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_encode_update(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Loads and saves so far.
+     */
+open func getStats() -> PersistStats  {
+    return try!  FfiConverterTypePersistStats_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_get_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Idle, loading or saving.
+     */
+open func getStatus() -> Status  {
+    return try!  FfiConverterTypeStatus_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_get_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+open func hasUnsavedChanges() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_has_unsaved_changes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether auto-load is on.
+     */
+open func isAutoLoading() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_is_auto_loading(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether auto-save is on.
+     */
+open func isAutoSaving() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_is_auto_saving(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Loads the stored content into the store (blocks). With nothing stored,
+     * `initial` (`[tables, values]` JSON) is set. On error nothing changes and saves
+     * are refused until a load succeeds or `allow_overwrite` is called.
+     */
+open func load(initial: String?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_load(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `load` on the shared runtime's blocking pool.
+     */
+open func loadAsync(initial: String?)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_automergepersister_load_async(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(initial)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Saves the whole content (blocks until stored).
+     */
+open func save()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `save` on the shared runtime's blocking pool.
+     */
+open func saveAsync()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_automergepersister_save_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Receives the errors of auto-load and auto-save.
+     */
+open func setOnIgnoredError(listener: ErrorListener)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_set_on_ignored_error(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeErrorListener_lower(listener),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops everything this persister runs (TinyBase's `destroy`; named `shutdown`
+     * because every generated Kotlin object already has a `destroy()` that frees it).
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
+     */
+open func startAutoLoad(initial: String?, intervalMs: UInt64?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_start_auto_load(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),
+        FfiConverterOptionUInt64.lower(intervalMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Auto-load then auto-save (the reverse with `save_first`).
+     */
+open func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_start_auto_persisting(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),
+        FfiConverterOptionUInt64.lower(intervalMs),
+        FfiConverterBool.lower(saveFirst),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `start_auto_persisting` on the shared runtime's blocking pool.
+     */
+open func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_automergepersister_start_auto_persisting_async(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(initial),FfiConverterOptionUInt64.lower(intervalMs),FfiConverterBool.lower(saveFirst)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Saves now, then after every transaction that changed the store.
+     */
+open func startAutoSave()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_start_auto_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-loading.
+     */
+open func stopAutoLoad()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_stop_auto_load(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-load and auto-save.
+     */
+open func stopAutoPersisting()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_stop_auto_persisting(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-saving.
+     */
+open func stopAutoSave()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_automergepersister_stop_auto_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAutomergePersister: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AutomergePersister
+
+    public static func lift(_ handle: UInt64) throws -> AutomergePersister {
+        return AutomergePersister(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AutomergePersister) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AutomergePersister {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AutomergePersister, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAutomergePersister_lift(_ handle: UInt64) throws -> AutomergePersister {
+    return try FfiConverterTypeAutomergePersister.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAutomergePersister_lower(_ value: AutomergePersister) -> UInt64 {
+    return FfiConverterTypeAutomergePersister.lower(value)
+}
+
+
+
 
 
 
@@ -1704,8 +2297,9 @@ public protocol CustomPersisterProtocol: AnyObject, Sendable {
     func shutdown() 
     
     /**
-     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
-     * again when someone else changed it.
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
      */
     func startAutoLoad(initial: String?, intervalMs: UInt64?) throws 
     
@@ -1981,8 +2575,9 @@ open func shutdown()  {try! rustCall() {
 }
     
     /**
-     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
-     * again when someone else changed it.
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
      */
 open func startAutoLoad(initial: String?, intervalMs: UInt64?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
@@ -2417,8 +3012,9 @@ public protocol FilePersisterProtocol: AnyObject, Sendable {
     func shutdown() 
     
     /**
-     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
-     * again when someone else changed it.
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
      */
     func startAutoLoad(initial: String?, intervalMs: UInt64?) throws 
     
@@ -2706,8 +3302,9 @@ open func shutdown()  {try! rustCall() {
 }
     
     /**
-     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
-     * again when someone else changed it.
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
      */
 open func startAutoLoad(initial: String?, intervalMs: UInt64?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
@@ -7232,8 +7829,9 @@ public protocol PostgresPersisterProtocol: AnyObject, Sendable {
     func shutdown() 
     
     /**
-     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
-     * again when someone else changed it.
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
      */
     func startAutoLoad(initial: String?, intervalMs: UInt64?) throws 
     
@@ -7522,8 +8120,9 @@ open func shutdown()  {try! rustCall() {
 }
     
     /**
-     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
-     * again when someone else changed it.
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
      */
 open func startAutoLoad(initial: String?, intervalMs: UInt64?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
@@ -9992,6 +10591,524 @@ public func FfiConverterTypeRelationships_lower(_ value: Relationships) -> UInt6
 
 
 /**
+ * Keeps a store at a URL (TinyBase's `RemotePersister`: `GET` the load URL with the last
+ * `ETag`, `POST` the save URL, auto-load by polling with `HEAD`).
+ */
+public protocol RemotePersisterProtocol: AnyObject, Sendable {
+    
+    /**
+     * Calls `listener` on every status change; returns an id for `del_listener`.
+     */
+    func addStatusListener(listener: StatusListener)  -> UInt64
+    
+    /**
+     * Lets saves replace stored data that failed to load.
+     */
+    func allowOverwrite() 
+    
+    /**
+     * Removes a status listener.
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * Loads and saves so far.
+     */
+    func getStats()  -> PersistStats
+    
+    /**
+     * Idle, loading or saving.
+     */
+    func getStatus()  -> Status
+    
+    /**
+     * `[load_url]`, or `[load_url, save_url]` (TinyBase's `getUrls`).
+     */
+    func getUrls()  -> [String]
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+    func hasUnsavedChanges()  -> Bool
+    
+    /**
+     * Whether auto-load is on.
+     */
+    func isAutoLoading()  -> Bool
+    
+    /**
+     * Whether auto-save is on.
+     */
+    func isAutoSaving()  -> Bool
+    
+    /**
+     * Loads the stored content into the store (blocks). With nothing stored,
+     * `initial` (`[tables, values]` JSON) is set. On error nothing changes and saves
+     * are refused until a load succeeds or `allow_overwrite` is called.
+     */
+    func load(initial: String?) throws 
+    
+    /**
+     * `load` on the shared runtime's blocking pool.
+     */
+    func loadAsync(initial: String?) async throws 
+    
+    /**
+     * Saves the whole content (blocks until stored).
+     */
+    func save() throws 
+    
+    /**
+     * `save` on the shared runtime's blocking pool.
+     */
+    func saveAsync() async throws 
+    
+    /**
+     * Receives the errors of auto-load and auto-save.
+     */
+    func setOnIgnoredError(listener: ErrorListener) 
+    
+    /**
+     * Stops everything this persister runs (TinyBase's `destroy`; named `shutdown`
+     * because every generated Kotlin object already has a `destroy()` that frees it).
+     */
+    func shutdown() 
+    
+    /**
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
+     */
+    func startAutoLoad(initial: String?, intervalMs: UInt64?) throws 
+    
+    /**
+     * Auto-load then auto-save (the reverse with `save_first`).
+     */
+    func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool) throws 
+    
+    /**
+     * `start_auto_persisting` on the shared runtime's blocking pool.
+     */
+    func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool) async throws 
+    
+    /**
+     * Saves now, then after every transaction that changed the store.
+     */
+    func startAutoSave() throws 
+    
+    /**
+     * Stops auto-loading.
+     */
+    func stopAutoLoad() 
+    
+    /**
+     * Stops auto-load and auto-save.
+     */
+    func stopAutoPersisting() 
+    
+    /**
+     * Stops auto-saving.
+     */
+    func stopAutoSave() 
+    
+}
+/**
+ * Keeps a store at a URL (TinyBase's `RemotePersister`: `GET` the load URL with the last
+ * `ETag`, `POST` the save URL, auto-load by polling with `HEAD`).
+ */
+open class RemotePersister: RemotePersisterProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_remotepersister(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_remotepersister(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Calls `listener` on every status change; returns an id for `del_listener`.
+     */
+open func addStatusListener(listener: StatusListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_add_status_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeStatusListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Lets saves replace stored data that failed to load.
+     */
+open func allowOverwrite()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_allow_overwrite(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a status listener.
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Loads and saves so far.
+     */
+open func getStats() -> PersistStats  {
+    return try!  FfiConverterTypePersistStats_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_get_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Idle, loading or saving.
+     */
+open func getStatus() -> Status  {
+    return try!  FfiConverterTypeStatus_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_get_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `[load_url]`, or `[load_url, save_url]` (TinyBase's `getUrls`).
+     */
+open func getUrls() -> [String]  {
+    return try!  FfiConverterSequenceString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_get_urls(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+open func hasUnsavedChanges() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_has_unsaved_changes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether auto-load is on.
+     */
+open func isAutoLoading() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_is_auto_loading(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether auto-save is on.
+     */
+open func isAutoSaving() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_is_auto_saving(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Loads the stored content into the store (blocks). With nothing stored,
+     * `initial` (`[tables, values]` JSON) is set. On error nothing changes and saves
+     * are refused until a load succeeds or `allow_overwrite` is called.
+     */
+open func load(initial: String?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_load(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `load` on the shared runtime's blocking pool.
+     */
+open func loadAsync(initial: String?)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_remotepersister_load_async(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(initial)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Saves the whole content (blocks until stored).
+     */
+open func save()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `save` on the shared runtime's blocking pool.
+     */
+open func saveAsync()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_remotepersister_save_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Receives the errors of auto-load and auto-save.
+     */
+open func setOnIgnoredError(listener: ErrorListener)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_set_on_ignored_error(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeErrorListener_lower(listener),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops everything this persister runs (TinyBase's `destroy`; named `shutdown`
+     * because every generated Kotlin object already has a `destroy()` that frees it).
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
+     */
+open func startAutoLoad(initial: String?, intervalMs: UInt64?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_start_auto_load(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),
+        FfiConverterOptionUInt64.lower(intervalMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Auto-load then auto-save (the reverse with `save_first`).
+     */
+open func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_start_auto_persisting(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),
+        FfiConverterOptionUInt64.lower(intervalMs),
+        FfiConverterBool.lower(saveFirst),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `start_auto_persisting` on the shared runtime's blocking pool.
+     */
+open func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_remotepersister_start_auto_persisting_async(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(initial),FfiConverterOptionUInt64.lower(intervalMs),FfiConverterBool.lower(saveFirst)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Saves now, then after every transaction that changed the store.
+     */
+open func startAutoSave()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_start_auto_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-loading.
+     */
+open func stopAutoLoad()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_stop_auto_load(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-load and auto-save.
+     */
+open func stopAutoPersisting()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_stop_auto_persisting(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-saving.
+     */
+open func stopAutoSave()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_remotepersister_stop_auto_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRemotePersister: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RemotePersister
+
+    public static func lift(_ handle: UInt64) throws -> RemotePersister {
+        return RemotePersister(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RemotePersister) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RemotePersister {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RemotePersister, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemotePersister_lift(_ handle: UInt64) throws -> RemotePersister {
+    return try FfiConverterTypeRemotePersister.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRemotePersister_lower(_ value: RemotePersister) -> UInt64 {
+    return FfiConverterTypeRemotePersister.lower(value)
+}
+
+
+
+
+
+
+/**
  * Decides at the end of a transaction whether to roll it back (TinyBase's `doRollback`).
  */
 public protocol RollbackCheck: AnyObject, Sendable {
@@ -11574,8 +12691,9 @@ public protocol SqlitePersisterProtocol: AnyObject, Sendable {
     func shutdown() 
     
     /**
-     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
-     * again when someone else changed it.
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
      */
     func startAutoLoad(initial: String?, intervalMs: UInt64?) throws 
     
@@ -11863,8 +12981,9 @@ open func shutdown()  {try! rustCall() {
 }
     
     /**
-     * Loads now, then polls the storage every `interval_ms` (default 1000) and loads
-     * again when someone else changed it.
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
      */
 open func startAutoLoad(initial: String?, intervalMs: UInt64?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
         uniffiCallStatus in
@@ -15300,6 +16419,219 @@ public func FfiConverterTypeTransactionActions_lower(_ value: TransactionActions
 
 
 /**
+ * Told each local update of a Yjs or Automerge document (the persister's saves, the app's
+ * own edits), as bytes to forward to other replicas.
+ */
+public protocol UpdateListener: AnyObject, Sendable {
+    
+    /**
+     * A Yjs v1 update, or Automerge incremental changes.
+     */
+    func onUpdate(update: Data) throws 
+    
+}
+/**
+ * Told each local update of a Yjs or Automerge document (the persister's saves, the app's
+ * own edits), as bytes to forward to other replicas.
+ */
+open class UpdateListenerImpl: UpdateListener, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_updatelistener(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_updatelistener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * A Yjs v1 update, or Automerge incremental changes.
+     */
+open func onUpdate(update: Data)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_updatelistener_on_update(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(update),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceUpdateListener {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceUpdateListener = UniffiVTableCallbackInterfaceUpdateListener(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeUpdateListener.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface UpdateListener: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeUpdateListener.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface UpdateListener: handle missing in uniffiClone")
+            }
+        },
+        onUpdate: { (
+            uniffiHandle: UInt64,
+            update: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeUpdateListener.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try uniffiObj.onUpdate(
+                     update: try FfiConverterData.lift(update)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCallWithError(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn,
+                lowerError: FfiConverterTypeTinystoreError_lower
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceUpdateListener> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceUpdateListener>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitUpdateListener() {
+    uniffi_tinystore_fn_init_callback_vtable_updatelistener(UniffiCallbackInterfaceUpdateListener.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUpdateListener: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<UpdateListener>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = UpdateListener
+
+    public static func lift(_ handle: UInt64) throws -> UpdateListener {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return UpdateListenerImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: UpdateListener) -> UInt64 {
+         if let rustImpl = value as? UpdateListenerImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UpdateListener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: UpdateListener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUpdateListener_lift(_ handle: UInt64) throws -> UpdateListener {
+    return try FfiConverterTypeUpdateListener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUpdateListener_lower(_ value: UpdateListener) -> UInt64 {
+    return FfiConverterTypeUpdateListener.lower(value)
+}
+
+
+
+
+
+
+/**
  * A listener of a view (Indexes, Relationships, Metrics, Checkpoints, Queries), implemented
  * in the foreign language. An error is reported and skipped, as for store listeners.
  */
@@ -16322,6 +17654,581 @@ public func FfiConverterTypeWsSynchronizer_lift(_ handle: UInt64) throws -> WsSy
 #endif
 public func FfiConverterTypeWsSynchronizer_lower(_ value: WsSynchronizer) -> UInt64 {
     return FfiConverterTypeWsSynchronizer.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Keeps a store in a Y.Doc of its own (TinyBase's `YjsPersister`: the `tinybase` map holding
+ * `t` and `v`), exchanged with other replicas as Yjs updates.
+ */
+public protocol YjsPersisterProtocol: AnyObject, Sendable {
+    
+    /**
+     * Calls `listener` on every status change; returns an id for `del_listener`.
+     */
+    func addStatusListener(listener: StatusListener)  -> UInt64
+    
+    /**
+     * Calls `listener` with each local update (not those merged by `apply_update`); returns
+     * an id for `del_update_listener`.
+     */
+    func addUpdateListener(listener: UpdateListener)  -> UInt64
+    
+    /**
+     * Lets saves replace stored data that failed to load.
+     */
+    func allowOverwrite() 
+    
+    /**
+     * Merges a Yjs update (v1, e.g. `Y.encodeStateAsUpdate(doc)` or an update event's bytes)
+     * into the document; auto-load, when on, then loads it.
+     */
+    func applyUpdate(update: Data) throws 
+    
+    /**
+     * Removes a status listener.
+     */
+    func delListener(listenerId: UInt64) 
+    
+    /**
+     * Removes an update listener; whether it was there.
+     */
+    func delUpdateListener(listenerId: UInt64)  -> Bool
+    
+    /**
+     * The document's whole state as one Yjs update.
+     */
+    func encodeUpdate()  -> Data
+    
+    /**
+     * Loads and saves so far.
+     */
+    func getStats()  -> PersistStats
+    
+    /**
+     * Idle, loading or saving.
+     */
+    func getStatus()  -> Status
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+    func hasUnsavedChanges()  -> Bool
+    
+    /**
+     * Whether auto-load is on.
+     */
+    func isAutoLoading()  -> Bool
+    
+    /**
+     * Whether auto-save is on.
+     */
+    func isAutoSaving()  -> Bool
+    
+    /**
+     * Loads the stored content into the store (blocks). With nothing stored,
+     * `initial` (`[tables, values]` JSON) is set. On error nothing changes and saves
+     * are refused until a load succeeds or `allow_overwrite` is called.
+     */
+    func load(initial: String?) throws 
+    
+    /**
+     * `load` on the shared runtime's blocking pool.
+     */
+    func loadAsync(initial: String?) async throws 
+    
+    /**
+     * Saves the whole content (blocks until stored).
+     */
+    func save() throws 
+    
+    /**
+     * `save` on the shared runtime's blocking pool.
+     */
+    func saveAsync() async throws 
+    
+    /**
+     * Receives the errors of auto-load and auto-save.
+     */
+    func setOnIgnoredError(listener: ErrorListener) 
+    
+    /**
+     * Stops everything this persister runs (TinyBase's `destroy`; named `shutdown`
+     * because every generated Kotlin object already has a `destroy()` that frees it).
+     */
+    func shutdown() 
+    
+    /**
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
+     */
+    func startAutoLoad(initial: String?, intervalMs: UInt64?) throws 
+    
+    /**
+     * Auto-load then auto-save (the reverse with `save_first`).
+     */
+    func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool) throws 
+    
+    /**
+     * `start_auto_persisting` on the shared runtime's blocking pool.
+     */
+    func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool) async throws 
+    
+    /**
+     * Saves now, then after every transaction that changed the store.
+     */
+    func startAutoSave() throws 
+    
+    /**
+     * Stops auto-loading.
+     */
+    func stopAutoLoad() 
+    
+    /**
+     * Stops auto-load and auto-save.
+     */
+    func stopAutoPersisting() 
+    
+    /**
+     * Stops auto-saving.
+     */
+    func stopAutoSave() 
+    
+}
+/**
+ * Keeps a store in a Y.Doc of its own (TinyBase's `YjsPersister`: the `tinybase` map holding
+ * `t` and `v`), exchanged with other replicas as Yjs updates.
+ */
+open class YjsPersister: YjsPersisterProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_tinystore_fn_clone_yjspersister(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_tinystore_fn_free_yjspersister(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Calls `listener` on every status change; returns an id for `del_listener`.
+     */
+open func addStatusListener(listener: StatusListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_add_status_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeStatusListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Calls `listener` with each local update (not those merged by `apply_update`); returns
+     * an id for `del_update_listener`.
+     */
+open func addUpdateListener(listener: UpdateListener) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_add_update_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeUpdateListener_lower(listener),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Lets saves replace stored data that failed to load.
+     */
+open func allowOverwrite()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_allow_overwrite(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Merges a Yjs update (v1, e.g. `Y.encodeStateAsUpdate(doc)` or an update event's bytes)
+     * into the document; auto-load, when on, then loads it.
+     */
+open func applyUpdate(update: Data)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_apply_update(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(update),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes a status listener.
+     */
+open func delListener(listenerId: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_del_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Removes an update listener; whether it was there.
+     */
+open func delUpdateListener(listenerId: UInt64) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_del_update_listener(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(listenerId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The document's whole state as one Yjs update.
+     */
+open func encodeUpdate() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_encode_update(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Loads and saves so far.
+     */
+open func getStats() -> PersistStats  {
+    return try!  FfiConverterTypePersistStats_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_get_stats(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Idle, loading or saving.
+     */
+open func getStatus() -> Status  {
+    return try!  FfiConverterTypeStatus_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_get_status(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether the last save failed, so the storage may lack some of the store's
+     * content (the next save, or auto-load's next round, writes all of it).
+     */
+open func hasUnsavedChanges() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_has_unsaved_changes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether auto-load is on.
+     */
+open func isAutoLoading() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_is_auto_loading(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether auto-save is on.
+     */
+open func isAutoSaving() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_is_auto_saving(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Loads the stored content into the store (blocks). With nothing stored,
+     * `initial` (`[tables, values]` JSON) is set. On error nothing changes and saves
+     * are refused until a load succeeds or `allow_overwrite` is called.
+     */
+open func load(initial: String?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_load(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `load` on the shared runtime's blocking pool.
+     */
+open func loadAsync(initial: String?)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_yjspersister_load_async(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(initial)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Saves the whole content (blocks until stored).
+     */
+open func save()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `save` on the shared runtime's blocking pool.
+     */
+open func saveAsync()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_yjspersister_save_async(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Receives the errors of auto-load and auto-save.
+     */
+open func setOnIgnoredError(listener: ErrorListener)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_set_on_ignored_error(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeErrorListener_lower(listener),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops everything this persister runs (TinyBase's `destroy`; named `shutdown`
+     * because every generated Kotlin object already has a `destroy()` that frees it).
+     */
+open func shutdown()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_shutdown(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Loads now, then polls the storage every `interval_ms` (default 1000; the remote
+     * persister's own interval, 5 s unless given at creation) and loads again when
+     * someone else changed it.
+     */
+open func startAutoLoad(initial: String?, intervalMs: UInt64?)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_start_auto_load(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),
+        FfiConverterOptionUInt64.lower(intervalMs),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Auto-load then auto-save (the reverse with `save_first`).
+     */
+open func startAutoPersisting(initial: String?, intervalMs: UInt64?, saveFirst: Bool)throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_start_auto_persisting(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(initial),
+        FfiConverterOptionUInt64.lower(intervalMs),
+        FfiConverterBool.lower(saveFirst),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * `start_auto_persisting` on the shared runtime's blocking pool.
+     */
+open func startAutoPersistingAsync(initial: String?, intervalMs: UInt64?, saveFirst: Bool)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tinystore_fn_method_yjspersister_start_auto_persisting_async(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(initial),FfiConverterOptionUInt64.lower(intervalMs),FfiConverterBool.lower(saveFirst)
+                )
+            },
+            pollFunc: ffi_tinystore_rust_future_poll_void,
+            completeFunc: ffi_tinystore_rust_future_complete_void,
+            freeFunc: ffi_tinystore_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeTinystoreError_lift
+        )
+}
+    
+    /**
+     * Saves now, then after every transaction that changed the store.
+     */
+open func startAutoSave()throws   {try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_start_auto_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-loading.
+     */
+open func stopAutoLoad()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_stop_auto_load(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-load and auto-save.
+     */
+open func stopAutoPersisting()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_stop_auto_persisting(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Stops auto-saving.
+     */
+open func stopAutoSave()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_method_yjspersister_stop_auto_save(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeYjsPersister: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = YjsPersister
+
+    public static func lift(_ handle: UInt64) throws -> YjsPersister {
+        return YjsPersister(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: YjsPersister) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> YjsPersister {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: YjsPersister, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeYjsPersister_lift(_ handle: UInt64) throws -> YjsPersister {
+    return try FfiConverterTypeYjsPersister.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeYjsPersister_lower(_ value: YjsPersister) -> UInt64 {
+    return FfiConverterTypeYjsPersister.lower(value)
 }
 
 
@@ -19816,6 +21723,46 @@ public func createCheckpoints(store: Store) -> Checkpoints  {
 })
 }
 /**
+ * An Automerge persister for `store` over a new, empty document.
+ */
+public func createAutomergePersister(store: Store)throws  -> AutomergePersister  {
+    return try  FfiConverterTypeAutomergePersister_lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_automerge_persister(
+        FfiConverterTypeStore_lower(store),uniffiCallStatus
+    )
+})
+}
+/**
+ * A remote persister for `store` loading from `load_url` and, when `save_url` is given,
+ * saving to it (without one, saving is refused: read-only cloud data). Auto-load polls every
+ * `auto_load_interval_seconds` (TinyBase's default: 5); `timeout_seconds` bounds each
+ * request (default 30).
+ */
+public func createRemotePersister(store: Store, loadUrl: String, saveUrl: String? = nil, autoLoadIntervalSeconds: Double? = nil, timeoutSeconds: Double? = nil)throws  -> RemotePersister  {
+    return try  FfiConverterTypeRemotePersister_lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_remote_persister(
+        FfiConverterTypeStore_lower(store),
+        FfiConverterString.lower(loadUrl),
+        FfiConverterOptionString.lower(saveUrl),
+        FfiConverterOptionDouble.lower(autoLoadIntervalSeconds),
+        FfiConverterOptionDouble.lower(timeoutSeconds),uniffiCallStatus
+    )
+})
+}
+/**
+ * A Yjs persister for `store` over a new, empty Y.Doc.
+ */
+public func createYjsPersister(store: Store)throws  -> YjsPersister  {
+    return try  FfiConverterTypeYjsPersister_lift(try rustCallWithError(FfiConverterTypeTinystoreError_lift) {
+        uniffiCallStatus in
+    uniffi_tinystore_fn_func_create_yjs_persister(
+        FfiConverterTypeStore_lower(store),uniffiCallStatus
+    )
+})
+}
+/**
  * A persister over foreign storage (TinyBase's `createCustomPersister`).
  */
 public func createCustomPersister(store: Store, storage: PersisterStorage) -> CustomPersister  {
@@ -20062,6 +22009,15 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_func_create_checkpoints() != 32578) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tinystore_checksum_func_create_automerge_persister() != 38579) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_func_create_remote_persister() != 20438) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_func_create_yjs_persister() != 7153) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tinystore_checksum_func_create_custom_persister() != 43892) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -20164,6 +22120,225 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_checkpoints_shutdown() != 16181) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tinystore_checksum_method_automergepersister_add_status_listener() != 21463) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_add_update_listener() != 47259) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_allow_overwrite() != 1099) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_apply_update() != 11983) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_del_listener() != 42165) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_del_update_listener() != 26517) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_encode_update() != 60536) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_get_stats() != 59804) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_get_status() != 60786) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_has_unsaved_changes() != 30325) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_is_auto_loading() != 20022) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_is_auto_saving() != 6553) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_load() != 43023) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_load_async() != 17419) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_save() != 23456) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_save_async() != 17008) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_set_on_ignored_error() != 16974) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_shutdown() != 15034) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_start_auto_load() != 36369) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_start_auto_persisting() != 64254) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_start_auto_persisting_async() != 48699) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_start_auto_save() != 63248) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_stop_auto_load() != 10797) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_stop_auto_persisting() != 13944) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_automergepersister_stop_auto_save() != 55564) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_add_status_listener() != 24204) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_allow_overwrite() != 52425) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_del_listener() != 18499) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_get_stats() != 16982) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_get_status() != 29526) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_get_urls() != 13226) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_has_unsaved_changes() != 3466) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_is_auto_loading() != 31453) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_is_auto_saving() != 39693) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_load() != 27460) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_load_async() != 59632) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_save() != 61829) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_save_async() != 50967) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_set_on_ignored_error() != 45383) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_shutdown() != 1214) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_start_auto_load() != 55760) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_start_auto_persisting() != 65215) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_start_auto_persisting_async() != 37873) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_start_auto_save() != 50078) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_stop_auto_load() != 61208) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_stop_auto_persisting() != 60070) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_remotepersister_stop_auto_save() != 2616) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_updatelistener_on_update() != 15776) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_add_status_listener() != 3929) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_add_update_listener() != 21777) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_allow_overwrite() != 15192) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_apply_update() != 33746) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_del_listener() != 3216) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_del_update_listener() != 65467) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_encode_update() != 16921) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_get_stats() != 31219) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_get_status() != 23208) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_has_unsaved_changes() != 3483) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_is_auto_loading() != 62141) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_is_auto_saving() != 51133) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_load() != 21603) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_load_async() != 4359) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_save() != 60002) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_save_async() != 47786) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_set_on_ignored_error() != 30383) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_shutdown() != 62786) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_start_auto_load() != 11651) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_start_auto_persisting() != 10139) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_start_auto_persisting_async() != 30997) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_start_auto_save() != 13079) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_stop_auto_load() != 10198) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_stop_auto_persisting() != 2020) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tinystore_checksum_method_yjspersister_stop_auto_save() != 32827) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tinystore_checksum_method_storelistener_on_event() != 46231) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -20209,7 +22384,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_custompersister_shutdown() != 27565) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_custompersister_start_auto_load() != 54596) {
+    if (uniffi_tinystore_checksum_method_custompersister_start_auto_load() != 39721) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_custompersister_start_auto_persisting() != 59729) {
@@ -20278,7 +22453,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_filepersister_shutdown() != 59702) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_filepersister_start_auto_load() != 8235) {
+    if (uniffi_tinystore_checksum_method_filepersister_start_auto_load() != 30949) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_filepersister_start_auto_persisting() != 63285) {
@@ -20350,7 +22525,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_postgrespersister_shutdown() != 60761) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_postgrespersister_start_auto_load() != 57402) {
+    if (uniffi_tinystore_checksum_method_postgrespersister_start_auto_load() != 14816) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_postgrespersister_start_auto_persisting() != 16962) {
@@ -20416,7 +22591,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tinystore_checksum_method_sqlitepersister_shutdown() != 28310) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_load() != 32529) {
+    if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_load() != 39207) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tinystore_checksum_method_sqlitepersister_start_auto_persisting() != 32420) {
@@ -21626,6 +23801,7 @@ private let initializationResult: InitializationResult = {
     uniffiCallbackInitStoreListener()
     uniffiCallbackInitSyncTransport()
     uniffiCallbackInitTransactionActions()
+    uniffiCallbackInitUpdateListener()
     uniffiCallbackInitViewListener()
     return InitializationResult.ok
 }()

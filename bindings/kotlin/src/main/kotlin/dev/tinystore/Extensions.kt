@@ -141,6 +141,11 @@ fun rowSorter(compare: (Any?, Any?) -> Int): RowSorter = object : RowSorter {
     }
 }
 
+/** An [UpdateListener] from a lambda over a Yjs or Automerge document's update bytes. */
+fun updateListener(block: (ByteArray) -> Unit): UpdateListener = object : UpdateListener {
+    override fun onUpdate(update: ByteArray) = guarded { block(update) }
+}
+
 /** [PersisterStorage] from two lambdas over TinyBase's JSON document. */
 fun persisterStorage(read: () -> String?, write: (String) -> Unit): PersisterStorage = object : PersisterStorage {
     override fun read(): String? = try {
@@ -375,6 +380,26 @@ fun createCustomPersister(store: Store, read: () -> String?, write: (String) -> 
 fun createCustomPersister(store: MergeableStore, read: () -> String?, write: (String) -> Unit): CustomPersister =
     createCustomPersister(store.asStore(), persisterStorage(read, write))
 
+/** A remote persister for a MergeableStore (its plain content, as TinyBase). */
+fun createRemotePersister(
+    store: MergeableStore,
+    loadUrl: String,
+    saveUrl: String? = null,
+    autoLoadIntervalSeconds: Double? = null,
+    timeoutSeconds: Double? = null,
+): RemotePersister = createRemotePersister(store.asStore(), loadUrl, saveUrl, autoLoadIntervalSeconds, timeoutSeconds)
+
+/** A Yjs persister for a MergeableStore (its plain content, as TinyBase). */
+fun createYjsPersister(store: MergeableStore): YjsPersister = createYjsPersister(store.asStore())
+
+/** An Automerge persister for a MergeableStore (its plain content, as TinyBase). */
+fun createAutomergePersister(store: MergeableStore): AutomergePersister = createAutomergePersister(store.asStore())
+
+/** `addUpdateListener` with a lambda: each local update of the Y.Doc, to forward. */
+fun YjsPersister.addUpdateListener(block: (ByteArray) -> Unit): ULong = addUpdateListener(updateListener(block))
+/** `addUpdateListener` with a lambda: each local change of the Automerge document, to forward. */
+fun AutomergePersister.addUpdateListener(block: (ByteArray) -> Unit): ULong = addUpdateListener(updateListener(block))
+
 /** Connects to a sync server at [url] (blocks until the socket is open). */
 fun createWsSynchronizer(store: MergeableStore, url: String, options: WsSynchronizerOptions? = null): WsSynchronizer =
     createWsSynchronizer(store, url, options, null)
@@ -404,6 +429,12 @@ fun SqlitePersister.addStatusListener(block: (Status) -> Unit): ULong = addStatu
 fun FilePersister.addStatusListener(block: (Status) -> Unit): ULong = addStatusListener(statusListener(block))
 /** `addStatusListener` with a lambda. */
 fun CustomPersister.addStatusListener(block: (Status) -> Unit): ULong = addStatusListener(statusListener(block))
+/** `addStatusListener` with a lambda. */
+fun RemotePersister.addStatusListener(block: (Status) -> Unit): ULong = addStatusListener(statusListener(block))
+/** `addStatusListener` with a lambda. */
+fun YjsPersister.addStatusListener(block: (Status) -> Unit): ULong = addStatusListener(statusListener(block))
+/** `addStatusListener` with a lambda. */
+fun AutomergePersister.addStatusListener(block: (Status) -> Unit): ULong = addStatusListener(statusListener(block))
 /** `addStatusListener` with a lambda. */
 fun WsSynchronizer.addStatusListener(block: (Status) -> Unit): ULong = addStatusListener(statusListener(block))
 /** `addStatusListener` with a lambda. */
