@@ -398,7 +398,9 @@ fn update_listeners_hear_local_changes_only() {
     let heard = Arc::new(Mutex::new(Vec::<Vec<u8>>::new()));
     let h = heard.clone();
     let id = doc.add_update_listener(move |bytes| h.lock().unwrap().push(bytes.to_vec()));
-    let _p = AutomergePersistence::new(&doc); // makes `tinybase`: one local change
+    let _p = AutomergePersistence::new(&doc); // makes nothing until its first save
+    assert!(heard.lock().unwrap().is_empty());
+    doc.with_doc(|d| d.put(automerge::ROOT, "z", 0).unwrap());
     assert_eq!(heard.lock().unwrap().len(), 1);
     doc.with_doc(|d| d.put(automerge::ROOT, "x", 1).unwrap());
     assert_eq!(heard.lock().unwrap().len(), 2);

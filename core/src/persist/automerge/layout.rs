@@ -358,14 +358,6 @@ pub(super) fn write_content(
     Ok(())
 }
 
-/// TinyBase's `docEnsure(doc, name, () => ({}))`, done when a persister is created.
-pub(super) fn ensure_object(doc: &mut AutoCommit, name_key: &str) -> Result<(), AutomergeError> {
-    if doc.get(&automerge::ROOT, name_key)?.is_none() {
-        doc.put_object(&automerge::ROOT, name_key, ObjType::Map)?;
-    }
-    Ok(())
-}
-
 /// The `t` and `v` maps, made where missing (TinyBase's `ensureDocContent` replaces an empty
 /// `doc[name]` with `{t: {}, v: {}}`); `true` when anything had to be made.
 fn ensure_content(

@@ -148,24 +148,14 @@ impl AutomergeDoc {
             )
         })
         .map_err(|_| PersistError::content("the Automerge data could not be read"))?;
-        // Merged from the scratch when it holds every change; changes waiting for others are
-        // loaded into the document itself, where they wait too.
-        let mut scratch = match loaded {
-            Ok(scratch) => Some(scratch),
-            Err(AutomergeError::MissingDeps) => None,
+        // The scratch only checked the bytes: they are loaded into the document itself, where
+        // changes that depend on ones the scratch lacked (but the document has) apply too.
+        match loaded {
+            Ok(_) | Err(AutomergeError::MissingDeps) => {}
             Err(e) => return Err(PersistError::content_from(e)),
-        };
-        if scratch
-            .as_mut()
-            .is_some_and(|s| !s.get_missing_deps(&[]).is_empty())
-        {
-            scratch = None;
         }
-        self.edit(None, false, |doc| match scratch.as_mut() {
-            Some(scratch) => doc.merge(scratch).map(drop),
-            None => doc.load_incremental(bytes).map(drop),
-        })
-        .map_err(PersistError::content_from)
+        self.edit(None, false, |doc| doc.load_incremental(bytes).map(drop))
+            .map_err(PersistError::content_from)
     }
 
     /// The whole document in Automerge's save format (`Automerge.save`), which
@@ -284,13 +274,10 @@ impl AutomergePersistence {
     pub fn with_obj_name(doc: &AutomergeDoc, name: &str) -> AutomergePersistence {
         let watcher = Arc::new(Watcher::default());
         lock(&doc.inner.watchers).push(Arc::downgrade(&watcher));
+        // The map is made by the first save, not here (TinyBase makes it at once): a replica
+        // that starts empty and then merges another's document must not hold a `tinybase` map
+        // of its own that wins over the other's.
         let key = layout::encode_id(name).into_owned();
-        doc.edit(Some(&watcher), true, |d| {
-            // Creating a map under a fresh key cannot fail; were it to, the first save makes it.
-            if layout::ensure_object(d, &key).is_err() {
-                d.rollback();
-            }
-        });
         AutomergePersistence {
             doc: doc.clone(),
             key,
