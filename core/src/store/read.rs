@@ -220,6 +220,7 @@ impl Store {
     /// `f(row_id, cells)` for each row of the table, rows and cells in JavaScript object order
     /// as [`Store::get_table`] gives them, under one read of the store and without building
     /// the owned table first (persisters writing a large table). `f` must not use the store.
+    #[cfg(feature = "postgres")]
     pub(crate) fn map_rows<T>(
         &self,
         table_id: &str,
