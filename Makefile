@@ -174,7 +174,7 @@ clean:
 # nightly features; RUSTC_BOOTSTRAP=1 lets the stable toolchain provide them. The build has its
 # own target dir (core/fuzz/target: instrumented with ASan).
 FUZZ_SECONDS ?= 10
-FUZZ_TARGETS := json_parse mergeable_json store_json ops_script sync_protocol
+FUZZ_TARGETS := json_parse mergeable_json store_json ops_script sync_protocol yjs_update automerge_doc
 fuzz-smoke: setup
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.13.2 --locked
 	cd core && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build

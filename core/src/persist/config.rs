@@ -88,6 +88,7 @@ pub enum ValueSelection {
 }
 
 impl ValueSelection {
+    #[cfg(feature = "sqlite")]
     pub(crate) fn includes(&self, id: &str) -> bool {
         match self {
             ValueSelection::None => false,

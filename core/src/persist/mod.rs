@@ -42,6 +42,7 @@ pub mod file;
 pub mod postgres;
 #[cfg(feature = "remote")]
 pub mod remote;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod room_names;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
