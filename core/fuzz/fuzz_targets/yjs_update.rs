@@ -15,7 +15,11 @@ fuzz_target!(|data: &[u8]| {
     let doc = YjsDoc::new();
     let empty = doc.encode_update();
     if doc.apply_update(data).is_err() {
-        assert_eq!(doc.encode_update(), empty, "a refused update changed the document");
+        assert_eq!(
+            doc.encode_update(),
+            empty,
+            "a refused update changed the document"
+        );
         return;
     }
     let copy = YjsDoc::new();
