@@ -27,6 +27,8 @@ Row = Dict[str, Cell]
 Table = Dict[str, Row]
 Tables = Dict[str, Table]
 Values = Dict[str, Cell]
+
+__version__: str
 '''
 
 

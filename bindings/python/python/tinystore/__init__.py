@@ -141,6 +141,9 @@ from ._views import (  # noqa: F401
     create_relationships,
 )
 
+#: The version of libtinystore these bindings load (the package's own version).
+__version__: str = library_version()
+
 # The public names live in private modules (one per area); they present themselves as
 # members of the package, as before the split (reprs, docs, the stub generator).
 for _name in __all__:

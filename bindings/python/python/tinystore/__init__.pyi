@@ -13,6 +13,8 @@ Table = Dict[str, Row]
 Tables = Dict[str, Table]
 Values = Dict[str, Cell]
 
+__version__: str
+
 class Store:
     """A reactive in-memory store of tables and values (TinyBase's ``Store``)."""
     def __init__(self, _raw: Any = ...) -> None:

@@ -18,6 +18,12 @@ from . import tinystore as _ffi
 TinystoreError = _ffi.TinystoreError
 # str(error) is the reason alone (the generated classes print "reason='...'").
 TinystoreError.__str__ = lambda self: str(getattr(self, "reason", "") or Exception.__str__(self))  # type: ignore[method-assign]
+# Tracebacks name an exception by its module: ``tinystore.TinystoreError.InvalidValue``, the
+# name a user catches it by, not the generated module's ``tinystore.tinystore.tinystore``.
+for _cls in (TinystoreError, *vars(TinystoreError).values()):
+    if isinstance(_cls, type) and issubclass(_cls, TinystoreError):
+        _cls.__module__ = "tinystore"
+del _cls
 #: A persister's or synchronizer's status: ``Status.IDLE``, ``.LOADING``, ``.SAVING``.
 Status = _ffi.Status
 #: A WebSocket synchronizer's connection: ``CONNECTING``, ``CONNECTED``, ``DISCONNECTED``.
@@ -36,6 +42,38 @@ def library_version() -> str:
 
 
 # ------------------------------------------------------------------------------ errors
+
+
+def _handle_repr(obj: Any, *details: Optional[str]) -> str:
+    """``<Class detail… status, auto-load + auto-save>`` for a persister or synchronizer, as
+    the Store shows its content; never raises (a destroyed object says so)."""
+    parts = [type(obj).__name__, *(d for d in details if d)]
+    try:
+        flags = [
+            name
+            for name, on in (("auto-load", obj.is_auto_loading()), ("auto-save", obj.is_auto_saving()))
+            if on
+        ]
+        state = obj.get_status().name.lower()
+        parts.append(", ".join([state, " + ".join(flags)]) if flags else state)
+    except Exception:  # noqa: BLE001 - a repr must not raise
+        parts.append("destroyed")
+    return "<" + " ".join(parts) + ">"
+
+
+def _redacted_url(url: str) -> str:
+    """The URL without its password (reprs end up in logs)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        host = parts.hostname or ""
+        netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return "<url>"
 
 
 def _default_listener_error(exc: BaseException) -> None:

@@ -17,7 +17,9 @@ from ._common import (  # noqa: F401
     _StatusListener,
     _content_json,
     _dumps,
+    _handle_repr,
     _invalid,
+    _redacted_url,
     _report,
 )
 from ._store import (  # noqa: F401
@@ -38,6 +40,17 @@ class Persister:
 
     def __init__(self, store: Store, raw: Any) -> None:
         self._store, self._raw = store, raw
+
+    def _where(self) -> Optional[str]:
+        """Where this persister keeps the store, for its repr."""
+        return None
+
+    def __repr__(self) -> str:
+        try:
+            where = self._where()
+        except Exception:  # noqa: BLE001 - a repr must not raise
+            where = None
+        return _handle_repr(self, where)
 
     def __enter__(self) -> "Persister":
         return self
@@ -157,6 +170,9 @@ class SqlitePersister(Persister):
         """The database path."""
         return self._raw.get_path()
 
+    def _where(self) -> Optional[str]:
+        return self.get_path()
+
 
 class FilePersister(Persister):
     """Keeps a store in a JSON file (TinyBase's file format; atomic writes)."""
@@ -164,6 +180,9 @@ class FilePersister(Persister):
     def get_file_path(self) -> str:
         """The file path."""
         return self._raw.get_file_path()
+
+    def _where(self) -> Optional[str]:
+        return self.get_file_path()
 
 
 class CustomPersister(Persister):
@@ -265,6 +284,9 @@ class PostgresPersister(Persister):
         """The database URL."""
         return self._raw.get_url()
 
+    def _where(self) -> Optional[str]:
+        return _redacted_url(self.get_url())
+
 
 def create_postgres_persister(
     store: Store,
@@ -338,6 +360,10 @@ class RemotePersister(Persister):
     def get_urls(self) -> List[str]:
         """``[load_url]``, or ``[load_url, save_url]``."""
         return list(self._raw.get_urls())
+
+    def _where(self) -> Optional[str]:
+        urls = [_redacted_url(u) for u in self.get_urls()]
+        return urls[0] if len(urls) == 1 or urls[0] == urls[1] else f"{urls[0]} -> {urls[1]}"
 
 
 def create_remote_persister(

@@ -62,6 +62,13 @@ class WsServer:
         """The bound port."""
         return self._raw.get_port()
 
+    def __repr__(self) -> str:
+        try:
+            stats = self.get_stats()
+            return f"<WsServer port {self.get_port()}, {stats['paths']} rooms, {stats['clients']} clients>"
+        except Exception:  # noqa: BLE001 - a repr must not raise
+            return "<WsServer stopped>"
+
     def get_path_ids(self) -> List[str]:
         """The rooms that have clients."""
         return self._raw.get_path_ids()

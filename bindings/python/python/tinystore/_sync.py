@@ -17,6 +17,8 @@ from ._common import (  # noqa: F401
     _StatusListener,
     _content_json,
     _error_listener,
+    _handle_repr,
+    _redacted_url,
     _report,
 )
 from ._store import (  # noqa: F401
@@ -36,6 +38,17 @@ class Synchronizer:
 
     def __init__(self, store: MergeableStore, raw: Any) -> None:
         self._store, self._raw = store, raw
+
+    def _where(self) -> Optional[str]:
+        """What this synchronizer syncs over, for its repr."""
+        return None
+
+    def __repr__(self) -> str:
+        try:
+            where = self._where()
+        except Exception:  # noqa: BLE001 - a repr must not raise
+            where = None
+        return _handle_repr(self, where)
 
     def __enter__(self) -> "Synchronizer":
         return self
@@ -160,6 +173,9 @@ class WsSynchronizer(Synchronizer):
     def get_url(self) -> str:
         """The server URL."""
         return self._raw.get_url()
+
+    def _where(self) -> Optional[str]:
+        return f"{_redacted_url(self.get_url())} {self.get_connection_status().name.lower()}"
 
 
 class CustomSynchronizer(Synchronizer):
