@@ -65,3 +65,19 @@ def test_synchronizers_and_servers_have_reprs():
         url = f"ws://127.0.0.1:{server.get_port()}/pets"
         with tinystore.create_ws_synchronizer(store, url) as ws:
             assert repr(ws) == f"<WsSynchronizer {url} connected idle>"
+
+
+def test_every_public_name_and_method_has_a_docstring():
+    import inspect
+
+    gaps = []
+    for name in tinystore.__all__:
+        obj = getattr(tinystore, name)
+        if not inspect.getdoc(obj):
+            gaps.append(name)
+        if inspect.isclass(obj):
+            for member, value in inspect.getmembers(obj):
+                if not member.startswith("_") and (callable(value) or isinstance(value, property)):
+                    if not inspect.getdoc(value):
+                        gaps.append(f"{name}.{member}")
+    assert gaps == [], f"pydoc would show these without a description: {gaps}"
