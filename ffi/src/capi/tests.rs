@@ -276,7 +276,9 @@ fn every_entry_point_catches_panics() {
     let header = include_str!("../../../include/tinystore.h");
     let mut declared: Vec<String> = header
         .lines()
-        .filter(|l| !l.starts_with([' ', '*', '/', '#']) && l.contains("tinystore_") && l.contains('('))
+        .filter(|l| {
+            !l.starts_with([' ', '*', '/', '#']) && l.contains("tinystore_") && l.contains('(')
+        })
         .filter_map(|l| {
             let before_paren = l.split('(').next()?;
             let name = before_paren.rsplit([' ', '*']).next()?;
@@ -286,7 +288,10 @@ fn every_entry_point_catches_panics() {
     declared.sort();
     checked.sort();
     assert!(!declared.is_empty());
-    assert_eq!(checked, declared, "exported functions vs the header's declarations");
+    assert_eq!(
+        checked, declared,
+        "exported functions vs the header's declarations"
+    );
 }
 
 #[test]
