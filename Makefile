@@ -62,7 +62,7 @@ clippy-and-kit:
 # py-test before c-test: the CLI's release build (py-test) then shares tinystore-core with
 # maturin's build of libtinystore (pip install); cargo's own build of the library (c-test)
 # still builds the core again (maturin changes a release-profile setting).
-test: fmt-check clippy-and-kit rust-test bench-quick fuzz-smoke py-test c-test kotlin-test swift-check examples-test
+test: fmt-check clippy-and-kit rust-test bench-quick fuzz-smoke py-test c-test kotlin-test swift-check examples-test dist-test
 	@bash tests/postgres/pg.sh stop
 	@echo "make test: all gates passed"
 
@@ -92,6 +92,8 @@ cbindgen:
 c-test: setup cbindgen
 	@command -v cmake >/dev/null || { echo "cmake (>= 3.16) and a C/C++ compiler are required for the C tests"; exit 1; }
 	$(CARGO) build --release -p tinystore-ffi
+	@# The library's SONAME is libtinystore.so.0: what the tests' executables will look for.
+	@[ "$$(uname -s)" = Darwin ] || ln -sf libtinystore.so "$(C_TARGET_DIR)/release/libtinystore.so.0"
 	@tmp=$$(mktemp -d) && \
 		cbindgen --quiet --config ffi/cbindgen.toml --crate tinystore-ffi --output $$tmp/tinystore.h ffi && \
 		if diff -u include/tinystore.h $$tmp/tinystore.h; then rm -rf $$tmp; echo "include/tinystore.h is up to date"; \
@@ -254,3 +256,17 @@ examples-test: setup bindings py-install
 	$(CARGO) run -q -p tinystore-core --example todo_views
 	$(CARGO) test -q -p tinystore-core --test examples
 	PYTHON=$(PY_VENV)/bin/python MVN=$(MVN) examples/test-examples.sh
+
+# ---- Distribution (dist/): prebuilt artefacts for users without a Rust toolchain -------------
+# `make dist` (ffi/dist.sh): the Python wheel (py3-none-manylinux_2_17) and sdist, the C SDK
+# tarball, and the JAR with libtinystore inside plus its sources and javadoc JARs in a Maven
+# repository (dist/maven), all from one release build of the library (maturin's, linked by zig
+# against glibc 2.17), checked: SONAME, exported symbols, auditwheel. `make dist-test`
+# (tests/dist/clean-room.sh): each installed and run as a user would, cargo and rustc off PATH.
+.PHONY: dist dist-test
+dist: setup bindings
+	PYTHON=$(PYTHON) MVN=$(MVN) bash ffi/dist.sh
+
+dist-test: dist
+	$(CARGO) build --release -p tinystore-cli
+	PYTHON=$(PYTHON) MVN=$(MVN) bash tests/dist/clean-room.sh

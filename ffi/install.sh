@@ -1,23 +1,26 @@
 #!/bin/sh
 # Installs libtinystore for C and C++ users under a prefix:
 #   <prefix>/include/tinystore.h
-#   <prefix>/lib/libtinystore.so (.dylib) and libtinystore.a
+#   <prefix>/lib/libtinystore.so.<version>, its SONAME link libtinystore.so.<major> and
+#     libtinystore.so (on macOS: libtinystore.dylib), and libtinystore.a
 #   <prefix>/lib/pkgconfig/tinystore.pc           pkg-config --cflags --libs tinystore
 #   <prefix>/lib/cmake/tinystore/*.cmake          find_package(tinystore) in CMake
 #
-# usage: ffi/install.sh [--prefix DIR] [--profile release|debug] [--no-build]
+# usage: ffi/install.sh [--prefix DIR] [--profile release|debug] [--no-build] [--from DIR]
 #   --prefix DIR   where to install (default /usr/local)
 #   --profile P    the cargo profile to install from (default release)
 #   --no-build     install what target/<profile> already holds (no cargo build)
+#   --from DIR     install the libraries DIR holds (implies --no-build; make dist)
 # CARGO_TARGET_DIR is honoured.
 set -eu
 
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
 
 root=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 prefix=/usr/local
 profile=release
 build=1
+from=
 while [ $# -gt 0 ]; do
   case $1 in
     --prefix) prefix=$2; shift 2 ;;
@@ -25,6 +28,8 @@ while [ $# -gt 0 ]; do
     --profile) profile=$2; shift 2 ;;
     --profile=*) profile=${1#*=}; shift ;;
     --no-build) build=0; shift ;;
+    --from) from=$2; build=0; shift 2 ;;
+    --from=*) from=${1#*=}; build=0; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -41,7 +46,7 @@ if [ "$build" = 1 ]; then
 fi
 
 target=${CARGO_TARGET_DIR:-$root/target}
-libs=$target/$profile
+libs=${from:-$target/$profile}
 case $(uname -s) in
   Darwin)
     shared=libtinystore.dylib
@@ -67,12 +72,28 @@ mkdir -p "$prefix"
 prefix=$(CDPATH= cd -- "$prefix" && pwd)
 mkdir -p "$prefix/include" "$prefix/lib/pkgconfig" "$prefix/lib/cmake/tinystore"
 install -m 644 "$header" "$prefix/include/tinystore.h"
-install -m 755 "$libs/$shared" "$prefix/lib/$shared"
+case $shared in
+  *.so)
+    # The real file carries the full version, the SONAME link the ABI major (what programs
+    # load), the plain name is for the linker's -ltinystore.
+    install -m 755 "$libs/$shared" "$prefix/lib/$shared.$version"
+    ln -sf "$shared.$version" "$prefix/lib/$shared.$major"
+    ln -sf "$shared.$major" "$prefix/lib/$shared"
+    shared_file=$shared.$version
+    soname=$shared.$major
+    ;;
+  *)
+    install -m 755 "$libs/$shared" "$prefix/lib/$shared"
+    shared_file=$shared
+    soname=
+    ;;
+esac
 install -m 644 "$libs/libtinystore.a" "$prefix/lib/libtinystore.a"
 
 subst() {
   sed -e "s|@PREFIX@|$prefix|g" -e "s|@VERSION@|$version|g" -e "s|@MAJOR@|$major|g" \
-    -e "s|@MINOR@|$minor|g" -e "s|@PRIVATE_LIBS@|$private_libs|g" "$1" >"$2"
+    -e "s|@MINOR@|$minor|g" -e "s|@PRIVATE_LIBS@|$private_libs|g" \
+    -e "s|@SHARED_FILE@|$shared_file|g" -e "s|@SONAME@|$soname|g" "$1" >"$2"
 }
 subst "$root/ffi/tinystore.pc.in" "$prefix/lib/pkgconfig/tinystore.pc"
 subst "$root/ffi/cmake/tinystoreConfig.cmake.in" "$prefix/lib/cmake/tinystore/tinystoreConfig.cmake"

@@ -1,0 +1,1 @@
+var moduleSearchIndex = [{"l":"tinystore","url":"index.html"}]

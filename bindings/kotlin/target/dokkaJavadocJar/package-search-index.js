@@ -1,0 +1,1 @@
+var packageSearchIndex = [{"l":"dev.tinystore","url":"dev/tinystore/package-summary.html"}, {"l":"All packages","url":"index.html"}]
