@@ -62,7 +62,7 @@ clippy-and-kit:
 # py-test before c-test: the CLI's release build (py-test) then shares tinystore-core with
 # maturin's build of libtinystore (pip install); cargo's own build of the library (c-test)
 # still builds the core again (maturin changes a release-profile setting).
-test: fmt-check clippy-and-kit rust-test bench-quick fuzz-smoke py-test c-test kotlin-test swift-check examples-test dist-test
+test: fmt-check clippy-and-kit rust-test bench-quick fuzz-smoke py-test c-test kotlin-test swift-check examples-test dist-test docs
 	@bash tests/postgres/pg.sh stop
 	@echo "make test: all gates passed"
 
@@ -270,3 +270,14 @@ dist: setup bindings
 dist-test: dist
 	$(CARGO) build --release -p tinystore-cli
 	PYTHON=$(PYTHON) MVN=$(MVN) bash tests/dist/clean-room.sh
+
+# API reference per language, into target/docs (CI builds it: warnings are errors): rustdoc of
+# tinystore-core with every feature (`#![warn(missing_docs)]`, broken links), pydoc of the
+# Python package (a test checks no public name lacks a docstring), Dokka of the Kotlin layer
+# (the javadoc JAR of `make dist`); the C reference is the header itself (include/README.md).
+docs: setup py-install
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p tinystore-core --all-features
+	@mkdir -p target/docs/python
+	cd target/docs/python && $(PY_VENV)/bin/python -W error -m pydoc -w tinystore >/dev/null
+	@test -s target/docs/python/tinystore.html
+	@echo "docs: target/doc/tinystore_core (Rust), target/docs/python (Python), target/kotlin (Dokka, make dist)"
