@@ -59,9 +59,9 @@ rust-test: setup kit
 clippy-and-kit:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target clippy kit
 
-# py-test before c-test: the CLI's release build (py-test) then shares tinystore-core with
-# maturin's build of libtinystore (pip install); cargo's own build of the library (c-test)
-# still builds the core again (maturin changes a release-profile setting).
+# Release builds of the core: the shipped wheel's (py-test, zig, its own target directory,
+# reused by dist) and cargo's (the CLI in py-test, then the library in c-test, sharing one
+# build of tinystore-core), each made once.
 test: fmt-check clippy-and-kit rust-test bench-quick fuzz-smoke py-test c-test kotlin-test swift-check examples-test dist-test docs
 	@bash tests/postgres/pg.sh stop
 	@echo "make test: all gates passed"
@@ -190,10 +190,10 @@ fuzz-smoke: setup
 	done
 
 # ---- UniFFI bindings (bindings/): Python, Kotlin/JVM, Swift -------------------------------
-# Python: a venv under target/, the package installed the way a user installs it
-# (`pip install ./bindings/python`: maturin builds the release libtinystore in target/ and runs
-# the pinned bindings/uniffi-bindgen), then pytest, whose sync tests run `tinystore serve`
-# (release) and TinyBase's server from the kit.
+# Python: a venv under target/ with the very wheel `make dist` ships (`ffi/dist.sh wheel`:
+# maturin builds the release libtinystore with zig against glibc 2.17 in
+# target/x86_64-unknown-linux-gnu and runs the pinned bindings/uniffi-bindgen), then pytest,
+# whose sync tests run `tinystore serve` (release) and TinyBase's server from the kit.
 PYTHON ?= python3
 PY_VENV := $(CURDIR)/target/py-venv
 UNIFFI_BINDGEN := $(CURDIR)/target/debug/uniffi-bindgen
@@ -201,18 +201,18 @@ BINDINGS_GEN := $(CURDIR)/target/bindings
 
 .PHONY: py-install py-test bindings kotlin-test swift-check swift-bless examples-test
 
-# Reinstalls only when a source of the library or of the package changed (a stamp in the
-# venv): maturin builds the library with other cargo arguments than `cargo build`, so keying on
-# the built .so would make the two rebuild each other.
+# Reinstalls only when a source of the library or of the package changed (a stamp in the venv).
 PY_STAMP := $(PY_VENV)/.tinystore-installed
 PY_DEPS := $(shell find core/src ffi/src bindings/python/python -type f 2>/dev/null) \
-	Cargo.lock core/Cargo.toml ffi/Cargo.toml ffi/uniffi.toml bindings/python/pyproject.toml
+	Cargo.lock core/Cargo.toml ffi/Cargo.toml ffi/build.rs ffi/uniffi.toml ffi/dist.sh \
+	bindings/python/pyproject.toml
 py-install: setup $(PY_STAMP)
 
 $(PY_STAMP): $(PY_DEPS)
 	@test -x $(PY_VENV)/bin/python || $(PYTHON) -m venv $(PY_VENV)
 	@$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check pytest
-	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+	PYTHON=$(PYTHON) bash ffi/dist.sh wheel
+	$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps target/wheels/tinystore-*.whl
 	@touch $@
 
 py-test: setup kit py-install

@@ -2,6 +2,10 @@
 # Builds the prebuilt artefacts users install without a Rust toolchain, into dist/ (used by
 # `make dist`; the generated Kotlin sources must exist: `make bindings`):
 #
+#   ffi/dist.sh          everything below
+#   ffi/dist.sh wheel    only the wheel, into target/wheels (what `make py-install` installs:
+#                        the Python tests run on the very wheel that ships)
+#
 #   dist/tinystore-<v>-py3-none-manylinux_2_17_x86_64...whl   one wheel for every CPython >= 3.9
 #   dist/tinystore-<v>.tar.gz                                  the sdist (builds from source)
 #   dist/tinystore-c-<v>-linux-x86_64.tar.gz                   the C SDK
@@ -31,8 +35,9 @@ major=$(part MAJOR)
 crate_version=$(sed -n 's/^version = "\([^"]*\)"$/\1/p' Cargo.toml | head -1)
 [ "$version" = "$crate_version" ] || { echo "dist.sh: header $version, crate $crate_version" >&2; exit 1; }
 
-rm -rf "$dist"
-mkdir -p "$dist"
+phase=${1:-all}
+case $phase in wheel | all) ;; *) echo "usage: ffi/dist.sh [wheel|all]" >&2; exit 2 ;; esac
+wheels=$target/wheels
 
 # ---- the tools, pinned, in their own venv ------------------------------------------------
 # (maturin runs zig as `python -m ziglang`.)
@@ -44,18 +49,18 @@ if ! [ -x "$venv/bin/maturin" ] || ! [ -x "$venv/bin/auditwheel" ] \
 fi
 export PATH=$venv/bin:$PATH
 
-# ---- the wheel and the sdist (and with them, the one build of libtinystore) ----------------
+# ---- the wheel (and with it, the one build of libtinystore) ---------------------------------
 # (From the package's directory: maturin reads pyproject.toml there, which names ffi/Cargo.toml.)
+rm -rf "$wheels"
 (cd bindings/python \
-  && maturin build --release --zig --compatibility manylinux2014 --target "$triple" --out "$dist" \
-  && maturin sdist --out "$dist")
+  && maturin build --release --zig --compatibility manylinux2014 --target "$triple" --out "$wheels")
 lib=$target/$triple/release/libtinystore.so
 static=$target/$triple/release/libtinystore.a
 for f in "$lib" "$static"; do
   [ -f "$f" ] || { echo "dist.sh: maturin's build left no $f" >&2; exit 1; }
 done
 
-wheel=$(ls "$dist"/tinystore-"$version"-*.whl)
+wheel=$(ls "$wheels"/tinystore-"$version"-*.whl)
 case $wheel in
   *-py3-none-*manylinux_2_17_x86_64*) ;;
   *) echo "dist.sh: the wheel is not py3-none-manylinux_2_17: $wheel" >&2; exit 1 ;;
@@ -73,6 +78,12 @@ others=$(nm -D --defined-only "$lib" | awk '{print $3}' \
 [ -z "$others" ] || { echo "dist.sh: libtinystore exports more than its API:" >&2; echo "$others" >&2; exit 1; }
 newest_glibc=$(objdump -T "$lib" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
 echo "libtinystore.so: SONAME $soname, $(nm -D --defined-only "$lib" | grep -c ' T tinystore_') C functions, needs $newest_glibc"
+[ "$phase" = all ] || exit 0
+
+rm -rf "$dist"
+mkdir -p "$dist"
+cp "$wheel" "$dist/"
+(cd bindings/python && maturin sdist --out "$dist")
 
 # ---- the C SDK -----------------------------------------------------------------------------
 c_name=tinystore-c-$version-linux-x86_64
