@@ -39,7 +39,10 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::Value as Json;
 use tinystore_core::error_kind::{CallbackFailure, Classify, ErrorKind};
 use tinystore_core::events::{self, Listen, ListenerEvent};
-use tinystore_core::mergeable::MergeableError;
+use tinystore_core::mergeable::content::{write_tables_stamp, write_values_stamp};
+use tinystore_core::mergeable::{
+    CellHashes, JsonForm, MergeableError, RowHashes, TableHashes, TablesStamp,
+};
 use tinystore_core::persist::file::FilePersistence;
 use tinystore_core::persist::remote::RemotePersistence;
 use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence, TabularConfig};
@@ -49,7 +52,7 @@ use tinystore_core::sync::client::{
     ConnectionStatus, ReconnectPolicy, WsClientConfig, WsClientError, WsSynchronizer,
 };
 use tinystore_core::sync::serve::{self, ServeError};
-use tinystore_core::sync::server::WsServer;
+use tinystore_core::sync::server::{AuthDecision, AuthHook, AuthPurpose, AuthRequest, WsServer};
 use tinystore_core::{
     Cell, ContentError, ListenerId, MergeableStore, Queries, Row, SortedRowIdsArgs, Store,
     StoreError, content, json,
@@ -82,12 +85,16 @@ mod persist;
 pub use persist::*;
 mod sync;
 pub use sync::*;
+mod status_listeners;
+pub use status_listeners::*;
 mod server;
 pub use server::*;
 mod view_types;
 pub use view_types::*;
 mod view_callbacks;
 pub use view_callbacks::*;
+mod persist_custom;
+pub use persist_custom::*;
 mod view_listeners;
 use view_listeners::*;
 mod indexes;
