@@ -14,7 +14,8 @@
 //!   borrowed for the duration of the call.
 //!
 //! One file per object (`store`, `content`, `listeners`, `mergeable`, `persist`, `sync`,
-//! `server`, and the derived views `indexes`, `relationships`, `metrics`, `queries` with
+//! `status_listeners` (of persisters and synchronizers), `server`, `persist_custom` (after the
+//! view callbacks, whose result type and failure rule it shares), and the derived views `indexes`, `relationships`, `metrics`, `queries` with
 //! `query_builder`, `checkpoints`), over shared plumbing (`types`, `errors`, `convert`,
 //! `handles`; for the views `view_types`, `view_callbacks` (C callbacks as closures, the
 //! borrowed reader/result/builder pointers) and `view_listeners` (handles, listener ids, the
