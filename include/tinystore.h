@@ -41,7 +41,11 @@
  *   exception or longjmp across it) and must not block waiting for another thread that uses
  *   the same store. Do not free a synchronizer or a server from a listener running on a
  *   library network thread. When tinystore_store_del_listener or tinystore_store_free returns,
- *   the listener is not running on another thread and will not be called again.
+ *   the listener is not running on another thread and will not be called again; the same
+ *   holds for persister and synchronizer status listeners (their _del_listener and _free).
+ *   Application callbacks (view definitions, custom persister load/save, the server's auth
+ *   callback) report failure by returning false (REJECT for auth) after
+ *   tinystore_callback_set_error(message).
  */
 
 
@@ -319,6 +323,39 @@ typedef enum tinystore_connection_status_t {
 } tinystore_connection_status_t;
 
 /**
+ * The server auth callback's answer. Frozen numbers.
+ */
+typedef enum tinystore_auth_decision_t {
+  /**
+   * Full access.
+   */
+  TINYSTORE_AUTH_ACCEPT = 0,
+  /**
+   * The client may read: what it sends to change the room is dropped.
+   */
+  TINYSTORE_AUTH_READ_ONLY = 1,
+  /**
+   * No access: the WebSocket upgrade is answered with HTTP 403 (a multiplexed channel's
+   * socket is closed with 1008).
+   */
+  TINYSTORE_AUTH_REJECT = 2,
+} tinystore_auth_decision_t;
+
+/**
+ * What a client asks the server's auth callback for. Frozen numbers.
+ */
+typedef enum tinystore_auth_purpose_t {
+  /**
+   * To join the room `path`.
+   */
+  TINYSTORE_AUTH_PURPOSE_JOIN = 0,
+  /**
+   * To read the server's `GET /stats` (`path` is empty); `READ_ONLY` suffices.
+   */
+  TINYSTORE_AUTH_PURPOSE_STATS = 1,
+} tinystore_auth_purpose_t;
+
+/**
  * What a view listener is told about (numbers frozen; new kinds are appended).
  */
 typedef enum tinystore_view_event_kind_t {
@@ -443,7 +480,7 @@ typedef struct tinystore_indexes_t tinystore_indexes_t;
 typedef struct tinystore_metrics_t tinystore_metrics_t;
 
 /**
- * A persister (SQLite or file). Opaque; free with `tinystore_persister_free`.
+ * A persister (SQLite, file, remote or custom). Opaque; free with `tinystore_persister_free`.
  */
 typedef struct tinystore_persister_t tinystore_persister_t;
 
@@ -652,6 +689,96 @@ typedef struct tinystore_store_t tinystore_mergeable_store_t;
  * May be called from any thread.
  */
 typedef uint64_t (*tinystore_clock_fn_t)(void *user_data);
+
+/**
+ * A status listener of a persister: `user_data` as registered, the persister handle it was
+ * registered on, and the new status. Runs on the thread that changed the status (the caller
+ * of a load or save, the writer for an auto-save, the persister's polling thread for an
+ * auto-load). Must not unwind.
+ */
+typedef void (*tinystore_persister_status_listener_fn_t)(void *user_data,
+                                                         struct tinystore_persister_t *persister,
+                                                         enum tinystore_persister_status_t status);
+
+/**
+ * A status listener of a synchronizer: `user_data` as registered, the synchronizer handle it
+ * was registered on, and the new status (`LOADING` while changes from peers are applied,
+ * `SAVING` while local changes are sent). Runs on the caller's thread or a library network
+ * thread. Must not unwind.
+ */
+typedef void (*tinystore_synchronizer_status_listener_fn_t)(void *user_data,
+                                                            struct tinystore_ws_synchronizer_t *synchronizer,
+                                                            enum tinystore_persister_status_t status);
+
+/**
+ * One HTTP header of a request (borrowed, valid during the callback).
+ */
+typedef struct tinystore_header_t {
+  /**
+   * The name, lowercased.
+   */
+  const char *name;
+  /**
+   * The value.
+   */
+  const char *value;
+} tinystore_header_t;
+
+/**
+ * What the server's auth callback is asked about. Every pointer is borrowed and valid during
+ * the callback only.
+ */
+typedef struct tinystore_auth_request_t {
+  /**
+   * Joining a room, or reading the stats.
+   */
+  enum tinystore_auth_purpose_t purpose;
+  /**
+   * The request target as sent, path and query string (e.g. to read a `?token=`).
+   */
+  const char *url;
+  /**
+   * The room (the URL path without its leading `/`, or a multiplexed channel's path).
+   */
+  const char *path;
+  /**
+   * The client id the server gives the socket.
+   */
+  const char *client_id;
+  /**
+   * Every header of the upgrade request, in request order.
+   */
+  const struct tinystore_header_t *headers;
+  /**
+   * The length of `headers`.
+   */
+  size_t headers_len;
+} tinystore_auth_request_t;
+
+/**
+ * A sync server's auth callback: decides whether a client may join a room (see
+ * `tinystore_ws_server_new_with_auth`). Must not unwind.
+ */
+typedef enum tinystore_auth_decision_t (*tinystore_auth_fn_t)(void *user_data,
+                                                              const struct tinystore_auth_request_t *request);
+
+/**
+ * Reads what a custom persister stores: set it on `result` as a STRING cell holding the JSON
+ * document (`tinystore_callback_result_set_cell` with `tinystore_cell_string(json)`; for a
+ * MergeableStore the mergeable content JSON), or leave `result` empty when nothing is stored
+ * yet. Return true, or false when reading failed (after `tinystore_callback_set_error` if it
+ * has something to say). `result` is borrowed for the call. Must not unwind.
+ */
+typedef bool (*tinystore_persister_load_fn_t)(void *user_data,
+                                              struct tinystore_callback_result_t *result);
+
+/**
+ * Stores a custom persister's document: `json` (borrowed for the call) is the whole content as
+ * TinyBase persists it (for a MergeableStore the mergeable content JSON). Return true, or
+ * false when storing failed (after `tinystore_callback_set_error` if it has something to
+ * say). Must not unwind.
+ */
+typedef bool (*tinystore_persister_save_fn_t)(void *user_data, const char *json);
 
 /**
  * A definition callback of one row: slice ids, sort key, remote row id, metric number, and
@@ -1557,6 +1684,76 @@ enum tinystore_status_t tinystore_mergeable_store_get_mergeable_content_hashes(t
                                                                                uint32_t *out_values_hash);
 
 /**
+ * `{tableId: hash}` for every table with stamps, deleted ones included
+ * (`getMergeableTableHashes`). Free with `tinystore_string_free`.
+ */
+enum tinystore_status_t tinystore_mergeable_store_get_mergeable_table_hashes(tinystore_mergeable_store_t *store,
+                                                                             char **out_json);
+
+/**
+ * `getMergeableTableDiff`: given another replica's table hashes (`{tableId: hash}`),
+ * `[newTables, differingTableHashes]` — the tables it lacks in full as a hash-less tables
+ * stamp, and this store's hashes of the tables both have but hash differently. A hash that is
+ * not an unsigned 32-bit integer is `TINYSTORE_STATUS_INVALID_JSON`.
+ */
+enum tinystore_status_t tinystore_mergeable_store_get_mergeable_table_diff(tinystore_mergeable_store_t *store,
+                                                                           const char *other_json,
+                                                                           char **out_json);
+
+/**
+ * `getMergeableRowHashes`: `{tableId: {rowId: hash}}` of this store's rows in the tables
+ * whose hash differs from the given table hashes (`{tableId: hash}`, as in the
+ * `differingTableHashes` of a table diff).
+ */
+enum tinystore_status_t tinystore_mergeable_store_get_mergeable_row_hashes(tinystore_mergeable_store_t *store,
+                                                                           const char *other_json,
+                                                                           char **out_json);
+
+/**
+ * `getMergeableRowDiff`: given another replica's row hashes (`{tableId: {rowId: hash}}`),
+ * `[newRows, differingRowHashes]` for those tables — the rows it lacks as a hash-less tables
+ * stamp, and this store's hashes of the rows both have but hash differently.
+ */
+enum tinystore_status_t tinystore_mergeable_store_get_mergeable_row_diff(tinystore_mergeable_store_t *store,
+                                                                         const char *other_json,
+                                                                         char **out_json);
+
+/**
+ * `getMergeableCellHashes`: `{tableId: {rowId: {cellId: hash}}}` of this store's cells in
+ * the rows whose hash differs from the given row hashes (`{tableId: {rowId: hash}}`, as in
+ * the `differingRowHashes` of a row diff).
+ */
+enum tinystore_status_t tinystore_mergeable_store_get_mergeable_cell_hashes(tinystore_mergeable_store_t *store,
+                                                                            const char *other_json,
+                                                                            char **out_json);
+
+/**
+ * `getMergeableCellDiff`: given another replica's cell hashes
+ * (`{tableId: {rowId: {cellId: hash}}}`), the cells of those rows it lacks or hashes
+ * differently, as a hash-less tables stamp.
+ */
+enum tinystore_status_t tinystore_mergeable_store_get_mergeable_cell_diff(tinystore_mergeable_store_t *store,
+                                                                          const char *other_json,
+                                                                          char **out_json);
+
+/**
+ * `getMergeableValueHashes`: `{valueId: hash}`, deleted values included.
+ */
+enum tinystore_status_t tinystore_mergeable_store_get_mergeable_value_hashes(tinystore_mergeable_store_t *store,
+                                                                             char **out_json);
+
+/**
+ * `getMergeableValueDiff`: given another replica's value hashes (`{valueId: hash}`), the
+ * values it lacks or hashes differently, as a hash-less values stamp. A cell diff and a value
+ * diff make the changes `[cellDiff, valueDiff, 1]` that
+ * `tinystore_mergeable_store_apply_mergeable_changes_json` applies on the other replica (a
+ * table or row diff's `newTables`/`newRows` likewise, with `[{}]` for the values).
+ */
+enum tinystore_status_t tinystore_mergeable_store_get_mergeable_value_diff(tinystore_mergeable_store_t *store,
+                                                                           const char *other_json,
+                                                                           char **out_json);
+
+/**
  * A persister keeping `store` (Store or MergeableStore) in the SQLite database at `path`
  * (created if absent) as TinyBase's JSON document in one row of `table` (NULL: `tinybase`),
  * TinyBase's JSON mode; files are interchangeable with TinyBase's. Nothing is read or written
@@ -1727,6 +1924,43 @@ enum tinystore_status_t tinystore_ws_synchronizer_get_stats(struct tinystore_ws_
                                                             uint64_t *out_receives);
 
 /**
+ * Calls `listener` on every status change of the persister (idle, loading, saving; TinyBase's
+ * `addStatusListener`), and sets `*out_id` for `tinystore_persister_del_listener`. The
+ * library never frees `user_data`; once the listener is removed or the persister freed, it is
+ * not running and will not be called again.
+ */
+enum tinystore_status_t tinystore_persister_add_status_listener(struct tinystore_persister_t *persister,
+                                                                tinystore_persister_status_listener_fn_t listener,
+                                                                void *user_data,
+                                                                tinystore_listener_id_t *out_id);
+
+/**
+ * Removes a status listener added through this persister handle (also from inside a
+ * listener); when this returns it is not running on another thread. An unknown id is
+ * `TINYSTORE_STATUS_NOT_FOUND`.
+ */
+enum tinystore_status_t tinystore_persister_del_listener(struct tinystore_persister_t *persister,
+                                                         tinystore_listener_id_t id);
+
+/**
+ * Calls `listener` on every status change of the synchronizer (`LOADING` while it applies
+ * what peers sent, `SAVING` while it sends, then `IDLE`), and sets `*out_id` for
+ * `tinystore_ws_synchronizer_del_listener`. `user_data` as for persister status listeners.
+ */
+enum tinystore_status_t tinystore_ws_synchronizer_add_status_listener(struct tinystore_ws_synchronizer_t *synchronizer,
+                                                                      tinystore_synchronizer_status_listener_fn_t listener,
+                                                                      void *user_data,
+                                                                      tinystore_listener_id_t *out_id);
+
+/**
+ * Removes a status listener added through this synchronizer handle (also from inside a
+ * listener); when this returns it is not running on another thread. An unknown id is
+ * `TINYSTORE_STATUS_NOT_FOUND`.
+ */
+enum tinystore_status_t tinystore_ws_synchronizer_del_listener(struct tinystore_ws_synchronizer_t *synchronizer,
+                                                               tinystore_listener_id_t id);
+
+/**
  * Starts a sync server (TinyBase's `createWsServer`, as `tinystore serve` runs it) listening
  * on `host` (NULL: `127.0.0.1`) and `port` (0: the system picks one; see
  * `tinystore_ws_server_port`). With `db_path`, each room's content is kept in that SQLite
@@ -1737,6 +1971,25 @@ enum tinystore_status_t tinystore_ws_server_new(const char *host,
                                                 uint16_t port,
                                                 const char *db_path,
                                                 struct tinystore_ws_server_t **out_server);
+
+/**
+ * `tinystore_ws_server_new` with an auth callback (the server's auth hook): every client's
+ * WebSocket upgrade, and every channel a multiplexed socket subscribes to, is first given to
+ * `auth(user_data, request)` with the room's path, the request URL, the client id and the
+ * request headers. `TINYSTORE_AUTH_REJECT` refuses the client (HTTP 403, whose body is the
+ * message the callback set with `tinystore_callback_set_error`, else `forbidden`): its
+ * `tinystore_ws_synchronizer_new` fails with `TINYSTORE_STATUS_NETWORK`.
+ * `TINYSTORE_AUTH_READ_ONLY` lets it read but not change the room. The callback runs on the
+ * server's threads, possibly several at once, and may block (e.g. to look a token up). The
+ * library never frees `user_data`; once `tinystore_ws_server_free` returns the callback is not
+ * running and will not be called again.
+ */
+enum tinystore_status_t tinystore_ws_server_new_with_auth(const char *host,
+                                                          uint16_t port,
+                                                          const char *db_path,
+                                                          tinystore_auth_fn_t auth,
+                                                          void *user_data,
+                                                          struct tinystore_ws_server_t **out_server);
 
 /**
  * The port the server listens on.
@@ -1805,10 +2058,33 @@ enum tinystore_status_t tinystore_callback_result_add_id(struct tinystore_callba
 
 /**
  * Sets the message of the failure a callback is about to report by returning false (the
- * caller of the write then gets `TINYSTORE_STATUS_CALLBACK` and this message). Call it on the
+ * caller of the write then gets `TINYSTORE_STATUS_CALLBACK` and this message; for a custom
+ * persister's load or save callback, the load or save fails with `TINYSTORE_STATUS_STORAGE`
+ * and a message carrying this one). A server auth callback returning
+ * `TINYSTORE_AUTH_REJECT` may set the reason sent to the client the same way. Call it on the
  * callback's thread, just before returning.
  */
 enum tinystore_status_t tinystore_callback_set_error(const char *message);
+
+/**
+ * A persister over storage the application implements (TinyBase's `createCustomPersister`):
+ * `load(user_data, result)` reads the stored JSON document and `save(user_data, json)` stores
+ * one, with TinyBase's formats (a plain Store's `[tables, values]`, a MergeableStore's
+ * mergeable content). Every `tinystore_persister_*` function works on it; auto-load loads
+ * once (the callbacks cannot tell of outside changes). The callbacks run on the thread of the
+ * load or save (the writer's for an auto-save), one at a time, for as long as the persister
+ * lives; the library never frees `user_data`. A callback returning false makes that load or
+ * save fail with `TINYSTORE_STATUS_STORAGE` and a message naming the callback and carrying
+ * the one set with `tinystore_callback_set_error`; so does a load answer that is not a STRING
+ * cell, and a document that is not a store (`TINYSTORE_STATUS_REJECTED` for MergeableStore
+ * content the store refuses). A failed load leaves the store as it was and, as for every
+ * persister, blocks saves until a load succeeds. Free with `tinystore_persister_free`.
+ */
+enum tinystore_status_t tinystore_custom_persister_new(struct tinystore_store_t *store,
+                                                       tinystore_persister_load_fn_t load,
+                                                       tinystore_persister_save_fn_t save,
+                                                       void *user_data,
+                                                       struct tinystore_persister_t **out_persister);
 
 /**
  * Creates the Indexes of a store (or MergeableStore) into `*out`; free it with

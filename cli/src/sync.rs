@@ -453,6 +453,7 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
         request_timeout: options.request_timeout,
         fragment_size: options.fragment_size,
         auth_tokens: options.auth_tokens.clone(),
+        auth: None,
         max_rooms: options.max_rooms,
         tls: options.tls.clone(),
         save_interval: options.save_interval,

@@ -13,10 +13,14 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::rooms::{self, RoomOptions};
-use super::server::{ServerConfig, ServerError, TlsError, TlsIdentity, TraceHook, WsServer};
+use super::server::{
+    AuthDecision, AuthHook, AuthRequest, ServerConfig, ServerError, TlsError, TlsIdentity,
+    TraceHook, WsServer,
+};
 use super::tokens::{TokenAuth, TokenFileError};
 use crate::error_kind::{Classify, ErrorArea, ErrorKind};
 use crate::persist::PersistError;
@@ -82,6 +86,10 @@ pub struct ServeOptions {
     pub fragment_size: Option<usize>,
     /// A token file ([`TokenAuth`]) clients must present a token of; `None`: no auth.
     pub auth_tokens: Option<PathBuf>,
+    /// An [`AuthHook`] deciding who may join which room (an embedding app's own policy). With
+    /// `auth_tokens` too, a client needs both: the hook is asked only about requests the
+    /// token file lets in, and cannot widen a read-only token.
+    pub auth: Option<AuthHook>,
     /// The most rooms open at once; `None`: no limit.
     pub max_rooms: Option<usize>,
     /// Serve `wss://` with this certificate; `None`: plain `ws://`.
@@ -101,6 +109,7 @@ impl Default for ServeOptions {
             request_timeout: super::synchronizer::DEFAULT_REQUEST_TIMEOUT,
             fragment_size: None,
             auth_tokens: None,
+            auth: None,
             max_rooms: None,
             tls: None,
             save_interval: rooms::DEFAULT_SAVE_INTERVAL,
@@ -118,6 +127,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("request_timeout", &self.request_timeout)
             .field("fragment_size", &self.fragment_size)
             .field("auth_tokens", &self.auth_tokens)
+            .field("auth", &self.auth.is_some())
             .field("max_rooms", &self.max_rooms)
             .field("tls", &self.tls)
             .field("save_interval", &self.save_interval)
@@ -215,15 +225,31 @@ pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServeError> {
         .ok_or_else(|| fail("no address".into()))
 }
 
+/// The token file's decision, narrowed by the app's hook: the most restrictive of the two.
+fn both(tokens: AuthHook, hook: AuthHook) -> AuthHook {
+    Arc::new(move |request: &AuthRequest| match tokens(request) {
+        AuthDecision::Accept => hook(request),
+        AuthDecision::ReadOnly => match hook(request) {
+            AuthDecision::Accept => AuthDecision::ReadOnly,
+            other => other,
+        },
+        rejected => rejected,
+    })
+}
+
 /// Starts a server with rooms as `options` say; it runs on threads of its own until
 /// [`WsServer::shutdown`] (which saves every persisted room).
 pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
     let addr = resolve(&options.host, options.port)?;
-    let auth = options
+    let tokens = options
         .auth_tokens
         .as_ref()
         .map(|file| TokenAuth::from_file(file).map(TokenAuth::hook))
         .transpose()?;
+    let auth = match (tokens, options.auth.clone()) {
+        (Some(tokens), Some(hook)) => Some(both(tokens, hook)),
+        (tokens, hook) => tokens.or(hook),
+    };
     let tls = options
         .tls
         .as_ref()
@@ -275,6 +301,45 @@ pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_file_and_hook_together_take_the_narrower_decision() {
+        let request = AuthRequest {
+            purpose: super::super::server::AuthPurpose::Join,
+            url: "/room".into(),
+            path: "room".into(),
+            client_id: "k".into(),
+            headers: Vec::new(),
+        };
+        let fixed = |d: AuthDecision| -> AuthHook { Arc::new(move |_: &AuthRequest| d.clone()) };
+        let reject = AuthDecision::Reject {
+            status: 403,
+            reason: "no".into(),
+        };
+        let cases = [
+            (
+                AuthDecision::Accept,
+                AuthDecision::Accept,
+                AuthDecision::Accept,
+            ),
+            (
+                AuthDecision::Accept,
+                AuthDecision::ReadOnly,
+                AuthDecision::ReadOnly,
+            ),
+            (
+                AuthDecision::ReadOnly,
+                AuthDecision::Accept,
+                AuthDecision::ReadOnly,
+            ),
+            (AuthDecision::Accept, reject.clone(), reject.clone()),
+            (reject.clone(), AuthDecision::Accept, reject.clone()),
+            (AuthDecision::ReadOnly, reject.clone(), reject.clone()),
+        ];
+        for (tokens, hook, expected) in cases {
+            assert_eq!(both(fixed(tokens), fixed(hook))(&request), expected);
+        }
+    }
 
     #[test]
     fn hosts_resolve_by_name_and_address() {

@@ -14,7 +14,8 @@
 //!   borrowed for the duration of the call.
 //!
 //! One file per object (`store`, `content`, `listeners`, `mergeable`, `persist`, `sync`,
-//! `server`, and the derived views `indexes`, `relationships`, `metrics`, `queries` with
+//! `status_listeners` (of persisters and synchronizers), `server`, `persist_custom` (after the
+//! view callbacks, whose result type and failure rule it shares), and the derived views `indexes`, `relationships`, `metrics`, `queries` with
 //! `query_builder`, `checkpoints`), over shared plumbing (`types`, `errors`, `convert`,
 //! `handles`; for the views `view_types`, `view_callbacks` (C callbacks as closures, the
 //! borrowed reader/result/builder pointers) and `view_listeners` (handles, listener ids, the
@@ -39,7 +40,10 @@ use parking_lot::{Mutex, RwLock};
 use serde_json::Value as Json;
 use tinystore_core::error_kind::{CallbackFailure, Classify, ErrorKind};
 use tinystore_core::events::{self, Listen, ListenerEvent};
-use tinystore_core::mergeable::MergeableError;
+use tinystore_core::mergeable::content::{write_tables_stamp, write_values_stamp};
+use tinystore_core::mergeable::{
+    CellHashes, JsonForm, MergeableError, RowHashes, TableHashes, TablesStamp,
+};
 use tinystore_core::persist::file::FilePersistence;
 use tinystore_core::persist::remote::RemotePersistence;
 use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence, TabularConfig};
@@ -49,7 +53,7 @@ use tinystore_core::sync::client::{
     ConnectionStatus, ReconnectPolicy, WsClientConfig, WsClientError, WsSynchronizer,
 };
 use tinystore_core::sync::serve::{self, ServeError};
-use tinystore_core::sync::server::WsServer;
+use tinystore_core::sync::server::{AuthDecision, AuthHook, AuthPurpose, AuthRequest, WsServer};
 use tinystore_core::{
     Cell, ContentError, ListenerId, MergeableStore, Queries, Row, SortedRowIdsArgs, Store,
     StoreError, content, json,
@@ -82,12 +86,16 @@ mod persist;
 pub use persist::*;
 mod sync;
 pub use sync::*;
+mod status_listeners;
+pub use status_listeners::*;
 mod server;
 pub use server::*;
 mod view_types;
 pub use view_types::*;
 mod view_callbacks;
 pub use view_callbacks::*;
+mod persist_custom;
+pub use persist_custom::*;
 mod view_listeners;
 use view_listeners::*;
 mod indexes;

@@ -130,6 +130,9 @@ pub unsafe extern "C" fn tinystore_persister_free(
             matches!(o, Object::Persister(_))
         })?;
         if let Object::Persister(p) = &*object {
+            release_status_listeners(persister as usize, |id| {
+                p.del_listener(id);
+            });
             p.destroy();
         }
         Ok(())
@@ -280,12 +283,7 @@ pub unsafe extern "C" fn tinystore_persister_get_status(
     guard(|| {
         let out = Out::new(out_status, "out_status")?;
         with_persister(persister, |p| {
-            use tinystore_persister_status_t as P;
-            out.set(match p.get_status() {
-                Status::Loading => P::TINYSTORE_PERSISTER_STATUS_LOADING,
-                Status::Saving => P::TINYSTORE_PERSISTER_STATUS_SAVING,
-                _ => P::TINYSTORE_PERSISTER_STATUS_IDLE,
-            });
+            out.set(c_status(p.get_status()));
             Ok(())
         })
     })

@@ -134,6 +134,9 @@ pub unsafe extern "C" fn tinystore_ws_synchronizer_free(
             |o| matches!(o, Object::Synchronizer(_)),
         )?;
         if let Object::Synchronizer(s) = &*object {
+            release_status_listeners(synchronizer as usize, |id| {
+                s.del_listener(id);
+            });
             s.destroy();
         }
         Ok(())

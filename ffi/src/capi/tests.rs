@@ -98,6 +98,13 @@ fn frozen_discriminants() {
     assert_eq!(C::TINYSTORE_CONNECTION_STATUS_CONNECTING as i32, 0);
     assert_eq!(C::TINYSTORE_CONNECTION_STATUS_CONNECTED as i32, 1);
     assert_eq!(C::TINYSTORE_CONNECTION_STATUS_DISCONNECTED as i32, 2);
+    use tinystore_auth_purpose_t as AP;
+    assert_eq!(AP::TINYSTORE_AUTH_PURPOSE_JOIN as i32, 0);
+    assert_eq!(AP::TINYSTORE_AUTH_PURPOSE_STATS as i32, 1);
+    use tinystore_auth_decision_t as D;
+    assert_eq!(D::TINYSTORE_AUTH_ACCEPT as i32, 0);
+    assert_eq!(D::TINYSTORE_AUTH_READ_ONLY as i32, 1);
+    assert_eq!(D::TINYSTORE_AUTH_REJECT as i32, 2);
 }
 
 #[test]
@@ -239,7 +246,9 @@ fn every_entry_point_catches_panics() {
         include_str!("listener_fns.rs"),
         include_str!("mergeable.rs"),
         include_str!("persist.rs"),
+        include_str!("persist_custom.rs"),
         include_str!("sync.rs"),
+        include_str!("status_listeners.rs"),
         include_str!("server.rs"),
         include_str!("view_callbacks.rs"),
         include_str!("indexes.rs"),

@@ -276,7 +276,7 @@ pub struct tinystore_store_t {
 /// on it); the `tinystore_mergeable_store_*` functions require one.
 pub type tinystore_mergeable_store_t = tinystore_store_t;
 
-/// A persister (SQLite or file). Opaque; free with `tinystore_persister_free`.
+/// A persister (SQLite, file, remote or custom). Opaque; free with `tinystore_persister_free`.
 #[derive(Debug)]
 pub struct tinystore_persister_t {
     _opaque: [u8; 0],
@@ -316,3 +316,88 @@ pub type tinystore_transaction_fn_t =
 /// A clock for `tinystore_mergeable_store_new_with_clock`: milliseconds since the Unix epoch.
 /// May be called from any thread.
 pub type tinystore_clock_fn_t = Option<unsafe extern "C" fn(user_data: *mut c_void) -> u64>;
+
+/// A status listener of a persister: `user_data` as registered, the persister handle it was
+/// registered on, and the new status. Runs on the thread that changed the status (the caller
+/// of a load or save, the writer for an auto-save, the persister's polling thread for an
+/// auto-load). Must not unwind.
+pub type tinystore_persister_status_listener_fn_t = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        persister: *mut tinystore_persister_t,
+        status: tinystore_persister_status_t,
+    ),
+>;
+
+/// A status listener of a synchronizer: `user_data` as registered, the synchronizer handle it
+/// was registered on, and the new status (`LOADING` while changes from peers are applied,
+/// `SAVING` while local changes are sent). Runs on the caller's thread or a library network
+/// thread. Must not unwind.
+pub type tinystore_synchronizer_status_listener_fn_t = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        synchronizer: *mut tinystore_ws_synchronizer_t,
+        status: tinystore_persister_status_t,
+    ),
+>;
+
+/// What a client asks the server's auth callback for. Frozen numbers.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tinystore_auth_purpose_t {
+    /// To join the room `path`.
+    TINYSTORE_AUTH_PURPOSE_JOIN = 0,
+    /// To read the server's `GET /stats` (`path` is empty); `READ_ONLY` suffices.
+    TINYSTORE_AUTH_PURPOSE_STATS = 1,
+}
+
+/// The server auth callback's answer. Frozen numbers.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum tinystore_auth_decision_t {
+    /// Full access.
+    TINYSTORE_AUTH_ACCEPT = 0,
+    /// The client may read: what it sends to change the room is dropped.
+    TINYSTORE_AUTH_READ_ONLY = 1,
+    /// No access: the WebSocket upgrade is answered with HTTP 403 (a multiplexed channel's
+    /// socket is closed with 1008).
+    TINYSTORE_AUTH_REJECT = 2,
+}
+
+/// One HTTP header of a request (borrowed, valid during the callback).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct tinystore_header_t {
+    /// The name, lowercased.
+    pub name: *const c_char,
+    /// The value.
+    pub value: *const c_char,
+}
+
+/// What the server's auth callback is asked about. Every pointer is borrowed and valid during
+/// the callback only.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct tinystore_auth_request_t {
+    /// Joining a room, or reading the stats.
+    pub purpose: tinystore_auth_purpose_t,
+    /// The request target as sent, path and query string (e.g. to read a `?token=`).
+    pub url: *const c_char,
+    /// The room (the URL path without its leading `/`, or a multiplexed channel's path).
+    pub path: *const c_char,
+    /// The client id the server gives the socket.
+    pub client_id: *const c_char,
+    /// Every header of the upgrade request, in request order.
+    pub headers: *const tinystore_header_t,
+    /// The length of `headers`.
+    pub headers_len: usize,
+}
+
+/// A sync server's auth callback: decides whether a client may join a room (see
+/// `tinystore_ws_server_new_with_auth`). Must not unwind.
+pub type tinystore_auth_fn_t = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        request: *const tinystore_auth_request_t,
+    ) -> tinystore_auth_decision_t,
+>;

@@ -112,8 +112,12 @@ impl Answer {
     }
 }
 
-/// Runs a C callback with a fresh result; false (failure) raises [`CallbackFailure`].
-fn answer(what: &str, call: impl FnOnce(*mut tinystore_callback_result_t) -> bool) -> Answer {
+/// Runs a C callback with a fresh result: its answer, or when it returns false the message it
+/// left with `tinystore_callback_set_error` (else one naming `what`).
+pub(crate) fn try_answer(
+    what: &str,
+    call: impl FnOnce(*mut tinystore_callback_result_t) -> bool,
+) -> Result<Answer, String> {
     let mut answer = Answer::default();
     let p: *mut Answer = &mut answer;
     let ok = {
@@ -121,13 +125,31 @@ fn answer(what: &str, call: impl FnOnce(*mut tinystore_callback_result_t) -> boo
         CALLBACK_ERROR.with(|e| e.borrow_mut().take());
         call(p.cast())
     };
-    if !ok {
-        let message = CALLBACK_ERROR
-            .with(|e| e.borrow_mut().take())
-            .unwrap_or_else(|| format!("the {what} callback reported a failure"));
-        CallbackFailure::raise(message);
+    if ok {
+        Ok(answer)
+    } else {
+        Err(failure_message(what))
     }
-    answer
+}
+
+/// The message a callback left with `tinystore_callback_set_error`, if any.
+pub(crate) fn take_failure_message() -> Option<String> {
+    CALLBACK_ERROR.with(|e| e.borrow_mut().take())
+}
+
+/// The message of a callback that just returned false.
+pub(crate) fn failure_message(what: &str) -> String {
+    take_failure_message().unwrap_or_else(|| format!("the {what} callback reported a failure"))
+}
+
+/// Forgets a message left by an earlier callback, before calling the next one.
+pub(crate) fn clear_failure_message() {
+    CALLBACK_ERROR.with(|e| e.borrow_mut().take());
+}
+
+/// Runs a C callback with a fresh result; false (failure) raises [`CallbackFailure`].
+fn answer(what: &str, call: impl FnOnce(*mut tinystore_callback_result_t) -> bool) -> Answer {
+    try_answer(what, call).unwrap_or_else(|message| CallbackFailure::raise(message))
 }
 
 /// A C row callback with its user data (kept as an integer: the caller vouches that it may be
@@ -531,7 +553,10 @@ pub unsafe extern "C" fn tinystore_callback_result_add_id(
 }
 
 /// Sets the message of the failure a callback is about to report by returning false (the
-/// caller of the write then gets `TINYSTORE_STATUS_CALLBACK` and this message). Call it on the
+/// caller of the write then gets `TINYSTORE_STATUS_CALLBACK` and this message; for a custom
+/// persister's load or save callback, the load or save fails with `TINYSTORE_STATUS_STORAGE`
+/// and a message carrying this one). A server auth callback returning
+/// `TINYSTORE_AUTH_REJECT` may set the reason sent to the client the same way. Call it on the
 /// callback's thread, just before returning.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn tinystore_callback_set_error(
