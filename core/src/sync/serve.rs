@@ -137,6 +137,7 @@ impl std::fmt::Debug for ServeOptions {
 }
 
 /// `url` with any password replaced by `***`, for messages.
+#[cfg(feature = "postgres")]
 fn without_password(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
