@@ -51,9 +51,12 @@ export PATH=$venv/bin:$PATH
 
 # ---- the wheel (and with it, the one build of libtinystore) ---------------------------------
 # (From the package's directory: maturin reads pyproject.toml there, which names ffi/Cargo.toml.)
+# strip=none: cargo's release default (strip debuginfo) becomes zig's strip-everything, which
+# drops the symbol table UniFFI's bindgen reads the metadata from.
 rm -rf "$wheels"
 (cd bindings/python \
-  && maturin build --release --zig --compatibility manylinux2014 --target "$triple" --out "$wheels")
+  && CARGO_PROFILE_RELEASE_STRIP=none \
+    maturin build --release --zig --compatibility manylinux2014 --target "$triple" --out "$wheels")
 lib=$target/$triple/release/libtinystore.so
 static=$target/$triple/release/libtinystore.a
 for f in "$lib" "$static"; do
