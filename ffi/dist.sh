@@ -14,8 +14,8 @@
 #
 # One release build of libtinystore serves them all: maturin builds it for the wheel with zig
 # as the linker against glibc 2.17 (so that the library loads on any Linux of the last ten
-# years), with the crate's own crate types (cdylib and staticlib), and the C SDK and the JAR
-# take that same build. Then checks: the SONAME, the exported symbols, the wheel's tags
+# years), and the C SDK and the JAR take that same library out of the wheel (the C SDK's
+# static library is cargo's release build, which the tests use: maturin builds no staticlib). Then checks: the SONAME, the exported symbols, the wheel's tags
 # (auditwheel), and what each archive holds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,13 +57,14 @@ rm -rf "$wheels"
 (cd bindings/python \
   && CARGO_PROFILE_RELEASE_STRIP=none \
     maturin build --release --zig --compatibility manylinux2014 --target "$triple" --out "$wheels")
-lib=$target/$triple/release/libtinystore.so
-static=$target/$triple/release/libtinystore.a
-for f in "$lib" "$static"; do
-  [ -f "$f" ] || { echo "dist.sh: maturin's build left no $f" >&2; exit 1; }
-done
-
 wheel=$(ls "$wheels"/tinystore-"$version"-*.whl)
+# The library exactly as the wheel ships it; the C SDK and the JAR take it from there.
+libdir=$target/dist-lib
+rm -rf "$libdir"
+mkdir -p "$libdir"
+(cd "$libdir" && unzip -q -j "$wheel" 'tinystore/libtinystore.so')
+lib=$libdir/libtinystore.so
+[ -f "$lib" ] || { echo "dist.sh: the wheel holds no tinystore/libtinystore.so" >&2; exit 1; }
 case $wheel in
   *-py3-none-*manylinux_2_17_x86_64*) ;;
   *) echo "dist.sh: the wheel is not py3-none-manylinux_2_17: $wheel" >&2; exit 1 ;;
@@ -93,7 +94,13 @@ c_name=tinystore-c-$version-linux-x86_64
 stage=$target/dist-stage
 rm -rf "$stage"
 mkdir -p "$stage/lib"
-cp "$lib" "$static" "$stage/lib/"
+# maturin builds only the cdylib: the static library is cargo's release build of the same
+# sources (`make bindings`, which the tests use), object files the user's linker binds.
+static=$target/release/libtinystore.a
+[ -f "$static" ] || { echo "dist.sh: $static is missing (make bindings)" >&2; exit 1; }
+# The wheel's copy keeps Rust std's debug sections (strip=none, above); C users need none.
+strip --strip-debug -o "$stage/lib/libtinystore.so" "$lib"
+cp "$static" "$stage/lib/"
 sh ffi/install.sh --from "$stage/lib" --prefix "$stage/$c_name"
 cp include/README.md "$stage/$c_name/README.md"
 tar -C "$stage" -czf "$dist/$c_name.tar.gz" "$c_name"
@@ -103,7 +110,7 @@ tar -tzf "$dist/$c_name.tar.gz" | sort | sed 's/^/  /'
 native=$target/dist-native
 rm -rf "$native"
 mkdir -p "$native/linux-x86-64"
-cp "$lib" "$native/linux-x86-64/libtinystore.so"
+cp "$stage/lib/libtinystore.so" "$native/linux-x86-64/libtinystore.so"
 "$MVN" -B -q --no-transfer-progress -f bindings/kotlin/pom.xml -Pdist -DskipTests \
   -Dtinystore.native.dir="$native" package
 jars=$target/kotlin
