@@ -62,9 +62,9 @@ wheel=$(ls "$wheels"/tinystore-"$version"-*.whl)
 libdir=$target/dist-lib
 rm -rf "$libdir"
 mkdir -p "$libdir"
-(cd "$libdir" && unzip -q -j "$wheel" 'tinystore/libtinystore.so')
+(cd "$libdir" && unzip -q -j "$wheel" 'tinystore/tinystore/libtinystore.so')
 lib=$libdir/libtinystore.so
-[ -f "$lib" ] || { echo "dist.sh: the wheel holds no tinystore/libtinystore.so" >&2; exit 1; }
+[ -f "$lib" ] || { echo "dist.sh: the wheel holds no tinystore/tinystore/libtinystore.so" >&2; exit 1; }
 case $wheel in
   *-py3-none-*manylinux_2_17_x86_64*) ;;
   *) echo "dist.sh: the wheel is not py3-none-manylinux_2_17: $wheel" >&2; exit 1 ;;
