@@ -117,7 +117,7 @@ jars=$target/kotlin
 for f in "tinystore-$version.jar" "tinystore-$version-sources.jar" "tinystore-$version-javadoc.jar"; do
   [ -f "$jars/$f" ] || { echo "dist.sh: Maven built no $f" >&2; exit 1; }
 done
-unzip -l "$jars/tinystore-$version.jar" | grep -q ' linux-x86-64/libtinystore.so$' \
+unzip -l "$jars/tinystore-$version.jar" | grep ' linux-x86-64/libtinystore.so$' >/dev/null \
   || { echo "dist.sh: the JAR lacks linux-x86-64/libtinystore.so" >&2; exit 1; }
 "$MVN" -B -q --no-transfer-progress deploy:deploy-file -DrepositoryId=dist \
   -Durl="file://$dist/maven" -DpomFile=bindings/kotlin/pom.xml \

@@ -61,7 +61,7 @@ url=ws://127.0.0.1:$port/todos
 todo_py() { (cd "$room" && "$room/venv/bin/python" "$root/examples/python/todo.py" --url "$url" "$@"); }
 id=$(todo_py --db "$room/phone.sqlite" add "buy milk" | sed -n 's/^added //p')
 [ -n "$id" ] || { echo "clean-room: the Python example did not add a todo" >&2; exit 1; }
-todo_py --db "$room/laptop.sqlite" list | grep -qx "\[ \] $id: buy milk" \
+todo_py --db "$room/laptop.sqlite" list | grep -x "\[ \] $id: buy milk" >/dev/null \
   || { echo "clean-room: the todo did not reach the other Python device" >&2; exit 1; }
 echo "python: the wheel installs and syncs (todo $id)"
 
@@ -127,7 +127,7 @@ prefix=$room/tinystore-c-$version-linux-x86_64
 cc -o "$room/quickstart_pc" "$root/examples/c/quickstart.c" -std=c99 -D_POSIX_C_SOURCE=200809L \
   -Wall -Wextra -Werror $(PKG_CONFIG_PATH=$prefix/lib/pkgconfig pkg-config --cflags --libs tinystore) \
   -Wl,-rpath,"$prefix/lib"
-readelf -d "$room/quickstart_pc" | grep -q 'Shared library: \[libtinystore.so.0\]' \
+readelf -d "$room/quickstart_pc" | grep 'Shared library: \[libtinystore.so.0\]' >/dev/null \
   || { echo "clean-room: the program does not load libtinystore by its SONAME" >&2; exit 1; }
 (cd "$room" && ./quickstart_pc "" "$room/c.sqlite" >/dev/null)
 # tinystore_version() is the file's version, and its major the SONAME's.
@@ -137,7 +137,7 @@ cc -o "$room/version" "$room/version.c" $(PKG_CONFIG_PATH=$prefix/lib/pkgconfig 
   -Wl,-rpath,"$prefix/lib"
 loaded=$("$room/version")
 [ "$loaded" = "$version" ] && [ -f "$prefix/lib/libtinystore.so.$loaded" ] \
-  && readelf -d "$prefix/lib/libtinystore.so.$loaded" | grep -q "soname: \[libtinystore.so.${loaded%%.*}\]" \
+  && readelf -d "$prefix/lib/libtinystore.so.$loaded" | grep "soname: \[libtinystore.so.${loaded%%.*}\]" >/dev/null \
   || { echo "clean-room: tinystore_version() $loaded does not match the library file or its SONAME" >&2; exit 1; }
 cmake -S "$root/examples/c" -B "$room/c-build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$room/c-build" >/dev/null
