@@ -1,1 +1,0 @@
-var moduleSearchIndex = [{"l":"tinystore","url":"index.html"}]

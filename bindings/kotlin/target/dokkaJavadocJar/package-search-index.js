@@ -1,1 +1,0 @@
-var packageSearchIndex = [{"l":"dev.tinystore","url":"dev/tinystore/package-summary.html"}, {"l":"All packages","url":"index.html"}]
