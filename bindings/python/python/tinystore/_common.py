@@ -44,10 +44,15 @@ def library_version() -> str:
 # ------------------------------------------------------------------------------ errors
 
 
-def _handle_repr(obj: Any, *details: Optional[str]) -> str:
-    """``<Class detail… status, auto-load + auto-save>`` for a persister or synchronizer, as
-    the Store shows its content; never raises (a destroyed object says so)."""
-    parts = [type(obj).__name__, *(d for d in details if d)]
+def _handle_repr(obj: Any) -> str:
+    """``<Class where status, auto-load + auto-save>`` for a persister or synchronizer (``where``
+    from its ``_where()``), as the Store shows its content; never raises (a destroyed object
+    says so)."""
+    try:
+        where = obj._where()
+    except Exception:  # noqa: BLE001 - a repr must not raise
+        where = None
+    parts = [type(obj).__name__, *([where] if where else [])]
     try:
         flags = [
             name

@@ -44,11 +44,7 @@ class Synchronizer:
         return None
 
     def __repr__(self) -> str:
-        try:
-            where = self._where()
-        except Exception:  # noqa: BLE001 - a repr must not raise
-            where = None
-        return _handle_repr(self, where)
+        return _handle_repr(self)
 
     def __enter__(self) -> "Synchronizer":
         return self
