@@ -13,10 +13,17 @@ KIT_DIR := $(CURDIR)/target/kit
 export TINYSTORE_KIT ?= $(abspath $(KIT))
 export TINYSTORE_NODE_MODULES ?= $(KIT_DIR)/node_modules
 
+# The release `tinystore` binary and libtinystore, always built together: one cargo invocation
+# resolves their dependencies' features once, so tinystore-core and its dependencies are built
+# once for both (built apart, features that UniFFI turns on in shared crates differ, and every
+# crate below the two was compiled twice: four minutes of `make test`).
+RELEASE_BUILD = $(CARGO) build --release -p tinystore-cli -p tinystore-ffi
+
 .PHONY: run test setup kit fmt-check clippy clippy-and-kit rust-test bench docs clean fuzz-smoke
 
 run: setup
-	$(CARGO) run --release -p tinystore-cli -- demo
+	$(RELEASE_BUILD)
+	target/release/tinystore demo
 
 setup:
 	@command -v cargo >/dev/null || { echo "cargo is required (https://rustup.rs)"; exit 1; }
@@ -60,9 +67,9 @@ clippy-and-kit:
 	@$(MAKE) --no-print-directory -j2 --output-sync=target clippy kit
 
 # Release builds of the core: the shipped wheel's (py-test, zig, its own target directory,
-# reused by dist) and cargo's (the CLI in py-test, then the library in c-test, sharing one
-# build of tinystore-core), each made once.
-test: fmt-check clippy-and-kit rust-test bench-quick fuzz-smoke py-test c-test kotlin-test swift-check examples-test dist-test docs
+# reused by dist) and cargo's (RELEASE_BUILD: the CLI and the library together, first needed
+# by py-test; bench-quick then runs the release CLI), each made once.
+test: fmt-check clippy-and-kit rust-test fuzz-smoke py-test bench-quick c-test kotlin-test swift-check examples-test dist-test docs
 	@bash tests/postgres/pg.sh stop
 	@echo "make test: all gates passed"
 
@@ -91,7 +98,7 @@ cbindgen:
 
 c-test: setup cbindgen
 	@command -v cmake >/dev/null || { echo "cmake (>= 3.16) and a C/C++ compiler are required for the C tests"; exit 1; }
-	$(CARGO) build --release -p tinystore-ffi
+	$(RELEASE_BUILD)
 	@# The library's SONAME is libtinystore.so.0: what the tests' executables will look for.
 	@[ "$$(uname -s)" = Darwin ] || ln -sf libtinystore.so "$(C_TARGET_DIR)/release/libtinystore.so.0"
 	@tmp=$$(mktemp -d) && \
@@ -130,7 +137,7 @@ BENCH_OUT ?= $(PERF_DIR)/results/latest
 
 .PHONY: bench-quick perf-deps
 bench: setup perf-deps
-	$(CARGO) build --release -p tinystore-cli
+	$(RELEASE_BUILD)
 	@rc=0; python3 cli/bench/run.py --runs $(BENCH_RUNS) --out $(BENCH_OUT) --work $(PERF_DIR) \
 		--tinystore target/release/tinystore || rc=$$?; \
 	python3 cli/bench/report.py $(BENCH_OUT) --perf $(PERF) --out docs/benchmarks.md && \
@@ -139,7 +146,8 @@ bench: setup perf-deps
 
 bench-quick:
 	@mkdir -p $(PERF_DIR)
-	$(CARGO) run -q -p tinystore-cli -- bench --quick > $(PERF_DIR)/quick.jsonl
+	$(RELEASE_BUILD)
+	target/release/tinystore bench --quick > $(PERF_DIR)/quick.jsonl
 
 # TinyBase's and the peers' benches with their pinned packages (npm ci, redone only when a lock
 # file changes; sqlite3's native addon built from source), and the limits program built as its
@@ -176,14 +184,18 @@ clean:
 # nightly features; RUSTC_BOOTSTRAP=1 lets the stable toolchain provide them. The build has its
 # own target dir (core/fuzz/target: instrumented with ASan).
 FUZZ_SECONDS ?= 10
+# The smoke run builds without optimisation (--dev: half the build time of cargo-fuzz's default
+# optimised build, still with ASan, debug assertions and overflow checks); long runs by hand
+# want FUZZ_PROFILE=--release.
+FUZZ_PROFILE ?= --dev
 FUZZ_TARGETS := json_parse mergeable_json store_json ops_script sync_protocol yjs_update automerge_doc
 fuzz-smoke: setup
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --version 0.13.2 --locked
-	cd core && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build
+	cd core && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build $(FUZZ_PROFILE)
 	@mkdir -p core/fuzz/corpus
 	cd core && for t in $(FUZZ_TARGETS); do \
 		mkdir -p fuzz/corpus/$$t && \
-		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t fuzz/corpus/$$t -- \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $(FUZZ_PROFILE) $$t fuzz/corpus/$$t -- \
 			-dict=fuzz/dicts/tinystore.dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
 			>/dev/null 2>fuzz/corpus/$$t.log || { tail -40 fuzz/corpus/$$t.log; exit 1; }; \
 		echo "fuzz $$t: $(FUZZ_SECONDS) s, no crash"; \
@@ -216,13 +228,13 @@ $(PY_STAMP): $(PY_DEPS)
 	@touch $@
 
 py-test: setup kit py-install
-	$(CARGO) build --release -p tinystore-cli
+	$(RELEASE_BUILD)
 	cd bindings/python && TINYSTORE_BIN=$(CURDIR)/target/release/tinystore $(PY_VENV)/bin/python -m pytest -q tests
 
 # Kotlin and Swift sources generated from the release library by the pinned bindgen (built as
 # maturin builds it for the Python package, `--bin` from the root, so that the two share it).
 bindings: setup
-	$(CARGO) build --release -p tinystore-ffi
+	$(RELEASE_BUILD)
 	$(CARGO) build --bin uniffi-bindgen
 	rm -rf $(BINDINGS_GEN)/kotlin $(BINDINGS_GEN)/swift
 	$(UNIFFI_BINDGEN) generate target/release/libtinystore.so -l kotlin --no-format -o $(BINDINGS_GEN)/kotlin
@@ -231,11 +243,18 @@ bindings: setup
 # Kotlin on the JVM: the generated sources (make bindings) + bindings/kotlin (Maven: Kotlin,
 # JNA, coroutines, JUnit 5) against the release libtinystore; the sync tests run `tinystore
 # serve`, TinyBase's server from the kit, and a Python store (target/py-venv) beside a Kotlin one.
+# `install` (tests, then the JAR into ~/.m2 for the examples): a stamp holding a hash of the
+# sources it was built from lets examples-test skip a second Kotlin build of the same sources.
 MVN ?= mvn
+KOTLIN_STAMP := $(CURDIR)/target/kotlin-installed
+KOTLIN_HASH = find $(BINDINGS_GEN)/kotlin bindings/kotlin/src bindings/kotlin/pom.xml -type f -print0 \
+	| sort -z | xargs -0 sha256sum | sha256sum
 kotlin-test: setup kit bindings py-install
 	@command -v $(MVN) >/dev/null || { echo "Maven and a JDK (>= 17) are required for the Kotlin tests"; exit 1; }
-	$(CARGO) build --release -p tinystore-cli
-	$(MVN) -B --no-transfer-progress -f bindings/kotlin/pom.xml test -Dtinystore.python=$(PY_VENV)/bin/python
+	$(RELEASE_BUILD)
+	@rm -f $(KOTLIN_STAMP)
+	$(MVN) -B --no-transfer-progress -f bindings/kotlin/pom.xml install -Dtinystore.python=$(PY_VENV)/bin/python
+	@$(KOTLIN_HASH) > $(KOTLIN_STAMP)
 
 # Swift: no Swift compiler on these machines; bindings/swift/check.py checks what can be
 # checked (generated sources up to date, FFI header compiles, FFI symbols exported, every Swift
@@ -251,8 +270,12 @@ swift-bless: bindings py-install
 # The examples (examples/): the Rust derived-views todo list, then the Python and Kotlin todo
 # examples synced through one `tinystore serve`.
 examples-test: setup bindings py-install
-	$(CARGO) build --release -p tinystore-cli
-	$(MVN) -B -q --no-transfer-progress -f bindings/kotlin/pom.xml install -DskipTests
+	$(RELEASE_BUILD)
+	@if [ "$$($(KOTLIN_HASH))" = "$$(cat $(KOTLIN_STAMP) 2>/dev/null)" ]; then \
+		echo "dev.tinystore:tinystore in ~/.m2 is built from these sources (make kotlin-test)"; \
+	else rm -f $(KOTLIN_STAMP) && \
+		$(MVN) -B -q --no-transfer-progress -f bindings/kotlin/pom.xml install -DskipTests && \
+		$(KOTLIN_HASH) > $(KOTLIN_STAMP); fi
 	$(CARGO) run -q -p tinystore-core --example todo_views
 	$(CARGO) test -q -p tinystore-core --test examples
 	PYTHON=$(PY_VENV)/bin/python MVN=$(MVN) examples/test-examples.sh
@@ -268,14 +291,16 @@ dist: setup bindings
 	PYTHON=$(PYTHON) MVN=$(MVN) bash ffi/dist.sh
 
 dist-test: dist
-	$(CARGO) build --release -p tinystore-cli
+	$(RELEASE_BUILD)
 	PYTHON=$(PYTHON) MVN=$(MVN) bash tests/dist/clean-room.sh
 
 # API reference per language, into target/docs (CI builds it: warnings are errors): rustdoc of
-# tinystore-core with every feature (`#![warn(missing_docs)]`, broken links), pydoc of the
-# Python package (a test checks no public name lacks a docstring), Dokka of the Kotlin layer
-# (the javadoc JAR of `make dist`); the C reference is the header itself (include/README.md).
+# tinystore-core with every feature (`#![warn(missing_docs)]`, broken links, an example on every
+# public item: tests/docs/examples.sh), pydoc of the Python package (a test checks no public
+# name lacks a docstring), Dokka of the Kotlin layer (the javadoc JAR of `make dist`); the C
+# reference is the header itself (include/README.md).
 docs: setup py-install
+	CARGO=$(CARGO) bash tests/docs/examples.sh
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps -p tinystore-core --all-features
 	@mkdir -p target/docs/python
 	cd target/docs/python && $(PY_VENV)/bin/python -W error -m pydoc -w tinystore >/dev/null

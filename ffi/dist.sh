@@ -41,11 +41,11 @@ wheels=$target/wheels
 
 # ---- the tools, pinned, in their own venv ------------------------------------------------
 # (maturin runs zig as `python -m ziglang`.)
-if ! [ -x "$venv/bin/maturin" ] || ! [ -x "$venv/bin/auditwheel" ] \
+if ! [ -x "$venv/bin/maturin" ] || ! [ -x "$venv/bin/auditwheel" ] || ! [ -x "$venv/bin/wheel" ] \
   || ! "$venv/bin/python" -c 'import ziglang' 2>/dev/null; then
   "$PYTHON" -m venv "$venv"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    maturin==1.16.0 ziglang==0.13.0.post1 auditwheel==6.8.2
+    maturin==1.16.0 ziglang==0.13.0.post1 auditwheel==6.8.2 wheel==0.45.1
 fi
 export PATH=$venv/bin:$PATH
 
@@ -58,6 +58,16 @@ rm -rf "$wheels"
   && CARGO_PROFILE_RELEASE_STRIP=none \
     maturin build --release --zig --compatibility manylinux2014 --target "$triple" --out "$wheels")
 wheel=$(ls "$wheels"/tinystore-"$version"-*.whl)
+# The library as built keeps Rust std's debug sections (strip=none); UniFFI's bindgen has read
+# the symbol table by now, so the wheel ships it without them (a third of its size): unpack,
+# strip, pack again (`wheel pack` rewrites RECORD's hashes).
+unpacked=$target/wheel-unpacked
+rm -rf "$unpacked"
+wheel unpack -d "$unpacked" "$wheel" >/dev/null
+strip --strip-debug "$unpacked/tinystore-$version/tinystore/tinystore/libtinystore.so"
+rm "$wheel"
+wheel pack -d "$wheels" "$unpacked/tinystore-$version" >/dev/null
+wheel=$(ls "$wheels"/tinystore-"$version"-*.whl)
 # The library exactly as the wheel ships it; the C SDK and the JAR take it from there.
 libdir=$target/dist-lib
 rm -rf "$libdir"
@@ -65,6 +75,10 @@ mkdir -p "$libdir"
 (cd "$libdir" && unzip -q -j "$wheel" 'tinystore/tinystore/libtinystore.so')
 lib=$libdir/libtinystore.so
 [ -f "$lib" ] || { echo "dist.sh: the wheel holds no tinystore/tinystore/libtinystore.so" >&2; exit 1; }
+if readelf -S "$lib" | grep '\.debug_' >/dev/null; then
+  echo "dist.sh: the wheel's libtinystore.so still has debug sections" >&2; exit 1
+fi
+echo "wheel: $(basename "$wheel"), $(($(stat -c %s "$wheel") / 1024)) KiB"
 case $wheel in
   *-py3-none-*manylinux_2_17_x86_64*) ;;
   *) echo "dist.sh: the wheel is not py3-none-manylinux_2_17: $wheel" >&2; exit 1 ;;
@@ -98,8 +112,7 @@ mkdir -p "$stage/lib"
 # sources (`make bindings`, which the tests use), object files the user's linker binds.
 static=$target/release/libtinystore.a
 [ -f "$static" ] || { echo "dist.sh: $static is missing (make bindings)" >&2; exit 1; }
-# The wheel's copy keeps Rust std's debug sections (strip=none, above); C users need none.
-strip --strip-debug -o "$stage/lib/libtinystore.so" "$lib"
+cp "$lib" "$stage/lib/libtinystore.so"
 cp "$static" "$stage/lib/"
 sh ffi/install.sh --from "$stage/lib" --prefix "$stage/$c_name"
 cp include/README.md "$stage/$c_name/README.md"

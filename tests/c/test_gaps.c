@@ -440,6 +440,56 @@ TEST(server_auth_callback_refuses_and_accepts) {
   pthread_mutex_destroy(&log.lock);
 }
 
+/* `reader` may read the room, `letmein` may write it, anyone else is refused. */
+static tinystore_auth_decision_t readers_and_writers(void *user_data, const tinystore_auth_request_t *request) {
+  (void)user_data;
+  for (size_t i = 0; i < request->headers_len; i++) {
+    if (strcmp(request->headers[i].name, "x-token") != 0) continue;
+    if (strcmp(request->headers[i].value, "reader") == 0) return TINYSTORE_AUTH_READ_ONLY;
+    if (strcmp(request->headers[i].value, "letmein") == 0) return TINYSTORE_AUTH_ACCEPT;
+  }
+  return TINYSTORE_AUTH_REJECT;
+}
+
+TEST(server_auth_read_only_client_reads_but_cannot_write) {
+  tinystore_ws_server_t *server = NULL;
+  CHECK_OK(tinystore_ws_server_new_with_auth(NULL, 0, NULL, readers_and_writers, NULL, &server));
+  uint16_t port = 0;
+  CHECK_OK(tinystore_ws_server_port(server, &port));
+  char url[128];
+  snprintf(url, sizeof url, "ws://127.0.0.1:%u/room", (unsigned)port);
+  tinystore_mergeable_store_t *writer = new_mergeable(), *reader = new_mergeable();
+  tinystore_ws_synchronizer_t *sw = NULL, *sr = NULL;
+  CHECK_OK(tinystore_ws_synchronizer_new(writer, url, "{\"headers\":{\"x-token\":\"letmein\"}}", &sw));
+  CHECK_OK(tinystore_ws_synchronizer_new(reader, url, "{\"headers\":{\"x-token\":\"reader\"}}", &sr));
+  CHECK_OK(tinystore_ws_synchronizer_start_sync(sw));
+  CHECK_OK(tinystore_ws_synchronizer_start_sync(sr));
+
+  /* The reader gets the writer's changes... */
+  tinystore_cell_t dog = tinystore_cell_string("dog");
+  CHECK_OK(tinystore_store_set_cell(writer, "pets", "fido", "species", &dog));
+  CHECK(wait_for_string_cell(reader, "pets", "fido", "species", "dog", 10000));
+  /* ...but its own change stays local: the server drops it. A later change of the writer
+   * arriving at the reader shows the connection alive and the dropped write long sent. */
+  tinystore_cell_t cat = tinystore_cell_string("cat");
+  CHECK_OK(tinystore_store_set_cell(reader, "pets", "felix", "species", &cat));
+  sleep_ms(500);
+  tinystore_cell_t wolf = tinystore_cell_string("wolf");
+  CHECK_OK(tinystore_store_set_cell(writer, "pets", "rex", "species", &wolf));
+  CHECK(wait_for_string_cell(reader, "pets", "rex", "species", "wolf", 10000));
+  sleep_ms(200);
+  bool has = true;
+  CHECK_OK(tinystore_store_has_row(writer, "pets", "felix", &has));
+  CHECK(!has);
+  CHECK(has_string_cell(reader, "pets", "felix", "species", "cat"));
+
+  CHECK_OK(tinystore_ws_synchronizer_free(sw));
+  CHECK_OK(tinystore_ws_synchronizer_free(sr));
+  CHECK_OK(tinystore_ws_server_free(server));
+  CHECK_OK(tinystore_store_free(writer));
+  CHECK_OK(tinystore_store_free(reader));
+}
+
 /* ------------------------------------------------------------------ hashes and diffs */
 
 /* A malloc'ed copy of item `index` of the top-level JSON array `json` (NULL if missing). */
@@ -633,6 +683,7 @@ static const test_case CASES[] = {
     CASE(custom_persister_round_trips_through_callbacks),
     CASE(custom_persister_failures),
     CASE(server_auth_callback_refuses_and_accepts),
+    CASE(server_auth_read_only_client_reads_but_cannot_write),
     CASE(mergeable_diffs_make_stores_equal),
 };
 
