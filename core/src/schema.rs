@@ -10,6 +10,15 @@ use crate::ordmap::OrdMap;
 use crate::types::{Cell, CellType, Text, is_reserved_string};
 
 /// What a cell must be: one of some types, or one of some enumerated values.
+///
+/// ```
+/// use tinystore_core::schema::{CellSchema, SchemaKind};
+/// use tinystore_core::{Cell, CellType};
+/// let typed = CellSchema::from_json(&serde_json::json!({"type": ["number", "string"]})).unwrap();
+/// assert_eq!(typed.kind, SchemaKind::Types(vec![CellType::Number, CellType::String]));
+/// let listed = CellSchema::from_json(&serde_json::json!({"enum": ["S", "M"]})).unwrap();
+/// assert_eq!(listed.kind, SchemaKind::Enum(vec![Cell::from("S"), Cell::from("M")]));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum SchemaKind {
     /// `type`: one type or a union of types.
@@ -19,6 +28,16 @@ pub enum SchemaKind {
 }
 
 /// The schema of one Cell or Value.
+///
+/// ```
+/// use tinystore_core::{Cell, CellSchema};
+/// let schema = CellSchema::from_json(&serde_json::json!({
+///     "type": "number", "default": 0, "allowNull": true
+/// }))
+/// .unwrap();
+/// assert_eq!(schema.default, Some(Cell::Number(0.0)));
+/// assert!(schema.allow_null && !schema.required);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellSchema {
     /// The accepted types or values.
@@ -44,6 +63,18 @@ pub(crate) enum Checked {
 
 impl CellSchema {
     /// Parses one entry, applying TinyBase's rules; `None` when the entry is invalid.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::CellSchema;
+    /// assert!(CellSchema::from_json(&json!({"type": "string"})).is_some());
+    /// // Unknown types, and entries with both `type` and `enum`, are invalid.
+    /// assert!(CellSchema::from_json(&json!({"type": "date"})).is_none());
+    /// assert!(CellSchema::from_json(&json!({"type": "string", "enum": ["a"]})).is_none());
+    /// // A default of the wrong type is dropped, the entry kept.
+    /// let schema = CellSchema::from_json(&json!({"type": "string", "default": 3})).unwrap();
+    /// assert_eq!(schema.default, None);
+    /// ```
     pub fn from_json(json: &Json) -> Option<CellSchema> {
         let obj = json.as_object()?;
         if obj.is_empty() {
@@ -103,6 +134,14 @@ impl CellSchema {
     }
 
     /// Whether a non-null cell has an accepted type or is an enumerated value.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, CellSchema};
+    /// let size = CellSchema::from_json(&serde_json::json!({"enum": ["S", "M", "L"]})).unwrap();
+    /// assert!(size.matches(&Cell::from("M")));
+    /// assert!(!size.matches(&Cell::from("XL")));
+    /// assert!(!size.matches(&Cell::from(1)));
+    /// ```
     pub fn matches(&self, cell: &Cell) -> bool {
         match &self.kind {
             SchemaKind::Types(types) => cell.cell_type().is_some_and(|t| types.contains(&t)),
@@ -124,6 +163,13 @@ impl CellSchema {
     }
 
     /// The cleaned JSON of this entry.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::CellSchema;
+    /// let schema = CellSchema::from_json(&json!({"type": "string", "extra": 1})).unwrap();
+    /// assert_eq!(schema.to_json(), json!({"type": "string"}));
+    /// ```
     pub fn to_json(&self) -> Json {
         Json::Object(self.json.clone())
     }
@@ -157,6 +203,16 @@ fn parse_enum(value: &Json) -> Option<Vec<Cell>> {
 }
 
 /// The schemas of the cells of one table (or of the Values), in declaration order.
+///
+/// ```
+/// use tinystore_core::TablesSchema;
+/// let schema = TablesSchema::from_json(&serde_json::json!({
+///     "pets": {"species": {"type": "string"}, "legs": {"type": "number"}}
+/// }))
+/// .unwrap();
+/// let pets = schema.table("pets").unwrap();
+/// assert_eq!(pets.cells().map(|(id, _)| id).collect::<Vec<_>>(), ["species", "legs"]);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct TableSchema {
     cells: OrdMap<Text, CellSchema>,
@@ -185,11 +241,34 @@ impl TableSchema {
     }
 
     /// The schema of one cell id.
+    ///
+    /// ```
+    /// use tinystore_core::TablesSchema;
+    /// let schema = TablesSchema::from_json(&serde_json::json!({
+    ///     "pets": {"sold": {"type": "boolean", "required": true}}
+    /// }))
+    /// .unwrap();
+    /// let pets = schema.table("pets").unwrap();
+    /// assert!(pets.cell("sold").unwrap().required);
+    /// assert!(pets.cell("price").is_none());
+    /// ```
     pub fn cell(&self, cell_id: &str) -> Option<&CellSchema> {
         self.cells.get(cell_id)
     }
 
     /// Cell ids and their schemas, in declaration order.
+    ///
+    /// ```
+    /// use tinystore_core::TablesSchema;
+    /// let schema = TablesSchema::from_json(&serde_json::json!({
+    ///     "pets": {"b": {"type": "string"}, "a": {"type": "number", "default": 1}}
+    /// }))
+    /// .unwrap();
+    /// let cells: Vec<_> = schema.table("pets").unwrap().cells().collect();
+    /// assert_eq!(cells.len(), 2);
+    /// assert_eq!((cells[0].0, cells[1].0), ("b", "a"));
+    /// assert!(cells[1].1.default.is_some());
+    /// ```
     pub fn cells(&self) -> impl Iterator<Item = (&str, &CellSchema)> {
         self.cells.iter().map(|(k, v)| (k.as_str(), v))
     }
@@ -230,6 +309,18 @@ pub struct TablesSchema {
 
 impl TablesSchema {
     /// Parses and cleans a TablesSchema; `None` if nothing valid remains.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::TablesSchema;
+    /// assert!(TablesSchema::from_json(&json!({"t": {"c": {"type": "date"}}})).is_none());
+    /// let schema = TablesSchema::from_json(&json!({
+    ///     "bad": {"c": {"type": "date"}},
+    ///     "good": {"c": {"type": "string"}}
+    /// }))
+    /// .unwrap();
+    /// assert!(schema.table("bad").is_none() && schema.table("good").is_some());
+    /// ```
     pub fn from_json(json: &Json) -> Option<TablesSchema> {
         let obj = json.as_object()?;
         let mut schema = TablesSchema::default();
@@ -242,11 +333,29 @@ impl TablesSchema {
     }
 
     /// The schema of one table.
+    ///
+    /// ```
+    /// use tinystore_core::TablesSchema;
+    /// let json = serde_json::json!({"pets": {"n": {"type": "number"}}});
+    /// let schema = TablesSchema::from_json(&json).unwrap();
+    /// assert!(schema.table("pets").is_some());
+    /// assert!(schema.table("owners").is_none());
+    /// ```
     pub fn table(&self, table_id: &str) -> Option<&TableSchema> {
         self.tables.get(table_id)
     }
 
     /// The cleaned schema as JSON.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::TablesSchema;
+    /// let schema = TablesSchema::from_json(&json!({
+    ///     "pets": {"n": {"type": "number", "default": "x"}, "bad": {"type": "date"}}
+    /// }))
+    /// .unwrap();
+    /// assert_eq!(schema.to_json(), json!({"pets": {"n": {"type": "number"}}}));
+    /// ```
     pub fn to_json(&self) -> Json {
         Json::Object(
             self.tables
@@ -258,6 +367,15 @@ impl TablesSchema {
 }
 
 /// A ValuesSchema: `{valueId: ValueSchema}`.
+///
+/// ```
+/// use tinystore_core::{Cell, Store, ValuesSchema};
+/// let json = serde_json::json!({"open": {"type": "boolean", "default": true}});
+/// let schema = ValuesSchema::from_json(&json).unwrap();
+/// let store = Store::new();
+/// store.set_values_schema(schema);
+/// assert_eq!(store.get_value("open"), Some(Cell::Boolean(true)));
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct ValuesSchema {
     values: TableSchema,
@@ -265,11 +383,27 @@ pub struct ValuesSchema {
 
 impl ValuesSchema {
     /// Parses and cleans a ValuesSchema; `None` if nothing valid remains.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::ValuesSchema;
+    /// assert!(ValuesSchema::from_json(&json!({"open": {"type": "boolean"}})).is_some());
+    /// assert!(ValuesSchema::from_json(&json!({"open": {}})).is_none());
+    /// assert!(ValuesSchema::from_json(&json!([])).is_none());
+    /// ```
     pub fn from_json(json: &Json) -> Option<ValuesSchema> {
         TableSchema::from_json(json).map(|values| ValuesSchema { values })
     }
 
     /// The schema of one value id.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, ValuesSchema};
+    /// let json = serde_json::json!({"limit": {"type": "number", "default": 10}});
+    /// let schema = ValuesSchema::from_json(&json).unwrap();
+    /// assert_eq!(schema.value("limit").unwrap().default, Some(Cell::Number(10.0)));
+    /// assert!(schema.value("other").is_none());
+    /// ```
     pub fn value(&self, value_id: &str) -> Option<&CellSchema> {
         self.values.cell(value_id)
     }
@@ -279,6 +413,14 @@ impl ValuesSchema {
     }
 
     /// The cleaned schema as JSON.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::ValuesSchema;
+    /// let json = json!({"open": {"type": "boolean", "unknown": 1}});
+    /// let schema = ValuesSchema::from_json(&json).unwrap();
+    /// assert_eq!(schema.to_json(), json!({"open": {"type": "boolean"}}));
+    /// ```
     pub fn to_json(&self) -> Json {
         self.values.to_json()
     }

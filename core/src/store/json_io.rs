@@ -12,6 +12,13 @@ impl Store {
     // ------------------------------------------------------------------ JSON
 
     /// `JSON.stringify(tables)` with objects/arrays in encoded form.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_value("open", true);
+    /// assert_eq!(store.get_tables_json(), r#"{"pets":{"fido":{"legs":4}}}"#);
+    /// ```
     pub fn get_tables_json(&self) -> String {
         self.with(|s| {
             let mut out = String::new();
@@ -21,6 +28,17 @@ impl Store {
     }
 
     /// `JSON.stringify(values)` with objects/arrays in encoded form.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_value("open", true);
+    /// store.set_value("tags", Cell::from_json(serde_json::json!(["a"])));
+    /// let json: serde_json::Value = serde_json::from_str(&store.get_values_json())?;
+    /// // An array is written as TinyBase's encoded string: `U+FFFD` then its JSON.
+    /// assert_eq!(json, serde_json::json!({"open": true, "tags": "\u{FFFD}[\"a\"]"}));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_values_json(&self) -> String {
         self.with(|s| {
             let mut out = String::new();
@@ -30,6 +48,14 @@ impl Store {
     }
 
     /// `JSON.stringify([tables, values])` with objects/arrays in encoded form.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// assert_eq!(store.get_json(), "[{},{}]");
+    /// store.set_cell("pets", "fido", "legs", 4).set_value("open", true);
+    /// assert_eq!(store.get_json(), r#"[{"pets":{"fido":{"legs":4}}},{"open":true}]"#);
+    /// ```
     pub fn get_json(&self) -> String {
         self.with(|s| {
             let mut out = String::from("[");
@@ -43,12 +69,34 @@ impl Store {
 
     /// Sets tables from JSON in encoded form; `{}` deletes all tables. On a parse error the
     /// store is untouched and the error returned.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_tables_json(r#"{"pets": {"fido": {"legs": 4}}}"#)?;
+    /// assert_eq!(store.get_cell("pets", "fido", "legs"), Some(Cell::Number(4.0)));
+    /// assert!(store.set_tables_json("{oops").is_err());
+    /// assert!(store.has_row("pets", "fido"));
+    /// store.set_tables_json("{}")?;
+    /// assert!(!store.has_tables());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_tables_json(&self, json: &str) -> Result<&Self, StoreError> {
         let tables = content::tables_from_json(&content::parse_json(json)?, true)?;
         Ok(self.set_or_del_tables(&tables))
     }
 
     /// Sets values from JSON in encoded form; `{}` deletes all values.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_values_json(r#"{"open": true, "limit": 10}"#)?;
+    /// assert_eq!(store.get_value("limit"), Some(Cell::Number(10.0)));
+    /// store.set_values_json("{}")?;
+    /// assert!(!store.has_values());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_values_json(&self, json: &str) -> Result<&Self, StoreError> {
         let values = content::values_from_json(&content::parse_json(json)?, true)?;
         Ok(self.set_or_del_values(&values))
@@ -56,6 +104,16 @@ impl Store {
 
     /// Sets `[tables, values]` from JSON in encoded form (a bare tables object is accepted too,
     /// as TinyBase falls back to it).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_json(r#"[{"pets": {"fido": {"legs": 4}}}, {"open": true}]"#)?;
+    /// assert_eq!(store.get_value("open"), Some(Cell::Boolean(true)));
+    /// store.set_json(r#"{"owners": {"ann": {"age": 30}}}"#)?;
+    /// assert_eq!(store.get_table_ids(), ["owners"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_json(&self, json: &str) -> Result<&Self, StoreError> {
         let parsed = content::parse_json(json)?;
         if let Some([tables, values]) = parsed.as_array().map(Vec::as_slice) {

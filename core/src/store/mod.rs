@@ -99,12 +99,32 @@ impl Default for Store {
 }
 
 /// Creates an empty [`Store`] (TinyBase's `createStore()`).
+///
+/// ```
+/// use tinystore_core::create_store;
+/// let store = create_store();
+/// assert!(!store.has_tables() && !store.has_values());
+/// ```
 pub fn create_store() -> Store {
     Store::new()
 }
 
 /// `getCellChange` / `getValueChange`: whether it changed in the current transaction, the value
 /// before, and the value now.
+///
+/// ```
+/// use tinystore_core::{Cell, CellChange, Store};
+/// let store = Store::new();
+/// store.set_value("n", 1);
+/// store.transaction(|s| {
+///     s.set_value("n", 2);
+///     let change = s.get_value_change("n");
+///     assert_eq!(
+///         change,
+///         CellChange { changed: true, old: Some(Cell::from(1)), new: Some(Cell::from(2)) }
+///     );
+/// });
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct CellChange {
     /// Whether old and new differ.
@@ -126,6 +146,18 @@ pub type InvalidCells = (
 );
 
 /// TinyBase's `getTransactionLog()`.
+///
+/// ```
+/// use tinystore_core::{Cell, Store};
+/// let store = Store::new();
+/// store.transaction(|s| {
+///     s.set_cell("pets", "fido", "legs", 4);
+///     let log = s.get_transaction_log();
+///     assert!(log.cells_touched && !log.values_touched);
+///     assert_eq!(log.changed_cells["pets"]["fido"]["legs"], (None, Some(Cell::from(4))));
+///     assert_eq!(log.changed_row_ids["pets"]["fido"], 1);
+/// });
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 #[allow(missing_docs)]
 pub struct TransactionLog {
@@ -144,6 +176,15 @@ pub struct TransactionLog {
 }
 
 /// Errors from the Store's fallible calls.
+///
+/// ```
+/// use tinystore_core::{ContentError, Store, StoreError};
+/// let store = Store::new();
+/// let err = store.set_json("[{").unwrap_err();
+/// assert!(matches!(err, StoreError::Content(ContentError::Json(_))));
+/// let err = store.set_tables_schema_json("{}").unwrap_err();
+/// assert!(matches!(err, StoreError::Schema(_)));
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -161,6 +202,12 @@ fn opt(id: Option<&str>) -> Option<Text> {
 
 impl Store {
     /// Creates an empty store.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// assert_eq!(store.get_json(), "[{},{}]");
+    /// ```
     pub fn new() -> Store {
         Store {
             inner: Arc::new(Inner {
@@ -238,12 +285,26 @@ impl Store {
     }
 
     /// Whether two handles refer to the same store.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let handle = store.clone();
+    /// assert!(store.ptr_eq(&handle));
+    /// assert!(!store.ptr_eq(&Store::new()));
+    /// ```
     pub fn ptr_eq(&self, other: &Store) -> bool {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// Whether this is (the Store side of) a [`MergeableStore`](crate::MergeableStore): the
     /// only kind of store with a change hook.
+    ///
+    /// ```
+    /// use tinystore_core::{MergeableStore, Store};
+    /// assert!(!Store::new().is_mergeable());
+    /// assert!(MergeableStore::new(None).is_mergeable());
+    /// ```
     pub fn is_mergeable(&self) -> bool {
         self.with(|s| s.hook.is_some())
     }

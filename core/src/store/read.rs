@@ -11,11 +11,29 @@ impl Store {
     // ------------------------------------------------------------------ getters
 
     /// `[tables, values]`.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_value("open", true);
+    /// let (tables, values) = store.get_content();
+    /// assert_eq!(tables["pets"]["fido"]["legs"], Cell::from(4));
+    /// assert_eq!(values["open"], Cell::from(true));
+    /// ```
     pub fn get_content(&self) -> (Tables, Values) {
         (self.get_tables(), self.get_values())
     }
 
     /// All tables, in JavaScript object order.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "1", "legs", 2);
+    /// let tables = store.get_tables();
+    /// // As in JavaScript, integer-like keys come first.
+    /// assert_eq!(tables["pets"].keys().collect::<Vec<_>>(), ["1", "fido"]);
+    /// ```
     pub fn get_tables(&self) -> Tables {
         self.with(|s| {
             let tables = s
@@ -28,11 +46,26 @@ impl Store {
     }
 
     /// Table ids in insertion order.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("owners", "ann", "age", 30);
+    /// assert_eq!(store.get_table_ids(), ["pets", "owners"]);
+    /// ```
     pub fn get_table_ids(&self) -> Vec<String> {
         self.with(|s| s.tables.keys().map(|k| k.to_string()).collect())
     }
 
     /// One table (empty when missing).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4);
+    /// assert_eq!(store.get_table("pets")["fido"]["legs"], Cell::from(4));
+    /// assert!(store.get_table("owners").is_empty());
+    /// ```
     pub fn get_table(&self, table_id: &str) -> Table {
         self.with(|s| {
             s.tables
@@ -43,6 +76,14 @@ impl Store {
     }
 
     /// Cell ids used by any row of the table, in first-use order.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "tom", "color", "grey");
+    /// store.set_cell("pets", "tom", "legs", 4);
+    /// assert_eq!(store.get_table_cell_ids("pets"), ["legs", "color"]);
+    /// ```
     pub fn get_table_cell_ids(&self, table_id: &str) -> Vec<String> {
         self.with(|s| {
             s.tables.get(table_id).map_or_else(Vec::new, |t| {
@@ -55,11 +96,27 @@ impl Store {
     }
 
     /// Number of rows in the table.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "tom", "legs", 4);
+    /// assert_eq!(store.get_row_count("pets"), 2);
+    /// assert_eq!(store.get_row_count("owners"), 0);
+    /// ```
     pub fn get_row_count(&self, table_id: &str) -> usize {
         self.with(|s| s.tables.get(table_id).map_or(0, |t| t.rows.len()))
     }
 
     /// Row ids in insertion order.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "tom", "legs", 4).set_cell("pets", "fido", "legs", 4);
+    /// assert_eq!(store.get_row_ids("pets"), ["tom", "fido"]);
+    /// assert!(store.get_row_ids("owners").is_empty());
+    /// ```
     pub fn get_row_ids(&self, table_id: &str) -> Vec<String> {
         self.with(|s| {
             s.tables
@@ -87,6 +144,16 @@ impl Store {
     }
 
     /// One row (empty when missing), in JavaScript object order.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "fido", "species", "dog");
+    /// let row = store.get_row("pets", "fido");
+    /// assert_eq!(row.len(), 2);
+    /// assert_eq!(row["species"], Cell::from("dog"));
+    /// assert!(store.get_row("pets", "tom").is_empty());
+    /// ```
     pub fn get_row(&self, table_id: &str, row_id: &str) -> Row {
         self.with(|s| {
             s.tables
@@ -98,6 +165,13 @@ impl Store {
     }
 
     /// Cell ids of a row in insertion order.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "fido", "legs", 4);
+    /// assert_eq!(store.get_cell_ids("pets", "fido"), ["species", "legs"]);
+    /// ```
     pub fn get_cell_ids(&self, table_id: &str, row_id: &str) -> Vec<String> {
         self.with(|s| {
             s.tables
@@ -113,12 +187,30 @@ impl Store {
     }
 
     /// One cell.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4);
+    /// assert_eq!(store.get_cell("pets", "fido", "legs"), Some(Cell::Number(4.0)));
+    /// assert_eq!(store.get_cell("pets", "fido", "color"), None);
+    /// ```
     #[inline]
     pub fn get_cell(&self, table_id: &str, row_id: &str, cell_id: &str) -> Option<Cell> {
         self.with(|s| s.get_cell(table_id, row_id, cell_id).cloned())
     }
 
     /// Reads one cell without cloning it.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// let len = store.with_cell("pets", "fido", "species", |cell| {
+    ///     cell.and_then(|c| c.as_str()).map(str::len)
+    /// });
+    /// assert_eq!(len, Some(3));
+    /// ```
     #[inline]
     pub fn with_cell<R>(
         &self,
@@ -134,6 +226,15 @@ impl Store {
     }
 
     /// All values, in JavaScript object order.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_value("open", true).set_value("limit", 10);
+    /// let values = store.get_values();
+    /// assert_eq!(values.len(), 2);
+    /// assert_eq!(values["limit"], Cell::from(10));
+    /// ```
     pub fn get_values(&self) -> Values {
         self.with(|s| {
             let values = s
@@ -146,24 +247,63 @@ impl Store {
     }
 
     /// Value ids in insertion order.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_value("open", true).set_value("limit", 10);
+    /// assert_eq!(store.get_value_ids(), ["open", "limit"]);
+    /// ```
     pub fn get_value_ids(&self) -> Vec<String> {
         self.with(|s| s.values.keys().map(|k| k.to_string()).collect())
     }
 
     /// One value.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_value("open", true);
+    /// assert_eq!(store.get_value("open"), Some(Cell::Boolean(true)));
+    /// assert_eq!(store.get_value("limit"), None);
+    /// ```
     pub fn get_value(&self, value_id: &str) -> Option<Cell> {
         self.with(|s| s.values.get(value_id).cloned())
     }
 
     /// Whether any table exists.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// assert!(!store.has_tables());
+    /// store.set_cell("pets", "fido", "legs", 4);
+    /// assert!(store.has_tables());
+    /// ```
     pub fn has_tables(&self) -> bool {
         self.with(|s| !s.tables.is_empty())
     }
     /// Whether the table exists.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4);
+    /// assert!(store.has_table("pets"));
+    /// assert!(!store.has_table("owners"));
+    /// ```
     pub fn has_table(&self, table_id: &str) -> bool {
         self.with(|s| s.tables.contains_key(table_id))
     }
     /// Whether any row of the table has this cell id.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "tom", "color", "grey");
+    /// assert!(store.has_table_cell("pets", "color"));
+    /// assert!(!store.has_table_cell("pets", "price"));
+    /// ```
     pub fn has_table_cell(&self, table_id: &str, cell_id: &str) -> bool {
         self.with(|s| {
             let Some(c) = s.names.get(cell_id) else {
@@ -175,6 +315,14 @@ impl Store {
         })
     }
     /// Whether the row exists.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4);
+    /// assert!(store.has_row("pets", "fido"));
+    /// assert!(!store.has_row("pets", "tom"));
+    /// ```
     pub fn has_row(&self, table_id: &str, row_id: &str) -> bool {
         self.with(|s| {
             s.tables
@@ -183,14 +331,38 @@ impl Store {
         })
     }
     /// Whether the cell exists (true for a null cell).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "owner", Cell::Null);
+    /// assert!(store.has_cell("pets", "fido", "owner"));
+    /// assert!(!store.has_cell("pets", "fido", "legs"));
+    /// ```
     pub fn has_cell(&self, table_id: &str, row_id: &str, cell_id: &str) -> bool {
         self.with(|s| s.get_cell(table_id, row_id, cell_id).is_some())
     }
     /// Whether any value exists.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// assert!(!store.has_values());
+    /// store.set_value("open", true);
+    /// assert!(store.has_values());
+    /// ```
     pub fn has_values(&self) -> bool {
         self.with(|s| !s.values.is_empty())
     }
     /// Whether the value exists.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_value("open", false);
+    /// assert!(store.has_value("open"));
+    /// assert!(!store.has_value("limit"));
+    /// ```
     pub fn has_value(&self, value_id: &str) -> bool {
         self.with(|s| s.values.contains_key(value_id))
     }
@@ -198,12 +370,31 @@ impl Store {
     // ------------------------------------------------------------------ iteration
 
     /// Calls `f` with each table id. The ids are collected first, so `f` may use the store.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("owners", "ann", "age", 30);
+    /// let mut rows = Vec::new();
+    /// store.for_each_table(|t| rows.push((t.to_string(), store.get_row_count(t))));
+    /// assert_eq!(rows, [("pets".to_string(), 1), ("owners".to_string(), 1)]);
+    /// ```
     pub fn for_each_table(&self, mut f: impl FnMut(&str)) {
         for t in self.get_table_ids() {
             f(&t);
         }
     }
     /// Calls `f` with each cell id used in the table and the number of rows using it.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "tom", "legs", 4);
+    /// store.set_cell("pets", "tom", "color", "grey");
+    /// let mut counts = Vec::new();
+    /// store.for_each_table_cell("pets", |c, n| counts.push((c.to_string(), n)));
+    /// assert_eq!(counts, [("legs".to_string(), 2), ("color".to_string(), 1)]);
+    /// ```
     pub fn for_each_table_cell(&self, table_id: &str, mut f: impl FnMut(&str, usize)) {
         let cells: Vec<(String, usize)> = self.with(|s| {
             s.tables.get(table_id).map_or_else(Vec::new, |t| {
@@ -252,12 +443,30 @@ impl Store {
     }
 
     /// Calls `f` with each row id of the table.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "tom", "legs", 4);
+    /// let mut ids = Vec::new();
+    /// store.for_each_row("pets", |r| ids.push(r.to_string()));
+    /// assert_eq!(ids, ["fido", "tom"]);
+    /// ```
     pub fn for_each_row(&self, table_id: &str, mut f: impl FnMut(&str)) {
         for r in self.get_row_ids(table_id) {
             f(&r);
         }
     }
     /// Calls `f` with each cell of the row, in insertion order.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "fido", "legs", 4);
+    /// let mut cells = Vec::new();
+    /// store.for_each_cell("pets", "fido", |c, v| cells.push((c.to_string(), v.clone())));
+    /// assert_eq!(cells[1], ("legs".to_string(), Cell::from(4)));
+    /// ```
     pub fn for_each_cell(&self, table_id: &str, row_id: &str, mut f: impl FnMut(&str, &Cell)) {
         let cells: Vec<(String, Cell)> = self.with(|s| {
             s.tables
@@ -275,6 +484,15 @@ impl Store {
         }
     }
     /// Calls `f` with each value, in insertion order.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_value("open", true).set_value("limit", 10);
+    /// let mut ids = Vec::new();
+    /// store.for_each_value(|v, _| ids.push(v.to_string()));
+    /// assert_eq!(ids, ["open", "limit"]);
+    /// ```
     pub fn for_each_value(&self, mut f: impl FnMut(&str, &Cell)) {
         let values: Vec<(String, Cell)> = self.with(|s| {
             s.values

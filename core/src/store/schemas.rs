@@ -13,6 +13,19 @@ impl Store {
     // ------------------------------------------------------------------ schemas
 
     /// Sets the TablesSchema and re-validates every table through it.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store, TablesSchema};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", "four");
+    /// let schema = TablesSchema::from_json(&serde_json::json!({
+    ///     "pets": {"legs": {"type": "number", "default": 4}}
+    /// }))
+    /// .unwrap();
+    /// store.set_tables_schema(schema);
+    /// // The existing invalid cell was replaced by the default.
+    /// assert_eq!(store.get_cell("pets", "fido", "legs"), Some(Cell::Number(4.0)));
+    /// ```
     pub fn set_tables_schema(&self, schema: TablesSchema) -> &Self {
         self.transaction(|store| {
             let tables = store.get_tables();
@@ -29,6 +42,17 @@ impl Store {
     }
 
     /// Parses and sets a TablesSchema from JSON.
+    ///
+    /// ```
+    /// use tinystore_core::{Store, StoreError};
+    /// let store = Store::new();
+    /// store.set_tables_schema_json(r#"{"pets": {"sold": {"type": "boolean"}}}"#)?;
+    /// store.set_cell("pets", "fido", "sold", "no");
+    /// assert!(!store.has_row("pets", "fido"));
+    /// let err = store.set_tables_schema_json(r#"{"pets": {"sold": {"type": "date"}}}"#);
+    /// assert!(matches!(err, Err(StoreError::Schema(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_tables_schema_json(&self, json: &str) -> Result<&Self, StoreError> {
         let parsed = content::parse_json(json)?;
         let schema = TablesSchema::from_json(&parsed)
@@ -39,6 +63,19 @@ impl Store {
     /// Sets the ValuesSchema and re-validates the values through it. As in TinyBase, the
     /// values are deleted without a schema (so not reset to defaults) and set again through
     /// the new one, which also fills in its defaults when there were no values at all.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store, ValuesSchema};
+    /// let store = Store::new();
+    /// store.set_value("open", true).set_value("limit", "none");
+    /// let schema = ValuesSchema::from_json(&serde_json::json!({
+    ///     "open": {"type": "boolean"}, "limit": {"type": "number"}
+    /// }))
+    /// .unwrap();
+    /// store.set_values_schema(schema);
+    /// assert_eq!(store.get_value("open"), Some(Cell::Boolean(true)));
+    /// assert!(!store.has_value("limit"));
+    /// ```
     pub fn set_values_schema(&self, schema: ValuesSchema) -> &Self {
         self.transaction(|store| {
             let values = store.get_values();
@@ -54,6 +91,15 @@ impl Store {
     }
 
     /// Parses and sets a ValuesSchema from JSON.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_values_schema_json(r#"{"limit": {"type": "number", "default": 10}}"#)?;
+    /// assert_eq!(store.get_value("limit"), Some(Cell::Number(10.0)));
+    /// assert!(store.set_values_schema_json("not json").is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_values_schema_json(&self, json: &str) -> Result<&Self, StoreError> {
         let parsed = content::parse_json(json)?;
         let schema = ValuesSchema::from_json(&parsed)
@@ -62,6 +108,16 @@ impl Store {
     }
 
     /// Sets both schemas (`setSchema(tablesSchema, valuesSchema?)`).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::{Store, TablesSchema, ValuesSchema};
+    /// let store = Store::new();
+    /// let tables = TablesSchema::from_json(&json!({"pets": {"n": {"type": "number"}}})).unwrap();
+    /// let values = ValuesSchema::from_json(&json!({"open": {"type": "boolean"}})).unwrap();
+    /// store.set_schema(tables, Some(values));
+    /// assert!(store.has_tables_schema() && store.has_values_schema());
+    /// ```
     pub fn set_schema(&self, tables: TablesSchema, values: Option<ValuesSchema>) -> &Self {
         self.transaction(|s| {
             s.set_tables_schema(tables);
@@ -73,6 +129,20 @@ impl Store {
     }
 
     /// Removes the TablesSchema (data is kept).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_tables_schema_json(r#"{"pets": {"n": {"type": "number"}}}"#)?;
+    /// store.set_cell("pets", "fido", "n", 4);
+    /// store.del_tables_schema();
+    /// assert!(!store.has_tables_schema());
+    /// assert_eq!(store.get_cell("pets", "fido", "n"), Some(Cell::Number(4.0)));
+    /// // Without the schema, any type is accepted again.
+    /// store.set_cell("pets", "fido", "n", "four");
+    /// assert_eq!(store.get_cell("pets", "fido", "n"), Some(Cell::from("four")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn del_tables_schema(&self) -> &Self {
         self.fluent(|s| {
             let old = s.tables_schema.take();
@@ -81,6 +151,16 @@ impl Store {
     }
 
     /// Removes the ValuesSchema (data is kept).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_values_schema_json(r#"{"open": {"type": "boolean", "default": true}}"#)?;
+    /// store.del_values_schema();
+    /// assert!(!store.has_values_schema());
+    /// assert_eq!(store.get_value("open"), Some(Cell::Boolean(true)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn del_values_schema(&self) -> &Self {
         self.fluent(|s| {
             let old = s.values_schema.take();
@@ -89,19 +169,56 @@ impl Store {
     }
 
     /// Removes both schemas.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_tables_schema_json(r#"{"pets": {"n": {"type": "number"}}}"#)?;
+    /// store.set_values_schema_json(r#"{"open": {"type": "boolean"}}"#)?;
+    /// store.del_schema();
+    /// assert_eq!(store.get_schema_json(), "[{},{}]");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn del_schema(&self) -> &Self {
         self.del_tables_schema().del_values_schema()
     }
 
     /// Whether a TablesSchema is set.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// assert!(!store.has_tables_schema());
+    /// store.set_tables_schema_json(r#"{"pets": {"n": {"type": "number"}}}"#)?;
+    /// assert!(store.has_tables_schema());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_tables_schema(&self) -> bool {
         self.with(|s| s.tables_schema.is_some())
     }
     /// Whether a ValuesSchema is set.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// assert!(!store.has_values_schema());
+    /// store.set_values_schema_json(r#"{"open": {"type": "boolean"}}"#)?;
+    /// assert!(store.has_values_schema());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_values_schema(&self) -> bool {
         self.with(|s| s.values_schema.is_some())
     }
     /// The TablesSchema as JSON (`{}` when none).
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// assert_eq!(store.get_tables_schema_json(), "{}");
+    /// store.set_tables_schema_json(r#"{"pets": {"n": {"type": "number", "x": 1}}}"#)?;
+    /// assert_eq!(store.get_tables_schema_json(), r#"{"pets":{"n":{"type":"number"}}}"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_tables_schema_json(&self) -> String {
         self.with(|s| {
             s.tables_schema
@@ -110,6 +227,15 @@ impl Store {
         })
     }
     /// The ValuesSchema as JSON (`{}` when none).
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// assert_eq!(store.get_values_schema_json(), "{}");
+    /// store.set_values_schema_json(r#"{"open": {"type": "boolean", "extra": 1}}"#)?;
+    /// assert_eq!(store.get_values_schema_json(), r#"{"open":{"type":"boolean"}}"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_values_schema_json(&self) -> String {
         self.with(|s| {
             s.values_schema
@@ -118,6 +244,14 @@ impl Store {
         })
     }
     /// `[tablesSchema, valuesSchema]` as JSON.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_values_schema_json(r#"{"open": {"type": "boolean"}}"#)?;
+    /// assert_eq!(store.get_schema_json(), r#"[{},{"open":{"type":"boolean"}}]"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_schema_json(&self) -> String {
         format!(
             "[{},{}]",

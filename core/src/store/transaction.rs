@@ -30,6 +30,18 @@ impl Store {
 
     /// Like [`Store::transaction`], then calls `do_rollback` after the mutator listeners; if it
     /// returns true every change of the transaction (schemas included) is reverted.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_value("limit", 10);
+    /// // Roll back whenever the transaction leaves a negative limit.
+    /// let no_negatives = |s: &Store| s.get_value("limit").and_then(|v| v.as_f64()) < Some(0.0);
+    /// store.transaction_with_rollback(|s| { s.set_value("limit", -1); }, no_negatives);
+    /// assert_eq!(store.get_value("limit").and_then(|v| v.as_f64()), Some(10.0));
+    /// store.transaction_with_rollback(|s| { s.set_value("limit", 20); }, no_negatives);
+    /// assert_eq!(store.get_value("limit").and_then(|v| v.as_f64()), Some(20.0));
+    /// ```
     pub fn transaction_with_rollback<R>(
         &self,
         actions: impl FnOnce(&Store) -> R,
@@ -39,6 +51,17 @@ impl Store {
     }
 
     /// Runs fallible `actions` in one transaction; an `Err` rolls everything back.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let result: Result<(), &str> = store.try_transaction(|s| {
+    ///     s.set_cell("pets", "fido", "legs", 4);
+    ///     Err("out of stock")
+    /// });
+    /// assert_eq!(result, Err("out of stock"));
+    /// assert!(!store.has_tables());
+    /// ```
     pub fn try_transaction<R, E>(
         &self,
         actions: impl FnOnce(&Store) -> Result<R, E>,
@@ -78,18 +101,47 @@ impl Store {
     }
 
     /// Starts an explicit transaction; pair with [`Store::finish_transaction`].
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.start_transaction();
+    /// store.set_value("open", true);
+    /// assert!(store.is_in_transaction());
+    /// assert_eq!(store.get_transaction_changes().values.len(), 1);
+    /// store.finish_transaction();
+    /// assert!(!store.is_in_transaction());
+    /// ```
     pub fn start_transaction(&self) -> &Self {
         self.begin();
         self
     }
 
     /// Finishes an explicit transaction (nested starts are counted).
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.start_transaction().start_transaction();
+    /// store.finish_transaction();
+    /// assert!(store.is_in_transaction());
+    /// store.finish_transaction();
+    /// assert!(!store.is_in_transaction());
+    /// ```
     pub fn finish_transaction(&self) -> &Self {
         self.finish(None);
         self
     }
 
     /// Finishes an explicit transaction, rolling it back if `do_rollback` returns true.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.start_transaction().set_cell("pets", "fido", "legs", 4);
+    /// store.finish_transaction_with_rollback(|_| true);
+    /// assert!(!store.has_row("pets", "fido"));
+    /// ```
     pub fn finish_transaction_with_rollback(
         &self,
         mut do_rollback: impl FnMut(&Store) -> bool,
@@ -99,6 +151,13 @@ impl Store {
     }
 
     /// Whether a transaction is open (including while its listeners run).
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// assert!(!store.is_in_transaction());
+    /// store.transaction(|s| assert!(s.is_in_transaction()));
+    /// ```
     pub fn is_in_transaction(&self) -> bool {
         self.with(|s| s.depth != 0)
     }
@@ -122,6 +181,20 @@ impl Store {
     }
 
     /// The net changes of the current transaction (empty outside one).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4);
+    /// store.transaction(|s| {
+    ///     s.set_cell("pets", "tom", "legs", 4).del_row("pets", "fido");
+    ///     let changes = s.get_transaction_changes();
+    ///     let pets = changes.tables["pets"].as_ref().unwrap();
+    ///     assert_eq!(pets["fido"], None);
+    ///     assert_eq!(pets["tom"].as_ref().unwrap()["legs"], Some(Cell::from(4)));
+    /// });
+    /// assert!(store.get_transaction_changes().tables.is_empty());
+    /// ```
     pub fn get_transaction_changes(&self) -> Changes {
         self.with(|s| {
             let mut changes = Changes::default();
@@ -168,6 +241,19 @@ impl Store {
     }
 
     /// The full log of the current transaction.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_value("limit", 10);
+    /// store.transaction(|s| {
+    ///     s.set_value("limit", 20).set_value("limit", f64::INFINITY);
+    ///     let log = s.get_transaction_log();
+    ///     assert_eq!(log.changed_values["limit"], (Some(Cell::from(10)), Some(Cell::from(20))));
+    ///     // The rejected write is logged as invalid.
+    ///     assert_eq!(log.invalid_values.len(), 1);
+    /// });
+    /// ```
     pub fn get_transaction_log(&self) -> TransactionLog {
         self.with(|s| {
             let name = |c: &u32| s.names.name(*c).to_string();
@@ -246,6 +332,18 @@ impl Store {
     }
 
     /// `getCellChange(t, r, c)`: valid during a transaction and inside its listeners.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 3);
+    /// store.transaction(|s| {
+    ///     s.set_cell("pets", "fido", "legs", 4);
+    ///     let change = s.get_cell_change("pets", "fido", "legs");
+    ///     assert!(change.changed);
+    ///     assert_eq!((change.old, change.new), (Some(Cell::from(3)), Some(Cell::from(4))));
+    /// });
+    /// ```
     pub fn get_cell_change(&self, table_id: &str, row_id: &str, cell_id: &str) -> CellChange {
         self.with(|s| {
             let new = s.get_cell(table_id, row_id, cell_id).cloned();
@@ -270,6 +368,18 @@ impl Store {
     }
 
     /// `getValueChange(v)`.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.transaction(|s| {
+    ///     s.set_value("open", true);
+    ///     let change = s.get_value_change("open");
+    ///     assert!(change.changed && change.old.is_none());
+    ///     assert_eq!(change.new, Some(Cell::Boolean(true)));
+    ///     assert!(!s.get_value_change("limit").changed);
+    /// });
+    /// ```
     pub fn get_value_change(&self, value_id: &str) -> CellChange {
         self.with(|s| {
             let new = s.values.get(value_id).cloned();

@@ -28,6 +28,17 @@ impl Store {
     // ------------------------------------------------------------------ setters
 
     /// Replaces the content: tables and values (an empty part deletes everything in it).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Row, Store, Table, Tables, Values};
+    /// let store = Store::new();
+    /// store.set_value("old", 1);
+    /// let row = Row::from([("legs".into(), Cell::from(4))]);
+    /// let tables = Tables::from([("pets".into(), Table::from([("fido".into(), row)]))]);
+    /// store.set_content(&tables, &Values::new());
+    /// assert!(store.has_row("pets", "fido"));
+    /// assert!(!store.has_values());
+    /// ```
     pub fn set_content(&self, tables: &Tables, values: &Values) -> &Self {
         self.transaction(|s| {
             s.set_or_del_tables(tables);
@@ -64,6 +75,15 @@ impl Store {
 
     /// Replaces all tables (tables absent from the argument are deleted). An argument that is
     /// empty after validation is a no-op.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Row, Store, Table, Tables};
+    /// let store = Store::new();
+    /// store.set_cell("owners", "ann", "age", 30);
+    /// let row = Row::from([("legs".into(), Cell::from(4))]);
+    /// store.set_tables(&Tables::from([("pets".into(), Table::from([("fido".into(), row)]))]));
+    /// assert_eq!(store.get_table_ids(), ["pets"]);
+    /// ```
     pub fn set_tables(&self, tables: &Tables) -> &Self {
         self.fluent(|s| {
             if let Some(valid) = validate_tables(s, tables) {
@@ -73,6 +93,15 @@ impl Store {
     }
 
     /// Replaces one table.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Row, Store, Table};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "tom", "legs", 4);
+    /// let row = Row::from([("legs".into(), Cell::from(4))]);
+    /// store.set_table("pets", &Table::from([("fido".into(), row)]));
+    /// assert_eq!(store.get_row_ids("pets"), ["fido"]);
+    /// ```
     pub fn set_table(&self, table_id: &str, table: &Table) -> &Self {
         self.fluent(|s| {
             if let Some(valid) = validate_table(s, table_id, table) {
@@ -82,6 +111,14 @@ impl Store {
     }
 
     /// Replaces one row.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Row, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "color", "brown");
+    /// store.set_row("pets", "fido", &Row::from([("legs".into(), Cell::from(4))]));
+    /// assert_eq!(store.get_cell_ids("pets", "fido"), ["legs"]);
+    /// ```
     pub fn set_row(&self, table_id: &str, row_id: &str, row: &Row) -> &Self {
         self.fluent(|s| {
             // A new row with no schema to apply goes straight into its stored form (interned
@@ -105,6 +142,15 @@ impl Store {
 
     /// Adds a row with a generated id (`"0"`, `"1"`, …, reusing ids of deleted rows when
     /// `reuse_row_ids`). Returns the id, or `None` if the row was invalid.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Row, Store};
+    /// let store = Store::new();
+    /// let row = Row::from([("legs".into(), Cell::from(4))]);
+    /// assert_eq!(store.add_row("pets", &row, true).as_deref(), Some("0"));
+    /// assert_eq!(store.add_row("pets", &row, true).as_deref(), Some("1"));
+    /// assert_eq!(store.add_row("pets", &Row::new(), true), None);
+    /// ```
     pub fn add_row(&self, table_id: &str, row: &Row, reuse_row_ids: bool) -> Option<String> {
         let mut id = None;
         self.fluent(|s| {
@@ -118,6 +164,14 @@ impl Store {
     }
 
     /// Merges cells into a row (creating it, with defaults, if missing).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Row, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// store.set_partial_row("pets", "fido", &Row::from([("legs".into(), Cell::from(4))]));
+    /// assert_eq!(store.get_cell_ids("pets", "fido"), ["species", "legs"]);
+    /// ```
     pub fn set_partial_row(&self, table_id: &str, row_id: &str, row: &Row) -> &Self {
         self.fluent(|s| {
             if let Some(valid) = validate_row(s, table_id, Some(row_id), row, true) {
@@ -135,6 +189,16 @@ impl Store {
     }
 
     /// Sets one cell.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "fido", "sold", false);
+    /// assert_eq!(store.get_cell("pets", "fido", "sold"), Some(Cell::Boolean(false)));
+    /// // Non-finite numbers are not valid cells and are ignored.
+    /// store.set_cell("pets", "fido", "legs", f64::NAN);
+    /// assert_eq!(store.get_cell("pets", "fido", "legs"), Some(Cell::Number(4.0)));
+    /// ```
     #[inline]
     pub fn set_cell(
         &self,
@@ -148,6 +212,15 @@ impl Store {
     }
 
     /// Sets one cell from its current value (TinyBase's mapper form of `setCell`).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// let increment = |old: Option<&Cell>| Cell::from(old.and_then(Cell::as_f64).unwrap_or(0.) + 1.);
+    /// store.set_cell_with("pets", "fido", "visits", increment);
+    /// store.set_cell_with("pets", "fido", "visits", increment);
+    /// assert_eq!(store.get_cell("pets", "fido", "visits"), Some(Cell::Number(2.0)));
+    /// ```
     pub fn set_cell_with(
         &self,
         table_id: &str,
@@ -162,6 +235,14 @@ impl Store {
     }
 
     /// Replaces all values.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store, Values};
+    /// let store = Store::new();
+    /// store.set_value("old", 1);
+    /// store.set_values(&Values::from([("open".into(), Cell::from(true))]));
+    /// assert_eq!(store.get_value_ids(), ["open"]);
+    /// ```
     pub fn set_values(&self, values: &Values) -> &Self {
         self.fluent(|s| {
             if let Some(valid) = validate_values(s, values, false) {
@@ -171,6 +252,14 @@ impl Store {
     }
 
     /// Merges values.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store, Values};
+    /// let store = Store::new();
+    /// store.set_value("open", true);
+    /// store.set_partial_values(&Values::from([("limit".into(), Cell::from(10))]));
+    /// assert_eq!(store.get_value_ids(), ["open", "limit"]);
+    /// ```
     pub fn set_partial_values(&self, values: &Values) -> &Self {
         self.fluent(|s| {
             if let Some(valid) = validate_values(s, values, true) {
@@ -182,6 +271,13 @@ impl Store {
     }
 
     /// Sets one value.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_value("open", true).set_value("limit", 10);
+    /// assert_eq!(store.get_value("limit"), Some(Cell::Number(10.0)));
+    /// ```
     pub fn set_value(&self, value_id: &str, value: impl Into<Cell>) -> &Self {
         let value = value.into();
         self.fluent(|s| {
@@ -192,6 +288,14 @@ impl Store {
     }
 
     /// Sets one value from its current value.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_value("open", true);
+    /// store.set_value_with("open", |old| Cell::from(old != Some(&Cell::Boolean(true))));
+    /// assert_eq!(store.get_value("open"), Some(Cell::Boolean(false)));
+    /// ```
     pub fn set_value_with(&self, value_id: &str, map: impl FnOnce(Option<&Cell>) -> Cell) -> &Self {
         let _guard = self.inner.state.lock();
         let old = self.get_value(value_id);
@@ -200,6 +304,18 @@ impl Store {
     }
 
     /// Applies `[tables, values, 1]` changes; `None` deletes at that level.
+    ///
+    /// ```
+    /// use tinystore_core::{Changes, Store};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_value("open", true);
+    /// let json = serde_json::json!([{"pets": {"tom": {"legs": 4}}}, {"open": null}, 1]);
+    /// let changes = Changes::from_json(&json)?;
+    /// store.apply_changes(&changes);
+    /// assert_eq!(store.get_row_ids("pets"), ["fido", "tom"]);
+    /// assert!(!store.has_value("open"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply_changes(&self, changes: &Changes) -> &Self {
         self.transaction(|s| {
             for (t, table) in &changes.tables {
@@ -305,6 +421,15 @@ impl Store {
     // ------------------------------------------------------------------ deleters
 
     /// Deletes every table.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_value("open", true);
+    /// store.del_tables();
+    /// assert!(!store.has_tables());
+    /// assert!(store.has_values());
+    /// ```
     pub fn del_tables(&self) -> &Self {
         self.fluent(|s| {
             let ids: Vec<Text> = s.tables.keys().cloned().collect();
@@ -315,22 +440,63 @@ impl Store {
     }
 
     /// Deletes a table.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("owners", "ann", "age", 30);
+    /// store.del_table("pets");
+    /// assert_eq!(store.get_table_ids(), ["owners"]);
+    /// ```
     pub fn del_table(&self, table_id: &str) -> &Self {
         self.fluent(|s| del_table_in(s, table_id))
     }
 
     /// Deletes a row.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "tom", "legs", 4);
+    /// store.del_row("pets", "fido");
+    /// assert_eq!(store.get_row_ids("pets"), ["tom"]);
+    /// ```
     pub fn del_row(&self, table_id: &str, row_id: &str) -> &Self {
         self.fluent(|s| del_row_in(s, table_id, row_id))
     }
 
     /// Deletes a cell. A cell with a schema default is reset to it, unless `force_del`, which
     /// deletes the whole row (TinyBase's `forceDel`).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_tables_schema_json(r#"{"pets": {"legs": {"type": "number", "default": 4}}}"#)?;
+    /// store.set_cell("pets", "fido", "legs", 3);
+    /// store.del_cell("pets", "fido", "legs", false);
+    /// assert_eq!(store.get_cell("pets", "fido", "legs"), Some(Cell::Number(4.0)));
+    /// store.del_cell("pets", "fido", "legs", true);
+    /// assert!(!store.has_row("pets", "fido"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn del_cell(&self, table_id: &str, row_id: &str, cell_id: &str, force_del: bool) -> &Self {
         self.fluent(|s| del_cell_in(s, table_id, row_id, cell_id, force_del))
     }
 
     /// Deletes every value (values with a default are reset to it).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Store};
+    /// let store = Store::new();
+    /// store.set_values_schema_json(
+    ///     r#"{"limit": {"type": "number", "default": 10}, "open": {"type": "boolean"}}"#,
+    /// )?;
+    /// store.set_value("limit", 5).set_value("open", true);
+    /// store.del_values();
+    /// assert_eq!(store.get_value_ids(), ["limit"]);
+    /// assert_eq!(store.get_value("limit"), Some(Cell::Number(10.0)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn del_values(&self) -> &Self {
         self.fluent(|s| {
             let ids: Vec<Text> = s.values.keys().cloned().collect();
@@ -341,6 +507,14 @@ impl Store {
     }
 
     /// Deletes a value (reset to its default if it has one).
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_value("open", true).set_value("limit", 10);
+    /// store.del_value("open");
+    /// assert_eq!(store.get_value_ids(), ["limit"]);
+    /// ```
     pub fn del_value(&self, value_id: &str) -> &Self {
         self.fluent(|s| del_value_in(s, value_id))
     }
