@@ -29,6 +29,14 @@ pub type ChangedTable = IndexMap<String, Option<ChangedRow>>;
 pub type ChangedTables = IndexMap<String, Option<ChangedTable>>;
 
 /// Net changes of a transaction, `[tables, values, 1]` in TinyBase. `None` means deleted.
+///
+/// ```
+/// use tinystore_core::{Cell, Changes};
+/// let mut changes = Changes::default();
+/// changes.values.insert("open".into(), Some(Cell::from(true)));
+/// changes.values.insert("closed".into(), None);
+/// assert_eq!(changes.to_json(), serde_json::json!([{}, {"open": true, "closed": null}, 1]));
+/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Changes {
     /// `{tableId: {rowId: {cellId: Cell | deleted} | deleted} | deleted}`.
@@ -49,6 +57,15 @@ fn cell_to_json(cell: &Cell, encoded: bool) -> Json {
 }
 
 /// Row → JSON object (cells encoded when `encoded`).
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::content::row_to_json;
+/// use tinystore_core::{Cell, Row};
+/// let row = Row::from([("legs".to_string(), Cell::from(4)), ("tags".to_string(), Cell::Array("[1]".into()))]);
+/// assert_eq!(row_to_json(&row, false), json!({"legs": 4, "tags": [1]}));
+/// assert_eq!(row_to_json(&row, true), json!({"legs": 4, "tags": "\u{FFFD}[1]"}));
+/// ```
 pub fn row_to_json(row: &Row, encoded: bool) -> Json {
     Json::Object(
         row.iter()
@@ -58,6 +75,15 @@ pub fn row_to_json(row: &Row, encoded: bool) -> Json {
 }
 
 /// Table → JSON object.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::content::table_to_json;
+/// use tinystore_core::{Cell, Row, Table};
+/// let fido = Row::from([("species".to_string(), Cell::from("dog"))]);
+/// let pets = Table::from([("fido".to_string(), fido)]);
+/// assert_eq!(table_to_json(&pets, true), json!({"fido": {"species": "dog"}}));
+/// ```
 pub fn table_to_json(table: &Table, encoded: bool) -> Json {
     Json::Object(
         table
@@ -68,6 +94,16 @@ pub fn table_to_json(table: &Table, encoded: bool) -> Json {
 }
 
 /// Tables → JSON object.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::content::{tables_from_json, tables_to_json};
+/// let json = json!({"pets": {"fido": {"tags": "\u{FFFD}[\"good\"]"}}});
+/// let tables = tables_from_json(&json, true)?;
+/// assert_eq!(tables_to_json(&tables, true), json);
+/// assert_eq!(tables_to_json(&tables, false), json!({"pets": {"fido": {"tags": ["good"]}}}));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn tables_to_json(tables: &Tables, encoded: bool) -> Json {
     Json::Object(
         tables
@@ -78,11 +114,30 @@ pub fn tables_to_json(tables: &Tables, encoded: bool) -> Json {
 }
 
 /// Values → JSON object.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::content::values_to_json;
+/// use tinystore_core::{Cell, Values};
+/// let values = Values::from([("open".to_string(), Cell::from(true))]);
+/// assert_eq!(values_to_json(&values, false), json!({"open": true}));
+/// ```
 pub fn values_to_json(values: &Values, encoded: bool) -> Json {
     row_to_json(values, encoded)
 }
 
 /// Errors converting JSON into content.
+///
+/// ```
+/// use tinystore_core::ContentError;
+/// use tinystore_core::content::{parse_json, row_from_json};
+/// assert!(matches!(parse_json("[1,"), Err(ContentError::Json(_))));
+/// let not_a_row = serde_json::json!([1]);
+/// assert_eq!(
+///     row_from_json(&not_a_row, false),
+///     Err(ContentError::Shape { expected: "a row object" })
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ContentError {
@@ -110,6 +165,16 @@ fn ordered(map: &Map<String, Json>) -> Vec<(&String, &Json)> {
 
 /// JSON object → Row. Cells are read in encoded form when `encoded` (objects and arrays given
 /// as `U+FFFD` strings); keys are taken in JavaScript object order.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::Cell;
+/// use tinystore_core::content::row_from_json;
+/// let row = row_from_json(&json!({"b": 1, "2": "x", "tags": "\u{FFFD}[1]"}), true)?;
+/// assert_eq!(row.keys().collect::<Vec<_>>(), ["2", "b", "tags"]);
+/// assert_eq!(row["tags"], Cell::Array("[1]".into()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn row_from_json(json: &Json, encoded: bool) -> Result<Row, ContentError> {
     Ok(ordered(object(json, "a row object")?)
         .into_iter()
@@ -125,6 +190,16 @@ pub fn row_from_json(json: &Json, encoded: bool) -> Result<Row, ContentError> {
 }
 
 /// JSON object → Table.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::Cell;
+/// use tinystore_core::content::table_from_json;
+/// let pets = table_from_json(&json!({"fido": {"legs": 4}}), false)?;
+/// assert_eq!(pets["fido"]["legs"], Cell::from(4));
+/// assert!(table_from_json(&json!({"fido": 4}), false).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn table_from_json(json: &Json, encoded: bool) -> Result<Table, ContentError> {
     ordered(object(json, "a table object")?)
         .into_iter()
@@ -133,6 +208,16 @@ pub fn table_from_json(json: &Json, encoded: bool) -> Result<Table, ContentError
 }
 
 /// JSON object → Tables.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::Cell;
+/// use tinystore_core::content::tables_from_json;
+/// // Not encoded: an object is taken as the user's object.
+/// let tables = tables_from_json(&json!({"pets": {"fido": {"toy": {"ball": 1}}}}), false)?;
+/// assert_eq!(tables["pets"]["fido"]["toy"], Cell::Object("{\"ball\":1}".into()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn tables_from_json(json: &Json, encoded: bool) -> Result<Tables, ContentError> {
     ordered(object(json, "a tables object")?)
         .into_iter()
@@ -141,6 +226,15 @@ pub fn tables_from_json(json: &Json, encoded: bool) -> Result<Tables, ContentErr
 }
 
 /// JSON object → Values.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::Cell;
+/// use tinystore_core::content::values_from_json;
+/// let values = values_from_json(&json!({"open": true, "rating": 4.5}), true)?;
+/// assert_eq!(values["rating"], Cell::from(4.5));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn values_from_json(json: &Json, encoded: bool) -> Result<Values, ContentError> {
     row_from_json(json, encoded)
 }
@@ -272,6 +366,15 @@ impl json::Sink for ContentSink {
 }
 
 /// Parses JSON text with JavaScript's `JSON.parse` rules.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::content::parse_json;
+/// // As in `JSON.parse`, the last of repeated keys wins.
+/// assert_eq!(parse_json(r#"{"a": 1, "a": 2}"#)?, json!({"a": 2}));
+/// assert!(parse_json("{'a': 1}").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse_json(text: &str) -> Result<Json, ContentError> {
     json::parse(text).map_err(|e| ContentError::Json(e.to_string()))
 }
@@ -283,6 +386,22 @@ fn is_undefined(json: &Json) -> bool {
 impl Changes {
     /// Parses `[tables, values, 1]` where a deletion is JSON `null` or the `"\u{FFFC}"` marker
     /// (cells in encoded form).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::{Cell, Changes};
+    /// let changes = Changes::from_json(&json!([
+    ///     {"pets": {"fido": {"legs": 4, "tail": null}, "rex": "\u{FFFC}"}},
+    ///     {"open": "\u{FFFD}[1]"},
+    ///     1
+    /// ]))?;
+    /// let pets = changes.tables["pets"].as_ref().unwrap();
+    /// assert_eq!(pets["fido"].as_ref().unwrap()["tail"], None);
+    /// assert_eq!(pets["rex"], None);
+    /// assert_eq!(changes.values["open"], Some(Cell::Array("[1]".into())));
+    /// assert!(Changes::from_json(&json!({})).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_json(json: &Json) -> Result<Changes, ContentError> {
         const EXPECTED: &str = "[changedTables, changedValues, 1]";
         let parts = json
@@ -325,6 +444,15 @@ impl Changes {
 
     /// `[tables, values, 1]` with deletions as `null` (what `JSON.stringify` prints for
     /// TinyBase's `undefined`) and cells decoded.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::Changes;
+    /// let wire = json!([{"pets": {"rex": "\u{FFFC}"}}, {"tags": "\u{FFFD}[1]"}, 1]);
+    /// let changes = Changes::from_json(&wire)?;
+    /// assert_eq!(changes.to_json(), json!([{"pets": {"rex": null}}, {"tags": [1]}, 1]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn to_json(&self) -> Json {
         let cell = |c: &Option<Cell>| c.as_ref().map(Cell::to_json).unwrap_or(Json::Null);
         let tables = self

@@ -25,6 +25,14 @@ macro_rules! kinds {
     ($($(#[doc = $doc:literal])* $kind:ident = $code:literal => $name:literal,)*) => {
         /// What kind of failure an error is. The numbers are frozen and equal the C ABI's
         /// `tinystore_status_t` values (0 is success there, so no kind has it).
+        ///
+        /// ```
+        /// use tinystore_core::Store;
+        /// use tinystore_core::error_kind::{Classify, ErrorKind};
+        /// let err = Store::new().set_json("[{").unwrap_err();
+        /// assert_eq!(err.error_kind(), ErrorKind::InvalidJson);
+        /// assert_eq!((ErrorKind::InvalidJson.code(), ErrorKind::InvalidJson.name()), (3, "INVALID_JSON"));
+        /// ```
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u32)]
         #[non_exhaustive]
@@ -37,6 +45,13 @@ macro_rules! kinds {
             pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$kind),*];
 
             /// The kind with this code.
+            ///
+            /// ```
+            /// use tinystore_core::error_kind::ErrorKind;
+            /// assert_eq!(ErrorKind::from_code(5), Some(ErrorKind::NotFound));
+            /// // 0 is the C ABI's success, not a kind.
+            /// assert_eq!(ErrorKind::from_code(0), None);
+            /// ```
             pub fn from_code(code: u32) -> Option<ErrorKind> {
                 match code {
                     $($code => Some(ErrorKind::$kind),)*
@@ -45,6 +60,12 @@ macro_rules! kinds {
             }
 
             /// The upper-snake-case name (`"NOT_FOUND"`), as the C status names use it.
+            ///
+            /// ```
+            /// use tinystore_core::error_kind::ErrorKind;
+            /// assert_eq!(ErrorKind::NotFound.name(), "NOT_FOUND");
+            /// assert_eq!(ErrorKind::NotFound.to_string(), "NOT_FOUND");
+            /// ```
             pub const fn name(self) -> &'static str {
                 match self {
                     $(ErrorKind::$kind => $name,)*
@@ -90,6 +111,14 @@ kinds! {
 
 impl ErrorKind {
     /// The frozen code.
+    ///
+    /// ```
+    /// use tinystore_core::error_kind::ErrorKind;
+    /// assert_eq!(ErrorKind::NullArgument.code(), 1);
+    /// for kind in ErrorKind::ALL {
+    ///     assert_eq!(ErrorKind::from_code(kind.code()), Some(*kind));
+    /// }
+    /// ```
     pub const fn code(self) -> u32 {
         self as u32
     }
@@ -102,6 +131,13 @@ impl fmt::Display for ErrorKind {
 }
 
 /// Which part of the library an error comes from.
+///
+/// ```
+/// use tinystore_core::MergeableStore;
+/// use tinystore_core::error_kind::{Classify, ErrorArea};
+/// let err = MergeableStore::new(None).set_mergeable_content_json("[1,2").unwrap_err();
+/// assert_eq!(err.error_area(), ErrorArea::Mergeable);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorArea {
@@ -120,10 +156,35 @@ pub enum ErrorArea {
 }
 
 /// An error that knows its [`ErrorKind`] and [`ErrorArea`].
+///
+/// ```
+/// use tinystore_core::error_kind::{Classify, ErrorArea, ErrorKind};
+/// // What an FFI layer does with any core error.
+/// fn status(err: &dyn Classify) -> (u32, String) {
+///     (err.error_kind().code(), err.to_string())
+/// }
+/// let err = tinystore_core::Store::new()
+///     .set_tables_schema_json(r#"{"t":{"c":{"type":"nope"}}}"#)
+///     .unwrap_err();
+/// assert_eq!(status(&err).0, ErrorKind::InvalidSchema.code());
+/// assert_eq!(err.error_area(), ErrorArea::Store);
+/// ```
 pub trait Classify: fmt::Display {
     /// What kind of failure this is.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::error_kind::{Classify, ErrorKind};
+    /// let err = MergeableStore::new(None).set_mergeable_content_json("[1,2").unwrap_err();
+    /// assert_eq!(err.error_kind(), ErrorKind::InvalidJson);
+    /// ```
     fn error_kind(&self) -> ErrorKind;
     /// Which part of the library failed.
+    ///
+    /// ```
+    /// use tinystore_core::error_kind::{CallbackFailure, Classify, ErrorArea};
+    /// assert_eq!(CallbackFailure::new("boom").error_area(), ErrorArea::Views);
+    /// ```
     fn error_area(&self) -> ErrorArea;
 }
 
@@ -149,6 +210,13 @@ pub struct CallbackFailure {
 
 impl CallbackFailure {
     /// A failure described by `message` (the foreign error's text).
+    ///
+    /// ```
+    /// use tinystore_core::error_kind::{CallbackFailure, Classify, ErrorKind};
+    /// let failure = CallbackFailure::new("TypeError: not a function");
+    /// assert_eq!(failure.error_kind(), ErrorKind::Callback);
+    /// assert_eq!(failure.to_string(), "TypeError: not a function");
+    /// ```
     pub fn new(message: impl Into<String>) -> CallbackFailure {
         CallbackFailure {
             message: message.into(),
@@ -156,14 +224,31 @@ impl CallbackFailure {
     }
     /// Unwinds with this failure as the payload, without the panic hook (so nothing is
     /// printed: it is an application error on its way to the writer, not a bug).
+    ///
+    /// ```
+    /// use tinystore_core::error_kind::{CallbackFailure, panic_message};
+    /// let caught = std::panic::catch_unwind(|| CallbackFailure::raise("KeyError: 'x'")).unwrap_err();
+    /// assert_eq!(panic_message(&*caught), "KeyError: 'x'");
+    /// ```
     pub fn raise(message: impl Into<String>) -> ! {
         std::panic::resume_unwind(Box::new(CallbackFailure::new(message)))
     }
     /// The foreign error's text.
+    ///
+    /// ```
+    /// use tinystore_core::error_kind::CallbackFailure;
+    /// assert_eq!(CallbackFailure::new("boom").message(), "boom");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }
     /// The failure a caught panic carries, if it is one (and not a real bug's panic).
+    ///
+    /// ```
+    /// use tinystore_core::error_kind::CallbackFailure;
+    /// let bug = std::panic::catch_unwind(|| panic!("index out of bounds")).unwrap_err();
+    /// assert!(CallbackFailure::from_panic(&*bug).is_none());
+    /// ```
     pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Option<&CallbackFailure> {
         payload.downcast_ref::<CallbackFailure>()
     }

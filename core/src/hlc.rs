@@ -49,6 +49,16 @@ fn digit_value(b: u8) -> Option<u64> {
 ///
 /// Stored inline as 16 bytes: the empty HLC is all zeros, which compares below every real HLC
 /// because the smallest digit is `-` (0x2D).
+///
+/// ```
+/// use tinystore_core::hlc::Hlc;
+/// let earlier = Hlc::parse("NjEtLV-----mmxrx").unwrap();
+/// let later = Hlc::parse("NjEtLV----0aaaaa").unwrap();
+/// // The counter decides before the client id does.
+/// assert!(earlier < later);
+/// assert!(Hlc::EMPTY < earlier);
+/// assert_eq!(later.to_string(), "NjEtLV----0aaaaa");
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Hlc([u8; 16]);
 
@@ -57,6 +67,14 @@ impl Hlc {
     pub const EMPTY: Hlc = Hlc([0; 16]);
 
     /// Parses a 16-digit HLC or `""`; anything else is `None`.
+    ///
+    /// ```
+    /// use tinystore_core::hlc::Hlc;
+    /// assert_eq!(Hlc::parse(""), Some(Hlc::EMPTY));
+    /// assert!(Hlc::parse("NjEtLV----0mmxrx").is_some());
+    /// assert_eq!(Hlc::parse("NjEtLV----0mmxr"), None);
+    /// assert_eq!(Hlc::parse("NjEtLV----0mmxr!"), None);
+    /// ```
     pub fn parse(s: &str) -> Option<Hlc> {
         if s.is_empty() {
             return Some(Hlc::EMPTY);
@@ -69,6 +87,11 @@ impl Hlc {
     }
 
     /// Encodes a time, counter and 5-digit client id (as TinyBase's `encodeHlc`).
+    ///
+    /// ```
+    /// use tinystore_core::hlc::Hlc;
+    /// assert_eq!(Hlc::encode(1_700_000_000_000, 5, b"mmxrx").as_str(), "NjEtLV----4mmxrx");
+    /// ```
     pub fn encode(time: u64, counter: u64, client_id: &[u8; 5]) -> Hlc {
         let mut out = [0u8; 16];
         for (i, shift) in [36, 30, 24, 18, 12, 6, 0].into_iter().enumerate() {
@@ -82,6 +105,13 @@ impl Hlc {
     }
 
     /// `(time, counter, client id)`; the empty HLC decodes to `(0, 0, "")`.
+    ///
+    /// ```
+    /// use tinystore_core::hlc::Hlc;
+    /// let hlc = Hlc::parse("NjEtLV----0mmxrx").unwrap();
+    /// assert_eq!(hlc.decode(), (1_700_000_000_000, 1, "mmxrx"));
+    /// assert_eq!(Hlc::EMPTY.decode(), (0, 0, ""));
+    /// ```
     pub fn decode(&self) -> (u64, u64, &str) {
         if self.is_empty() {
             return (0, 0, "");
@@ -95,11 +125,22 @@ impl Hlc {
     }
 
     /// The logical time in ms.
+    ///
+    /// ```
+    /// use tinystore_core::hlc::Hlc;
+    /// assert_eq!(Hlc::encode(1234, 9, b"abcde").time(), 1234);
+    /// ```
     pub fn time(&self) -> u64 {
         self.decode().0
     }
 
     /// The 5-digit client id (empty for the empty HLC).
+    ///
+    /// ```
+    /// use tinystore_core::hlc::Hlc;
+    /// assert_eq!(Hlc::encode(1234, 9, b"abcde").client_id(), "abcde");
+    /// assert_eq!(Hlc::EMPTY.client_id(), "");
+    /// ```
     pub fn client_id(&self) -> &str {
         if self.is_empty() {
             ""
@@ -110,12 +151,24 @@ impl Hlc {
     }
 
     /// Whether this is the empty HLC.
+    ///
+    /// ```
+    /// use tinystore_core::hlc::Hlc;
+    /// assert!(Hlc::default().is_empty());
+    /// assert!(!Hlc::encode(0, 0, b"-----").is_empty());
+    /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.0[0] == 0
     }
 
     /// The HLC string (`""` when empty).
+    ///
+    /// ```
+    /// use tinystore_core::hlc::Hlc;
+    /// assert_eq!(Hlc::EMPTY.as_str(), "");
+    /// assert_eq!(Hlc::encode(0, 0, b"-----").as_str(), "----------------");
+    /// ```
     #[inline]
     pub fn as_str(&self) -> &str {
         if self.is_empty() {
@@ -139,6 +192,14 @@ impl fmt::Display for Hlc {
 }
 
 /// TinyBase's `isHlc(hlc, maxTime)`: `""`, or 16 valid digits whose time is at most `max_time`.
+///
+/// ```
+/// use tinystore_core::hlc::is_valid_hlc;
+/// assert!(is_valid_hlc("", 0));
+/// assert!(is_valid_hlc("NjEtLV-----mmxrx", 1_700_000_000_000));
+/// assert!(!is_valid_hlc("NjEtLV-----mmxrx", 1_699_999_999_999));
+/// assert!(!is_valid_hlc("not an hlc", u64::MAX));
+/// ```
 pub fn is_valid_hlc(s: &str, max_time: u64) -> bool {
     Hlc::parse(s).is_some_and(|h| h.is_empty() || h.time() <= max_time)
 }
@@ -165,6 +226,13 @@ fn wall_clock_nanos() -> u128 {
 }
 
 /// Milliseconds since the Unix epoch, the default clock.
+///
+/// ```
+/// use tinystore_core::hlc::{MAX_TIME, wall_clock_ms};
+/// let now = wall_clock_ms();
+/// // After 2020-01-01, and still representable in an HLC.
+/// assert!(now > 1_577_836_800_000 && now <= MAX_TIME);
+/// ```
 pub fn wall_clock_ms() -> u64 {
     (wall_clock_nanos() / 1_000_000) as u64
 }
@@ -180,6 +248,14 @@ struct ClockState {
 
 /// The clock of one MergeableStore: issues strictly increasing HLCs and moves past every remote
 /// HLC it has seen.
+///
+/// ```
+/// use tinystore_core::hlc::HlcClock;
+/// let clock = HlcClock::new(Some("client1"), Some(Box::new(|| 1_700_000_000_000)));
+/// let first = clock.next();
+/// // The same millisecond: the counter keeps the HLCs increasing.
+/// assert!(clock.next() > first);
+/// ```
 pub struct HlcClock {
     client_id: [u8; 5],
     get_now: GetNow,
@@ -200,6 +276,15 @@ impl fmt::Debug for HlcClock {
 impl HlcClock {
     /// A clock for `unique_id` (random client id if `None`) reading time from `get_now`
     /// (wall clock if `None`).
+    ///
+    /// ```
+    /// use tinystore_core::hlc::{HlcClock, wall_clock_ms};
+    /// let fixed = HlcClock::new(Some("client1"), Some(Box::new(|| 42)));
+    /// assert_eq!((fixed.client_id(), fixed.now()), ("mmxrx", 42));
+    /// let random = HlcClock::new(None, None);
+    /// assert_eq!(random.client_id().len(), 5);
+    /// assert!(random.now() >= wall_clock_ms() - 1000);
+    /// ```
     pub fn new(unique_id: Option<&str>, get_now: Option<GetNow>) -> HlcClock {
         HlcClock {
             client_id: unique_id.map_or_else(crate::js::unique_id_bytes::<5>, client_id_of),
@@ -212,17 +297,41 @@ impl HlcClock {
     }
 
     /// This clock's 5-digit client id.
+    ///
+    /// ```
+    /// use tinystore_core::hlc::{HlcClock, client_id_of};
+    /// let clock = HlcClock::new(Some("client1"), None);
+    /// assert_eq!(clock.client_id().as_bytes(), &client_id_of("client1"));
+    /// assert_eq!(clock.next().client_id(), clock.client_id());
+    /// ```
     pub fn client_id(&self) -> &str {
         std::str::from_utf8(&self.client_id).unwrap_or("")
     }
 
     /// The current time from the clock source.
+    ///
+    /// ```
+    /// use tinystore_core::hlc::HlcClock;
+    /// let clock = HlcClock::new(Some("a"), Some(Box::new(|| 1_000)));
+    /// assert_eq!(clock.now(), 1_000);
+    /// ```
     pub fn now(&self) -> u64 {
         (self.get_now)()
     }
 
     /// Takes a remote HLC into account (`None` for a local event). HLCs that are invalid or more
     /// than five minutes ahead of now are ignored.
+    ///
+    /// ```
+    /// use tinystore_core::hlc::{Hlc, HlcClock, MAX_FUTURE_OFFSET_MS};
+    /// let clock = HlcClock::new(Some("client1"), Some(Box::new(|| 1_700_000_000_000)));
+    /// clock.seen(Some(&Hlc::encode(1_700_000_000_000, 7, b"zzzzz")));
+    /// // The next local HLC comes after the remote one: same time, counter 8.
+    /// assert_eq!(clock.next().decode(), (1_700_000_000_000, 8, "mmxrx"));
+    /// let too_far = Hlc::encode(1_700_000_000_000 + MAX_FUTURE_OFFSET_MS + 1, 0, b"zzzzz");
+    /// clock.seen(Some(&too_far));
+    /// assert_eq!(clock.next().time(), 1_700_000_000_000);
+    /// ```
     pub fn seen(&self, remote: Option<&Hlc>) {
         let now = self.now();
         let mut s = self.state.lock();
@@ -256,6 +365,13 @@ impl HlcClock {
     }
 
     /// The next HLC for a local change.
+    ///
+    /// ```
+    /// use tinystore_core::hlc::HlcClock;
+    /// let clock = HlcClock::new(Some("client1"), Some(Box::new(|| 1_700_000_000_000)));
+    /// assert_eq!(clock.next().as_str(), "NjEtLV-----mmxrx");
+    /// assert_eq!(clock.next().as_str(), "NjEtLV----0mmxrx");
+    /// ```
     pub fn next(&self) -> Hlc {
         let now = self.now();
         let mut s = self.state.lock();

@@ -162,6 +162,13 @@ fn non_decimal_to_number(digits: &str, radix: u32) -> Option<f64> {
 // Primitives and `<`
 
 /// A JavaScript primitive value (symbols and BigInts aside), as `<` and `ToNumber` see it.
+///
+/// ```
+/// use tinystore_core::js::Primitive;
+/// let answer = Primitive::String("42".into());
+/// assert_eq!(answer.to_number(), 42.0);
+/// assert_ne!(answer, Primitive::Number(42.0));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Primitive<'a> {
     /// `undefined`.
@@ -179,6 +186,14 @@ pub enum Primitive<'a> {
 impl Primitive<'_> {
     /// JavaScript's `ToNumber`: `undefined` is `NaN`, `null` `0`, booleans `0`/`1`, strings
     /// [`string_to_number`].
+    ///
+    /// ```
+    /// use tinystore_core::js::Primitive;
+    /// assert!(Primitive::Undefined.to_number().is_nan());
+    /// assert_eq!(Primitive::Null.to_number(), 0.0);
+    /// assert_eq!(Primitive::Boolean(true).to_number(), 1.0);
+    /// assert_eq!(Primitive::String(" 0x1f ".into()).to_number(), 31.0);
+    /// ```
     #[must_use]
     pub fn to_number(&self) -> f64 {
         match self {
@@ -232,6 +247,13 @@ pub fn math_min(a: f64, b: f64) -> f64 {
 }
 
 /// `Math.max` of two numbers: `NaN` wins, `+0` is above `-0`.
+///
+/// ```
+/// use tinystore_core::js::math_max;
+/// assert_eq!(math_max(2.0, 3.0), 3.0);
+/// assert!(math_max(f64::NAN, 1.0).is_nan());
+/// assert!(math_max(-0.0, 0.0).is_sign_positive());
+/// ```
 pub fn math_max(a: f64, b: f64) -> f64 {
     if a.is_nan() || b.is_nan() {
         f64::NAN
@@ -246,6 +268,15 @@ pub fn math_max(a: f64, b: f64) -> f64 {
 ///
 /// This is code point order, except that characters above U+FFFF (a surrogate pair, starting
 /// with a unit in `D800..DBFF`) come before U+E000…U+FFFF: `"\u{FFFF}" > "😀"`.
+///
+/// ```
+/// use std::cmp::Ordering;
+/// use tinystore_core::js::compare_utf16;
+/// assert_eq!(compare_utf16("a", "ab"), Ordering::Less);
+/// // Rust's `str` order (code points) disagrees here.
+/// assert_eq!(compare_utf16("\u{FFFF}", "😀"), Ordering::Greater);
+/// assert!("\u{FFFF}" < "😀");
+/// ```
 #[must_use]
 pub fn compare_utf16(a: &str, b: &str) -> Ordering {
     /// The first UTF-16 unit of `c`, then `c` itself (which orders the second units of two
@@ -300,6 +331,14 @@ pub fn number_to_string(n: f64) -> String {
 }
 
 /// Appends [`number_to_string`]`(n)` to `out`.
+///
+/// ```
+/// use tinystore_core::js::write_number_string;
+/// let mut out = String::from("n=");
+/// write_number_string(&mut out, 1.5e-7);
+/// write_number_string(&mut out, f64::NEG_INFINITY);
+/// assert_eq!(out, "n=1.5e-7-Infinity");
+/// ```
 pub fn write_number_string(out: &mut String, n: f64) {
     if n.is_nan() {
         out.push_str("NaN");
@@ -451,6 +490,14 @@ fn write_i64(out: &mut String, n: i64) {
 /// in `0..=4294967294` (`"0"`, `"17"`; not `"01"`, `"-1"`, `"1.0"`, `"+1"`, `"4294967295"`).
 ///
 /// JavaScript objects enumerate these keys first, in ascending numeric order.
+///
+/// ```
+/// use tinystore_core::js::array_index;
+/// assert_eq!(array_index("17"), Some(17));
+/// assert_eq!(array_index("4294967294"), Some(4_294_967_294));
+/// assert_eq!(array_index("01"), None);
+/// assert_eq!(array_index("4294967295"), None);
+/// ```
 #[must_use]
 pub fn array_index(key: &str) -> Option<u32> {
     match key.as_bytes() {
@@ -571,18 +618,41 @@ fn with_rng<R>(f: impl FnOnce(&mut dyn FnMut() -> u64) -> R) -> R {
 ///
 /// Made for ids that must not collide (with other threads, processes and machines), not for
 /// secrets: the generator is fast and unpredictable enough for that, not cryptographic.
+///
+/// ```
+/// use tinystore_core::js::random_u64;
+/// // 64 random bits: two draws colliding would be a 1 in 2^64 event.
+/// assert_ne!(random_u64(), random_u64());
+/// ```
 #[must_use]
 pub fn random_u64() -> u64 {
     with_rng(|next| next())
 }
 
 /// `Math.random()`: a uniformly distributed number in `[0, 1)` with 53 random bits.
+///
+/// ```
+/// use tinystore_core::js::random_unit;
+/// let x = random_unit();
+/// assert!((0.0..1.0).contains(&x));
+/// ```
 #[must_use]
 pub fn random_unit() -> f64 {
     (random_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Fills `out` with characters drawn uniformly from `alphabet` (nothing when it is empty).
+///
+/// ```
+/// use tinystore_core::js::fill_random;
+/// let mut buf = [0u8; 8];
+/// fill_random(b"01", &mut buf);
+/// assert!(buf.iter().all(|b| *b == b'0' || *b == b'1'));
+/// // An empty alphabet leaves the buffer as it was.
+/// let mut untouched = [b'x'; 3];
+/// fill_random(b"", &mut untouched);
+/// assert_eq!(&untouched, b"xxx");
+/// ```
 pub fn fill_random(alphabet: &[u8], out: &mut [u8]) {
     if alphabet.is_empty() {
         return;
@@ -616,12 +686,26 @@ pub fn random_string(alphabet: &[u8], len: usize) -> String {
 
 /// `len` random characters of [`ALPHABET`] (TinyBase's `getUniqueId`): message, request and
 /// transaction ids.
+///
+/// ```
+/// use tinystore_core::js::{ALPHABET, unique_id};
+/// let id = unique_id(16);
+/// assert_eq!(id.len(), 16);
+/// assert!(id.bytes().all(|b| ALPHABET.contains(&b)));
+/// assert_ne!(id, unique_id(16));
+/// ```
 #[must_use]
 pub fn unique_id(len: usize) -> String {
     random_string(ALPHABET, len)
 }
 
 /// [`unique_id`] as an array of `N` bytes (such as the five digits of a random HLC client id).
+///
+/// ```
+/// use tinystore_core::js::{ALPHABET, unique_id_bytes};
+/// let client: [u8; 5] = unique_id_bytes();
+/// assert!(client.iter().all(|b| ALPHABET.contains(b)));
+/// ```
 #[must_use]
 pub fn unique_id_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];

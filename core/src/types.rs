@@ -68,6 +68,12 @@ impl PartialEq for Cell {
 }
 
 /// The type names TinyBase uses in schemas.
+///
+/// ```
+/// use tinystore_core::{Cell, CellType};
+/// assert_eq!(Cell::from(true).cell_type(), Some(CellType::Boolean));
+/// assert_eq!(CellType::parse("array"), Some(CellType::Array));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CellType {
     /// `"string"`
@@ -84,6 +90,11 @@ pub enum CellType {
 
 impl CellType {
     /// The schema spelling of this type.
+    ///
+    /// ```
+    /// use tinystore_core::CellType;
+    /// assert_eq!(CellType::Number.as_str(), "number");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             CellType::String => "string",
@@ -95,6 +106,14 @@ impl CellType {
     }
 
     /// Parses a schema type name.
+    ///
+    /// ```
+    /// use tinystore_core::CellType;
+    /// assert_eq!(CellType::parse("string"), Some(CellType::String));
+    /// // Names are case-sensitive, and `null` is not a schema type.
+    /// assert_eq!(CellType::parse("String"), None);
+    /// assert_eq!(CellType::parse("null"), None);
+    /// ```
     pub fn parse(s: &str) -> Option<CellType> {
         Some(match s {
             "string" => CellType::String,
@@ -109,6 +128,12 @@ impl CellType {
 
 impl Cell {
     /// The schema type of this cell, `None` for null.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, CellType};
+    /// assert_eq!(Cell::from(4).cell_type(), Some(CellType::Number));
+    /// assert_eq!(Cell::Null.cell_type(), None);
+    /// ```
     pub fn cell_type(&self) -> Option<CellType> {
         match self {
             Cell::Null => None,
@@ -122,6 +147,14 @@ impl Cell {
 
     /// Whether TinyBase would accept this as user data: finite numbers, strings that are not
     /// reserved, and object/array text that parses as JSON of that kind.
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// assert!(Cell::from("dog").is_valid());
+    /// assert!(!Cell::from(f64::NAN).is_valid());
+    /// assert!(!Cell::from("\u{FFFC}").is_valid());
+    /// assert!(!Cell::Object("[1]".into()).is_valid());
+    /// ```
     pub fn is_valid(&self) -> bool {
         match self {
             Cell::Null | Cell::Boolean(_) => true,
@@ -136,6 +169,15 @@ impl Cell {
     /// [`Cell::Object`]/[`Cell::Array`] serialised exactly as `JSON.stringify` would.
     /// Strings are taken as they are (an encoded `U+FFFD` string stays a string, and so is
     /// rejected by the store); use [`Cell::from_encoded_json`] for TinyBase's encoded form.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::Cell;
+    /// assert_eq!(Cell::from_json(json!([1, "x"])), Cell::Array("[1,\"x\"]".into()));
+    /// assert_eq!(Cell::from_json(json!(null)), Cell::Null);
+    /// // An encoded string is not decoded here.
+    /// assert!(!Cell::from_json(json!("\u{FFFD}[1]")).is_valid());
+    /// ```
     pub fn from_json(value: serde_json::Value) -> Cell {
         match value {
             serde_json::Value::Null => Cell::Null,
@@ -152,6 +194,14 @@ impl Cell {
     /// verbatim. A raw JSON object or array is accepted too, as TinyBase's `setJson` does.
     /// An encoded string whose remainder is not a JSON object/array stays a (reserved, hence
     /// invalid) string.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::Cell;
+    /// assert_eq!(Cell::from_encoded_json(json!("\u{FFFD}[1]")), Cell::Array("[1]".into()));
+    /// assert_eq!(Cell::from_encoded_json(json!({"a": 1})), Cell::Object("{\"a\":1}".into()));
+    /// assert_eq!(Cell::from_encoded_json(json!(2.5)), Cell::Number(2.5));
+    /// ```
     pub fn from_encoded_json(value: serde_json::Value) -> Cell {
         match value {
             serde_json::Value::String(s) => Cell::from_encoded_str(&s),
@@ -161,6 +211,14 @@ impl Cell {
 
     /// Decodes one encoded string: `"\u{FFFD}{...}"` becomes an object, `"\u{FFFD}[...]"` an
     /// array, anything else a string.
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// // The JSON text is kept verbatim, spaces included.
+    /// assert_eq!(Cell::from_encoded_str("\u{FFFD}{ \"a\": 1 }"), Cell::Object("{ \"a\": 1 }".into()));
+    /// assert_eq!(Cell::from_encoded_str("dog"), Cell::from("dog"));
+    /// assert_eq!(Cell::from_encoded_str("\u{FFFD}nope"), Cell::from("\u{FFFD}nope"));
+    /// ```
     pub fn from_encoded_str(s: &str) -> Cell {
         if let Some(rest) = s.strip_prefix(ENCODED_PREFIX) {
             match json::container_kind(rest) {
@@ -174,6 +232,14 @@ impl Cell {
 
     /// The decoded JSON value (objects and arrays parsed), as TinyBase's getters return it.
     /// Non-finite numbers, which the store never holds, become `null` like `JSON.stringify`.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::Cell;
+    /// assert_eq!(Cell::Object("{\"a\":[1]}".into()).to_json(), json!({"a": [1]}));
+    /// assert_eq!(Cell::from(3).to_json(), json!(3));
+    /// assert_eq!(Cell::from(f64::INFINITY).to_json(), json!(null));
+    /// ```
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Cell::Null => serde_json::Value::Null,
@@ -188,6 +254,13 @@ impl Cell {
 
     /// The encoded JSON value of TinyBase's persisted and wire formats: objects and arrays
     /// become a `U+FFFD`-prefixed string.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::Cell;
+    /// assert_eq!(Cell::Array("[1]".into()).to_encoded_json(), json!("\u{FFFD}[1]"));
+    /// assert_eq!(Cell::from("dog").to_encoded_json(), json!("dog"));
+    /// ```
     pub fn to_encoded_json(&self) -> serde_json::Value {
         match self {
             Cell::Object(t) | Cell::Array(t) => {
@@ -198,6 +271,12 @@ impl Cell {
     }
 
     /// The encoded string of an object or array (`U+FFFD` + JSON), `None` for other types.
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// assert_eq!(Cell::Array("[]".into()).encoded().as_deref(), Some("\u{FFFD}[]"));
+    /// assert_eq!(Cell::from("[]").encoded(), None);
+    /// ```
     pub fn encoded(&self) -> Option<String> {
         match self {
             Cell::Object(t) | Cell::Array(t) => Some(format!("{ENCODED_PREFIX}{t}")),
@@ -206,6 +285,15 @@ impl Cell {
     }
 
     /// Appends `JSON.stringify` of the encoded form, exactly as TinyBase writes it.
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// let mut out = String::new();
+    /// Cell::from("a\"b").write_encoded_json(&mut out);
+    /// out.push(',');
+    /// Cell::Array("[1]".into()).write_encoded_json(&mut out);
+    /// assert_eq!(out, "\"a\\\"b\",\"\u{FFFD}[1]\"");
+    /// ```
     pub fn write_encoded_json(&self, out: &mut String) {
         match self {
             Cell::Null => out.push_str("null"),
@@ -223,6 +311,12 @@ impl Cell {
     }
 
     /// Returns the string if this is a string cell.
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// assert_eq!(Cell::from("dog").as_str(), Some("dog"));
+    /// assert_eq!(Cell::Object("{}".into()).as_str(), None);
+    /// ```
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Cell::String(s) => Some(s),
@@ -231,6 +325,12 @@ impl Cell {
     }
 
     /// Returns the number if this is a number cell.
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// assert_eq!(Cell::from(4).as_f64(), Some(4.0));
+    /// assert_eq!(Cell::from("4").as_f64(), None);
+    /// ```
     pub fn as_f64(&self) -> Option<f64> {
         match self {
             Cell::Number(n) => Some(*n),
@@ -239,6 +339,12 @@ impl Cell {
     }
 
     /// Returns the boolean if this is a boolean cell.
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// assert_eq!(Cell::from(false).as_bool(), Some(false));
+    /// assert_eq!(Cell::from(0).as_bool(), None);
+    /// ```
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Cell::Boolean(b) => Some(*b),
@@ -247,12 +353,25 @@ impl Cell {
     }
 
     /// Whether this is [`Cell::Null`].
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// assert!(Cell::from(None::<i32>).is_null());
+    /// assert!(!Cell::from("").is_null());
+    /// ```
     pub fn is_null(&self) -> bool {
         matches!(self, Cell::Null)
     }
 
     /// The JavaScript value TinyBase holds for this cell: objects and arrays are their encoded
     /// string (`U+FFFD` then the JSON text), as in a TinyBase store.
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// use tinystore_core::js::Primitive;
+    /// assert_eq!(Cell::from(2).to_js(), Primitive::Number(2.0));
+    /// assert_eq!(Cell::Array("[1]".into()).to_js(), Primitive::String("\u{FFFD}[1]".into()));
+    /// ```
     pub fn to_js(&self) -> js::Primitive<'_> {
         match self {
             Cell::Null => js::Primitive::Null,
@@ -298,6 +417,13 @@ fn number_to_json(n: f64) -> serde_json::Value {
 }
 
 /// Whether a string is reserved by TinyBase's encodings and so invalid as user data.
+///
+/// ```
+/// use tinystore_core::types::is_reserved_string;
+/// assert!(is_reserved_string("\u{FFFC}"));
+/// assert!(is_reserved_string("\u{FFFD}anything"));
+/// assert!(!is_reserved_string("\u{FFFC}x"));
+/// ```
 pub fn is_reserved_string(s: &str) -> bool {
     s == UNDEFINED_MARKER || s.starts_with(ENCODED_PREFIX)
 }

@@ -29,6 +29,12 @@ use parse::{Builder, Parser, Validator, skip_ws};
 pub use write::*;
 
 /// Kind of a JSON container.
+///
+/// ```
+/// use tinystore_core::json::{ContainerKind, container_kind};
+/// assert_eq!(container_kind(r#"{"a":[1]}"#), Some(ContainerKind::Object));
+/// assert_eq!(container_kind("[]"), Some(ContainerKind::Array));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContainerKind {
     /// A JSON object, `{...}`.
@@ -51,6 +57,14 @@ pub const MAX_PARSE_DEPTH: usize = 1000;
 /// The document is validated in a single pass without building a tree. As in JavaScript there is
 /// no nesting limit here (unlike [`parse`], see [`MAX_PARSE_DEPTH`]), and escaped lone surrogates
 /// such as `"\ud800"` are accepted.
+///
+/// ```
+/// use tinystore_core::json::{ContainerKind, container_kind};
+/// assert_eq!(container_kind(" [\"\\ud800\"]\n"), Some(ContainerKind::Array));
+/// assert_eq!(container_kind("1"), None);
+/// assert_eq!(container_kind("[1,]"), None);
+/// assert_eq!(container_kind("{} x"), None);
+/// ```
 #[must_use]
 pub fn container_kind(text: &str) -> Option<ContainerKind> {
     let bytes = text.as_bytes();
@@ -64,6 +78,14 @@ pub fn container_kind(text: &str) -> Option<ContainerKind> {
 }
 
 /// Error of [`parse`]: the text is not valid JSON (or nests deeper than [`MAX_PARSE_DEPTH`]).
+///
+/// ```
+/// use tinystore_core::json::{MAX_PARSE_DEPTH, parse};
+/// let err = parse("[1,]").unwrap_err();
+/// assert_eq!(err.to_string(), err.message);
+/// let too_deep = "[".repeat(MAX_PARSE_DEPTH + 1) + &"]".repeat(MAX_PARSE_DEPTH + 1);
+/// assert!(parse(&too_deep).is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct JsonError {
     /// Human-readable description, including the byte offset of the problem.
@@ -95,6 +117,21 @@ impl std::error::Error for JsonError {}
 ///
 /// Returns a [`JsonError`] describing the first problem and its byte offset if `text` is not one
 /// complete JSON document.
+///
+/// # Examples
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::json::parse;
+/// let doc = parse(r#"{"b": 1, "a": 2, "b": 3, "n": -0, "big": 1e400}"#)?;
+/// // The first position of `b`, its last value.
+/// assert_eq!(doc.as_object().unwrap().keys().collect::<Vec<_>>(), ["b", "a", "n", "big"]);
+/// assert_eq!(doc["b"], json!(3));
+/// assert!(doc["n"].as_f64().unwrap().is_sign_negative());
+/// assert_eq!(doc["big"], json!(null));
+/// assert_eq!(parse(r#""\ud800""#)?, json!("\u{FFFD}"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse(text: &str) -> Result<Value, JsonError> {
     let mut sink = Builder::default();
     Parser::new(text)

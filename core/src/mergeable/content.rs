@@ -20,6 +20,19 @@ use super::tree::{Leaf, LeafMap, Names, Payload, TableStamps};
 
 /// TinyBase's stamp: `[thing, hlc, hash]`. `hlc` is `""` for never-written things and for
 /// containers; `hash` is absent in hash-less changes (sync) and present in full content.
+///
+/// ```
+/// use tinystore_core::mergeable::{CellStamp, Stamp};
+/// use tinystore_core::{Cell, MergeableStore};
+/// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+/// store.set_value("open", true);
+/// let open: &CellStamp = &store.get_mergeable_content().values.thing["open"];
+/// assert_eq!(open.thing, Some(Cell::from(true)));
+/// assert_eq!(open.hlc, "NjEtLV-----mmxrx");
+/// assert!(open.hash.is_some());
+/// let never_written: CellStamp = Stamp::default();
+/// assert_eq!((never_written.thing, never_written.hlc.as_str(), never_written.hash), (None, "", None));
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stamp<T> {
     /// The stamped thing: a cell/value (`None` = deleted), or a map of child stamps.
@@ -76,6 +89,20 @@ pub struct MergeableContent {
 pub type MergeableChanges = MergeableContent;
 
 /// How to render a [`MergeableContent`] as JSON.
+///
+/// ```
+/// use tinystore_core::mergeable::JsonForm;
+/// use tinystore_core::{Cell, MergeableStore};
+/// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+/// store.set_value("tags", Cell::Array("[1]".into()));
+/// let content = store.get_mergeable_content();
+/// assert_eq!(
+///     content.to_json_string(JsonForm::CHANGES),
+///     "[[{}],[{\"tags\":[\"\u{FFFD}[1]\",\"NjEtLV-----mmxrx\"]}],1]"
+/// );
+/// let decoded = JsonForm { hashes: false, changes: false, encoded: false };
+/// assert_eq!(content.to_json_string(decoded), r#"[[{}],[{"tags":[[1],"NjEtLV-----mmxrx"]}]]"#);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct JsonForm {
     /// Write `hash` (and `""` HLCs) in every stamp; otherwise `[thing]` / `[thing, hlc]`.
@@ -109,6 +136,22 @@ impl JsonForm {
 }
 
 /// Why a MergeableContent / MergeableChanges payload was rejected as a whole.
+///
+/// ```
+/// use tinystore_core::{MergeableError, MergeableStore};
+/// // A store whose clock reads 1 January 1970.
+/// let store = MergeableStore::with_clock(None, Box::new(|| 0));
+/// let from_2023 = r#"[[{}],[{"open":[true,"NjEtLV-----mmxrx"]}],1]"#;
+/// assert!(matches!(
+///     store.apply_mergeable_changes_json(from_2023),
+///     Err(MergeableError::FutureHlc { ahead_ms: 1_700_000_000_000, .. })
+/// ));
+/// let bad_hlc = r#"[[{}],[{"open":[true,"yesterday"]}],1]"#;
+/// assert!(matches!(store.apply_mergeable_changes_json(bad_hlc), Err(MergeableError::Hlc(_))));
+/// assert!(matches!(store.apply_mergeable_changes_json("[[{}"), Err(MergeableError::Json(_))));
+/// // Nothing of a rejected payload is applied.
+/// assert!(store.get_values().is_empty());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MergeableError {
@@ -304,6 +347,20 @@ impl MergeableContent {
     /// it exactly as TinyBase does before any of it is used: `has_hashes` requires full content
     /// (two elements, every stamp hashed); otherwise the `[tables, values, 1]` changes form and
     /// hash-less stamps are accepted too. HLCs later than `max_time` (ms) are rejected.
+    ///
+    /// ```
+    /// use tinystore_core::Cell;
+    /// use tinystore_core::mergeable::MergeableContent;
+    /// let changes = r#"[[{"pets":[{"fido":[{"legs":[4,"NjEtLV-----mmxrx"]}]}]}],[{}],1]"#;
+    /// let parsed = MergeableContent::from_json_str(changes, false, u64::MAX)?;
+    /// let legs = &parsed.tables.thing["pets"].thing["fido"].thing["legs"];
+    /// assert_eq!((legs.thing.clone(), legs.hash), (Some(Cell::from(4)), None));
+    /// // Full content needs every stamp hashed, and no `1` marker.
+    /// assert!(MergeableContent::from_json_str(changes, true, u64::MAX).is_err());
+    /// // The HLC is dated after `max_time`.
+    /// assert!(MergeableContent::from_json_str(changes, false, 1_699_999_999_999).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_json_str(
         text: &str,
         has_hashes: bool,
@@ -314,6 +371,18 @@ impl MergeableContent {
     }
 
     /// [`MergeableContent::from_json_str`] on parsed JSON.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::Cell;
+    /// use tinystore_core::mergeable::MergeableContent;
+    /// let payload = json!([[{}], [{"tags": ["\u{FFFD}[1]", "NjEtLV-----mmxrx"], "gone": ["\u{FFFC}"]}], 1]);
+    /// let parsed = MergeableContent::from_json(&payload, false, u64::MAX)?;
+    /// assert_eq!(parsed.values.thing["tags"].thing, Some(Cell::Array("[1]".into())));
+    /// // `"\u{FFFC}"` is a tombstone.
+    /// assert_eq!(parsed.values.thing["gone"].thing, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_json(
         json: &Json,
         has_hashes: bool,
@@ -371,6 +440,18 @@ impl MergeableContent {
 
     /// Checks a typed tree as TinyBase checks a payload: valid HLCs no later than `max_time`,
     /// valid cells, and hashes everywhere when `has_hashes`.
+    ///
+    /// ```
+    /// use tinystore_core::mergeable::{MergeableContent, Stamp};
+    /// use tinystore_core::{Cell, MergeableError};
+    /// let mut changes = MergeableContent::default();
+    /// let stamp = Stamp { thing: Some(Cell::from(4)), hlc: "NjEtLV-----mmxrx".into(), hash: None };
+    /// changes.values.thing.insert("legs".into(), stamp);
+    /// assert_eq!(changes.validate(false, u64::MAX), Ok(()));
+    /// assert!(matches!(changes.validate(true, u64::MAX), Err(MergeableError::Shape(_))));
+    /// changes.values.thing["legs"].thing = Some(Cell::from(f64::NAN));
+    /// assert!(matches!(changes.validate(false, u64::MAX), Err(MergeableError::Cell(_))));
+    /// ```
     pub fn validate(&self, has_hashes: bool, max_time: u64) -> Result<(), MergeableError> {
         self.validate_naming(has_hashes, max_time, |cell| format!("{cell:?}"))
     }
@@ -413,6 +494,17 @@ impl MergeableContent {
     }
 
     /// Renders the tree in the given JSON form.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::mergeable::JsonForm;
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_value("open", true);
+    /// assert_eq!(
+    ///     store.get_mergeable_content().to_json_string(JsonForm::PUBLIC_CONTENT),
+    ///     r#"[[{},"",0],[{"open":[true,"NjEtLV-----mmxrx",2797822095]},"",2959220691]]"#
+    /// );
+    /// ```
     pub fn to_json_string(&self, form: JsonForm) -> String {
         let mut out = String::with_capacity(256);
         self.write_json(&mut out, form);
@@ -420,6 +512,14 @@ impl MergeableContent {
     }
 
     /// Appends the tree in the given JSON form to `out`.
+    ///
+    /// ```
+    /// use tinystore_core::mergeable::{JsonForm, MergeableContent};
+    /// let mut message = String::from(r#"{"changes":"#);
+    /// MergeableContent::default().write_json(&mut message, JsonForm::CHANGES);
+    /// message.push('}');
+    /// assert_eq!(message, r#"{"changes":[[{}],[{}],1]}"#);
+    /// ```
     pub fn write_json(&self, out: &mut String, form: JsonForm) {
         out.push('[');
         write_tables_stamp(out, &self.tables, form);
@@ -432,6 +532,17 @@ impl MergeableContent {
     }
 
     /// Whether there is nothing in the tree.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::mergeable::MergeableContent;
+    /// assert!(MergeableContent::default().is_empty());
+    /// let store = MergeableStore::new(None);
+    /// store.set_value("open", true).del_value("open");
+    /// // The store is empty, but the deleted value's tombstone is not.
+    /// assert!(store.get_values().is_empty());
+    /// assert!(!store.get_mergeable_content().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.tables.thing.is_empty() && self.values.thing.is_empty()
     }
@@ -527,6 +638,18 @@ fn write_leaf(out: &mut String, stamp: &CellStamp, form: JsonForm) {
 }
 
 /// Appends a TablesStamp alone (a synchronizer's diff response) in the given form.
+///
+/// ```
+/// use tinystore_core::MergeableStore;
+/// use tinystore_core::mergeable::content::write_tables_stamp;
+/// use tinystore_core::mergeable::{JsonForm, TableHashes};
+/// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+/// store.set_cell("pets", "fido", "legs", 4);
+/// let (new_tables, _) = store.get_mergeable_table_diff(&TableHashes::new());
+/// let mut out = String::new();
+/// write_tables_stamp(&mut out, &new_tables, JsonForm::CHANGES);
+/// assert_eq!(out, r#"[{"pets":[{"fido":[{"legs":[4,"NjEtLV-----mmxrx"]}]}]}]"#);
+/// ```
 pub fn write_tables_stamp(out: &mut String, tables: &TablesStamp, form: JsonForm) {
     write_map(out, tables, form, |out, table| {
         write_map(out, table, form, |out, row| {
@@ -536,6 +659,18 @@ pub fn write_tables_stamp(out: &mut String, tables: &TablesStamp, form: JsonForm
 }
 
 /// Appends a ValuesStamp alone in the given form.
+///
+/// ```
+/// use tinystore_core::MergeableStore;
+/// use tinystore_core::mergeable::content::write_values_stamp;
+/// use tinystore_core::mergeable::{JsonForm, ValueHashes};
+/// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+/// store.set_value("open", true);
+/// let diff = store.get_mergeable_value_diff(&ValueHashes::new());
+/// let mut out = String::new();
+/// write_values_stamp(&mut out, &diff, JsonForm::CHANGES);
+/// assert_eq!(out, r#"[{"open":[true,"NjEtLV-----mmxrx"]}]"#);
+/// ```
 pub fn write_values_stamp(out: &mut String, values: &ValuesStamp, form: JsonForm) {
     write_map(out, values, form, |out, value| write_leaf(out, value, form));
 }

@@ -54,6 +54,15 @@ pub type CellHashes = IndexMap<String, IndexMap<String, IndexMap<String, u32>>>;
 pub type ValueHashes = IndexMap<String, u32>;
 
 /// A Store with stamps: see the [module documentation](self).
+///
+/// ```
+/// use tinystore_core::{Cell, MergeableStore};
+/// let store = MergeableStore::new(None);
+/// // Every Store method works, through `Deref`.
+/// store.set_cell("pets", "fido", "legs", 4);
+/// assert_eq!(store.get_cell("pets", "fido", "legs"), Some(Cell::from(4)));
+/// assert!(store.get_mergeable_table_hashes().contains_key("pets"));
+/// ```
 #[derive(Clone)]
 pub struct MergeableStore {
     store: Store,
@@ -75,6 +84,13 @@ impl Deref for MergeableStore {
 }
 
 /// TinyBase's `createMergeableStore(uniqueId?, getNow?)`.
+///
+/// ```
+/// use tinystore_core::create_mergeable_store;
+/// let store = create_mergeable_store(Some("client1"), Some(Box::new(|| 1_700_000_000_000)));
+/// store.set_value("open", true);
+/// assert_eq!(store.get_mergeable_content().values.thing["open"].hlc, "NjEtLV-----mmxrx");
+/// ```
 pub fn create_mergeable_store(unique_id: Option<&str>, get_now: Option<GetNow>) -> MergeableStore {
     MergeableStore::build(unique_id, get_now)
 }
@@ -98,12 +114,25 @@ fn ordered<T>(map: &IndexMap<String, T>) -> Vec<(&String, &T)> {
 impl MergeableStore {
     /// A MergeableStore on the wall clock. `unique_id` fixes the HLC client id (stores created
     /// with the same unique id share it); `None` picks a random one.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// assert_eq!(MergeableStore::new(Some("client1")).client_id(), "mmxrx");
+    /// assert_ne!(MergeableStore::new(None).client_id(), MergeableStore::new(None).client_id());
+    /// ```
     pub fn new(unique_id: Option<&str>) -> MergeableStore {
         Self::build(unique_id, None)
     }
 
     /// A MergeableStore reading time (ms since the epoch) from `get_now`, for deterministic
     /// tests and replays.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_cell("pets", "fido", "species", "dog").set_value("open", true);
+    /// assert_eq!(store.get_mergeable_content_hashes(), (3126691051, 3110897815));
+    /// ```
     pub fn with_clock(unique_id: Option<&str>, get_now: GetNow) -> MergeableStore {
         Self::build(unique_id, Some(get_now))
     }
@@ -116,6 +145,13 @@ impl MergeableStore {
     }
 
     /// The MergeableStore behind a Store handle, if it is one.
+    ///
+    /// ```
+    /// use tinystore_core::{MergeableStore, Store};
+    /// let handle: Store = MergeableStore::new(None).store().clone();
+    /// assert!(MergeableStore::from_store(&handle).is_some());
+    /// assert!(MergeableStore::from_store(&Store::new()).is_none());
+    /// ```
     pub fn from_store(store: &Store) -> Option<MergeableStore> {
         store
             .with_hook_ref(|_: &Mergeable, _| ())
@@ -125,6 +161,15 @@ impl MergeableStore {
     }
 
     /// The plain Store handle (shares the same data).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let mergeable = MergeableStore::new(None);
+    /// mergeable.store().set_value("open", true);
+    /// assert_eq!(mergeable.get_value("open"), Some(Cell::from(true)));
+    /// // Writes through the plain handle are stamped too.
+    /// assert!(mergeable.get_mergeable_value_hashes().contains_key("open"));
+    /// ```
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -143,6 +188,14 @@ impl MergeableStore {
     }
 
     /// The 5-character client id at the end of this store's HLCs.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let store = MergeableStore::new(Some("client1"));
+    /// assert_eq!(store.client_id(), "mmxrx");
+    /// store.set_value("open", true);
+    /// assert!(store.get_mergeable_content().values.thing["open"].hlc.ends_with("mmxrx"));
+    /// ```
     pub fn client_id(&self) -> String {
         self.with_m(|m, _| m.clock.client_id().to_string())
     }
@@ -157,12 +210,36 @@ impl MergeableStore {
 
     /// The full stamped content, hashes included (`getMergeableContent()`), with object and
     /// array cells in their encoded form.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// let content = store.get_mergeable_content();
+    /// let fido = &content.tables.thing["pets"].thing["fido"];
+    /// assert_eq!(fido.hash, Some(1554302234));
+    /// assert_eq!(fido.thing["species"].thing, Some(Cell::from("dog")));
+    /// assert_eq!(fido.thing["species"].hash, Some(3368287843));
+    /// ```
     pub fn get_mergeable_content(&self) -> MergeableContent {
         self.with_m(|m, names| m.content(names))
     }
 
     /// The full content as TinyBase's file persister writes it: encoded JSON with hashes and
     /// `"\u{FFFC}"` tombstones.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_cell("pets", "fido", "species", "dog").set_value("open", true);
+    /// assert_eq!(
+    ///     store.get_mergeable_content_json(),
+    ///     concat!(
+    ///         r#"[[{"pets":[{"fido":[{"species":["dog","NjEtLV-----mmxrx",3368287843]},"",1554302234]},"",513138410]},"",3126691051],"#,
+    ///         r#"[{"open":[true,"NjEtLV----0mmxrx",2843401470]},"",3110897815]]"#
+    ///     )
+    /// );
+    /// ```
     pub fn get_mergeable_content_json(&self) -> String {
         self.with_m(|m, names| {
             let mut out = String::with_capacity(64);
@@ -173,6 +250,22 @@ impl MergeableStore {
 
     /// Replaces everything, content and stamps, by `content` (`setMergeableContent`). Its
     /// hashes are trusted, not recomputed. An invalid payload changes nothing.
+    ///
+    /// ```
+    /// use tinystore_core::{MergeableError, MergeableStore};
+    /// let source = MergeableStore::new(None);
+    /// source.set_cell("pets", "fido", "legs", 4);
+    /// let replica = MergeableStore::new(None);
+    /// replica.set_value("stale", true);
+    /// replica.set_mergeable_content(&source.get_mergeable_content())?;
+    /// assert_eq!(replica.get_content(), source.get_content());
+    /// assert_eq!(replica.get_mergeable_content_hashes(), source.get_mergeable_content_hashes());
+    ///
+    /// let mut hashless = source.get_mergeable_content();
+    /// hashless.tables.hash = None;
+    /// assert!(matches!(replica.set_mergeable_content(&hashless), Err(MergeableError::Shape(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_mergeable_content(
         &self,
         content: &MergeableContent,
@@ -183,6 +276,18 @@ impl MergeableStore {
     }
 
     /// [`set_mergeable_content`](Self::set_mergeable_content) from the file-persister JSON.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let saved = MergeableStore::new(None);
+    /// saved.set_cell("pets", "fido", "legs", 4);
+    /// let json = saved.get_mergeable_content_json();
+    /// let loaded = MergeableStore::new(None);
+    /// loaded.set_mergeable_content_json(&json)?;
+    /// assert_eq!(loaded.get_cell("pets", "fido", "legs"), Some(Cell::from(4)));
+    /// assert_eq!(loaded.get_mergeable_content_json(), json);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_mergeable_content_json(&self, json: &str) -> Result<&Self, MergeableError> {
         let tree = parse_tree(json, true, self.max_time())?;
         self.apply_tree(&tree, true);
@@ -191,6 +296,19 @@ impl MergeableStore {
 
     /// Sets content whose stamps get the empty HLC, so that any real write, local or remote,
     /// wins over it (`setDefaultContent`).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore, Tables, Values};
+    /// let store = MergeableStore::new(None);
+    /// let defaults = Values::from([("theme".to_string(), Cell::from("light"))]);
+    /// store.set_default_content(&Tables::new(), &defaults);
+    /// assert_eq!(store.get_mergeable_content().values.thing["theme"].hlc, "");
+    /// // A real write wins, even one from a replica whose clock is far behind.
+    /// let peer = MergeableStore::with_clock(None, Box::new(|| 1));
+    /// peer.set_value("theme", "dark");
+    /// store.merge(&peer);
+    /// assert_eq!(store.get_value("theme"), Some(Cell::from("dark")));
+    /// ```
     pub fn set_default_content(&self, tables: &Tables, values: &Values) -> &Self {
         let _lock = self.store.lock();
         let set = |on: bool| self.with_m_mut(|m, _| m.defaulting_content = on);
@@ -204,6 +322,22 @@ impl MergeableStore {
 
     /// The stamps of the cells and values changed in the current transaction
     /// (`getTransactionMergeableChanges(withHashes)`); empty outside a transaction.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::mergeable::JsonForm;
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_value("unchanged", 1);
+    /// let changes = store.transaction(|_| {
+    ///     store.set_value("open", true);
+    ///     store.get_transaction_mergeable_changes(false)
+    /// });
+    /// assert_eq!(
+    ///     changes.to_json_string(JsonForm::CHANGES),
+    ///     r#"[[{}],[{"open":[true,"NjEtLV----0mmxrx"]}],1]"#
+    /// );
+    /// assert!(store.get_transaction_mergeable_changes(false).is_empty());
+    /// ```
     pub fn get_transaction_mergeable_changes(&self, with_hashes: bool) -> MergeableChanges {
         self.with_m(|m, names| m.transaction_changes(names, with_hashes))
     }
@@ -212,6 +346,20 @@ impl MergeableStore {
     /// leaf wins iff its HLC is later than the local one. The whole payload is checked first
     /// and rejected, changing nothing, if any stamp is malformed or dated more than five
     /// minutes ahead of this store's clock.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let earlier = MergeableStore::with_clock(None, Box::new(|| 1_000));
+    /// let later = MergeableStore::with_clock(None, Box::new(|| 2_000));
+    /// later.set_value("color", "blue");
+    /// earlier.set_value("color", "red");
+    /// // The later HLC wins, whichever order the changes arrive in.
+    /// earlier.apply_mergeable_changes(&later.get_mergeable_content())?;
+    /// later.apply_mergeable_changes(&earlier.get_mergeable_content())?;
+    /// assert_eq!(earlier.get_value("color"), Some(Cell::from("blue")));
+    /// assert_eq!(later.get_value("color"), Some(Cell::from("blue")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply_mergeable_changes(
         &self,
         changes: &MergeableChanges,
@@ -223,6 +371,15 @@ impl MergeableStore {
 
     /// [`apply_mergeable_changes`](Self::apply_mergeable_changes) from TinyBase's encoded JSON
     /// (as synchronizers carry it).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let store = MergeableStore::with_clock(None, Box::new(|| 1_700_000_000_000));
+    /// let message = "[[{\"pets\":[{\"fido\":[{\"toys\":[\"\u{FFFD}[1]\",\"NjEtLV-----mmxrx\"]}]}]}],[{}],1]";
+    /// store.apply_mergeable_changes_json(message)?;
+    /// assert_eq!(store.get_cell("pets", "fido", "toys"), Some(Cell::Array("[1]".into())));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply_mergeable_changes_json(&self, json: &str) -> Result<&Self, MergeableError> {
         let tree = parse_tree(json, false, self.max_time())?;
         self.apply_tree(&tree, false);
@@ -231,6 +388,18 @@ impl MergeableStore {
 
     /// [`apply_mergeable_changes`](Self::apply_mergeable_changes) from already parsed JSON in
     /// TinyBase's encoded form.
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let store = MergeableStore::with_clock(None, Box::new(|| 1_700_000_000_000));
+    /// store.set_value("open", true);
+    /// // A deletion dated later than the local write.
+    /// let changes = json!([[{}], [{"open": ["\u{FFFC}", "NjEtLW-----mmxrx"]}], 1]);
+    /// store.apply_mergeable_changes_value(&changes)?;
+    /// assert_eq!(store.get_value("open"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply_mergeable_changes_value(
         &self,
         json: &serde_json::Value,
@@ -282,12 +451,43 @@ impl MergeableStore {
     /// Whether a mutator listener wrote while incoming changes were being applied since the
     /// last call (TinyBase's `hadMutated`); resets the flag. A synchronizer announces its
     /// hashes afterwards, so peers fetch what the listener wrote.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let store = MergeableStore::with_clock(None, Box::new(|| 1_000));
+    /// store.add_value_listener(Some("count"), |store, _, new, _| {
+    ///     let count = new.and_then(|cell| cell.as_f64()).unwrap_or(0.0);
+    ///     store.set_value("double", count * 2.0);
+    /// }, true);
+    /// store.set_value("count", 1);
+    /// // A local write is not a mutation of incoming changes.
+    /// assert!(!store.had_mutated());
+    ///
+    /// let peer = MergeableStore::with_clock(None, Box::new(|| 2_000));
+    /// peer.set_value("count", 2);
+    /// store.apply_mergeable_changes(&peer.get_mergeable_content())?;
+    /// assert!(store.had_mutated());
+    /// assert!(!store.had_mutated());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn had_mutated(&self) -> bool {
         self.with_m_mut(|m, _| std::mem::take(&mut m.mutated))
     }
 
     /// Merges both ways with `other` (`merge`): each store takes the other's content as it
     /// was before the call. Returns `self`.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let a = MergeableStore::with_clock(None, Box::new(|| 1_000));
+    /// let b = MergeableStore::with_clock(None, Box::new(|| 2_000));
+    /// a.set_value("color", "red").set_value("size", 1);
+    /// b.set_value("color", "blue");
+    /// a.merge(&b);
+    /// assert_eq!(a.get_values(), b.get_values());
+    /// assert_eq!(a.get_value("color"), Some(Cell::from("blue")));
+    /// assert_eq!(b.get_value("size"), Some(Cell::from(1)));
+    /// ```
     pub fn merge(&self, other: &MergeableStore) -> &Self {
         // Each side's stamp tree is copied under its own lock (never both locks at once), and
         // merged straight in: content taken from a store is valid by construction, so only an
@@ -322,11 +522,29 @@ impl MergeableStore {
     // ------------------------------------------------------------------ hashes and diffs
 
     /// `[tablesHash, valuesHash]`.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// assert_eq!(store.get_mergeable_content_hashes(), (0, 0));
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// assert_eq!(store.get_mergeable_content_hashes(), (3126691051, 0));
+    /// ```
     pub fn get_mergeable_content_hashes(&self) -> (u32, u32) {
         self.with_m(|m, _| (m.tree.tables_hash, m.tree.values.hash))
     }
 
     /// `{tableId: tableHash}` for every table with stamps (tombstone-only ones included).
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// assert_eq!(store.get_mergeable_table_hashes()["pets"], 513138410);
+    /// store.del_cell("pets", "fido", "species", false);
+    /// assert!(!store.has_table("pets"));
+    /// assert!(store.get_mergeable_table_hashes().contains_key("pets"));
+    /// ```
     pub fn get_mergeable_table_hashes(&self) -> TableHashes {
         self.with_m(|m, _| {
             m.tree
@@ -339,6 +557,17 @@ impl MergeableStore {
 
     /// `[newTables, differingTableHashes]`: tables the other side lacks, in full (hash-less),
     /// and this side's hash of tables both have but hash differently.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let (a, b) = (MergeableStore::new(None), MergeableStore::new(None));
+    /// a.set_cell("pets", "fido", "legs", 4);
+    /// b.merge(&a);
+    /// a.set_cell("pets", "fido", "legs", 3).set_cell("toys", "ball", "color", "red");
+    /// let (new_tables, differing) = a.get_mergeable_table_diff(&b.get_mergeable_table_hashes());
+    /// assert_eq!(new_tables.thing.keys().collect::<Vec<_>>(), ["toys"]);
+    /// assert_eq!(differing["pets"], a.get_mergeable_table_hashes()["pets"]);
+    /// ```
     pub fn get_mergeable_table_diff(&self, other: &TableHashes) -> (TablesStamp, TableHashes) {
         self.with_m(|m, names| {
             let tree = &m.tree;
@@ -362,6 +591,18 @@ impl MergeableStore {
     }
 
     /// `{t: {r: rowHash}}` for every local table whose hash differs from the given one.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let (a, b) = (MergeableStore::new(None), MergeableStore::new(None));
+    /// a.set_cell("pets", "fido", "legs", 4).set_cell("toys", "ball", "color", "red");
+    /// b.merge(&a);
+    /// a.set_cell("pets", "rex", "legs", 3);
+    /// // Only `pets` differs: `b` sends its row hashes of that table.
+    /// let rows = b.get_mergeable_row_hashes(&a.get_mergeable_table_hashes());
+    /// assert_eq!(rows.keys().collect::<Vec<_>>(), ["pets"]);
+    /// assert_eq!(rows["pets"].keys().collect::<Vec<_>>(), ["fido"]);
+    /// ```
     pub fn get_mergeable_row_hashes(&self, other: &TableHashes) -> RowHashes {
         self.with_m(|m, _| {
             let mut out = RowHashes::new();
@@ -380,6 +621,18 @@ impl MergeableStore {
     }
 
     /// `[newRows, differingRowHashes]` for the tables in `other`.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let (a, b) = (MergeableStore::new(None), MergeableStore::new(None));
+    /// a.set_cell("pets", "fido", "legs", 4);
+    /// b.merge(&a);
+    /// a.set_cell("pets", "rex", "legs", 3).set_cell("pets", "fido", "color", "brown");
+    /// let (new_rows, differing) =
+    ///     a.get_mergeable_row_diff(&b.get_mergeable_row_hashes(&a.get_mergeable_table_hashes()));
+    /// assert_eq!(new_rows.thing["pets"].thing.keys().collect::<Vec<_>>(), ["rex"]);
+    /// assert_eq!(differing["pets"].keys().collect::<Vec<_>>(), ["fido"]);
+    /// ```
     pub fn get_mergeable_row_diff(&self, other: &RowHashes) -> (TablesStamp, RowHashes) {
         self.with_m(|m, names| {
             let tree = &m.tree;
@@ -418,6 +671,18 @@ impl MergeableStore {
     }
 
     /// `{t: {r: {c: cellHash}}}` for the local rows whose hash differs from the given one.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let (a, b) = (MergeableStore::new(None), MergeableStore::new(None));
+    /// a.set_cell("pets", "fido", "legs", 4);
+    /// b.merge(&a);
+    /// a.set_cell("pets", "fido", "color", "brown");
+    /// let b_rows = b.get_mergeable_row_hashes(&a.get_mergeable_table_hashes());
+    /// let (_, differing) = a.get_mergeable_row_diff(&b_rows);
+    /// let b_cells = b.get_mergeable_cell_hashes(&differing);
+    /// assert_eq!(b_cells["pets"]["fido"].keys().collect::<Vec<_>>(), ["legs"]);
+    /// ```
     pub fn get_mergeable_cell_hashes(&self, other: &RowHashes) -> CellHashes {
         self.with_m(|m, names| {
             let tree = &m.tree;
@@ -447,6 +712,23 @@ impl MergeableStore {
 
     /// Every local cell, in the rows named in `other`, whose hash differs from (or is missing
     /// in) the given hashes, as a hash-less tables stamp.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::mergeable::MergeableChanges;
+    /// let (a, b) = (MergeableStore::new(None), MergeableStore::new(None));
+    /// a.set_cell("pets", "fido", "legs", 4);
+    /// b.merge(&a);
+    /// a.set_cell("pets", "fido", "color", "brown");
+    /// # let b_rows = b.get_mergeable_row_hashes(&a.get_mergeable_table_hashes());
+    /// # let (_, differing) = a.get_mergeable_row_diff(&b_rows);
+    /// let b_cells = b.get_mergeable_cell_hashes(&differing);
+    /// let missing = a.get_mergeable_cell_diff(&b_cells);
+    /// assert_eq!(missing.thing["pets"].thing["fido"].thing.keys().collect::<Vec<_>>(), ["color"]);
+    /// b.apply_mergeable_changes(&MergeableChanges { tables: missing, ..Default::default() })?;
+    /// assert_eq!(b.get_mergeable_content_hashes(), a.get_mergeable_content_hashes());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_mergeable_cell_diff(&self, other: &CellHashes) -> TablesStamp {
         self.with_m(|m, names| {
             let tree = &m.tree;
@@ -488,6 +770,13 @@ impl MergeableStore {
     }
 
     /// `{valueId: valueHash}`.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_cell("pets", "fido", "species", "dog").set_value("open", true);
+    /// assert_eq!(store.get_mergeable_value_hashes()["open"], 2843401470);
+    /// ```
     pub fn get_mergeable_value_hashes(&self) -> ValueHashes {
         self.with_m(|m, names| {
             m.tree
@@ -500,6 +789,17 @@ impl MergeableStore {
     }
 
     /// The values whose hash differs from (or is missing in) the given hashes.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let (a, b) = (MergeableStore::new(None), MergeableStore::new(None));
+    /// a.set_value("open", true).set_value("rating", 5);
+    /// b.merge(&a);
+    /// a.set_value("rating", 4);
+    /// let diff = a.get_mergeable_value_diff(&b.get_mergeable_value_hashes());
+    /// assert_eq!(diff.thing.keys().collect::<Vec<_>>(), ["rating"]);
+    /// assert_eq!(diff.thing["rating"].thing, Some(Cell::from(4)));
+    /// ```
     pub fn get_mergeable_value_diff(&self, other: &ValueHashes) -> ValuesStamp {
         self.with_m(|m, names| {
             let tree = &m.tree;
