@@ -25,6 +25,15 @@ type ValuesDelta = Map<Text, OldNew>;
 pub type CheckpointIds = (Vec<String>, Option<String>, Vec<String>);
 
 /// Listener counts of a [`Checkpoints`] (the fields of TinyBase's `getListenerStats`).
+///
+/// ```
+/// # use tinystore_core::Store;
+/// use tinystore_core::views::{Checkpoints, CheckpointsListenerStats};
+/// let checkpoints = Checkpoints::new(&Store::new());
+/// checkpoints.add_checkpoint_listener(None, |_, _| {});
+/// let stats = checkpoints.get_listener_stats();
+/// assert_eq!(stats, CheckpointsListenerStats { checkpoint_ids: 0, checkpoint: 1 });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CheckpointsListenerStats {
     /// Checkpoint-ids listeners.
@@ -118,6 +127,18 @@ impl Checkpoints {
     /// The `Checkpoints` of `store`. Memoized as TinyBase's factory is: while any handle to the
     /// store's object is alive this returns it (listening to the store again if it was
     /// destroyed); otherwise a new one, with checkpoint `"0"`.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let first = Checkpoints::new(&store);
+    /// store.set_value("open", true);
+    /// first.add_checkpoint("opened");
+    /// // A second call returns the same object, with its checkpoints.
+    /// let again = Checkpoints::new(&store);
+    /// assert_eq!(again.get_checkpoint("1").as_deref(), Some("opened"));
+    /// ```
     pub fn new(store: &Store) -> Checkpoints {
         let (core, made) = store.memo().get_or_attach(|| Self::fresh(store).core);
         let checkpoints = Checkpoints { core };
@@ -164,12 +185,31 @@ impl Checkpoints {
     }
 
     /// The store this object follows.
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Store};
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// checkpoints.get_store().set_value("open", true);
+    /// assert_eq!(store.get_value("open"), Some(Cell::from(true)));
+    /// ```
     pub fn get_store(&self) -> Store {
         self.core.store.clone()
     }
 
     /// Records the changes since the current checkpoint as a new checkpoint with `label`, and
     /// returns its id; without changes, returns the current id and changes nothing.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// assert_eq!(checkpoints.add_checkpoint("nothing yet"), "0");
+    /// store.set_value("open", true);
+    /// assert_eq!(checkpoints.add_checkpoint("opened"), "1");
+    /// ```
     pub fn add_checkpoint(&self, label: &str) -> String {
         let mut events = Vec::new();
         let id = {
@@ -183,6 +223,14 @@ impl Checkpoints {
     }
 
     /// Sets a checkpoint's label (unknown ids: no-op).
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let checkpoints = Checkpoints::new(&Store::new());
+    /// checkpoints.set_checkpoint("0", "initial");
+    /// assert_eq!(checkpoints.get_checkpoint("0").as_deref(), Some("initial"));
+    /// ```
     pub fn set_checkpoint(&self, checkpoint_id: &str, label: &str) -> &Self {
         let mut events = Vec::new();
         self.core
@@ -194,6 +242,18 @@ impl Checkpoints {
     }
 
     /// `(backward ids, current id, forward ids)`.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// store.set_value("open", true);
+    /// // A change not yet recorded leaves no current checkpoint.
+    /// assert_eq!(checkpoints.get_checkpoint_ids(), (vec!["0".into()], None, vec![]));
+    /// checkpoints.add_checkpoint("opened");
+    /// assert_eq!(checkpoints.get_checkpoint_ids(), (vec!["0".into()], Some("1".into()), vec![]));
+    /// ```
     pub fn get_checkpoint_ids(&self) -> CheckpointIds {
         let state = self.core.state.lock();
         let ids = |v: &mut dyn Iterator<Item = &Text>| v.map(|t| t.to_string()).collect();
@@ -205,6 +265,18 @@ impl Checkpoints {
     }
 
     /// Calls `f(checkpoint_id, label)` for each checkpoint.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// store.set_value("open", true);
+    /// checkpoints.add_checkpoint("opened");
+    /// let mut seen = Vec::new();
+    /// checkpoints.for_each_checkpoint(|id, label| seen.push(format!("{id}:{label}")));
+    /// assert_eq!(seen, ["0:", "1:opened"]);
+    /// ```
     pub fn for_each_checkpoint(&self, mut f: impl FnMut(&str, &str)) {
         let labels: Vec<(Text, String)> = {
             let state = self.core.state.lock();
@@ -220,17 +292,48 @@ impl Checkpoints {
     }
 
     /// Whether a checkpoint exists.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let checkpoints = Checkpoints::new(&Store::new());
+    /// assert!(checkpoints.has_checkpoint("0"));
+    /// assert!(!checkpoints.has_checkpoint("1"));
+    /// ```
     pub fn has_checkpoint(&self, checkpoint_id: &str) -> bool {
         self.core.state.lock().deltas.contains_key(checkpoint_id)
     }
 
     /// A checkpoint's label.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// store.set_value("open", true);
+    /// let id = checkpoints.add_checkpoint("opened");
+    /// assert_eq!(checkpoints.get_checkpoint(&id).as_deref(), Some("opened"));
+    /// assert_eq!(checkpoints.get_checkpoint("9"), None);
+    /// ```
     pub fn get_checkpoint(&self, checkpoint_id: &str) -> Option<String> {
         self.core.state.lock().labels.get(checkpoint_id).cloned()
     }
 
     /// Undoes back to the previous checkpoint (recording uncommitted changes as a checkpoint
     /// first, so they can be redone).
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Store};
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// store.set_value("open", true);
+    /// checkpoints.go_backward();
+    /// assert_eq!(store.get_value("open"), None);
+    /// // The unrecorded change became checkpoint "1", which can be redone.
+    /// assert_eq!(checkpoints.get_checkpoint_ids(), (vec![], Some("0".into()), vec!["1".into()]));
+    /// ```
     pub fn go_backward(&self) -> &Self {
         let _writers = self.core.store.lock();
         self.step_backward();
@@ -239,6 +342,17 @@ impl Checkpoints {
     }
 
     /// Redoes to the next checkpoint.
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Store};
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// store.set_value("open", true);
+    /// checkpoints.add_checkpoint("opened");
+    /// checkpoints.go_backward().go_forward();
+    /// assert_eq!(store.get_value("open"), Some(Cell::from(true)));
+    /// ```
     pub fn go_forward(&self) -> &Self {
         let _writers = self.core.store.lock();
         self.step_forward();
@@ -247,6 +361,20 @@ impl Checkpoints {
     }
 
     /// Goes backward or forward until `checkpoint_id` is current (unknown ids: no-op).
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Store};
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// for n in 1..=3 {
+    ///     store.set_value("n", n);
+    ///     checkpoints.add_checkpoint("");
+    /// }
+    /// checkpoints.go_to("1");
+    /// assert_eq!(store.get_value("n"), Some(Cell::from(1)));
+    /// assert_eq!(checkpoints.get_checkpoint_ids().2, ["2", "3"]);
+    /// ```
     pub fn go_to(&self, checkpoint_id: &str) -> &Self {
         let _writers = self.core.store.lock();
         let (back, forth) = {
@@ -274,6 +402,19 @@ impl Checkpoints {
 
     /// Forgets every checkpoint and starts again at `"0"` (which records any change not yet
     /// in a checkpoint).
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Store};
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// store.set_value("open", true);
+    /// checkpoints.add_checkpoint("opened");
+    /// checkpoints.clear();
+    /// assert_eq!(checkpoints.get_checkpoint_ids(), (vec![], Some("0".into()), vec![]));
+    /// // The store keeps its data: only the history is gone.
+    /// assert_eq!(store.get_value("open"), Some(Cell::from(true)));
+    /// ```
     pub fn clear(&self) -> &Self {
         let mut events = Vec::new();
         {
@@ -299,6 +440,18 @@ impl Checkpoints {
     }
 
     /// Forgets the checkpoints ahead of the current one.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// store.set_value("open", true);
+    /// checkpoints.add_checkpoint("opened");
+    /// checkpoints.go_backward().clear_forward();
+    /// assert_eq!(checkpoints.get_checkpoint_ids(), (vec![], Some("0".into()), vec![]));
+    /// assert!(!checkpoints.has_checkpoint("1"));
+    /// ```
     pub fn clear_forward(&self) -> &Self {
         let mut events = Vec::new();
         {
@@ -315,6 +468,20 @@ impl Checkpoints {
 
     /// How many backward checkpoints are kept (default 100); older ones are forgotten now and
     /// as new ones are added.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// for n in 1..=3 {
+    ///     store.set_value("n", n);
+    ///     checkpoints.add_checkpoint("");
+    /// }
+    /// checkpoints.set_size(1);
+    /// assert_eq!(checkpoints.get_checkpoint_ids().0, ["2"]);
+    /// assert!(!checkpoints.has_checkpoint("0"));
+    /// ```
     pub fn set_size(&self, size: usize) -> &Self {
         let mut events = Vec::new();
         {
@@ -327,6 +494,17 @@ impl Checkpoints {
     }
 
     /// Stops following the store.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// checkpoints.destroy();
+    /// store.set_value("open", true);
+    /// // The change went unnoticed: there is nothing to record.
+    /// assert_eq!(checkpoints.add_checkpoint("opened"), "0");
+    /// ```
     pub fn destroy(&self) {
         let ids = std::mem::take(&mut self.core.state.lock().store_listeners);
         for id in ids {
@@ -335,6 +513,23 @@ impl Checkpoints {
     }
 
     /// Listens to the checkpoint ids: `f(checkpoints)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let store = Store::new();
+    /// let checkpoints = Checkpoints::new(&store);
+    /// let calls = Arc::new(AtomicUsize::new(0));
+    /// let counter = calls.clone();
+    /// checkpoints.add_checkpoint_ids_listener(move |_| {
+    ///     counter.fetch_add(1, Ordering::SeqCst);
+    /// });
+    /// // Once as the change leaves no current checkpoint, once as "1" records it.
+    /// store.set_value("open", true);
+    /// checkpoints.add_checkpoint("opened");
+    /// assert_eq!(calls.load(Ordering::SeqCst), 2);
+    /// ```
     pub fn add_checkpoint_ids_listener(
         &self,
         f: impl FnMut(&Checkpoints) + Send + 'static,
@@ -345,6 +540,20 @@ impl Checkpoints {
 
     /// Listens to a checkpoint's label and existence (`None`: any):
     /// `f(checkpoints, checkpoint_id)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let checkpoints = Checkpoints::new(&Store::new());
+    /// let labels = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = labels.clone();
+    /// checkpoints.add_checkpoint_listener(Some("0"), move |cps, id| {
+    ///     seen.lock().unwrap().push(cps.get_checkpoint(id));
+    /// });
+    /// checkpoints.set_checkpoint("0", "initial");
+    /// assert_eq!(*labels.lock().unwrap(), [Some("initial".to_string())]);
+    /// ```
     pub fn add_checkpoint_listener(
         &self,
         checkpoint_id: Option<&str>,
@@ -356,12 +565,29 @@ impl Checkpoints {
     }
 
     /// Removes a listener (unknown ids are ignored).
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let checkpoints = Checkpoints::new(&Store::new());
+    /// let id = checkpoints.add_checkpoint_ids_listener(|_| {});
+    /// checkpoints.del_listener(id);
+    /// assert_eq!(checkpoints.get_listener_stats().checkpoint_ids, 0);
+    /// ```
     pub fn del_listener(&self, id: ListenerId) -> &Self {
         self.core.listeners.lock().remove(id);
         self
     }
 
     /// Listener counts.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Checkpoints;
+    /// let checkpoints = Checkpoints::new(&Store::new());
+    /// checkpoints.add_checkpoint_ids_listener(|_| {});
+    /// assert_eq!(checkpoints.get_listener_stats().checkpoint_ids, 1);
+    /// ```
     pub fn get_listener_stats(&self) -> CheckpointsListenerStats {
         CheckpointsListenerStats {
             checkpoint_ids: self.core.count(CHECKPOINT_IDS),

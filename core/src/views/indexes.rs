@@ -23,6 +23,15 @@ pub type SliceIdSorter = Arc<dyn Fn(&str, &str) -> Ordering + Send + Sync>;
 pub type RowIdSorter = Arc<dyn Fn(Option<&Cell>, Option<&Cell>, &str) -> Ordering + Send + Sync>;
 
 /// Listener counts of an [`Indexes`] (the fields of TinyBase's `getListenerStats`).
+///
+/// ```
+/// use tinystore_core::Store;
+/// use tinystore_core::views::{Indexes, IndexesListenerStats};
+/// let indexes = Indexes::new(&Store::new());
+/// indexes.add_slice_ids_listener(None, |_, _| {});
+/// let stats = indexes.get_listener_stats();
+/// assert_eq!(stats, IndexesListenerStats { slice_ids: 1, slice_row_ids: 0 });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IndexesListenerStats {
     /// Slice-ids listeners.
@@ -158,7 +167,18 @@ definable_handle! {
     /// ```
     Indexes,
     IndexDef,
-    get_index_ids
+    get_index_ids;
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::Indexes;
+    /// let store = Store::new();
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("all", "pets", None, None, None, None);
+    /// assert!(Indexes::new(&store).has_index("all"));
+    /// // Once every handle is dropped, the next call makes a new, empty one.
+    /// drop(indexes);
+    /// assert!(!Indexes::new(&store).has_index("all"));
+    /// ```
 }
 
 /// The [`Indexes`] of `store` (TinyBase's `createIndexes`, memoized per store as
@@ -237,6 +257,18 @@ impl Indexes {
 
     /// Removes an index definition and its store listeners (unknown ids: no-op, but the
     /// index-ids listeners are called, as in TinyBase).
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
+    /// indexes.del_index_definition("bySpecies");
+    /// assert!(!indexes.has_index("bySpecies"));
+    /// assert!(indexes.get_slice_ids("bySpecies").is_empty());
+    /// ```
     pub fn del_index_definition(&self, index_id: &str) -> &Self {
         let removed = self.core.undefine(index_id);
         self.fire(&[Event::IndexIds]);
@@ -257,21 +289,60 @@ impl Indexes {
 
     /// Removes every definition and the store listeners (TinyBase's `destroy`: index-ids
     /// listeners are called once per definition). The object stays usable.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Indexes;
+    /// let indexes = Indexes::new(&Store::new());
+    /// indexes.set_index_definition("a", "pets", None, None, None, None);
+    /// indexes.set_index_definition("b", "pets", None, None, None, None);
+    /// indexes.destroy();
+    /// assert!(indexes.get_index_ids().is_empty());
+    /// ```
     pub fn destroy(&self) {
         self.core.destroy(|_| self.fire(&[Event::IndexIds]));
     }
 
     /// The ids of the defined indexes, in definition order.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Indexes;
+    /// let indexes = Indexes::new(&Store::new());
+    /// indexes.set_index_definition("b", "pets", None, None, None, None);
+    /// indexes.set_index_definition("a", "pets", None, None, None, None);
+    /// assert_eq!(indexes.get_index_ids(), ["b", "a"]);
+    /// ```
     pub fn get_index_ids(&self) -> Vec<String> {
         self.core.state.lock().ids()
     }
 
     /// Whether an index is defined.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Indexes;
+    /// let indexes = Indexes::new(&Store::new());
+    /// indexes.set_index_definition("all", "pets", None, None, None, None);
+    /// assert!(indexes.has_index("all"));
+    /// assert!(!indexes.has_index("none"));
+    /// ```
     pub fn has_index(&self, index_id: &str) -> bool {
         self.core.with_def(index_id, |_| ()).is_some()
     }
 
     /// Whether an index has a slice.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
+    /// assert!(indexes.has_slice("bySpecies", "dog"));
+    /// assert!(!indexes.has_slice("bySpecies", "cat"));
+    /// ```
     pub fn has_slice(&self, index_id: &str, slice_id: &str) -> bool {
         self.core
             .with_def(index_id, |d| d.slices.contains_key(slice_id))
@@ -279,11 +350,32 @@ impl Indexes {
     }
 
     /// The table an index is over.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Indexes;
+    /// let indexes = Indexes::new(&Store::new());
+    /// indexes.set_index_definition("all", "pets", None, None, None, None);
+    /// assert_eq!(indexes.get_table_id("all").as_deref(), Some("pets"));
+    /// assert_eq!(indexes.get_table_id("none"), None);
+    /// ```
     pub fn get_table_id(&self, index_id: &str) -> Option<String> {
         self.core.table_id(index_id)
     }
 
     /// The slice ids of an index, in order (empty for an unknown index).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Indexes, SliceIdSorter, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "felix", "species", "cat");
+    /// let indexes = Indexes::new(&store);
+    /// let by_name: SliceIdSorter = Arc::new(|a, b| a.cmp(b));
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, Some(by_name), None);
+    /// assert_eq!(indexes.get_slice_ids("bySpecies"), ["cat", "dog"]);
+    /// ```
     pub fn get_slice_ids(&self, index_id: &str) -> Vec<String> {
         self.core
             .with_def(index_id, |d| {
@@ -293,6 +385,17 @@ impl Indexes {
     }
 
     /// The row ids of a slice, in order (empty for an unknown index or slice).
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "rex", "species", "dog");
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
+    /// assert_eq!(indexes.get_slice_row_ids("bySpecies", "dog"), ["fido", "rex"]);
+    /// assert!(indexes.get_slice_row_ids("bySpecies", "cat").is_empty());
+    /// ```
     pub fn get_slice_row_ids(&self, index_id: &str, slice_id: &str) -> Vec<String> {
         self.core
             .with_def(index_id, |d| {
@@ -305,6 +408,17 @@ impl Indexes {
     }
 
     /// Calls `f(index_id)` for each index.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Indexes;
+    /// let indexes = Indexes::new(&Store::new());
+    /// indexes.set_index_definition("a", "pets", None, None, None, None);
+    /// indexes.set_index_definition("b", "pets", None, None, None, None);
+    /// let mut ids = Vec::new();
+    /// indexes.for_each_index(|id| ids.push(id.to_string()));
+    /// assert_eq!(ids, ["a", "b"]);
+    /// ```
     pub fn for_each_index(&self, mut f: impl FnMut(&str)) {
         for id in self.get_index_ids() {
             f(&id);
@@ -312,6 +426,18 @@ impl Indexes {
     }
 
     /// Calls `f(slice_id, row_ids)` for each slice of an index.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "felix", "species", "cat");
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
+    /// let mut slices = Vec::new();
+    /// indexes.for_each_slice("bySpecies", |slice, rows| slices.push(format!("{slice}: {}", rows.join(","))));
+    /// assert_eq!(slices, ["dog: fido", "cat: felix"]);
+    /// ```
     pub fn for_each_slice(&self, index_id: &str, mut f: impl FnMut(&str, &[String])) {
         for slice in self.get_slice_ids(index_id) {
             let rows = self.get_slice_row_ids(index_id, &slice);
@@ -320,11 +446,36 @@ impl Indexes {
     }
 
     /// Listens to the index ids (`f(indexes)`), called when an index is added or removed.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Indexes;
+    /// let indexes = Indexes::new(&Store::new());
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// indexes.add_index_ids_listener(move |indexes| s.lock().unwrap().push(indexes.get_index_ids()));
+    /// indexes.set_index_definition("all", "pets", None, None, None, None);
+    /// assert_eq!(*seen.lock().unwrap(), [["all"]]);
+    /// ```
     pub fn add_index_ids_listener(&self, f: impl FnMut(&Indexes) + Send + 'static) -> ListenerId {
         self.add(INDEX_IDS, vec![], Callback::Ids(Box::new(f)))
     }
 
     /// Listens to whether an index (`None`: any) exists: `f(indexes, index_id, has_index)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Indexes;
+    /// let indexes = Indexes::new(&Store::new());
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// indexes.add_has_index_listener(None, move |_, id, has| s.lock().unwrap().push((id.to_string(), has)));
+    /// indexes.set_index_definition("all", "pets", None, None, None, None);
+    /// indexes.del_index_definition("all");
+    /// assert_eq!(*seen.lock().unwrap(), [("all".to_string(), true), ("all".to_string(), false)]);
+    /// ```
     pub fn add_has_index_listener(
         &self,
         index_id: Option<&str>,
@@ -338,6 +489,22 @@ impl Indexes {
     }
 
     /// Listens to the slice ids of an index (`None`: any): `f(indexes, index_id)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// indexes.add_slice_ids_listener(Some("bySpecies"), move |indexes, id| {
+    ///     s.lock().unwrap().push(indexes.get_slice_ids(id))
+    /// });
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// assert_eq!(*seen.lock().unwrap(), [["dog"]]);
+    /// ```
     pub fn add_slice_ids_listener(
         &self,
         index_id: Option<&str>,
@@ -351,6 +518,23 @@ impl Indexes {
     }
 
     /// Listens to whether a slice exists: `f(indexes, index_id, slice_id, has_slice)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// indexes.add_has_slice_listener(Some("bySpecies"), None, move |_, _, slice, has| {
+    ///     s.lock().unwrap().push((slice.to_string(), has))
+    /// });
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// store.del_row("pets", "fido");
+    /// assert_eq!(*seen.lock().unwrap(), [("dog".to_string(), true), ("dog".to_string(), false)]);
+    /// ```
     pub fn add_has_slice_listener(
         &self,
         index_id: Option<&str>,
@@ -389,12 +573,29 @@ impl Indexes {
     }
 
     /// Removes a listener (unknown ids are ignored).
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Indexes;
+    /// let indexes = Indexes::new(&Store::new());
+    /// let id = indexes.add_slice_ids_listener(None, |_, _| {});
+    /// indexes.del_listener(id);
+    /// assert_eq!(indexes.get_listener_stats().slice_ids, 0);
+    /// ```
     pub fn del_listener(&self, id: ListenerId) -> &Self {
         self.core.listeners.lock().remove(id);
         self
     }
 
     /// Listener counts.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Indexes;
+    /// let indexes = Indexes::new(&Store::new());
+    /// indexes.add_slice_row_ids_listener(Some("bySpecies"), None, |_, _, _| {});
+    /// assert_eq!(indexes.get_listener_stats().slice_row_ids, 1);
+    /// ```
     pub fn get_listener_stats(&self) -> IndexesListenerStats {
         IndexesListenerStats {
             slice_ids: self.core.count(SLICE_IDS),

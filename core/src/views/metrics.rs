@@ -26,6 +26,23 @@ pub type AggregateReplaceFn = Arc<dyn Fn(f64, f64, f64, usize) -> Option<f64> + 
 /// A custom aggregate and its optional incremental hooks (TinyBase's `aggregate`,
 /// `aggregateAdd`, `aggregateRemove`, `aggregateReplace`). Without a hook for a kind of change,
 /// that change recomputes the whole aggregate.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tinystore_core::Store;
+/// use tinystore_core::views::{CustomAggregate, Metrics, Source};
+/// let store = Store::new();
+/// store.set_cell("pets", "fido", "price", 5).set_cell("pets", "felix", "price", 4);
+/// // The product, kept up to date on additions without a full pass.
+/// let product = CustomAggregate {
+///     add: Some(Arc::new(|metric: f64, added: f64, _: usize| Some(metric * added))),
+///     ..CustomAggregate::new(|numbers, _| Some(numbers.iter().product()))
+/// };
+/// let metrics = Metrics::new(&store);
+/// metrics.set_metric_definition("product", "pets", product.into(), Some(Source::cell("price")));
+/// store.set_cell("pets", "rex", "price", 2);
+/// assert_eq!(metrics.get_metric("product"), Some(40.0));
+/// ```
 #[derive(Clone)]
 pub struct CustomAggregate {
     /// The full aggregate.
@@ -50,6 +67,21 @@ impl fmt::Debug for CustomAggregate {
 
 impl CustomAggregate {
     /// A custom aggregate without incremental hooks.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Aggregate, CustomAggregate, Metrics, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "price", 5).set_cell("pets", "felix", "price", 4);
+    /// let range = CustomAggregate::new(|numbers, _| {
+    ///     let max = numbers.iter().copied().fold(f64::MIN, f64::max);
+    ///     let min = numbers.iter().copied().fold(f64::MAX, f64::min);
+    ///     Some(max - min)
+    /// });
+    /// let metrics = Metrics::new(&store);
+    /// metrics.set_metric_definition("range", "pets", Aggregate::Custom(range), Some(Source::cell("price")));
+    /// assert_eq!(metrics.get_metric("range"), Some(1.0));
+    /// ```
     pub fn new(aggregate: impl Fn(&[f64], usize) -> Option<f64> + Send + Sync + 'static) -> Self {
         CustomAggregate {
             aggregate: Arc::new(aggregate),
@@ -100,6 +132,12 @@ impl fmt::Debug for Aggregate {
 
 impl Aggregate {
     /// The aggregate named `sum`, `avg`, `min` or `max`.
+    ///
+    /// ```
+    /// use tinystore_core::views::{Aggregate, ViewError};
+    /// assert!(matches!(Aggregate::named("max"), Ok(Aggregate::Max)));
+    /// assert_eq!(Aggregate::named("median").unwrap_err(), ViewError::UnknownAggregate("median".into()));
+    /// ```
     pub fn named(name: &str) -> Result<Aggregate, ViewError> {
         match name {
             "sum" => Ok(Aggregate::Sum),
@@ -165,6 +203,14 @@ impl Aggregate {
 }
 
 /// Listener counts of a [`Metrics`] (the fields of TinyBase's `getListenerStats`).
+///
+/// ```
+/// use tinystore_core::Store;
+/// use tinystore_core::views::{Metrics, MetricsListenerStats};
+/// let metrics = Metrics::new(&Store::new());
+/// metrics.add_metric_listener(Some("total"), |_, _, _, _| {});
+/// assert_eq!(metrics.get_listener_stats(), MetricsListenerStats { metric: 1 });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MetricsListenerStats {
     /// Metric listeners.
@@ -264,7 +310,18 @@ definable_handle! {
     /// ```
     Metrics,
     MetricDef,
-    get_metric_ids
+    get_metric_ids;
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Aggregate, Metrics};
+    /// let store = Store::new();
+    /// let metrics = Metrics::new(&store);
+    /// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
+    /// assert_eq!(Metrics::new(&store).get_metric_ids(), ["count"]);
+    /// // Once every handle is dropped, the next call makes a new, empty one.
+    /// drop(metrics);
+    /// assert!(Metrics::new(&store).get_metric_ids().is_empty());
+    /// ```
 }
 
 /// The [`Metrics`] of `store` (TinyBase's `createMetrics`, memoized per store as
@@ -343,6 +400,18 @@ impl Metrics {
 
     /// Removes a metric definition. The metric-ids listeners are called even for an unknown
     /// id, as in TinyBase.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Aggregate, Metrics};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "price", 5);
+    /// let metrics = Metrics::new(&store);
+    /// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
+    /// metrics.del_metric_definition("count");
+    /// assert_eq!(metrics.get_metric("count"), None);
+    /// assert!(metrics.get_metric_ids().is_empty());
+    /// ```
     pub fn del_metric_definition(&self, metric_id: &str) -> &Self {
         self.core.undefine(metric_id);
         self.fire(&[Event::MetricIds]);
@@ -350,32 +419,96 @@ impl Metrics {
     }
 
     /// Removes every definition and the store listeners. The object stays usable.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Aggregate, Metrics};
+    /// let metrics = Metrics::new(&Store::new());
+    /// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
+    /// metrics.destroy();
+    /// assert!(metrics.get_metric_ids().is_empty());
+    /// ```
     pub fn destroy(&self) {
         self.core.destroy(|_| self.fire(&[Event::MetricIds]));
     }
 
     /// The ids of the defined metrics, in definition order.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Aggregate, Metrics};
+    /// let metrics = Metrics::new(&Store::new());
+    /// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
+    /// metrics.set_metric_definition("max", "pets", Aggregate::Max, None);
+    /// // Listed though neither has a value yet.
+    /// assert_eq!(metrics.get_metric_ids(), ["count", "max"]);
+    /// ```
     pub fn get_metric_ids(&self) -> Vec<String> {
         self.core.state.lock().ids()
     }
 
     /// Whether a metric has a value (TinyBase's `hasMetric`: a defined metric without numbers
     /// is `false`).
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Aggregate, Metrics};
+    /// let store = Store::new();
+    /// let metrics = Metrics::new(&store);
+    /// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
+    /// assert!(!metrics.has_metric("count"));
+    /// store.set_cell("pets", "fido", "price", 5);
+    /// assert!(metrics.has_metric("count"));
+    /// ```
     pub fn has_metric(&self, metric_id: &str) -> bool {
         self.get_metric(metric_id).is_some()
     }
 
     /// The table a metric is over.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Aggregate, Metrics};
+    /// let metrics = Metrics::new(&Store::new());
+    /// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
+    /// assert_eq!(metrics.get_table_id("count").as_deref(), Some("pets"));
+    /// assert_eq!(metrics.get_table_id("unknown"), None);
+    /// ```
     pub fn get_table_id(&self, metric_id: &str) -> Option<String> {
         self.core.table_id(metric_id)
     }
 
     /// The metric's value (`None`: unknown metric or no numbers).
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Aggregate, Metrics, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "price", 5).set_cell("pets", "felix", "price", 4);
+    /// let metrics = Metrics::new(&store);
+    /// metrics.set_metric_definition("cheapest", "pets", Aggregate::Min, Some(Source::cell("price")));
+    /// assert_eq!(metrics.get_metric("cheapest"), Some(4.0));
+    /// assert_eq!(metrics.get_metric("unknown"), None);
+    /// ```
     pub fn get_metric(&self, metric_id: &str) -> Option<f64> {
         self.core.with_def(metric_id, |d| d.metric).flatten()
     }
 
     /// Calls `f(metric_id, metric)` for each metric that has a value (as TinyBase).
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Aggregate, Metrics, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "price", 5);
+    /// let metrics = Metrics::new(&store);
+    /// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
+    /// // No row of "owners": this metric has no value and is skipped.
+    /// metrics.set_metric_definition("owners", "owners", Aggregate::Sum, None);
+    /// let mut seen = Vec::new();
+    /// metrics.for_each_metric(|id, metric| seen.push((id.to_string(), metric)));
+    /// assert_eq!(seen, [("count".to_string(), 1.0)]);
+    /// ```
     pub fn for_each_metric(&self, mut f: impl FnMut(&str, f64)) {
         for id in self.get_metric_ids() {
             if let Some(metric) = self.get_metric(&id) {
@@ -385,6 +518,18 @@ impl Metrics {
     }
 
     /// Listens to the metric ids: `f(metrics)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Aggregate, Metrics};
+    /// let metrics = Metrics::new(&Store::new());
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// metrics.add_metric_ids_listener(move |metrics| s.lock().unwrap().push(metrics.get_metric_ids()));
+    /// metrics.set_metric_definition("count", "pets", Aggregate::Sum, None);
+    /// assert_eq!(*seen.lock().unwrap(), [["count"]]);
+    /// ```
     pub fn add_metric_ids_listener(&self, f: impl FnMut(&Metrics) + Send + 'static) -> ListenerId {
         self.core
             .add_listener(METRIC_IDS, vec![], Callback::Ids(Box::new(f)))
@@ -416,12 +561,29 @@ impl Metrics {
     }
 
     /// Removes a listener (unknown ids are ignored).
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Metrics;
+    /// let metrics = Metrics::new(&Store::new());
+    /// let id = metrics.add_metric_listener(None, |_, _, _, _| {});
+    /// metrics.del_listener(id);
+    /// assert_eq!(metrics.get_listener_stats().metric, 0);
+    /// ```
     pub fn del_listener(&self, id: ListenerId) -> &Self {
         self.core.listeners.lock().remove(id);
         self
     }
 
     /// Listener counts.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Metrics;
+    /// let metrics = Metrics::new(&Store::new());
+    /// metrics.add_metric_listener(None, |_, _, _, _| {});
+    /// assert_eq!(metrics.get_listener_stats().metric, 1);
+    /// ```
     pub fn get_listener_stats(&self) -> MetricsListenerStats {
         MetricsListenerStats {
             metric: self.core.count(METRIC),

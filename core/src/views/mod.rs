@@ -107,11 +107,33 @@ pub enum Source<T> {
 
 impl<T> Source<T> {
     /// A cell id source.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// let indexes = Indexes::new(&store);
+    /// indexes.set_index_definition("bySpecies", "pets", Some(Source::cell("species")), None, None, None);
+    /// assert_eq!(indexes.get_slice_ids("bySpecies"), ["dog"]);
+    /// ```
     pub fn cell(cell_id: impl Into<String>) -> Self {
         Source::Cell(cell_id.into())
     }
 
     /// A function source.
+    ///
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Indexes, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "legs", 4).set_cell("pets", "tweety", "legs", 2);
+    /// let indexes = Indexes::new(&store);
+    /// // Slice by a value computed from the row, here its first letter.
+    /// let initial = Source::func(|_get_cell, row_id: &str| vec![row_id[..1].to_uppercase()]);
+    /// indexes.set_index_definition("byInitial", "pets", Some(initial), None, None, None);
+    /// assert_eq!(indexes.get_slice_ids("byInitial"), ["F", "T"]);
+    /// ```
     pub fn func(f: impl Fn(&GetCell<'_>, &str) -> T + Send + Sync + 'static) -> Self {
         Source::Fn(Arc::new(f))
     }

@@ -17,6 +17,15 @@ use super::view::{Definition, Defs, Evaluate, ViewCore, definable_handle};
 use super::{Source, js_string};
 
 /// Listener counts of a [`Relationships`] (the fields of TinyBase's `getListenerStats`).
+///
+/// ```
+/// use tinystore_core::Store;
+/// use tinystore_core::views::{Relationships, RelationshipsListenerStats};
+/// let rels = Relationships::new(&Store::new());
+/// rels.add_remote_row_id_listener(None, None, |_, _, _| {});
+/// let stats = rels.get_listener_stats();
+/// assert_eq!(stats, RelationshipsListenerStats { remote_row_id: 1, local_row_ids: 0, linked_row_ids: 0 });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RelationshipsListenerStats {
     /// Remote-row-id listeners.
@@ -135,7 +144,18 @@ definable_handle! {
     /// ```
     Relationships,
     RelDef,
-    get_relationship_ids
+    get_relationship_ids;
+    /// ```
+    /// use tinystore_core::Store;
+    /// use tinystore_core::views::{Relationships, Source};
+    /// let store = Store::new();
+    /// let rels = Relationships::new(&store);
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// assert!(Relationships::new(&store).has_relationship("petSpecies"));
+    /// // Once every handle is dropped, the next call makes a new, empty one.
+    /// drop(rels);
+    /// assert!(!Relationships::new(&store).has_relationship("petSpecies"));
+    /// ```
 }
 
 /// The [`Relationships`] of `store` (TinyBase's `createRelationships`, memoized per
@@ -204,6 +224,18 @@ impl Relationships {
 
     /// Removes a relationship definition (its listeners stay registered). The
     /// relationship-ids listeners are called even for an unknown id, as in TinyBase.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// let rels = Relationships::new(&store);
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// rels.del_relationship_definition("petSpecies");
+    /// assert!(!rels.has_relationship("petSpecies"));
+    /// assert_eq!(rels.get_remote_row_id("petSpecies", "fido"), None);
+    /// ```
     pub fn del_relationship_definition(&self, relationship_id: &str) -> &Self {
         self.core.undefine(relationship_id);
         self.fire(&[Event::RelationshipIds]);
@@ -211,21 +243,58 @@ impl Relationships {
     }
 
     /// Removes every definition and the store listeners. The object stays usable.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let rels = Relationships::new(&Store::new());
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// rels.destroy();
+    /// assert!(rels.get_relationship_ids().is_empty());
+    /// ```
     pub fn destroy(&self) {
         self.core.destroy(|_| self.fire(&[Event::RelationshipIds]));
     }
 
     /// The ids of the defined relationships, in definition order.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let rels = Relationships::new(&Store::new());
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// rels.set_relationship_definition("petOwner", "pets", "owners", Source::cell("owner"));
+    /// assert_eq!(rels.get_relationship_ids(), ["petSpecies", "petOwner"]);
+    /// ```
     pub fn get_relationship_ids(&self) -> Vec<String> {
         self.core.state.lock().ids()
     }
 
     /// Whether a relationship is defined.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let rels = Relationships::new(&Store::new());
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// assert!(rels.has_relationship("petSpecies"));
+    /// assert!(!rels.has_relationship("petOwner"));
+    /// ```
     pub fn has_relationship(&self, relationship_id: &str) -> bool {
         self.core.with_def(relationship_id, |_| ()).is_some()
     }
 
     /// Calls `f(relationship_id)` for each relationship.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let rels = Relationships::new(&Store::new());
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// let mut ids = Vec::new();
+    /// rels.for_each_relationship(|id| ids.push(id.to_string()));
+    /// assert_eq!(ids, ["petSpecies"]);
+    /// ```
     pub fn for_each_relationship(&self, mut f: impl FnMut(&str)) {
         for id in self.get_relationship_ids() {
             f(&id);
@@ -233,17 +302,46 @@ impl Relationships {
     }
 
     /// The local table of a relationship.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let rels = Relationships::new(&Store::new());
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// assert_eq!(rels.get_local_table_id("petSpecies").as_deref(), Some("pets"));
+    /// assert_eq!(rels.get_local_table_id("unknown"), None);
+    /// ```
     pub fn get_local_table_id(&self, relationship_id: &str) -> Option<String> {
         self.core.table_id(relationship_id)
     }
 
     /// The remote table of a relationship.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let rels = Relationships::new(&Store::new());
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// assert_eq!(rels.get_remote_table_id("petSpecies").as_deref(), Some("species"));
+    /// ```
     pub fn get_remote_table_id(&self, relationship_id: &str) -> Option<String> {
         self.core
             .with_def(relationship_id, |d| d.remote_table_id.to_string())
     }
 
     /// The remote row a local row points at.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// let rels = Relationships::new(&store);
+    /// // The remote row need not exist.
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// assert_eq!(rels.get_remote_row_id("petSpecies", "fido").as_deref(), Some("dog"));
+    /// assert_eq!(rels.get_remote_row_id("petSpecies", "rex"), None);
+    /// ```
     pub fn get_remote_row_id(&self, relationship_id: &str, local_row_id: &str) -> Option<String> {
         self.core
             .with_def(relationship_id, |d| {
@@ -253,6 +351,16 @@ impl Relationships {
     }
 
     /// The local rows pointing at a remote row, in the order they started to.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "rex", "species", "dog").set_cell("pets", "fido", "species", "dog");
+    /// let rels = Relationships::new(&store);
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// assert_eq!(rels.get_local_row_ids("petSpecies", "dog"), ["rex", "fido"]);
+    /// ```
     pub fn get_local_row_ids(&self, relationship_id: &str, remote_row_id: &str) -> Vec<String> {
         self.core
             .with_def(relationship_id, |d| {
@@ -267,6 +375,17 @@ impl Relationships {
     /// The linked list from `first_row_id`: it, then the row it points at, and so on until a
     /// row points nowhere or back into the list. Only the first row when the local and remote
     /// tables differ or the relationship is unknown.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let store = Store::new();
+    /// store.set_cell("steps", "a", "next", "b").set_cell("steps", "b", "next", "a");
+    /// let rels = Relationships::new(&store);
+    /// rels.set_relationship_definition("order", "steps", "steps", Source::cell("next"));
+    /// // The walk stops where the list loops back.
+    /// assert_eq!(rels.get_linked_row_ids("order", "a"), ["a", "b"]);
+    /// ```
     pub fn get_linked_row_ids(&self, relationship_id: &str, first_row_id: &str) -> Vec<String> {
         let ids = self.core.with_def(relationship_id, |def| {
             match def.linked_rows.get(first_row_id) {
@@ -281,6 +400,18 @@ impl Relationships {
     }
 
     /// Listens to the relationship ids: `f(relationships)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let rels = Relationships::new(&Store::new());
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// rels.add_relationship_ids_listener(move |rels| s.lock().unwrap().push(rels.get_relationship_ids()));
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// assert_eq!(*seen.lock().unwrap(), [["petSpecies"]]);
+    /// ```
     pub fn add_relationship_ids_listener(
         &self,
         f: impl FnMut(&Relationships) + Send + 'static,
@@ -291,6 +422,22 @@ impl Relationships {
 
     /// Listens to a local row's remote row id (`None`: any):
     /// `f(relationships, relationship_id, local_row_id)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let store = Store::new();
+    /// let rels = Relationships::new(&store);
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// rels.add_remote_row_id_listener(Some("petSpecies"), None, move |rels, rel, row| {
+    ///     s.lock().unwrap().push(rels.get_remote_row_id(rel, row))
+    /// });
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// assert_eq!(*seen.lock().unwrap(), [Some("dog".to_string())]);
+    /// ```
     pub fn add_remote_row_id_listener(
         &self,
         relationship_id: Option<&str>,
@@ -302,6 +449,22 @@ impl Relationships {
 
     /// Listens to the local row ids of a remote row:
     /// `f(relationships, relationship_id, remote_row_id)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::{Relationships, Source};
+    /// let store = Store::new();
+    /// let rels = Relationships::new(&store);
+    /// rels.set_relationship_definition("petSpecies", "pets", "species", Source::cell("species"));
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// rels.add_local_row_ids_listener(Some("petSpecies"), Some("dog"), move |rels, rel, remote| {
+    ///     s.lock().unwrap().push(rels.get_local_row_ids(rel, remote))
+    /// });
+    /// store.set_cell("pets", "fido", "species", "dog");
+    /// assert_eq!(*seen.lock().unwrap(), [["fido"]]);
+    /// ```
     pub fn add_local_row_ids_listener(
         &self,
         relationship_id: Option<&str>,
@@ -363,6 +526,15 @@ impl Relationships {
 
     /// Removes a listener (unknown ids are ignored). As in TinyBase, this also drops the
     /// linked-rows cache entry named by the listener's path.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Relationships;
+    /// let rels = Relationships::new(&Store::new());
+    /// let id = rels.add_local_row_ids_listener(None, None, |_, _, _| {});
+    /// rels.del_listener(id);
+    /// assert_eq!(rels.get_listener_stats().local_row_ids, 0);
+    /// ```
     pub fn del_listener(&self, id: ListenerId) -> &Self {
         let removed = self.core.listeners.lock().remove(id);
         if let Some((kind, path)) = removed {
@@ -387,6 +559,14 @@ impl Relationships {
     }
 
     /// Listener counts.
+    ///
+    /// ```
+    /// # use tinystore_core::Store;
+    /// # use tinystore_core::views::Relationships;
+    /// let rels = Relationships::new(&Store::new());
+    /// rels.add_linked_row_ids_listener("order", "a", |_, _, _| {});
+    /// assert_eq!(rels.get_listener_stats().linked_row_ids, 1);
+    /// ```
     pub fn get_listener_stats(&self) -> RelationshipsListenerStats {
         RelationshipsListenerStats {
             remote_row_id: self.core.count(REMOTE_ROW_ID),

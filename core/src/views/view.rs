@@ -340,8 +340,10 @@ impl<D: Definition, C: Send + 'static> ViewCore<Defs<D>, C> {
 /// the handle `$handle { core: Arc<Core> }` over `type Core = ViewCore<Defs<$def>, Callback>`,
 /// `new`, `get_store`, `Debug` (listing the definition ids), and `fire_events`, which a store
 /// listener uses to call the view's listeners through the handle's `fire(&self, &[Event])`.
+/// The doc attributes after `$ids;` are `new`'s example (showing a definition of the handle's
+/// own kind).
 macro_rules! definable_handle {
-    ($(#[$meta:meta])* $handle:ident, $def:ty, $ids:ident) => {
+    ($(#[$meta:meta])* $handle:ident, $def:ty, $ids:ident; $(#[$new_meta:meta])*) => {
         type Core = ViewCore<Defs<$def>, Callback>;
 
         $(#[$meta])*
@@ -363,6 +365,8 @@ macro_rules! definable_handle {
             /// factory is: while any handle to the store's object is alive (a clone, or one
             /// returned by an earlier call), this returns it, definitions and listeners
             /// included; once all are dropped, a new one.
+            ///
+            $(#[$new_meta])*
             pub fn new(store: &Store) -> $handle {
                 let (core, _) = store
                     .memo()
@@ -371,6 +375,15 @@ macro_rules! definable_handle {
             }
 
             /// The store this object reads.
+            ///
+            /// ```
+            /// use tinystore_core::{Cell, Store};
+            #[doc = concat!("use tinystore_core::views::", stringify!($handle), ";")]
+            /// let store = Store::new();
+            #[doc = concat!("let view = ", stringify!($handle), "::new(&store);")]
+            /// view.get_store().set_value("open", true);
+            /// assert_eq!(store.get_value("open"), Some(Cell::from(true)));
+            /// ```
             pub fn get_store(&self) -> Store {
                 self.core.store.clone()
             }

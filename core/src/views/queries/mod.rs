@@ -36,6 +36,7 @@ mod engine;
 mod group;
 mod listeners;
 mod result_listeners;
+mod results;
 mod staged;
 #[cfg(test)]
 mod tests;
@@ -47,7 +48,7 @@ use std::sync::{Arc, Weak};
 use indexmap::IndexMap;
 use parking_lot::Mutex;
 
-use crate::content::{Row, Table};
+use crate::content::Row;
 use crate::store::{ListenerId, SortedRowIdsArgs, Store};
 use crate::types::Cell;
 
@@ -68,6 +69,18 @@ const PARAMS: &str = "_";
 /// The [`Queries`] of `store` (TinyBase's `createQueries`). A `&MergeableStore` derefs to its
 /// `&Store`. Memoized as in TinyBase: while any handle to a store's `Queries` is alive, this
 /// returns that one (with its definitions and listeners); once all are dropped, a new one.
+///
+/// ```
+/// use tinystore_core::{Store, create_queries};
+/// let store = Store::new();
+/// let queries = create_queries(&store);
+/// queries.set_query_definition("prices", "pets", |b| { b.select("price"); })?;
+/// assert!(create_queries(&store).has_query("prices"));
+/// // Once every handle is dropped, the next call makes a new, empty one.
+/// drop(queries);
+/// assert!(!create_queries(&store).has_query("prices"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn create_queries(store: &Store) -> Queries {
     Queries::new(store)
 }
@@ -77,6 +90,20 @@ pub fn create_queries(store: &Store) -> Queries {
 /// Calls that change definitions or params hold the queried store's lock, so they are ordered
 /// with its transactions. Query listeners run on the thread that finished the transaction that
 /// changed their result.
+///
+/// ```
+/// use tinystore_core::{Cell, Store, create_queries};
+/// let store = Store::new();
+/// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "fido", "price", 5);
+/// let queries = create_queries(&store);
+/// queries.set_query_definition("dogs", "pets", |b| {
+///     b.select("price");
+///     b.where_("species", "dog");
+/// })?;
+/// store.set_cell("pets", "rex", "species", "dog").set_cell("pets", "rex", "price", 3);
+/// assert_eq!(queries.get_result_cell("dogs", "rex", "price"), Some(Cell::from(3)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct Queries {
     inner: Arc<Inner>,
@@ -164,6 +191,14 @@ impl Queries {
     }
 
     /// The queried store.
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Store, create_queries};
+    /// let store = Store::new();
+    /// let queries = create_queries(&store);
+    /// queries.get_store().set_value("open", true);
+    /// assert_eq!(store.get_value("open"), Some(Cell::from(true)));
+    /// ```
     pub fn get_store(&self) -> &Store {
         &self.inner.store
     }
@@ -194,6 +229,20 @@ impl Queries {
     }
 
     /// [`set_query_definition`](Queries::set_query_definition) with initial param values.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, Row, Store, create_queries};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "felix", "species", "cat");
+    /// let queries = create_queries(&store);
+    /// let params: Row = [("species".to_string(), Cell::from("cat"))].into_iter().collect();
+    /// queries.set_query_definition_with_params("bySpecies", "pets", |b| {
+    ///     b.select("species");
+    ///     b.where_("species", b.param("species").unwrap_or(Cell::Null));
+    /// }, params)?;
+    /// assert_eq!(queries.get_result_row_ids("bySpecies"), ["felix"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_query_definition_with_params(
         &self,
         query_id: &str,
@@ -412,6 +461,18 @@ impl Queries {
     }
 
     /// Deletes a query definition and its result (TinyBase's `delQueryDefinition`).
+    ///
+    /// ```
+    /// # use tinystore_core::{Store, create_queries};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "price", 5);
+    /// let queries = create_queries(&store);
+    /// queries.set_query_definition("prices", "pets", |b| { b.select("price"); })?;
+    /// queries.del_query_definition("prices");
+    /// assert!(!queries.has_query("prices"));
+    /// assert!(queries.get_result_table("prices").is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn del_query_definition(&self, query_id: &str) -> &Self {
         let _lock = self.inner.store.lock();
         let entry = self.inner.shared.lock().queries.shift_remove(query_id);
@@ -428,6 +489,16 @@ impl Queries {
     }
 
     /// Deletes every definition (TinyBase's `destroy`).
+    ///
+    /// ```
+    /// # use tinystore_core::{Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.set_query_definition("a", "pets", |b| { b.select("price"); })?;
+    /// queries.set_query_definition("b", "pets", |b| { b.select("name"); })?;
+    /// queries.destroy();
+    /// assert!(queries.get_query_ids().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn destroy(&self) {
         for query_id in self.get_query_ids() {
             self.del_query_definition(&query_id);
@@ -435,11 +506,30 @@ impl Queries {
     }
 
     /// The defined query ids, in definition order.
+    ///
+    /// ```
+    /// # use tinystore_core::{Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.set_query_definition("b", "pets", |b| { b.select("price"); })?;
+    /// queries.set_query_definition("a", "pets", |b| { b.select("name"); })?;
+    /// assert_eq!(queries.get_query_ids(), ["b", "a"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_query_ids(&self) -> Vec<String> {
         self.inner.shared.lock().queries.keys().cloned().collect()
     }
 
     /// Calls `f` with each query id.
+    ///
+    /// ```
+    /// # use tinystore_core::{Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.set_query_definition("prices", "pets", |b| { b.select("price"); })?;
+    /// let mut ids = Vec::new();
+    /// queries.for_each_query(|id| ids.push(id.to_string()));
+    /// assert_eq!(ids, ["prices"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn for_each_query(&self, mut f: impl FnMut(&str)) {
         for id in self.get_query_ids() {
             f(&id);
@@ -447,11 +537,30 @@ impl Queries {
     }
 
     /// Whether a query is defined.
+    ///
+    /// ```
+    /// # use tinystore_core::{Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.set_query_definition("prices", "pets", |b| { b.select("price"); })?;
+    /// assert!(queries.has_query("prices"));
+    /// assert!(!queries.has_query("names"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_query(&self, query_id: &str) -> bool {
         self.inner.shared.lock().queries.contains_key(query_id)
     }
 
     /// The table (or, for a query on a query, the root query) a query reads.
+    ///
+    /// ```
+    /// # use tinystore_core::{Row, Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.set_query_definition("prices", "pets", |b| { b.select("price"); })?;
+    /// queries.set_query_definition_on_query("cheap", "prices", |b| { b.select("price"); }, Row::new())?;
+    /// assert_eq!(queries.get_table_id("prices").as_deref(), Some("pets"));
+    /// assert_eq!(queries.get_table_id("cheap").as_deref(), Some("prices"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_table_id(&self, query_id: &str) -> Option<String> {
         self.inner
             .shared
@@ -511,6 +620,21 @@ impl Queries {
     }
 
     /// Replaces a query's param values, re-running it (no-op for an undefined query).
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Row, Store, create_queries};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "felix", "species", "cat");
+    /// let queries = create_queries(&store);
+    /// queries.set_query_definition("bySpecies", "pets", |b| {
+    ///     b.select("species");
+    ///     b.where_("species", b.param("species").unwrap_or(Cell::Null));
+    /// })?;
+    /// let params: Row = [("species".to_string(), Cell::from("dog"))].into_iter().collect();
+    /// queries.set_param_values("bySpecies", &params);
+    /// assert_eq!(queries.get_result_row_ids("bySpecies"), ["fido"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_param_values(&self, query_id: &str, params: &Row) -> &Self {
         let _lock = self.inner.store.lock();
         if self.has_query(query_id) {
@@ -520,6 +644,20 @@ impl Queries {
     }
 
     /// Sets one param value, re-running the query (no-op for an undefined query).
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Store, create_queries};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "price", 5).set_cell("pets", "felix", "price", 4);
+    /// let queries = create_queries(&store);
+    /// queries.set_query_definition("atPrice", "pets", |b| {
+    ///     b.select("price");
+    ///     b.where_("price", b.param("price").unwrap_or(Cell::Null));
+    /// })?;
+    /// queries.set_param_value("atPrice", "price", 4);
+    /// assert_eq!(queries.get_result_row_ids("atPrice"), ["felix"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_param_value(&self, query_id: &str, param_id: &str, value: impl Into<Cell>) -> &Self {
         let _lock = self.inner.store.lock();
         if self.has_query(query_id) {
@@ -531,16 +669,51 @@ impl Queries {
     }
 
     /// A query's param values.
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+    /// queries.set_param_value("q", "min", 3).set_param_value("q", "max", 9);
+    /// let params = queries.get_param_values("q");
+    /// assert_eq!((params["min"].clone(), params["max"].clone()), (Cell::from(3), Cell::from(9)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_param_values(&self, query_id: &str) -> Row {
         self.inner.params.get_row(PARAMS, query_id)
     }
 
     /// One param value of a query.
+    ///
+    /// ```
+    /// # use tinystore_core::{Cell, Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+    /// queries.set_param_value("q", "min", 3);
+    /// assert_eq!(queries.get_param_value("q", "min"), Some(Cell::from(3)));
+    /// // Params of an undefined query are not kept.
+    /// queries.set_param_value("other", "min", 3);
+    /// assert_eq!(queries.get_param_value("other", "min"), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_param_value(&self, query_id: &str, param_id: &str) -> Option<Cell> {
         self.inner.params.get_cell(PARAMS, query_id, param_id)
     }
 
     /// Listens to a query's param values (`None`: any query): `(queries, queryId, paramValues)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::{Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// queries.add_param_values_listener(Some("q"), move |_, _, params| s.lock().unwrap().push(params.len()));
+    /// queries.set_param_value("q", "min", 3);
+    /// assert_eq!(*seen.lock().unwrap(), [1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_param_values_listener(
         &self,
         query_id: Option<&str>,
@@ -561,6 +734,21 @@ impl Queries {
     }
 
     /// Listens to one param value (`None`s: any): `(queries, queryId, paramId, value)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::{Cell, Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// queries.add_param_value_listener(Some("q"), None, move |_, _, param, value| {
+    ///     s.lock().unwrap().push((param.to_string(), value.cloned()))
+    /// });
+    /// queries.set_param_value("q", "min", 3);
+    /// assert_eq!(*seen.lock().unwrap(), [("min".to_string(), Some(Cell::from(3)))]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_param_value_listener(
         &self,
         query_id: Option<&str>,
@@ -582,80 +770,22 @@ impl Queries {
         QueryListenerId::Param(id.0)
     }
 
-    // ------------------------------------------------------------------ results
-
-    /// A query's result table.
-    pub fn get_result_table(&self, query_id: &str) -> Table {
-        self.result(query_id).get_table(query_id)
-    }
-    /// Whether a query's result has any row.
-    pub fn has_result_table(&self, query_id: &str) -> bool {
-        self.result(query_id).has_table(query_id)
-    }
-    /// The cell ids used in a query's result, in first-use order.
-    pub fn get_result_table_cell_ids(&self, query_id: &str) -> Vec<String> {
-        self.result(query_id).get_table_cell_ids(query_id)
-    }
-    /// How many rows a query's result has.
-    pub fn get_result_row_count(&self, query_id: &str) -> usize {
-        self.result(query_id).get_row_count(query_id)
-    }
-    /// A query's result row ids.
-    pub fn get_result_row_ids(&self, query_id: &str) -> Vec<String> {
-        self.result(query_id).get_row_ids(query_id)
-    }
-    /// A query's result row ids sorted by a cell (`None`: by id), sliced.
-    pub fn get_result_sorted_row_ids(
-        &self,
-        query_id: &str,
-        cell_id: Option<&str>,
-        descending: bool,
-        offset: usize,
-        limit: Option<usize>,
-    ) -> Vec<String> {
-        self.result(query_id)
-            .get_sorted_row_ids(&sorted_args(query_id, cell_id, descending, offset, limit))
-    }
-    /// One result row.
-    pub fn get_result_row(&self, query_id: &str, row_id: &str) -> Row {
-        self.result(query_id).get_row(query_id, row_id)
-    }
-    /// Whether a result row exists.
-    pub fn has_result_row(&self, query_id: &str, row_id: &str) -> bool {
-        self.result(query_id).has_row(query_id, row_id)
-    }
-    /// A result row's cell ids.
-    pub fn get_result_cell_ids(&self, query_id: &str, row_id: &str) -> Vec<String> {
-        self.result(query_id).get_cell_ids(query_id, row_id)
-    }
-    /// One result cell.
-    pub fn get_result_cell(&self, query_id: &str, row_id: &str, cell_id: &str) -> Option<Cell> {
-        self.result(query_id).get_cell(query_id, row_id, cell_id)
-    }
-    /// Whether a result cell exists.
-    pub fn has_result_cell(&self, query_id: &str, row_id: &str, cell_id: &str) -> bool {
-        self.result(query_id).has_cell(query_id, row_id, cell_id)
-    }
-    /// Calls `f` with each query that has a non-empty result.
-    pub fn for_each_result_table(&self, mut f: impl FnMut(&str)) {
-        for id in self.get_query_ids() {
-            if self.has_result_table(&id) {
-                f(&id);
-            }
-        }
-    }
-    /// Calls `f` with each result row id.
-    pub fn for_each_result_row(&self, query_id: &str, f: impl FnMut(&str)) {
-        self.result(query_id).for_each_row(query_id, f);
-    }
-    /// Calls `f` with each cell of a result row.
-    pub fn for_each_result_cell(&self, query_id: &str, row_id: &str, f: impl FnMut(&str, &Cell)) {
-        self.result(query_id).for_each_cell(query_id, row_id, f);
-    }
-
     // ------------------------------------------------------------------ listeners
 
     /// Listens to the query ids: `(queries)`, after a query is added or deleted.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::{Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// queries.add_query_ids_listener(move |queries| s.lock().unwrap().push(queries.get_query_ids()));
+    /// queries.set_query_definition("prices", "pets", |b| { b.select("price"); })?;
+    /// queries.del_query_definition("prices");
+    /// assert_eq!(*seen.lock().unwrap(), [vec!["prices".to_string()], vec![]]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_query_ids_listener(
         &self,
         listener: impl Fn(&Queries) + Send + Sync + 'static,
@@ -765,6 +895,14 @@ impl Queries {
     }
 
     /// Removes a listener (unknown ids are ignored).
+    ///
+    /// ```
+    /// # use tinystore_core::{Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// let id = queries.add_result_row_count_listener(None, |_, _, _| {});
+    /// queries.del_listener(id);
+    /// assert_eq!(queries.get_listener_stats().row_count, 0);
+    /// ```
     pub fn del_listener(&self, id: QueryListenerId) -> &Self {
         match id {
             QueryListenerId::Param(n) => {
@@ -794,6 +932,15 @@ impl Queries {
     }
 
     /// Listener counts per kind (TinyBase's `getListenerStats`).
+    ///
+    /// ```
+    /// # use tinystore_core::{Store, create_queries};
+    /// let queries = create_queries(&Store::new());
+    /// queries.add_result_row_listener(Some("q"), None, |_, _, _| {});
+    /// queries.add_param_value_listener(None, None, |_, _, _, _| {});
+    /// let stats = queries.get_listener_stats();
+    /// assert_eq!((stats.row, stats.param_value, stats.cell), (1, 1, 0));
+    /// ```
     pub fn get_listener_stats(&self) -> QueryListenerStats {
         let registry = self.inner.registry.lock();
         let params = self.inner.params.get_listener_stats();

@@ -95,28 +95,125 @@ impl Queries {
     );
     result_listener!(
         /// Listens to a result's cell ids: `(queries, queryId, idChanges)`.
+        ///
+        /// ```
+        /// use std::sync::{Arc, Mutex};
+        /// # use tinystore_core::{Store, create_queries};
+        /// let store = Store::new();
+        /// let queries = create_queries(&store);
+        /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+        /// let seen = Arc::new(Mutex::new(Vec::new()));
+        /// let s = seen.clone();
+        /// queries.add_result_table_cell_ids_listener(Some("q"), move |_, _, changes| {
+        ///     s.lock().unwrap().extend(changes.iter().map(|(id, change)| (id.to_string(), *change)))
+        /// });
+        /// store.set_cell("pets", "fido", "price", 5);
+        /// assert_eq!(*seen.lock().unwrap(), [("price".to_string(), 1)]);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         add_result_table_cell_ids_listener, Stat::TableCellIds, add_table_cell_ids_listener,
         (changes: &IdChanges)
     );
     result_listener!(
         /// Listens to a result's row count: `(queries, queryId, count)`.
+        ///
+        /// ```
+        /// use std::sync::{Arc, Mutex};
+        /// # use tinystore_core::{Store, create_queries};
+        /// let store = Store::new();
+        /// let queries = create_queries(&store);
+        /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+        /// let seen = Arc::new(Mutex::new(Vec::new()));
+        /// let s = seen.clone();
+        /// queries.add_result_row_count_listener(Some("q"), move |_, _, count| s.lock().unwrap().push(count));
+        /// store.set_cell("pets", "fido", "price", 5).set_cell("pets", "felix", "price", 4);
+        /// assert_eq!(*seen.lock().unwrap(), [1, 2]);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         add_result_row_count_listener, Stat::RowCount, add_row_count_listener, (count: usize)
     );
     result_listener!(
         /// Listens to a result's row ids: `(queries, queryId, idChanges)`.
+        ///
+        /// ```
+        /// use std::sync::{Arc, Mutex};
+        /// # use tinystore_core::{Store, create_queries};
+        /// let store = Store::new();
+        /// store.set_cell("pets", "fido", "price", 5);
+        /// let queries = create_queries(&store);
+        /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+        /// let seen = Arc::new(Mutex::new(Vec::new()));
+        /// let s = seen.clone();
+        /// queries.add_result_row_ids_listener(Some("q"), move |_, _, changes| {
+        ///     s.lock().unwrap().extend(changes.iter().map(|(id, change)| (id.to_string(), *change)))
+        /// });
+        /// store.del_row("pets", "fido");
+        /// assert_eq!(*seen.lock().unwrap(), [("fido".to_string(), -1)]);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         add_result_row_ids_listener, Stat::RowIds, add_row_ids_listener, (changes: &IdChanges)
     );
     result_listener!(
         /// Listens to result rows (`None`s: any): `(queries, queryId, rowId)`.
+        ///
+        /// ```
+        /// use std::sync::{Arc, Mutex};
+        /// # use tinystore_core::{Store, create_queries};
+        /// let store = Store::new();
+        /// let queries = create_queries(&store);
+        /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+        /// let seen = Arc::new(Mutex::new(Vec::new()));
+        /// let s = seen.clone();
+        /// queries.add_result_row_listener(Some("q"), None, move |_, _, row| s.lock().unwrap().push(row.to_string()));
+        /// // A change to an unselected cell leaves the result alone.
+        /// store.set_cell("pets", "fido", "price", 5).set_cell("pets", "fido", "color", "brown");
+        /// assert_eq!(*seen.lock().unwrap(), ["fido"]);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         row add_result_row_listener, Stat::Row, add_row_listener, ()
     );
     result_listener!(
         /// Listens to a result row's cell ids: `(queries, queryId, rowId, idChanges)`.
+        ///
+        /// ```
+        /// use std::sync::{Arc, Mutex};
+        /// # use tinystore_core::{Store, create_queries};
+        /// let store = Store::new();
+        /// store.set_cell("pets", "fido", "price", 5);
+        /// let queries = create_queries(&store);
+        /// queries.set_query_definition("q", "pets", |b| { b.select("price"); b.select("sold"); })?;
+        /// let seen = Arc::new(Mutex::new(Vec::new()));
+        /// let s = seen.clone();
+        /// queries.add_result_cell_ids_listener(Some("q"), Some("fido"), move |_, _, _, changes| {
+        ///     s.lock().unwrap().extend(changes.iter().map(|(id, change)| (id.to_string(), *change)))
+        /// });
+        /// store.set_cell("pets", "fido", "sold", true);
+        /// assert_eq!(*seen.lock().unwrap(), [("sold".to_string(), 1)]);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
         row add_result_cell_ids_listener, Stat::CellIds, add_cell_ids_listener, (changes: &IdChanges)
     );
 
     /// Listens to a result's sorted, sliced row ids:
     /// `(queries, queryId, cellId, descending, offset, limit, sortedRowIds)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::{Store, create_queries};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "price", 5).set_cell("pets", "felix", "price", 4);
+    /// let queries = create_queries(&store);
+    /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// // The cheapest pet, as it changes.
+    /// queries.add_result_sorted_row_ids_listener(Some("q"), Some("price"), false, 0, Some(1), move |_, _, _, _, _, _, ids| {
+    ///     s.lock().unwrap().push(ids.to_vec())
+    /// });
+    /// store.set_cell("pets", "rex", "price", 3);
+    /// assert_eq!(*seen.lock().unwrap(), [["rex"]]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[allow(clippy::type_complexity)]
     pub fn add_result_sorted_row_ids_listener(
         &self,
@@ -160,6 +257,23 @@ impl Queries {
     }
 
     /// Listens to result cells: `(queries, queryId, rowId, cellId, newCell, oldCell)`.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// # use tinystore_core::{Cell, Store, create_queries};
+    /// let store = Store::new();
+    /// store.set_cell("pets", "fido", "price", 5);
+    /// let queries = create_queries(&store);
+    /// queries.set_query_definition("q", "pets", |b| { b.select("price"); })?;
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let s = seen.clone();
+    /// queries.add_result_cell_listener(Some("q"), None, Some("price"), move |_, _, row, _, new, old| {
+    ///     s.lock().unwrap().push((row.to_string(), new.cloned(), old.cloned()))
+    /// });
+    /// store.set_cell("pets", "fido", "price", 6);
+    /// assert_eq!(*seen.lock().unwrap(), [("fido".to_string(), Some(Cell::from(6)), Some(Cell::from(5)))]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[allow(clippy::type_complexity)]
     pub fn add_result_cell_listener(
         &self,
