@@ -402,8 +402,9 @@ impl WsServer {
     /// ```no_run
     /// use tinystore_core::sync::server::{ServerConfig, WsServer};
     ///
-    /// let server = WsServer::start(ServerConfig::default())?;
-    /// assert_ne!(server.port(), 0);
+    /// let config = ServerConfig { max_connections: 1000, ..ServerConfig::default() };
+    /// let server = WsServer::start(config)?;
+    /// assert_eq!(server.port(), 8043); // `DEFAULT_ADDR`'s
     /// server.shutdown();
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -469,8 +470,10 @@ impl WsServer {
     /// ```no_run
     /// use tinystore_core::sync::server::{ServerConfig, WsServer};
     ///
-    /// let server = WsServer::start(ServerConfig::default())?;
-    /// let url = format!("ws://127.0.0.1:{}/petShop", server.port());
+    /// let addr = "127.0.0.1:0".parse()?;
+    /// let server = WsServer::start(ServerConfig { addr, ..ServerConfig::default() })?;
+    /// // Port 0: the OS picked a free one.
+    /// assert_ne!(server.port(), 0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn port(&self) -> u16 {

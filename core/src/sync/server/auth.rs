@@ -12,7 +12,7 @@ use std::sync::Arc;
 ///
 /// let auth = Arc::new(|req: &AuthRequest| match req.purpose {
 ///     AuthPurpose::Join if req.path.starts_with("public/") => AuthDecision::ReadOnly,
-///     _ => AuthDecision::Reject { status: 403, reason: format!("{} may not", req.client_id) },
+///     _ => AuthDecision::Reject { status: 403, reason: "public rooms only".into() },
 /// });
 /// let server = WsServer::start(ServerConfig { auth: Some(auth), ..ServerConfig::default() })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -123,7 +123,7 @@ impl AuthRequest {
 /// let auth = Arc::new(|req: &AuthRequest| {
 ///     if req.path == "announcements" {
 ///         AuthDecision::ReadOnly
-///     } else if req.query_param("token").is_some() {
+///     } else if req.query_param("token") == Some("s3cret") {
 ///         AuthDecision::Accept
 ///     } else {
 ///         AuthDecision::Reject { status: 401, reason: "a token is required".into() }

@@ -299,7 +299,6 @@ impl Synchronizer {
     /// let bus = LocalBus::new();
     /// let sync = bus.synchronizer(&MergeableStore::new(None));
     /// let weak = sync.downgrade();
-    /// sync.destroy();
     /// drop(sync);
     /// assert!(weak.upgrade().is_none());
     /// ```
@@ -669,6 +668,8 @@ impl Synchronizer {
     /// sb.start_sync_detached(None);
     /// let sa = bus.synchronizer(&a);
     /// sa.start_auto_save().stop_auto_save();
+    /// // Let the hash exchange that `start_auto_save` began finish first.
+    /// bus.flush();
     /// a.set_cell("pets", "fido", "legs", 4.0);
     /// bus.flush();
     /// assert!(!sa.is_auto_saving());
