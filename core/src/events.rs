@@ -29,6 +29,23 @@ use crate::store::{IdChanges, ListenerId, SortedRowIdsArgs, Store};
 use crate::types::Cell;
 
 /// What a listener listens to: its kind and ids (`None`: any id, TinyBase's wildcard).
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tinystore_core::Store;
+/// use tinystore_core::events::{Listen, add_listener};
+///
+/// let store = Store::new();
+/// let counts = Arc::new(Mutex::new(Vec::new()));
+/// let log = counts.clone();
+/// // `None`: the row count of every table.
+/// add_listener(&store, Listen::RowCount { table_id: None }, false, move |_, e| {
+///     log.lock().unwrap().push((e.table_id.unwrap().to_string(), e.count));
+/// });
+/// store.set_cell("pets", "fido", "legs", 4.0);
+/// store.set_cell("toys", "ball", "color", "red");
+/// assert_eq!(*counts.lock().unwrap(), [("pets".into(), 1), ("toys".into(), 1)]);
+/// ```
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
 pub enum Listen<'a> {
@@ -103,6 +120,26 @@ pub enum Listen<'a> {
 
 /// What a listener is told. Fields that do not apply to `kind` are `None`, `false`, `0` or
 /// empty; everything is borrowed for the duration of the call.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tinystore_core::{Cell, Store};
+/// use tinystore_core::events::{Listen, add_listener};
+///
+/// let store = Store::new();
+/// store.set_value("open", false);
+/// let seen = Arc::new(Mutex::new(None));
+/// let log = seen.clone();
+/// add_listener(&store, Listen::Value { value_id: Some("open") }, false, move |_, e| {
+///     // Borrowed for the call only: keep owned copies.
+///     let id = e.value_id.unwrap().to_string();
+///     *log.lock().unwrap() = Some((id, e.new.cloned(), e.old.cloned()));
+/// });
+/// store.set_value("open", true);
+/// let (id, new, old) = seen.lock().unwrap().clone().unwrap();
+/// assert_eq!(id, "open");
+/// assert_eq!((new, old), (Some(Cell::from(true)), Some(Cell::from(false))));
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct ListenerEvent<'a> {
     /// The kind of the listener (and so which fields are set).
@@ -135,6 +172,14 @@ pub struct ListenerEvent<'a> {
 
 impl<'a> ListenerEvent<'a> {
     /// An event of `kind` with no field set.
+    ///
+    /// ```
+    /// use tinystore_core::events::{ListenerEvent, ListenerKind};
+    /// let event = ListenerEvent::new(ListenerKind::Tables);
+    /// assert_eq!(event.kind, ListenerKind::Tables);
+    /// assert_eq!((event.table_id, event.has, event.count), (None, false, 0));
+    /// assert!(event.id_changes.is_empty() && event.ids.is_empty());
+    /// ```
     pub fn new(kind: ListenerKind) -> ListenerEvent<'a> {
         ListenerEvent {
             kind,
@@ -156,6 +201,13 @@ impl<'a> ListenerEvent<'a> {
 
 impl Listen<'_> {
     /// The kind of listener this registers.
+    ///
+    /// ```
+    /// use tinystore_core::events::{Listen, ListenerKind};
+    /// let listen = Listen::HasRow { table_id: Some("pets"), row_id: None };
+    /// assert_eq!(listen.kind(), ListenerKind::HasRow);
+    /// assert_eq!(listen.kind().code(), 10);
+    /// ```
     pub fn kind(&self) -> ListenerKind {
         use ListenerKind as K;
         match self {
@@ -275,6 +327,24 @@ impl<'a> ListenerEvent<'a> {
 /// transaction listeners) and returns its id for [`Store::del_listener`]. The listener runs as
 /// the store's typed listeners do (see `ARCHITECTURE.md`, "Threading and listener contract").
 /// This is the one place that maps kinds onto the store's typed `add_*_listener` methods.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use tinystore_core::Store;
+/// use tinystore_core::events::{Listen, add_listener};
+///
+/// let store = Store::new();
+/// let calls = Arc::new(AtomicUsize::new(0));
+/// let count = calls.clone();
+/// let id = add_listener(&store, Listen::Tables, false, move |_, _| {
+///     count.fetch_add(1, Ordering::SeqCst);
+/// });
+/// store.set_cell("pets", "fido", "legs", 4.0);
+/// store.del_listener(id);
+/// store.set_cell("pets", "fido", "legs", 3.0);
+/// assert_eq!(calls.load(Ordering::SeqCst), 1);
+/// ```
 pub fn add_listener(
     store: &Store,
     listen: Listen<'_>,

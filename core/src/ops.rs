@@ -22,6 +22,13 @@ use crate::store::Store;
 use crate::types::Cell;
 
 /// Why an op script could not be applied.
+///
+/// ```
+/// use tinystore_core::ops::{OpError, check_ops};
+/// let err = check_ops(&serde_json::json!([["setValue", "open", true], ["sleep", 10]]));
+/// assert_eq!(err, Err(OpError::Unsupported { index: 1, name: "sleep".into() }));
+/// assert_eq!(err.unwrap_err().to_string(), r#"op 1: unsupported op "sleep""#);
+/// ```
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OpError {
@@ -52,6 +59,15 @@ pub enum OpError {
 }
 
 /// Checks a whole script without applying anything: every op well formed and supported.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::ops::{OpError, check_ops};
+/// assert!(check_ops(&json!([["setCell", "pets", "fido", "legs", 4]])).is_ok());
+/// // `setCell` needs a table, row and cell id and a value.
+/// let short = check_ops(&json!([["setCell", "pets", "fido"]]));
+/// assert!(matches!(short, Err(OpError::Shape { index: 0, .. })));
+/// ```
 pub fn check_ops(ops: &Json) -> Result<(), OpError> {
     let list = ops.as_array().ok_or_else(|| OpError::Shape {
         index: 0,
@@ -139,6 +155,18 @@ fn check_op(index: usize, op: &Json, top: bool) -> Result<(), OpError> {
 
 /// Applies a checked script to a store, op by op (a `transaction` op as one transaction).
 /// The script is checked as a whole first, so a malformed script changes nothing.
+///
+/// ```
+/// use serde_json::json;
+/// use tinystore_core::{Store, ops::apply_ops};
+/// let store = Store::new();
+/// apply_ops(&store, &json!([["setRow", "pets", "fido", {"legs": 4}], ["delValues"]]))?;
+/// assert_eq!(store.get_json(), r#"[{"pets":{"fido":{"legs":4}}},{}]"#);
+/// // The second op is malformed, so the first is not applied either.
+/// assert!(apply_ops(&store, &json!([["delTables"], ["delRow", "pets"]])).is_err());
+/// assert!(store.has_tables());
+/// # Ok::<(), tinystore_core::ops::OpError>(())
+/// ```
 pub fn apply_ops(store: &Store, ops: &Json) -> Result<(), OpError> {
     check_ops(ops)?;
     for (index, op) in ops.as_array().into_iter().flatten().enumerate() {

@@ -68,6 +68,12 @@ impl Default for LocalBus {
 
 impl LocalBus {
     /// A bus with its delivery thread.
+    ///
+    /// ```
+    /// use tinystore_core::sync::LocalBus;
+    /// let bus = LocalBus::new();
+    /// assert!(bus.client_ids().is_empty());
+    /// ```
     pub fn new() -> LocalBus {
         let inner = Arc::new(BusInner {
             state: Mutex::new(BusState::default()),
@@ -86,11 +92,49 @@ impl LocalBus {
     }
 
     /// A synchronizer for `store` on this bus, with default options.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::LocalBus;
+    ///
+    /// let bus = LocalBus::new();
+    /// let (a, b) = (MergeableStore::new(None), MergeableStore::new(None));
+    /// a.set_value("open", true);
+    /// let sa = bus.synchronizer(&a);
+    /// sa.start_sync_detached(None);
+    /// // `a` is syncing, so it answers `b`'s pull and `start_sync` returns at once.
+    /// let sb = bus.synchronizer(&b);
+    /// sb.start_sync(None);
+    /// assert_eq!(b.get_value("open"), Some(true.into()));
+    /// ```
     pub fn synchronizer(&self, store: &MergeableStore) -> Synchronizer {
         self.synchronizer_with_options(store, SynchronizerOptions::default())
     }
 
     /// A synchronizer for `store` on this bus.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::synchronizer::{SyncError, SyncErrorKind};
+    /// use tinystore_core::sync::{LocalBus, SynchronizerOptions};
+    ///
+    /// let bus = LocalBus::new();
+    /// let errors = Arc::new(Mutex::new(Vec::new()));
+    /// let log = errors.clone();
+    /// let options = SynchronizerOptions {
+    ///     request_timeout: Some(Duration::from_millis(20)),
+    ///     on_ignored_error: Some(Arc::new(move |e: &SyncError| {
+    ///         log.lock().unwrap().push(e.kind());
+    ///     })),
+    ///     ..SynchronizerOptions::default()
+    /// };
+    /// let sync = bus.synchronizer_with_options(&MergeableStore::new(None), options);
+    /// // Alone on the bus, nobody answers: the pull gives up after 20 ms.
+    /// sync.load(None);
+    /// assert_eq!(*errors.lock().unwrap(), [SyncErrorKind::NoResponse]);
+    /// ```
     pub fn synchronizer_with_options(
         &self,
         store: &MergeableStore,
@@ -107,6 +151,21 @@ impl LocalBus {
     }
 
     /// The client ids of the synchronizers on the bus.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::LocalBus;
+    ///
+    /// let bus = LocalBus::new();
+    /// let store = MergeableStore::new(None);
+    /// let (s1, s2) = (bus.synchronizer(&store), bus.synchronizer(&store));
+    /// let ids = bus.client_ids();
+    /// assert_eq!(ids.len(), 2);
+    /// assert!(ids.iter().all(|id| id.len() == 16));
+    /// s1.destroy();
+    /// assert_eq!(bus.client_ids().len(), 1);
+    /// # drop(s2);
+    /// ```
     pub fn client_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = lock(&self.inner.state).members.keys().cloned().collect();
         ids.sort();
@@ -115,6 +174,21 @@ impl LocalBus {
 
     /// Waits until every message sent so far, and every message sent in reaction to them, has
     /// been delivered.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::LocalBus;
+    ///
+    /// let bus = LocalBus::new();
+    /// let (a, b) = (MergeableStore::new(None), MergeableStore::new(None));
+    /// let (sa, sb) = (bus.synchronizer(&a), bus.synchronizer(&b));
+    /// sa.start_sync_detached(None);
+    /// sb.start_sync_detached(None);
+    /// a.set_cell("pets", "fido", "legs", 4.0);
+    /// // Delivery is asynchronous: without the flush, `b` may not have the cell yet.
+    /// bus.flush();
+    /// assert_eq!(b.get_cell("pets", "fido", "legs"), Some(4.0.into()));
+    /// ```
     pub fn flush(&self) {
         let mut state = lock(&self.inner.state);
         while (!state.queue.is_empty() || state.in_flight > 0)

@@ -80,6 +80,25 @@ impl RoomPeer for StoreRoom {
 pub type RoomHook = Arc<dyn Fn(&str, &MergeableStore) + Send + Sync>;
 
 /// Options of [`sqlite_rooms`] and [`memory_rooms`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use tinystore_core::MergeableStore;
+/// use tinystore_core::sync::rooms::{DEFAULT_SAVE_INTERVAL, RoomOptions, memory_rooms};
+///
+/// let options = RoomOptions {
+///     // Each room's store is seeded before its first client is served.
+///     on_room: Some(Arc::new(|path: &str, store: &MergeableStore| {
+///         store.set_value("room", path);
+///     })),
+///     request_timeout: Duration::from_secs(5),
+///     ..RoomOptions::default()
+/// };
+/// assert_eq!(options.save_interval, DEFAULT_SAVE_INTERVAL);
+/// let factory = memory_rooms(options);
+/// # let _ = factory;
+/// ```
 #[derive(Clone)]
 pub struct RoomOptions {
     /// The room synchronizers' request timeout (TinyBase's server passes its own).
@@ -117,6 +136,18 @@ impl std::fmt::Debug for RoomOptions {
 /// A [`RoomPeerFactory`] whose rooms keep a MergeableStore in memory only (lost when the room's
 /// last client leaves): a server that also answers for the room, as TinyBase's server does with
 /// a no-op persister.
+///
+/// ```no_run
+/// use tinystore_core::sync::rooms::{RoomOptions, memory_rooms};
+/// use tinystore_core::sync::server::{ServerConfig, WsServer};
+///
+/// let server = WsServer::start(ServerConfig {
+///     peer_factory: Some(memory_rooms(RoomOptions::default())),
+///     ..ServerConfig::default()
+/// })?;
+/// // A client joining `ws://127.0.0.1:8043/petShop` now gets the room's content from `S`.
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn memory_rooms(options: RoomOptions) -> RoomPeerFactory {
     Arc::new(move |path: &str, sender: RoomSender| {
         let store = MergeableStore::new(None);
@@ -216,6 +247,16 @@ pub const POSTGRES_ROOM_POLL: Duration = Duration::from_secs(5);
 /// [`crate::persist::postgres::PostgresPersistence::merging`]); `docs/scale-out.md`.
 ///
 /// The database is connected to now: an unreachable one is an error here.
+///
+/// ```no_run
+/// use tinystore_core::sync::rooms::{RoomOptions, postgres_rooms};
+/// use tinystore_core::sync::server::{ServerConfig, WsServer};
+///
+/// let rooms = postgres_rooms("postgres://tinystore@localhost/rooms", RoomOptions::default())?;
+/// let config = ServerConfig { peer_factory: Some(rooms), ..ServerConfig::default() };
+/// let server = WsServer::start(config)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[cfg(feature = "postgres")]
 pub fn postgres_rooms(url: &str, options: RoomOptions) -> Result<RoomPeerFactory, PersistError> {
     let rooms = Arc::new(crate::persist::postgres::rooms::PostgresRooms::open(url)?);

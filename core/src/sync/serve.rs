@@ -29,6 +29,15 @@ use crate::persist::PersistError;
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 
 /// Where a server's rooms keep their content.
+///
+/// ```
+/// use tinystore_core::sync::serve::{Rooms, ServeOptions};
+///
+/// assert_eq!(ServeOptions::default().rooms, Rooms::Relay);
+/// assert_eq!(Rooms::from_db("rooms.sqlite"), Rooms::Sqlite("rooms.sqlite".into()));
+/// let options = ServeOptions { rooms: Rooms::Memory, ..ServeOptions::default() };
+/// # let _ = options;
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Rooms {
     /// No room stores: the server only relays between clients.
@@ -62,6 +71,16 @@ impl Rooms {
 }
 
 /// A certificate chain and its private key (PEM files) to serve `wss://` with.
+///
+/// ```
+/// use tinystore_core::sync::serve::{ServeError, ServeOptions, TlsFiles, serve};
+///
+/// let dir = std::env::temp_dir().join("tinystore-doc-no-such-certs");
+/// let tls = TlsFiles { cert: dir.join("cert.pem"), key: dir.join("key.pem") };
+/// // The files are read before anything listens: missing ones are an error at once.
+/// let refused = serve(ServeOptions { tls: Some(tls), ..ServeOptions::default() });
+/// assert!(matches!(refused, Err(ServeError::Tls(_))));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsFiles {
     /// The certificate chain, leaf first.
@@ -72,6 +91,22 @@ pub struct TlsFiles {
 
 /// How [`serve`] starts a server. `Default`: `127.0.0.1`, port 0, relay only, TinyBase's
 /// 1 s request timeout, 1 s room save interval, no limits beyond the server's defaults.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use tinystore_core::sync::serve::{Rooms, ServeOptions, serve};
+///
+/// let server = serve(ServeOptions {
+///     host: "localhost".into(),
+///     port: 8043,
+///     rooms: Rooms::Sqlite("rooms.sqlite".into()),
+///     auth_tokens: Some("tokens.json".into()),
+///     max_rooms: Some(1000),
+///     save_interval: Duration::from_millis(200),
+///     ..ServeOptions::default()
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct ServeOptions {
     /// An IP address or a host name (`localhost`; `[::1]` with or without brackets).
@@ -152,6 +187,14 @@ fn without_password(url: &str) -> String {
 }
 
 /// Why [`serve`] could not start a server.
+///
+/// ```
+/// use tinystore_core::sync::serve::{Rooms, ServeError, ServeOptions, serve};
+///
+/// let db = std::env::temp_dir().join("tinystore-doc-no-such-dir").join("rooms.sqlite");
+/// let refused = serve(ServeOptions { rooms: Rooms::Sqlite(db), ..ServeOptions::default() });
+/// assert!(matches!(refused, Err(ServeError::Database { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServeError {
@@ -209,6 +252,14 @@ impl Classify for ServeError {
 
 /// The first address `host` (an IP address or a host name; IPv6 with or without brackets,
 /// surrounding spaces ignored) and `port` resolve to.
+///
+/// ```
+/// use tinystore_core::sync::serve::resolve;
+///
+/// assert_eq!(resolve("127.0.0.1", 8043)?, "127.0.0.1:8043".parse()?);
+/// assert_eq!(resolve(" [::1] ", 8043)?, "[::1]:8043".parse()?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn resolve(host: &str, port: u16) -> Result<SocketAddr, ServeError> {
     let host = host.trim();
     let bare = host
@@ -240,6 +291,20 @@ fn both(tokens: AuthHook, hook: AuthHook) -> AuthHook {
 
 /// Starts a server with rooms as `options` say; it runs on threads of its own until
 /// [`WsServer::shutdown`] (which saves every persisted room).
+///
+/// ```no_run
+/// use tinystore_core::sync::serve::{Rooms, ServeOptions, serve};
+///
+/// let server = serve(ServeOptions {
+///     host: "0.0.0.0".into(),
+///     port: 8043,
+///     rooms: Rooms::from_db("rooms.sqlite"),
+///     ..ServeOptions::default()
+/// })?;
+/// println!("serving ws://0.0.0.0:{}/<room>", server.port());
+/// server.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
     let addr = resolve(&options.host, options.port)?;
     let tokens = options

@@ -54,6 +54,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
+mod auth;
+mod config;
 mod http;
 mod lifecycle;
 mod relay;
@@ -61,6 +63,8 @@ mod room_task;
 mod socket;
 mod stream;
 
+pub use auth::{AuthDecision, AuthHook, AuthPurpose, AuthRequest};
+pub use config::{ServerConfig, ServerError, ServerStats, TraceEvent, TraceHook};
 use http::*;
 use lifecycle::*;
 use relay::*;
@@ -118,6 +122,20 @@ const PEER_FRAGMENT_BYTES: usize = 1024 * 1024;
 /// `Some(id)` goes to that client only; `remainder` is an encoded message (`[requestId,message,body]`),
 /// relayed as `S\n<remainder>` (fragmented per the server's fragment size). Cheap to clone; never blocks;
 /// sending after the room stopped is a no-op.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tinystore_core::sync::server::{RoomPeerFactory, RoomSender, ServerConfig, WsServer};
+///
+/// // No room store, but every room starts by announcing empty content as client `S`.
+/// let factory: RoomPeerFactory = Arc::new(|_path: &str, sender: RoomSender| {
+///     sender.send(None, r#"["tx",2,[0,0]]"#.to_string());
+///     Ok(None)
+/// });
+/// let config = ServerConfig { peer_factory: Some(factory), ..ServerConfig::default() };
+/// let server = WsServer::start(config)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct RoomSender {
     inner: Arc<SenderInner>,
@@ -143,6 +161,21 @@ impl RoomSender {
     /// Relays `S\n<remainder>` to `to` (a client id of the room) or, for `None`, to every client
     /// of the room. Never blocks on I/O: payloads go to the clients' bounded queues (a client
     /// whose queue overflows is closed with 1013 `tinybase:15:socket`).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use tinystore_core::sync::protocol::{MessageType, encode_message};
+    /// use tinystore_core::sync::server::{RoomPeerFactory, RoomSender, ServerConfig, WsServer};
+    ///
+    /// let factory: RoomPeerFactory = Arc::new(|_path: &str, sender: RoomSender| {
+    ///     // To every client of the room: "S has content with these hashes".
+    ///     sender.send(None, encode_message(Some("tx"), MessageType::ContentHashes, "[0,0]"));
+    ///     Ok(None)
+    /// });
+    /// let config = ServerConfig { peer_factory: Some(factory), ..ServerConfig::default() };
+    /// let server = WsServer::start(config)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn send(&self, to: Option<&str>, remainder: String) {
         let Some(shared) = self.inner.shared.upgrade() else {
             return;
@@ -171,22 +204,98 @@ impl RoomSender {
     }
 
     /// The path (room) this sender sends into.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use tinystore_core::sync::server::{RoomPeerFactory, RoomSender, ServerConfig, WsServer};
+    ///
+    /// let factory: RoomPeerFactory = Arc::new(|path: &str, sender: RoomSender| {
+    ///     assert_eq!(sender.path(), path);
+    ///     println!("room {} started", sender.path());
+    ///     Ok(None)
+    /// });
+    /// let config = ServerConfig { peer_factory: Some(factory), ..ServerConfig::default() };
+    /// let server = WsServer::start(config)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &str {
         &self.inner.path
     }
 }
 
 /// The server-side participant of one room.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use tinystore_core::sync::protocol::Message;
+/// use tinystore_core::sync::server::RoomPeer;
+///
+/// /// Counts what the room's clients send to the server.
+/// #[derive(Default)]
+/// struct Counter(AtomicUsize);
+///
+/// impl RoomPeer for Counter {
+///     fn receive(&self, _from: &str, _message: Message) {
+///         self.0.fetch_add(1, Ordering::SeqCst);
+///     }
+///     fn stop(&self) {}
+/// }
+///
+/// let peer = Counter::default();
+/// peer.receive_text("client1", r#"["tx",2,[0,0]]"#);
+/// assert_eq!(peer.0.load(Ordering::SeqCst), 1);
+/// ```
 pub trait RoomPeer: Send + Sync + 'static {
     /// A validated message from client `from` addressed to "" or "S". Called on the blocking
     /// pool, one message at a time per room, in the order the server received them: it may
     /// block (apply, save), but a slow peer holds back its own room's inbox (bounded: senders
     /// past it are closed with 1013 `tinybase:15:server`).
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use tinystore_core::sync::protocol::{Message, MessageType, decode_message};
+    /// use tinystore_core::sync::server::RoomPeer;
+    ///
+    /// #[derive(Default)]
+    /// struct Log(Mutex<Vec<(String, MessageType)>>);
+    ///
+    /// impl RoomPeer for Log {
+    ///     fn receive(&self, from: &str, message: Message) {
+    ///         self.0.lock().unwrap().push((from.to_string(), message.message));
+    ///     }
+    ///     fn stop(&self) {}
+    /// }
+    ///
+    /// let log = Log::default();
+    /// log.receive("client1", decode_message(r#"["tx.abcd",1,""]"#).unwrap());
+    /// assert_eq!(*log.0.lock().unwrap(), [("client1".into(), MessageType::GetContentHashes)]);
+    /// ```
     fn receive(&self, from: &str, message: crate::sync::protocol::Message);
     /// The same message as its text (`[requestId,message,body]`), already validated. The
     /// server calls this one; the default decodes and calls [`RoomPeer::receive`]. A peer that
     /// can use the text directly (a synchronizer applying a ContentDiff) saves the parsed
     /// tree's memory, many times the text's size.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use tinystore_core::sync::protocol::Message;
+    /// use tinystore_core::sync::server::RoomPeer;
+    ///
+    /// #[derive(Default)]
+    /// struct Log(Mutex<Vec<Message>>);
+    ///
+    /// impl RoomPeer for Log {
+    ///     fn receive(&self, _from: &str, message: Message) {
+    ///         self.0.lock().unwrap().push(message);
+    ///     }
+    ///     fn stop(&self) {}
+    /// }
+    ///
+    /// let log = Log::default();
+    /// // The default decodes the text and calls `receive`.
+    /// log.receive_text("client1", r#"["tx",2,[1,2]]"#);
+    /// assert_eq!(log.0.lock().unwrap()[0].encode(), r#"["tx",2,[1,2]]"#);
+    /// ```
     fn receive_text(&self, from: &str, text: &str) {
         if let Some(message) = crate::sync::protocol::decode_message(text) {
             self.receive(from, message);
@@ -195,10 +304,52 @@ pub trait RoomPeer: Send + Sync + 'static {
     /// A ContentDiff whose changes the server read into their stamp tree while validating it
     /// (its text is not kept). The default hands its text, as TinyBase writes it, to
     /// [`RoomPeer::receive_text`]; a synchronizer applies the tree without another parse.
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use tinystore_core::sync::protocol::{ContentDiff, Message, MessageType};
+    /// use tinystore_core::sync::server::RoomPeer;
+    ///
+    /// #[derive(Default)]
+    /// struct Log(Mutex<Vec<MessageType>>);
+    ///
+    /// impl RoomPeer for Log {
+    ///     fn receive(&self, _from: &str, message: Message) {
+    ///         self.0.lock().unwrap().push(message.message);
+    ///     }
+    ///     fn stop(&self) {}
+    /// }
+    ///
+    /// let log = Log::default();
+    /// let text = r#"["tx",3,[[{}],[{"open":[true,"NjEtLV-----mmxrx"]}],1]]"#;
+    /// log.receive_changes("client1", ContentDiff::from_remainder(text).unwrap());
+    /// assert_eq!(*log.0.lock().unwrap(), [MessageType::ContentDiff]);
+    /// ```
     fn receive_changes(&self, from: &str, diff: crate::sync::protocol::ContentDiff) {
         self.receive_text(from, &diff.encode());
     }
     /// The room is being torn down (its last client left, or the server shuts down): save and stop. May block (called via spawn_blocking).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use tinystore_core::sync::protocol::Message;
+    /// use tinystore_core::sync::server::RoomPeer;
+    ///
+    /// #[derive(Default)]
+    /// struct Room { stopped: AtomicBool }
+    ///
+    /// impl RoomPeer for Room {
+    ///     fn receive(&self, _from: &str, _message: Message) {}
+    ///     fn stop(&self) {
+    ///         // A persisted room would save here.
+    ///         self.stopped.store(true, Ordering::SeqCst);
+    ///     }
+    /// }
+    ///
+    /// let room = Room::default();
+    /// room.stop();
+    /// assert!(room.stopped.load(Ordering::SeqCst));
+    /// ```
     fn stop(&self);
 }
 
@@ -214,200 +365,6 @@ pub type RoomPeerFactory = std::sync::Arc<
 /// Why a room's peer could not be made (the factory's error, kept with its cause).
 pub type RoomStartError = Box<dyn std::error::Error + Send + Sync>;
 
-/// What the [`AuthHook`] is asked about.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct AuthRequest {
-    /// What the client asks for.
-    pub purpose: AuthPurpose,
-    /// The request target as sent (path and query string), e.g. to read a `?token=` parameter,
-    /// which browsers' WebSockets can send where they cannot set headers.
-    pub url: String,
-    /// The room: the path id of a legacy socket, or the channel's path of a multiplexed one
-    /// (empty for [`AuthPurpose::Stats`]).
-    pub path: String,
-    /// The client id (the socket's `Sec-WebSocket-Key`).
-    pub client_id: String,
-    /// Every HTTP header of the upgrade request, names lowercased, in request order.
-    pub headers: Vec<(String, String)>,
-}
-
-/// What an [`AuthRequest`] asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AuthPurpose {
-    /// To join the room `path` (read-write or read-only, as the hook decides).
-    Join,
-    /// To read `GET /stats` (room paths and counts); `ReadOnly` suffices.
-    Stats,
-}
-
-impl AuthRequest {
-    /// The value of the query parameter `name` in [`AuthRequest::url`] (not percent-decoded;
-    /// tokens are expected to be URL-safe).
-    pub fn query_param(&self, name: &str) -> Option<&str> {
-        let query = self.url.split_once('?')?.1;
-        let query = query.split('#').next().unwrap_or("");
-        query
-            .split('&')
-            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v)
-    }
-
-    /// The first header named `name` (give it lowercased).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// The [`AuthHook`]'s answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AuthDecision {
-    /// Full access.
-    Accept,
-    /// The client may read: its ContentHashes, ContentDiffs and diff Responses are dropped,
-    /// its requests are relayed.
-    ReadOnly,
-    /// No access: a legacy upgrade is answered with this HTTP status (400–599, else 403) and
-    /// reason as the body; a multiplexed Subscribe closes the socket with 1008 and the reason.
-    Reject {
-        /// The HTTP status.
-        status: u16,
-        /// Why (sent to the client).
-        reason: String,
-    },
-}
-
-/// Decides who may join which room. Runs on a blocking-capable thread (it may look things up);
-/// a panic counts as a rejection with status 500.
-pub type AuthHook = Arc<dyn Fn(&AuthRequest) -> AuthDecision + Send + Sync>;
-
-/// How to run a [`WsServer`].
-#[derive(Clone)]
-pub struct ServerConfig {
-    /// Where to listen (port 0: the OS picks one; see [`WsServer::port`]). Default
-    /// [`DEFAULT_ADDR`].
-    pub addr: SocketAddr,
-    /// TinyBase's `requestTimeoutSeconds`: incomplete fragments expire after it, and payloads
-    /// buffered while a room starts close their senders after ten times it. Default 1 s.
-    pub request_timeout: Duration,
-    /// Splits the room peers' outgoing messages into fragments of this many bytes (TinyBase's
-    /// `fragmentSize`); `None` sends them whole.
-    pub fragment_size: Option<usize>,
-    /// Makes each room's server-side participant; `None`: every room is a pure relay.
-    pub peer_factory: Option<RoomPeerFactory>,
-    /// Authorizes clients; `None` accepts everyone.
-    pub auth: Option<AuthHook>,
-    /// Most simultaneous TCP connections; more are answered `503`. Default 10,000.
-    pub max_connections: usize,
-    /// Observes every socket's opening, text frames and closing (for traces such as the CLI's
-    /// `--trace`). Called on server tasks: keep it quick.
-    pub on_trace: Option<TraceHook>,
-    /// Most rooms open at once; a client that would start one more is refused (HTTP 503 for a
-    /// legacy socket, close 1013 `tinybase:15:rooms` for a multiplexed Subscribe). `None`: no
-    /// limit.
-    pub max_rooms: Option<usize>,
-    /// Serves `wss://` (and `https://` for `/health`, `/stats`) with this certificate.
-    pub tls: Option<TlsIdentity>,
-}
-
-/// What a [`TraceHook`] observes; `conn` numbers sockets in accept order.
-#[derive(Clone, Copy, Debug)]
-#[non_exhaustive]
-pub enum TraceEvent<'a> {
-    /// A WebSocket was accepted.
-    Open {
-        /// The socket.
-        conn: u64,
-        /// The request URL.
-        url: &'a str,
-        /// The negotiated subprotocol (`""` for none).
-        protocol: &'a str,
-        /// The `Sec-WebSocket-Key` (the client id).
-        key: &'a str,
-    },
-    /// A text frame, exactly as received (`sent == false`) or sent.
-    Frame {
-        /// The socket.
-        conn: u64,
-        /// Whether the server sent it.
-        sent: bool,
-        /// The frame's text.
-        data: &'a str,
-    },
-    /// The socket ended.
-    Close {
-        /// The socket.
-        conn: u64,
-    },
-}
-
-/// Observes sockets and frames; see [`ServerConfig::on_trace`].
-pub type TraceHook = Arc<dyn Fn(TraceEvent<'_>) + Send + Sync>;
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            addr: DEFAULT_ADDR.parse().expect("valid default address"),
-            request_timeout: Duration::from_secs(1),
-            fragment_size: None,
-            peer_factory: None,
-            auth: None,
-            max_connections: 10_000,
-            on_trace: None,
-            max_rooms: None,
-            tls: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("addr", &self.addr)
-            .field("request_timeout", &self.request_timeout)
-            .field("fragment_size", &self.fragment_size)
-            .field("peer_factory", &self.peer_factory.is_some())
-            .field("auth", &self.auth.is_some())
-            .field("max_connections", &self.max_connections)
-            .field("on_trace", &self.on_trace.is_some())
-            .field("max_rooms", &self.max_rooms)
-            .field("tls", &self.tls.is_some())
-            .finish()
-    }
-}
-
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServerError {
-    /// The tokio runtime could not be created.
-    #[error("cannot create the server runtime: {0}")]
-    Runtime(#[source] io::Error),
-    /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The OS error.
-        #[source]
-        source: io::Error,
-    },
-}
-
-/// TinyBase's `getStats()`: how many paths (rooms) and clients there are.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ServerStats {
-    /// Rooms.
-    pub paths: usize,
-    /// Clients, summed over rooms (a multiplexed socket counts once per channel).
-    pub clients: usize,
-}
-
 /// Identifies a listener for [`WsServer::del_listener`].
 pub type ServerListenerId = u64;
 
@@ -415,6 +372,15 @@ type PathListener = Arc<dyn Fn(&str, bool) + Send + Sync>;
 type ClientListener = Arc<dyn Fn(&str, &str, bool) + Send + Sync>;
 
 /// A running sync server. Dropping it shuts it down (bounded wait).
+///
+/// ```no_run
+/// use tinystore_core::sync::server::{ServerConfig, WsServer};
+///
+/// let server = WsServer::start(ServerConfig::default())?;
+/// println!("ws://127.0.0.1:{}/<room>", server.port());
+/// drop(server); // closes every client and stops every room
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct WsServer {
     shared: Arc<Shared>,
     runtime: Option<tokio::runtime::Runtime>,
@@ -432,6 +398,16 @@ impl std::fmt::Debug for WsServer {
 
 impl WsServer {
     /// Binds `config.addr` and starts serving on a runtime of its own (two worker threads).
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let config = ServerConfig { max_connections: 1000, ..ServerConfig::default() };
+    /// let server = WsServer::start(config)?;
+    /// assert_eq!(server.port(), 8043); // `DEFAULT_ADDR`'s
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn start(config: ServerConfig) -> Result<WsServer, ServerError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -490,21 +466,59 @@ impl WsServer {
     }
 
     /// The bound port (the OS's choice when `addr` had port 0).
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let addr = "127.0.0.1:0".parse()?;
+    /// let server = WsServer::start(ServerConfig { addr, ..ServerConfig::default() })?;
+    /// // Port 0: the OS picked a free one.
+    /// assert_ne!(server.port(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn port(&self) -> u16 {
         self.local_addr.port()
     }
 
     /// The bound address.
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let server = WsServer::start(ServerConfig::default())?;
+    /// assert!(server.local_addr().ip().is_loopback());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// The paths that have clients, in the order their rooms started.
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let server = WsServer::start(ServerConfig::default())?;
+    /// // No client has connected yet.
+    /// assert!(server.get_path_ids().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_path_ids(&self) -> Vec<String> {
         self.shared.state.lock().rooms.keys().cloned().collect()
     }
 
     /// The client ids of a path, in join order (empty for an unknown path).
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let server = WsServer::start(ServerConfig::default())?;
+    /// for path in server.get_path_ids() {
+    ///     println!("{path}: {:?}", server.get_client_ids(&path));
+    /// }
+    /// assert!(server.get_client_ids("nobody-here").is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_client_ids(&self, path: &str) -> Vec<String> {
         self.shared
             .state
@@ -516,6 +530,15 @@ impl WsServer {
     }
 
     /// How many rooms and clients there are.
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let server = WsServer::start(ServerConfig::default())?;
+    /// let stats = server.get_stats();
+    /// println!("{} clients in {} rooms", stats.clients, stats.paths);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_stats(&self) -> ServerStats {
         let st = self.shared.state.lock();
         ServerStats {
@@ -526,6 +549,16 @@ impl WsServer {
 
     /// Calls `listener(path, added)` when a room starts (`true`) or stops (`false`). Listeners
     /// run on server threads, in event order, with no server lock held.
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let server = WsServer::start(ServerConfig::default())?;
+    /// server.add_path_ids_listener(|path, added| {
+    ///     println!("room {path} {}", if added { "started" } else { "stopped" });
+    /// });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_path_ids_listener(
         &self,
         listener: impl Fn(&str, bool) + Send + Sync + 'static,
@@ -538,6 +571,16 @@ impl WsServer {
 
     /// Calls `listener(path, client_id, added)` when a client joins or leaves `path` (any path
     /// for `None`).
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let server = WsServer::start(ServerConfig::default())?;
+    /// server.add_client_ids_listener(Some("petShop"), |_path, client, added| {
+    ///     println!("client {client} {}", if added { "joined" } else { "left" });
+    /// });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_client_ids_listener(
         &self,
         path: Option<&str>,
@@ -551,6 +594,16 @@ impl WsServer {
     }
 
     /// Removes a listener; `false` if there was none with that id.
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let server = WsServer::start(ServerConfig::default())?;
+    /// let id = server.add_path_ids_listener(|path, _| println!("{path}"));
+    /// assert!(server.del_listener(id));
+    /// assert!(!server.del_listener(id));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn del_listener(&self, id: ServerListenerId) -> bool {
         let mut ls = self.shared.listeners.lock();
         let before = ls.paths.len() + ls.clients.len();
@@ -562,6 +615,16 @@ impl WsServer {
     /// Stops listening, closes every client (1001), stops every room peer and waits for their
     /// `stop()`, then returns. Idempotent. Blocks the calling thread; from async code prefer
     /// [`WsServer::shutdown_async`].
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let server = WsServer::start(ServerConfig::default())?;
+    /// server.shutdown();
+    /// server.shutdown(); // idempotent
+    /// assert_eq!(server.get_stats().clients, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shutdown(&self) {
         let (tx, rx) = std::sync::mpsc::channel();
         let shared = self.shared.clone();
@@ -573,6 +636,16 @@ impl WsServer {
     }
 
     /// [`WsServer::shutdown`] for async callers (on any runtime).
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = WsServer::start(ServerConfig::default())?;
+    /// server.shutdown_async().await;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn shutdown_async(&self) {
         let shared = self.shared.clone();
         let _ = self.shared.handle.spawn(shutdown_inner(shared)).await;

@@ -32,6 +32,15 @@ use super::server::{AuthDecision, AuthHook, AuthPurpose, AuthRequest};
 const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What one token may do.
+///
+/// ```
+/// use tinystore_core::sync::tokens::{Grant, TokenAuth};
+///
+/// let auth = TokenAuth::from_json(r#"{"tokens": {"viewer": {"rooms": ["*"]}}}"#)?;
+/// let grant = Grant { rooms: vec!["*".into()], write: false, stats: false };
+/// assert_eq!(auth.grant("viewer"), Some(&grant));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Grant {
     /// Room patterns: exact paths, or prefixes ending in `*`.
@@ -67,6 +76,16 @@ pub struct TokenAuth {
 }
 
 /// Why a token file could not be used.
+///
+/// ```
+/// use tinystore_core::sync::tokens::{TokenAuth, TokenFileError};
+///
+/// let admin = TokenAuth::from_json(r#"{"tokens": {"t1": {"access": "admin"}}}"#);
+/// assert!(matches!(admin, Err(TokenFileError::Invalid(_))));
+/// let file = std::env::temp_dir().join("tinystore-doc-no-such-tokens.json");
+/// let missing = TokenAuth::from_file(file);
+/// assert!(matches!(missing, Err(TokenFileError::Io { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TokenFileError {
@@ -106,6 +125,18 @@ struct GrantForm {
 
 impl TokenAuth {
     /// Reads a token file.
+    ///
+    /// ```
+    /// use tinystore_core::sync::tokens::TokenAuth;
+    ///
+    /// let name = format!("tinystore-doc-tokens-{}.json", std::process::id());
+    /// let file = std::env::temp_dir().join(name);
+    /// std::fs::write(&file, r#"{"tokens": {"ops": {"stats": true}}}"#)?;
+    /// let auth = TokenAuth::from_file(&file);
+    /// std::fs::remove_file(&file)?;
+    /// assert!(auth?.grant("ops").unwrap().stats);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_file(path: impl AsRef<Path>) -> Result<TokenAuth, TokenFileError> {
         use std::io::Read;
         let path = path.as_ref();
@@ -126,6 +157,16 @@ impl TokenAuth {
     }
 
     /// Parses a token file's text.
+    ///
+    /// ```
+    /// use tinystore_core::sync::tokens::TokenAuth;
+    ///
+    /// let text = r#"{"tokens": {"w": {"rooms": ["team/*"], "access": "read-write"}}}"#;
+    /// let grant = TokenAuth::from_json(text)?.grant("w").cloned().unwrap();
+    /// assert_eq!(grant.rooms, ["team/*"]);
+    /// assert!(grant.write && !grant.stats);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_json(text: &str) -> Result<TokenAuth, TokenFileError> {
         let form: FileForm =
             serde_json::from_str(text).map_err(|e| TokenFileError::Invalid(e.to_string()))?;
@@ -156,11 +197,36 @@ impl TokenAuth {
     }
 
     /// The grant of `token`, if it is known.
+    ///
+    /// ```
+    /// use tinystore_core::sync::tokens::TokenAuth;
+    ///
+    /// let auth = TokenAuth::from_json(r#"{"tokens": {"viewer": {"rooms": ["*"]}}}"#)?;
+    /// assert!(!auth.grant("viewer").unwrap().write);
+    /// assert!(auth.grant("intruder").is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn grant(&self, token: &str) -> Option<&Grant> {
         self.tokens.get(token)
     }
 
     /// The decision for one request.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use tinystore_core::sync::server::{AuthDecision, AuthHook, AuthRequest};
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    /// use tinystore_core::sync::tokens::TokenAuth;
+    ///
+    /// let tokens = TokenAuth::from_file("tokens.json")?;
+    /// // The lobby is open to everyone; other rooms need a token.
+    /// let auth: AuthHook = Arc::new(move |req: &AuthRequest| match req.path.as_str() {
+    ///     "lobby" => AuthDecision::ReadOnly,
+    ///     _ => tokens.decide(req),
+    /// });
+    /// let server = WsServer::start(ServerConfig { auth: Some(auth), ..ServerConfig::default() })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn decide(&self, request: &AuthRequest) -> AuthDecision {
         let presented = request
             .header("authorization")
@@ -189,6 +255,15 @@ impl TokenAuth {
     }
 
     /// This file as the server's [`AuthHook`].
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    /// use tinystore_core::sync::tokens::TokenAuth;
+    ///
+    /// let auth = TokenAuth::from_file("tokens.json")?.hook();
+    /// let server = WsServer::start(ServerConfig { auth: Some(auth), ..ServerConfig::default() })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn hook(self) -> AuthHook {
         let auth = Arc::new(self);
         Arc::new(move |request: &AuthRequest| auth.decide(request))

@@ -99,6 +99,21 @@ const CLOSE_NORMAL: u16 = 1000;
 // ---------------------------------------------------------------------------------- public API
 
 /// The state of a client's connection.
+///
+/// ```no_run
+/// use tinystore_core::MergeableStore;
+/// use tinystore_core::sync::SynchronizerOptions;
+/// use tinystore_core::sync::client::{ConnectionStatus, WsClientConfig, WsSynchronizer};
+///
+/// let store = MergeableStore::new(None);
+/// let url = "ws://127.0.0.1:8043/petShop".to_string();
+/// let config = WsClientConfig { url, ..WsClientConfig::default() };
+/// let client = WsSynchronizer::connect(&store, config, SynchronizerOptions::default())?;
+/// assert_eq!(client.connection_status(), ConnectionStatus::Connected);
+/// client.destroy();
+/// assert_eq!(client.connection_status(), ConnectionStatus::Disconnected);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectionStatus {
     /// Opening the socket (and, multiplexed, waiting for the Hello and Subscribe acks).
@@ -112,6 +127,23 @@ pub enum ConnectionStatus {
 /// When to retry a dropped connection: the n-th retry waits `initial_delay · 2ⁿ`, at most
 /// `max_delay`, each delay varied by ±`jitter` (a fraction) so that many clients of one server
 /// do not retry in step. The count starts over once a connection has stayed up for 5 s.
+///
+/// ```
+/// use std::time::Duration;
+/// use tinystore_core::sync::client::{ReconnectPolicy, WsClientConfig};
+///
+/// let policy = ReconnectPolicy {
+///     max_delay: Duration::from_secs(5),
+///     ..ReconnectPolicy::default()
+/// };
+/// assert_eq!(policy.initial_delay, Duration::from_millis(250));
+/// let config = WsClientConfig {
+///     url: "ws://127.0.0.1:8043/petShop".into(),
+///     reconnect: Some(policy),
+///     ..WsClientConfig::default()
+/// };
+/// # let _ = config;
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ReconnectPolicy {
     /// The delay before the first retry (250 ms by default).
@@ -151,6 +183,21 @@ impl ReconnectPolicy {
 }
 
 /// Whether a frame went out or came in.
+///
+/// ```
+/// use std::sync::Arc;
+/// use tinystore_core::sync::client::{FrameDirection, WsClientConfig};
+///
+/// let config = WsClientConfig {
+///     url: "ws://127.0.0.1:8043/petShop".into(),
+///     on_frame: Some(Arc::new(|direction: FrameDirection, frame: &str| match direction {
+///         FrameDirection::Send => eprintln!("> {frame}"),
+///         FrameDirection::Receive => eprintln!("< {frame}"),
+///     })),
+///     ..WsClientConfig::default()
+/// };
+/// # let _ = config;
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameDirection {
     /// Sent to the server.
@@ -165,6 +212,24 @@ pub type FrameHook = Arc<dyn Fn(FrameDirection, &str) + Send + Sync>;
 pub type ConnectionHook = Arc<dyn Fn(ConnectionStatus) + Send + Sync>;
 
 /// Where and how a [`WsSynchronizer`] connects.
+///
+/// ```no_run
+/// use tinystore_core::MergeableStore;
+/// use tinystore_core::sync::SynchronizerOptions;
+/// use tinystore_core::sync::client::{WsClientConfig, WsSynchronizer};
+///
+/// // Multiplexed: channel `petShop` on a server whose base path is `/sync`.
+/// let config = WsClientConfig {
+///     url: "wss://sync.example.com/sync".into(),
+///     fallback_urls: vec!["wss://sync2.example.com/sync".into()],
+///     channel: Some("petShop".into()),
+///     headers: vec![("Authorization".into(), "Bearer s3cret".into())],
+///     ..WsClientConfig::default()
+/// };
+/// let store = MergeableStore::new(None);
+/// let client = WsSynchronizer::connect(&store, config, SynchronizerOptions::default())?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct WsClientConfig {
     /// The server URL, `ws://` or `wss://`. Its path selects the room (legacy framing) or the
@@ -211,6 +276,19 @@ impl fmt::Debug for WsClientConfig {
 }
 
 /// Why a [`WsSynchronizer`] could not connect.
+///
+/// ```
+/// use tinystore_core::MergeableStore;
+/// use tinystore_core::sync::SynchronizerOptions;
+/// use tinystore_core::sync::client::{WsClientConfig, WsClientError, WsSynchronizer};
+///
+/// // Checked before any connection is attempted.
+/// let url = "http://127.0.0.1:8043/petShop".to_string();
+/// let config = WsClientConfig { url, ..WsClientConfig::default() };
+/// let store = MergeableStore::new(None);
+/// let refused = WsSynchronizer::connect(&store, config, SynchronizerOptions::default());
+/// assert!(matches!(refused, Err(WsClientError::BadUrl { .. })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WsClientError {
@@ -338,6 +416,23 @@ impl WsSynchronizer {
     ///
     /// Callable from any thread, inside a tokio runtime or not (it blocks the calling thread,
     /// so from async code prefer `spawn_blocking`).
+    ///
+    /// ```no_run
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::SynchronizerOptions;
+    /// use tinystore_core::sync::client::{WsClientConfig, WsClientError, WsSynchronizer};
+    ///
+    /// let store = MergeableStore::new(None);
+    /// let url = "ws://127.0.0.1:8043/petShop".to_string();
+    /// let config = WsClientConfig { url, ..WsClientConfig::default() };
+    /// let client = match WsSynchronizer::connect(&store, config, SynchronizerOptions::default()) {
+    ///     Ok(client) => client,
+    ///     Err(WsClientError::Rejected { status, .. }) => panic!("refused with HTTP {status}"),
+    ///     Err(e) => return Err(e.into()),
+    /// };
+    /// client.start_sync(None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connect(
         store: &MergeableStore,
         config: WsClientConfig,
@@ -396,21 +491,81 @@ impl WsSynchronizer {
     }
 
     /// The synchronizer (also reachable through `Deref`).
+    ///
+    /// ```no_run
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::SynchronizerOptions;
+    /// use tinystore_core::sync::client::{WsClientConfig, WsSynchronizer};
+    ///
+    /// let store = MergeableStore::new(None);
+    /// let url = "ws://127.0.0.1:8043/petShop".to_string();
+    /// let config = WsClientConfig { url, ..WsClientConfig::default() };
+    /// let client = WsSynchronizer::connect(&store, config, SynchronizerOptions::default())?;
+    /// let sync = client.synchronizer().clone();
+    /// sync.start_sync(None);
+    /// assert!(client.is_auto_saving());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn synchronizer(&self) -> &Synchronizer {
         &self.sync
     }
 
     /// The current connection status.
+    ///
+    /// ```no_run
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::SynchronizerOptions;
+    /// use tinystore_core::sync::client::{ConnectionStatus, WsClientConfig, WsSynchronizer};
+    ///
+    /// let store = MergeableStore::new(None);
+    /// let url = "ws://127.0.0.1:8043/petShop".to_string();
+    /// let config = WsClientConfig { url, ..WsClientConfig::default() };
+    /// let client = WsSynchronizer::connect(&store, config, SynchronizerOptions::default())?;
+    /// if client.connection_status() != ConnectionStatus::Connected {
+    ///     eprintln!("offline: changes stay local for now");
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connection_status(&self) -> ConnectionStatus {
         self.shared.status()
     }
 
     /// The URL this client was given first ([`WsClientConfig::url`]).
+    ///
+    /// ```no_run
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::SynchronizerOptions;
+    /// use tinystore_core::sync::client::{WsClientConfig, WsSynchronizer};
+    ///
+    /// let store = MergeableStore::new(None);
+    /// let url = "ws://127.0.0.1:8043/petShop".to_string();
+    /// let config = WsClientConfig { url, ..WsClientConfig::default() };
+    /// let client = WsSynchronizer::connect(&store, config, SynchronizerOptions::default())?;
+    /// assert_eq!(client.url(), "ws://127.0.0.1:8043/petShop");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn url(&self) -> &str {
         &self.shared.urls[0]
     }
 
     /// The URL this client is connected to (or trying next), among `url` and the fallbacks.
+    ///
+    /// ```no_run
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::SynchronizerOptions;
+    /// use tinystore_core::sync::client::{WsClientConfig, WsSynchronizer};
+    ///
+    /// let config = WsClientConfig {
+    ///     url: "ws://server1:8043/petShop".into(),
+    ///     fallback_urls: vec!["ws://server2:8043/petShop".into()],
+    ///     ..WsClientConfig::default()
+    /// };
+    /// let store = MergeableStore::new(None);
+    /// let client = WsSynchronizer::connect(&store, config, SynchronizerOptions::default())?;
+    /// // `server2` when `server1` could not be reached.
+    /// println!("connected to {}", client.current_url());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn current_url(&self) -> String {
         self.shared.current_url()
     }
@@ -418,6 +573,21 @@ impl WsSynchronizer {
     /// Destroys the synchronizer (rejects pending requests), then unsubscribes (multiplexed)
     /// and closes the socket with 1000; waits (bounded, ≤ 2 s) until the close handshake is
     /// done. Called from inside a tokio runtime it does not wait (that would block a worker).
+    ///
+    /// ```no_run
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::SynchronizerOptions;
+    /// use tinystore_core::sync::client::{WsClientConfig, WsSynchronizer};
+    ///
+    /// let store = MergeableStore::new(None);
+    /// let url = "ws://127.0.0.1:8043/petShop".to_string();
+    /// let config = WsClientConfig { url, ..WsClientConfig::default() };
+    /// let client = WsSynchronizer::connect(&store, config, SynchronizerOptions::default())?;
+    /// client.start_sync(None);
+    /// client.destroy();
+    /// assert!(client.is_destroyed());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn destroy(&self) {
         self.sync.destroy();
         self.shared.close();

@@ -67,6 +67,14 @@ pub const CLOSE_INVALID: u16 = 1007;
 pub const CLOSE_OVERFLOW: u16 = 1013;
 
 /// The eight synchronizer messages.
+///
+/// ```
+/// use tinystore_core::sync::protocol::{MessageType, decode_message};
+/// // The second element of `[requestId, message, body]` is the type's number.
+/// let m = decode_message(r#"["tx.abcd",4,{"pets":123}]"#).unwrap();
+/// assert_eq!(m.message, MessageType::GetTableDiff);
+/// assert_eq!(MessageType::GetTableDiff as u8, 4);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum MessageType {
@@ -90,6 +98,12 @@ pub enum MessageType {
 
 impl MessageType {
     /// The type with this wire number.
+    ///
+    /// ```
+    /// use tinystore_core::sync::protocol::MessageType;
+    /// assert_eq!(MessageType::from_number(3), Some(MessageType::ContentDiff));
+    /// assert_eq!(MessageType::from_number(8), None);
+    /// ```
     pub fn from_number(n: i64) -> Option<MessageType> {
         Some(match n {
             0 => MessageType::Response,
@@ -105,12 +119,27 @@ impl MessageType {
     }
 
     /// The wire number.
+    ///
+    /// ```
+    /// use tinystore_core::sync::protocol::MessageType;
+    /// assert_eq!(MessageType::Response.number(), 0);
+    /// assert_eq!(MessageType::from_number(7).unwrap().number(), 7);
+    /// ```
     pub fn number(self) -> u8 {
         self as u8
     }
 }
 
 /// Why a frame was refused; decides the close code.
+///
+/// ```
+/// use tinystore_core::sync::protocol::{FragmentBudget, PayloadDecoder, ProtocolError};
+/// let mut decoder = PayloadDecoder::new(1000);
+/// // A payload is `<clientId>\n<remainder>`: one without the newline is invalid.
+/// let refused = decoder.decode("garbage", 0, &mut FragmentBudget::default()).unwrap_err();
+/// assert_eq!(refused, ProtocolError::Invalid);
+/// assert_eq!(refused.to_string(), "tinybase:14");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProtocolError {
@@ -125,6 +154,12 @@ pub enum ProtocolError {
 
 impl ProtocolError {
     /// The WebSocket close code TinyBase uses for this error.
+    ///
+    /// ```
+    /// use tinystore_core::sync::protocol::{CLOSE_INVALID, CLOSE_OVERFLOW, ProtocolError};
+    /// assert_eq!(ProtocolError::Invalid.close_code(), CLOSE_INVALID);
+    /// assert_eq!(ProtocolError::Overflow("socket").close_code(), CLOSE_OVERFLOW);
+    /// ```
     pub fn close_code(&self) -> u16 {
         match self {
             ProtocolError::Invalid => CLOSE_INVALID,
@@ -139,11 +174,25 @@ impl ProtocolError {
 pub use crate::js::unique_id;
 
 /// A fresh 11-character transaction id (notifications, and the stem of request ids).
+///
+/// ```
+/// use tinystore_core::sync::protocol::transaction_id;
+/// let id = transaction_id();
+/// assert_eq!(id.len(), 11);
+/// assert_ne!(id, transaction_id());
+/// ```
 pub fn transaction_id() -> String {
     unique_id(11)
 }
 
 /// A request id: `transactionId.xxxx`.
+///
+/// ```
+/// use tinystore_core::sync::protocol::request_id;
+/// let id = request_id("yfaW6R_ukQY");
+/// assert!(id.starts_with("yfaW6R_ukQY."));
+/// assert_eq!(id.len(), 16);
+/// ```
 pub fn request_id(transaction_id: &str) -> String {
     format!("{transaction_id}.{}", unique_id(4))
 }
@@ -155,11 +204,24 @@ fn is_alphabet_id(s: &str, len: usize) -> bool {
 // ---------------------------------------------------------------------------------- payloads
 
 /// Splits a payload at its first `\n` into `(clientId, remainder)`.
+///
+/// ```
+/// use tinystore_core::sync::protocol::split_payload;
+/// assert_eq!(split_payload("S\n[\"tx\",2,[1,2]]"), Some(("S", "[\"tx\",2,[1,2]]")));
+/// assert_eq!(split_payload("no newline"), None);
+/// ```
 pub fn split_payload(payload: &str) -> Option<(&str, &str)> {
     payload.split_once('\n')
 }
 
 /// `clientId\nremainder`.
+///
+/// ```
+/// use tinystore_core::sync::protocol::{raw_payload, split_payload};
+/// let payload = raw_payload("S", r#"["tx",2,[1,2]]"#);
+/// assert_eq!(payload, "S\n[\"tx\",2,[1,2]]");
+/// assert_eq!(split_payload(&payload), Some(("S", r#"["tx",2,[1,2]]"#)));
+/// ```
 pub fn raw_payload(client_id: &str, remainder: &str) -> String {
     let mut out = String::with_capacity(client_id.len() + 1 + remainder.len());
     out.push_str(client_id);
