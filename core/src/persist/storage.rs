@@ -11,6 +11,14 @@ use crate::store::Store;
 use super::PersistError;
 
 /// What a persister can hold (TinyBase's `Persists`).
+///
+/// ```
+/// use tinystore_core::persist::{Persistence, Persists};
+/// use tinystore_core::persist::sqlite::{SqlitePersistence, TabularConfig};
+/// let tabular = SqlitePersistence::open_in_memory(TabularConfig::default())?;
+/// assert_eq!(tabular.persists(), Persists::StoreOnly);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Persists {
     /// Plain Stores only.
@@ -22,6 +30,16 @@ pub enum Persists {
 }
 
 /// The store a persister serves.
+///
+/// ```
+/// use tinystore_core::persist::{Persistable, Target};
+/// use tinystore_core::{MergeableStore, Store};
+/// let mergeable = MergeableStore::new(None);
+/// assert!(matches!(Store::new().target(), Target::Store(_)));
+/// // A MergeableStore is served as one even through its Store side.
+/// let store: &Store = &mergeable;
+/// assert!(matches!(store.target(), Target::Mergeable(_)));
+/// ```
 #[derive(Clone, Debug)]
 pub enum Target {
     /// A plain Store.
@@ -32,6 +50,15 @@ pub enum Target {
 
 impl Target {
     /// The Store side (both kinds are Stores).
+    ///
+    /// ```
+    /// use tinystore_core::persist::{Persistable, Target};
+    /// use tinystore_core::MergeableStore;
+    /// let mergeable = MergeableStore::new(None);
+    /// let target = mergeable.target();
+    /// target.store().set_value("open", true);
+    /// assert_eq!(mergeable.get_value("open"), Some(true.into()));
+    /// ```
     pub fn store(&self) -> &Store {
         match self {
             Target::Store(s) => s,
@@ -41,6 +68,16 @@ impl Target {
 
     /// The whole content as TinyBase persists it: encoded JSON; for a MergeableStore the hashed
     /// MergeableContent with `"\u{FFFC}"` tombstones.
+    ///
+    /// ```
+    /// use tinystore_core::persist::Persistable;
+    /// use tinystore_core::{MergeableStore, Store};
+    /// let store = Store::new();
+    /// store.set_value("open", true);
+    /// assert_eq!(store.target().document(), r#"[{},{"open":true}]"#);
+    /// // Stamped: `[[tables, time, hash], [values, time, hash]]`.
+    /// assert!(MergeableStore::new(None).target().document().starts_with("[["));
+    /// ```
     pub fn document(&self) -> String {
         match self {
             Target::Store(s) => s.get_json(),
@@ -50,6 +87,19 @@ impl Target {
 }
 
 /// What was read from storage.
+///
+/// ```
+/// use tinystore_core::persist::{Persistable, Persisted, Persistence};
+/// use tinystore_core::persist::sqlite::{SqlitePersistence, TabularConfig};
+/// use tinystore_core::{Cell, Store};
+/// let store = Store::new();
+/// store.set_cell("pets", "fido", "legs", 4);
+/// let mut db = SqlitePersistence::open_in_memory(TabularConfig::tables(&["pets"]))?;
+/// db.write(&store.target(), None)?;
+/// let Some(Persisted::Content(tables, _)) = db.read()? else { panic!("not tabular") };
+/// assert_eq!(tables["pets"]["fido"].get("legs"), Some(&Cell::from(4)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub enum Persisted {
     /// A JSON document in TinyBase's encoded form: `[tables, values]`, `[tables, values, 1]`,
@@ -61,21 +111,87 @@ pub enum Persisted {
 
 /// Where and how a store's data is kept. Implement it to plug in any storage; the
 /// [`Persister`](super::Persister) does the rest.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tinystore_core::persist::{PersistError, Persisted, Persistence, Persister, Target};
+/// use tinystore_core::{Changes, Store};
+///
+/// // The document in memory, shared with the app.
+/// struct Memory(Arc<Mutex<Option<String>>>);
+///
+/// impl Persistence for Memory {
+///     fn read(&mut self) -> Result<Option<Persisted>, PersistError> {
+///         Ok(self.0.lock().unwrap().clone().map(Persisted::Json))
+///     }
+///     fn write(&mut self, target: &Target, _: Option<&Changes>) -> Result<(), PersistError> {
+///         *self.0.lock().unwrap() = Some(target.document());
+///         Ok(())
+///     }
+/// }
+///
+/// let stored = Arc::new(Mutex::new(None));
+/// let store = Store::new();
+/// store.set_value("open", true);
+/// Persister::new(&store, Memory(stored.clone())).save()?;
+/// assert_eq!(stored.lock().unwrap().as_deref(), Some(r#"[{},{"open":true}]"#));
+/// # Ok::<(), PersistError>(())
+/// ```
 pub trait Persistence: Send + 'static {
     /// Reads what is stored; `Ok(None)` when nothing is stored yet.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persisted, Persistence};
+    /// let mut empty = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// assert_eq!(empty.read()?, None);
+    /// let mut full = CustomPersistence::new(|| Ok(Some("[{},{}]".into())), |_| Ok(()));
+    /// assert_eq!(full.read()?, Some(Persisted::Json("[{},{}]".into())));
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     fn read(&mut self) -> Result<Option<Persisted>, PersistError>;
 
     /// Stores `target`'s content. `changes` are the Store changes of the transaction being
     /// auto-saved (`None` for a full save); storage that rewrites a whole document ignores them.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{Persistable, Persisted, Persistence};
+    /// use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence};
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// store.set_value("open", true);
+    /// let mut db = SqlitePersistence::open_in_memory(SqliteJsonConfig::default())?;
+    /// db.write(&store.target(), None)?;
+    /// assert_eq!(db.read()?, Some(Persisted::Json(r#"[{},{"open":true}]"#.into())));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn write(&mut self, target: &Target, changes: Option<&Changes>) -> Result<(), PersistError>;
 
     /// Whether the storage was changed by someone else since this persistence last read or
     /// wrote it (polled by auto-load). The default never reports changes.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{Persistence, file::FilePersistence};
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-chg-{}", std::process::id()));
+    /// std::fs::write(&path, "[{},{}]")?;
+    /// let mut file = FilePersistence::new(&path);
+    /// file.read()?;
+    /// assert!(!file.changed()?);
+    /// std::fs::write(&path, r#"[{},{"open":true}]"#)?; // another process's save
+    /// assert!(file.changed()?);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn changed(&mut self) -> Result<bool, PersistError> {
         Ok(false)
     }
 
     /// Which stores this storage can hold.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persistence, Persists};
+    /// let custom = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// assert_eq!(custom.persists(), Persists::StoreOrMergeableStore);
+    /// ```
     fn persists(&self) -> Persists {
         Persists::StoreOrMergeableStore
     }
@@ -85,17 +201,57 @@ pub trait Persistence: Send + 'static {
     /// [`Persistence::changed`] at once rather than at its next poll. Returns whether it
     /// watches; the default does not (auto-load then only polls). Called by auto-load before
     /// its first load.
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use automerge::transaction::Transactable;
+    /// use tinystore_core::persist::{CustomPersistence, Persistence};
+    /// use tinystore_core::persist::automerge::{AutomergeDoc, AutomergePersistence};
+    /// let signals = Arc::new(AtomicUsize::new(0));
+    /// let counter = signals.clone();
+    /// let doc = AutomergeDoc::new();
+    /// let mut storage = AutomergePersistence::new(&doc);
+    /// assert!(storage.watch(Arc::new(move || { counter.fetch_add(1, Ordering::SeqCst); }))?);
+    /// doc.with_doc(|d| d.put(automerge::ROOT, "open", true))?; // the app's own edit
+    /// assert_eq!(signals.load(Ordering::SeqCst), 1);
+    /// // Storage without notifications leaves auto-load to poll.
+    /// assert!(!CustomPersistence::new(|| Ok(None), |_| Ok(())).watch(Arc::new(|| {}))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn watch(&mut self, signal: ChangeSignal) -> Result<bool, PersistError> {
         let _ = signal;
         Ok(false)
     }
 
     /// Stops what [`Persistence::watch`] started.
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use automerge::transaction::Transactable;
+    /// use tinystore_core::persist::Persistence;
+    /// use tinystore_core::persist::automerge::{AutomergeDoc, AutomergePersistence};
+    /// let signals = Arc::new(AtomicUsize::new(0));
+    /// let counter = signals.clone();
+    /// let doc = AutomergeDoc::new();
+    /// let mut storage = AutomergePersistence::new(&doc);
+    /// storage.watch(Arc::new(move || { counter.fetch_add(1, Ordering::SeqCst); }))?;
+    /// storage.unwatch();
+    /// doc.with_doc(|d| d.put(automerge::ROOT, "open", true))?;
+    /// assert_eq!(signals.load(Ordering::SeqCst), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn unwatch(&mut self) {}
 
     /// After a successful load: whether the store now holds more than what was read (storage
     /// that merges what it loads), so that an auto-saving persister writes it back at once.
     /// The default is `false`.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persistable, Persistence};
+    /// use tinystore_core::Store;
+    /// let mut custom = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// assert!(!custom.needs_save_after_load(&Store::new().target()));
+    /// ```
     fn needs_save_after_load(&mut self, target: &Target) -> bool {
         let _ = target;
         false
@@ -104,12 +260,32 @@ pub trait Persistence: Send + 'static {
     /// Whether [`Persistence::write`] uses the `changes` of an auto-saved transaction. Storage
     /// that rewrites the whole document returns `false`, so auto-save does not build them.
     /// The default is `true`.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persistence};
+    /// use tinystore_core::persist::sqlite::{SqlitePersistence, TabularConfig};
+    /// // Tabular SQLite writes only the changed rows; a custom document is written whole.
+    /// assert!(SqlitePersistence::open_in_memory(TabularConfig::default())?.writes_changes());
+    /// assert!(!CustomPersistence::new(|| Ok(None), |_| Ok(())).writes_changes());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn writes_changes(&self) -> bool {
         true
     }
 }
 
 /// What storage calls to tell auto-load of an outside change (see [`Persistence::watch`]).
+///
+/// ```
+/// use std::sync::{Arc, atomic::{AtomicBool, Ordering}};
+/// use tinystore_core::persist::ChangeSignal;
+/// let woken = Arc::new(AtomicBool::new(false));
+/// let flag = woken.clone();
+/// let signal: ChangeSignal = Arc::new(move || flag.store(true, Ordering::SeqCst));
+/// // Storage keeps a clone and calls it from whichever thread sees the change.
+/// std::thread::spawn({ let signal = signal.clone(); move || signal() }).join().unwrap();
+/// assert!(woken.load(Ordering::SeqCst));
+/// ```
 pub type ChangeSignal = Arc<dyn Fn() + Send + Sync>;
 
 type ReadFn = Box<dyn FnMut() -> Result<Option<String>, PersistError> + Send>;
@@ -130,6 +306,17 @@ impl std::fmt::Debug for CustomPersistence {
 
 impl CustomPersistence {
     /// `read` returns the stored document (or `None`); `write` stores a new one.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, PersistError, Persister};
+    /// use tinystore_core::Store;
+    /// let offline = CustomPersistence::new(
+    ///     || Err(PersistError::Io("offline".into())),
+    ///     |_| Err(PersistError::Io("offline".into())),
+    /// );
+    /// let err = Persister::new(&Store::new(), offline).load(None).unwrap_err();
+    /// assert_eq!(err, PersistError::Io("offline".into()));
+    /// ```
     pub fn new(
         read: impl FnMut() -> Result<Option<String>, PersistError> + Send + 'static,
         write: impl FnMut(&str) -> Result<(), PersistError> + Send + 'static,
@@ -156,8 +343,28 @@ impl Persistence for CustomPersistence {
 }
 
 /// Something a persister can serve: a [`Store`] or a [`MergeableStore`].
+///
+/// ```
+/// use tinystore_core::persist::Persistable;
+/// use tinystore_core::{MergeableStore, Store};
+/// // What a persister would store, for either kind of store.
+/// fn snapshot(store: &impl Persistable) -> String {
+///     store.target().document()
+/// }
+/// assert_eq!(snapshot(&Store::new()), "[{},{}]");
+/// assert_ne!(snapshot(&MergeableStore::new(None)), "[{},{}]");
+/// ```
 pub trait Persistable {
     /// The target handle.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{Persistable, Target};
+    /// use tinystore_core::MergeableStore;
+    /// let store = MergeableStore::new(None);
+    /// let Target::Mergeable(served) = store.target() else { panic!("a MergeableStore") };
+    /// served.set_value("open", true); // the same store, not a copy
+    /// assert_eq!(store.get_value("open"), Some(true.into()));
+    /// ```
     fn target(&self) -> Target;
 }
 
