@@ -10,6 +10,12 @@ use std::sync::OnceLock;
 pub const MAX_BLOCKING_THREADS: usize = 64;
 
 /// The shared runtime's handle, or why it could not be created.
+///
+/// ```
+/// let handle = tinystore_core::runtime::handle()?;
+/// assert_eq!(handle.block_on(async { 6 * 7 }), 42);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn handle() -> Result<tokio::runtime::Handle, String> {
     static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
     let runtime = RUNTIME.get_or_init(|| {
@@ -31,6 +37,14 @@ pub fn handle() -> Result<tokio::runtime::Handle, String> {
 /// with its result and may be polled by any executor (a foreign language's event loop
 /// included). Without a runtime the call runs on the polling thread. A panic in `f` is resumed
 /// in the caller.
+///
+/// ```
+/// use tinystore_core::runtime::{handle, run_blocking};
+/// let future = run_blocking(|| std::thread::current().name().map(str::to_string));
+/// let name = handle()?.block_on(future);
+/// assert_eq!(name.as_deref(), Some("tinystore-rt"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     let Ok(handle) = handle() else {
         return f();

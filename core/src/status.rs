@@ -10,6 +10,15 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// A persister's or synchronizer's status (TinyBase's `Status`).
+///
+/// ```
+/// use tinystore_core::persist::{CustomPersistence, Persister, Status};
+/// use tinystore_core::Store;
+/// let persister = Persister::new(&Store::new(), CustomPersistence::new(|| Ok(None), |_| Ok(())));
+/// assert_eq!(persister.get_status(), Status::Idle);
+/// // The discriminants are the numbers TinyBase's `Status` uses.
+/// assert_eq!(Status::Saving as u8, 2);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Status {
@@ -22,6 +31,15 @@ pub enum Status {
 }
 
 /// `{loads, saves}`.
+///
+/// ```
+/// use tinystore_core::persist::{CustomPersistence, Persister, Stats};
+/// use tinystore_core::Store;
+/// let persister = Persister::new(&Store::new(), CustomPersistence::new(|| Ok(None), |_| Ok(())));
+/// persister.load(None)?.save()?.save()?;
+/// assert_eq!(persister.get_stats(), Stats { loads: 1, saves: 2 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
     /// Completed or attempted loads.

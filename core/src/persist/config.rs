@@ -4,6 +4,12 @@
 
 /// JSON-mode configuration (TinyBase's `{mode: 'json', storeTableName, storeIdColumnName,
 /// storeColumnName}`).
+///
+/// ```
+/// use tinystore_core::persist::config::JsonConfig;
+/// let config = JsonConfig { store_column: "doc".into(), ..JsonConfig::default() };
+/// assert_eq!((config.table.as_str(), config.id_column.as_str()), ("tinybase", "_id"));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonConfig {
     /// The table holding the document (default `tinybase`; dotted names address attached
@@ -27,6 +33,13 @@ impl Default for JsonConfig {
 
 impl JsonConfig {
     /// The default configuration with another table name (TinyBase's string config).
+    ///
+    /// ```
+    /// use tinystore_core::persist::config::JsonConfig;
+    /// let config = JsonConfig::table("pets");
+    /// assert_eq!(config.table, "pets");
+    /// assert_eq!(config.store_column, JsonConfig::default().store_column);
+    /// ```
     pub fn table(name: impl Into<String>) -> JsonConfig {
         JsonConfig {
             table: name.into(),
@@ -36,6 +49,12 @@ impl JsonConfig {
 }
 
 /// TinyBase's identifier quoting: each `.`-separated part in double quotes, `"` doubled.
+///
+/// ```
+/// use tinystore_core::persist::config::quote_identifier;
+/// assert_eq!(quote_identifier("pets"), r#""pets""#);
+/// assert_eq!(quote_identifier("main.my\"pets"), r#""main"."my""pets""#);
+/// ```
 pub fn quote_identifier(name: &str) -> String {
     name.split('.')
         .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
@@ -45,6 +64,19 @@ pub fn quote_identifier(name: &str) -> String {
 
 /// Which rows and columns of a database table load into a Store table (TinyBase's
 /// `tables.load` entry).
+///
+/// ```
+/// use tinystore_core::persist::config::{TableLoad, TabularConfig};
+/// let mut config = TabularConfig::tables(&["pets"]);
+/// // Only the dogs of the database table `animals` load into the Store table `pets`.
+/// config.load = vec![TableLoad {
+///     db_table: "animals".into(),
+///     table_id: "pets".into(),
+///     row_id_column: "_id".into(),
+///     condition: Some("$tableName.species = 'dog'".into()),
+/// }];
+/// assert_eq!(config.load[0].table_id, config.save[0].table_id);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableLoad {
     /// The database table.
@@ -59,6 +91,15 @@ pub struct TableLoad {
 }
 
 /// Where a Store table is saved (TinyBase's `tables.save` entry).
+///
+/// ```
+/// use tinystore_core::persist::config::TabularConfig;
+/// let mut config = TabularConfig::tables(&["pets"]);
+/// config.save[0].db_table = "animals".into();
+/// config.save[0].delete_empty_table = true;
+/// assert_eq!(config.save[0].table_id, "pets");
+/// assert_eq!(config.save[0].row_id_column, "_id");
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableSave {
     /// The Store table.
@@ -76,6 +117,15 @@ pub struct TableSave {
 }
 
 /// Which Values load or save.
+///
+/// ```
+/// use tinystore_core::persist::config::{TabularConfig, ValueSelection};
+/// let config = TabularConfig {
+///     values_save: ValueSelection::Only(vec!["theme".into()]),
+///     ..TabularConfig::default()
+/// };
+/// assert_eq!(config.values_load, ValueSelection::None);
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ValueSelection {
     /// None.
@@ -99,6 +149,14 @@ impl ValueSelection {
 }
 
 /// Tabular-mode configuration (spec persist.md §4).
+///
+/// ```
+/// use tinystore_core::persist::config::{SqlMode, TabularConfig};
+/// let config = TabularConfig::default();
+/// assert!(config.load.is_empty() && config.save.is_empty());
+/// assert_eq!(config.values_table, "tinybase_values");
+/// assert!(matches!(SqlMode::from(config), SqlMode::Tabular(_)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TabularConfig {
     /// Database tables loaded, each into a Store table.
@@ -127,6 +185,14 @@ impl Default for TabularConfig {
 
 impl TabularConfig {
     /// Loads and saves each named table under its own name, and all Values.
+    ///
+    /// ```
+    /// use tinystore_core::persist::config::{TabularConfig, ValueSelection};
+    /// let config = TabularConfig::tables(&["pets", "species"]);
+    /// assert_eq!(config.load[1].db_table, "species");
+    /// assert_eq!(config.save[0].table_id, "pets");
+    /// assert_eq!(config.values_save, ValueSelection::All);
+    /// ```
     pub fn tables<S: AsRef<str>>(ids: &[S]) -> TabularConfig {
         TabularConfig {
             load: ids
@@ -157,6 +223,12 @@ impl TabularConfig {
 }
 
 /// The layout of a store in the database.
+///
+/// ```
+/// use tinystore_core::persist::config::{JsonConfig, SqlMode};
+/// let mode: SqlMode = JsonConfig::table("pets").into();
+/// assert_eq!(mode, SqlMode::Json(JsonConfig::table("pets")));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SqlMode {
     /// One JSON document.

@@ -27,6 +27,18 @@ use crate::content::Changes;
 use super::{PersistError, Persisted, Persistence, Target};
 
 /// A file holding TinyBase's JSON document.
+///
+/// ```
+/// use tinystore_core::persist::{Persister, file::FilePersistence};
+/// use tinystore_core::Store;
+/// let path = std::env::temp_dir().join(format!("tinystore-doc-file-{}.json", std::process::id()));
+/// std::fs::write(&path, r#"[{"pets":{"fido":{"legs":4}}},{}]"#)?;
+/// let store = Store::new();
+/// Persister::new(&store, FilePersistence::new(&path)).load(None)?;
+/// assert_eq!(store.get_cell("pets", "fido", "legs"), Some(4.into()));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct FilePersistence {
     path: PathBuf,
@@ -37,6 +49,21 @@ pub struct FilePersistence {
 
 impl FilePersistence {
     /// Storage in the file at `path` (created on the first save).
+    ///
+    /// ```
+    /// use tinystore_core::persist::{Persister, file::FilePersistence};
+    /// use tinystore_core::Store;
+    /// let name = format!("tinystore-doc-new-{}.json", std::process::id());
+    /// let path = std::env::temp_dir().join(name);
+    /// let persister = Persister::new(&Store::new(), FilePersistence::new(&path));
+    /// // Nothing stored yet: the load keeps the store as it is and creates no file.
+    /// persister.load(None)?;
+    /// assert!(!path.exists());
+    /// persister.save()?;
+    /// assert!(path.exists());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(path: impl AsRef<Path>) -> FilePersistence {
         FilePersistence {
             path: path.as_ref().to_path_buf(),
@@ -45,6 +72,12 @@ impl FilePersistence {
     }
 
     /// The file's path (TinyBase's `getFilePath`).
+    ///
+    /// ```
+    /// use tinystore_core::persist::file::FilePersistence;
+    /// let file = FilePersistence::new("data/store.json");
+    /// assert_eq!(file.path(), std::path::Path::new("data/store.json"));
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }

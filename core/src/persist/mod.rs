@@ -35,6 +35,7 @@
 #[cfg(feature = "automerge")]
 pub mod automerge;
 pub mod config;
+mod document;
 mod error;
 #[cfg(feature = "file")]
 pub mod file;
@@ -46,6 +47,7 @@ pub mod remote;
 pub mod room_names;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+mod storage;
 #[cfg(feature = "yjs")]
 pub mod yjs;
 
@@ -54,14 +56,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::content::{self, Changes, Tables, Values};
-use crate::json;
-use crate::mergeable::{MergeableContent, MergeableStore};
+use crate::content::{Changes, Tables, Values};
 use crate::status::StatusCell;
 use crate::store::{ListenerId, Store};
 
 /// The status and stats persisters share with synchronizers (defined in [`crate::status`]).
 pub use crate::status::{Stats, Status};
+pub use document::apply_document;
+use document::apply_persisted;
 #[cfg(feature = "remote")]
 pub use error::HttpError;
 #[cfg(feature = "postgres")]
@@ -69,172 +71,9 @@ pub use error::PostgresError;
 #[cfg(feature = "sqlite")]
 pub use error::SqliteError;
 pub use error::{BadContent, PersistError, PersistErrorKind};
-
-/// What a persister can hold (TinyBase's `Persists`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Persists {
-    /// Plain Stores only.
-    StoreOnly,
-    /// MergeableStores only.
-    MergeableStoreOnly,
-    /// Either.
-    StoreOrMergeableStore,
-}
-
-/// The store a persister serves.
-#[derive(Clone, Debug)]
-pub enum Target {
-    /// A plain Store.
-    Store(Store),
-    /// A MergeableStore.
-    Mergeable(MergeableStore),
-}
-
-impl Target {
-    /// The Store side (both kinds are Stores).
-    pub fn store(&self) -> &Store {
-        match self {
-            Target::Store(s) => s,
-            Target::Mergeable(m) => m,
-        }
-    }
-
-    /// The whole content as TinyBase persists it: encoded JSON; for a MergeableStore the hashed
-    /// MergeableContent with `"\u{FFFC}"` tombstones.
-    pub fn document(&self) -> String {
-        match self {
-            Target::Store(s) => s.get_json(),
-            Target::Mergeable(m) => m.get_mergeable_content_json(),
-        }
-    }
-}
-
-/// What was read from storage.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Persisted {
-    /// A JSON document in TinyBase's encoded form: `[tables, values]`, `[tables, values, 1]`,
-    /// MergeableContent or MergeableChanges.
-    Json(String),
-    /// Content read in structured form (tabular storage).
-    Content(Tables, Values),
-}
-
-/// Where and how a store's data is kept. Implement it to plug in any storage; the
-/// [`Persister`] does the rest.
-pub trait Persistence: Send + 'static {
-    /// Reads what is stored; `Ok(None)` when nothing is stored yet.
-    fn read(&mut self) -> Result<Option<Persisted>, PersistError>;
-
-    /// Stores `target`'s content. `changes` are the Store changes of the transaction being
-    /// auto-saved (`None` for a full save); storage that rewrites a whole document ignores them.
-    fn write(&mut self, target: &Target, changes: Option<&Changes>) -> Result<(), PersistError>;
-
-    /// Whether the storage was changed by someone else since this persistence last read or
-    /// wrote it (polled by auto-load). The default never reports changes.
-    fn changed(&mut self) -> Result<bool, PersistError> {
-        Ok(false)
-    }
-
-    /// Which stores this storage can hold.
-    fn persists(&self) -> Persists {
-        Persists::StoreOrMergeableStore
-    }
-
-    /// Starts telling of outside changes as they happen: storage with change notifications
-    /// (PostgreSQL's `NOTIFY`) calls `signal` on each one, so that auto-load asks
-    /// [`Persistence::changed`] at once rather than at its next poll. Returns whether it
-    /// watches; the default does not (auto-load then only polls). Called by auto-load before
-    /// its first load.
-    fn watch(&mut self, signal: ChangeSignal) -> Result<bool, PersistError> {
-        let _ = signal;
-        Ok(false)
-    }
-
-    /// Stops what [`Persistence::watch`] started.
-    fn unwatch(&mut self) {}
-
-    /// After a successful load: whether the store now holds more than what was read (storage
-    /// that merges what it loads), so that an auto-saving persister writes it back at once.
-    /// The default is `false`.
-    fn needs_save_after_load(&mut self, target: &Target) -> bool {
-        let _ = target;
-        false
-    }
-
-    /// Whether [`Persistence::write`] uses the `changes` of an auto-saved transaction. Storage
-    /// that rewrites the whole document returns `false`, so auto-save does not build them.
-    /// The default is `true`.
-    fn writes_changes(&self) -> bool {
-        true
-    }
-}
-
-/// What storage calls to tell auto-load of an outside change (see [`Persistence::watch`]).
-pub type ChangeSignal = Arc<dyn Fn() + Send + Sync>;
-
-type ReadFn = Box<dyn FnMut() -> Result<Option<String>, PersistError> + Send>;
-type WriteFn = Box<dyn FnMut(&str) -> Result<(), PersistError> + Send>;
-
-/// Storage an app provides as two functions over TinyBase's JSON document (TinyBase's
-/// `createCustomPersister` with `getPersisted`/`setPersisted`).
-pub struct CustomPersistence {
-    read: ReadFn,
-    write: WriteFn,
-}
-
-impl std::fmt::Debug for CustomPersistence {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CustomPersistence").finish_non_exhaustive()
-    }
-}
-
-impl CustomPersistence {
-    /// `read` returns the stored document (or `None`); `write` stores a new one.
-    pub fn new(
-        read: impl FnMut() -> Result<Option<String>, PersistError> + Send + 'static,
-        write: impl FnMut(&str) -> Result<(), PersistError> + Send + 'static,
-    ) -> CustomPersistence {
-        CustomPersistence {
-            read: Box::new(read),
-            write: Box::new(write),
-        }
-    }
-}
-
-impl Persistence for CustomPersistence {
-    fn read(&mut self) -> Result<Option<Persisted>, PersistError> {
-        Ok((self.read)()?.map(Persisted::Json))
-    }
-
-    fn write(&mut self, target: &Target, _changes: Option<&Changes>) -> Result<(), PersistError> {
-        (self.write)(&target.document())
-    }
-
-    fn writes_changes(&self) -> bool {
-        false
-    }
-}
-
-/// Something a persister can serve: a [`Store`] or a [`MergeableStore`].
-pub trait Persistable {
-    /// The target handle.
-    fn target(&self) -> Target;
-}
-
-impl Persistable for Store {
-    fn target(&self) -> Target {
-        match MergeableStore::from_store(self) {
-            Some(m) => Target::Mergeable(m),
-            None => Target::Store(self.clone()),
-        }
-    }
-}
-
-impl Persistable for MergeableStore {
-    fn target(&self) -> Target {
-        Target::Mergeable(self.clone())
-    }
-}
+pub use storage::{
+    ChangeSignal, CustomPersistence, Persistable, Persisted, Persistence, Persists, Target,
+};
 
 type ErrorCallback = Box<dyn Fn(&PersistError) + Send>;
 
@@ -271,6 +110,18 @@ struct CoalesceState {
 }
 
 /// Drives a [`Persistence`] for one store; see the [module documentation](self).
+///
+/// ```
+/// use tinystore_core::persist::{Persister, sqlite::{SqliteJsonConfig, SqlitePersistence}};
+/// use tinystore_core::Store;
+/// let store = Store::new();
+/// let db = SqlitePersistence::open_in_memory(SqliteJsonConfig::default())?;
+/// let persister = Persister::new(&store, db);
+/// persister.start_auto_save()?;
+/// store.set_value("open", true);
+/// assert_eq!(persister.get_stats().saves, 2); // the first save, then the transaction's
+/// # Ok::<(), tinystore_core::persist::PersistError>(())
+/// ```
 #[derive(Clone)]
 pub struct Persister {
     shared: Arc<Shared>,
@@ -291,6 +142,16 @@ pub const DEFAULT_AUTO_LOAD_INTERVAL: Duration = Duration::from_secs(1);
 impl Persister {
     /// A persister for `store` over `persistence`. Fails if the storage cannot hold this kind of
     /// store (TinyBase's `tinybase:0` error for a MergeableStore in tabular mode).
+    ///
+    /// ```
+    /// use tinystore_core::persist::{PersistErrorKind, Persister};
+    /// use tinystore_core::persist::sqlite::{SqlitePersistence, TabularConfig};
+    /// use tinystore_core::MergeableStore;
+    /// let tabular = SqlitePersistence::open_in_memory(TabularConfig::default())?;
+    /// let err = Persister::try_new(&MergeableStore::new(None), tabular).unwrap_err();
+    /// assert_eq!(err.kind(), PersistErrorKind::Unsupported);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn try_new(
         store: &impl Persistable,
         persistence: impl Persistence,
@@ -325,6 +186,17 @@ impl Persister {
     ///
     /// # Panics
     /// If the storage cannot hold this kind of store; use `try_new` to get an error instead.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister};
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let document = || Ok(Some(r#"[{},{"open":true}]"#.to_string()));
+    /// let stored = CustomPersistence::new(document, |_| Ok(()));
+    /// Persister::new(&store, stored).load(None)?;
+    /// assert_eq!(store.get_value("open"), Some(true.into()));
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn new(store: &impl Persistable, persistence: impl Persistence) -> Persister {
         match Self::try_new(store, persistence) {
             Ok(p) => p,
@@ -333,32 +205,110 @@ impl Persister {
     }
 
     /// The store this persister serves.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister};
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&store, nowhere);
+    /// persister.get_store().set_value("open", true);
+    /// assert_eq!(store.get_value("open"), Some(true.into()));
+    /// ```
     pub fn get_store(&self) -> &Store {
         self.shared.target.store()
     }
 
     /// Receives errors of background work (auto-load), which have no caller to return to.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tinystore_core::persist::{CustomPersistence, PersistError, Persister};
+    /// use tinystore_core::Store;
+    /// let mut writes = 0;
+    /// // The first save works, later ones fail.
+    /// let flaky = CustomPersistence::new(|| Ok(None), move |_| {
+    ///     writes += 1;
+    ///     if writes == 1 { Ok(()) } else { Err(PersistError::Io("disk full".into())) }
+    /// });
+    /// let (store, errors) = (Store::new(), Arc::new(Mutex::new(Vec::new())));
+    /// let persister = Persister::new(&store, flaky);
+    /// let seen = errors.clone();
+    /// persister.set_on_ignored_error(move |e| seen.lock().unwrap().push(e.to_string()));
+    /// persister.start_auto_save()?;
+    /// store.set_value("open", true); // its auto-save fails, with no caller to tell
+    /// assert_eq!(errors.lock().unwrap().len(), 1);
+    /// # Ok::<(), PersistError>(())
+    /// ```
     pub fn set_on_ignored_error(&self, f: impl Fn(&PersistError) + Send + 'static) -> &Self {
         *lock(&self.shared.on_ignored_error) = Some(Box::new(f));
         self
     }
 
     /// The current status.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister, Status};
+    /// use tinystore_core::Store;
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&Store::new(), nowhere);
+    /// persister.save()?;
+    /// assert_eq!(persister.get_status(), Status::Idle); // calls return when they are done
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn get_status(&self) -> Status {
         self.shared.status.get()
     }
 
     /// Loads and saves so far.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister, Stats};
+    /// use tinystore_core::Store;
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&Store::new(), nowhere);
+    /// persister.load(None)?.save()?;
+    /// assert_eq!(persister.get_stats(), Stats { loads: 1, saves: 1 });
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn get_stats(&self) -> Stats {
         self.shared.status.stats()
     }
 
     /// Calls `listener` on every status change; returns an id for [`Persister::del_listener`].
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tinystore_core::persist::{CustomPersistence, Persister, Status};
+    /// use tinystore_core::Store;
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&Store::new(), nowhere);
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// persister.add_status_listener(move |status| log.lock().unwrap().push(status));
+    /// persister.save()?;
+    /// assert_eq!(*seen.lock().unwrap(), [Status::Saving, Status::Idle]);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn add_status_listener(&self, listener: impl Fn(Status) + Send + Sync + 'static) -> u64 {
         self.shared.status.add_listener(listener)
     }
 
     /// Removes a status listener.
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use tinystore_core::persist::{CustomPersistence, Persister};
+    /// use tinystore_core::Store;
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&Store::new(), nowhere);
+    /// let calls = Arc::new(AtomicUsize::new(0));
+    /// let count = calls.clone();
+    /// let id = persister.add_status_listener(move |_| { count.fetch_add(1, Ordering::SeqCst); });
+    /// persister.del_listener(id).save()?;
+    /// assert_eq!(calls.load(Ordering::SeqCst), 0);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn del_listener(&self, id: u64) -> &Self {
         self.shared.status.del_listener(id);
         self
@@ -373,6 +323,19 @@ impl Persister {
     /// With nothing stored, `initial` (if given) is set (as default content for a
     /// MergeableStore). On error nothing is changed, the error is returned, and saving is
     /// refused until a load succeeds (see [`Persister::allow_overwrite`]).
+    ///
+    /// ```
+    /// use tinystore_core::content::content_from_str;
+    /// use tinystore_core::persist::{CustomPersistence, Persister};
+    /// use tinystore_core::Store;
+    /// let (tables, values) = content_from_str(r#"[{},{"open":false}]"#).unwrap();
+    /// let store = Store::new();
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&store, nowhere);
+    /// persister.load(Some((&tables, &values)))?; // nothing stored: the initial content
+    /// assert_eq!(store.get_value("open"), Some(false.into()));
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn load(&self, initial: Option<(&Tables, &Values)>) -> Result<&Self, PersistError> {
         // The store stays locked from the read to the end of applying it: another thread's
         // write can neither slip in between (it would be replaced by older stored content) nor
@@ -396,6 +359,21 @@ impl Persister {
     }
 
     /// Saves the whole content.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tinystore_core::persist::{CustomPersistence, Persister};
+    /// use tinystore_core::Store;
+    /// let saved = Arc::new(Mutex::new(String::new()));
+    /// let doc = saved.clone();
+    /// let write = move |d: &str| Ok(*doc.lock().unwrap() = d.into());
+    /// let storage = CustomPersistence::new(|| Ok(None), write);
+    /// let store = Store::new();
+    /// store.set_value("open", true);
+    /// Persister::new(&store, storage).save()?;
+    /// assert_eq!(*saved.lock().unwrap(), r#"[{},{"open":true}]"#);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn save(&self) -> Result<&Self, PersistError> {
         // A whole save covers whatever a coalescing auto-save was waiting to write.
         if let Some((c, _)) = lock(&self.shared.saver).as_ref() {
@@ -410,6 +388,21 @@ impl Persister {
 
     /// Saves now if a coalescing auto-save ([`Persister::start_auto_save_coalesced`]) has
     /// changes waiting; otherwise does nothing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tinystore_core::persist::{Persister, sqlite::{SqliteJsonConfig, SqlitePersistence}};
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let db = SqlitePersistence::open_in_memory(SqliteJsonConfig::default())?;
+    /// let persister = Persister::new(&store, db);
+    /// persister.start_auto_save_coalesced(Duration::from_secs(3600))?;
+    /// store.set_value("open", true); // waits for the hour to pass
+    /// assert_eq!(persister.get_stats().saves, 1);
+    /// persister.flush()?;
+    /// assert_eq!(persister.get_stats().saves, 2);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn flush(&self) -> Result<&Self, PersistError> {
         let pending = lock(&self.shared.saver)
             .as_ref()
@@ -540,11 +533,42 @@ impl Persister {
 
     /// Whether the last save failed, so that the storage may lack some of the store's content
     /// (the next save, or auto-load's next round, writes all of it).
+    ///
+    /// ```
+    /// use std::sync::{Arc, atomic::{AtomicBool, Ordering}};
+    /// use tinystore_core::persist::{CustomPersistence, PersistError, Persister};
+    /// use tinystore_core::Store;
+    /// let offline = Arc::new(AtomicBool::new(true));
+    /// let down = offline.clone();
+    /// let storage = CustomPersistence::new(
+    ///     || Ok(None),
+    ///     move |_| match down.load(Ordering::SeqCst) {
+    ///         true => Err(PersistError::Io("offline".into())),
+    ///         false => Ok(()),
+    ///     },
+    /// );
+    /// let persister = Persister::new(&Store::new(), storage);
+    /// assert!(persister.save().is_err() && persister.has_unsaved_changes());
+    /// offline.store(false, Ordering::SeqCst);
+    /// assert!(!persister.save()?.has_unsaved_changes());
+    /// # Ok::<(), PersistError>(())
+    /// ```
     pub fn has_unsaved_changes(&self) -> bool {
         self.shared.unsaved.load(Ordering::SeqCst)
     }
 
     /// Lets saves replace stored data that failed to load.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, PersistError, Persister};
+    /// use tinystore_core::Store;
+    /// let unreadable = CustomPersistence::new(|| Ok(Some("not JSON".into())), |_| Ok(()));
+    /// let persister = Persister::new(&Store::new(), unreadable);
+    /// assert!(persister.load(None).is_err());
+    /// assert_eq!(persister.save().unwrap_err(), PersistError::LoadFailed);
+    /// persister.allow_overwrite().save()?;
+    /// # Ok::<(), PersistError>(())
+    /// ```
     pub fn allow_overwrite(&self) -> &Self {
         self.shared.load_failed.store(false, Ordering::SeqCst);
         self
@@ -553,6 +577,19 @@ impl Persister {
     /// Saves now, then after every transaction that changed the store. An auto-save that fails
     /// is reported to the ignored-error callback (the write that caused it has already
     /// happened in memory).
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister};
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&store, nowhere);
+    /// persister.start_auto_save()?;
+    /// store.set_value("open", true);
+    /// store.set_value("open", true); // no change, no save
+    /// assert_eq!(persister.get_stats().saves, 2);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn start_auto_save(&self) -> Result<&Self, PersistError> {
         self.save()?;
         let mut slot = lock(&self.shared.auto_save);
@@ -577,6 +614,18 @@ impl Persister {
 
     /// Stops auto-saving (a coalescing auto-save first writes what is waiting; an error doing
     /// so goes to the ignored-error callback).
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister};
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&store, nowhere);
+    /// persister.start_auto_save()?.stop_auto_save();
+    /// store.set_value("open", true);
+    /// assert_eq!(persister.get_stats().saves, 1);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn stop_auto_save(&self) -> &Self {
         if let Some(id) = lock(&self.shared.auto_save).take() {
             self.get_store().del_listener(id);
@@ -596,6 +645,16 @@ impl Persister {
     }
 
     /// Whether auto-save is on.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister};
+    /// use tinystore_core::Store;
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&Store::new(), nowhere);
+    /// assert!(!persister.is_auto_saving());
+    /// assert!(persister.start_auto_save()?.is_auto_saving());
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn is_auto_saving(&self) -> bool {
         lock(&self.shared.auto_save).is_some()
     }
@@ -605,6 +664,18 @@ impl Persister {
     /// else by polling it every `interval`. After a failed save, each round first saves the
     /// whole content (and loads only once that worked), so a load never replaces what could
     /// not be stored yet.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister, DEFAULT_AUTO_LOAD_INTERVAL};
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let document = || Ok(Some(r#"[{},{"open":true}]"#.to_string()));
+    /// let stored = CustomPersistence::new(document, |_| Ok(()));
+    /// let persister = Persister::new(&store, stored);
+    /// persister.start_auto_load(None, DEFAULT_AUTO_LOAD_INTERVAL)?;
+    /// assert_eq!(store.get_value("open"), Some(true.into())); // the first load is done
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn start_auto_load(
         &self,
         initial: Option<(&Tables, &Values)>,
@@ -688,6 +759,16 @@ impl Persister {
     }
 
     /// Stops auto-loading (waits for the polling thread to end).
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister, DEFAULT_AUTO_LOAD_INTERVAL};
+    /// use tinystore_core::Store;
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&Store::new(), nowhere);
+    /// persister.start_auto_load(None, DEFAULT_AUTO_LOAD_INTERVAL)?.stop_auto_load();
+    /// assert!(!persister.is_auto_loading());
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn stop_auto_load(&self) -> &Self {
         let taken = lock(&self.shared.auto_load).take();
         if let Some((stop, handle)) = taken {
@@ -702,12 +783,39 @@ impl Persister {
     }
 
     /// Whether auto-load is on.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister, DEFAULT_AUTO_LOAD_INTERVAL};
+    /// use tinystore_core::Store;
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&Store::new(), nowhere);
+    /// assert!(!persister.is_auto_loading());
+    /// assert!(persister.start_auto_load(None, DEFAULT_AUTO_LOAD_INTERVAL)?.is_auto_loading());
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn is_auto_loading(&self) -> bool {
         lock(&self.shared.auto_load).is_some()
     }
 
     /// Auto-load then auto-save (or the reverse with `save_first`); if the second fails, the
     /// first is stopped and the error returned.
+    ///
+    /// ```
+    /// use tinystore_core::content::content_from_str;
+    /// use tinystore_core::persist::{Persister, DEFAULT_AUTO_LOAD_INTERVAL};
+    /// use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence};
+    /// use tinystore_core::Store;
+    /// let (tables, values) = content_from_str(r#"[{},{"open":false}]"#).unwrap();
+    /// let store = Store::new();
+    /// let db = SqlitePersistence::open_in_memory(SqliteJsonConfig::default())?;
+    /// let persister = Persister::new(&store, db);
+    /// let initial = Some((&tables, &values));
+    /// persister.start_auto_persisting(initial, DEFAULT_AUTO_LOAD_INTERVAL, false)?;
+    /// // Nothing was stored: the initial content was loaded, then saved.
+    /// assert_eq!(store.get_value("open"), Some(false.into()));
+    /// assert_eq!(persister.get_stats().saves, 1);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn start_auto_persisting(
         &self,
         initial: Option<(&Tables, &Values)>,
@@ -731,11 +839,37 @@ impl Persister {
     }
 
     /// Stops both.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{CustomPersistence, Persister, DEFAULT_AUTO_LOAD_INTERVAL};
+    /// use tinystore_core::Store;
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&Store::new(), nowhere);
+    /// persister.start_auto_persisting(None, DEFAULT_AUTO_LOAD_INTERVAL, false)?;
+    /// persister.stop_auto_persisting();
+    /// assert!(!persister.is_auto_loading() && !persister.is_auto_saving());
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn stop_auto_persisting(&self) -> &Self {
         self.stop_auto_load().stop_auto_save()
     }
 
     /// Stops everything this persister runs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tinystore_core::persist::{CustomPersistence, Persister};
+    /// use tinystore_core::Store;
+    /// let store = Store::new();
+    /// let nowhere = CustomPersistence::new(|| Ok(None), |_| Ok(()));
+    /// let persister = Persister::new(&store, nowhere);
+    /// persister.start_auto_save_coalesced(Duration::from_secs(3600))?;
+    /// store.set_value("open", true);
+    /// persister.destroy(); // writes what was waiting, then stops
+    /// assert_eq!(persister.get_stats().saves, 2);
+    /// assert!(!persister.is_auto_saving());
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn destroy(&self) {
         self.stop_auto_persisting();
     }
@@ -813,132 +947,4 @@ impl Drop for Shared {
 /// consistent across a panic: every update is a single assignment).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Applies what was read, per spec persist.md §1.
-fn apply_persisted(
-    target: &Target,
-    read: Option<Persisted>,
-    initial: Option<(&Tables, &Values)>,
-) -> Result<(), PersistError> {
-    let store = target.store();
-    match read {
-        None => {
-            if let Some((tables, values)) = initial {
-                match target {
-                    Target::Store(s) => {
-                        s.set_content(tables, values);
-                    }
-                    Target::Mergeable(m) => {
-                        m.set_default_content(tables, values);
-                    }
-                }
-            }
-            Ok(())
-        }
-        Some(Persisted::Content(tables, values)) => {
-            store.set_owned_content(tables, values);
-            Ok(())
-        }
-        Some(Persisted::Json(text)) => apply_document(target, &text),
-    }
-}
-
-/// Applies a TinyBase JSON document to a store, checking all of it first, as TinyBase's
-/// persisters `load()` it: for a MergeableStore, MergeableContent replaces content and stamps
-/// and MergeableChanges (`[…, 1]`) are merged; a plain Store takes MergeableContent's live
-/// cells as its content; `[tables, values]` is set and `[tables, values, 1]` applied as
-/// changes (local writes on a MergeableStore).
-///
-/// ```
-/// use tinystore_core::persist::{Persistable, apply_document};
-/// use tinystore_core::MergeableStore;
-/// let store = MergeableStore::new(None);
-/// apply_document(&store.target(), r#"[{"pets":{"fido":{"legs":4}}},{}]"#).unwrap();
-/// assert_eq!(store.get_json(), r#"[{"pets":{"fido":{"legs":4}}},{}]"#);
-/// assert!(apply_document(&store.target(), "{}").is_err());
-/// ```
-pub fn apply_document(target: &Target, text: &str) -> Result<(), PersistError> {
-    // The common documents in one pass; anything else through the checked path below.
-    if let Some((tables, values)) = content::content_from_str(text) {
-        target.store().set_owned_content(tables, values);
-        return Ok(());
-    }
-    if let Target::Mergeable(m) = target
-        && is_stamped_content(text)
-        && m.set_mergeable_content_json(text).is_ok()
-    {
-        return Ok(());
-    }
-    let doc = json::parse(text).map_err(PersistError::content_from)?;
-    let parts = doc
-        .as_array()
-        .ok_or_else(|| PersistError::content("expected a JSON array"))?;
-    let stamped = parts.first().is_some_and(serde_json::Value::is_array);
-    let is_changes = parts.len() == 3 && parts[2].as_f64() == Some(1.0);
-    match (target, stamped) {
-        (Target::Mergeable(m), true) => {
-            if is_changes {
-                m.apply_mergeable_changes_json(text)?;
-            } else {
-                m.set_mergeable_content_json(text)?;
-            }
-        }
-        (Target::Store(_), true) => {
-            // A plain Store loads MergeableContent as its plain content, as TinyBase does.
-            let content = MergeableContent::from_json(&doc, false, u64::MAX)?;
-            let (tables, values) = plain_content(&content);
-            target.store().set_content(&tables, &values);
-        }
-        (_, false) if is_changes => {
-            let changes = Changes::from_json(&doc).map_err(PersistError::content_from)?;
-            target.store().apply_changes(&changes);
-        }
-        (_, false) if parts.len() == 2 => {
-            let tables =
-                content::tables_from_json(&parts[0], true).map_err(PersistError::content_from)?;
-            let values =
-                content::values_from_json(&parts[1], true).map_err(PersistError::content_from)?;
-            target.store().set_content(&tables, &values);
-        }
-        _ => return Err(PersistError::content("not a TinyBase document")),
-    }
-    Ok(())
-}
-
-/// Whether a document is framed as stamped content is (`[[…]]`), so that a MergeableStore
-/// may take it whole; changes (`[…, 1]`) and errors go through the checked path.
-fn is_stamped_content(text: &str) -> bool {
-    let mut head = text.bytes().filter(|b| !b.is_ascii_whitespace());
-    let mut tail = text.bytes().rev().filter(|b| !b.is_ascii_whitespace());
-    head.next() == Some(b'[')
-        && head.next() == Some(b'[')
-        && tail.next() == Some(b']')
-        && tail.next() == Some(b']')
-}
-
-/// The live (non-tombstone) cells and values of stamped content.
-fn plain_content(content: &MergeableContent) -> (Tables, Values) {
-    let mut tables = Tables::new();
-    for (t, table) in &content.tables.thing {
-        for (r, row) in &table.thing {
-            for (c, cell) in &row.thing {
-                if let Some(v) = &cell.thing {
-                    tables
-                        .entry(t.clone())
-                        .or_default()
-                        .entry(r.clone())
-                        .or_default()
-                        .insert(c.clone(), v.clone());
-                }
-            }
-        }
-    }
-    let values = content
-        .values
-        .thing
-        .iter()
-        .filter_map(|(v, s)| s.thing.clone().map(|x| (v.clone(), x)))
-        .collect();
-    (tables, values)
 }

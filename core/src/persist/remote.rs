@@ -50,6 +50,18 @@ const MAX_BODY: u64 = 1 << 30;
 
 /// A store kept at a URL (TinyBase's `RemotePersister`); see the
 /// [module documentation](self).
+///
+/// ```no_run
+/// use tinystore_core::persist::{Persister, remote::RemotePersistence};
+/// use tinystore_core::Store;
+/// let store = Store::new();
+/// let remote = RemotePersistence::new("https://example.com/pets.json");
+/// let interval = remote.auto_load_interval();
+/// // Loads now, then again whenever the server's `ETag` changes.
+/// Persister::new(&store, remote).start_auto_load(None, interval)?;
+/// assert!(store.has_tables());
+/// # Ok::<(), tinystore_core::persist::PersistError>(())
+/// ```
 #[derive(Debug)]
 pub struct RemotePersistence {
     load_url: String,
@@ -65,6 +77,15 @@ pub struct RemotePersistence {
 impl RemotePersistence {
     /// Loads from `load_url`; without [`with_save_url`](Self::with_save_url) saving is an
     /// error ([`PersistError::Unsupported`]): the data is read-only here.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{PersistError, Persister, remote::RemotePersistence};
+    /// use tinystore_core::Store;
+    /// let remote = RemotePersistence::new("https://example.com/pets.json");
+    /// let persister = Persister::new(&Store::new(), remote);
+    /// // Refused before any request is made.
+    /// assert!(matches!(persister.save(), Err(PersistError::Unsupported(_))));
+    /// ```
     pub fn new(load_url: impl Into<String>) -> RemotePersistence {
         RemotePersistence {
             load_url: load_url.into(),
@@ -77,6 +98,13 @@ impl RemotePersistence {
     }
 
     /// Saves by posting to `save_url` (TinyBase's `saveUrl`).
+    ///
+    /// ```
+    /// use tinystore_core::persist::remote::RemotePersistence;
+    /// let remote = RemotePersistence::new("https://example.com/pets.json")
+    ///     .with_save_url("https://example.com/pets");
+    /// assert_eq!(remote.urls().1, Some("https://example.com/pets"));
+    /// ```
     pub fn with_save_url(mut self, save_url: impl Into<String>) -> RemotePersistence {
         self.save_url = Some(save_url.into());
         self
@@ -84,23 +112,54 @@ impl RemotePersistence {
 
     /// The polling interval auto-load is meant to use (TinyBase's `autoLoadIntervalSeconds`,
     /// default 5 s); see [`auto_load_interval`](Self::auto_load_interval).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tinystore_core::persist::remote::RemotePersistence;
+    /// let remote = RemotePersistence::new("https://example.com/pets.json")
+    ///     .with_auto_load_interval(Duration::from_secs(60));
+    /// assert_eq!(remote.auto_load_interval(), Duration::from_secs(60));
+    /// ```
     pub fn with_auto_load_interval(mut self, interval: Duration) -> RemotePersistence {
         self.auto_load_interval = interval;
         self
     }
 
     /// The longest one request may take (default 30 s).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use tinystore_core::persist::{PersistErrorKind, Persister, remote::RemotePersistence};
+    /// use tinystore_core::Store;
+    /// // A slow server fails the load after a second instead of thirty.
+    /// let remote = RemotePersistence::new("https://slow.example.com/pets.json")
+    ///     .with_timeout(Duration::from_secs(1));
+    /// let err = Persister::new(&Store::new(), remote).load(None).unwrap_err();
+    /// assert_eq!(err.kind(), PersistErrorKind::Storage);
+    /// ```
     pub fn with_timeout(mut self, timeout: Duration) -> RemotePersistence {
         self.agent = agent(timeout);
         self
     }
 
     /// The interval to give [`Persister::start_auto_load`](super::Persister::start_auto_load).
+    ///
+    /// ```
+    /// use tinystore_core::persist::remote::{DEFAULT_REMOTE_AUTO_LOAD_INTERVAL, RemotePersistence};
+    /// let remote = RemotePersistence::new("https://example.com/pets.json");
+    /// assert_eq!(remote.auto_load_interval(), DEFAULT_REMOTE_AUTO_LOAD_INTERVAL);
+    /// ```
     pub fn auto_load_interval(&self) -> Duration {
         self.auto_load_interval
     }
 
     /// `[loadUrl, saveUrl]` (TinyBase's `getUrls`).
+    ///
+    /// ```
+    /// use tinystore_core::persist::remote::RemotePersistence;
+    /// let remote = RemotePersistence::new("https://example.com/pets.json");
+    /// assert_eq!(remote.urls(), ("https://example.com/pets.json", None));
+    /// ```
     pub fn urls(&self) -> (&str, Option<&str>) {
         (&self.load_url, self.save_url.as_deref())
     }

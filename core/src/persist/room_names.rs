@@ -72,6 +72,13 @@ impl IdentifierRules {
     };
 
     /// The form under which the database compares `name`.
+    ///
+    /// ```
+    /// use tinystore_core::persist::room_names::IdentifierRules;
+    /// let exact = IdentifierRules { fold_case: false, max_len: Some(4) };
+    /// assert_eq!(exact.fold("Pets_shop"), "Pets");
+    /// assert_eq!(IdentifierRules::SQLITE.fold("Pets_shop"), "pets_shop");
+    /// ```
     pub fn fold(&self, name: &str) -> String {
         let name = match self.max_len {
             Some(max) => truncate(name, max),
@@ -86,6 +93,15 @@ impl IdentifierRules {
 
     /// `base` + `suffix`, with `base` (never the suffix, which makes the name distinct) cut at a
     /// character boundary so the whole fits `max_len` bytes.
+    ///
+    /// ```
+    /// use tinystore_core::persist::room_names::IdentifierRules;
+    /// let rules = IdentifierRules { fold_case: true, max_len: Some(8) };
+    /// // The suffix stays whole; the base is cut, at a character boundary.
+    /// assert_eq!(rules.fit("tinybase_x", "_2"), "tinyba_2");
+    /// assert_eq!(rules.fit("ééééé", "_2"), "ééé_2");
+    /// assert_eq!(IdentifierRules::SQLITE.fit("tinybase_x", "_2"), "tinybase_x_2");
+    /// ```
     pub fn fit(&self, base: &str, suffix: &str) -> String {
         let base = match self.max_len {
             Some(max) => truncate(base, max.saturating_sub(suffix.len())),

@@ -51,6 +51,14 @@ fn sql_context(context: impl std::fmt::Display) -> impl FnOnce(rusqlite::Error) 
 
 /// Which kind of store a JSON-mode table appears to hold (see
 /// [`SqliteDatabase::json_store_kind`]).
+///
+/// ```
+/// use tinystore_core::persist::sqlite::{SqliteDatabase, StoreKind};
+/// let db = SqliteDatabase::open_in_memory()?;
+/// // No such table: nothing recognisable.
+/// assert_eq!(db.json_store_kind("tinybase"), StoreKind::Plain);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StoreKind {
     /// A plain Store (`[tables, values]`), or nothing recognisable.
@@ -93,6 +101,17 @@ impl std::fmt::Debug for SqliteDatabase {
 
 impl SqliteDatabase {
     /// Opens (or creates) the database file at `path`.
+    ///
+    /// ```
+    /// use tinystore_core::persist::sqlite::SqliteDatabase;
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-open-{}", std::process::id()));
+    /// std::fs::write(&path, [b'x'; 4096])?;
+    /// assert!(SqliteDatabase::open(&path).is_err());
+    /// std::fs::remove_file(&path)?;
+    /// assert!(SqliteDatabase::open(&path)?.table_names()?.is_empty());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, PersistError> {
         let path = path.as_ref();
         let conn = Connection::open(path)
@@ -102,6 +121,13 @@ impl SqliteDatabase {
 
     /// Opens the existing database file at `path` for reading only: nothing is created or
     /// changed (a persister over it can load; its saves fail).
+    ///
+    /// ```
+    /// use tinystore_core::persist::sqlite::SqliteDatabase;
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-ro-{}", std::process::id()));
+    /// assert!(SqliteDatabase::open_read_only(&path).is_err());
+    /// assert!(!path.exists());
+    /// ```
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self, PersistError> {
         let path = path.as_ref();
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -110,6 +136,13 @@ impl SqliteDatabase {
     }
 
     /// A private in-memory database.
+    ///
+    /// ```
+    /// use tinystore_core::persist::sqlite::SqliteDatabase;
+    /// let db = SqliteDatabase::open_in_memory()?;
+    /// assert_eq!(db.table_names()?, Vec::<String>::new());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_in_memory() -> Result<Self, PersistError> {
         Self::checked(Connection::open_in_memory().map_err(sql_err)?)
     }
@@ -125,6 +158,16 @@ impl SqliteDatabase {
     }
 
     /// The database's tables by name, in ascending order, without SQLite's own (`sqlite_%`).
+    ///
+    /// ```
+    /// use tinystore_core::persist::sqlite::SqliteDatabase;
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-names-{}", std::process::id()));
+    /// let conn = rusqlite::Connection::open(&path)?;
+    /// conn.execute_batch("CREATE TABLE pets(x); CREATE TABLE ages(x);")?;
+    /// assert_eq!(SqliteDatabase::open(&path)?.table_names()?, ["ages", "pets"]);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn table_names(&self) -> Result<Vec<String>, PersistError> {
         let mut stmt = self
             .conn
@@ -146,6 +189,18 @@ impl SqliteDatabase {
     /// and a stamped first element (`[thing, hlc, hash]`) means a MergeableStore. Anything
     /// else (no such table, row or cell, unparsable JSON) is [`StoreKind::Plain`]. Only a
     /// guess to choose which store to load into; loading checks the document.
+    ///
+    /// ```
+    /// use tinystore_core::persist::sqlite::{SqliteDatabase, StoreKind};
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-kind-{}", std::process::id()));
+    /// rusqlite::Connection::open(&path)?.execute_batch(
+    ///     r#"CREATE TABLE tinybase(_id PRIMARY KEY, store);
+    ///        INSERT INTO tinybase VALUES('_', '[{"pets":{}},{}]');"#,
+    /// )?;
+    /// assert_eq!(SqliteDatabase::open(&path)?.json_store_kind("tinybase"), StoreKind::Plain);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn json_store_kind(&self, table: &str) -> StoreKind {
         let sql = format!("SELECT * FROM {} LIMIT 1", quote_identifier(table));
         let found = self
@@ -177,6 +232,16 @@ impl SqliteDatabase {
     }
 
     /// Storage for a store in this database, laid out as `mode`.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{Persister, sqlite::{SqliteDatabase, TabularConfig}};
+    /// use tinystore_core::MergeableStore;
+    /// let db = SqliteDatabase::open_in_memory()?;
+    /// let tabular = db.into_persistence(TabularConfig::default())?;
+    /// // Tabular mode holds plain Stores only.
+    /// assert!(Persister::try_new(&MergeableStore::new(None), tabular).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_persistence(
         self,
         mode: impl Into<SqliteMode>,
@@ -186,6 +251,20 @@ impl SqliteDatabase {
 }
 
 /// A database connection holding a store.
+///
+/// ```
+/// use tinystore_core::persist::{Persister, sqlite::{SqlitePersistence, TabularConfig}};
+/// use tinystore_core::Store;
+/// let store = Store::new();
+/// store.set_cell("pets", "fido", "legs", 4);
+/// let db = SqlitePersistence::open_in_memory(TabularConfig::tables(&["pets"]))?;
+/// let persister = Persister::new(&store, db);
+/// persister.save()?;
+/// store.set_cell("pets", "fido", "legs", 3);
+/// persister.load(None)?;
+/// assert_eq!(store.get_cell("pets", "fido", "legs"), Some(4.into()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct SqlitePersistence {
     conn: Connection,
     config: SqliteJsonConfig,
@@ -205,17 +284,54 @@ impl std::fmt::Debug for SqlitePersistence {
 
 impl SqlitePersistence {
     /// Opens (or creates) the database file at `path`.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{Persister, sqlite::{SqliteJsonConfig, SqlitePersistence}};
+    /// use tinystore_core::Store;
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-sql-{}", std::process::id()));
+    /// let store = Store::new();
+    /// store.set_value("open", true);
+    /// let db = SqlitePersistence::open(&path, SqliteJsonConfig::table("app"))?;
+    /// Persister::new(&store, db).save()?;
+    /// let copy = Store::new();
+    /// let db = SqlitePersistence::open(&path, SqliteJsonConfig::table("app"))?;
+    /// Persister::new(&copy, db).load(None)?;
+    /// assert_eq!(copy.get_json(), store.get_json());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>, mode: impl Into<SqliteMode>) -> Result<Self, PersistError> {
         SqliteDatabase::open(path)?.into_persistence(mode)
     }
 
     /// A private in-memory database.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{Persister, sqlite::{SqliteJsonConfig, SqlitePersistence}};
+    /// use tinystore_core::Store;
+    /// let db = SqlitePersistence::open_in_memory(SqliteJsonConfig::default())?;
+    /// let persister = Persister::new(&Store::new(), db);
+    /// persister.load(None)?.save()?;
+    /// assert_eq!(persister.get_stats().saves, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_in_memory(mode: impl Into<SqliteMode>) -> Result<Self, PersistError> {
         SqliteDatabase::open_in_memory()?.into_persistence(mode)
     }
 
     /// Uses an open connection (a `rusqlite` one: apps that open their own depend on
     /// `rusqlite` themselves, at the version this crate uses).
+    ///
+    /// ```
+    /// use rusqlite::Connection;
+    /// use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence};
+    /// let conn = Connection::open_in_memory()?;
+    /// conn.execute_batch("CREATE TABLE notes(text)")?;
+    /// let db = SqlitePersistence::from_connection(conn, SqliteJsonConfig::default())?;
+    /// let count: i64 = db.connection().query_row("SELECT count(*) FROM notes", [], |r| r.get(0))?;
+    /// assert_eq!(count, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_connection(
         conn: Connection,
         mode: impl Into<SqliteMode>,
@@ -237,6 +353,13 @@ impl SqlitePersistence {
     }
 
     /// The connection (TinyBase's `getDb`).
+    ///
+    /// ```
+    /// use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence};
+    /// let db = SqlitePersistence::open_in_memory(SqliteJsonConfig::default())?;
+    /// assert!(db.connection().is_autocommit());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connection(&self) -> &Connection {
         &self.conn
     }

@@ -60,6 +60,21 @@ pub const DEFAULT_MAP_NAME: &str = "tinybase";
 
 /// A store in a [`YjsDoc`]'s map: TinyBase's `createYjsPersister(store, yDoc, yMapName)`
 /// for a [`Persister`](super::Persister). See the [module documentation](self).
+///
+/// ```
+/// use tinystore_core::persist::{Persister, yjs::{YjsDoc, YjsPersistence}};
+/// use tinystore_core::Store;
+/// let doc = YjsDoc::new();
+/// let store = Store::new();
+/// let persister = Persister::new(&store, YjsPersistence::new(&doc));
+/// persister.start_auto_save()?;
+/// store.set_cell("pets", "fido", "legs", 4);
+/// // Another store on the same doc loads what was auto-saved.
+/// let copy = Store::new();
+/// Persister::new(&copy, YjsPersistence::new(&doc)).load(None)?;
+/// assert_eq!(copy.get_cell("pets", "fido", "legs"), Some(4.into()));
+/// # Ok::<(), tinystore_core::persist::PersistError>(())
+/// ```
 pub struct YjsPersistence {
     doc: YjsDoc,
     name: String,
@@ -87,6 +102,12 @@ impl YjsPersistence {
     ///
     /// Gets (or creates) the root map, which takes the document: do not call it from inside
     /// one of the document's yrs observers.
+    ///
+    /// ```
+    /// use tinystore_core::persist::yjs::{DEFAULT_MAP_NAME, YjsDoc, YjsPersistence};
+    /// let yjs = YjsPersistence::new(&YjsDoc::new());
+    /// assert_eq!(yjs.map_name(), DEFAULT_MAP_NAME);
+    /// ```
     pub fn new(doc: &YjsDoc) -> YjsPersistence {
         YjsPersistence::with_map_name(doc, DEFAULT_MAP_NAME)
     }
@@ -119,11 +140,27 @@ impl YjsPersistence {
     }
 
     /// The document (TinyBase's `getYDoc`).
+    ///
+    /// ```
+    /// use tinystore_core::persist::yjs::{YjsDoc, YjsPersistence};
+    /// let doc = YjsDoc::new();
+    /// let yjs = YjsPersistence::new(&doc);
+    /// // The same document, shared: what one handle merges, the other sees.
+    /// yjs.doc().apply_update(&YjsDoc::new().encode_update())?;
+    /// assert_eq!(yjs.doc().encode_update(), doc.encode_update());
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn doc(&self) -> &YjsDoc {
         &self.doc
     }
 
     /// The name of the document's map that holds the store.
+    ///
+    /// ```
+    /// use tinystore_core::persist::yjs::{YjsDoc, YjsPersistence};
+    /// let yjs = YjsPersistence::with_map_name(&YjsDoc::new(), "shop");
+    /// assert_eq!(yjs.map_name(), "shop");
+    /// ```
     pub fn map_name(&self) -> &str {
         &self.name
     }

@@ -102,12 +102,28 @@ impl Default for AutomergeDoc {
 
 impl AutomergeDoc {
     /// An empty document with a random actor id.
+    ///
+    /// ```
+    /// use automerge::ReadDoc;
+    /// use tinystore_core::persist::automerge::AutomergeDoc;
+    /// let (a, b) = (AutomergeDoc::new(), AutomergeDoc::new());
+    /// assert_eq!(a.with_doc(|d| d.keys(automerge::ROOT).count()), 0);
+    /// assert_ne!(a.with_doc(|d| d.get_actor().clone()), b.with_doc(|d| d.get_actor().clone()));
+    /// ```
     pub fn new() -> AutomergeDoc {
         AutomergeDoc::from_doc(AutoCommit::new())
     }
 
     /// Shares `doc` (e.g. one loaded with `AutoCommit::load`, or with an actor id of the app's
     /// choosing).
+    ///
+    /// ```
+    /// use automerge::{ActorId, AutoCommit};
+    /// use tinystore_core::persist::automerge::AutomergeDoc;
+    /// let actor = ActorId::from(b"my-app".to_vec());
+    /// let doc = AutomergeDoc::from_doc(AutoCommit::new().with_actor(actor.clone()));
+    /// assert_eq!(doc.with_doc(|d| d.get_actor().clone()), actor);
+    /// ```
     pub fn from_doc(doc: AutoCommit) -> AutomergeDoc {
         AutomergeDoc {
             inner: Arc::new(Inner {
@@ -123,6 +139,16 @@ impl AutomergeDoc {
     /// update listeners receive them and auto-loading persisters reload. `f` must not call a
     /// store that a persister of this document serves (a save on another thread holds the
     /// store while it waits for the document).
+    ///
+    /// ```
+    /// use automerge::{ReadDoc, transaction::Transactable};
+    /// use tinystore_core::persist::automerge::AutomergeDoc;
+    /// let doc = AutomergeDoc::new();
+    /// doc.with_doc(|d| d.put(automerge::ROOT, "visits", 3))?;
+    /// let visits = doc.with_doc(|d| d.get(automerge::ROOT, "visits").map(|v| v?.0.as_i64()))?;
+    /// assert_eq!(visits, Some(3));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_doc<R>(&self, f: impl FnOnce(&mut AutoCommit) -> R) -> R {
         self.edit(None, true, f)
     }
@@ -136,6 +162,17 @@ impl AutomergeDoc {
     /// # Errors
     /// [`PersistError::Content`] for bytes that are not complete Automerge data, or changes the
     /// document cannot take; the document is left as it was.
+    ///
+    /// ```
+    /// use automerge::{ReadDoc, transaction::Transactable};
+    /// use tinystore_core::persist::{PersistError, automerge::AutomergeDoc};
+    /// let (a, b) = (AutomergeDoc::new(), AutomergeDoc::new());
+    /// a.with_doc(|d| d.put(automerge::ROOT, "open", true))?;
+    /// b.apply_update(&a.encode_update())?;
+    /// assert!(b.with_doc(|d| d.get(automerge::ROOT, "open").map(|v| v.is_some()))?);
+    /// assert!(matches!(b.apply_update(b"not automerge"), Err(PersistError::Content(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply_update(&self, bytes: &[u8]) -> Result<(), PersistError> {
         // Checked on a scratch document first: a document's own loading would skip what it
         // cannot parse. Changes that depend on others the scratch lacks still parsed fine.
@@ -160,6 +197,16 @@ impl AutomergeDoc {
 
     /// The whole document in Automerge's save format (`Automerge.save`), which
     /// `Automerge.load`, automerge-repo's `repo.import` and [`AutomergeDoc::apply_update`] read.
+    ///
+    /// ```
+    /// use automerge::{AutoCommit, ReadDoc, transaction::Transactable};
+    /// use tinystore_core::persist::automerge::AutomergeDoc;
+    /// let doc = AutomergeDoc::new();
+    /// doc.with_doc(|d| d.put(automerge::ROOT, "open", true))?;
+    /// let copy = AutoCommit::load(&doc.encode_update())?;
+    /// assert!(copy.get(automerge::ROOT, "open")?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn encode_update(&self) -> Vec<u8> {
         lock(&self.inner.doc).save()
     }
@@ -170,6 +217,21 @@ impl AutomergeDoc {
     /// [`AutomergeDoc::apply_update`] read it). Changes merged by `apply_update` are not
     /// reported. Listeners run on the thread that made the change, after the document is
     /// released. Returns an id for [`AutomergeDoc::del_update_listener`].
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use automerge::transaction::Transactable;
+    /// use tinystore_core::persist::automerge::AutomergeDoc;
+    /// let doc = AutomergeDoc::new();
+    /// let updates = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = updates.clone();
+    /// doc.add_update_listener(move |bytes| seen.lock().unwrap().push(bytes.to_vec()));
+    /// doc.with_doc(|d| d.put(automerge::ROOT, "open", true))?;
+    /// // Merged changes are not reported back.
+    /// doc.apply_update(&AutomergeDoc::new().encode_update())?;
+    /// assert_eq!(updates.lock().unwrap().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn add_update_listener(&self, listener: impl Fn(&[u8]) + Send + Sync + 'static) -> u64 {
         let id = self.inner.next_listener.fetch_add(1, Ordering::Relaxed);
         lock(&self.inner.listeners).push((id, Arc::new(listener)));
@@ -177,6 +239,14 @@ impl AutomergeDoc {
     }
 
     /// Removes an update listener; `false` if there was none with this id.
+    ///
+    /// ```
+    /// use tinystore_core::persist::automerge::AutomergeDoc;
+    /// let doc = AutomergeDoc::new();
+    /// let id = doc.add_update_listener(|_| {});
+    /// assert!(doc.del_update_listener(id));
+    /// assert!(!doc.del_update_listener(id));
+    /// ```
     pub fn del_update_listener(&self, id: u64) -> bool {
         let mut listeners = lock(&self.inner.listeners);
         let before = listeners.len();
@@ -245,6 +315,19 @@ impl AutomergeDoc {
 /// constructor does (a local change). Start a replica from the other side's document
 /// ([`AutomergeDoc::apply_update`]) before creating its persister: two documents that each
 /// made their own map under that name merge to one of the two.
+///
+/// ```
+/// use automerge::ReadDoc;
+/// use tinystore_core::persist::{Persister, automerge::{AutomergeDoc, AutomergePersistence}};
+/// use tinystore_core::Store;
+/// let doc = AutomergeDoc::new();
+/// let store = Store::new();
+/// let persister = Persister::new(&store, AutomergePersistence::new(&doc));
+/// persister.start_auto_save()?;
+/// store.set_value("open", true);
+/// assert!(doc.with_doc(|d| d.get(automerge::ROOT, "tinybase").map(|v| v.is_some()))?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct AutomergePersistence {
     doc: AutomergeDoc,
     /// The persister's name as stored (escaped like any id).
@@ -266,11 +349,35 @@ impl std::fmt::Debug for AutomergePersistence {
 
 impl AutomergePersistence {
     /// Storage under the document's `tinybase` map (TinyBase's default).
+    ///
+    /// ```
+    /// use automerge::ReadDoc;
+    /// use tinystore_core::persist::{Persister, automerge::{AutomergeDoc, AutomergePersistence}};
+    /// use tinystore_core::Store;
+    /// let doc = AutomergeDoc::new();
+    /// Persister::new(&Store::new(), AutomergePersistence::new(&doc)).save()?;
+    /// let keys: Vec<String> = doc.with_doc(|d| d.keys(automerge::ROOT).collect());
+    /// assert_eq!(keys, ["tinybase"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(doc: &AutomergeDoc) -> AutomergePersistence {
         AutomergePersistence::with_obj_name(doc, "tinybase")
     }
 
     /// Storage under the document's map `name` (TinyBase's `docMapName`).
+    ///
+    /// ```
+    /// use automerge::ReadDoc;
+    /// use tinystore_core::persist::{Persister, automerge::{AutomergeDoc, AutomergePersistence}};
+    /// use tinystore_core::Store;
+    /// let doc = AutomergeDoc::new();
+    /// let shop = AutomergePersistence::with_obj_name(&doc, "shop");
+    /// // The map is made by the first save, not by creating the persistence.
+    /// assert_eq!(doc.with_doc(|d| d.keys(automerge::ROOT).count()), 0);
+    /// Persister::new(&Store::new(), shop).save()?;
+    /// assert!(doc.with_doc(|d| d.get(automerge::ROOT, "shop").map(|v| v.is_some()))?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_obj_name(doc: &AutomergeDoc, name: &str) -> AutomergePersistence {
         let watcher = Arc::new(Watcher::default());
         lock(&doc.inner.watchers).push(Arc::downgrade(&watcher));
@@ -287,6 +394,15 @@ impl AutomergePersistence {
     }
 
     /// The document (TinyBase's `getDocHandle`).
+    ///
+    /// ```
+    /// use tinystore_core::persist::automerge::{AutomergeDoc, AutomergePersistence};
+    /// let doc = AutomergeDoc::new();
+    /// let persistence = AutomergePersistence::new(&doc);
+    /// // A handle on the same document: listeners added through it see the app's edits.
+    /// let id = persistence.doc().add_update_listener(|_| {});
+    /// assert!(doc.del_update_listener(id));
+    /// ```
     pub fn doc(&self) -> &AutomergeDoc {
         &self.doc
     }

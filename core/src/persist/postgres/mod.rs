@@ -91,6 +91,18 @@ impl Pending {
 }
 
 /// A store kept in PostgreSQL in TinyBase's layout; hand it to a [`super::Persister`].
+///
+/// ```no_run
+/// use tinystore_core::persist::{Persister, config::TabularConfig};
+/// use tinystore_core::persist::postgres::PostgresPersistence;
+/// use tinystore_core::Store;
+/// let store = Store::new();
+/// store.set_cell("pets", "fido", "legs", 4);
+/// let url = "postgres://postgres@127.0.0.1:5432/app";
+/// let pg = PostgresPersistence::connect(url, TabularConfig::tables(&["pets"]))?;
+/// Persister::new(&store, pg).save()?;
+/// # Ok::<(), tinystore_core::persist::PersistError>(())
+/// ```
 pub struct PostgresPersistence {
     db: PostgresDatabase,
     mode: SqlMode,
@@ -137,6 +149,18 @@ impl std::fmt::Debug for PostgresPersistence {
 
 impl PostgresPersistence {
     /// Storage in `db`, laid out as `mode` ([`JsonConfig`] or [`TabularConfig`]).
+    ///
+    /// ```no_run
+    /// use tinystore_core::persist::{Persister, config::JsonConfig};
+    /// use tinystore_core::persist::postgres::{PostgresDatabase, PostgresPersistence};
+    /// use tinystore_core::Store;
+    /// // One database, its connections shared by the persisters of two stores.
+    /// let db = PostgresDatabase::connect("postgres://postgres@127.0.0.1:5432/app")?;
+    /// let (pets, shop) = (Store::new(), Store::new());
+    /// Persister::new(&pets, PostgresPersistence::new(&db, JsonConfig::table("pets"))).load(None)?;
+    /// Persister::new(&shop, PostgresPersistence::new(&db, JsonConfig::table("shop"))).load(None)?;
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn new(db: &PostgresDatabase, mode: impl Into<SqlMode>) -> PostgresPersistence {
         let mode = mode.into();
         PostgresPersistence {
@@ -159,6 +183,23 @@ impl PostgresPersistence {
     /// MergeableStore in one table: no process's changes are lost to another's save or load.
     /// TinyBase's persister on the same table still replaces what it loads and overwrites what
     /// it saves; its changes reach a merging persister all the same.
+    ///
+    /// ```no_run
+    /// use tinystore_core::persist::{Persister, config::JsonConfig};
+    /// use tinystore_core::persist::postgres::{PostgresDatabase, PostgresPersistence};
+    /// use tinystore_core::MergeableStore;
+    /// let db = PostgresDatabase::connect("postgres://postgres@127.0.0.1:5432/app")?;
+    /// let (a, b) = (MergeableStore::new(None), MergeableStore::new(None));
+    /// let merging = || PostgresPersistence::new(&db, JsonConfig::table("room")).merging();
+    /// let (pa, pb) = (Persister::new(&a, merging()), Persister::new(&b, merging()));
+    /// a.set_value("a", 1);
+    /// b.set_value("b", 2);
+    /// pa.save()?;
+    /// pb.save()?; // merges `a` in before it writes
+    /// pa.load(None)?;
+    /// assert_eq!(a.get_values_json(), r#"{"a":1,"b":2}"#);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn merging(mut self) -> PostgresPersistence {
         self.merging = true;
         self
@@ -166,6 +207,15 @@ impl PostgresPersistence {
 
     /// Connects to `url` and keeps the store there (TinyBase's
     /// `createPostgresPersister(store, sql, config)`).
+    ///
+    /// ```
+    /// use tinystore_core::persist::{PersistErrorKind, config::JsonConfig};
+    /// use tinystore_core::persist::postgres::PostgresPersistence;
+    /// // A malformed URL fails before any connection is tried.
+    /// let url = "postgres://app@localhost:port/app";
+    /// let err = PostgresPersistence::connect(url, JsonConfig::default()).unwrap_err();
+    /// assert_eq!(err.kind(), PersistErrorKind::Storage);
+    /// ```
     pub fn connect(
         url: &str,
         mode: impl Into<SqlMode>,
@@ -177,11 +227,28 @@ impl PostgresPersistence {
     }
 
     /// The database (TinyBase's `getSql`).
+    ///
+    /// ```no_run
+    /// use tinystore_core::persist::{config::JsonConfig, postgres::PostgresPersistence};
+    /// let url = "postgres://postgres@127.0.0.1:5432/app";
+    /// let pg = PostgresPersistence::connect(url, JsonConfig::default())?;
+    /// assert_eq!(pg.database().label(), "127.0.0.1:5432/app");
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn database(&self) -> &PostgresDatabase {
         &self.db
     }
 
     /// The `NOTIFY` channel of this configuration (`tinybase_<hash>`), as TinyBase names it.
+    ///
+    /// ```no_run
+    /// use tinystore_core::persist::{config::JsonConfig, postgres::PostgresPersistence};
+    /// let url = "postgres://postgres@127.0.0.1:5432/app";
+    /// let pg = PostgresPersistence::connect(url, JsonConfig::default())?;
+    /// // What TinyBase's persister of the same configuration listens on.
+    /// assert!(pg.channel().starts_with("tinybase_"));
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn channel(&self) -> String {
         notify::channel(self.hash)
     }

@@ -40,6 +40,13 @@ pub struct PostgresRooms {
 impl PostgresRooms {
     /// Connects, creates `tinystore_rooms` if absent and checks it: recorded rooms whose tables
     /// PostgreSQL treats as one are refused with [`PersistError::AliasedRooms`].
+    ///
+    /// ```
+    /// use tinystore_core::persist::{PersistErrorKind, postgres::rooms::PostgresRooms};
+    /// // A malformed URL fails before any connection is tried.
+    /// let err = PostgresRooms::open("postgres://app@localhost:port/app").unwrap_err();
+    /// assert_eq!(err.kind(), PersistErrorKind::Storage);
+    /// ```
     pub fn open(url: &str) -> Result<PostgresRooms, PersistError> {
         let db = PostgresDatabase::connect(url)?;
         let rules = IdentifierRules::POSTGRES;
@@ -61,6 +68,13 @@ impl PostgresRooms {
     }
 
     /// The database.
+    ///
+    /// ```no_run
+    /// use tinystore_core::persist::postgres::rooms::PostgresRooms;
+    /// let rooms = PostgresRooms::open("postgres://postgres@127.0.0.1:5432/app")?;
+    /// assert!(rooms.database().is_connected());
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn database(&self) -> &PostgresDatabase {
         &self.db
     }
@@ -68,6 +82,16 @@ impl PostgresRooms {
     /// The table of `path`: the one recorded for it, or a newly chosen free name (the plain
     /// TinyBase name when free, adopting a table TinyBase's server wrote for this path),
     /// recorded before it is returned.
+    ///
+    /// ```no_run
+    /// use tinystore_core::persist::postgres::rooms::PostgresRooms;
+    /// let rooms = PostgresRooms::open("postgres://postgres@127.0.0.1:5432/app")?;
+    /// let table = rooms.claim("Pets")?;
+    /// // PostgreSQL folds case: `pets` would share the table, so it gets its own name.
+    /// assert_ne!(rooms.claim("pets")?, table);
+    /// assert_eq!(rooms.claim("Pets")?, table);
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn claim(&self, path: &str) -> Result<String, PersistError> {
         let rules = self.rules;
         self.db.transaction(async |client| {
@@ -121,6 +145,16 @@ impl PostgresRooms {
     }
 
     /// The storage of room `path` (its table claimed first): JSON mode, merging.
+    ///
+    /// ```no_run
+    /// use tinystore_core::persist::{Persister, postgres::rooms::PostgresRooms};
+    /// use tinystore_core::MergeableStore;
+    /// let rooms = PostgresRooms::open("postgres://postgres@127.0.0.1:5432/app")?;
+    /// let store = MergeableStore::new(None);
+    /// let persister = Persister::new(&store, rooms.room("pets/shop")?);
+    /// persister.start_auto_save()?;
+    /// # Ok::<(), tinystore_core::persist::PersistError>(())
+    /// ```
     pub fn room(&self, path: &str) -> Result<PostgresPersistence, PersistError> {
         let table = self.claim(path)?;
         Ok(PostgresPersistence::new(&self.db, JsonConfig::table(table)).merging())

@@ -77,6 +77,18 @@ impl RoomDatabase {
     /// through their own connections), and checks its room tables. A path that cannot be
     /// opened, a file that is not an SQLite database, or recorded rooms that share a table
     /// ([`PersistError::AliasedRooms`]) are errors here.
+    ///
+    /// ```
+    /// use tinystore_core::persist::sqlite::rooms::{RoomDatabase, ROOMS_TABLE};
+    /// use tinystore_core::persist::sqlite::SqliteDatabase;
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-rooms-{}", std::process::id()));
+    /// drop(RoomDatabase::open(&path)?);
+    /// assert_eq!(SqliteDatabase::open(&path)?.table_names()?, [ROOMS_TABLE]);
+    /// # for end in ["", "-wal", "-shm"] {
+    /// #     let _ = std::fs::remove_file(format!("{}{end}", path.display()));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<RoomDatabase, PersistError> {
         let path = path.as_ref().to_path_buf();
         let context = format!("{}", path.display());
@@ -95,11 +107,39 @@ impl RoomDatabase {
     }
 
     /// The database file.
+    ///
+    /// ```
+    /// use tinystore_core::persist::sqlite::rooms::RoomDatabase;
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-rpath-{}", std::process::id()));
+    /// let db = RoomDatabase::open(&path)?;
+    /// assert_eq!(db.path(), path);
+    /// # drop(db);
+    /// # for end in ["", "-wal", "-shm"] {
+    /// #     let _ = std::fs::remove_file(format!("{}{end}", path.display()));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The table of the room at `room_path` ([`RoomTables::claim`]).
+    ///
+    /// ```
+    /// use tinystore_core::persist::sqlite::rooms::RoomDatabase;
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-claim-{}", std::process::id()));
+    /// let db = RoomDatabase::open(&path)?;
+    /// let table = db.claim("a/b")?;
+    /// assert_eq!(table, "tinybase_a_b");
+    /// // `a-b` sanitizes alike but is another room: it gets a table of its own.
+    /// assert_ne!(db.claim("a-b")?, table);
+    /// assert_eq!(db.claim("a/b")?, table);
+    /// # drop(db);
+    /// # for end in ["", "-wal", "-shm"] {
+    /// #     let _ = std::fs::remove_file(format!("{}{end}", path.display()));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn claim(&self, room_path: &str) -> Result<String, PersistError> {
         let claim = self.claims.lock().unwrap_or_else(|e| e.into_inner());
         let (conn, tables) = &*claim;
@@ -108,6 +148,24 @@ impl RoomDatabase {
 
     /// Storage for the room at `room_path`: its table, in JSON mode, on a connection of its
     /// own.
+    ///
+    /// ```
+    /// use tinystore_core::persist::{Persister, sqlite::rooms::RoomDatabase};
+    /// use tinystore_core::MergeableStore;
+    /// let path = std::env::temp_dir().join(format!("tinystore-doc-room-{}", std::process::id()));
+    /// let db = RoomDatabase::open(&path)?;
+    /// let store = MergeableStore::new(None);
+    /// store.set_value("open", true);
+    /// Persister::new(&store, db.room("shop")?).save()?;
+    /// let copy = MergeableStore::new(None);
+    /// Persister::new(&copy, db.room("shop")?).load(None)?;
+    /// assert_eq!(copy.get_json(), store.get_json());
+    /// # drop(db);
+    /// # for end in ["", "-wal", "-shm"] {
+    /// #     let _ = std::fs::remove_file(format!("{}{end}", path.display()));
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn room(&self, room_path: &str) -> Result<SqlitePersistence, PersistError> {
         let table = self.claim(room_path)?;
         SqlitePersistence::open(&self.path, SqliteJsonConfig::table(table))
@@ -162,6 +220,15 @@ impl RoomTables {
     }
 
     /// The rules names are compared by.
+    ///
+    /// ```
+    /// use rusqlite::Connection;
+    /// use tinystore_core::persist::sqlite::rooms::{IdentifierRules, RoomTables};
+    /// let conn = Connection::open_in_memory()?;
+    /// let rooms = RoomTables::open(&conn, IdentifierRules::SQLITE)?;
+    /// assert_eq!(rooms.rules(), IdentifierRules::SQLITE);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn rules(&self) -> IdentifierRules {
         self.rules
     }
