@@ -311,10 +311,11 @@ impl AutomergeDoc {
 /// AutomergePersister. Holds a Store or a MergeableStore (by its plain content, as TinyBase's
 /// persister holds only plain Stores).
 ///
-/// Creating one makes sure the document has a map under the persister's name, as TinyBase's
-/// constructor does (a local change). Start a replica from the other side's document
-/// ([`AutomergeDoc::apply_update`]) before creating its persister: two documents that each
-/// made their own map under that name merge to one of the two.
+/// The document gets its map under the persister's name at the first save (TinyBase's
+/// constructor makes it at once): a replica that starts empty and then merges another's
+/// document holds no map of its own to win over the other's. Still, start a replica from the
+/// other side's document ([`AutomergeDoc::apply_update`]) before saving into it: two documents
+/// that each made their own map under that name merge to one of the two.
 ///
 /// ```
 /// use automerge::ReadDoc;
