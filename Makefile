@@ -228,6 +228,7 @@ $(PY_STAMP): $(PY_DEPS)
 	@touch $@
 
 py-test: setup kit py-install
+	@$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check prometheus-client==0.21.1
 	$(RELEASE_BUILD)
 	cd bindings/python && TINYSTORE_BIN=$(CURDIR)/target/release/tinystore $(PY_VENV)/bin/python -m pytest -q tests
 

@@ -27,6 +27,7 @@ mod apply;
 mod args;
 mod bench;
 mod demo;
+mod logging;
 mod sqlite;
 mod sync;
 
@@ -117,15 +118,19 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
+            logging::init(logging::LogFormat::Text, None);
             // Help and version go to stdout (exit 0); usage errors to stderr (exit 2).
             let _ = e.print();
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
+    match &cli.command {
+        Some(Command::Serve(args)) => logging::init(args.log_format, args.log_level.as_deref()),
+        _ => logging::init(logging::LogFormat::Text, None),
+    }
     match cli.command {
         None | Some(Command::Help { command: None }) => print_help(USAGE),
         Some(Command::Demo(args)) => demo::demo(args),
@@ -162,16 +167,6 @@ fn print_help(text: &str) -> ExitCode {
     use std::io::Write;
     let _ = writeln!(std::io::stdout(), "{}", text.trim_end());
     ExitCode::SUCCESS
-}
-
-/// Logs to stderr only, so stdout stays machine-readable.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// Exit status of a command: 0, or its error's status with the message on stderr.

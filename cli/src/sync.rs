@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value as Json, json};
+
+use crate::logging::{self, LogFormat};
 use tinystore_core::json::{parse, stringify};
 use tinystore_core::mergeable::JsonForm;
 use tinystore_core::sync::client::{FrameDirection, WsClientConfig, WsSynchronizer};
@@ -367,6 +369,18 @@ pub(crate) struct ServeArgs {
           allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(0..=MAX_SAVE_INTERVAL_MS))]
     save_interval_ms: u64,
+    /// Log lines on stderr as text or as JSON objects, one per line
+    #[arg(
+        long = "log-format",
+        value_name = "FORMAT",
+        value_enum,
+        default_value_t
+    )]
+    pub(crate) log_format: LogFormat,
+    /// The least severe level logged: error, warn, info (a line per connection opened or
+    /// closed, with its room and client id), debug or trace. Default: RUST_LOG, else warn
+    #[arg(long = "log-level", value_name = "LEVEL", value_parser = logging::LEVELS)]
+    pub(crate) log_level: Option<String>,
 }
 
 /// What `tinystore serve` runs with: its flags, checked (the address resolved).

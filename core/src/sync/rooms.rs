@@ -19,6 +19,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::metrics::SyncMetrics;
 use super::protocol::{ContentDiff, Message};
 use super::server::{RoomPeer, RoomPeerFactory, RoomSender};
 use super::synchronizer::{SyncError, Synchronizer, SynchronizerOptions, Transport};
@@ -108,6 +109,8 @@ pub struct RoomOptions {
     /// Persisted rooms write their document at most once per this interval while changes
     /// arrive (and always when they stop). Zero writes after every change. Default 1 s.
     pub save_interval: Duration,
+    /// Where persisted rooms count their saves (latency, failures); `None`: not counted.
+    pub metrics: Option<Arc<SyncMetrics>>,
 }
 
 /// The default [`RoomOptions::save_interval`].
@@ -119,6 +122,7 @@ impl Default for RoomOptions {
             request_timeout: super::synchronizer::DEFAULT_REQUEST_TIMEOUT,
             on_room: None,
             save_interval: DEFAULT_SAVE_INTERVAL,
+            metrics: None,
         }
     }
 }
@@ -129,6 +133,7 @@ impl std::fmt::Debug for RoomOptions {
             .field("request_timeout", &self.request_timeout)
             .field("on_room", &self.on_room.is_some())
             .field("save_interval", &self.save_interval)
+            .field("metrics", &self.metrics.is_some())
             .finish()
     }
 }
@@ -284,10 +289,40 @@ fn start_persisted_room(
 ) -> Result<Arc<dyn RoomPeer>, PersistError> {
     let store = MergeableStore::new(None);
     let persister = Persister::try_new(&store, storage)?;
+    use crate::status::Status;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Instant;
     let room_path = path.to_string();
-    persister.set_on_ignored_error(move |e| {
-        tracing::error!(path = %room_path, error = %e, "room persister");
+    // A save's latency is the time from Saving to Idle; an error reported after an operation
+    // that was a save is a failed save (errors are reported once the status is Idle again).
+    let last_was_save = Arc::new(AtomicBool::new(false));
+    let metrics = options.metrics.clone();
+    persister.set_on_ignored_error({
+        let (last_was_save, metrics) = (last_was_save.clone(), metrics.clone());
+        move |e| {
+            tracing::error!(path = %room_path, error = %e, "room persister");
+            if let Some(metrics) = &metrics
+                && last_was_save.load(Ordering::SeqCst)
+            {
+                metrics.save_failed();
+            }
+        }
     });
+    if let Some(metrics) = metrics {
+        let started = parking_lot::Mutex::new(None::<Instant>);
+        persister.add_status_listener(move |status| match status {
+            Status::Saving => {
+                last_was_save.store(true, Ordering::SeqCst);
+                *started.lock() = Some(Instant::now());
+            }
+            Status::Loading => last_was_save.store(false, Ordering::SeqCst),
+            Status::Idle => {
+                if let Some(at) = started.lock().take() {
+                    metrics.save(at.elapsed());
+                }
+            }
+        });
+    }
     match follow {
         Some(interval) => persister.start_auto_load(None, interval)?,
         None => persister.load(None)?,

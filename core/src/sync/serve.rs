@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::metrics::SyncMetrics;
 use super::rooms::{self, RoomOptions};
 use super::server::{
     AuthDecision, AuthHook, AuthRequest, ServerConfig, ServerError, TlsError, TlsIdentity,
@@ -321,9 +322,11 @@ pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
         .as_ref()
         .map(|TlsFiles { cert, key }| TlsIdentity::from_pem_files(cert, key))
         .transpose()?;
+    let metrics = Arc::new(SyncMetrics::new());
     let room_options = RoomOptions {
         request_timeout: options.request_timeout,
         save_interval: options.save_interval,
+        metrics: Some(metrics.clone()),
         ..RoomOptions::default()
     };
     let peer_factory =
@@ -360,6 +363,7 @@ pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
         auth,
         max_rooms: options.max_rooms,
         tls,
+        metrics: Some(metrics),
         ..ServerConfig::default()
     })?)
 }

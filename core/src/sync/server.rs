@@ -73,11 +73,12 @@ use socket::*;
 use stream::ServerStream;
 pub use stream::{TlsError, TlsIdentity};
 
+use crate::sync::metrics::{Direction, SyncMetrics};
 use crate::sync::protocol::{
     ChannelFrame, Control, FragmentBudget, MAX_CHANNELS, MAX_PAYLOAD_BYTES, MAX_QUEUED_PAYLOADS,
     PayloadDecoder, ProtocolError, Relayed, SERVER_CLIENT_ID, SUBPROTOCOL, channel_path,
-    control_payload, is_channel_id_too_large, make_remainders, parse_channel_frame, parse_control,
-    path_id_of_url,
+    control_payload, is_channel_id_too_large, make_remainders, message_type_of,
+    parse_channel_frame, parse_control, path_id_of_url,
 };
 
 // ---------------------------------------------------------------------------------- constants
@@ -191,6 +192,7 @@ impl RoomSender {
                 return;
             }
             let size = shared.cfg.fragment_size.unwrap_or(PEER_FRAGMENT_BYTES);
+            let message = message_type_of(&remainder);
             let remainders = make_remainders(remainder, Some(size));
             st.relay(
                 &self.inner.path,
@@ -199,6 +201,7 @@ impl RoomSender {
                 remainders,
                 None,
                 false,
+                message,
             );
         });
     }
@@ -450,6 +453,7 @@ impl WsServer {
             active_changed: Notify::new(),
             frames_in: AtomicU64::new(0),
             frames_out: AtomicU64::new(0),
+            metrics: config.metrics.clone().unwrap_or_default(),
             room_tasks: Mutex::new(Vec::new()),
             room_done: Mutex::new(HashMap::new()),
             shutdown_started: AtomicBool::new(false),
@@ -699,6 +703,7 @@ struct Shared {
     active_changed: Notify,
     frames_in: AtomicU64,
     frames_out: AtomicU64,
+    metrics: Arc<SyncMetrics>,
     /// The tasks of rooms with a peer, awaited by shutdown.
     room_tasks: Mutex<Vec<JoinHandle<()>>>,
     /// The stop signal of each room task by generation, for the path's next room to wait on.
@@ -777,6 +782,10 @@ impl Shared {
         let (r, any) = {
             let mut st = self.state.lock();
             let r = f(&mut st);
+            for (message, payloads, bytes) in st.sent.drain(..) {
+                self.metrics
+                    .messages_n(Direction::Out, message, payloads, bytes);
+            }
             for effect in std::mem::take(&mut st.effects) {
                 self.perform(effect);
             }

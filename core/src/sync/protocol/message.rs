@@ -67,6 +67,58 @@ pub fn encode_message(request_id: Option<&str>, message: MessageType, body_json:
     out
 }
 
+/// The message type of a remainder, read from its start (`[requestId,type,`) without parsing
+/// the rest: what a server's metrics label an outgoing message with. `None` when the start is
+/// not that of a message (a later fragment, garbage).
+///
+/// ```
+/// use tinystore_core::sync::protocol::{MessageType, message_type_of};
+/// assert_eq!(message_type_of(r#"["r\"1",3,[{},{},1]]"#), Some(MessageType::ContentDiff));
+/// assert_eq!(message_type_of("[null,1,\"\"]"), Some(MessageType::GetContentHashes));
+/// assert_eq!(message_type_of("3,[{},{},1]]"), None);
+/// ```
+pub fn message_type_of(remainder: &str) -> Option<MessageType> {
+    let bytes = remainder.as_bytes();
+    let mut i = 0;
+    let skip_ws = |i: &mut usize| {
+        while bytes.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
+            *i += 1;
+        }
+    };
+    skip_ws(&mut i);
+    if bytes.get(i) != Some(&b'[') {
+        return None;
+    }
+    i += 1;
+    skip_ws(&mut i);
+    match bytes.get(i)? {
+        b'"' => {
+            i += 1;
+            loop {
+                match bytes.get(i)? {
+                    b'\\' => i += 2,
+                    b'"' => break,
+                    _ => i += 1,
+                }
+            }
+            i += 1;
+        }
+        b'n' if remainder[i..].starts_with("null") => i += 4,
+        _ => return None,
+    }
+    skip_ws(&mut i);
+    if bytes.get(i) != Some(&b',') {
+        return None;
+    }
+    i += 1;
+    skip_ws(&mut i);
+    let start = i;
+    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    MessageType::from_number(remainder.get(start..i)?.parse().ok()?)
+}
+
 /// Parses and validates a remainder (TinyBase's `decodeProtocolMessage`); `None` if it is not a
 /// valid message.
 pub fn decode_message(remainder: &str) -> Option<Message> {

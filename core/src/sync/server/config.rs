@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{AuthHook, DEFAULT_ADDR, RoomPeerFactory, TlsIdentity};
+use crate::sync::metrics::SyncMetrics;
 
 /// How to run a [`WsServer`](super::WsServer).
 ///
@@ -52,6 +53,9 @@ pub struct ServerConfig {
     pub max_rooms: Option<usize>,
     /// Serves `wss://` (and `https://` for `/health`, `/stats`) with this certificate.
     pub tls: Option<TlsIdentity>,
+    /// Where the server counts what `GET /metrics` reports (shared with the room stores, which
+    /// count their saves); `None`: the server makes its own.
+    pub metrics: Option<Arc<SyncMetrics>>,
 }
 
 /// What a [`TraceHook`] observes; `conn` numbers sockets in accept order.
@@ -115,6 +119,7 @@ impl Default for ServerConfig {
             on_trace: None,
             max_rooms: None,
             tls: None,
+            metrics: None,
         }
     }
 }
@@ -131,6 +136,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("on_trace", &self.on_trace.is_some())
             .field("max_rooms", &self.max_rooms)
             .field("tls", &self.tls.is_some())
+            .field("metrics", &self.metrics.is_some())
             .finish()
     }
 }

@@ -161,7 +161,11 @@ pub(super) async fn run_auth(shared: &Shared, request: AuthRequest) -> AuthDecis
     let Some(auth) = shared.cfg.auth.clone() else {
         return AuthDecision::Accept;
     };
-    match tokio::task::spawn_blocking(move || auth(&request)).await {
+    let purpose = match request.purpose {
+        AuthPurpose::Join => "join",
+        AuthPurpose::Stats => "stats",
+    };
+    let decision = match tokio::task::spawn_blocking(move || auth(&request)).await {
         Ok(decision) => decision,
         Err(_) => {
             tracing::warn!("sync server: auth hook panicked");
@@ -170,7 +174,11 @@ pub(super) async fn run_auth(shared: &Shared, request: AuthRequest) -> AuthDecis
                 reason: "internal error".to_string(),
             }
         }
+    };
+    if matches!(decision, AuthDecision::Reject { .. }) {
+        shared.metrics.auth_rejected(purpose);
     }
+    decision
 }
 
 /// The HTTP status of a rejection: the hook's if it is an error status, else 403.

@@ -202,6 +202,9 @@ pub(super) struct State {
     has_factory: bool,
     max_rooms: Option<usize>,
     last_id: u64,
+    /// Payloads queued for sockets since the server last took this: `(type, payloads,
+    /// bytes)` per relayed message, for its metrics.
+    pub(super) sent: Vec<(Option<MessageType>, u64, usize)>,
 }
 
 impl State {
@@ -220,6 +223,7 @@ impl State {
             has_factory,
             max_rooms,
             last_id: 0,
+            sent: Vec::new(),
         }
     }
 
@@ -356,7 +360,15 @@ impl State {
                     c.buffered.0 -= b.payloads;
                     c.buffered.1 -= b.bytes;
                 }
-                self.relay(path, &b.from, &b.to, b.remainders, b.changes, true);
+                self.relay(
+                    path,
+                    &b.from,
+                    &b.to,
+                    b.remainders,
+                    b.changes,
+                    true,
+                    Some(b.kind),
+                );
             }
         }
         tracing::debug!(path, "room ready");
@@ -508,9 +520,10 @@ impl State {
                 client_id: to,
                 remainders,
                 changes,
+                message,
                 ..
             } = decoded;
-            self.relay(path, from, &to, remainders, changes, true);
+            self.relay(path, from, &to, remainders, changes, true, Some(message));
         }
     }
 
@@ -518,6 +531,7 @@ impl State {
     /// picks, and (when `for_peer`) the message to the room peer when it is addressed to ""
     /// or "S" (a ContentDiff as its `changes`, when they were read). A recipient over its limits is closed (`socket`), a sender whose message does
     /// not fit in the peer's inbox too (`server`).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn relay(
         &mut self,
         path: &str,
@@ -526,8 +540,10 @@ impl State {
         remainders: Vec<String>,
         changes: Option<ContentDiff>,
         for_peer: bool,
+        message: Option<MessageType>,
     ) {
         let mut overflowed: Vec<(u64, &'static str)> = Vec::new();
+        let mut sent = (0u64, 0usize);
         {
             let Some(room) = self.rooms.get(path) else {
                 return;
@@ -538,7 +554,9 @@ impl State {
             } else {
                 MAX_SOCKET_QUEUE_BYTES
             };
-            let send_to = |member: &Member, overflowed: &mut Vec<(u64, &'static str)>| {
+            let send_to = |member: &Member,
+                           overflowed: &mut Vec<(u64, &'static str)>,
+                           sent: &mut (u64, usize)| {
                 let Some(entry) = conns.get(&member.conn) else {
                     return;
                 };
@@ -548,16 +566,19 @@ impl State {
                         Some(channel) => channel_payload(channel, &payload),
                         None => payload,
                     };
+                    let len = payload.len();
                     if !entry.out.push(payload, cap) {
                         overflowed.push((member.conn, "socket"));
                         return;
                     }
+                    sent.0 += 1;
+                    sent.1 += len;
                 }
             };
             let to_peer = if to.is_empty() {
                 for (id, member) in &room.clients {
                     if id != from {
-                        send_to(member, &mut overflowed);
+                        send_to(member, &mut overflowed, &mut sent);
                     }
                 }
                 from != SERVER_CLIENT_ID
@@ -565,7 +586,7 @@ impl State {
                 from != SERVER_CLIENT_ID
             } else {
                 if let Some(member) = room.clients.get(to) {
-                    send_to(member, &mut overflowed);
+                    send_to(member, &mut overflowed, &mut sent);
                 }
                 false
             };
@@ -586,6 +607,9 @@ impl State {
                     inbox.queue.send((from.to_string(), body, size));
                 }
             }
+        }
+        if sent.0 > 0 {
+            self.sent.push((message, sent.0, sent.1));
         }
         for (conn, what) in overflowed {
             tracing::warn!(conn, what, "sync server: socket over its limits, closing");

@@ -42,6 +42,32 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
             ("GET", "/health") => {
                 let _ = respond(&mut tcp, 200, "application/json", r#"{"ok":true}"#, &[]).await;
             }
+            ("GET", "/metrics") => {
+                let request = AuthRequest {
+                    purpose: AuthPurpose::Stats,
+                    url: head.uri.clone(),
+                    path: String::new(),
+                    client_id: String::new(),
+                    headers: head.headers.clone(),
+                };
+                if let AuthDecision::Reject { status, reason } = run_auth(&shared, request).await {
+                    return respond_text(&mut tcp, reject_status(status), &clean_line(&reason))
+                        .await;
+                }
+                let (rooms, clients) = shared.with_state(|st| {
+                    let clients = st.rooms.values().map(|r| r.clients.len()).sum::<usize>();
+                    (st.rooms.len(), clients)
+                });
+                let body = shared.metrics.encode(rooms, clients);
+                let _ = respond(
+                    &mut tcp,
+                    200,
+                    crate::sync::metrics::CONTENT_TYPE,
+                    &body,
+                    &[],
+                )
+                .await;
+            }
             ("GET", "/stats") => {
                 let request = AuthRequest {
                     purpose: AuthPurpose::Stats,
@@ -168,7 +194,12 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
         shared.with_state(|st| st.detach(conn));
         return;
     }
-    tracing::debug!(%peer, path, client_id, multiplexed, read_only, "socket open");
+    // One line per connection (never a cell value): the room is the path (a multiplexed
+    // socket's rooms are its channels, logged as they subscribe).
+    tracing::info!(%peer, conn, room = path, client_id, multiplexed, read_only, "connection open");
+    shared.metrics.connection(true);
+    let log_room = path.clone();
+    let log_client = client_id.clone();
     let config = WebSocketConfig::default()
         .max_message_size(Some(WS_MAX_MESSAGE))
         .max_frame_size(Some(WS_MAX_MESSAGE));
@@ -234,7 +265,13 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
     if let Some(hook) = &shared.cfg.on_trace {
         hook(TraceEvent::Close { conn });
     }
-    tracing::debug!(conn, "socket finished");
+    shared.metrics.connection(false);
+    tracing::info!(
+        conn,
+        room = log_room,
+        client_id = log_client,
+        "connection closed"
+    );
 }
 
 pub(super) type WsSink = SplitSink<WebSocketStream<ServerStream>, WsMessage>;
@@ -535,6 +572,13 @@ impl Socket {
                 });
                 match joined {
                     Ok(()) => {
+                        tracing::info!(
+                            conn = self.conn,
+                            room = path,
+                            client_id = self.client_id,
+                            read_only,
+                            "channel subscribed"
+                        );
                         let Mode::Multiplexed(mux) = &mut self.mode else {
                             return Ok(());
                         };
@@ -587,6 +631,11 @@ impl Socket {
 
     /// Relays (or buffers, while the room starts) a validated message from this socket.
     fn deliver(&self, path: &str, read_only: bool, decoded: Relayed) {
+        let started = Instant::now();
+        let bytes = decoded.remainders.iter().map(String::len).sum();
+        self.shared
+            .metrics
+            .message(Direction::In, Some(decoded.message), bytes);
         if read_only && decoded.is_write {
             tracing::debug!(
                 path,
@@ -599,5 +648,6 @@ impl Socket {
         let from = self.client_id.as_str();
         self.shared
             .with_state(|st| st.deliver(path, conn, from, decoded));
+        self.shared.metrics.fanout(started.elapsed());
     }
 }
