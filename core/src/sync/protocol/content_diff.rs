@@ -21,42 +21,14 @@ pub fn content_diff_body(text: &str) -> Option<&str> {
 
 /// The request id's JSON (`null` or a string) and the body's text of a ContentDiff's text.
 fn content_diff_parts(text: &str) -> Option<(&str, &str)> {
-    let is_ws = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
     let bytes = text.as_bytes();
-    let mut i = 0;
     let skip_ws = |mut i: usize| {
-        while i < bytes.len() && is_ws(bytes[i]) {
+        while i < bytes.len() && is_json_ws(bytes[i]) {
             i += 1;
         }
         i
     };
-    i = skip_ws(i);
-    if bytes.get(i) != Some(&b'[') {
-        return None;
-    }
-    i = skip_ws(i + 1);
-    let id_start = i;
-    match bytes.get(i)? {
-        b'n' if text[i..].starts_with("null") => i += 4,
-        b'"' => {
-            i += 1;
-            loop {
-                match bytes.get(i)? {
-                    b'\\' => i += 2,
-                    b'"' => break,
-                    _ => i += 1,
-                }
-            }
-            i += 1;
-        }
-        _ => return None,
-    }
-    let id = text.get(id_start..i)?;
-    i = skip_ws(i);
-    if bytes.get(i) != Some(&b',') {
-        return None;
-    }
-    i = skip_ws(i + 1);
+    let (id, mut i) = message_head(text)?;
     if bytes.get(i) != Some(&b'3') {
         return None;
     }
@@ -66,14 +38,14 @@ fn content_diff_parts(text: &str) -> Option<(&str, &str)> {
     }
     let start = skip_ws(i + 1);
     let mut end = text.len();
-    while end > start && is_ws(bytes[end - 1]) {
+    while end > start && is_json_ws(bytes[end - 1]) {
         end -= 1;
     }
     if end <= start || bytes[end - 1] != b']' {
         return None;
     }
     end -= 1;
-    while end > start && is_ws(bytes[end - 1]) {
+    while end > start && is_json_ws(bytes[end - 1]) {
         end -= 1;
     }
     (end > start).then(|| (id, &text[start..end]))

@@ -78,20 +78,37 @@ pub fn encode_message(request_id: Option<&str>, message: MessageType, body_json:
 /// assert_eq!(message_type_of("3,[{},{},1]]"), None);
 /// ```
 pub fn message_type_of(remainder: &str) -> Option<MessageType> {
-    let bytes = remainder.as_bytes();
-    let mut i = 0;
-    let skip_ws = |i: &mut usize| {
-        while bytes.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
-            *i += 1;
+    let (_, i) = message_head(remainder)?;
+    let digits = remainder[i..]
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .count();
+    MessageType::from_number(remainder.get(i..i + digits)?.parse().ok()?)
+}
+
+/// JSON's whitespace.
+pub(super) fn is_json_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The start of a message's text, `[id,type,…`, read without parsing the rest: the request id
+/// as written (`null` or a JSON string) and where the type's number starts.
+pub(super) fn message_head(text: &str) -> Option<(&str, usize)> {
+    let bytes = text.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while bytes.get(i).is_some_and(|b| is_json_ws(*b)) {
+            i += 1;
         }
+        i
     };
-    skip_ws(&mut i);
+    let mut i = skip_ws(0);
     if bytes.get(i) != Some(&b'[') {
         return None;
     }
-    i += 1;
-    skip_ws(&mut i);
+    i = skip_ws(i + 1);
+    let id_start = i;
     match bytes.get(i)? {
+        b'n' if text[i..].starts_with("null") => i += 4,
         b'"' => {
             i += 1;
             loop {
@@ -103,20 +120,14 @@ pub fn message_type_of(remainder: &str) -> Option<MessageType> {
             }
             i += 1;
         }
-        b'n' if remainder[i..].starts_with("null") => i += 4,
         _ => return None,
     }
-    skip_ws(&mut i);
+    let id = text.get(id_start..i)?;
+    i = skip_ws(i);
     if bytes.get(i) != Some(&b',') {
         return None;
     }
-    i += 1;
-    skip_ws(&mut i);
-    let start = i;
-    while bytes.get(i).is_some_and(u8::is_ascii_digit) {
-        i += 1;
-    }
-    MessageType::from_number(remainder.get(start..i)?.parse().ok()?)
+    Some((id, skip_ws(i + 1)))
 }
 
 /// Parses and validates a remainder (TinyBase's `decodeProtocolMessage`); `None` if it is not a

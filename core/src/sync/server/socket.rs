@@ -43,45 +43,27 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
                 let _ = respond(&mut tcp, 200, "application/json", r#"{"ok":true}"#, &[]).await;
             }
             ("GET", "/metrics") => {
-                let request = AuthRequest {
-                    purpose: AuthPurpose::Stats,
-                    url: head.uri.clone(),
-                    path: String::new(),
-                    client_id: String::new(),
-                    headers: head.headers.clone(),
-                };
-                if let AuthDecision::Reject { status, reason } = run_auth(&shared, request).await {
-                    return respond_text(&mut tcp, reject_status(status), &clean_line(&reason))
-                        .await;
+                if stats_allowed(&shared, &head, &mut tcp).await {
+                    let (rooms, clients) = shared.with_state(|st| {
+                        let clients = st.rooms.values().map(|r| r.clients.len()).sum::<usize>();
+                        (st.rooms.len(), clients)
+                    });
+                    let body = shared.metrics.encode(rooms, clients);
+                    let _ = respond(
+                        &mut tcp,
+                        200,
+                        crate::sync::metrics::CONTENT_TYPE,
+                        &body,
+                        &[],
+                    )
+                    .await;
                 }
-                let (rooms, clients) = shared.with_state(|st| {
-                    let clients = st.rooms.values().map(|r| r.clients.len()).sum::<usize>();
-                    (st.rooms.len(), clients)
-                });
-                let body = shared.metrics.encode(rooms, clients);
-                let _ = respond(
-                    &mut tcp,
-                    200,
-                    crate::sync::metrics::CONTENT_TYPE,
-                    &body,
-                    &[],
-                )
-                .await;
             }
             ("GET", "/stats") => {
-                let request = AuthRequest {
-                    purpose: AuthPurpose::Stats,
-                    url: head.uri.clone(),
-                    path: String::new(),
-                    client_id: String::new(),
-                    headers: head.headers.clone(),
-                };
-                if let AuthDecision::Reject { status, reason } = run_auth(&shared, request).await {
-                    return respond_text(&mut tcp, reject_status(status), &clean_line(&reason))
-                        .await;
+                if stats_allowed(&shared, &head, &mut tcp).await {
+                    let body = stats_json(&shared);
+                    let _ = respond(&mut tcp, 200, "application/json", &body, &[]).await;
                 }
-                let body = stats_json(&shared);
-                let _ = respond(&mut tcp, 200, "application/json", &body, &[]).await;
             }
             _ => respond_text(&mut tcp, 404, "not found").await,
         };
@@ -272,6 +254,25 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
         client_id = log_client,
         "connection closed"
     );
+}
+
+/// Whether the auth hook lets this request read the server's figures (`/stats`, `/metrics`);
+/// when not, the refusal has been answered.
+async fn stats_allowed(shared: &Shared, head: &Head, tcp: &mut ServerStream) -> bool {
+    let request = AuthRequest {
+        purpose: AuthPurpose::Stats,
+        url: head.uri.clone(),
+        path: String::new(),
+        client_id: String::new(),
+        headers: head.headers.clone(),
+    };
+    match run_auth(shared, request).await {
+        AuthDecision::Reject { status, reason } => {
+            respond_text(tcp, reject_status(status), &clean_line(&reason)).await;
+            false
+        }
+        _ => true,
+    }
 }
 
 pub(super) type WsSink = SplitSink<WebSocketStream<ServerStream>, WsMessage>;
