@@ -277,8 +277,10 @@ examples-test: setup bindings py-install
 	else rm -f $(KOTLIN_STAMP) && \
 		$(MVN) -B -q --no-transfer-progress -f bindings/kotlin/pom.xml install -DskipTests && \
 		$(KOTLIN_HASH) > $(KOTLIN_STAMP); fi
-	$(CARGO) run -q -p tinystore-core --example todo_views
-	$(CARGO) test -q -p tinystore-core --test examples
+	@# --workspace: the features cargo test resolved, so that nothing is compiled again.
+	$(CARGO) build -q --workspace --examples
+	target/debug/examples/todo_views
+	$(CARGO) test -q --workspace --test examples
 	PYTHON=$(PY_VENV)/bin/python MVN=$(MVN) examples/test-examples.sh
 
 # ---- Distribution (dist/): prebuilt artefacts for users without a Rust toolchain -------------

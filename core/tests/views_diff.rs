@@ -55,7 +55,7 @@ const PROBES: [&str; 15] = [
 ];
 const NOW: u64 = 1_700_000_000_000;
 /// Cases per run unless `TINYSTORE_VIEWS_DIFF_CASES` says otherwise.
-const CASES: &str = "3000";
+const CASES: &str = "2000";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
