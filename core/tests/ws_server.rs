@@ -1148,3 +1148,114 @@ async fn a_thousand_pending_requests_harm_nobody_else() {
     .await;
     server.shutdown_async().await;
 }
+
+// ---------------------------------------------------------------------------------- HTTP limits
+
+/// Sends `request` as it is and reads the whole answer (the server answers one request per
+/// connection, then closes).
+async fn raw_http(port: u16, request: &[u8]) -> String {
+    let mut tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(WAIT, tcp.read_to_end(&mut out))
+        .await
+        .expect("the server neither answered nor closed")
+        .unwrap();
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_heads_past_the_limits_and_bad_upgrades_get_their_statuses() {
+    let server = relay_server();
+    let port = server.port();
+    // A head larger than 16 KiB, and one with more than 64 headers.
+    let big = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    assert!(
+        raw_http(port, big.as_bytes())
+            .await
+            .starts_with("HTTP/1.1 431")
+    );
+    let many: String = (0..80).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let many = format!("GET /health HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    assert!(
+        raw_http(port, many.as_bytes())
+            .await
+            .starts_with("HTTP/1.1 431")
+    );
+    // Not HTTP at all.
+    let garbage = raw_http(port, b"\x16\x03\x01 hello there\r\n\r\n").await;
+    assert!(garbage.starts_with("HTTP/1.1 400"), "{garbage}");
+    // A WebSocket version other than 13: 426 naming the one supported.
+    let old = raw_http(
+        port,
+        format!(
+            "GET /room HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: {KEY_A}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(old.starts_with("HTTP/1.1 426"), "{old}");
+    assert!(
+        old.to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{old}"
+    );
+    // An upgrade that is not a GET.
+    let post = raw_http(
+        port,
+        format!(
+            "POST /room HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {KEY_A}\r\nContent-Length: 0\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(post.starts_with("HTTP/1.1 400"), "{post}");
+    // Other methods and paths.
+    assert!(
+        raw_http(port, b"DELETE /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .starts_with("HTTP/1.1 404")
+    );
+    let (status, _, body) = http_get(port, "/health").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"ok":true}"#));
+    server.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_never_finishes_its_head_is_dropped_and_does_not_hold_shutdown() {
+    let server = relay_server();
+    let port = server.port();
+    // Half a head, then silence: the server closes it after its head timeout (10 s) without
+    // answering...
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(15), slow.read_to_end(&mut out))
+        .await
+        .expect("a connection that never sent its head was kept open")
+        .ok();
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    assert!(!String::from_utf8_lossy(&out).starts_with("HTTP/1.1 200"));
+    // ...and one waiting for its head does not hold a shutdown up.
+    let _idle = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let stopping = Instant::now();
+    server.shutdown_async().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(3),
+        "shutdown took {:?}",
+        stopping.elapsed()
+    );
+}

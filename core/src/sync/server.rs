@@ -32,7 +32,6 @@
 //! missing Subscribe ack as a timeout; an explicit close tells them why at once).
 
 use std::collections::HashMap;
-use std::io;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -43,7 +42,6 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use parking_lot::{Mutex, ReentrantMutex};
 use serde_json::Value as Json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -62,6 +60,7 @@ mod relay;
 mod room_task;
 mod socket;
 mod stream;
+mod upgrade;
 
 pub use auth::{AuthDecision, AuthHook, AuthPurpose, AuthRequest};
 pub use config::{ServerConfig, ServerError, ServerStats, TraceEvent, TraceHook};
@@ -92,9 +91,9 @@ pub const CLOSE_POLICY: u16 = 1008;
 /// Close code when the room peer factory panicked ("internal error").
 pub const CLOSE_INTERNAL: u16 = 1011;
 
-/// Longest HTTP request head accepted before the upgrade.
+/// Longest HTTP request head accepted (hyper answers 431 past it).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
-/// Most HTTP headers accepted.
+/// Most HTTP headers accepted (hyper answers 431 past it).
 const MAX_HEADERS: usize = 64;
 /// How long a connection may take to send its request head (slow-loris bound).
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);

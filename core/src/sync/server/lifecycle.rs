@@ -57,19 +57,15 @@ pub(super) async fn accept_loop(
         if shared.active.fetch_add(1, Ordering::AcqRel) >= shared.cfg.max_connections {
             let guard = ActiveGuard(shared.clone());
             tokio::spawn(async move {
-                // Plain text even under TLS: a handshake would cost what the limit protects.
-                let mut tcp = ServerStream::Plain(tcp);
-                let _ = respond(&mut tcp, 503, "text/plain", "too many connections", &[]).await;
+                refuse_connection(tcp).await;
                 drop(guard);
             });
             continue;
         }
-        let guard = ActiveGuard(shared.clone());
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            serve_connection(shared, tcp, peer).await;
-            drop(guard);
-        });
+        // Shared with the socket's task when the connection is upgraded: the connection counts
+        // until both are done.
+        let guard = Arc::new(ActiveGuard(shared.clone()));
+        tokio::spawn(serve_connection(shared.clone(), tcp, peer, guard));
     }
     tracing::debug!("sync server stopped listening");
 }

@@ -1,181 +1,45 @@
-//! One WebSocket connection: the upgrade, the writer task, and the reader that decodes,
+//! One WebSocket connection after its upgrade: the writer task, and the reader that decodes,
 //! validates and delivers each message (legacy and multiplexed framing).
+
+use hyper_util::rt::TokioIo;
 
 use super::*;
 
-pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: SocketAddr) {
-    let mut stopping = shared.stop_accept.subscribe();
-    let mut tcp = match &shared.cfg.tls {
-        None => ServerStream::Plain(tcp),
-        Some(acceptor) => {
-            let handshake = tokio::select! {
-                h = tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(tcp)) => h,
-                _ = stopping.wait_for(|s| *s) => return,
-            };
-            match handshake {
-                Ok(Ok(tls)) => ServerStream::Tls(Box::new(tls)),
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => return,
-            }
-        }
-    };
-    let head = tokio::select! {
-        h = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut tcp)) => h,
-        _ = stopping.wait_for(|s| *s) => return,
-    };
-    let (head, leftover) = match head {
-        Ok(Ok(h)) => h,
-        Ok(Err(HeadError::TooLarge)) | Ok(Err(HeadError::TooManyHeaders)) => {
-            return respond_text(&mut tcp, 431, "request head too large").await;
-        }
-        Ok(Err(HeadError::Malformed)) => {
-            return respond_text(&mut tcp, 400, "bad request").await;
-        }
-        Ok(Err(HeadError::Closed)) | Err(_) => return,
-    };
-    if !head.header_has_token("upgrade", "websocket") {
-        let route = head.uri.split('?').next().unwrap_or("");
-        return match (head.method.as_str(), route) {
-            ("GET", "/health") => {
-                let _ = respond(&mut tcp, 200, "application/json", r#"{"ok":true}"#, &[]).await;
-            }
-            ("GET", "/metrics") => {
-                if stats_allowed(&shared, &head, &mut tcp).await {
-                    let (rooms, clients) = shared.with_state(|st| {
-                        let clients = st.rooms.values().map(|r| r.clients.len()).sum::<usize>();
-                        (st.rooms.len(), clients)
-                    });
-                    let body = shared.metrics.encode(rooms, clients);
-                    let _ = respond(
-                        &mut tcp,
-                        200,
-                        crate::sync::metrics::CONTENT_TYPE,
-                        &body,
-                        &[],
-                    )
-                    .await;
-                }
-            }
-            ("GET", "/stats") => {
-                if stats_allowed(&shared, &head, &mut tcp).await {
-                    let body = stats_json(&shared);
-                    let _ = respond(&mut tcp, 200, "application/json", &body, &[]).await;
-                }
-            }
-            _ => respond_text(&mut tcp, 404, "not found").await,
-        };
-    }
-    if head.method != "GET" || !head.header_has_token("connection", "upgrade") {
-        return respond_text(&mut tcp, 400, "bad websocket upgrade").await;
-    }
-    if head.header("sec-websocket-version").map(str::trim) != Some("13") {
-        let _ = respond(
-            &mut tcp,
-            426,
-            "text/plain; charset=utf-8",
-            "unsupported websocket version",
-            &[("Sec-WebSocket-Version", "13")],
-        )
-        .await;
-        return;
-    }
-    let Some(client_id) = head
-        .header("sec-websocket-key")
-        .map(str::trim)
-        .filter(|k| is_valid_key(k))
-        .map(str::to_string)
-    else {
-        return respond_text(&mut tcp, 400, "missing or invalid Sec-WebSocket-Key").await;
-    };
-    let Some(path) = path_id_of_url(&head.uri).map(str::to_string) else {
-        return respond_text(&mut tcp, 400, "bad path").await;
-    };
-    let offered: Vec<String> = head
-        .headers
-        .iter()
-        .filter(|(n, _)| n == "sec-websocket-protocol")
-        .flat_map(|(_, v)| v.split(',').map(|p| p.trim().to_string()))
-        .filter(|p| !p.is_empty())
-        .collect();
-    let multiplexed = offered.iter().any(|p| p == SUBPROTOCOL);
-    // Like `ws`: echo the first offered protocol, so clients that insist on one still connect.
-    let echoed = if multiplexed {
-        Some(SUBPROTOCOL.to_string())
-    } else {
-        offered.first().cloned()
-    };
-    let mut read_only = false;
-    if !multiplexed {
-        match run_auth(
-            &shared,
-            AuthRequest {
-                purpose: AuthPurpose::Join,
-                url: head.uri.clone(),
-                path: path.clone(),
-                client_id: client_id.clone(),
-                headers: head.headers.clone(),
-            },
-        )
-        .await
-        {
-            AuthDecision::Accept => {}
-            AuthDecision::ReadOnly => read_only = true,
-            AuthDecision::Reject { status, reason } => {
-                return respond_text(&mut tcp, reject_status(status), &clean_line(&reason)).await;
-            }
-        }
-    }
+/// What the upgrade decided about a socket before hyper handed the connection over.
+pub(super) struct Accepted {
+    pub(super) conn: u64,
+    pub(super) peer: SocketAddr,
+    pub(super) client_id: String,
+    pub(super) path: String,
+    pub(super) multiplexed: bool,
+    pub(super) read_only: bool,
+    /// The upgrade request's target and headers (kept for per-channel auth calls).
+    pub(super) url: String,
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) echoed: Option<String>,
+    pub(super) out: Arc<ConnOut>,
+    pub(super) rx: mpsc::UnboundedReceiver<String>,
+    pub(super) close_rx: oneshot::Receiver<CloseRequest>,
+    pub(super) closing_rx: watch::Receiver<bool>,
+}
 
-    let conn = shared.next_id();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let (close_tx, close_rx) = oneshot::channel();
-    let (closing_tx, closing_rx) = watch::channel(false);
-    let out = Arc::new(ConnOut {
-        tx,
-        queued: AtomicUsize::new(0),
-        queued_bytes: AtomicUsize::new(0),
-        close: Mutex::new(Some(close_tx)),
-        closing: closing_tx,
-    });
-    let registered = shared.with_state(|st| {
-        if st.shutting_down {
-            return Err(503);
-        }
-        st.conns.insert(conn, ConnEntry::new(out.clone()));
-        if !multiplexed {
-            match st.join(conn, &path, &client_id, None) {
-                Ok(()) => {}
-                Err(e) => {
-                    st.conns.remove(&conn);
-                    return Err(match e {
-                        JoinError::ShuttingDown | JoinError::TooManyRooms => 503,
-                        JoinError::Duplicate => 409,
-                    });
-                }
-            }
-        }
-        Ok(())
-    });
-    if let Err(status) = registered {
-        return respond_text(&mut tcp, status, status_text(status)).await;
-    }
-    let mut response = format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n",
-        derive_accept_key(client_id.as_bytes())
-    );
-    if let Some(protocol) = &echoed {
-        response.push_str("Sec-WebSocket-Protocol: ");
-        response.push_str(&clean_line(protocol));
-        response.push_str("\r\n");
-    }
-    response.push_str("\r\n");
-    if tcp.write_all(response.as_bytes()).await.is_err() {
-        shared.with_state(|st| st.detach(conn));
-        return;
-    }
+/// Runs an upgraded socket until it closes: the writer task, the reader, then the clean-up.
+pub(super) async fn run_socket(shared: Arc<Shared>, io: WsIo, accepted: Accepted) {
+    let Accepted {
+        conn,
+        peer,
+        client_id,
+        path,
+        multiplexed,
+        read_only,
+        url,
+        headers,
+        echoed,
+        out,
+        rx,
+        close_rx,
+        closing_rx,
+    } = accepted;
     // One line per connection (never a cell value): the room is the path (a multiplexed
     // socket's rooms are its channels, logged as they subscribe).
     tracing::info!(%peer, conn, room = path, client_id, multiplexed, read_only, "connection open");
@@ -185,12 +49,12 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
     let config = WebSocketConfig::default()
         .max_message_size(Some(WS_MAX_MESSAGE))
         .max_frame_size(Some(WS_MAX_MESSAGE));
-    let ws = WebSocketStream::from_partially_read(tcp, leftover, Role::Server, Some(config)).await;
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
     let (sink, stream) = ws.split();
     if let Some(hook) = &shared.cfg.on_trace {
         hook(TraceEvent::Open {
             conn,
-            url: &head.uri,
+            url: &url,
             protocol: echoed.as_deref().unwrap_or(""),
             key: &client_id,
         });
@@ -204,18 +68,11 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
         conn,
     ));
     let mode = if multiplexed {
+        let keep = shared.cfg.auth.is_some();
         Mode::Multiplexed(Mux {
             base: path,
-            url: if shared.cfg.auth.is_some() {
-                head.uri.clone()
-            } else {
-                String::new()
-            },
-            headers: if shared.cfg.auth.is_some() {
-                head.headers
-            } else {
-                Vec::new()
-            },
+            url: if keep { url } else { String::new() },
+            headers: if keep { headers } else { Vec::new() },
             negotiated: false,
             channels: HashMap::new(),
         })
@@ -256,27 +113,10 @@ pub(super) async fn serve_connection(shared: Arc<Shared>, tcp: TcpStream, peer: 
     );
 }
 
-/// Whether the auth hook lets this request read the server's figures (`/stats`, `/metrics`);
-/// when not, the refusal has been answered.
-async fn stats_allowed(shared: &Shared, head: &Head, tcp: &mut ServerStream) -> bool {
-    let request = AuthRequest {
-        purpose: AuthPurpose::Stats,
-        url: head.uri.clone(),
-        path: String::new(),
-        client_id: String::new(),
-        headers: head.headers.clone(),
-    };
-    match run_auth(shared, request).await {
-        AuthDecision::Reject { status, reason } => {
-            respond_text(tcp, reject_status(status), &clean_line(&reason)).await;
-            false
-        }
-        _ => true,
-    }
-}
-
-pub(super) type WsSink = SplitSink<WebSocketStream<ServerStream>, WsMessage>;
-pub(super) type WsStream = SplitStream<WebSocketStream<ServerStream>>;
+/// An upgraded connection, as hyper hands it over.
+pub(super) type WsIo = TokioIo<hyper::upgrade::Upgraded>;
+pub(super) type WsSink = SplitSink<WebSocketStream<WsIo>, WsMessage>;
+pub(super) type WsStream = SplitStream<WebSocketStream<WsIo>>;
 
 /// Sends the close frame (bounded: a client that does not read cannot take it), or nothing.
 pub(super) async fn send_close(sink: &mut WsSink, close: CloseRequest) {
