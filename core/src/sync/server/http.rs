@@ -132,6 +132,15 @@ async fn route(
 /// The refusal to answer when the auth hook does not let this request read the server's
 /// figures (`/stats`, `/metrics`), or `None` when it does.
 pub(super) async fn stats_refusal<B>(shared: &Shared, req: &Request<B>) -> Option<Response> {
+    stats_check(shared, req)
+        .await
+        .err()
+        .map(|(status, reason)| text(status, &reason))
+}
+
+/// Whether the auth hook lets this request read the server's figures: the refusal's status
+/// and reason when not.
+pub(super) async fn stats_check<B>(shared: &Shared, req: &Request<B>) -> Result<(), (u16, String)> {
     let request = AuthRequest {
         purpose: AuthPurpose::Stats,
         url: req.uri().to_string(),
@@ -141,9 +150,9 @@ pub(super) async fn stats_refusal<B>(shared: &Shared, req: &Request<B>) -> Optio
     };
     match run_auth(shared, request).await {
         AuthDecision::Reject { status, reason } => {
-            Some(text(reject_status(status), &clean_line(&reason)))
+            Err((reject_status(status), clean_line(&reason)))
         }
-        _ => None,
+        _ => Ok(()),
     }
 }
 
