@@ -69,7 +69,7 @@ clippy-and-kit:
 # Release builds of the core: the shipped wheel's (py-test, zig, its own target directory,
 # reused by dist) and cargo's (RELEASE_BUILD: the CLI and the library together, first needed
 # by py-test; bench-quick then runs the release CLI), each made once.
-test: fmt-check clippy-and-kit rust-test fuzz-smoke py-test bench-quick c-test kotlin-test swift-check examples-test dist-test docs
+test: fmt-check clippy-and-kit rust-test fuzz-smoke py-test inspector-test bench-quick c-test kotlin-test swift-check examples-test dist-test docs
 	@bash tests/postgres/pg.sh stop
 	@echo "make test: all gates passed"
 
@@ -231,6 +231,30 @@ py-test: setup kit py-install
 	@$(PY_VENV)/bin/python -m pip install -q --disable-pip-version-check prometheus-client==0.21.1
 	$(RELEASE_BUILD)
 	cd bindings/python && TINYSTORE_BIN=$(CURDIR)/target/release/tinystore $(PY_VENV)/bin/python -m pytest -q tests
+
+# The /inspector page of `tinystore serve` in headless Chromium (tests/inspector): Debian's
+# chromium package (installed when missing, which needs root) driven by playwright-core, pinned
+# by tests/inspector/package-lock.json and installed into target/inspector-node like the kit
+# (npm ci redone only when the lock file changes; playwright-core downloads no browser), TinyBase
+# clients from the kit, the release CLI. It writes docs/inspector.png, the docs' screenshot.
+INSPECTOR_NODE := $(CURDIR)/target/inspector-node
+.PHONY: inspector-test
+inspector-test: kit
+	@command -v chromium >/dev/null || { \
+		echo "inspector-test: chromium is missing: apt-get install -y chromium"; \
+		[ "$$(id -u)" = 0 ] || { echo "inspector-test: installing chromium needs root: run 'apt-get install -y chromium' as root"; exit 1; }; \
+		apt-get install -y chromium || { apt-get update && apt-get install -y chromium; } || \
+			{ echo "inspector-test: 'apt-get install -y chromium' failed (see above): the browser test cannot run"; exit 1; }; }
+	@mkdir -p $(INSPECTOR_NODE)
+	@if ! cmp -s tests/inspector/package-lock.json $(INSPECTOR_NODE)/.installed-lock; then \
+		cp tests/inspector/package.json tests/inspector/package-lock.json $(INSPECTOR_NODE)/ && \
+		(cd $(INSPECTOR_NODE) && npm ci --no-audit --no-fund --loglevel=error) && \
+		cp tests/inspector/package-lock.json $(INSPECTOR_NODE)/.installed-lock; \
+	fi
+	$(RELEASE_BUILD)
+	TINYSTORE_BIN=$(CURDIR)/target/release/tinystore INSPECTOR_NODE_MODULES=$(INSPECTOR_NODE)/node_modules \
+		INSPECTOR_CHROMIUM=$$(command -v chromium) node --test --test-reporter=spec --test-timeout=90000 \
+		tests/inspector/inspector.test.mjs
 
 # Kotlin and Swift sources generated from the release library by the pinned bindgen (built as
 # maturin builds it for the Python package, `--bin` from the root, so that the two share it).
