@@ -255,4 +255,84 @@ mod tests {
         assert_eq!(handle.version(), 1);
         assert_eq!(store.get_listener_stats().transaction, 0);
     }
+
+    fn started() -> WsServer {
+        WsServer::start(ServerConfig {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            peer_factory: Some(crate::sync::rooms::memory_rooms(Default::default())),
+            ..ServerConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_older_rooms_end_leaves_a_newer_room_of_the_path_registered() {
+        let server = started();
+        let shared = &server.shared;
+        let (old, new) = (MergeableStore::new(None), MergeableStore::new(None));
+        shared.inspect_attach("p", 1, old.clone());
+        shared.inspect_attach("p", 2, new.clone());
+        // The replaced room's listeners are gone at once.
+        assert_eq!(old.get_listener_stats().transaction, 0);
+        shared.inspect_detach("p", 1);
+        let handle = shared.inspect_room("p").unwrap();
+        assert_eq!(handle.inner.generation, 2);
+        let mut changes = handle.subscribe();
+        new.set_value("v", 1);
+        assert!(changes.has_changed().unwrap());
+        assert_eq!(*changes.borrow_and_update(), 1);
+        shared.inspect_detach("p", 2);
+        assert!(shared.inspect_room("p").is_none());
+        assert_eq!(new.get_listener_stats().transaction, 0);
+        drop(handle);
+        // The last handle gone, subscribers learn that the room stopped.
+        assert!(changes.has_changed().is_err());
+        server.shutdown();
+    }
+
+    #[cfg(feature = "ws-client")]
+    #[test]
+    fn the_room_list_counts_clients_and_sizes() {
+        use crate::sync::{SynchronizerOptions, WsClientConfig, WsSynchronizer};
+        let server = started();
+        assert_eq!(server.shared.inspect_rooms(), json!({"rooms": []}));
+        let store = MergeableStore::new(None);
+        let sync = WsSynchronizer::connect(
+            &store,
+            WsClientConfig {
+                url: format!("ws://127.0.0.1:{}/petShop", server.port()),
+                ..WsClientConfig::default()
+            },
+            SynchronizerOptions::default(),
+        )
+        .unwrap();
+        sync.start_sync(None);
+        store
+            .set_cell("pets", "fido", "legs", 4)
+            .set_value("open", true);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let rooms = server.shared.inspect_rooms();
+            let room = &rooms["rooms"][0];
+            if room["cells"] == 1 && room["values"] == 1 {
+                assert_eq!(room["path"], "petShop");
+                assert_eq!(room["clients"], 1);
+                assert_eq!(room["stored"], true);
+                assert_eq!(
+                    (room["tables"].as_u64(), room["rows"].as_u64()),
+                    (Some(1), Some(1))
+                );
+                assert!(room["lastChange"].as_u64().is_some());
+                break;
+            }
+            assert!(Instant::now() < deadline, "{rooms}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let handle = server.shared.inspect_room("petShop").unwrap();
+        assert!(handle.version() >= 1);
+        assert_eq!(handle.change_json()["version"], handle.version());
+        sync.destroy();
+        server.shutdown();
+        assert!(server.shared.inspect_room("petShop").is_none());
+    }
 }
