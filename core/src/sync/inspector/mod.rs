@@ -172,14 +172,28 @@ pub fn room_json(store: &MergeableStore, query: &PageQuery) -> Json {
     if let Some(table) = &table {
         let search = query.row.as_deref().filter(|s| !s.is_empty());
         let mut page: Vec<String> = Vec::with_capacity(limit);
-        for row_id in store.get_row_ids(table) {
-            if search.is_some_and(|s| !row_id.contains(s)) {
-                continue;
+        match search {
+            // Without a search the total is the row count: the scan stops after the page.
+            None => {
+                total = store.get_row_count(table);
+                let mut index = 0;
+                store.scan_row_ids(table, |row_id| {
+                    if index >= query.offset {
+                        page.push(row_id.to_string());
+                    }
+                    index += 1;
+                    page.len() < limit
+                });
             }
-            if total >= query.offset && page.len() < limit {
-                page.push(row_id);
-            }
-            total += 1;
+            Some(search) => store.scan_row_ids(table, |row_id| {
+                if row_id.contains(search) {
+                    if total >= query.offset && page.len() < limit {
+                        page.push(row_id.to_string());
+                    }
+                    total += 1;
+                }
+                true
+            }),
         }
         for row_id in page {
             let mut cells = Map::new();
