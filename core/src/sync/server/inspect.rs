@@ -157,7 +157,9 @@ impl Shared {
     /// Registers the store of `path`'s room `generation` (replacing an older room's).
     pub(super) fn inspect_attach(&self, path: &str, generation: u64, store: MergeableStore) {
         let handle = RoomHandle::attach(generation, store);
-        if let Some(old) = self.inspect.lock().insert(path.to_string(), handle) {
+        // Detached with the registry unlocked: no store lock is ever taken under it.
+        let old = self.inspect.lock().insert(path.to_string(), handle);
+        if let Some(old) = old {
             old.detach();
         }
     }
