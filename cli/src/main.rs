@@ -56,10 +56,12 @@ commands:
   serve     [--port 8043] [--host 127.0.0.1] [--db ./tinystore.sqlite | --relay-only]
             [--request-timeout-s S] [--fragment-size N] [--trace f.jsonl] [--no-stdin-watch]
             [--auth-tokens FILE] [--max-rooms N] [--tls-cert FILE --tls-key FILE]
-            [--save-interval-ms 1000]
+            [--save-interval-ms 1000] [--inspector-write | --no-inspector]
             WebSocket sync server: every room (URL path) is relayed and kept in a
             MergeableStore persisted to the --db file (table tinybase_<path>); prints
-            'PORT <n>' then 'READY'; stops on SIGTERM/SIGINT or when a piped stdin closes
+            'PORT <n>' then 'READY'; stops on SIGTERM/SIGINT or when a piped stdin closes;
+            http://HOST:PORT/inspector shows the rooms live (read-only unless
+            --inspector-write; --no-inspector turns it off)
   client    --url ws://127.0.0.1:P/room [--ops ops.json|-] [--pre-ops f]
             [--wait-ms N] [--quiet-ms N] [--max-wait-ms N] [--out f.json]
             [--trace f.jsonl] [--unique-id ID] [--fixed-now MS]

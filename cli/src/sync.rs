@@ -20,7 +20,7 @@ use tinystore_core::json::{parse, stringify};
 use tinystore_core::mergeable::JsonForm;
 use tinystore_core::sync::client::{FrameDirection, WsClientConfig, WsSynchronizer};
 use tinystore_core::sync::serve;
-use tinystore_core::sync::server::{TraceEvent, TraceHook};
+use tinystore_core::sync::server::{InspectorMode, TraceEvent, TraceHook};
 use tinystore_core::sync::{SyncError, SynchronizerOptions};
 use tinystore_core::{Store, ops};
 
@@ -369,6 +369,12 @@ pub(crate) struct ServeArgs {
           allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(0..=MAX_SAVE_INTERVAL_MS))]
     save_interval_ms: u64,
+    /// Let the /inspector page edit cells (default: it only shows the rooms)
+    #[arg(long = "inspector-write", conflicts_with = "no_inspector")]
+    inspector_write: bool,
+    /// Serve no /inspector page (a live view of the rooms, read-only by default)
+    #[arg(long = "no-inspector")]
+    no_inspector: bool,
     /// Log lines on stderr as text or as JSON objects, one per line
     #[arg(
         long = "log-format",
@@ -407,6 +413,8 @@ pub(crate) struct ServeOptions {
     pub(crate) tls: Option<serve::TlsFiles>,
     /// `--save-interval-ms` (0..=3_600_000, default 1000): room auto-save coalescing.
     pub(crate) save_interval: Duration,
+    /// `--no-inspector` (off), `--inspector-write` (write), else read-only.
+    pub(crate) inspector: InspectorMode,
 }
 
 impl ServeArgs {
@@ -431,6 +439,11 @@ impl ServeArgs {
             max_rooms: self.max_rooms.map(|n| n as usize),
             tls,
             save_interval: Duration::from_millis(self.save_interval_ms),
+            inspector: match (self.no_inspector, self.inspector_write) {
+                (true, _) => InspectorMode::Off,
+                (false, true) => InspectorMode::Write,
+                (false, false) => InspectorMode::ReadOnly,
+            },
         })
     }
 }
@@ -472,6 +485,7 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
         tls: options.tls.clone(),
         save_interval: options.save_interval,
         on_trace,
+        inspector: options.inspector,
     })
     .map_err(|e| match e {
         serve::ServeError::Start(_) => error(1, format!("cannot listen: {e}")),

@@ -621,6 +621,32 @@ fn db_and_relay_only_exclude_each_other() {
     );
 }
 
+#[test]
+fn inspector_flags_exclude_each_other_and_are_documented() {
+    assert_usage_error(
+        &[
+            "serve",
+            "--port",
+            "0",
+            "--relay-only",
+            "--inspector-write",
+            "--no-inspector",
+        ],
+        "--no-inspector",
+    );
+    let help = run(&["serve", "--help"]);
+    assert_eq!(help.code, Some(0), "{}", help.describe());
+    for flag in ["--inspector-write", "--no-inspector"] {
+        assert!(help.stdout.contains(flag), "{flag}: {}", help.describe());
+    }
+    let overview = run(&["help"]);
+    assert!(
+        overview.stdout.contains("/inspector"),
+        "{}",
+        overview.describe()
+    );
+}
+
 // ---------------------------------------------------------------------------------- still works
 
 #[test]

@@ -36,10 +36,10 @@ pub use received::ReceivedChanges;
 pub(crate) use received::{merge_tables_stamps, tables_stamp_from_json, values_stamp_from_json};
 
 use crate::content::{Tables, Values};
-use crate::hlc::{GetNow, HlcClock, MAX_FUTURE_OFFSET_MS};
+use crate::hlc::{GetNow, Hlc, HlcClock, MAX_FUTURE_OFFSET_MS};
 use crate::js::object_order as js_order;
 use crate::store::{Interner, Store};
-use crate::types::Text;
+use crate::types::{Cell, Text};
 
 use stamper::Mergeable;
 use tree::{Payload, empty_tables_stamp, leaf_stamp, row_stamp, table_stamp};
@@ -105,6 +105,14 @@ fn parse_tree(text: &str, has_hashes: bool, max_time: u64) -> Result<Payload, Me
     }
     let json = crate::json::parse(text).map_err(|e| MergeableError::Json(e.to_string()))?;
     MergeableContent::tree_from_json(&json, has_hashes, max_time)
+}
+
+/// A leaf map's entries with their names.
+fn leaf_entries(names: &Interner, map: &tree::LeafMap) -> Vec<(String, Option<Cell>, Hlc)> {
+    map.leaves
+        .iter()
+        .map(|(id, leaf)| (names.name(*id).to_string(), leaf.value.clone(), leaf.hlc))
+        .collect()
 }
 
 fn ordered<T>(map: &IndexMap<String, T>) -> Vec<(&String, &T)> {
@@ -446,6 +454,71 @@ impl MergeableStore {
 
     fn set_applying(&self, on: bool) {
         self.with_m_mut(|m, _| m.applying = on);
+    }
+
+    /// The stamps of one row's cells, tombstones (`None`: deleted) included, in the order the
+    /// cells were first stamped; empty for a row never written. Reads that row's stamps only,
+    /// so a page of a large table costs its own size, not the table's (the inspector's reads).
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_cell("pets", "fido", "species", "dog").set_cell("pets", "fido", "legs", 4);
+    /// store.del_cell("pets", "fido", "legs", false);
+    /// let stamps = store.get_row_stamps("pets", "fido");
+    /// assert_eq!(stamps[0].0, "species");
+    /// assert_eq!(stamps[0].1, Some(Cell::from("dog")));
+    /// assert_eq!(stamps[0].2.as_str(), "NjEtLV-----mmxrx");
+    /// assert_eq!(stamps[1].1, None); // "legs" was deleted: a tombstone
+    /// assert!(store.get_row_stamps("pets", "tom").is_empty());
+    /// ```
+    pub fn get_row_stamps(&self, table_id: &str, row_id: &str) -> Vec<(String, Option<Cell>, Hlc)> {
+        self.with_m(|m, names| {
+            m.tree
+                .tables
+                .get(table_id)
+                .and_then(|t| t.rows.get(row_id))
+                .map_or_else(Vec::new, |row| leaf_entries(names, row))
+        })
+    }
+
+    /// The stamps of the values, tombstones (`None`) included, in first-stamp order.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_value("open", true);
+    /// let stamps = store.get_value_stamps();
+    /// assert_eq!(stamps.len(), 1);
+    /// assert_eq!((stamps[0].0.as_str(), &stamps[0].1), ("open", &Some(Cell::from(true))));
+    /// assert_eq!(stamps[0].2.as_str(), "NjEtLV-----mmxrx");
+    /// ```
+    pub fn get_value_stamps(&self) -> Vec<(String, Option<Cell>, Hlc)> {
+        self.with_m(|m, names| leaf_entries(names, &m.tree.values))
+    }
+
+    /// One cell's stamp: `Some((value, hlc))` once the cell was ever written (`value: None` for
+    /// a tombstone), `None` if never.
+    ///
+    /// ```
+    /// use tinystore_core::{Cell, MergeableStore};
+    /// let store = MergeableStore::with_clock(Some("client1"), Box::new(|| 1_700_000_000_000));
+    /// store.set_cell("pets", "fido", "legs", 4);
+    /// let (value, hlc) = store.get_cell_stamp("pets", "fido", "legs").unwrap();
+    /// assert_eq!((value, hlc.as_str()), (Some(Cell::from(4)), "NjEtLV-----mmxrx"));
+    /// assert!(store.get_cell_stamp("pets", "fido", "color").is_none());
+    /// ```
+    pub fn get_cell_stamp(
+        &self,
+        table_id: &str,
+        row_id: &str,
+        cell_id: &str,
+    ) -> Option<(Option<Cell>, Hlc)> {
+        self.with_m(|m, names| {
+            let id = names.get(cell_id)?;
+            let leaf = m.tree.tables.get(table_id)?.rows.get(row_id)?.get(id)?;
+            Some((leaf.value.clone(), leaf.hlc))
+        })
     }
 
     /// Whether a mutator listener wrote while incoming changes were being applied since the

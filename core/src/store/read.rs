@@ -442,6 +442,22 @@ impl Store {
         })
     }
 
+    /// Calls `f` with each row id of the table in order (as [`Store::get_row_ids`]), under one
+    /// read of the store and without copying the ids, until `f` returns `false`: a page of a
+    /// large table (the sync server's inspector). `f` must not write to the store.
+    #[cfg(feature = "ws-server")]
+    pub(crate) fn scan_row_ids(&self, table_id: &str, mut f: impl FnMut(&str) -> bool) {
+        self.with(|s| {
+            if let Some(t) = s.tables.get(table_id) {
+                for r in t.rows.keys() {
+                    if !f(r.as_str()) {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
     /// Calls `f` with each row id of the table.
     ///
     /// ```

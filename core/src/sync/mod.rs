@@ -9,10 +9,13 @@
 //!   `createCustomSynchronizer`) and the [`Transport`] trait apps implement for their medium.
 //! - [`local`]: [`LocalBus`], synchronizers in one process (TinyBase's LocalSynchronizer).
 //! - `rooms` (feature `ws-server`): server-side room stores, in memory or persisted to SQLite.
+//! - `inspector` (feature `ws-server`): what the server's `/inspector` page shows and edits.
 //! - `metrics` (feature `ws-server`): the server's Prometheus metrics (`GET /metrics`).
 
 #[cfg(feature = "ws-client")]
 pub mod client;
+#[cfg(feature = "ws-server")]
+pub mod inspector;
 pub mod local;
 #[cfg(feature = "ws-server")]
 pub mod metrics;

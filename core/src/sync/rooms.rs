@@ -43,6 +43,7 @@ impl Transport for RoomTransport {
 
 /// One room's store, persister and synchronizer.
 struct StoreRoom {
+    store: MergeableStore,
     sync: Synchronizer,
     persister: Option<Persister>,
     stopped: Mutex<bool>,
@@ -59,6 +60,10 @@ impl RoomPeer for StoreRoom {
 
     fn receive_changes(&self, from: &str, diff: ContentDiff) {
         self.sync.receive_content_diff(from, diff);
+    }
+
+    fn store(&self) -> Option<MergeableStore> {
+        Some(self.store.clone())
     }
 
     fn stop(&self) {
@@ -191,6 +196,7 @@ fn join_room(
     );
     sync.start_sync_detached(None);
     Arc::new(StoreRoom {
+        store,
         sync,
         persister,
         stopped: Mutex::new(false),

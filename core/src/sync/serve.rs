@@ -19,8 +19,8 @@ use std::time::Duration;
 use super::metrics::SyncMetrics;
 use super::rooms::{self, RoomOptions};
 use super::server::{
-    AuthDecision, AuthHook, AuthRequest, ServerConfig, ServerError, TlsError, TlsIdentity,
-    TraceHook, WsServer,
+    AuthDecision, AuthHook, AuthRequest, InspectorMode, ServerConfig, ServerError, TlsError,
+    TlsIdentity, TraceHook, WsServer,
 };
 use super::tokens::{TokenAuth, TokenFileError};
 use crate::error_kind::{Classify, ErrorArea, ErrorKind};
@@ -134,6 +134,9 @@ pub struct ServeOptions {
     pub save_interval: Duration,
     /// Observes every socket and frame (the CLI's `--trace`).
     pub on_trace: Option<TraceHook>,
+    /// Whether `/inspector` is served and may edit rooms (the CLI's `--no-inspector` and
+    /// `--inspector-write`). Default [`InspectorMode::ReadOnly`].
+    pub inspector: InspectorMode,
 }
 
 impl Default for ServeOptions {
@@ -150,6 +153,7 @@ impl Default for ServeOptions {
             tls: None,
             save_interval: rooms::DEFAULT_SAVE_INTERVAL,
             on_trace: None,
+            inspector: InspectorMode::default(),
         }
     }
 }
@@ -168,6 +172,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("tls", &self.tls)
             .field("save_interval", &self.save_interval)
             .field("on_trace", &self.on_trace.is_some())
+            .field("inspector", &self.inspector)
             .finish()
     }
 }
@@ -364,6 +369,7 @@ pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
         max_rooms: options.max_rooms,
         tls,
         metrics: Some(metrics),
+        inspector: options.inspector,
         ..ServerConfig::default()
     })?)
 }

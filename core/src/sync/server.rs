@@ -55,6 +55,8 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 mod auth;
 mod config;
 mod http;
+mod inspect;
+mod inspector_http;
 mod lifecycle;
 mod relay;
 mod room_task;
@@ -63,8 +65,9 @@ mod stream;
 mod upgrade;
 
 pub use auth::{AuthDecision, AuthHook, AuthPurpose, AuthRequest};
-pub use config::{ServerConfig, ServerError, ServerStats, TraceEvent, TraceHook};
+pub use config::{InspectorMode, ServerConfig, ServerError, ServerStats, TraceEvent, TraceHook};
 use http::*;
+pub(crate) use inspect::RoomHandle;
 use lifecycle::*;
 use relay::*;
 use room_task::*;
@@ -353,6 +356,32 @@ pub trait RoomPeer: Send + Sync + 'static {
     /// assert!(room.stopped.load(Ordering::SeqCst));
     /// ```
     fn stop(&self);
+    /// The store this peer keeps the room's content in, if it keeps one: the server shows it
+    /// on `/inspector` while the room is live (and [`WsServer::room_store`] returns it). The
+    /// default: none.
+    ///
+    /// ```
+    /// use tinystore_core::MergeableStore;
+    /// use tinystore_core::sync::protocol::Message;
+    /// use tinystore_core::sync::server::RoomPeer;
+    ///
+    /// struct Keeper(MergeableStore);
+    ///
+    /// impl RoomPeer for Keeper {
+    ///     fn receive(&self, _from: &str, _message: Message) {}
+    ///     fn stop(&self) {}
+    ///     fn store(&self) -> Option<MergeableStore> {
+    ///         Some(self.0.clone())
+    ///     }
+    /// }
+    ///
+    /// let keeper = Keeper(MergeableStore::new(None));
+    /// keeper.0.set_value("open", true);
+    /// assert!(keeper.store().unwrap().has_value("open"));
+    /// ```
+    fn store(&self) -> Option<crate::mergeable::MergeableStore> {
+        None
+    }
 }
 
 /// Called (via spawn_blocking: it may load from disk) when a room starts; `Ok(None)` = pure
@@ -441,6 +470,7 @@ impl WsServer {
                 auth: config.auth,
                 max_connections: config.max_connections.max(1),
                 on_trace: config.on_trace,
+                inspector: config.inspector,
                 tls: config
                     .tls
                     .map(|t| tokio_rustls::TlsAcceptor::from(t.config)),
@@ -455,6 +485,7 @@ impl WsServer {
             metrics: config.metrics.clone().unwrap_or_default(),
             room_tasks: Mutex::new(Vec::new()),
             room_done: Mutex::new(HashMap::new()),
+            inspect: Mutex::new(HashMap::new()),
             shutdown_started: AtomicBool::new(false),
             shutdown_done: done_tx,
             stop_accept,
@@ -530,6 +561,31 @@ impl WsServer {
             .get(path)
             .map(|r| r.clients.keys().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// The store of the live room on `path`, when its peer keeps one (a server with room
+    /// stores, e.g. [`memory_rooms`](crate::sync::rooms::memory_rooms)); `None` for an unknown
+    /// or stopped room and on a relay-only server. Writes to it reach the room's clients like
+    /// any client's.
+    ///
+    /// ```no_run
+    /// use tinystore_core::sync::rooms::{RoomOptions, memory_rooms};
+    /// use tinystore_core::sync::server::{ServerConfig, WsServer};
+    ///
+    /// let server = WsServer::start(ServerConfig {
+    ///     peer_factory: Some(memory_rooms(RoomOptions::default())),
+    ///     ..ServerConfig::default()
+    /// })?;
+    /// // Once a client has joined `petShop`:
+    /// if let Some(store) = server.room_store("petShop") {
+    ///     println!("{} pets", store.get_row_count("pets"));
+    ///     store.set_value("announcement", "closing soon"); // sent to the room's clients
+    /// }
+    /// assert!(server.room_store("nobody-here").is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn room_store(&self, path: &str) -> Option<crate::mergeable::MergeableStore> {
+        self.shared.inspect_room(path).map(|h| h.store().clone())
     }
 
     /// How many rooms and clients there are.
@@ -686,6 +742,7 @@ struct Cfg {
     max_connections: usize,
     on_trace: Option<TraceHook>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    inspector: InspectorMode,
 }
 
 struct Shared {
@@ -707,6 +764,8 @@ struct Shared {
     room_tasks: Mutex<Vec<JoinHandle<()>>>,
     /// The stop signal of each room task by generation, for the path's next room to wait on.
     room_done: Mutex<HashMap<u64, watch::Receiver<bool>>>,
+    /// The stores of live rooms by path, for `/inspector` (see `server::inspect`).
+    inspect: Mutex<HashMap<String, RoomHandle>>,
     shutdown_started: AtomicBool,
     shutdown_done: watch::Sender<bool>,
     stop_accept: watch::Sender<bool>,

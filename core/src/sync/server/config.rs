@@ -56,6 +56,55 @@ pub struct ServerConfig {
     /// Where the server counts what `GET /metrics` reports (shared with the room stores, which
     /// count their saves); `None`: the server makes its own.
     pub metrics: Option<Arc<SyncMetrics>>,
+    /// Whether `/inspector` (a live view of the rooms) is served, and whether it may edit
+    /// cells. Default [`InspectorMode::ReadOnly`].
+    pub inspector: InspectorMode,
+}
+
+/// Whether the server's `/inspector` page is served and may edit the rooms' stores.
+///
+/// ```
+/// use tinystore_core::sync::server::{InspectorMode, ServerConfig};
+///
+/// assert_eq!(ServerConfig::default().inspector, InspectorMode::ReadOnly);
+/// let config = ServerConfig { inspector: InspectorMode::Write, ..ServerConfig::default() };
+/// assert!(config.inspector.is_enabled() && config.inspector.can_write());
+/// assert!(!InspectorMode::Off.is_enabled());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InspectorMode {
+    /// No `/inspector` page nor its API.
+    Off,
+    /// The page shows the rooms live; edits are refused.
+    #[default]
+    ReadOnly,
+    /// The page shows the rooms and may set and delete cells (as the room's server client).
+    Write,
+}
+
+impl InspectorMode {
+    /// Whether the page and its API are served.
+    ///
+    /// ```
+    /// use tinystore_core::sync::server::InspectorMode;
+    /// assert!(InspectorMode::ReadOnly.is_enabled());
+    /// assert!(!InspectorMode::Off.is_enabled());
+    /// ```
+    pub fn is_enabled(self) -> bool {
+        self != InspectorMode::Off
+    }
+
+    /// Whether edits are allowed.
+    ///
+    /// ```
+    /// use tinystore_core::sync::server::InspectorMode;
+    /// assert!(InspectorMode::Write.can_write());
+    /// assert!(!InspectorMode::ReadOnly.can_write());
+    /// ```
+    pub fn can_write(self) -> bool {
+        self == InspectorMode::Write
+    }
 }
 
 /// What a [`TraceHook`] observes; `conn` numbers sockets in accept order.
@@ -120,6 +169,7 @@ impl Default for ServerConfig {
             max_rooms: None,
             tls: None,
             metrics: None,
+            inspector: InspectorMode::default(),
         }
     }
 }
@@ -137,6 +187,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_rooms", &self.max_rooms)
             .field("tls", &self.tls.is_some())
             .field("metrics", &self.metrics.is_some())
+            .field("inspector", &self.inspector)
             .finish()
     }
 }

@@ -105,6 +105,9 @@ async fn route(
         return super::upgrade::accept(shared, peer, req, guard).await;
     }
     let path = req.uri().path();
+    if path == "/inspector" || path.starts_with("/inspector/") {
+        return super::inspector_http::route(shared, req).await;
+    }
     if req.method() != Method::GET {
         return text(404, "not found");
     }

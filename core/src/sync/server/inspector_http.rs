@@ -41,7 +41,19 @@ pub(super) async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Respon
     }
     let path = req.uri().path().to_string();
     match (req.method().clone(), path.as_str()) {
-        (Method::GET, "/inspector" | "/inspector/") => match stats_refusal(&shared, &req).await {
+        // The page loads its assets and API relative to `/inspector`.
+        (Method::GET, "/inspector/") => {
+            let target = match req.uri().query() {
+                Some(query) => format!("/inspector?{query}"),
+                None => "/inspector".to_string(),
+            };
+            let mut moved = text(308, "see /inspector");
+            if let Ok(location) = HeaderValue::from_str(&target) {
+                moved.headers_mut().insert(hyper::header::LOCATION, location);
+            }
+            moved
+        }
+        (Method::GET, "/inspector") => match stats_refusal(&shared, &req).await {
             Some(refused) => refused,
             None => page(200, "text/html; charset=utf-8", inspector::INDEX_HTML),
         },

@@ -60,7 +60,16 @@ pub(super) async fn run_room(
     let ready = shared.with_state(|st| st.room_ready(&path, generation, inbox));
     if let Some(peer) = peer {
         match ready {
-            Ok(()) => feed_peer(&peer, &path, rx, pending).await,
+            Ok(()) => {
+                // Registered only while the peer is fed: the inspector's edits must reach a
+                // synchronizer that is still running.
+                let store = std::panic::catch_unwind(AssertUnwindSafe(|| peer.store()));
+                if let Ok(Some(store)) = store {
+                    shared.inspect_attach(&path, generation, store);
+                }
+                feed_peer(&peer, &path, rx, pending).await;
+                shared.inspect_detach(&path, generation);
+            }
             Err(orphans) => {
                 let batch: Vec<PeerMessage> = orphans.into_iter().map(|(f, m)| (f, m, 0)).collect();
                 apply_batch(&peer, &path, batch, pending).await;
