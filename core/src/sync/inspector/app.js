@@ -381,7 +381,11 @@
       if (state.events === source) document.body.dataset.live = 'on';
     };
     source.addEventListener('change', () => {
-      if (state.events === source) loadRoom();
+      // The room list shows the open room's size and last change too.
+      if (state.events === source) {
+        loadRoom();
+        loadRooms();
+      }
     });
     source.addEventListener('rooms', () => {
       if (state.events === source) loadRooms();

@@ -3,7 +3,6 @@
 //! handlers call these from async code, so everything here is synchronous, short and never
 //! waits on I/O: a store's lock is held only while a room's sizes or a page are read.
 
-
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -49,7 +49,9 @@ pub(super) async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Respon
             };
             let mut moved = text(308, "see /inspector");
             if let Ok(location) = HeaderValue::from_str(&target) {
-                moved.headers_mut().insert(hyper::header::LOCATION, location);
+                moved
+                    .headers_mut()
+                    .insert(hyper::header::LOCATION, location);
             }
             moved
         }
@@ -61,7 +63,9 @@ pub(super) async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Respon
         (Method::GET, "/inspector/app.js") => {
             page(200, "text/javascript; charset=utf-8", inspector::APP_JS)
         }
-        (Method::GET, "/inspector/app.css") => page(200, "text/css; charset=utf-8", inspector::APP_CSS),
+        (Method::GET, "/inspector/app.css") => {
+            page(200, "text/css; charset=utf-8", inspector::APP_CSS)
+        }
         (Method::GET, "/inspector/api/rooms") => match stats_check(&shared, &req).await {
             Err((status, reason)) => json_error(status, &reason),
             Ok(()) => {
@@ -88,7 +92,10 @@ fn page(status: u16, content_type: &str, body: &'static str) -> Response {
              img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
         ),
     );
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
@@ -120,11 +127,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// Asks the auth hook whether this request may join `room`: `Ok(writable)`, or the refusal.
-async fn join_allowed<B>(
-    shared: &Shared,
-    req: &Request<B>,
-    room: &str,
-) -> Result<bool, Response> {
+async fn join_allowed<B>(shared: &Shared, req: &Request<B>, room: &str) -> Result<bool, Response> {
     let request = AuthRequest {
         purpose: AuthPurpose::Join,
         url: req.uri().to_string(),
@@ -151,7 +154,10 @@ async fn room(shared: Arc<Shared>, req: Request<Incoming>) -> Response {
         return refused;
     }
     let Some(handle) = shared.inspect_room(&path) else {
-        return json_error(404, "no such active room (rooms exist while they have clients)");
+        return json_error(
+            404,
+            "no such active room (rooms exist while they have clients)",
+        );
     };
     let number = |name: &str| param(&params, name).and_then(|v| v.parse::<usize>().ok());
     let page = PageQuery {
@@ -207,7 +213,10 @@ async fn events(shared: Arc<Shared>, req: Request<Incoming>) -> Response {
         return refused;
     }
     let Some(handle) = shared.inspect_room(&path) else {
-        return json_error(404, "no such active room (rooms exist while they have clients)");
+        return json_error(
+            404,
+            "no such active room (rooms exist while they have clients)",
+        );
     };
     struct Follow {
         shared: Arc<Shared>,
@@ -322,7 +331,10 @@ async fn edit(shared: Arc<Shared>, req: Request<Incoming>) -> Response {
         Err(refused) => return refused,
     }
     let Some(handle) = shared.inspect_room(&path) else {
-        return json_error(404, "no such active room (rooms exist while they have clients)");
+        return json_error(
+            404,
+            "no such active room (rooms exist while they have clients)",
+        );
     };
     let applied =
         tokio::task::spawn_blocking(move || inspector::apply_edit(handle.store(), &edit)).await;
