@@ -128,7 +128,11 @@ c-test: setup cbindgen
 # run by run, each run in a fresh process (BENCH_RUNS, default 3), keeps the JSON lines in
 # target/perf/results/latest and regenerates docs/benchmarks.md from them. The reference
 # programs come from ../shared/perf; their node_modules and the limits build go to target/perf.
-# `make bench-quick`: every workload at tiny sizes, one run, checks only (no timings): for CI.
+# `make bench-quick`: every workload at tiny sizes, one run, checks only (no timings): for CI;
+# then W1-W3's instruction counts under callgrind (cli/bench/instructions.py, ~1 min), compared
+# with cli/bench/instructions.json: a `REGRESSION:` line for a count grown > 5%, reported, not
+# failed (a compiler update moves them too); `python3 cli/bench/instructions.py --update`
+# records new figures.
 # (Criterion benches for profiling: `cargo bench -p tinystore-core --bench store|mergeable|...`.)
 PERF ?= ../shared/perf
 PERF_DIR := $(CURDIR)/target/perf
@@ -148,6 +152,7 @@ bench-quick:
 	@mkdir -p $(PERF_DIR)
 	$(RELEASE_BUILD)
 	target/release/tinystore bench --quick > $(PERF_DIR)/quick.jsonl
+	python3 cli/bench/instructions.py --tinystore target/release/tinystore
 
 # TinyBase's and the peers' benches with their pinned packages (npm ci, redone only when a lock
 # file changes; sqlite3's native addon built from source), and the limits program built as its

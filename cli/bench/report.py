@@ -366,7 +366,8 @@ class Report:
         add("")
         add("Reproduce: `make bench` (BENCH_RUNS=3 by default; the JSON lines stay in `target/perf/results/latest`). "
             "One workload: `target/release/tinystore bench --runs 5 W4`; one run in-process: "
-            "`tinystore bench --child W4`. CI smoke run: `make bench-quick` (tiny sizes, checks only).")
+            "`tinystore bench --child W4`. CI smoke run: `make bench-quick` (tiny sizes, checks only, "
+            "then W1–W3 instruction counts against `cli/bench/instructions.json`, see Instruction counts below).")
         add("")
 
         # Targets

@@ -12,6 +12,10 @@
 //!   prints nothing, and the command exits with status 1 after the remaining runs.
 //! - `--quick`: tiny sizes and one run, for CI: the workloads still run and their checks pass
 //!   (the lines carry `"quick":true`; their times mean nothing).
+//! - `--child W1|W2|W3 --instructions`: one run at the fixed, reduced sizes that
+//!   `cli/bench/instructions.py` counts instructions of under callgrind (lines carry
+//!   `"instructions":true`). The counted region is [`measured_section`]: the same code the timer
+//!   brackets, without the set-up, the checks or process start-up.
 //!
 //! The workloads' data and set-ups are shared with the criterion benches of `core/benches`
 //! (included below by path), so both measure the same code.
@@ -115,6 +119,9 @@ pub(crate) struct BenchArgs {
     /// Tiny sizes and one run, checks only (CI)
     #[arg(long)]
     quick: bool,
+    /// With --child W1|W2|W3: the instruction-count sizes (cli/bench/instructions.py)
+    #[arg(long, hide = true, requires = "child")]
+    instructions: bool,
     /// Run one workload in this process (what each fresh process runs)
     #[arg(long, value_name = "WORKLOAD", hide = true, value_parser = clap::builder::PossibleValuesParser::new(WORKLOADS))]
     child: Option<String>,
@@ -127,6 +134,7 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
     let BenchArgs {
         mut runs,
         quick,
+        instructions,
         child,
         workloads: mut selected,
     } = args;
@@ -135,7 +143,16 @@ pub(crate) fn run(args: BenchArgs) -> ExitCode {
             .ok()
             .and_then(|r| r.parse().ok())
             .unwrap_or(0);
-        return run_child(&name, quick, run);
+        let mode = match (instructions, quick) {
+            (true, _) if !matches!(name.as_str(), "W1" | "W2" | "W3") => {
+                eprintln!("tinystore bench: --instructions is for W1, W2 and W3 only, not {name}");
+                return ExitCode::FAILURE;
+            }
+            (true, _) => Mode::Instructions,
+            (false, true) => Mode::Quick,
+            (false, false) => Mode::Full,
+        };
+        return run_child(&name, mode, run);
     }
     if selected.is_empty() {
         selected = WORKLOADS.iter().map(|w| w.to_string()).collect();
@@ -203,10 +220,11 @@ fn drive(selected: &[String], runs: u32, quick: bool) -> ExitCode {
 
 /// One run of one workload in this process: its lines are printed only when every check of
 /// the run passed (a failed check panics: nothing is printed, the exit status is non-zero).
-fn run_child(name: &str, quick: bool, run: u64) -> ExitCode {
+fn run_child(name: &str, mode: Mode, run: u64) -> ExitCode {
     let mut out = Out {
         run,
-        quick,
+        quick: mode == Mode::Quick,
+        instructions: mode == Mode::Instructions,
         lines: Vec::new(),
     };
     match name {
@@ -237,10 +255,19 @@ fn run_child(name: &str, quick: bool, run: u64) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// A child's sizes: WORKLOADS.md's, `--quick`'s, or `--instructions`' (W1-W3).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Full,
+    Quick,
+    Instructions,
+}
+
 /// A run's output lines, and its size mode.
 struct Out {
     run: u64,
     quick: bool,
+    instructions: bool,
     lines: Vec<String>,
 }
 
@@ -248,6 +275,17 @@ impl Out {
     /// `full` in a measured run, `quick` with `--quick`.
     fn size(&self, full: u64, quick: u64) -> u64 {
         if self.quick { quick } else { full }
+    }
+
+    /// As [`Out::size`], and `instructions` with `--instructions`: fixed, so that a count
+    /// stored in cli/bench/instructions.json stays comparable; small, because callgrind runs
+    /// the code ~50x slower.
+    fn size_or_instructions(&self, full: u64, quick: u64, instructions: u64) -> u64 {
+        if self.instructions {
+            instructions
+        } else {
+            self.size(full, quick)
+        }
     }
 
     /// One JSON line, in TinyBase's field order; `rss_bytes` is the peak RSS so far.
@@ -271,6 +309,9 @@ impl Out {
         if self.quick {
             line.insert("quick".into(), true.into());
         }
+        if self.instructions {
+            line.insert("instructions".into(), true.into());
+        }
         self.lines.push(Json::Object(line).to_string());
     }
 }
@@ -286,14 +327,23 @@ fn row_ids(rows: u64) -> Vec<String> {
     (0..rows).map(|i| format!("r{i}")).collect()
 }
 
+/// The timed section of W1-W3, kept out of line so that callgrind can count exactly it
+/// (`--collect-atstart=no --toggle-collect=*bench::measured_section*`, cli/bench/instructions.py):
+/// inlined, its body would have no symbol of its own and the count would be empty. The clock
+/// reads stay outside, in the caller. One call per run: its cost is nil in the timings.
+#[inline(never)]
+fn measured_section<R>(section: impl FnOnce() -> R) -> R {
+    section()
+}
+
 // ---------------------------------------------------------------------------- the workloads
 
 /// W1: `fill(store, 0, 100_000)` on an empty Store, one transaction.
 fn w1(out: &mut Out) {
-    let rows = out.size(100_000, 1_000);
+    let rows = out.size_or_instructions(100_000, 1_000, 10_000);
     let store = Store::new();
     let start = Instant::now();
-    fill(&store, 0, rows);
+    measured_section(|| fill(&store, 0, rows));
     let time = start.elapsed();
     assert_eq!(store.get_row_count("t") as u64, rows, "W1 row count");
     let last = rows - 1;
@@ -307,8 +357,8 @@ fn w1(out: &mut Out) {
 
 /// W2: 300k `setCell` calls outside any transaction, with a cell and a table listener.
 fn w2(out: &mut Out) {
-    let rows = out.size(10_000, 1_000);
-    let calls = out.size(300_000, 3_000) as usize;
+    let rows = out.size_or_instructions(10_000, 1_000, 10_000);
+    let calls = out.size_or_instructions(300_000, 3_000, 30_000) as usize;
     let store = Store::new();
     fill(&store, 0, rows);
     let ids = row_ids(rows);
@@ -332,14 +382,16 @@ fn w2(out: &mut Out) {
         false,
     );
     let start = Instant::now();
-    for k in 0..calls {
-        store.set_cell(
-            "t",
-            &ids[k % ids.len()],
-            CELL_IDS[k % 10],
-            -((k + 1) as f64),
-        );
-    }
+    measured_section(|| {
+        for k in 0..calls {
+            store.set_cell(
+                "t",
+                &ids[k % ids.len()],
+                CELL_IDS[k % 10],
+                -((k + 1) as f64),
+            );
+        }
+    });
     let time = start.elapsed();
     let (cell_calls, table_calls) = (
         cell_calls.load(Ordering::Relaxed),
@@ -357,30 +409,32 @@ fn w2(out: &mut Out) {
 
 /// W3: 1M random `getCell` (borrowing: `with_cell`) on 100k×10, one LCG, row draw first.
 fn w3(out: &mut Out) {
-    let rows = out.size(100_000, 1_000);
-    let gets = out.size(1_000_000, 10_000);
+    let rows = out.size_or_instructions(100_000, 1_000, 10_000);
+    let gets = out.size_or_instructions(1_000_000, 10_000, 100_000);
     let store = Store::new();
     fill(&store, 0, rows);
     let ids = row_ids(rows);
     let mut lcg = Lcg(42);
     let (mut found, mut sum) = (0u64, 0f64);
     let start = Instant::now();
-    for _ in 0..gets {
-        let r = &ids[lcg.draw(rows as u32) as usize];
-        let c = CELL_IDS[lcg.draw(10) as usize];
-        store.with_cell("t", r, c, |cell| {
-            if let Some(cell) = cell {
-                found += 1;
-                if let Cell::Number(n) = cell {
-                    sum += n;
+    measured_section(|| {
+        for _ in 0..gets {
+            let r = &ids[lcg.draw(rows as u32) as usize];
+            let c = CELL_IDS[lcg.draw(10) as usize];
+            store.with_cell("t", r, c, |cell| {
+                if let Some(cell) = cell {
+                    found += 1;
+                    if let Cell::Number(n) = cell {
+                        sum += n;
+                    }
                 }
-            }
-        });
-    }
+            });
+        }
+    });
     let time = start.elapsed();
     assert_eq!(found, gets, "W3 found");
     assert_eq!(sum, w3_expected_sum(rows as u32, gets), "W3 numeric sum");
-    if !out.quick {
+    if !out.quick && !out.instructions {
         assert_eq!(sum, 199_984_783_497.0, "W3 numeric sum (WORKLOADS.md)");
     }
     out.emit(
@@ -690,6 +744,7 @@ fn emit_limit(out: &mut Out, workload: &str, ops: u64, time: Duration, mut extra
     let mut line = Out {
         run: out.run,
         quick: out.quick,
+        instructions: out.instructions,
         lines: Vec::new(),
     };
     line.emit(workload, ops, time, extra);
