@@ -50,6 +50,7 @@ kit:
 	@cp tests/interop/yjs/tb-yjs.mjs $(KIT_DIR)/tb-yjs.mjs
 	@cp tests/interop/automerge/tb-automerge.mjs $(KIT_DIR)/tb-automerge.mjs
 	@cp cli/bench/postgres.mjs $(KIT_DIR)/postgres-bench.mjs
+	@cp cli/bench/startup.mjs $(KIT_DIR)/startup-bench.mjs
 	@cp cli/bench/bench-common.mjs $(KIT_DIR)/bench-common.mjs
 
 fmt-check: setup

@@ -490,6 +490,37 @@ class Report:
                     f"p99 < 100 ms ({met}) |")
             add("")
 
+        # App start-up
+        if any(self.ts(w) for w, _ in STARTUP_WORKLOADS):
+            add("## App start-up (W13)")
+            add("")
+            add("`tinystore bench W13` (cli/src/bench/startup.rs) beside `cli/bench/startup.mjs` (TinyBase 10.0.1's "
+                "`createBetterSqlite3Persister` and `createFilePersister`): a file of 100k×10 cells, written by each "
+                "side just before (warm page cache), then timed: open it (a new connection), create the store and "
+                "its persister, load, first `get_cell` (cli/bench/notes.md, \"App start-up\"). Targets: ≥ 5× "
+                "TinyBase, and within 2× of L6, raw rusqlite opening the tabular file and reading every row into "
+                "memory (`L6_rusqlite_scan@100k`, same process, same file, right after tinystore's load).")
+            add("")
+            add("| workload (cells) | tinystore | TinyBase 10.0.1 | TinyBase ÷ tinystore | ≥ 5× TinyBase | "
+                "tinystore ÷ L6 | within 2× of L6 |")
+            add("|---|---|---|---|---|---|---|")
+            l6 = self.stat("L6_rusqlite_scan@100k", "limit", baseline_ok=False)
+            for w, label in STARTUP_WORKLOADS:
+                a = self.ts(w)
+                if a is None:
+                    continue
+                b = self.stat(w, "tinybase", baseline_ok=False)
+                r = self.ratio(w)
+                met = "—" if r is None else ("met" if r[0] >= 5 else "**not met**")
+                rel = a.med / l6.med if l6 else None
+                lmet = "—" if rel is None else ("met" if rel <= 2 else "**not met**")
+                add(f"| {label} ({a.ops:,}) | {cell(a)} | {cell(b) if b else '—'} | {self.fmt_ratio(r)} | {met} | "
+                    f"{f'{rel:.2f}×' if rel else '—'} | {lmet} |")
+            if l6:
+                add(f"| L6 raw rusqlite: open + read 100k rows × 11 columns into memory | {cell(l6)} | — | — | — "
+                    f"| 1.00× | — |")
+            add("")
+
         # Scaled-up
         add("## Scaled-up variants (`@100k`)")
         add("")
@@ -586,6 +617,14 @@ PG_WORKLOADS = [
     ("W12_pg_save_tabular", "W12 save, tabular, 5k×10 cells"),
     ("W12_pg_load_tabular", "W12 load, tabular, 5k×10 cells"),
     ("W12_pg_autosave_cell@100k", "W12 auto-save of one cell into 100k rows, 200 writes"),
+]
+
+
+STARTUP_WORKLOADS = [
+    ("W13_startup_sqlite_json", "W13 SQLite, JSON mode, Store"),
+    ("W13_startup_sqlite_tabular", "W13 SQLite, tabular, Store"),
+    ("W13_startup_mergeable_json", "W13 SQLite, JSON mode, MergeableStore"),
+    ("W13_startup_file_json", "W13 file persister (JSON), Store"),
 ]
 
 

@@ -8,6 +8,8 @@ For each run r = 1..N (each run of each workload in a fresh process):
   - tinystore's scaled-up variants (W4@100k ... W7@100k) and L5 at W7's shapes;
   - the derived-view workloads W9, W9@10k, W10, W10@10k, W11: tinystore's, then TinyBase's
     `node views.mjs --child W` (cli/bench/views.mjs, installed beside bench.mjs), back to back;
+  - W12 (PostgreSQL) and W13 (app start-up): tinystore's, then TinyBase's script from the kit's
+    folder (cli/bench/postgres.mjs, cli/bench/startup.mjs), back to back;
   - the CRDT peers (../shared/perf/peers): Yjs and Loro at TinyBase's scale (10k rows),
     Yjs at the large scale (100k rows; Loro needs ~5 min a run there, Automerge minutes at
     any scale: BASELINE's figures are used for those);
@@ -41,6 +43,9 @@ VIEWS = ["W9", "W9@10k", "W10", "W10@10k", "W11"]
 # persister (cli/bench/postgres.mjs, run from the kit's folder, which has `postgres`), W12f
 # (cross-process fan-out) tinystore only.
 POSTGRES = ["W12", "W12f"]
+# App start-up from a 100k×10 file (W13) beside TinyBase's persisters (cli/bench/startup.mjs,
+# run from the kit's folder, which has better-sqlite3).
+STARTUP = ["W13"]
 PEERS = [("yjs", 10_000), ("loro", 10_000), ("yjs", 100_000)]
 SUITES = ["tinystore", "tinybase", "peers", "limits"]
 
@@ -134,13 +139,13 @@ def main():
     ap.add_argument("--work", default="target/perf", help="where node_modules and the limits build are")
     ap.add_argument("--only", default=",".join(SUITES))
     ap.add_argument("--workloads", default=None,
-                    help="comma-separated subset of " + ",".join(STANDARD + SCALED + VIEWS + POSTGRES))
+                    help="comma-separated subset of " + ",".join(STANDARD + SCALED + VIEWS + POSTGRES + STARTUP))
     args = ap.parse_args()
     only = set(args.only.split(","))
     chosen = None
     if args.workloads:
         chosen = [w for w in args.workloads.split(",") if w]
-        unknown = [w for w in chosen if w not in STANDARD + SCALED + VIEWS + POSTGRES]
+        unknown = [w for w in chosen if w not in STANDARD + SCALED + VIEWS + POSTGRES + STARTUP]
         if unknown:
             ap.error(f"unknown workloads: {', '.join(unknown)}")
         only -= {"peers", "limits"}
@@ -161,9 +166,9 @@ def main():
 
     available = {
         "tinystore": os.path.exists(tinystore),
-        # W12 runs TinyBase from the kit's folder (make kit), the others from --work's.
+        # W12 and W13 run TinyBase from the kit's folder (make kit), the others from --work's.
         "tinybase": os.path.exists(os.path.join(tinybase_dir, "node_modules", "tinybase"))
-        or (chosen is not None and all(w in POSTGRES for w in chosen)
+        or (chosen is not None and all(w in POSTGRES + STARTUP for w in chosen)
             and os.path.exists(os.path.join(os.path.dirname(work), "kit", "node_modules", "tinybase"))),
         "peers": os.path.exists(os.path.join(peers_dir, "node_modules", "yjs")),
         "limits": os.path.exists(limits_bin),
@@ -224,6 +229,15 @@ def main():
                 shutil.copy(os.path.join(here, "postgres.mjs"), os.path.join(kit, "postgres-bench.mjs"))
                 shutil.copy(os.path.join(here, "bench-common.mjs"), os.path.join(kit, "bench-common.mjs"))
                 r.child("tinybase", w, node + ["postgres-bench.mjs", "--child", w], run, cwd=kit)
+        for w in pick(STARTUP):
+            if "tinystore" in meta["suites"]:
+                r.child("tinystore", w, [tinystore, "bench", "--child", w], run)
+            if "tinybase" in meta["suites"]:
+                kit = os.path.join(os.path.dirname(work), "kit")
+                here = os.path.dirname(__file__)
+                shutil.copy(os.path.join(here, "startup.mjs"), os.path.join(kit, "startup-bench.mjs"))
+                shutil.copy(os.path.join(here, "bench-common.mjs"), os.path.join(kit, "bench-common.mjs"))
+                r.child("tinybase", w, node + ["startup-bench.mjs", "--child", w], run, cwd=kit)
         if "peers" in meta["suites"]:
             for engine, rows in PEERS:
                 r.child("peers", f"{engine}@{rows}", node + ["bench.mjs", "--child", engine, str(rows)],

@@ -1,7 +1,8 @@
 //! `tinystore bench`: the workloads of `../shared/perf/WORKLOADS.md`, run as TinyBase's
 //! reference bench (`../shared/perf/tinybase/bench.mjs`) runs them, and the derived-view
 //! workloads W9-W11 (`W9`, `W9@10k`, `W10`, `W10@10k`, `W11`), run as `cli/bench/views.mjs`
-//! runs them on TinyBase.
+//! runs them on TinyBase, W12 (PostgreSQL, `postgres.rs`) and W13 (app start-up from a file,
+//! `startup.rs`).
 //!
 //! - `tinystore bench [--runs N] [--quick] [W1 W4 W7@100k ...]` runs each run of each selected
 //!   workload in a fresh child process (`tinystore bench --child W1`) and prints the children's
@@ -32,6 +33,7 @@ use tinystore_core::persist::Persister;
 use tinystore_core::{Cell, MergeableStore, Store};
 
 mod postgres;
+mod startup;
 #[path = "../../core/benches/workloads/views.rs"]
 mod views;
 #[path = "../../core/benches/workloads/mod.rs"]
@@ -103,9 +105,9 @@ const IMPL: &str = concat!(
 );
 
 /// The selectable workloads, in run order (TinyBase's names for the standard sizes).
-const WORKLOADS: [&str; 21] = [
+const WORKLOADS: [&str; 22] = [
     "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m", "W9", "W9@10k", "W10", "W10@10k",
-    "W11", "W12", "W12f", "W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5",
+    "W11", "W12", "W12f", "W13", "W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5",
 ];
 
 /// `tinystore bench`.
@@ -245,6 +247,7 @@ fn run_child(name: &str, mode: Mode, run: u64) -> ExitCode {
         "W9" | "W9@10k" | "W10" | "W10@10k" | "W11" => derived_view(&mut out, name),
         "W12" => postgres::w12(&mut out),
         "W12f" => postgres::w12f(&mut out),
+        "W13" => startup::w13(&mut out),
         _ => unreachable!("checked by the caller"),
     }
     let mut stdout = std::io::stdout().lock();
