@@ -1,7 +1,7 @@
 //! `tinystore bench`: the workloads of `../shared/perf/WORKLOADS.md`, run as TinyBase's
 //! reference bench (`../shared/perf/tinybase/bench.mjs`) runs them, and the derived-view
 //! workloads W9-W11 (`W9`, `W9@10k`, `W10`, `W10@10k`, `W11`), run as `cli/bench/views.mjs`
-//! runs them on TinyBase.
+//! runs them on TinyBase, and tinystore's own server workloads (W12f, W14).
 //!
 //! - `tinystore bench [--runs N] [--quick] [W1 W4 W7@100k ...]` runs each run of each selected
 //!   workload in a fresh child process (`tinystore bench --child W1`) and prints the children's
@@ -28,6 +28,7 @@ use tinystore_core::persist::Persister;
 use tinystore_core::{Cell, MergeableStore, Store};
 
 mod postgres;
+mod scale;
 #[path = "../../core/benches/workloads/views.rs"]
 mod views;
 #[path = "../../core/benches/workloads/mod.rs"]
@@ -99,9 +100,9 @@ const IMPL: &str = concat!(
 );
 
 /// The selectable workloads, in run order (TinyBase's names for the standard sizes).
-const WORKLOADS: [&str; 21] = [
+const WORKLOADS: [&str; 23] = [
     "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m", "W9", "W9@10k", "W10", "W10@10k",
-    "W11", "W12", "W12f", "W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5",
+    "W11", "W12", "W12f", "W14@1k", "W14", "W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5",
 ];
 
 /// `tinystore bench`.
@@ -227,6 +228,7 @@ fn run_child(name: &str, quick: bool, run: u64) -> ExitCode {
         "W9" | "W9@10k" | "W10" | "W10@10k" | "W11" => derived_view(&mut out, name),
         "W12" => postgres::w12(&mut out),
         "W12f" => postgres::w12f(&mut out),
+        "W14" | "W14@1k" => scale::w14(&mut out, name),
         _ => unreachable!("checked by the caller"),
     }
     let mut stdout = std::io::stdout().lock();
