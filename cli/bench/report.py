@@ -595,7 +595,7 @@ class Report:
             return []
         L = ["## One server at scale (W14)", ""]
         L.append("`tinystore bench W14@1k W14`: one `tinystore serve` child process (rooms kept in a fresh SQLite "
-                 "file, default 1 s save coalescing), its clients in the bench process (plain WebSocket "
+                 "file, default 1 s save coalescing; `TINYSTORE_W14_RELAY_ONLY=1`: `--relay-only`, no room stores), its clients in the bench process (plain WebSocket "
                  "connections, legacy framing), 10 per room; each room gets one ContentDiff a second from one of "
                  "its clients, the rooms' writes spread evenly over the second, 5 s warm-up then 20 s measured. "
                  "Latency: from the write leaving its client to the relayed frame reaching each of the room's 9 "
@@ -613,7 +613,8 @@ class Report:
                 target = "p99 < 50 ms (" + ("met" if med("p99_ms") < 50 else "**not met**") + ")"
             else:
                 target = "—"
-            L.append(f"| {label} ({int(med('receipts')):,} of {int(med('expected')):,}) | {med('p50_ms'):.1f} ms | "
+            kept = "/".join(sorted({r.get("room_stores", "?") for r in recs}))
+            L.append(f"| {label}, rooms {kept} ({int(med('receipts')):,} of {int(med('expected')):,}) | {med('p50_ms'):.1f} ms | "
                      f"**{med('p99_ms'):.1f} ms** | {med('max_ms'):.0f} ms | {lost} | {med('server_cpu_pct'):.0f}% | "
                      f"{med('server_rss_mb'):.0f} / {med('server_hwm_mb'):.0f} MB | {med('client_cpu_pct'):.0f}% | "
                      f"{target} |")
