@@ -273,7 +273,8 @@ class Report:
     def placeholder(self, m):
         """{{kind:args}}: med:fam:workload, ratio:workload, heap:fam:workload, x:workload:fam
         (fam's median / tinystore's), us:fam:workload (µs per op), figures:workload (W9-W11's
-        deterministic figures equal TinyBase's), target:id (met / not met), meta:key, load."""
+        deterministic figures equal TinyBase's), target:id (met / not met), meta:key, load, extra:workload:key (tinystore's median of an
+        extra field)."""
         kind, _, arg = m.group(1).partition(":")
         parts = arg.split(":") if arg else []
         try:
@@ -317,6 +318,10 @@ class Report:
                 return "?"
             if kind == "load":
                 return self.load_text()
+            if kind == "extra":  # a tinystore extra field's median: extra:workload:key
+                w, key = parts
+                st = self.ts(w, key)
+                return f"{st.med:g}" if st else "—"
         except (ValueError, ZeroDivisionError):
             pass
         return m.group(0)
@@ -520,6 +525,9 @@ class Report:
                 add(f"| L6 raw rusqlite: open + read 100k rows × 11 columns into memory | {cell(l6)} | — | — | — "
                     f"| 1.00× | — |")
             add("")
+        # One server at scale
+        add_lines = self.server_section()
+        L.extend(add_lines)
 
         # Scaled-up
         add("## Scaled-up variants (`@100k`)")
@@ -609,6 +617,46 @@ class Report:
             add(re.sub(r"\{\{(\w+(?::[^}]*)?)\}\}", self.placeholder, notes).rstrip())
             add("")
         return "\n".join(L)
+
+    def server_section(self):
+        """The W14 section (one `tinystore serve` at 1k and 10k clients), or no lines when this run
+        has neither size."""
+        sizes = [(w, label) for w, label in SERVER_WORKLOADS if self.ts(w)]
+        if not sizes:
+            return []
+        L = ["## One server at scale (W14)", ""]
+        L.append("`tinystore bench W14@1k W14`: one `tinystore serve` child process (rooms kept in a fresh SQLite "
+                 "file, default 1 s save coalescing; `TINYSTORE_W14_RELAY_ONLY=1`: `--relay-only`, no room stores), its clients in the bench process (plain WebSocket "
+                 "connections, legacy framing), 10 per room; each room gets one ContentDiff a second from one of "
+                 "its clients, the rooms' writes spread evenly over the second, 5 s warm-up then 20 s measured. "
+                 "Latency: from the write leaving its client to the relayed frame reaching each of the room's 9 "
+                 "other clients. Both processes share the machine's cores (cli/bench/notes.md, \"W14\"). "
+                 "TinyBase's `createWsServer` is not measured at this scale. Target: p99 < 50 ms at 10k clients.")
+        L.append("")
+        L.append("| size (receipts) | p50 | p99 | max | lost | server CPU (% of a core) | server RSS / peak | "
+                 "client CPU | target |")
+        L.append("|---|---|---|---|---|---|---|---|---|")
+        for w, label in sizes:
+            recs = self.now[(w, "tinystore")]
+            med = lambda k: Stat(recs, k).med
+            lost = sum(r.get("lost", 0) for r in recs)
+            if w == "W14_server_fanout":
+                target = "p99 < 50 ms (" + ("met" if med("p99_ms") < 50 else "**not met**") + ")"
+            else:
+                target = "—"
+            kept = "/".join(sorted({r.get("room_stores", "?") for r in recs}))
+            L.append(f"| {label}, rooms {kept} ({int(med('receipts')):,} of {int(med('expected')):,}) | {med('p50_ms'):.1f} ms | "
+                     f"**{med('p99_ms'):.1f} ms** | {med('max_ms'):.0f} ms | {lost} | {med('server_cpu_pct'):.0f}% | "
+                     f"{med('server_rss_mb'):.0f} / {med('server_hwm_mb'):.0f} MB | {med('client_cpu_pct'):.0f}% | "
+                     f"{target} |")
+        L.append("")
+        return L
+
+
+SERVER_WORKLOADS = [
+    ("W14_server_fanout@1k", "W14@1k: 1,000 clients, 100 rooms, 100 writes/s"),
+    ("W14_server_fanout", "W14: 10,000 clients, 1,000 rooms, 1,000 writes/s"),
+]
 
 
 PG_WORKLOADS = [

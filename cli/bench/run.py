@@ -13,7 +13,8 @@ For each run r = 1..N (each run of each workload in a fresh process):
   - the CRDT peers (../shared/perf/peers): Yjs and Loro at TinyBase's scale (10k rows),
     Yjs at the large scale (100k rows; Loro needs ~5 min a run there, Automerge minutes at
     any scale: BASELINE's figures are used for those);
-  - the Rust limits L1-L6 (../shared/perf/limits, built into target/perf/limits).
+  - the Rust limits L1-L6 (../shared/perf/limits, built into target/perf/limits);
+  - tinystore's server at scale, W14@1k and W14 (tinystore only).
 
 Writes DIR/{tinystore,tinybase,peers,limits}.jsonl, DIR/meta.json (machine, versions, load
 averages) and DIR/failures.txt; exits 1 if any run failed (its lines are not kept: a run whose
@@ -46,6 +47,9 @@ POSTGRES = ["W12", "W12f"]
 # App start-up from a 100k×10 file (W13) beside TinyBase's persisters (cli/bench/startup.mjs,
 # run from the kit's folder, which has better-sqlite3).
 STARTUP = ["W13"]
+# One `tinystore serve` at scale (1k and 10k WebSocket clients): tinystore only, TinyBase's
+# createWsServer is not measured at this scale.
+SERVER = ["W14@1k", "W14"]
 PEERS = [("yjs", 10_000), ("loro", 10_000), ("yjs", 100_000)]
 SUITES = ["tinystore", "tinybase", "peers", "limits"]
 
@@ -139,13 +143,13 @@ def main():
     ap.add_argument("--work", default="target/perf", help="where node_modules and the limits build are")
     ap.add_argument("--only", default=",".join(SUITES))
     ap.add_argument("--workloads", default=None,
-                    help="comma-separated subset of " + ",".join(STANDARD + SCALED + VIEWS + POSTGRES + STARTUP))
+                    help="comma-separated subset of " + ",".join(STANDARD + SCALED + VIEWS + POSTGRES + STARTUP + SERVER))
     args = ap.parse_args()
     only = set(args.only.split(","))
     chosen = None
     if args.workloads:
         chosen = [w for w in args.workloads.split(",") if w]
-        unknown = [w for w in chosen if w not in STANDARD + SCALED + VIEWS + POSTGRES + STARTUP]
+        unknown = [w for w in chosen if w not in STANDARD + SCALED + VIEWS + POSTGRES + STARTUP + SERVER]
         if unknown:
             ap.error(f"unknown workloads: {', '.join(unknown)}")
         only -= {"peers", "limits"}
@@ -238,6 +242,9 @@ def main():
                 shutil.copy(os.path.join(here, "startup.mjs"), os.path.join(kit, "startup-bench.mjs"))
                 shutil.copy(os.path.join(here, "bench-common.mjs"), os.path.join(kit, "bench-common.mjs"))
                 r.child("tinybase", w, node + ["startup-bench.mjs", "--child", w], run, cwd=kit)
+        if "tinystore" in meta["suites"]:
+            for w in pick(SERVER):
+                r.child("tinystore", w, [tinystore, "bench", "--child", w], run)
         if "peers" in meta["suites"]:
             for engine, rows in PEERS:
                 r.child("peers", f"{engine}@{rows}", node + ["bench.mjs", "--child", engine, str(rows)],

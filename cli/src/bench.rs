@@ -2,7 +2,7 @@
 //! reference bench (`../shared/perf/tinybase/bench.mjs`) runs them, and the derived-view
 //! workloads W9-W11 (`W9`, `W9@10k`, `W10`, `W10@10k`, `W11`), run as `cli/bench/views.mjs`
 //! runs them on TinyBase, W12 (PostgreSQL, `postgres.rs`) and W13 (app start-up from a file,
-//! `startup.rs`).
+//! `startup.rs`); tinystore's own server workloads are W12f and W14 (`scale.rs`).
 //!
 //! - `tinystore bench [--runs N] [--quick] [W1 W4 W7@100k ...]` runs each run of each selected
 //!   workload in a fresh child process (`tinystore bench --child W1`) and prints the children's
@@ -33,6 +33,7 @@ use tinystore_core::persist::Persister;
 use tinystore_core::{Cell, MergeableStore, Store};
 
 mod postgres;
+mod scale;
 mod startup;
 #[path = "../../core/benches/workloads/views.rs"]
 mod views;
@@ -105,9 +106,10 @@ const IMPL: &str = concat!(
 );
 
 /// The selectable workloads, in run order (TinyBase's names for the standard sizes).
-const WORKLOADS: [&str; 22] = [
+const WORKLOADS: [&str; 24] = [
     "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m", "W9", "W9@10k", "W10", "W10@10k",
-    "W11", "W12", "W12f", "W13", "W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5",
+    "W11", "W12", "W12f", "W13", "W14@1k", "W14", "W4@100k", "W5@100k", "W6@100k", "W7@100k",
+    "L5",
 ];
 
 /// `tinystore bench`.
@@ -248,6 +250,7 @@ fn run_child(name: &str, mode: Mode, run: u64) -> ExitCode {
         "W12" => postgres::w12(&mut out),
         "W12f" => postgres::w12f(&mut out),
         "W13" => startup::w13(&mut out),
+        "W14" | "W14@1k" => scale::w14(&mut out, name),
         _ => unreachable!("checked by the caller"),
     }
     let mut stdout = std::io::stdout().lock();
