@@ -108,8 +108,7 @@ const IMPL: &str = concat!(
 /// The selectable workloads, in run order (TinyBase's names for the standard sizes).
 const WORKLOADS: [&str; 24] = [
     "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8s", "W8m", "W9", "W9@10k", "W10", "W10@10k",
-    "W11", "W12", "W12f", "W13", "W14@1k", "W14", "W4@100k", "W5@100k", "W6@100k", "W7@100k",
-    "L5",
+    "W11", "W12", "W12f", "W13", "W14@1k", "W14", "W4@100k", "W5@100k", "W6@100k", "W7@100k", "L5",
 ];
 
 /// `tinystore bench`.

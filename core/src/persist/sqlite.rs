@@ -272,6 +272,11 @@ pub struct SqlitePersistence {
     /// `(data_version, schema_version, total_changes)` after this connection's last read or
     /// write: any difference means the database changed.
     version: Option<(i64, i64, i64)>,
+    /// Held around each write when connections of this process share the file (a server's
+    /// rooms): SQLite lets one writer in at a time and makes the others poll with growing
+    /// sleeps, so a thousand rooms saving at once would exhaust their busy timeouts; a lock
+    /// in the process queues them instead (the busy timeout still covers other processes).
+    write_gate: Option<std::sync::Arc<std::sync::Mutex<()>>>,
 }
 
 impl std::fmt::Debug for SqlitePersistence {
@@ -349,7 +354,15 @@ impl SqlitePersistence {
             config,
             tabular,
             version: None,
+            write_gate: None,
         }
+    }
+
+    /// Makes this connection's writes take turns with every other holder of `gate` (a
+    /// server's rooms in one file).
+    pub(crate) fn with_write_gate(mut self, gate: std::sync::Arc<std::sync::Mutex<()>>) -> Self {
+        self.write_gate = Some(gate);
+        self
     }
 
     /// The connection (TinyBase's `getDb`).
@@ -494,6 +507,10 @@ impl Persistence for SqlitePersistence {
     }
 
     fn write(&mut self, target: &Target, changes: Option<&Changes>) -> Result<(), PersistError> {
+        let gate = self.write_gate.clone();
+        let _turn = gate
+            .as_ref()
+            .map(|g| g.lock().unwrap_or_else(|e| e.into_inner()));
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(sql_err)?;

@@ -27,7 +27,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -62,6 +62,9 @@ fn sql(context: &'static str) -> impl Fn(rusqlite::Error) -> PersistError {
 pub struct RoomDatabase {
     path: PathBuf,
     claims: Mutex<(Connection, RoomTables)>,
+    /// Every write of this database's rooms (and claims) takes turns on this lock: see
+    /// `SqlitePersistence::with_write_gate`.
+    writes: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for RoomDatabase {
@@ -103,6 +106,7 @@ impl RoomDatabase {
         Ok(RoomDatabase {
             path,
             claims: Mutex::new((conn, tables)),
+            writes: Arc::default(),
         })
     }
 
@@ -143,6 +147,7 @@ impl RoomDatabase {
     pub fn claim(&self, room_path: &str) -> Result<String, PersistError> {
         let claim = self.claims.lock().unwrap_or_else(|e| e.into_inner());
         let (conn, tables) = &*claim;
+        let _turn = self.writes.lock().unwrap_or_else(|e| e.into_inner());
         tables.claim(conn, room_path)
     }
 
@@ -168,7 +173,8 @@ impl RoomDatabase {
     /// ```
     pub fn room(&self, room_path: &str) -> Result<SqlitePersistence, PersistError> {
         let table = self.claim(room_path)?;
-        SqlitePersistence::open(&self.path, SqliteJsonConfig::table(table))
+        let storage = SqlitePersistence::open(&self.path, SqliteJsonConfig::table(table))?;
+        Ok(storage.with_write_gate(self.writes.clone()))
     }
 }
 
@@ -785,5 +791,66 @@ mod tests {
             check_claims(IdentifierRules::SQLITE, &first, &second, &pre)?;
             check_claims(IdentifierRules::POSTGRES, &first, &second, &pre)?;
         }
+    }
+
+    /// A server starting many rooms at once (10k clients joining 1,000 rooms): every room's
+    /// first save and claim must get through, however many wait for the file's write lock.
+    #[test]
+    fn many_rooms_saving_at_once_all_get_through() {
+        use crate::MergeableStore;
+        use crate::persist::Persister;
+        let db = TempDb::new("many");
+        let rooms = std::sync::Arc::new(RoomDatabase::open(&db.0).unwrap());
+        let failures = std::sync::Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..150)
+            .map(|i| {
+                let (rooms, failures) = (rooms.clone(), failures.clone());
+                std::thread::spawn(move || {
+                    let store = MergeableStore::new(None);
+                    let saved = rooms.room(&format!("room{i}")).and_then(|storage| {
+                        let persister = Persister::try_new(&store, storage)?;
+                        persister.load(None)?;
+                        for n in 0..3 {
+                            store.set_cell("t", &format!("r{n}"), "c", n);
+                            persister.save()?;
+                        }
+                        Ok(())
+                    });
+                    if let Err(e) = saved {
+                        eprintln!("room{i}: {e}");
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(failures.load(Ordering::Relaxed), 0);
+    }
+
+    /// The rooms' writes queue on the database's lock in the process rather than polling
+    /// SQLite's write lock: a save waits while another room holds its turn, then succeeds.
+    #[test]
+    fn a_rooms_save_waits_its_turn_instead_of_failing() {
+        use crate::MergeableStore;
+        use crate::persist::Persister;
+        let db = TempDb::new("turns");
+        let rooms = std::sync::Arc::new(RoomDatabase::open(&db.0).unwrap());
+        let store = MergeableStore::new(None);
+        store.set_value("open", true);
+        let persister = Persister::try_new(&store, rooms.room("a").unwrap()).unwrap();
+        let turn = rooms.writes.lock().unwrap();
+        let saving = std::thread::spawn(move || persister.save().map(|_| ()));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!saving.is_finished(), "the save did not wait for its turn");
+        drop(turn);
+        saving.join().unwrap().unwrap();
+        let copy = MergeableStore::new(None);
+        Persister::try_new(&copy, rooms.room("a").unwrap())
+            .unwrap()
+            .load(None)
+            .unwrap();
+        assert_eq!(copy.get_json(), store.get_json());
     }
 }
