@@ -55,7 +55,8 @@ commands:
             (flags, output and exit codes as ../shared/kit/peer.mjs)
   serve     [--port 8043] [--host 127.0.0.1] [--db ./tinystore.sqlite | --relay-only]
             [--request-timeout-s S] [--fragment-size N] [--trace f.jsonl] [--no-stdin-watch]
-            [--auth-tokens FILE] [--max-rooms N] [--tls-cert FILE --tls-key FILE]
+            [--auth-tokens FILE] [--max-rooms N] [--max-connections N]
+            [--tls-cert FILE --tls-key FILE]
             [--save-interval-ms 1000] [--inspector-write | --no-inspector]
             WebSocket sync server: every room (URL path) is relayed and kept in a
             MergeableStore persisted to the --db file (table tinybase_<path>); prints

@@ -316,6 +316,8 @@ pub(crate) const DEFAULT_SAVE_INTERVAL_MS: u64 = 1000;
 pub(crate) const MAX_SAVE_INTERVAL_MS: u64 = 3_600_000;
 /// The largest `--max-rooms`.
 pub(crate) const MAX_ROOMS: usize = 1_000_000;
+/// The largest `--max-connections`.
+pub(crate) const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// `tinystore serve`: peer.mjs's `serve` flags, plus tinystore's own.
 #[derive(clap::Args, Debug)]
@@ -356,6 +358,10 @@ pub(crate) struct ServeArgs {
     #[arg(long = "max-rooms", value_name = "N", allow_negative_numbers = true,
           value_parser = clap::value_parser!(u64).range(1..=MAX_ROOMS as u64))]
     max_rooms: Option<u64>,
+    /// The most connections open at once; past it, 503 (1 to 1000000; default: 10000)
+    #[arg(long = "max-connections", value_name = "N", allow_negative_numbers = true,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_CONNECTIONS as u64))]
+    max_connections: Option<u64>,
     /// Serve wss:// with this certificate chain (PEM; needs --tls-key)
     #[arg(long = "tls-cert", value_name = "FILE", requires = "tls_key",
           value_parser = parse_readable_file)]
@@ -409,6 +415,8 @@ pub(crate) struct ServeOptions {
     pub(crate) auth_tokens: Option<PathBuf>,
     /// `--max-rooms` (1..=1_000_000); `None`: no limit.
     pub(crate) max_rooms: Option<usize>,
+    /// `--max-connections` (1..=1_000_000); `None`: the server's default.
+    pub(crate) max_connections: Option<usize>,
     /// `--tls-cert` + `--tls-key` (both readable); `None`: plain ws://.
     pub(crate) tls: Option<serve::TlsFiles>,
     /// `--save-interval-ms` (0..=3_600_000, default 1000): room auto-save coalescing.
@@ -437,6 +445,7 @@ impl ServeArgs {
             watch_stdin: !self.no_stdin_watch,
             auth_tokens: self.auth_tokens,
             max_rooms: self.max_rooms.map(|n| n as usize),
+            max_connections: self.max_connections.map(|n| n as usize),
             tls,
             save_interval: Duration::from_millis(self.save_interval_ms),
             inspector: match (self.no_inspector, self.inspector_write) {
@@ -482,6 +491,7 @@ pub(crate) fn serve(flags: ServeArgs) -> Result<(), CliError> {
         auth_tokens: options.auth_tokens.clone(),
         auth: None,
         max_rooms: options.max_rooms,
+        max_connections: options.max_connections,
         tls: options.tls.clone(),
         save_interval: options.save_interval,
         on_trace,

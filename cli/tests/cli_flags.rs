@@ -300,6 +300,7 @@ fn finding_7_help_prints_help_and_does_not_serve() {
         for flag in [
             "--auth-tokens",
             "--max-rooms",
+            "--max-connections",
             "--tls-cert",
             "--tls-key",
             "--save-interval-ms",
@@ -494,6 +495,25 @@ fn max_rooms_range() {
         ]);
         assert_eq!(server.stop().0, Some(0));
     }
+}
+
+#[test]
+fn max_connections_range() {
+    let serve = ["serve", "--port", "0", "--relay-only", "--no-stdin-watch"];
+    for bad in ["0", "-1", "1000001", "abc", ""] {
+        let mut args = serve.to_vec();
+        args.extend(["--max-connections", bad]);
+        assert_usage_error(&args, "--max-connections");
+    }
+    let server = Server::start(&[
+        "--port",
+        "0",
+        "--relay-only",
+        "--no-stdin-watch",
+        "--max-connections",
+        "20000",
+    ]);
+    assert_eq!(server.stop().0, Some(0));
 }
 
 #[test]

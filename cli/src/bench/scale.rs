@@ -48,7 +48,16 @@ impl Server {
         let db = dir.join("rooms.sqlite");
         let exe = std::env::current_exe().expect("the bench knows its binary");
         let mut command = Command::new(exe);
-        command.args(["serve", "--port", "0", "--log-level", "error"]);
+        // Headroom over the 10k clients (the server default is exactly 10,000).
+        command.args([
+            "serve",
+            "--port",
+            "0",
+            "--log-level",
+            "error",
+            "--max-connections",
+            "20000",
+        ]);
         if relay_only {
             command.arg("--relay-only");
         } else {

@@ -128,6 +128,9 @@ pub struct ServeOptions {
     pub auth: Option<AuthHook>,
     /// The most rooms open at once; `None`: no limit.
     pub max_rooms: Option<usize>,
+    /// The most connections open at once (sockets and plain HTTP requests; past it a
+    /// connection gets 503); `None`: the server's default, 10,000.
+    pub max_connections: Option<usize>,
     /// Serve `wss://` with this certificate; `None`: plain `ws://`.
     pub tls: Option<TlsFiles>,
     /// Persisted rooms save at most once per this interval (zero: after every change).
@@ -150,6 +153,7 @@ impl Default for ServeOptions {
             auth_tokens: None,
             auth: None,
             max_rooms: None,
+            max_connections: None,
             tls: None,
             save_interval: rooms::DEFAULT_SAVE_INTERVAL,
             on_trace: None,
@@ -169,6 +173,7 @@ impl std::fmt::Debug for ServeOptions {
             .field("auth_tokens", &self.auth_tokens)
             .field("auth", &self.auth.is_some())
             .field("max_rooms", &self.max_rooms)
+            .field("max_connections", &self.max_connections)
             .field("tls", &self.tls)
             .field("save_interval", &self.save_interval)
             .field("on_trace", &self.on_trace.is_some())
@@ -359,6 +364,8 @@ pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
             #[cfg(not(feature = "sqlite"))]
             Rooms::Sqlite(_) => return Err(ServeError::NoSqlite),
         };
+    let defaults = ServerConfig::default();
+    // Every field is set (no `..defaults`), so that a new one is a compile error here.
     Ok(WsServer::start(ServerConfig {
         addr,
         request_timeout: options.request_timeout,
@@ -367,10 +374,10 @@ pub fn serve(options: ServeOptions) -> Result<WsServer, ServeError> {
         on_trace: options.on_trace,
         auth,
         max_rooms: options.max_rooms,
+        max_connections: options.max_connections.unwrap_or(defaults.max_connections),
         tls,
         metrics: Some(metrics),
         inspector: options.inspector,
-        ..ServerConfig::default()
     })?)
 }
 
