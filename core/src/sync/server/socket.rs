@@ -48,7 +48,8 @@ pub(super) async fn run_socket(shared: Arc<Shared>, io: WsIo, accepted: Accepted
     let log_client = client_id.clone();
     let config = WebSocketConfig::default()
         .max_message_size(Some(WS_MAX_MESSAGE))
-        .max_frame_size(Some(WS_MAX_MESSAGE));
+        .max_frame_size(Some(WS_MAX_MESSAGE))
+        .read_buffer_size(WS_READ_BUFFER);
     let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
     let (sink, stream) = ws.split();
     if let Some(hook) = &shared.cfg.on_trace {
