@@ -3,7 +3,7 @@
 //! handlers call these from async code, so everything here is synchronous, short and never
 //! waits on I/O: a store's lock is held only while a room's sizes or a page are read.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
@@ -22,19 +22,16 @@ struct HandleInner {
     generation: u64,
     store: MergeableStore,
     signal: Arc<Signal>,
-    listeners: [ListenerId; 3],
+    listener: ListenerId,
     /// The sizes last computed, with the version they were computed at.
     sizes: Mutex<Option<(u64, Sizes)>>,
 }
 
-/// Shared with the store's listeners, which must not hold the store (that would be a cycle).
+/// Shared with the store's listener, which must not hold the store (that would be a cycle).
 struct Signal {
     version: watch::Sender<u64>,
     /// Ms since the epoch of the last change; 0: none since the room started.
     last_change: AtomicU64,
-    /// Set by the tables/values listeners, taken when the transaction ends, so a transaction
-    /// bumps the version once however much it changed, and one that changed nothing not at all.
-    changed: AtomicBool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,19 +55,12 @@ impl RoomHandle {
         let signal = Arc::new(Signal {
             version,
             last_change: AtomicU64::new(0),
-            changed: AtomicBool::new(false),
         });
-        let (on_tables, on_values, on_end) = (signal.clone(), signal.clone(), signal.clone());
-        let tables = store.add_tables_listener(
-            move |_| on_tables.changed.store(true, Ordering::Release),
-            false,
-        );
-        let values = store.add_values_listener(
-            move |_| on_values.changed.store(true, Ordering::Release),
-            false,
-        );
-        let end = store.add_did_finish_transaction_listener(move |_| {
-            if on_end.changed.swap(false, Ordering::AcqRel) {
+        // One did-finish listener, no tables or values listener: those would make every
+        // transaction of the room's store build its listener phase, on the server's hot path.
+        let on_end = signal.clone();
+        let end = store.add_did_finish_transaction_listener(move |store| {
+            if store.has_transaction_touches() {
                 on_end.last_change.store(epoch_ms(), Ordering::Release);
                 // send_modify never waits: receivers only ever hold the value briefly.
                 on_end.version.send_modify(|v| *v += 1);
@@ -81,7 +71,7 @@ impl RoomHandle {
                 generation,
                 store,
                 signal,
-                listeners: [tables, values, end],
+                listener: end,
                 sizes: Mutex::new(None),
             }),
         }
@@ -90,9 +80,7 @@ impl RoomHandle {
     /// Stops following the store: its listeners go, and (once the last clone of this handle is
     /// dropped) subscribers see the signal close.
     fn detach(&self) {
-        for id in self.inner.listeners {
-            self.inner.store.del_listener(id);
-        }
+        self.inner.store.del_listener(self.inner.listener);
     }
 
     /// The room's store (a handle on it: writes go to the room's clients through its
