@@ -144,20 +144,35 @@ async fn join_allowed<B>(shared: &Shared, req: &Request<B>, room: &str) -> Resul
     }
 }
 
+/// The answer for a room that is not live (or keeps no store).
+fn no_room() -> Response {
+    json_error(
+        404,
+        "no such active room (rooms exist while they have clients)",
+    )
+}
+
+/// The room a read names (`?path=`), once the auth hook lets this request join it
+/// (read-only suffices).
+async fn readable_room(
+    shared: &Shared,
+    req: &Request<Incoming>,
+    params: &[(String, String)],
+) -> Result<(String, super::inspect::RoomHandle), Response> {
+    let Some(path) = param(params, "path").map(str::to_string) else {
+        return Err(json_error(400, "missing path"));
+    };
+    join_allowed(shared, req, &path).await?;
+    let handle = shared.inspect_room(&path).ok_or_else(no_room)?;
+    Ok((path, handle))
+}
+
 /// A room's page: `?path=P&table=T&offset=O&limit=L&row=SEARCH`.
 async fn room(shared: Arc<Shared>, req: Request<Incoming>) -> Response {
     let params = query(&req);
-    let Some(path) = param(&params, "path").map(str::to_string) else {
-        return json_error(400, "missing path");
-    };
-    if let Err(refused) = join_allowed(&shared, &req, &path).await {
-        return refused;
-    }
-    let Some(handle) = shared.inspect_room(&path) else {
-        return json_error(
-            404,
-            "no such active room (rooms exist while they have clients)",
-        );
+    let (path, handle) = match readable_room(&shared, &req, &params).await {
+        Ok(room) => room,
+        Err(refused) => return refused,
     };
     let number = |name: &str| param(&params, name).and_then(|v| v.parse::<usize>().ok());
     let page = PageQuery {
@@ -174,7 +189,7 @@ async fn room(shared: Arc<Shared>, req: Request<Incoming>) -> Response {
     let read = tokio::task::spawn_blocking(move || {
         let mut body = inspector::room_json(handle.store(), &page);
         body["path"] = Json::String(path);
-        body["version"] = handle.change_json()["version"].clone();
+        body["version"] = handle.version().into();
         body
     })
     .await;
@@ -206,17 +221,9 @@ fn event(name: &str, data: &Json) -> Result<Frame<Bytes>, Infallible> {
 /// stream ends when the room stops or the server shuts down.
 async fn events(shared: Arc<Shared>, req: Request<Incoming>) -> Response {
     let params = query(&req);
-    let Some(path) = param(&params, "path").map(str::to_string) else {
-        return json_error(400, "missing path");
-    };
-    if let Err(refused) = join_allowed(&shared, &req, &path).await {
-        return refused;
-    }
-    let Some(handle) = shared.inspect_room(&path) else {
-        return json_error(
-            404,
-            "no such active room (rooms exist while they have clients)",
-        );
+    let (_, handle) = match readable_room(&shared, &req, &params).await {
+        Ok(room) => room,
+        Err(refused) => return refused,
     };
     struct Follow {
         shared: Arc<Shared>,
@@ -249,8 +256,6 @@ async fn events(shared: Arc<Shared>, req: Request<Incoming>) -> Response {
             return Some((frame, f));
         }
         loop {
-            let mut tick = tokio::time::interval(LIST_POLL);
-            tick.tick().await;
             tokio::select! {
                 _ = async { let _ = f.stopping.wait_for(|s| *s).await; } => return None,
                 changed = f.changes.changed() => {
@@ -266,7 +271,7 @@ async fn events(shared: Arc<Shared>, req: Request<Incoming>) -> Response {
                     let frame = event("change", &f.handle.change_json());
                     return Some((frame, f));
                 }
-                _ = tick.tick() => {
+                _ = tokio::time::sleep(LIST_POLL) => {
                     let list = list_signature(&f.shared);
                     if list != f.list {
                         f.list = list;
@@ -331,10 +336,7 @@ async fn edit(shared: Arc<Shared>, req: Request<Incoming>) -> Response {
         Err(refused) => return refused,
     }
     let Some(handle) = shared.inspect_room(&path) else {
-        return json_error(
-            404,
-            "no such active room (rooms exist while they have clients)",
-        );
+        return no_room();
     };
     let applied =
         tokio::task::spawn_blocking(move || inspector::apply_edit(handle.store(), &edit)).await;
