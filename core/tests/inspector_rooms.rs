@@ -27,11 +27,20 @@ fn server(rooms: bool) -> WsServer {
 }
 
 fn client(server: &WsServer, room: &str) -> (MergeableStore, WsSynchronizer) {
+    client_with_token(server, room, None)
+}
+
+fn client_with_token(
+    server: &WsServer,
+    room: &str,
+    token: Option<&str>,
+) -> (MergeableStore, WsSynchronizer) {
+    let query = token.map_or(String::new(), |t| format!("?token={t}"));
     let store = MergeableStore::new(None);
     let sync = WsSynchronizer::connect(
         &store,
         WsClientConfig {
-            url: format!("ws://127.0.0.1:{}/{room}", server.port()),
+            url: format!("ws://127.0.0.1:{}/{room}{query}", server.port()),
             ..WsClientConfig::default()
         },
         SynchronizerOptions::default(),
@@ -186,31 +195,12 @@ fn inspector_server(mode: tinystore_core::sync::server::InspectorMode) -> WsServ
     .unwrap()
 }
 
-fn client_with_token(
-    server: &WsServer,
-    room: &str,
-    token: &str,
-) -> (MergeableStore, WsSynchronizer) {
-    let store = MergeableStore::new(None);
-    let sync = WsSynchronizer::connect(
-        &store,
-        WsClientConfig {
-            url: format!("ws://127.0.0.1:{}/{room}?token={token}", server.port()),
-            ..WsClientConfig::default()
-        },
-        SynchronizerOptions::default(),
-    )
-    .unwrap();
-    sync.start_sync(None);
-    (store, sync)
-}
-
 #[test]
 fn the_inspector_api_reads_a_room_follows_its_changes_and_edits_it_behind_the_auth_hook() {
     use tinystore_core::sync::server::InspectorMode;
     let server = inspector_server(InspectorMode::Write);
     let port = server.port();
-    let (store, sync) = client_with_token(&server, "petShop", "ops");
+    let (store, sync) = client_with_token(&server, "petShop", Some("ops"));
     store.set_cell("pets", "fido", "species", "dog");
     wait_for("the room's store", || {
         server
@@ -301,7 +291,7 @@ fn the_inspector_api_reads_a_room_follows_its_changes_and_edits_it_behind_the_au
 fn a_read_only_inspector_refuses_edits_and_no_inspector_is_not_found() {
     use tinystore_core::sync::server::InspectorMode;
     let server = inspector_server(InspectorMode::ReadOnly);
-    let (store, sync) = client_with_token(&server, "petShop", "ops");
+    let (store, sync) = client_with_token(&server, "petShop", Some("ops"));
     store.set_cell("pets", "fido", "legs", 4);
     wait_for("the room's store", || {
         server.room_store("petShop").is_some()
