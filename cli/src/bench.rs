@@ -34,6 +34,7 @@ use tinystore_core::{Cell, MergeableStore, Store};
 
 mod postgres;
 mod scale;
+mod serve_child;
 mod startup;
 #[path = "../../core/benches/workloads/views.rs"]
 mod views;

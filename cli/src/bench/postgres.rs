@@ -7,8 +7,7 @@
 //! its own, dropped at the end.
 
 use std::collections::HashMap;
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +18,7 @@ use tinystore_core::sync::{ReconnectPolicy, WsClientConfig, WsSynchronizer};
 use tinystore_core::{Cell, MergeableStore, Store};
 
 use super::Out;
+use super::serve_child::ServeChild;
 #[path = "../../../core/tests/pg/mod.rs"]
 mod pg;
 use super::workloads::{check_loaded, fill, json_mode, tabular_mode};
@@ -115,55 +115,6 @@ pub(super) fn w12(out: &mut Out) {
     );
 }
 
-/// A `tinystore serve` child keeping its rooms in `url`.
-struct ServeChild {
-    child: Child,
-    port: u16,
-}
-
-impl ServeChild {
-    fn start(url: &str) -> ServeChild {
-        let exe = std::env::current_exe().expect("the bench knows its binary");
-        let mut child = Command::new(exe)
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--save-interval-ms",
-                "0",
-                "--db",
-                url,
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("W12f: tinystore serve starts");
-        let stdout = child.stdout.take().expect("piped");
-        let mut port = None;
-        for line in std::io::BufReader::new(stdout).lines() {
-            let line = line.expect("W12f: serve's stdout");
-            if let Some(p) = line.strip_prefix("PORT ") {
-                port = p.trim().parse().ok();
-            }
-            if line == "READY" {
-                break;
-            }
-        }
-        ServeChild {
-            child,
-            port: port.expect("W12f: serve printed its port"),
-        }
-    }
-}
-
-impl Drop for ServeChild {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
 /// W12f: 3 server processes on one database, 300 clients over 30 rooms spread across them
 /// (each room has clients on every server); one client per room writes once a second, and the
 /// time from the write to its arrival at the room's clients on the other two servers is
@@ -171,7 +122,9 @@ impl Drop for ServeChild {
 pub(super) fn w12f(out: &mut Out) {
     let database = Database::new("w12f");
     let url = database.url();
-    let servers: Vec<ServeChild> = (0..3).map(|_| ServeChild::start(&url)).collect();
+    let servers: Vec<ServeChild> = (0..3)
+        .map(|_| ServeChild::start("W12f", ["--save-interval-ms", "0", "--db", &url], false))
+        .collect();
     let rooms = out.size(30, 6) as usize;
     let per_room = out.size(10, 3) as usize;
     let writes = out.size(10, 2) as usize;

@@ -10,8 +10,6 @@
 //! timers each) would measure the client side rather than the server. Both processes share the
 //! machine's cores, so the latencies include the clients' own scheduling.
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,6 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::Out;
+use super::serve_child::ServeChild;
 
 /// Clients connecting at once: enough to connect 10,000 in seconds, few enough that the
 /// server's accept backlog (and SYN cookies) never come into play.
@@ -33,11 +32,19 @@ const CONNECT_BATCH: usize = 500;
 /// `["w<index>"`, which names the write without parsing the rest.
 const WRITE_PREFIX: &str = "[\"w";
 
-/// A `tinystore serve` child, stopped when dropped (also when a check panics).
+/// W14's `tinystore serve` child and the folder of its database, removed once it stopped.
 struct Server {
-    child: Child,
-    port: u16,
-    dir: std::path::PathBuf,
+    // Declared first: dropped (stopped) before the folder goes.
+    child: ServeChild,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl Server {
@@ -46,69 +53,23 @@ impl Server {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("W14: a temporary directory");
         let db = dir.join("rooms.sqlite");
-        let exe = std::env::current_exe().expect("the bench knows its binary");
-        let mut command = Command::new(exe);
         // Headroom over the 10k clients (the server default is exactly 10,000).
-        command.args([
-            "serve",
-            "--port",
-            "0",
-            "--log-level",
-            "error",
-            "--max-connections",
-            "20000",
-        ]);
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "--log-level".into(),
+            "error".into(),
+            "--max-connections".into(),
+            "20000".into(),
+        ];
         if relay_only {
-            command.arg("--relay-only");
+            args.push("--relay-only".into());
         } else {
-            command.arg("--db").arg(&db);
+            args.push("--db".into());
+            args.push(db.into_os_string());
         }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("W14: tinystore serve starts");
-        let stdout = child.stdout.take().expect("piped");
-        let mut port = None;
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(p) = line.strip_prefix("PORT ") {
-                port = p.trim().parse().ok();
-            }
-            if line == "READY" {
-                break;
-            }
+        Server {
+            child: ServeChild::start("W14", args, true),
+            _dir: TempDir(dir),
         }
-        let mut server = Server {
-            child,
-            port: 0,
-            dir,
-        };
-        server.port = port.expect("W14: serve printed its port");
-        server
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Closing stdin asks for a clean stop (rooms saved); a server that takes longer than
-        // this is killed, so a failed run never leaves one behind.
-        drop(self.child.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -228,8 +189,8 @@ pub(super) fn w14(out: &mut Out, name: &str) {
         "W14: the open-file limit ({fd_limit}) is too low for {clients} clients"
     );
     let server = Server::start(relay_only);
-    let port = server.port;
-    let server_pid = server.pid().to_string();
+    let port = server.child.port;
+    let server_pid = server.child.pid().to_string();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
