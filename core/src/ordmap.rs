@@ -81,7 +81,19 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let hash = self.hasher.hash_one(key);
+        // Transaction logs are mostly empty maps: skip hashing the key for them.
+        if self.live == 0 {
+            return None;
+        }
+        self.find_hashed(self.hasher.hash_one(key), key)
+    }
+
+    #[inline]
+    fn find_hashed<Q>(&self, hash: u64, key: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let entries = &self.entries;
         self.index
             .find(hash, |&slot| match &entries[slot as usize] {
@@ -133,6 +145,13 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
     #[inline]
     fn push_new(&mut self, key: K, value: V) -> usize {
         let hash = self.hasher.hash_one(&key);
+        self.push_new_hashed(hash, key, value)
+    }
+
+    /// `push_new` with the key's hash already computed (it equals `hash_one` of the owned key:
+    /// `Borrow` requires borrowed and owned forms to hash alike).
+    #[inline]
+    fn push_new_hashed(&mut self, hash: u64, key: K, value: V) -> usize {
         let slot = self.entries.len();
         self.entries.push(Some((key, value)));
         let (entries, hasher) = (&self.entries, &self.hasher);
@@ -154,9 +173,10 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized + ToOwnedKey<K>,
     {
-        let slot = match self.find(key) {
+        let hash = self.hasher.hash_one(key);
+        let slot = match self.find_hashed(hash, key) {
             Some(slot) => slot,
-            None => self.push_new(key.to_owned_key(), make()),
+            None => self.push_new_hashed(hash, key.to_owned_key(), make()),
         };
         &mut self.entries[slot].as_mut().expect("live slot").1
     }
@@ -278,6 +298,11 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         self.entries
             .iter()
             .filter_map(|e| e.as_ref().map(|(k, v)| (k, v)))
+    }
+
+    /// The values, mutable, in insertion order.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
+        self.entries.iter_mut().flatten().map(|(_, v)| v)
     }
 
     pub(crate) fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + Clone {

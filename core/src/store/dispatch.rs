@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
-use super::listeners::{Args, ListenerKind as K};
+use super::listeners::{Args, ListenerKind as K, MatchedIds};
 use super::state::State;
 use super::{Store, sort_row_ids};
 use crate::types::{Cell, Text};
@@ -138,7 +138,7 @@ impl Store {
         args: Args<'_>,
     ) -> Result<(), Panic> {
         let ids = self.with(|s| {
-            let mut ids = Vec::new();
+            let mut ids = MatchedIds::new();
             s.listeners.matching(kind, mutator, path, &mut ids);
             ids
         });
@@ -358,10 +358,69 @@ impl Store {
         Ok(())
     }
 
+    /// The phase of a transaction that changed one existing cell and nothing else (the
+    /// commonest transaction: a lone `set_cell`): the same calls as `tabular_phase` would make,
+    /// without copying the change maps into a snapshot first. `None` when the transaction is any
+    /// other shape (or a SortedRowIds listener of this phase needs the general path).
+    fn single_cell_phase(&self, mutator: bool) -> Option<Result<(), Panic>> {
+        let (t, r, c, old, new) = self.with(|s| {
+            let log = &s.log;
+            let only_cells = log.invalid_cells.is_empty()
+                && log.values.is_empty()
+                && log.invalid_values.is_empty()
+                && log.value_ids.is_empty()
+                && log.table_ids.is_empty()
+                && log.table_cell_ids.is_empty()
+                && log.row_count.is_empty()
+                && log.row_ids.is_empty()
+                && log.cell_ids.is_empty()
+                && log.cells.len() == 1
+                && s.had_tables == !s.tables.is_empty()
+                && !s.listeners.has(K::SortedRowIds, mutator);
+            if !only_cells {
+                return None;
+            }
+            let (t, rows) = log.cells.iter().next()?;
+            if rows.len() != 1 {
+                return None;
+            }
+            let (r, cells) = rows.iter().next()?;
+            let [(c, old)] = cells.as_slice() else {
+                return None;
+            };
+            let new = s.cell_ref(t, r, *c);
+            Some((
+                t.clone(),
+                r.clone(),
+                s.names.name(*c).clone(),
+                old.clone(),
+                new.cloned(),
+            ))
+        })?;
+        if old == new {
+            return Some(Ok(()));
+        }
+        let (t, r, c) = (t.as_str(), r.as_str(), c.as_str());
+        Some((|| {
+            self.emit(
+                K::Cell,
+                mutator,
+                &[Some(t), Some(r), Some(c)],
+                Args::Cell(new.as_ref(), old.as_ref()),
+            )?;
+            self.emit(K::Row, mutator, &[Some(t), Some(r)], Args::None)?;
+            self.emit(K::Table, mutator, &[Some(t)], Args::None)?;
+            self.emit(K::Tables, mutator, &[], Args::None)
+        })())
+    }
+
     fn run_phase(&self, mutator: bool) -> Result<(), Panic> {
         // Without a listener of this phase there is nothing to call, nor to snapshot.
         if !self.with(|s| s.listeners.has_phase(mutator)) {
             return Ok(());
+        }
+        if let Some(done) = self.single_cell_phase(mutator) {
+            return done;
         }
         let (invalid_cells, any_cells) = self.with(|s| {
             let invalid = if s.listeners.has(K::InvalidCell, mutator) {
@@ -403,7 +462,7 @@ impl Store {
     fn emit_transaction(&self, kind: K, stop_on_panic: bool) -> Result<(), Panic> {
         let mut first = None;
         let ids = self.with(|s| {
-            let mut ids = Vec::new();
+            let mut ids = MatchedIds::new();
             s.listeners.matching(kind, false, &[], &mut ids);
             ids
         });

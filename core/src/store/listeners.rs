@@ -13,6 +13,9 @@ use crate::types::{Cell, Text};
 
 use super::Store;
 
+/// The listeners one call path matches: rarely more than a few, so kept inline.
+pub(crate) type MatchedIds = smallvec::SmallVec<[u32; 8]>;
+
 /// Identifies a registered listener. Ids come from a pool, as in TinyBase: `0`, `1`, … with
 /// released ids reused first-in first-out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -360,11 +363,13 @@ impl Node {
 
     /// Collects listeners matching a call path. `None` in the path (an undefined id, as for
     /// some invalid-cell records) matches only wildcard registrations.
-    fn collect(&self, path: &[Option<&str>], out: &mut Vec<u32>) {
+    fn collect(&self, path: &[Option<&str>], out: &mut MatchedIds) {
         match path.split_first() {
             None => out.extend_from_slice(&self.here),
             Some((first, rest)) => {
+                // Most nodes below a wildcard have no named children: skip hashing the id.
                 if let Some(id) = first
+                    && !self.children.is_empty()
                     && let Some(child) = self.children.get(*id)
                 {
                     child.collect(rest, out);
@@ -386,6 +391,8 @@ pub(crate) struct Listeners {
     /// `trees[kind][mutator]`.
     trees: Vec<[Node; 2]>,
     counts: Vec<[usize; 2]>,
+    /// Listeners per phase, all kinds together: asked at every transaction's end.
+    phase_counts: [usize; 2],
 }
 
 impl Listeners {
@@ -418,6 +425,7 @@ impl Listeners {
         self.next_generation += 1;
         self.trees[kind.index()][mutator as usize].insert(&ids, id);
         self.counts[kind.index()][mutator as usize] += 1;
+        self.phase_counts[mutator as usize] += 1;
         self.entries[id as usize] = Some(Entry {
             kind,
             mutator,
@@ -439,6 +447,7 @@ impl Listeners {
         let tree = &mut self.trees[entry.kind.index()][entry.mutator as usize];
         tree.remove(&entry.ids, id.0);
         self.counts[entry.kind.index()][entry.mutator as usize] -= 1;
+        self.phase_counts[entry.mutator as usize] -= 1;
         if self.pool.len() < 1000 {
             self.pool.push_back(id.0);
         }
@@ -452,7 +461,7 @@ impl Listeners {
 
     /// Whether any listener of the phase is registered (most stores have no mutators).
     pub(crate) fn has_phase(&self, mutator: bool) -> bool {
-        self.counts.iter().any(|c| c[mutator as usize] > 0)
+        self.phase_counts[mutator as usize] > 0
     }
 
     pub(crate) fn has_any(&self, kinds: &[ListenerKind], mutator: bool) -> bool {
@@ -471,7 +480,7 @@ impl Listeners {
         kind: ListenerKind,
         mutator: bool,
         path: &[Option<&str>],
-        out: &mut Vec<u32>,
+        out: &mut MatchedIds,
     ) {
         out.clear();
         if self.has(kind, mutator) {

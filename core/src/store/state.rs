@@ -173,11 +173,7 @@ impl State {
     // ---- change recording ----
 
     fn cell_changed(&mut self, t: &str, r: &str, c: u32, old: Option<&Cell>) {
-        let row_log = self
-            .log
-            .cells
-            .entry_or_insert_with(t, OrdMap::new)
-            .entry_or_insert_with(r, Vec::new);
+        let row_log = self.log.row_cell_log(t, r);
         if !row_log.iter().any(|(id, _)| *id == c) {
             row_log.push((c, old.cloned()));
         }
@@ -217,6 +213,53 @@ impl State {
             1,
         );
         *self.log.row_count.entry_or_insert_with(t, || 0) += 1;
+    }
+
+    /// Sets a validated cell of a row that exists, one lookup each for the table, the row and
+    /// the cell id (the general path below looks each up again for every step). Hands the cell
+    /// back when the row does not exist.
+    pub(crate) fn set_cell_of_existing_row(
+        &mut self,
+        t: &str,
+        r: &str,
+        c: &str,
+        cell: Cell,
+    ) -> Result<(), Cell> {
+        let State {
+            tables,
+            names,
+            log,
+            undo,
+            hook,
+            ..
+        } = self;
+        let Some(row) = tables.get_mut(t).and_then(|x| x.rows.get_mut(r)) else {
+            return Err(cell);
+        };
+        let id = names.intern(c);
+        let Some(index) = row.position(id) else {
+            // A new cell id for the row: counts and id logs too.
+            self.set_valid_cell(t, r, id, cell);
+            return Ok(());
+        };
+        if row.cells[index].1 == cell {
+            return Ok(());
+        }
+        let old = std::mem::replace(&mut row.cells[index].1, cell);
+        let row_log = log.row_cell_log(t, r);
+        if !row_log.iter().any(|(logged, _)| *logged == id) {
+            row_log.push((id, Some(old.clone())));
+        }
+        undo.push(Undo::CellChanged {
+            table: t.into(),
+            row: r.into(),
+            index,
+            old,
+        });
+        if let Some(hook) = hook.as_deref_mut() {
+            hook.cell_changed(names, t, r, id, Some(&row.cells[index].1), false);
+        }
+        Ok(())
     }
 
     /// Sets a validated cell, creating the table and row as needed.

@@ -40,20 +40,73 @@ pub(crate) struct TxLog {
     pub(crate) value_ids: IdChangeMap<Text>,
     pub(crate) values: OrdMap<Text, Option<Cell>>,
     pub(crate) invalid_values: Vec<(Option<Text>, Vec<Option<Cell>>)>,
+    /// Emptied row maps and cell logs of earlier transactions, reused by `row_cell_log`: a lone
+    /// `set_cell` would otherwise allocate (and free) four blocks just to log one old value.
+    spare_rows: Vec<OrdMap<Text, RowCellLog>>,
+    spare_cells: Vec<RowCellLog>,
 }
+
+/// How many emptied containers `TxLog` keeps for reuse, and the largest it keeps: enough for
+/// the small transactions that dominate, without holding a big transaction's memory.
+const SPARE_LIMIT: usize = 16;
+const SPARE_CAPACITY: usize = 64;
 
 impl TxLog {
     pub(crate) fn clear(&mut self) {
-        self.table_ids.clear();
-        self.table_cell_ids.clear();
-        self.row_count.clear();
-        self.row_ids.clear();
-        self.cell_ids.clear();
-        self.cells.clear();
+        // Most transactions touch one or two of these maps; clearing an empty one still writes
+        // its control bytes.
+        fn clear<K: std::hash::Hash + Eq, V>(map: &mut OrdMap<K, V>) {
+            if !map.is_empty() {
+                map.clear();
+            }
+        }
+        clear(&mut self.table_ids);
+        clear(&mut self.table_cell_ids);
+        clear(&mut self.row_count);
+        clear(&mut self.row_ids);
+        clear(&mut self.cell_ids);
+        if !self.cells.is_empty() {
+            self.recycle_cells();
+        }
         self.invalid_cells.clear();
-        self.value_ids.clear();
-        self.values.clear();
+        clear(&mut self.value_ids);
+        clear(&mut self.values);
         self.invalid_values.clear();
+    }
+
+    /// Empties `cells`, keeping small row maps and cell logs (with their allocations) for the
+    /// next transactions.
+    fn recycle_cells(&mut self) {
+        for rows in self.cells.values_mut() {
+            if self.spare_rows.len() >= SPARE_LIMIT || rows.len() > SPARE_CAPACITY {
+                continue;
+            }
+            for cells in rows.values_mut() {
+                if self.spare_cells.len() < SPARE_LIMIT && cells.capacity() <= SPARE_CAPACITY {
+                    let mut cells = std::mem::take(cells);
+                    cells.clear();
+                    self.spare_cells.push(cells);
+                }
+            }
+            let mut rows = std::mem::take(rows);
+            rows.clear();
+            self.spare_rows.push(rows);
+        }
+        self.cells.clear();
+    }
+
+    /// The log of `t`/`r`'s changed cells, created (from a spare when there is one) on first
+    /// touch.
+    pub(crate) fn row_cell_log(&mut self, t: &str, r: &str) -> &mut RowCellLog {
+        let TxLog {
+            cells,
+            spare_rows,
+            spare_cells,
+            ..
+        } = self;
+        cells
+            .entry_or_insert_with(t, || spare_rows.pop().unwrap_or_default())
+            .entry_or_insert_with(r, || spare_cells.pop().unwrap_or_default())
     }
 
     pub(crate) fn clear_changes(&mut self) {

@@ -532,10 +532,7 @@ pub(super) fn set_cell_in(s: &mut State, t: &str, r: &str, c: &str, cell: Cell) 
     let Some(valid) = validated_cell(s, t, Some(r), c, cell) else {
         return;
     };
-    if has_row(s, t, r) {
-        let c = s.names.intern(c);
-        s.set_valid_cell(t, r, c, valid);
-    } else {
+    if let Err(valid) = s.set_cell_of_existing_row(t, r, c, valid) {
         let row = add_row_defaults(s, t, Some(r), vec![(Text::from(c), valid)]);
         set_valid_row(s, t, r, row);
     }
