@@ -375,7 +375,7 @@ impl Store {
                 && log.row_ids.is_empty()
                 && log.cell_ids.is_empty()
                 && log.cells.len() == 1
-                && s.had_tables == !s.tables.is_empty()
+                && s.had_tables != s.tables.is_empty()
                 && !s.listeners.has(K::SortedRowIds, mutator);
             if !only_cells {
                 return None;

@@ -935,3 +935,102 @@ fn get_cell_change_inside_listeners() {
         ]
     );
 }
+
+/// A lone `set_cell` of an existing cell takes a shorter dispatch (no snapshot of the change
+/// maps): the listeners it calls, and their order and arguments, are those of the general path,
+/// including when a mutator listener widens the transaction, when a sorted view must re-sort,
+/// and after a large transaction whose logs are not kept for reuse.
+#[test]
+fn one_cell_transactions_call_what_the_general_path_calls() {
+    let store = store_with(json!({"t": {"a": {"n": 2}, "b": {"n": 1}}}), json!({}));
+    let log = new_log();
+    let l = log.clone();
+    store.add_cell_listener(
+        Some("t"),
+        None,
+        Some("n"),
+        move |s, t, r, cid, new, old| {
+            push(&l, format!("mut {t}/{r}/{cid} {} {}", c(new), c(old)));
+            if r == "a" {
+                s.set_cell("t", "b", "m", 7);
+            }
+        },
+        true,
+    );
+    let l = log.clone();
+    store.add_cell_listener(
+        None,
+        None,
+        None,
+        move |_, t, r, cid, new, old| push(&l, format!("cell {t}/{r}/{cid} {} {}", c(new), c(old))),
+        false,
+    );
+    let l = log.clone();
+    store.add_row_listener(
+        None,
+        None,
+        move |_, t, r| push(&l, format!("row {t}/{r}")),
+        false,
+    );
+    let l = log.clone();
+    store.add_cell_ids_listener(
+        None,
+        None,
+        move |_, _, r, x| push(&l, format!("cellIds {r} {}", id_changes(x))),
+        false,
+    );
+    let l = log.clone();
+    store.add_sorted_row_ids_listener(
+        SortedRowIdsArgs::new("t").cell_id("n"),
+        move |_, _, ids| push(&l, format!("sorted {}", ids.join(","))),
+        false,
+    );
+    let l = log.clone();
+    store.add_tables_listener(move |_| push(&l, "tables"), false);
+
+    // The mutator adds a cell to another row: the non-mutator phase sees both changes.
+    store.set_cell("t", "a", "n", 0);
+    assert_eq!(
+        take(&log),
+        [
+            "mut t/a/n 0 2",
+            "sorted a,b",
+            "cellIds b m:1",
+            "cell t/a/n 0 2",
+            "row t/a",
+            "cell t/b/m 7 U",
+            "row t/b",
+            "tables",
+        ]
+    );
+    // Setting the same value changes nothing and calls nothing.
+    store.set_cell("t", "b", "n", 1);
+    assert!(take(&log).is_empty());
+    // A change that does not move the sorted ids: the sorted listener stays quiet.
+    store.set_cell("t", "b", "n", 5);
+    assert_eq!(
+        take(&log),
+        ["mut t/b/n 5 1", "cell t/b/n 5 1", "row t/b", "tables"]
+    );
+    // A large transaction, then lone writes again: each sees its own change only.
+    store.transaction(|s| {
+        for i in 0..200 {
+            s.set_cell("t", &format!("r{i}"), "x", i);
+        }
+    });
+    assert_eq!(
+        take(&log).iter().filter(|e| e.starts_with("cell ")).count(),
+        200
+    );
+    for v in [1, 2] {
+        store.set_cell("t", "r7", "x", v);
+        assert_eq!(
+            take(&log),
+            [
+                format!("cell t/r7/x {v} {}", if v == 1 { 7 } else { 1 }),
+                "row t/r7".to_string(),
+                "tables".to_string(),
+            ]
+        );
+    }
+}
