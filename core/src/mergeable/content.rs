@@ -314,14 +314,12 @@ impl Parser {
         let mut leaves = Vec::with_capacity(object.len());
         for (id, leaf) in object {
             let (value, leaf_hlc, leaf_hash) = self.stamp(leaf)?;
-            leaves.push((
-                names.intern(id),
-                Leaf {
-                    value: leaf_value(value)?,
-                    hlc: stamp_hlc(leaf_hlc),
-                    hash: leaf_hash.unwrap_or(0),
-                },
-            ));
+            leaves.push(Leaf {
+                value: leaf_value(value)?,
+                hlc: stamp_hlc(leaf_hlc),
+                hash: leaf_hash.unwrap_or(0),
+                id: names.intern(id),
+            });
         }
         Ok(LeafMap::new(leaves, stamp_hlc(hlc), hash.unwrap_or(0)))
     }

@@ -38,11 +38,15 @@ pub(crate) use received::{merge_tables_stamps, tables_stamp_from_json, values_st
 use crate::content::{Tables, Values};
 use crate::hlc::{GetNow, Hlc, HlcClock, MAX_FUTURE_OFFSET_MS};
 use crate::js::object_order as js_order;
-use crate::store::{Interner, Store};
+use crate::store::state::State;
+use crate::store::{AcceptedChanges, Interner, Store};
 use crate::types::{Cell, Text};
 
 use stamper::Mergeable;
-use tree::{Payload, empty_tables_stamp, leaf_stamp, row_stamp, table_stamp};
+use tree::{
+    LeafRef, LeafValues, Payload, StoredLeaf, empty_tables_stamp, leaf_stamp, row_stamp,
+    table_stamp,
+};
 
 /// Hashes of tables by id.
 pub type TableHashes = IndexMap<String, u32>;
@@ -107,12 +111,35 @@ fn parse_tree(text: &str, has_hashes: bool, max_time: u64) -> Result<Payload, Me
     MergeableContent::tree_from_json(&json, has_hashes, max_time)
 }
 
-/// A leaf map's entries with their names.
-fn leaf_entries(names: &Interner, map: &tree::LeafMap) -> Vec<(String, Option<Cell>, Hlc)> {
+/// A leaf map's entries with their names and values.
+fn leaf_entries(
+    state: &State,
+    m: &Mergeable,
+    path: LeafRef<'_>,
+    map: &tree::LeafMap<StoredLeaf>,
+) -> Vec<(String, Option<Cell>, Hlc)> {
+    let values = LeafValues::of(state, &m.tree.kept, path);
     map.leaves
         .iter()
-        .map(|(id, leaf)| (names.name(*id).to_string(), leaf.value.clone(), leaf.hlc))
+        .map(|leaf| {
+            let name = state.names.name(leaf.id).to_string();
+            (name, values.get(leaf.id).cloned(), leaf.hlc.unpack())
+        })
         .collect()
+}
+
+fn copy_accepted(changes: &AcceptedChanges) -> AcceptedChanges {
+    AcceptedChanges {
+        tables: changes
+            .tables
+            .iter()
+            .map(|(t, rows)| {
+                let rows = rows.iter().map(|(r, cells)| (r.clone(), cells.clone()));
+                (t.clone(), rows.collect())
+            })
+            .collect(),
+        values: changes.values.clone(),
+    }
 }
 
 fn ordered<T>(map: &IndexMap<String, T>) -> Vec<(&String, &T)> {
@@ -182,11 +209,19 @@ impl MergeableStore {
         &self.store
     }
 
-    /// Runs `f` on the stamper and the store's interner (which resolves the tree's ids).
-    fn with_m<R>(&self, f: impl FnOnce(&Mergeable, &Interner) -> R) -> R {
-        self.store
-            .with_hook_ref(f)
-            .expect("a MergeableStore always has stamps")
+    /// Runs `f` on the stamper and the store's data (whose interner resolves the tree's ids
+    /// and whose cells and values are the stamps' values).
+    fn with_m<R>(&self, f: impl FnOnce(&Mergeable, &State) -> R) -> R {
+        self.store.with(|state| {
+            let hook: &dyn std::any::Any = state
+                .hook
+                .as_deref()
+                .expect("a MergeableStore always has stamps");
+            let m = hook
+                .downcast_ref::<Mergeable>()
+                .expect("a MergeableStore always has stamps");
+            f(m, state)
+        })
     }
 
     fn with_m_mut<R>(&self, f: impl FnOnce(&mut Mergeable, &mut Interner) -> R) -> R {
@@ -230,7 +265,7 @@ impl MergeableStore {
     /// assert_eq!(fido.thing["species"].hash, Some(3368287843));
     /// ```
     pub fn get_mergeable_content(&self) -> MergeableContent {
-        self.with_m(|m, names| m.content(names))
+        self.with_m(|m, state| m.content(state))
     }
 
     /// The full content as TinyBase's file persister writes it: encoded JSON with hashes and
@@ -249,9 +284,9 @@ impl MergeableStore {
     /// );
     /// ```
     pub fn get_mergeable_content_json(&self) -> String {
-        self.with_m(|m, names| {
+        self.with_m(|m, state| {
             let mut out = String::with_capacity(64);
-            m.tree.write_json(names, &mut out, JsonForm::CONTENT);
+            m.tree.write_json(state, &mut out, JsonForm::CONTENT);
             out
         })
     }
@@ -347,7 +382,7 @@ impl MergeableStore {
     /// assert!(store.get_transaction_mergeable_changes(false).is_empty());
     /// ```
     pub fn get_transaction_mergeable_changes(&self, with_hashes: bool) -> MergeableChanges {
-        self.with_m(|m, names| m.transaction_changes(names, with_hashes))
+        self.with_m(|m, state| m.transaction_changes(state, with_hashes))
     }
 
     /// Merges changes (or full content) from another replica (`applyMergeableChanges`): each
@@ -445,7 +480,35 @@ impl MergeableStore {
             }
             m.merge(names, incoming, is_content)
         });
-        self.store.apply_accepted(changes);
+        // The stamps hold the accepted values, which the store takes as they are unless a
+        // schema (or a cell it refuses) changes them: then the merge checks its leaves after.
+        let may_differ = self
+            .store
+            .with(|s| s.tables_schema.is_some() || s.values_schema.is_some())
+            || changes
+                .tables
+                .iter()
+                .flat_map(|(_, rows)| rows.iter().flat_map(|(_, cells)| cells.iter()))
+                .chain(changes.values.iter())
+                .any(|(_, cell)| cell.as_ref().is_some_and(|cell| !cell.is_valid()));
+        if may_differ {
+            let accepted = copy_accepted(&changes);
+            self.with_m_mut(|m, _| m.keep_silent = true);
+            self.store.apply_accepted(changes);
+            self.store.with_mut(|s| {
+                let hook: &mut dyn std::any::Any = s
+                    .hook
+                    .as_deref_mut()
+                    .expect("a MergeableStore always has stamps");
+                let m = hook
+                    .downcast_mut::<Mergeable>()
+                    .expect("a MergeableStore always has stamps");
+                m.keep_silent = false;
+                m.reconcile(&accepted, &s.names, &s.tables, &s.values);
+            });
+        } else {
+            self.store.apply_accepted(changes);
+        }
         self.set_listening(true);
         self.set_applying(true);
         self.store.finish(None);
@@ -473,12 +536,14 @@ impl MergeableStore {
     /// assert!(store.get_row_stamps("pets", "tom").is_empty());
     /// ```
     pub fn get_row_stamps(&self, table_id: &str, row_id: &str) -> Vec<(String, Option<Cell>, Hlc)> {
-        self.with_m(|m, names| {
+        self.with_m(|m, state| {
             m.tree
                 .tables
                 .get(table_id)
                 .and_then(|t| t.rows.get(row_id))
-                .map_or_else(Vec::new, |row| leaf_entries(names, row))
+                .map_or_else(Vec::new, |row| {
+                    leaf_entries(state, m, LeafRef::Row(table_id, row_id), row)
+                })
         })
     }
 
@@ -494,7 +559,7 @@ impl MergeableStore {
     /// assert_eq!(stamps[0].2.as_str(), "NjEtLV-----mmxrx");
     /// ```
     pub fn get_value_stamps(&self) -> Vec<(String, Option<Cell>, Hlc)> {
-        self.with_m(|m, names| leaf_entries(names, &m.tree.values))
+        self.with_m(|m, state| leaf_entries(state, m, LeafRef::Values, &m.tree.values))
     }
 
     /// One cell's stamp: `Some((value, hlc))` once the cell was ever written (`value: None` for
@@ -514,10 +579,11 @@ impl MergeableStore {
         row_id: &str,
         cell_id: &str,
     ) -> Option<(Option<Cell>, Hlc)> {
-        self.with_m(|m, names| {
-            let id = names.get(cell_id)?;
+        self.with_m(|m, state| {
+            let id = state.names.get(cell_id)?;
             let leaf = m.tree.tables.get(table_id)?.rows.get(row_id)?.get(id)?;
-            Some((leaf.value.clone(), leaf.hlc))
+            let values = LeafValues::of(state, &m.tree.kept, LeafRef::Row(table_id, row_id));
+            Some((values.get(id).cloned(), leaf.hlc.unpack()))
         })
     }
 
@@ -567,11 +633,11 @@ impl MergeableStore {
         // HLC too far in the future of the receiver's clock can refuse it, and then (as in
         // TinyBase) that direction of the merge is skipped as a whole.
         let copy = |store: &MergeableStore| {
-            store.with_m(|m, names| Payload {
-                names: (0..names.len() as u32)
-                    .map(|id| names.name(id).clone())
+            store.with_m(|m, state| Payload {
+                names: (0..state.names.len() as u32)
+                    .map(|id| state.names.name(id).clone())
                     .collect::<Vec<Text>>(),
-                tree: m.tree.clone(),
+                tree: m.tree.with_values(state),
             })
         };
         let mine = copy(self);
@@ -642,7 +708,7 @@ impl MergeableStore {
     /// assert_eq!(differing["pets"], a.get_mergeable_table_hashes()["pets"]);
     /// ```
     pub fn get_mergeable_table_diff(&self, other: &TableHashes) -> (TablesStamp, TableHashes) {
-        self.with_m(|m, names| {
+        self.with_m(|m, state| {
             let tree = &m.tree;
             let mut new_tables = empty_tables_stamp(tree);
             let mut differing = IndexMap::new();
@@ -653,9 +719,10 @@ impl MergeableStore {
                     }
                     Some(_) => {}
                     None => {
-                        new_tables
-                            .thing
-                            .insert(t.to_string(), table_stamp(names, table, false));
+                        new_tables.thing.insert(
+                            t.to_string(),
+                            table_stamp(state, &tree.kept, t, table, false),
+                        );
                     }
                 }
             }
@@ -707,7 +774,7 @@ impl MergeableStore {
     /// assert_eq!(differing["pets"].keys().collect::<Vec<_>>(), ["fido"]);
     /// ```
     pub fn get_mergeable_row_diff(&self, other: &RowHashes) -> (TablesStamp, RowHashes) {
-        self.with_m(|m, names| {
+        self.with_m(|m, state| {
             let tree = &m.tree;
             let mut new_rows = empty_tables_stamp(tree);
             let mut differing = RowHashes::new();
@@ -734,7 +801,10 @@ impl MergeableStore {
                                     hash: None,
                                 })
                                 .thing
-                                .insert(r.to_string(), row_stamp(names, row, false));
+                                .insert(
+                                    r.to_string(),
+                                    row_stamp(state, &tree.kept, t, r, row, false),
+                                );
                         }
                     }
                 }
@@ -757,7 +827,8 @@ impl MergeableStore {
     /// assert_eq!(b_cells["pets"]["fido"].keys().collect::<Vec<_>>(), ["legs"]);
     /// ```
     pub fn get_mergeable_cell_hashes(&self, other: &RowHashes) -> CellHashes {
-        self.with_m(|m, names| {
+        self.with_m(|m, state| {
+            let names = &state.names;
             let tree = &m.tree;
             let mut out = CellHashes::new();
             for (t, other_rows) in ordered(other) {
@@ -773,8 +844,8 @@ impl MergeableStore {
                             .or_default()
                             .entry(r.clone())
                             .or_default();
-                        for (id, leaf) in &row.leaves {
-                            cells.insert(names.name(*id).to_string(), leaf.hash);
+                        for leaf in &row.leaves {
+                            cells.insert(names.name(leaf.id).to_string(), leaf.hash);
                         }
                     }
                 }
@@ -803,7 +874,8 @@ impl MergeableStore {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_mergeable_cell_diff(&self, other: &CellHashes) -> TablesStamp {
-        self.with_m(|m, names| {
+        self.with_m(|m, state| {
+            let names = &state.names;
             let tree = &m.tree;
             let mut out = empty_tables_stamp(tree);
             for (t, other_rows) in ordered(other) {
@@ -814,9 +886,10 @@ impl MergeableStore {
                     let Some(row) = table.rows.get(r.as_str()) else {
                         continue;
                     };
-                    for (id, leaf) in &row.leaves {
-                        let name = names.name(*id);
-                        if other_cells.get(name.as_str()) == Some(&leaf.hash) {
+                    let values = LeafValues::of(state, &tree.kept, LeafRef::Row(t, r));
+                    for leaf in &row.leaves {
+                        let name = names.name(leaf.id);
+                        if other_cells.get(name.as_str()).copied() == Some(leaf.hash) {
                             continue;
                         }
                         out.thing
@@ -834,7 +907,10 @@ impl MergeableStore {
                                 hash: None,
                             })
                             .thing
-                            .insert(name.to_string(), leaf_stamp(leaf, false));
+                            .insert(
+                                name.to_string(),
+                                leaf_stamp(leaf, values.get(leaf.id), false),
+                            );
                     }
                 }
             }
@@ -851,12 +927,13 @@ impl MergeableStore {
     /// assert_eq!(store.get_mergeable_value_hashes()["open"], 2843401470);
     /// ```
     pub fn get_mergeable_value_hashes(&self) -> ValueHashes {
-        self.with_m(|m, names| {
+        self.with_m(|m, state| {
+            let names = &state.names;
             m.tree
                 .values
                 .leaves
                 .iter()
-                .map(|(id, leaf)| (names.name(*id).to_string(), leaf.hash))
+                .map(|leaf| (names.name(leaf.id).to_string(), leaf.hash))
                 .collect()
         })
     }
@@ -874,20 +951,145 @@ impl MergeableStore {
     /// assert_eq!(diff.thing["rating"].thing, Some(Cell::from(4)));
     /// ```
     pub fn get_mergeable_value_diff(&self, other: &ValueHashes) -> ValuesStamp {
-        self.with_m(|m, names| {
+        self.with_m(|m, state| {
+            let names = &state.names;
             let tree = &m.tree;
+            let values = LeafValues::of(state, &tree.kept, LeafRef::Values);
             let mut out = Stamp {
                 thing: IndexMap::new(),
                 hlc: tree.values.hlc.to_string(),
                 hash: None,
             };
-            for (id, leaf) in &tree.values.leaves {
-                let name = names.name(*id);
-                if other.get(name.as_str()) != Some(&leaf.hash) {
-                    out.thing.insert(name.to_string(), leaf_stamp(leaf, false));
+            for leaf in &tree.values.leaves {
+                let name = names.name(leaf.id);
+                if other.get(name.as_str()).copied() != Some(leaf.hash) {
+                    let stamp = leaf_stamp(leaf, values.get(leaf.id), false);
+                    out.thing.insert(name.to_string(), stamp);
                 }
             }
             out
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock(at: u64) -> GetNow {
+        Box::new(move || at)
+    }
+
+    /// The stamps TinyBase would hold: the incoming value, whatever the schema made of it in
+    /// the store.
+    #[test]
+    fn stamps_keep_remote_values_a_schema_changed() {
+        let a = MergeableStore::with_clock(Some("a"), clock(1_000));
+        a.set_value("limit", "high")
+            .set_cell("pets", "fido", "legs", "four")
+            .set_cell("pets", "fido", "name", "Fido");
+        let b = MergeableStore::with_clock(Some("b"), clock(2_000));
+        b.set_values_schema_json(r#"{"limit": {"type": "number", "default": 10}}"#)
+            .unwrap();
+        b.set_tables_schema_json(
+            r#"{"pets": {"legs": {"type": "number", "default": 4}, "name": {"type": "string"}}}"#,
+        )
+        .unwrap();
+        b.apply_mergeable_changes(&a.get_mergeable_content())
+            .unwrap();
+        assert_eq!(b.get_value("limit"), Some(Cell::from(10)));
+        assert_eq!(b.get_cell("pets", "fido", "legs"), Some(Cell::from(4)));
+        let content = b.get_mergeable_content();
+        assert_eq!(
+            content.values.thing["limit"].thing,
+            Some(Cell::from("high"))
+        );
+        let fido = &content.tables.thing["pets"].thing["fido"].thing;
+        assert_eq!(fido["legs"].thing, Some(Cell::from("four")));
+        assert_eq!(fido["name"].thing, Some(Cell::from("Fido")));
+        assert_eq!(
+            b.get_cell_stamp("pets", "fido", "legs").unwrap().0,
+            Some(Cell::from("four"))
+        );
+        assert_eq!(b.get_value_stamps()[0].1, Some(Cell::from("high")));
+        // Both forms agree, and a third store merging from `b` gets the stamped values.
+        let json = b.get_mergeable_content_json();
+        assert!(json.contains(r#""legs":["four""#), "{json}");
+        let c = MergeableStore::with_clock(Some("c"), clock(3_000));
+        c.merge(&b);
+        assert_eq!(c.get_cell("pets", "fido", "legs"), Some(Cell::from("four")));
+        assert_eq!(c.get_mergeable_content(), b.get_mergeable_content());
+        // A local write puts the store's value back into the stamp.
+        b.set_cell("pets", "fido", "legs", 3);
+        assert_eq!(
+            b.get_cell_stamp("pets", "fido", "legs").unwrap().0,
+            Some(Cell::from(3))
+        );
+    }
+
+    #[test]
+    fn a_default_filled_over_a_tombstone_leaves_the_tombstone() {
+        let s = MergeableStore::with_clock(Some("s"), clock(1_000));
+        s.set_cell("pets", "fido", "legs", 3)
+            .del_cell("pets", "fido", "legs", false);
+        let peer = MergeableStore::with_clock(Some("p"), clock(2_000));
+        peer.set_cell("pets", "fido", "name", "Fido");
+        s.set_tables_schema_json(
+            r#"{"pets": {"legs": {"type": "number", "default": 4}, "name": {"type": "string"}}}"#,
+        )
+        .unwrap();
+        // The merge creates the row; the schema fills `legs` in, unstamped.
+        s.apply_mergeable_changes(&peer.get_mergeable_content())
+            .unwrap();
+        assert_eq!(s.get_cell("pets", "fido", "legs"), Some(Cell::from(4)));
+        let (value, hlc) = s.get_cell_stamp("pets", "fido", "legs").unwrap();
+        assert_eq!(value, None);
+        assert!(!hlc.is_empty());
+    }
+
+    #[test]
+    fn default_content_losing_to_a_stamp_keeps_the_stamped_value() {
+        let s = MergeableStore::with_clock(Some("s"), clock(1_000));
+        s.set_value("theme", "dark");
+        s.set_default_content(
+            &Tables::new(),
+            &Values::from([("theme".to_string(), Cell::from("light"))]),
+        );
+        assert_eq!(s.get_value("theme"), Some(Cell::from("light")));
+        assert_eq!(s.get_value_stamps()[0].1, Some(Cell::from("dark")));
+        // Rolled back, a local write over the kept value leaves it as it was.
+        s.transaction_with_rollback(
+            |store| {
+                store.set_value("theme", "blue");
+            },
+            |_| true,
+        );
+        assert_eq!(s.get_value("theme"), Some(Cell::from("light")));
+        assert_eq!(s.get_value_stamps()[0].1, Some(Cell::from("dark")));
+        s.set_value("theme", "blue");
+        assert_eq!(s.get_value_stamps()[0].1, Some(Cell::from("blue")));
+        s.del_value("theme");
+        assert_eq!(s.get_value_stamps()[0].1, None);
+    }
+
+    #[test]
+    fn a_rolled_back_merge_restores_kept_values() {
+        let a = MergeableStore::with_clock(Some("a"), clock(1_000));
+        a.set_value("limit", "high");
+        let b = MergeableStore::with_clock(Some("b"), clock(2_000));
+        b.set_values_schema_json(r#"{"limit": {"type": "number", "default": 10}}"#)
+            .unwrap();
+        let before = b.get_mergeable_content_json();
+        b.transaction_with_rollback(
+            |_| {
+                b.apply_mergeable_changes(&a.get_mergeable_content())
+                    .unwrap();
+            },
+            |_| true,
+        );
+        assert_eq!(b.get_mergeable_content_json(), before);
+        b.apply_mergeable_changes(&a.get_mergeable_content())
+            .unwrap();
+        assert_eq!(b.get_value_stamps()[0].1, Some(Cell::from("high")));
     }
 }

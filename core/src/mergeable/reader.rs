@@ -78,7 +78,7 @@ struct TreeSink {
     cell_key: Option<String>,
     /// The current leaf's thing once read (`Some(None)`: a tombstone).
     leaf_value: Option<Option<Cell>>,
-    leaves: Vec<(u32, Leaf)>,
+    leaves: Vec<Leaf>,
     rows: OrdMap<Text, LeafMap>,
     payload: Payload,
 }
@@ -166,14 +166,19 @@ impl TreeSink {
                     return self.fail();
                 };
                 let id = self.payload.names.intern(&key);
-                if self.leaves.iter().any(|(c, _)| *c == id) {
+                if self.leaves.iter().any(|l| l.id == id) {
                     return self.fail();
                 }
-                self.leaves.push((id, Leaf { value, hlc, hash }));
+                self.leaves.push(Leaf {
+                    value,
+                    hlc,
+                    hash,
+                    id,
+                });
             }
             Slot::LeafMapStamp => {
                 // Exactly sized: the tree keeps it.
-                let leaves: Vec<(u32, Leaf)> = self.leaves.drain(..).collect();
+                let leaves: Vec<Leaf> = self.leaves.drain(..).collect();
                 let map = LeafMap::new(leaves, hlc, hash);
                 if self.values_branch {
                     self.payload.tree.values = map;

@@ -11,7 +11,7 @@
 use indexmap::IndexMap;
 
 use crate::hash::{child_in_parent_delta, child_term, hlc_term, leaf_hash_with};
-use crate::hlc::{Hlc, HlcClock};
+use crate::hlc::{Hlc, HlcClock, PackedHlc};
 use crate::js::{array_index as is_array_index, object_order as js_order};
 use crate::ordmap::OrdMap;
 use crate::store::{AcceptedChanges, AcceptedLeaves, AcceptedRows, ChangeHook, Interner};
@@ -19,9 +19,10 @@ use crate::types::{Cell, Text};
 
 use super::content::{MergeableContent, Stamp};
 use super::tree::{
-    Leaf, LeafMap, NEW_LEAF, NameTable, Payload, StampTree, TableStamps, leaf_map_stamp,
-    leaf_stamp, table_stamp,
+    Kept, Leaf, LeafMap, LeafRef, LeafValues, NameTable, Payload, StampTree, StoredLeaf,
+    TableStamps, leaf_map_stamp, leaf_stamp, table_stamp,
 };
+use crate::store::state::{State, TableData};
 
 /// Which leaf map an undo entry refers to.
 #[derive(Clone, Debug)]
@@ -30,17 +31,28 @@ pub(crate) enum LeafPath {
     Values,
 }
 
+impl LeafPath {
+    fn as_ref(&self) -> LeafRef<'_> {
+        match self {
+            LeafPath::Row(t, r) => LeafRef::Row(t, r),
+            LeafPath::Values => LeafRef::Values,
+        }
+    }
+}
+
 /// Undo entries for stamps, in the stamper's own journal (replayed backwards on rollback).
 #[derive(Debug)]
 pub(crate) enum StampUndo {
     TableCreated(Text),
     RowCreated(Text, Text),
     LeafCreated(LeafPath, u32),
-    Leaf(LeafPath, u32, Leaf),
+    Leaf(LeafPath, u32, StoredLeaf),
+    /// A kept value's previous entry (`None`: it had none).
+    Kept(LeafPath, u32, Option<Option<Cell>>),
     LeafMap(LeafPath, Hlc, u32),
     Table(Text, Hlc, u32),
     Tables(Hlc, u32),
-    Replaced(Box<StampTree>),
+    Replaced(Box<StampTree<StoredLeaf>>),
 }
 
 /// TinyBase's `replaceHlcHash`: the hash change when a container's HLC is raised.
@@ -72,7 +84,7 @@ pub(crate) struct IncomingLeaf<'a> {
 /// A MergeableStore's state beside the Store's: clock, stamps, and transaction bookkeeping.
 pub(crate) struct Mergeable {
     pub(crate) clock: HlcClock,
-    pub(crate) tree: StampTree,
+    pub(crate) tree: StampTree<StoredLeaf>,
     /// False while a merge or content load applies its own changes to the store: those must
     /// not be stamped again with local HLCs.
     pub(crate) listening: bool,
@@ -84,6 +96,10 @@ pub(crate) struct Mergeable {
     /// A mutator listener wrote while incoming changes were applied (TinyBase's `mutated`),
     /// so a synchronizer must announce its new hashes.
     pub(crate) mutated: bool,
+    /// While a merge applies its changes under a schema (or with cells the store refuses),
+    /// the store may hold other values than the stamps: each leaf the store changes then keeps
+    /// its stamped value, and the merge reconciles its own leaves afterwards.
+    pub(crate) keep_silent: bool,
     /// Cells (table, row, cell) and values filled in from schema defaults by the current
     /// write: a new cell written this way gets the empty HLC.
     pub(crate) defaulted_cells: Vec<(Text, Text, Text)>,
@@ -113,6 +129,7 @@ impl Mergeable {
             defaulting_content: false,
             applying: false,
             mutated: false,
+            keep_silent: false,
             defaulted_cells: Vec::new(),
             defaulted_values: Vec::new(),
             touched_cells: OrdMap::new(),
@@ -169,8 +186,7 @@ impl Mergeable {
         })
     }
 
-    /// Stamps a cell change the store just made. `was_absent`: the cell did not exist before
-    /// this change.
+    /// Stamps a cell change the store just made; `old` is what the store held before.
     fn stamp_cell(
         &mut self,
         names: &mut Interner,
@@ -178,8 +194,9 @@ impl Mergeable {
         r: &str,
         id: u32,
         new: Option<&Cell>,
-        was_absent: bool,
+        old: Option<&Cell>,
     ) {
+        let was_absent = old.is_none();
         let row_log = self
             .touched_cells
             .entry_or_insert_with(t, OrdMap::new)
@@ -201,6 +218,13 @@ impl Mergeable {
             None => false,
         };
         let Some(leaf) = self.local_leaf(new, defaulted) else {
+            if self.keep_silent
+                && let Some(row) = self.tree.tables.get(t).and_then(|x| x.rows.get(r))
+                && row.get(id).is_some()
+            {
+                let path = || LeafPath::Row(t.into(), r.into());
+                keep_old(&mut self.tree.kept, &mut self.journal, &path, id, old);
+            }
             return;
         };
         self.mutated |= self.applying;
@@ -222,7 +246,9 @@ impl Mergeable {
         let path = || LeafPath::Row(t.into(), r.into());
         let old_row_hash = row.hash;
         let tx = self.tx;
-        let delta = merge_leaf(row, buf, id, c, &leaf, false, undo, &path).unwrap_or(0);
+        let delta = merge_leaf(row, buf, id, c, &leaf, false, undo, &path);
+        stamped_locally(&mut tree.kept, undo, &path, id, old, delta.is_some());
+        let delta = delta.unwrap_or(0);
         finish_leaf_map(
             row,
             &Hlc::EMPTY,
@@ -244,7 +270,14 @@ impl Mergeable {
     }
 
     /// Stamps a value change the store just made.
-    fn stamp_value(&mut self, names: &mut Interner, v: &str, new: Option<&Cell>, was_absent: bool) {
+    fn stamp_value(
+        &mut self,
+        names: &mut Interner,
+        v: &str,
+        new: Option<&Cell>,
+        old: Option<&Cell>,
+    ) {
+        let was_absent = old.is_none();
         if !self.touched_values.contains_key(v) {
             self.touched_values.insert(v.into(), ());
         }
@@ -256,6 +289,18 @@ impl Mergeable {
             None => false,
         };
         let Some(leaf) = self.local_leaf(new, defaulted) else {
+            if self.keep_silent
+                && let Some(id) = names.get(v)
+                && self.tree.values.get(id).is_some()
+            {
+                keep_old(
+                    &mut self.tree.kept,
+                    &mut self.journal,
+                    &|| LeafPath::Values,
+                    id,
+                    old,
+                );
+            }
             return;
         };
         self.mutated |= self.applying;
@@ -265,6 +310,7 @@ impl Mergeable {
         let undo = &mut self.journal;
         let path = || LeafPath::Values;
         let delta = merge_leaf(values, &mut self.buf, id, v, &leaf, false, undo, &path);
+        stamped_locally(&mut self.tree.kept, undo, &path, id, old, delta.is_some());
         let hash = values.hash ^ delta.unwrap_or(0);
         finish_leaf_map(values, &Hlc::EMPTY, hash, false, self.tx, undo, &path);
         self.clock.seen(Some(&hlc));
@@ -325,6 +371,7 @@ impl Mergeable {
                 let old_row_hash = row.hash;
                 let row_latest = merge_leaves(
                     row,
+                    &mut tree.kept,
                     names,
                     in_names,
                     &mut ids,
@@ -370,6 +417,7 @@ impl Mergeable {
         );
         let values_latest = merge_leaves(
             &mut tree.values,
+            &mut tree.kept,
             names,
             in_names,
             &mut ids,
@@ -383,6 +431,41 @@ impl Mergeable {
         );
         self.clock.seen(Some(&latest.max(values_latest)));
         changes
+    }
+
+    /// After a merge's changes were applied under a schema: each accepted leaf keeps its
+    /// stamped value where the store holds another one.
+    pub(crate) fn reconcile(
+        &mut self,
+        accepted: &AcceptedChanges,
+        names: &Interner,
+        tables: &OrdMap<Text, TableData>,
+        values: &OrdMap<Text, Cell>,
+    ) {
+        let kept = &mut self.tree.kept;
+        let undo = &mut self.journal;
+        for (t, rows) in &accepted.tables {
+            for (r, cells) in rows {
+                let row = tables.get(t.as_str()).and_then(|x| x.rows.get(r.as_str()));
+                let path = || LeafPath::Row(t.clone(), r.clone());
+                for (c, stamped) in cells {
+                    // Accepted leaves' ids are pinned.
+                    let Some(id) = names.get(c) else { continue };
+                    let stored = row.and_then(|row| row.get(id));
+                    let entry = (stored != stamped.as_ref()).then(|| stamped.clone());
+                    if entry.is_some() || kept.get(path().as_ref(), id).is_some() {
+                        set_kept(kept, undo, &path, id, entry);
+                    }
+                }
+            }
+        }
+        for (v, stamped) in &accepted.values {
+            let Some(id) = names.get(v) else { continue };
+            let entry = (values.get(v.as_str()) != stamped.as_ref()).then(|| stamped.clone());
+            if entry.is_some() || kept.get(LeafRef::Values, id).is_some() {
+                set_kept(kept, undo, &|| LeafPath::Values, id, entry);
+            }
+        }
     }
 
     /// Replaces the whole tree by an empty one (journaled), for a content load.
@@ -411,11 +494,14 @@ impl Mergeable {
                     map.leaves.remove(i);
                 }
             }
+            StampUndo::Kept(path, id, was) => {
+                tree.kept.set(path.as_ref(), id, was);
+            }
             StampUndo::Leaf(path, id, old) => {
                 if let Some(map) = leaf_map_mut(tree, &path)
                     && let Some(i) = map.position(id)
                 {
-                    map.leaves[i].1 = old;
+                    map.leaves[i] = old;
                 }
             }
             StampUndo::LeafMap(path, hlc, hash) => {
@@ -441,28 +527,27 @@ impl Mergeable {
     // ------------------------------------------------------------------ reading
 
     /// The full content with hashes.
-    pub(crate) fn content(&self, names: &Interner) -> MergeableContent {
+    pub(crate) fn content(&self, state: &State) -> MergeableContent {
         let tree = &self.tree;
+        let kept = &tree.kept;
+        let values = LeafValues::of(state, kept, LeafRef::Values);
         MergeableContent {
             tables: Stamp {
                 thing: tree
                     .tables
                     .iter()
-                    .map(|(t, table)| (t.to_string(), table_stamp(names, table, true)))
+                    .map(|(t, table)| (t.to_string(), table_stamp(state, kept, t, table, true)))
                     .collect(),
                 hlc: tree.tables_hlc.as_str().to_string(),
                 hash: Some(tree.tables_hash),
             },
-            values: leaf_map_stamp(names, &tree.values, true),
+            values: leaf_map_stamp(&state.names, &tree.values, values, true),
         }
     }
 
     /// TinyBase's `getTransactionMergeableChanges(withHashes)`.
-    pub(crate) fn transaction_changes(
-        &self,
-        names: &Interner,
-        with_hashes: bool,
-    ) -> MergeableContent {
+    pub(crate) fn transaction_changes(&self, state: &State, with_hashes: bool) -> MergeableContent {
+        let names = &state.names;
         let tree = &self.tree;
         let hash = |h: u32| with_hashes.then_some(h);
         let mut tables = IndexMap::new();
@@ -476,9 +561,11 @@ impl Mergeable {
                     continue;
                 };
                 let mut cells = IndexMap::new();
+                let values = LeafValues::of(state, &tree.kept, LeafRef::Row(t, r));
                 for &c in touched {
                     if let Some(leaf) = row.get(c) {
-                        cells.insert(names.name(c).to_string(), leaf_stamp(leaf, with_hashes));
+                        let stamp = leaf_stamp(leaf, values.get(c), with_hashes);
+                        cells.insert(names.name(c).to_string(), stamp);
                     }
                 }
                 rows.insert(
@@ -500,9 +587,11 @@ impl Mergeable {
             );
         }
         let mut values = IndexMap::new();
+        let stamped = LeafValues::of(state, &tree.kept, LeafRef::Values);
         for (v, ()) in self.touched_values.iter() {
             if let Some(leaf) = names.get(v).and_then(|id| tree.values.get(id)) {
-                values.insert(v.to_string(), leaf_stamp(leaf, with_hashes));
+                let stamp = leaf_stamp(leaf, stamped.get(leaf.id), with_hashes);
+                values.insert(v.to_string(), stamp);
             }
         }
         MergeableContent {
@@ -528,16 +617,16 @@ impl ChangeHook for Mergeable {
         r: &str,
         c: u32,
         new: Option<&Cell>,
-        was_absent: bool,
+        old: Option<&Cell>,
     ) {
-        self.stamp_cell(names, t, r, c, new, was_absent);
+        self.stamp_cell(names, t, r, c, new, old);
     }
 
     fn row_inserted(&mut self, names: &mut Interner, t: &str, r: &str, cells: &[(u32, Cell)]) {
         // The new row's leaf map is created by its first cell, sized for all of them.
         self.row_capacity_hint = cells.len();
         for (c, cell) in cells {
-            self.stamp_cell(names, t, r, *c, Some(cell), true);
+            self.stamp_cell(names, t, r, *c, Some(cell), None);
         }
         self.row_capacity_hint = 0;
     }
@@ -547,9 +636,9 @@ impl ChangeHook for Mergeable {
         names: &mut Interner,
         v: &str,
         new: Option<&Cell>,
-        was_absent: bool,
+        old: Option<&Cell>,
     ) {
-        self.stamp_value(names, v, new, was_absent);
+        self.stamp_value(names, v, new, old);
     }
 
     fn cell_defaulted(&mut self, t: &str, r: &str, c: &str) {
@@ -584,7 +673,10 @@ fn js_ordered<T>(map: &OrdMap<Text, T>) -> Vec<(&Text, &T)> {
     }
 }
 
-fn leaf_map_mut<'a>(tree: &'a mut StampTree, path: &LeafPath) -> Option<&'a mut LeafMap> {
+fn leaf_map_mut<'a>(
+    tree: &'a mut StampTree<StoredLeaf>,
+    path: &LeafPath,
+) -> Option<&'a mut LeafMap<StoredLeaf>> {
     match path {
         LeafPath::Values => Some(&mut tree.values),
         LeafPath::Row(t, r) => tree
@@ -595,9 +687,9 @@ fn leaf_map_mut<'a>(tree: &'a mut StampTree, path: &LeafPath) -> Option<&'a mut 
 }
 
 fn ensure_table<'a>(
-    tables: &'a mut OrdMap<Text, TableStamps>,
+    tables: &'a mut OrdMap<Text, TableStamps<StoredLeaf>>,
     t: &str,
-) -> (&'a mut TableStamps, bool) {
+) -> (&'a mut TableStamps<StoredLeaf>, bool) {
     let created = !tables.contains_key(t);
     (
         tables.entry_or_insert_with(t, TableStamps::default),
@@ -605,7 +697,10 @@ fn ensure_table<'a>(
     )
 }
 
-fn ensure_row<'a>(rows: &'a mut OrdMap<Text, LeafMap>, r: &str) -> (&'a mut LeafMap, bool) {
+fn ensure_row<'a>(
+    rows: &'a mut OrdMap<Text, LeafMap<StoredLeaf>>,
+    r: &str,
+) -> (&'a mut LeafMap<StoredLeaf>, bool) {
     let created = !rows.contains_key(r);
     (rows.entry_or_insert_with(r, LeafMap::default), created)
 }
@@ -615,7 +710,7 @@ fn ensure_row<'a>(rows: &'a mut OrdMap<Text, LeafMap>, r: &str) -> (&'a mut Leaf
 /// (0 for a content load, whose hashes are trusted).
 #[allow(clippy::too_many_arguments)]
 fn merge_leaf(
-    map: &mut LeafMap,
+    map: &mut LeafMap<StoredLeaf>,
     buf: &mut String,
     id: u32,
     name: &str,
@@ -627,30 +722,30 @@ fn merge_leaf(
     let (index, created) = match map.position(id) {
         Some(i) => (i, false),
         None => {
-            map.leaves.push((id, NEW_LEAF));
+            map.leaves.push(StoredLeaf::new(id));
             undo.push(StampUndo::LeafCreated(path(), id));
             (map.leaves.len() - 1, true)
         }
     };
-    let leaf = &mut map.leaves[index].1;
-    if !(leaf.hlc.is_empty() || incoming.hlc > leaf.hlc) {
+    let leaf = &mut map.leaves[index];
+    let incoming_hlc = PackedHlc::pack(&incoming.hlc);
+    if !(leaf.hlc.is_empty() || incoming_hlc > leaf.hlc) {
         return None;
     }
     let old_hash = leaf.hash;
     if !created {
         // A leaf created in this step is removed whole by its creation's undo.
-        undo.push(StampUndo::Leaf(path(), id, leaf.clone()));
+        undo.push(StampUndo::Leaf(path(), id, *leaf));
     }
     let hash = if is_content {
         incoming.hash
     } else {
         leaf_hash_with(buf, incoming.value, incoming.hlc.as_str())
     };
-    if incoming.hlc > leaf.hlc {
-        leaf.hlc = incoming.hlc;
+    if incoming_hlc > leaf.hlc {
+        leaf.hlc = incoming_hlc;
     }
     leaf.hash = hash;
-    leaf.value = incoming.value.cloned();
     // Leaves keep TinyBase's legacy `id:0` term for a new leaf: no zero special case here.
     Some(if is_content {
         0
@@ -661,7 +756,7 @@ fn merge_leaf(
 
 /// Closes TinyBase's `mergeCellsOrValues` for one leaf map: container HLC and hash.
 fn finish_leaf_map(
-    map: &mut LeafMap,
+    map: &mut LeafMap<StoredLeaf>,
     in_hlc: &Hlc,
     mut things_hash: u32,
     is_content: bool,
@@ -680,7 +775,7 @@ fn finish_leaf_map(
 }
 
 /// Journals a table's `(hlc, hash)` once per transaction.
-fn save_table(table: &mut TableStamps, t: &str, tx: u32, undo: &mut Vec<StampUndo>) {
+fn save_table(table: &mut TableStamps<StoredLeaf>, t: &str, tx: u32, undo: &mut Vec<StampUndo>) {
     if table.saved != tx {
         table.saved = tx;
         undo.push(StampUndo::Table(t.into(), table.hlc, table.hash));
@@ -688,7 +783,7 @@ fn save_table(table: &mut TableStamps, t: &str, tx: u32, undo: &mut Vec<StampUnd
 }
 
 /// Journals the tables root's `(hlc, hash)` once per transaction.
-fn save_tables(tree: &mut StampTree, tx: u32, undo: &mut Vec<StampUndo>) {
+fn save_tables(tree: &mut StampTree<StoredLeaf>, tx: u32, undo: &mut Vec<StampUndo>) {
     if tree.tables_saved != tx {
         tree.tables_saved = tx;
         undo.push(StampUndo::Tables(tree.tables_hlc, tree.tables_hash));
@@ -699,7 +794,8 @@ fn save_tables(tree: &mut StampTree, tx: u32, undo: &mut Vec<StampUndo>) {
 /// `changes` and returns the latest HLC seen (incoming container HLC and accepted leaves).
 #[allow(clippy::too_many_arguments)]
 fn merge_leaves(
-    map: &mut LeafMap,
+    map: &mut LeafMap<StoredLeaf>,
+    kept: &mut Kept,
     names: &mut Interner,
     in_names: &(impl NameTable + ?Sized),
     ids: &mut [Option<u32>],
@@ -716,7 +812,8 @@ fn merge_leaves(
     let mut hash = if is_content { incoming.hash } else { map.hash };
     // Sized once for the row instead of growing 4, 8, 16.
     changes.reserve(incoming.leaves.len());
-    let mut each = |in_id: u32, stamp: &Leaf| {
+    let mut each = |stamp: &Leaf| {
+        let in_id = stamp.id;
         let name = in_names.name(in_id);
         let id = *ids[in_id as usize].get_or_insert_with(|| Mergeable::leaf_id(names, name));
         let leaf = IncomingLeaf {
@@ -726,6 +823,11 @@ fn merge_leaves(
         };
         if let Some(delta) = merge_leaf(map, buf, id, name, &leaf, is_content, undo, path) {
             hash ^= delta;
+            // The store is about to take the incoming value (a schema may yet change it: then
+            // the merge keeps it again afterwards).
+            if !kept.is_empty() {
+                set_kept(kept, undo, path, id, None);
+            }
             changes.push((name.into(), stamp.value.clone()));
             latest = latest.max(leaf.hlc);
         }
@@ -733,23 +835,73 @@ fn merge_leaves(
     if incoming
         .leaves
         .iter()
-        .any(|(id, _)| is_array_index(in_names.name(*id)).is_some())
+        .any(|l| is_array_index(in_names.name(l.id)).is_some())
     {
         let ordered = js_order(
             incoming
                 .leaves
                 .iter()
-                .map(|(id, leaf)| (in_names.name(*id), (*id, leaf)))
+                .map(|leaf| (in_names.name(leaf.id), leaf))
                 .collect(),
         );
-        for (_, (id, leaf)) in ordered {
-            each(id, leaf);
+        for (_, leaf) in ordered {
+            each(leaf);
         }
     } else {
-        for (id, leaf) in &incoming.leaves {
-            each(*id, leaf);
+        for leaf in &incoming.leaves {
+            each(leaf);
         }
     }
     finish_leaf_map(map, &in_hlc, hash, is_content, tx, undo, path);
     latest
+}
+
+/// Sets or clears a leaf's kept value, journaled.
+fn set_kept(
+    kept: &mut Kept,
+    undo: &mut Vec<StampUndo>,
+    path: &dyn Fn() -> LeafPath,
+    id: u32,
+    entry: Option<Option<Cell>>,
+) {
+    let path = path();
+    let clearing = entry.is_none();
+    let was = kept.set(path.as_ref(), id, entry);
+    if !(clearing && was.is_none()) {
+        undo.push(StampUndo::Kept(path, id, was));
+    }
+}
+
+/// The store changed an existing leaf's cell or value without stamping it: unless the leaf
+/// already keeps its value, its value was the store's old one, which it now keeps.
+fn keep_old(
+    kept: &mut Kept,
+    undo: &mut Vec<StampUndo>,
+    path: &dyn Fn() -> LeafPath,
+    id: u32,
+    old: Option<&Cell>,
+) {
+    let at = path();
+    if kept.get(at.as_ref(), id).is_none() {
+        set_kept(kept, undo, &|| at.clone(), id, Some(old.cloned()));
+    }
+}
+
+/// After a local change was stamped (`accepted`) or lost to a later stamp: in the first case
+/// the store holds the stamped value, in the second the leaf keeps its own.
+fn stamped_locally(
+    kept: &mut Kept,
+    undo: &mut Vec<StampUndo>,
+    path: &dyn Fn() -> LeafPath,
+    id: u32,
+    old: Option<&Cell>,
+    accepted: bool,
+) {
+    if accepted {
+        if !kept.is_empty() && kept.get(path().as_ref(), id).is_some() {
+            set_kept(kept, undo, path, id, None);
+        }
+    } else {
+        keep_old(kept, undo, path, id, old);
+    }
 }

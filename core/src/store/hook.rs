@@ -4,8 +4,8 @@
 //!
 //! Contract:
 //! - `cell_changed` / `value_changed` come after the store's data holds the new state (`new`
-//!   is what is stored now, `None` after a deletion); `was_absent` tells whether the cell or
-//!   value existed before this change. `row_inserted` reports a new row written whole (the
+//!   is what is stored now, `None` after a deletion); `old` is what it held before (`None`:
+//!   the cell or value did not exist). `row_inserted` reports a new row written whole (the
 //!   bulk path of `setRow`, `addRow`, `setTable` and merges) in its cells' order.
 //! - Cell ids are the store's interned ids. The hook gets the interner to resolve them and to
 //!   intern ids of its own; an id it [pins](Interner::pin) stays valid for the store's life.
@@ -32,13 +32,13 @@ pub(crate) trait ChangeHook: Any + Send {
         r: &str,
         c: u32,
         new: Option<&Cell>,
-        was_absent: bool,
+        old: Option<&Cell>,
     );
 
     /// A row that did not exist was written with all its cells at once.
     fn row_inserted(&mut self, names: &mut Interner, t: &str, r: &str, cells: &[(u32, Cell)]) {
         for (c, cell) in cells {
-            self.cell_changed(names, t, r, *c, Some(cell), true);
+            self.cell_changed(names, t, r, *c, Some(cell), None);
         }
     }
 
@@ -48,7 +48,7 @@ pub(crate) trait ChangeHook: Any + Send {
         names: &mut Interner,
         v: &str,
         new: Option<&Cell>,
-        was_absent: bool,
+        old: Option<&Cell>,
     );
 
     /// The write being validated fills this cell in from its schema default.
@@ -89,10 +89,10 @@ mod tests {
             r: &str,
             c: u32,
             new: Option<&Cell>,
-            was_absent: bool,
+            old: Option<&Cell>,
         ) {
             let c = names.name(c);
-            self.push(format!("cell {t}/{r}/{c} {new:?} {was_absent}"));
+            self.push(format!("cell {t}/{r}/{c} {new:?} {old:?}"));
         }
 
         fn value_changed(
@@ -100,9 +100,9 @@ mod tests {
             _names: &mut Interner,
             v: &str,
             new: Option<&Cell>,
-            was_absent: bool,
+            old: Option<&Cell>,
         ) {
-            self.push(format!("value {v} {new:?} {was_absent}"));
+            self.push(format!("value {v} {new:?} {old:?}"));
         }
 
         fn rollback(&mut self) {
@@ -138,20 +138,20 @@ mod tests {
         assert_eq!(
             taken,
             [
-                "cell t/r/a Some(Number(1.0)) true",
-                "cell t/r/b Some(Number(2.0)) true",
+                "cell t/r/a Some(Number(1.0)) None",
+                "cell t/r/b Some(Number(2.0)) None",
                 "settle",
-                "cell t/r/a Some(Number(3.0)) false",
+                "cell t/r/a Some(Number(3.0)) Some(Number(1.0))",
                 "settle",
                 // Setting an equal cell is no change.
                 "settle",
-                "cell t/r/b None false",
+                "cell t/r/b None Some(Number(2.0))",
                 "settle",
-                "value v Some(Boolean(true)) true",
+                "value v Some(Boolean(true)) None",
                 "settle",
-                "value v None false",
+                "value v None Some(Boolean(true))",
                 "settle",
-                "cell t/r/a Some(Number(4.0)) false",
+                "cell t/r/a Some(Number(4.0)) Some(Number(3.0))",
                 "rollback",
                 "settle",
             ]

@@ -317,7 +317,12 @@ impl State {
         }
         if let Some(hook) = self.hook.as_deref_mut() {
             let new = self.tables.get(t).and_then(|x| x.rows.get(r)?.get(c));
-            hook.cell_changed(&mut self.names, t, r, c, new, was_absent);
+            // A changed cell's old value is in the undo entry just pushed.
+            let old = match self.undo.last() {
+                Some(Undo::CellChanged { old, .. }) if !was_absent => Some(old),
+                _ => None,
+            };
+            hook.cell_changed(&mut self.names, t, r, c, new, old);
         }
     }
 
@@ -424,8 +429,10 @@ impl State {
             old,
             count_slot,
         });
-        if let Some(hook) = self.hook.as_deref_mut() {
-            hook.cell_changed(&mut self.names, t, r, c, None, false);
+        if let Some(hook) = self.hook.as_deref_mut()
+            && let Some(Undo::CellRemoved { old, .. }) = self.undo.last()
+        {
+            hook.cell_changed(&mut self.names, t, r, c, None, Some(old));
         }
         if row_empty {
             self.remove_empty_row(t, r);
@@ -481,7 +488,12 @@ impl State {
             }
         }
         if let Some(hook) = self.hook.as_deref_mut() {
-            hook.value_changed(&mut self.names, v, self.values.get(v), was_absent);
+            // A changed value's old value is in the undo entry just pushed.
+            let old = match self.undo.last() {
+                Some(Undo::ValueChanged { old, .. }) if !was_absent => Some(old),
+                _ => None,
+            };
+            hook.value_changed(&mut self.names, v, self.values.get(v), old);
         }
     }
 
@@ -492,8 +504,10 @@ impl State {
         self.value_changed(v, Some(&old));
         id_changed(&mut self.log.value_ids, v.into(), -1);
         self.undo.push(Undo::ValueRemoved { slot, id, old });
-        if let Some(hook) = self.hook.as_deref_mut() {
-            hook.value_changed(&mut self.names, v, None, false);
+        if let Some(hook) = self.hook.as_deref_mut()
+            && let Some(Undo::ValueRemoved { old, .. }) = self.undo.last()
+        {
+            hook.value_changed(&mut self.names, v, None, Some(old));
         }
     }
 
