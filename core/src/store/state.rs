@@ -257,7 +257,11 @@ impl State {
             old,
         });
         if let Some(hook) = hook.as_deref_mut() {
-            hook.cell_changed(names, t, r, id, Some(&row.cells[index].1), false);
+            let old = match undo.last() {
+                Some(Undo::CellChanged { old, .. }) => Some(old),
+                _ => None,
+            };
+            hook.cell_changed(names, t, r, id, Some(&row.cells[index].1), old);
         }
         Ok(())
     }
