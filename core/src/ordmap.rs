@@ -75,7 +75,7 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         self.live == 0
     }
 
-    #[inline]
+    #[inline(always)]
     fn find<Q>(&self, key: &Q) -> Option<usize>
     where
         K: Borrow<Q>,
@@ -88,7 +88,7 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         self.find_hashed(self.hasher.hash_one(key), key)
     }
 
-    #[inline]
+    #[inline(always)]
     fn find_hashed<Q>(&self, hash: u64, key: &Q) -> Option<usize>
     where
         K: Borrow<Q>,
@@ -103,7 +103,7 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
             .map(|&slot| slot as usize)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: Borrow<Q>,
@@ -287,7 +287,8 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         if self.index.capacity() > 64 && self.live < self.index.capacity() / 8 {
             self.index = HashTable::new();
             self.entries = Vec::new();
-        } else {
+        } else if !self.entries.is_empty() {
+            // (Most of a transaction's logs stay empty: no control bytes to rewrite for them.)
             self.entries.clear();
             self.index.clear();
         }

@@ -146,6 +146,10 @@ fn ordered<T>(map: &IndexMap<String, T>) -> Vec<(&String, &T)> {
     js_order(map.iter().collect())
 }
 
+/// Why a MergeableStore's hook is always its stamper: it is installed at construction and never
+/// replaced.
+const HAS_STAMPS: &str = "a MergeableStore always has stamps";
+
 impl MergeableStore {
     /// A MergeableStore on the wall clock. `unique_id` fixes the HLC client id (stores created
     /// with the same unique id share it); `None` picks a random one.
@@ -213,21 +217,13 @@ impl MergeableStore {
     /// and whose cells and values are the stamps' values).
     fn with_m<R>(&self, f: impl FnOnce(&Mergeable, &State) -> R) -> R {
         self.store.with(|state| {
-            let hook: &dyn std::any::Any = state
-                .hook
-                .as_deref()
-                .expect("a MergeableStore always has stamps");
-            let m = hook
-                .downcast_ref::<Mergeable>()
-                .expect("a MergeableStore always has stamps");
-            f(m, state)
+            let hook: &dyn std::any::Any = state.hook.as_deref().expect(HAS_STAMPS);
+            f(hook.downcast_ref().expect(HAS_STAMPS), state)
         })
     }
 
     fn with_m_mut<R>(&self, f: impl FnOnce(&mut Mergeable, &mut Interner) -> R) -> R {
-        self.store
-            .with_hook_mut(f)
-            .expect("a MergeableStore always has stamps")
+        self.store.with_hook_mut(f).expect(HAS_STAMPS)
     }
 
     /// The 5-character client id at the end of this store's HLCs.
@@ -496,13 +492,9 @@ impl MergeableStore {
             self.with_m_mut(|m, _| m.keep_silent = true);
             self.store.apply_accepted(changes);
             self.store.with_mut(|s| {
-                let hook: &mut dyn std::any::Any = s
-                    .hook
-                    .as_deref_mut()
-                    .expect("a MergeableStore always has stamps");
-                let m = hook
-                    .downcast_mut::<Mergeable>()
-                    .expect("a MergeableStore always has stamps");
+                // The stamper is the store's hook, beside (not inside) the data it reconciles.
+                let hook: &mut dyn std::any::Any = s.hook.as_deref_mut().expect(HAS_STAMPS);
+                let m: &mut Mergeable = hook.downcast_mut().expect(HAS_STAMPS);
                 m.keep_silent = false;
                 m.reconcile(&accepted, &s.names, &s.tables, &s.values);
             });

@@ -359,59 +359,49 @@ impl Store {
     }
 
     /// The phase of a transaction that changed one existing cell and nothing else (the
-    /// commonest transaction: a lone `set_cell`): the same calls as `tabular_phase` would make,
-    /// without copying the change maps into a snapshot first. `None` when the transaction is any
-    /// other shape (or a SortedRowIds listener of this phase needs the general path).
+    /// commonest transaction: a lone `set_cell`): the calls `tabular_phase` would make, without
+    /// copying the change maps into a snapshot first. `None` when the transaction is any other
+    /// shape, or a SortedRowIds listener of this phase needs the general path.
     fn single_cell_phase(&self, mutator: bool) -> Option<Result<(), Panic>> {
         let (t, r, c, old, new) = self.with(|s| {
-            let log = &s.log;
-            let only_cells = log.invalid_cells.is_empty()
-                && log.values.is_empty()
-                && log.invalid_values.is_empty()
-                && log.value_ids.is_empty()
-                && log.table_ids.is_empty()
-                && log.table_cell_ids.is_empty()
-                && log.row_count.is_empty()
-                && log.row_ids.is_empty()
-                && log.cell_ids.is_empty()
-                && log.cells.len() == 1
-                && s.had_tables != s.tables.is_empty()
-                && !s.listeners.has(K::SortedRowIds, mutator);
-            if !only_cells {
+            let has_tables = !s.tables.is_empty();
+            if has_tables != s.had_tables || s.listeners.has(K::SortedRowIds, mutator) {
                 return None;
             }
-            let (t, rows) = log.cells.iter().next()?;
-            if rows.len() != 1 {
-                return None;
-            }
-            let (r, cells) = rows.iter().next()?;
-            let [(c, old)] = cells.as_slice() else {
-                return None;
-            };
-            let new = s.cell_ref(t, r, *c);
+            let (t, r, c, old) = s.log.only_cell_changed()?;
+            let new = s.cell_ref(t, r, c).cloned();
             Some((
                 t.clone(),
                 r.clone(),
-                s.names.name(*c).clone(),
+                s.names.name(c).clone(),
                 old.clone(),
-                new.cloned(),
+                new,
             ))
         })?;
         if old == new {
             return Some(Ok(()));
         }
-        let (t, r, c) = (t.as_str(), r.as_str(), c.as_str());
-        Some((|| {
-            self.emit(
-                K::Cell,
-                mutator,
-                &[Some(t), Some(r), Some(c)],
-                Args::Cell(new.as_ref(), old.as_ref()),
-            )?;
-            self.emit(K::Row, mutator, &[Some(t), Some(r)], Args::None)?;
-            self.emit(K::Table, mutator, &[Some(t)], Args::None)?;
-            self.emit(K::Tables, mutator, &[], Args::None)
-        })())
+        Some(self.emit_cell_change(mutator, [t.as_str(), r.as_str(), c.as_str()], old, new))
+    }
+
+    /// A changed cell's listeners, then its row's, table's and the tables' ones.
+    fn emit_cell_change(
+        &self,
+        mutator: bool,
+        [t, r, c]: [&str; 3],
+        old: Option<Cell>,
+        new: Option<Cell>,
+    ) -> Result<(), Panic> {
+        let path = [Some(t), Some(r), Some(c)];
+        self.emit(
+            K::Cell,
+            mutator,
+            &path,
+            Args::Cell(new.as_ref(), old.as_ref()),
+        )?;
+        self.emit(K::Row, mutator, &path[..2], Args::None)?;
+        self.emit(K::Table, mutator, &path[..1], Args::None)?;
+        self.emit(K::Tables, mutator, &[], Args::None)
     }
 
     fn run_phase(&self, mutator: bool) -> Result<(), Panic> {

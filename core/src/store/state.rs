@@ -215,14 +215,13 @@ impl State {
         *self.log.row_count.entry_or_insert_with(t, || 0) += 1;
     }
 
-    /// Sets a validated cell of a row that exists, one lookup each for the table, the row and
-    /// the cell id (the general path below looks each up again for every step). Hands the cell
-    /// back when the row does not exist.
-    pub(crate) fn set_cell_of_existing_row(
+    /// Replaces a cell that exists (the commonest write) with one lookup each for the table and
+    /// the row. Hands the cell back when the row or the cell does not exist.
+    pub(crate) fn replace_cell(
         &mut self,
         t: &str,
         r: &str,
-        c: &str,
+        c: u32,
         cell: Cell,
     ) -> Result<(), Cell> {
         let State {
@@ -236,19 +235,19 @@ impl State {
         let Some(row) = tables.get_mut(t).and_then(|x| x.rows.get_mut(r)) else {
             return Err(cell);
         };
-        let id = names.intern(c);
-        let Some(index) = row.position(id) else {
-            // A new cell id for the row: counts and id logs too.
-            self.set_valid_cell(t, r, id, cell);
-            return Ok(());
+        let Some(index) = row.position(c) else {
+            return Err(cell);
         };
         if row.cells[index].1 == cell {
             return Ok(());
         }
         let old = std::mem::replace(&mut row.cells[index].1, cell);
         let row_log = log.row_cell_log(t, r);
-        if !row_log.iter().any(|(logged, _)| *logged == id) {
-            row_log.push((id, Some(old.clone())));
+        if !row_log.iter().any(|(logged, _)| *logged == c) {
+            row_log.push((c, Some(old.clone())));
+        }
+        if let Some(hook) = hook.as_deref_mut() {
+            hook.cell_changed(names, t, r, c, Some(&row.cells[index].1), Some(&old));
         }
         undo.push(Undo::CellChanged {
             table: t.into(),
@@ -256,18 +255,18 @@ impl State {
             index,
             old,
         });
-        if let Some(hook) = hook.as_deref_mut() {
-            let old = match undo.last() {
-                Some(Undo::CellChanged { old, .. }) => Some(old),
-                _ => None,
-            };
-            hook.cell_changed(names, t, r, id, Some(&row.cells[index].1), old);
-        }
         Ok(())
     }
 
     /// Sets a validated cell, creating the table and row as needed.
     pub(crate) fn set_valid_cell(&mut self, t: &str, r: &str, c: u32, cell: Cell) {
+        if let Err(cell) = self.replace_cell(t, r, c, cell) {
+            self.insert_cell(t, r, c, cell);
+        }
+    }
+
+    /// Adds a cell the row does not have, creating the table and row as needed.
+    pub(crate) fn insert_cell(&mut self, t: &str, r: &str, c: u32, cell: Cell) {
         self.ensure_table(t);
         let table = self.tables.get_mut(t).expect("just ensured");
         if !table.rows.contains_key(r) {
@@ -280,53 +279,29 @@ impl State {
         }
         let table = self.tables.get_mut(t).expect("just ensured");
         let row = table.rows.get_mut(r).expect("just ensured");
-        let position = row.position(c);
-        let was_absent = position.is_none();
-        match position {
-            Some(index) => {
-                if row.cells[index].1 == cell {
-                    return;
-                }
-                let old = std::mem::replace(&mut row.cells[index].1, cell);
-                self.cell_changed(t, r, c, Some(&old));
-                self.undo.push(Undo::CellChanged {
-                    table: t.into(),
-                    row: r.into(),
-                    index,
-                    old,
-                });
-            }
-            None => {
-                row.cells.push((c, cell));
-                let count = table.cell_counts.entry_or_insert_with(&c, || 0);
-                *count += 1;
-                let count_created = *count == 1;
-                self.names.retain(c);
-                self.cell_changed(t, r, c, None);
-                self.cell_ids_changed(t, r, c, 1);
-                if count_created {
-                    id_changed(
-                        self.log.table_cell_ids.entry_or_insert_with(t, OrdMap::new),
-                        c,
-                        1,
-                    );
-                }
-                self.undo.push(Undo::CellInserted {
-                    table: t.into(),
-                    row: r.into(),
-                    cell: c,
-                    count_created,
-                });
-            }
+        row.cells.push((c, cell));
+        let count = table.cell_counts.entry_or_insert_with(&c, || 0);
+        *count += 1;
+        let count_created = *count == 1;
+        self.names.retain(c);
+        self.cell_changed(t, r, c, None);
+        self.cell_ids_changed(t, r, c, 1);
+        if count_created {
+            id_changed(
+                self.log.table_cell_ids.entry_or_insert_with(t, OrdMap::new),
+                c,
+                1,
+            );
         }
+        self.undo.push(Undo::CellInserted {
+            table: t.into(),
+            row: r.into(),
+            cell: c,
+            count_created,
+        });
         if let Some(hook) = self.hook.as_deref_mut() {
             let new = self.tables.get(t).and_then(|x| x.rows.get(r)?.get(c));
-            // A changed cell's old value is in the undo entry just pushed.
-            let old = match self.undo.last() {
-                Some(Undo::CellChanged { old, .. }) if !was_absent => Some(old),
-                _ => None,
-            };
-            hook.cell_changed(&mut self.names, t, r, c, new, old);
+            hook.cell_changed(&mut self.names, t, r, c, new, None);
         }
     }
 

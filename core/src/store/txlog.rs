@@ -53,25 +53,43 @@ const SPARE_CAPACITY: usize = 64;
 
 impl TxLog {
     pub(crate) fn clear(&mut self) {
-        // Most transactions touch one or two of these maps; clearing an empty one still writes
-        // its control bytes.
-        fn clear<K: std::hash::Hash + Eq, V>(map: &mut OrdMap<K, V>) {
-            if !map.is_empty() {
-                map.clear();
-            }
-        }
-        clear(&mut self.table_ids);
-        clear(&mut self.table_cell_ids);
-        clear(&mut self.row_count);
-        clear(&mut self.row_ids);
-        clear(&mut self.cell_ids);
-        if !self.cells.is_empty() {
-            self.recycle_cells();
-        }
+        self.table_ids.clear();
+        self.table_cell_ids.clear();
+        self.row_count.clear();
+        self.row_ids.clear();
+        self.cell_ids.clear();
+        self.recycle_cells();
         self.invalid_cells.clear();
-        clear(&mut self.value_ids);
-        clear(&mut self.values);
+        self.value_ids.clear();
+        self.values.clear();
         self.invalid_values.clear();
+    }
+
+    /// The one cell this transaction changed, as `(table, row, cell, old value)`, when the log
+    /// holds nothing else: no id added or removed, no value, no rejected write.
+    pub(crate) fn only_cell_changed(&self) -> Option<(&Text, &Text, u32, &Option<Cell>)> {
+        let nothing_else = self.invalid_cells.is_empty()
+            && self.values.is_empty()
+            && self.invalid_values.is_empty()
+            && self.value_ids.is_empty()
+            && self.table_ids.is_empty()
+            && self.table_cell_ids.is_empty()
+            && self.row_count.is_empty()
+            && self.row_ids.is_empty()
+            && self.cell_ids.is_empty()
+            && self.cells.len() == 1;
+        if !nothing_else {
+            return None;
+        }
+        let (t, rows) = self.cells.iter().next()?;
+        if rows.len() != 1 {
+            return None;
+        }
+        let (r, cells) = rows.iter().next()?;
+        match cells.as_slice() {
+            [(c, old)] => Some((t, r, *c, old)),
+            _ => None,
+        }
     }
 
     /// Empties `cells`, keeping small row maps and cell logs (with their allocations) for the

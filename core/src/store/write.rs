@@ -532,7 +532,14 @@ pub(super) fn set_cell_in(s: &mut State, t: &str, r: &str, c: &str, cell: Cell) 
     let Some(valid) = validated_cell(s, t, Some(r), c, cell) else {
         return;
     };
-    if let Err(valid) = s.set_cell_of_existing_row(t, r, c, valid) {
+    // An unused interned id is released when the transaction settles.
+    let id = s.names.intern(c);
+    let Err(valid) = s.replace_cell(t, r, id, valid) else {
+        return;
+    };
+    if has_row(s, t, r) {
+        s.insert_cell(t, r, id, valid);
+    } else {
         let row = add_row_defaults(s, t, Some(r), vec![(Text::from(c), valid)]);
         set_valid_row(s, t, r, row);
     }
