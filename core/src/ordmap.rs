@@ -271,7 +271,17 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
     }
 
     /// Compacts holes once they outnumber live entries (or all entries are gone).
+    #[inline]
     pub(crate) fn compact_if_sparse(&mut self) {
+        // (Called for every map a transaction may have touched: the common case inline.)
+        if self.entries.len() <= 16 && self.live != 0 {
+            return;
+        }
+        self.compact_if_sparse_slow();
+    }
+
+    #[inline(never)]
+    fn compact_if_sparse_slow(&mut self) {
         if self.live == 0 {
             self.entries.clear();
             self.index.clear();
@@ -280,7 +290,18 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         }
     }
 
+    #[inline]
     pub(crate) fn clear(&mut self) {
+        // Most of a transaction's logs stay empty: nothing to do for them (inline).
+        if self.entries.is_empty() && self.index.capacity() <= 64 {
+            self.live = 0;
+            return;
+        }
+        self.clear_slow();
+    }
+
+    #[inline(never)]
+    fn clear_slow(&mut self) {
         // Clearing a hash table writes its whole control array: a map that once grew large
         // (a definition's first evaluation of every row) and now holds a few entries per
         // transaction would pay for its peak size at every clear, so such a map starts small.

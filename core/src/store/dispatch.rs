@@ -103,8 +103,7 @@ impl Snapshot {
         if other || sorted {
             snap.cells = s
                 .log
-                .cells
-                .iter()
+                .cell_tables()
                 .map(|(t, rows)| {
                     let rows = rows
                         .iter()
@@ -130,7 +129,21 @@ impl Snapshot {
 
 impl Store {
     /// Calls every listener of `kind` matching `path`. The first panic stops the phase.
+    #[inline]
     pub(super) fn emit(
+        &self,
+        kind: K,
+        mutator: bool,
+        path: &[Option<&str>],
+        args: Args<'_>,
+    ) -> Result<(), Panic> {
+        if !self.listens(kind, mutator) {
+            return Ok(());
+        }
+        self.emit_matching(kind, mutator, path, args)
+    }
+
+    fn emit_matching(
         &self,
         kind: K,
         mutator: bool,
@@ -365,7 +378,7 @@ impl Store {
     fn single_cell_phase(&self, mutator: bool) -> Option<Result<(), Panic>> {
         let (t, r, c, old, new) = self.with(|s| {
             let has_tables = !s.tables.is_empty();
-            if has_tables != s.had_tables || s.listeners.has(K::SortedRowIds, mutator) {
+            if has_tables != s.had_tables || self.listens(K::SortedRowIds, mutator) {
                 return None;
             }
             let (t, r, c, old) = s.log.only_cell_changed()?;
@@ -406,7 +419,7 @@ impl Store {
 
     fn run_phase(&self, mutator: bool) -> Result<(), Panic> {
         // Without a listener of this phase there is nothing to call, nor to snapshot.
-        if !self.with(|s| s.listeners.has_phase(mutator)) {
+        if !self.listens_in_phase(mutator) {
             return Ok(());
         }
         if let Some(done) = self.single_cell_phase(mutator) {
@@ -418,7 +431,7 @@ impl Store {
             } else {
                 Vec::new()
             };
-            (invalid, !s.log.cells.is_empty())
+            (invalid, s.log.cells_touched())
         });
         for (t, r, c, values) in &invalid_cells {
             let path = [t.as_deref(), r.as_deref(), c.as_deref()];
@@ -450,12 +463,18 @@ impl Store {
     }
 
     fn emit_transaction(&self, kind: K, stop_on_panic: bool) -> Result<(), Panic> {
+        if !self.listens(kind, false) {
+            return Ok(());
+        }
         let mut first = None;
         let ids = self.with(|s| {
             let mut ids = MatchedIds::new();
             s.listeners.matching(kind, false, &[], &mut ids);
             ids
         });
+        if ids.is_empty() {
+            return Ok(());
+        }
         for id in ids {
             if let Err(p) = self.call_one(id, &[], Args::None) {
                 if stop_on_panic {

@@ -365,7 +365,8 @@ impl Node {
     /// some invalid-cell records) matches only wildcard registrations.
     fn collect(&self, path: &[Option<&str>], out: &mut MatchedIds) {
         match path.split_first() {
-            None => out.extend_from_slice(&self.here),
+            // (One push at a time: `extend_from_slice` reserves and moves the tail for each.)
+            None => self.here.iter().for_each(|&id| out.push(id)),
             Some((first, rest)) => {
                 // Most nodes below a wildcard have no named children: skip hashing the id.
                 if let Some(id) = first
@@ -391,8 +392,6 @@ pub(crate) struct Listeners {
     /// `trees[kind][mutator]`.
     trees: Vec<[Node; 2]>,
     counts: Vec<[usize; 2]>,
-    /// Listeners per phase, all kinds together: asked at every transaction's end.
-    phase_counts: [usize; 2],
 }
 
 impl Listeners {
@@ -425,7 +424,6 @@ impl Listeners {
         self.next_generation += 1;
         self.trees[kind.index()][mutator as usize].insert(&ids, id);
         self.counts[kind.index()][mutator as usize] += 1;
-        self.phase_counts[mutator as usize] += 1;
         self.entries[id as usize] = Some(Entry {
             kind,
             mutator,
@@ -447,7 +445,6 @@ impl Listeners {
         let tree = &mut self.trees[entry.kind.index()][entry.mutator as usize];
         tree.remove(&entry.ids, id.0);
         self.counts[entry.kind.index()][entry.mutator as usize] -= 1;
-        self.phase_counts[entry.mutator as usize] -= 1;
         if self.pool.len() < 1000 {
             self.pool.push_back(id.0);
         }
@@ -459,9 +456,15 @@ impl Listeners {
         !self.counts.is_empty() && self.counts[kind.index()][mutator as usize] > 0
     }
 
-    /// Whether any listener of the phase is registered (most stores have no mutators).
-    pub(crate) fn has_phase(&self, mutator: bool) -> bool {
-        self.phase_counts[mutator as usize] > 0
+    /// One bit per kind and phase with a listener registered (bit `2 * kind + mutator`): the
+    /// copy the store keeps outside its lock.
+    pub(crate) fn mask(&self) -> u64 {
+        self.counts
+            .iter()
+            .enumerate()
+            .flat_map(|(k, c)| [(2 * k, c[0]), (2 * k + 1, c[1])])
+            .filter(|&(_, n)| n > 0)
+            .fold(0, |m, (bit, _)| m | 1 << bit)
     }
 
     pub(crate) fn has_any(&self, kinds: &[ListenerKind], mutator: bool) -> bool {

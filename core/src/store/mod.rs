@@ -52,6 +52,7 @@ mod write;
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indexmap::IndexMap;
 use parking_lot::ReentrantMutex;
@@ -70,6 +71,10 @@ use state::State;
 struct Inner {
     state: ReentrantMutex<RefCell<State>>,
     memo: memo::Memo,
+    /// `Listeners::mask` of the state's listeners, written under the lock whenever one is
+    /// added or removed: every transaction asks, per kind, whether there is one to call, and
+    /// an atomic load answers without taking the lock.
+    listening: AtomicU64,
 }
 
 /// A reactive in-memory store of Tables and Values (TinyBase's `Store`).
@@ -213,6 +218,7 @@ impl Store {
             inner: Arc::new(Inner {
                 state: ReentrantMutex::new(RefCell::new(State::default())),
                 memo: memo::Memo::default(),
+                listening: AtomicU64::new(0),
             }),
         }
     }
@@ -251,6 +257,35 @@ impl Store {
             let hook: &mut dyn std::any::Any = s.hook.as_deref_mut()?;
             Some(f(hook.downcast_mut::<H>()?, &mut s.names))
         })
+    }
+
+    /// Changes the listeners (adds or removes), keeping `listening` in step.
+    pub(crate) fn with_listeners<R>(&self, f: impl FnOnce(&mut listeners::Listeners) -> R) -> R {
+        self.with_mut(|s| {
+            let result = f(&mut s.listeners);
+            self.inner
+                .listening
+                .store(s.listeners.mask(), Ordering::Relaxed);
+            result
+        })
+    }
+
+    /// Whether a listener of `kind` is registered for the phase (`mutator`).
+    #[inline]
+    pub(crate) fn listens(&self, kind: ListenerKind, mutator: bool) -> bool {
+        let bit = 2 * kind.index() + mutator as usize;
+        self.inner.listening.load(Ordering::Relaxed) & (1 << bit) != 0
+    }
+
+    /// Whether any listener of the phase is registered.
+    #[inline]
+    pub(crate) fn listens_in_phase(&self, mutator: bool) -> bool {
+        let phase = if mutator {
+            0xAAAA_AAAA_AAAA_AAAA
+        } else {
+            0x5555_5555_5555_5555
+        };
+        self.inner.listening.load(Ordering::Relaxed) & phase != 0
     }
 
     /// Locks the store (re-entrantly) for a sequence of calls that must not interleave with

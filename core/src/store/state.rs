@@ -340,7 +340,7 @@ impl State {
             row: r.into(),
         });
         self.row_created_log(t, r);
-        let row_cells = self.log.cells.entry_or_insert_with(t, OrdMap::new);
+        let row_cells = self.log.cells_mut().entry_or_insert_with(t, OrdMap::new);
         if row_cells.contains_key(r) {
             // The row existed earlier in this transaction: merge, keeping first-seen old values.
             for &c in &ids {
@@ -690,16 +690,15 @@ impl State {
         }
         self.tables.compact_if_sparse();
         self.values.compact_if_sparse();
-        let touched: Vec<Text> = self.log.row_ids.keys().cloned().collect();
-        for t in touched {
-            if let Some(table) = self.tables.get_mut(t.as_str()) {
+        let State { tables, log, .. } = self;
+        for t in log.row_ids.keys() {
+            if let Some(table) = tables.get_mut(t.as_str()) {
                 table.rows.compact_if_sparse();
                 table.cell_counts.compact_if_sparse();
             }
         }
-        let touched: Vec<Text> = self.log.table_cell_ids.keys().cloned().collect();
-        for t in touched {
-            if let Some(table) = self.tables.get_mut(t.as_str()) {
+        for t in log.table_cell_ids.keys() {
+            if let Some(table) = tables.get_mut(t.as_str()) {
                 table.cell_counts.compact_if_sparse();
             }
         }

@@ -177,7 +177,7 @@ impl Store {
     /// });
     /// ```
     pub fn has_transaction_touches(&self) -> bool {
-        self.with(|s| !s.log.cells.is_empty() || !s.log.values.is_empty())
+        self.with(|s| s.log.cells_touched() || !s.log.values.is_empty())
     }
 
     /// The net changes of the current transaction (empty outside one).
@@ -198,7 +198,7 @@ impl Store {
     pub fn get_transaction_changes(&self) -> Changes {
         self.with(|s| {
             let mut changes = Changes::default();
-            for (t, rows) in s.log.cells.iter() {
+            for (t, rows) in s.log.cell_tables() {
                 if s.log.table_ids.get(t.as_str()) == Some(&-1) {
                     changes.tables.insert(t.to_string(), None);
                     continue;
@@ -258,12 +258,12 @@ impl Store {
         self.with(|s| {
             let name = |c: &u32| s.names.name(*c).to_string();
             let mut log = TransactionLog {
-                cells_touched: !s.log.cells.is_empty(),
+                cells_touched: s.log.cells_touched(),
                 values_touched: !s.log.values.is_empty(),
                 ..Default::default()
             };
             // As TinyBase, only cells whose value differs (a cell changed back is omitted).
-            for (t, rows) in s.log.cells.iter() {
+            for (t, rows) in s.log.cell_tables() {
                 for (r, cells) in rows.iter() {
                     for (c, old) in cells {
                         let new = s.cell_ref(t, r, *c);

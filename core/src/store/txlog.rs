@@ -23,6 +23,25 @@ pub(super) fn id_changed<K: std::hash::Hash + Eq>(map: &mut IdChangeMap<K>, key:
 /// Changed cells of one row: interned cell id → value before the transaction (`None`: absent).
 pub(crate) type RowCellLog = Vec<(u32, Option<Cell>)>;
 
+/// The changed rows of one table (see [`TxLog::cell_tables`]).
+pub(crate) enum RowLogs<'a> {
+    /// The transaction's only changed row so far.
+    Lone(&'a Text, &'a RowCellLog),
+    Rows(&'a OrdMap<Text, RowCellLog>),
+}
+
+impl<'a> RowLogs<'a> {
+    /// Each changed row's id and cell log, in first-touch order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&'a Text, &'a RowCellLog)> + use<'a> {
+        let (lone, rows) = match *self {
+            RowLogs::Lone(r, cells) => (Some((r, cells)), None),
+            RowLogs::Rows(rows) => (None, Some(rows)),
+        };
+        lone.into_iter()
+            .chain(rows.into_iter().flat_map(|rows| rows.iter()))
+    }
+}
+
 /// One invalid-cell record: table, row and cell ids (any may be absent) and the rejected values.
 pub(crate) type InvalidCellRecord = (Option<Text>, Option<Text>, Option<Text>, Vec<Option<Cell>>);
 
@@ -35,7 +54,15 @@ pub(crate) struct TxLog {
     pub(crate) row_count: OrdMap<Text, i64>,
     pub(crate) row_ids: OrdMap<Text, IdChangeMap<Text>>,
     pub(crate) cell_ids: OrdMap<Text, OrdMap<Text, Vec<(u32, i8)>>>,
-    pub(crate) cells: OrdMap<Text, OrdMap<Text, RowCellLog>>,
+    /// Changed cells by table and row, once the transaction touched more than one row;
+    /// `lone` until then (read both through `cell_tables`).
+    cells: OrdMap<Text, OrdMap<Text, RowCellLog>>,
+    /// The one row whose cells the transaction changed so far, kept outside `cells`: most
+    /// transactions are a lone `set_cell`, and two hashed inserts, their clearing and the
+    /// recycling of the row map cost more than the write itself. Invariant: `Some` only while
+    /// `cells` is empty.
+    lone: Option<(Text, Text)>,
+    lone_cells: RowCellLog,
     pub(crate) invalid_cells: Vec<InvalidCellRecord>,
     pub(crate) value_ids: IdChangeMap<Text>,
     pub(crate) values: OrdMap<Text, Option<Cell>>,
@@ -53,6 +80,13 @@ const SPARE_CAPACITY: usize = 64;
 
 impl TxLog {
     pub(crate) fn clear(&mut self) {
+        if self.lone.take().is_some() {
+            if self.lone_cells.capacity() > SPARE_CAPACITY {
+                self.lone_cells = Vec::new();
+            } else {
+                self.lone_cells.clear();
+            }
+        }
         self.table_ids.clear();
         self.table_cell_ids.clear();
         self.row_count.clear();
@@ -76,9 +110,17 @@ impl TxLog {
             && self.table_cell_ids.is_empty()
             && self.row_count.is_empty()
             && self.row_ids.is_empty()
-            && self.cell_ids.is_empty()
-            && self.cells.len() == 1;
+            && self.cell_ids.is_empty();
         if !nothing_else {
+            return None;
+        }
+        if let Some((t, r)) = &self.lone {
+            return match self.lone_cells.as_slice() {
+                [(c, old)] => Some((t, r, *c, old)),
+                _ => None,
+            };
+        }
+        if self.cells.len() != 1 {
             return None;
         }
         let (t, rows) = self.cells.iter().next()?;
@@ -113,9 +155,63 @@ impl TxLog {
         self.cells.clear();
     }
 
+    /// Whether any cell was logged as changed in this transaction.
+    #[inline]
+    pub(crate) fn cells_touched(&self) -> bool {
+        self.lone.is_some() || !self.cells.is_empty()
+    }
+
+    /// The changed cells, by table then row, in first-touch order.
+    pub(crate) fn cell_tables(&self) -> impl Iterator<Item = (&Text, RowLogs<'_>)> {
+        let lone = self
+            .lone
+            .as_ref()
+            .map(|(t, r)| (t, RowLogs::Lone(r, &self.lone_cells)));
+        lone.into_iter()
+            .chain(self.cells.iter().map(|(t, rows)| (t, RowLogs::Rows(rows))))
+    }
+
+    /// The changed cells by table and row as one map (the lone row moved into it), for the
+    /// writers that log whole rows.
+    pub(crate) fn cells_mut(&mut self) -> &mut OrdMap<Text, OrdMap<Text, RowCellLog>> {
+        self.spread_lone();
+        &mut self.cells
+    }
+
+    /// Moves the lone row's log into `cells`: a second row was touched.
+    fn spread_lone(&mut self) {
+        if let Some((t, r)) = self.lone.take() {
+            let cells = std::mem::take(&mut self.lone_cells);
+            let rows = self.spare_rows.pop().unwrap_or_default();
+            self.cells
+                .entry_or_insert_with(t.as_str(), || rows)
+                .insert(r, cells);
+        }
+    }
+
     /// The log of `t`/`r`'s changed cells, created (from a spare when there is one) on first
     /// touch.
+    #[inline]
     pub(crate) fn row_cell_log(&mut self, t: &str, r: &str) -> &mut RowCellLog {
+        match &self.lone {
+            Some((lt, lr)) if lt == t && lr == r => return &mut self.lone_cells,
+            None if self.cells.is_empty() => {
+                self.lone = Some((t.into(), r.into()));
+                if self.lone_cells.capacity() == 0
+                    && let Some(spare) = self.spare_cells.pop()
+                {
+                    self.lone_cells = spare;
+                }
+                return &mut self.lone_cells;
+            }
+            _ => {}
+        }
+        self.row_cell_log_spread(t, r)
+    }
+
+    #[inline(never)]
+    fn row_cell_log_spread(&mut self, t: &str, r: &str) -> &mut RowCellLog {
+        self.spread_lone();
         let TxLog {
             cells,
             spare_rows,
@@ -137,12 +233,12 @@ impl TxLog {
 
     /// The value a cell had before the transaction, if it was touched: `Some(old)`.
     pub(crate) fn old_cell(&self, t: &str, r: &str, c: u32) -> Option<&Option<Cell>> {
-        self.cells
-            .get(t)?
-            .get(r)?
-            .iter()
-            .find(|(id, _)| *id == c)
-            .map(|(_, old)| old)
+        let row = match &self.lone {
+            Some((lt, lr)) if lt == t && lr == r => &self.lone_cells,
+            Some(_) => return None,
+            None => self.cells.get(t)?.get(r)?,
+        };
+        row.iter().find(|(id, _)| *id == c).map(|(_, old)| old)
     }
 
     pub(super) fn record_invalid_cell(

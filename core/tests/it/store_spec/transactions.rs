@@ -356,3 +356,40 @@ fn start_listeners_fire_only_for_the_outermost_and_for_empty_transactions() {
     assert_eq!(take(&log), ["start", "will", "did"]);
     assert_eq!(store.get_listener_stats().transaction, 3);
 }
+
+/// The first row a transaction touches is logged apart from the others until a second row
+/// comes (the common lone write): the log still lists rows and cells in first-touch order,
+/// keeps each cell's first old value, and answers `get_cell_change` before and after.
+#[test]
+fn the_change_log_keeps_first_touch_order_across_rows() {
+    let store = store_with(
+        json!({"t": {"a": {"x": 1, "y": 2}}, "u": {"b": {"z": 3}}}),
+        json!({}),
+    );
+    store.transaction(|s| {
+        s.set_cell("t", "a", "y", 20).set_cell("t", "a", "x", 10);
+        assert_eq!(s.get_cell_change("t", "a", "y").old, Some(Cell::from(2)));
+        assert!(!s.get_cell_change("u", "b", "z").changed);
+        s.set_cell("u", "b", "z", 30)
+            .set_cell("t", "a", "y", 21)
+            .set_row("t", "c", &row(json!({"w": 5})));
+        let log = s.get_transaction_log();
+        let tables: Vec<_> = log.changed_cells.keys().cloned().collect();
+        assert_eq!(tables, ["t", "u"]);
+        let t = &log.changed_cells["t"];
+        assert_eq!(t.keys().collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(t["a"].keys().collect::<Vec<_>>(), ["y", "x"]);
+        assert_eq!(t["a"]["y"], (Some(Cell::from(2)), Some(Cell::from(21))));
+        assert_eq!(t["c"]["w"], (None, Some(Cell::from(5))));
+        assert_eq!(s.get_cell_change("t", "a", "x").old, Some(Cell::from(1)));
+        let changes = s.get_transaction_changes();
+        assert_eq!(changes.tables.keys().collect::<Vec<_>>(), ["t", "u"]);
+    });
+    // A write changed back to its value leaves nothing in the next transaction's log.
+    store.transaction(|s| {
+        s.set_cell("t", "a", "x", 99).set_cell("t", "a", "x", 10);
+        assert!(s.get_transaction_log().changed_cells.is_empty());
+        assert!(s.has_transaction_touches());
+    });
+    assert!(!store.has_transaction_touches());
+}
