@@ -17,6 +17,9 @@ use hashbrown::HashTable;
 /// peer cannot force collisions.
 pub(crate) type IdHasher = foldhash::fast::RandomState;
 
+/// Up to this many slots (live or holes) a lookup compares keys instead of hashing.
+const SCAN_MAX: usize = 3;
+
 pub(crate) struct OrdMap<K, V> {
     index: HashTable<u32>,
     entries: Vec<Option<(K, V)>>,
@@ -85,7 +88,23 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         if self.live == 0 {
             return None;
         }
+        if self.entries.len() <= SCAN_MAX {
+            return self.scan(key);
+        }
         self.find_hashed(self.hasher.hash_one(key), key)
+    }
+
+    /// `find` by comparing keys in order: for a map of a few entries (a store's tables, a
+    /// listener tree's first level) cheaper than hashing the key and probing the index.
+    #[inline(always)]
+    fn scan<Q>(&self, key: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.entries
+            .iter()
+            .position(|e| matches!(e, Some((k, _)) if k.borrow() == key))
     }
 
     #[inline(always)]
@@ -173,10 +192,18 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized + ToOwnedKey<K>,
     {
-        let hash = self.hasher.hash_one(key);
-        let slot = match self.find_hashed(hash, key) {
+        let (found, hash) = if self.entries.len() <= SCAN_MAX {
+            (self.scan(key), None)
+        } else {
+            let hash = self.hasher.hash_one(key);
+            (self.find_hashed(hash, key), Some(hash))
+        };
+        let slot = match found {
             Some(slot) => slot,
-            None => self.push_new_hashed(hash, key.to_owned_key(), make()),
+            None => {
+                let hash = hash.unwrap_or_else(|| self.hasher.hash_one(key));
+                self.push_new_hashed(hash, key.to_owned_key(), make())
+            }
         };
         &mut self.entries[slot].as_mut().expect("live slot").1
     }
@@ -274,7 +301,7 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
     #[inline]
     pub(crate) fn compact_if_sparse(&mut self) {
         // (Called for every map a transaction may have touched: the common case inline.)
-        if self.entries.len() <= 16 && self.live != 0 {
+        if self.entries.len() <= 16 && (self.live != 0 || self.entries.is_empty()) {
             return;
         }
         self.compact_if_sparse_slow();
@@ -392,6 +419,65 @@ mod tests {
             assert_eq!(m.get(&k), Some(&(k * 2)));
         }
         assert_eq!(m.remove(&1), None);
+    }
+
+    proptest::proptest! {
+        /// Against a plain ordered vector: small key sets exercise the scanned lookups (with
+        /// holes left by removals), larger ones the hashed index and compaction.
+        #[test]
+        fn behaves_like_an_ordered_vector(
+            ops in proptest::collection::vec((0u8..6, 0u32..40, 0i32..100), 0..200)
+        ) {
+            let mut m: OrdMap<Text, i32> = OrdMap::new();
+            let mut model: Vec<(String, i32)> = Vec::new();
+            for (op, key, value) in ops {
+                let key = format!("k{key}");
+                let at = model.iter().position(|(k, _)| *k == key);
+                match op {
+                    0 => {
+                        let old = m.insert(key.as_str().into(), value);
+                        proptest::prop_assert_eq!(old, at.map(|i| model[i].1));
+                        match at {
+                            Some(i) => model[i].1 = value,
+                            None => model.push((key, value)),
+                        }
+                    }
+                    1 => {
+                        let removed = m.remove(key.as_str());
+                        proptest::prop_assert_eq!(removed, at.map(|i| model.remove(i).1));
+                    }
+                    2 => {
+                        *m.entry_or_insert_with(key.as_str(), || 0) += value;
+                        match at {
+                            Some(i) => model[i].1 += value,
+                            None => model.push((key, value)),
+                        }
+                    }
+                    3 => {
+                        if let Some(v) = m.get_mut(key.as_str()) {
+                            *v = value;
+                        }
+                        if let Some(i) = at {
+                            model[i].1 = value;
+                        }
+                    }
+                    4 if value < 5 => {
+                        m.clear();
+                        model.clear();
+                    }
+                    _ => m.compact_if_sparse(),
+                }
+                proptest::prop_assert_eq!(m.len(), model.len());
+                let got: Vec<(String, i32)> =
+                    m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+                proptest::prop_assert_eq!(&got, &model);
+                for (k, v) in &model {
+                    proptest::prop_assert_eq!(m.get(k.as_str()), Some(v));
+                    proptest::prop_assert!(m.contains_key(k.as_str()));
+                }
+                proptest::prop_assert_eq!(m.get("absent"), None);
+            }
+        }
     }
 
     #[test]

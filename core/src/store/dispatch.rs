@@ -381,8 +381,11 @@ impl Store {
             if has_tables != s.had_tables || self.listens(K::SortedRowIds, mutator) {
                 return None;
             }
-            let (t, r, c, old) = s.log.only_cell_changed()?;
-            let new = s.cell_ref(t, r, c).cloned();
+            let (t, r, c, old, known) = s.log.only_cell_change()?;
+            let new = match known {
+                Some(new) => Some(new.clone()),
+                None => s.cell_ref(t, r, c).cloned(),
+            };
             Some((
                 t.clone(),
                 r.clone(),

@@ -81,7 +81,14 @@ impl Interner {
     }
 
     /// Frees ids no cell uses any more. Only called between transactions.
+    #[inline]
     pub(crate) fn collect(&mut self) {
+        if !self.maybe_unused.is_empty() {
+            self.collect_unused();
+        }
+    }
+
+    fn collect_unused(&mut self) {
         for id in std::mem::take(&mut self.maybe_unused) {
             if self.refs[id as usize] == 0 && !self.names[id as usize].is_empty() {
                 let name = std::mem::take(&mut self.names[id as usize]);

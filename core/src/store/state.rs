@@ -246,6 +246,7 @@ impl State {
         if !row_log.iter().any(|(logged, _)| *logged == c) {
             row_log.push((c, Some(old.clone())));
         }
+        log.replaced(&row.cells[index].1);
         if let Some(hook) = hook.as_deref_mut() {
             hook.cell_changed(names, t, r, c, Some(&row.cells[index].1), Some(&old));
         }

@@ -42,6 +42,9 @@ impl<'a> RowLogs<'a> {
     }
 }
 
+/// `(table, row, cell, old value, new value if known)` of a transaction's only change.
+pub(crate) type OnlyCellChange<'a> = (&'a Text, &'a Text, u32, &'a Option<Cell>, Option<&'a Cell>);
+
 /// One invalid-cell record: table, row and cell ids (any may be absent) and the rejected values.
 pub(crate) type InvalidCellRecord = (Option<Text>, Option<Text>, Option<Text>, Vec<Option<Cell>>);
 
@@ -63,6 +66,10 @@ pub(crate) struct TxLog {
     /// `cells` is empty.
     lone: Option<(Text, Text)>,
     lone_cells: RowCellLog,
+    /// The value the lone row's last logged change wrote, when it was a replacement cheap to
+    /// copy: the one-cell dispatch then needs no lookup for the new value. Every change of the
+    /// lone row's cells goes through `row_cell_log`, which forgets it first.
+    lone_new: Option<Cell>,
     pub(crate) invalid_cells: Vec<InvalidCellRecord>,
     pub(crate) value_ids: IdChangeMap<Text>,
     pub(crate) values: OrdMap<Text, Option<Cell>>,
@@ -80,6 +87,7 @@ const SPARE_CAPACITY: usize = 64;
 
 impl TxLog {
     pub(crate) fn clear(&mut self) {
+        self.lone_new = None;
         if self.lone.take().is_some() {
             if self.lone_cells.capacity() > SPARE_CAPACITY {
                 self.lone_cells = Vec::new();
@@ -99,9 +107,10 @@ impl TxLog {
         self.invalid_values.clear();
     }
 
-    /// The one cell this transaction changed, as `(table, row, cell, old value)`, when the log
-    /// holds nothing else: no id added or removed, no value, no rejected write.
-    pub(crate) fn only_cell_changed(&self) -> Option<(&Text, &Text, u32, &Option<Cell>)> {
+    /// The one cell this transaction changed, with its old value and, when the log knows it,
+    /// its new one, when the log holds nothing else: no id added or removed, no value, no
+    /// rejected write.
+    pub(crate) fn only_cell_change(&self) -> Option<OnlyCellChange<'_>> {
         let nothing_else = self.invalid_cells.is_empty()
             && self.values.is_empty()
             && self.invalid_values.is_empty()
@@ -116,7 +125,7 @@ impl TxLog {
         }
         if let Some((t, r)) = &self.lone {
             return match self.lone_cells.as_slice() {
-                [(c, old)] => Some((t, r, *c, old)),
+                [(c, old)] => Some((t, r, *c, old, self.lone_new.as_ref())),
                 _ => None,
             };
         }
@@ -129,8 +138,20 @@ impl TxLog {
         }
         let (r, cells) = rows.iter().next()?;
         match cells.as_slice() {
-            [(c, old)] => Some((t, r, *c, old)),
+            [(c, old)] => Some((t, r, *c, old, None)),
             _ => None,
+        }
+    }
+
+    /// Notes the value a replacement just logged with `row_cell_log` wrote.
+    #[inline]
+    pub(crate) fn replaced(&mut self, new: &Cell) {
+        let cheap = match new {
+            Cell::String(x) | Cell::Object(x) | Cell::Array(x) => !x.is_heap_allocated(),
+            _ => true,
+        };
+        if self.lone.is_some() && cheap {
+            self.lone_new = Some(new.clone());
         }
     }
 
@@ -193,6 +214,7 @@ impl TxLog {
     /// touch.
     #[inline]
     pub(crate) fn row_cell_log(&mut self, t: &str, r: &str) -> &mut RowCellLog {
+        self.lone_new = None;
         match &self.lone {
             Some((lt, lr)) if lt == t && lr == r => return &mut self.lone_cells,
             None if self.cells.is_empty() => {
