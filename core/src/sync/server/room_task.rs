@@ -16,7 +16,6 @@ pub(super) async fn run_room(
         // An error means the previous room's task is gone: it is done either way.
         let _ = previous.wait_for(|d| *d).await;
     }
-    shared.with_state(|st| st.room_loading(&path, generation));
     let peer = match shared.cfg.factory.clone() {
         Some(factory) => {
             let sender = RoomSender {
@@ -27,7 +26,15 @@ pub(super) async fn run_room(
                 }),
             };
             let p = path.clone();
-            let made = tokio::task::spawn_blocking(move || factory(&p, sender)).await;
+            let loading = shared.clone();
+            // The start-up buffer's patience counts from here, on the blocking thread: rooms
+            // starting together queue for the blocking pool, and a room waiting its turn is
+            // not slow to load (1,000 rooms starting at once kept the last ones queued > 10 s).
+            let made = tokio::task::spawn_blocking(move || {
+                loading.with_state(|st| st.room_loading(&p, generation));
+                factory(&p, sender)
+            })
+            .await;
             let failure = match made {
                 Ok(Ok(peer)) => Ok(peer),
                 Ok(Err(e)) => {
