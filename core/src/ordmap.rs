@@ -192,17 +192,16 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized + ToOwnedKey<K>,
     {
-        let (found, hash) = if self.entries.len() <= SCAN_MAX {
-            (self.scan(key), None)
+        let slot = if self.entries.len() <= SCAN_MAX {
+            match self.scan(key) {
+                Some(slot) => slot,
+                None => self.push_new(key.to_owned_key(), make()),
+            }
         } else {
             let hash = self.hasher.hash_one(key);
-            (self.find_hashed(hash, key), Some(hash))
-        };
-        let slot = match found {
-            Some(slot) => slot,
-            None => {
-                let hash = hash.unwrap_or_else(|| self.hasher.hash_one(key));
-                self.push_new_hashed(hash, key.to_owned_key(), make())
+            match self.find_hashed(hash, key) {
+                Some(slot) => slot,
+                None => self.push_new_hashed(hash, key.to_owned_key(), make()),
             }
         };
         &mut self.entries[slot].as_mut().expect("live slot").1

@@ -475,9 +475,6 @@ impl Store {
             s.listeners.matching(kind, false, &[], &mut ids);
             ids
         });
-        if ids.is_empty() {
-            return Ok(());
-        }
         for id in ids {
             if let Err(p) = self.call_one(id, &[], Args::None) {
                 if stop_on_panic {

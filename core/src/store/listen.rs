@@ -20,7 +20,7 @@ impl Store {
         callback: Callback,
         mutator: bool,
     ) -> ListenerId {
-        self.with_listeners(|l| l.add(kind, ids, callback, mutator, None))
+        self.with_mut(|s| s.listeners.add(kind, ids, callback, mutator, None))
     }
 
     /// Removes a listener. Unknown ids are ignored.
@@ -40,7 +40,7 @@ impl Store {
     /// assert_eq!(calls.load(Ordering::SeqCst), 1);
     /// ```
     pub fn del_listener(&self, id: ListenerId) -> &Self {
-        self.with_listeners(|l| l.remove(id));
+        self.with_mut(|s| s.listeners.remove(id));
         self
     }
 
@@ -115,15 +115,13 @@ impl Store {
         listener: impl FnMut(&Store, &SortedRowIdsArgs, &[String]) + Send + 'static,
         mutator: bool,
     ) -> ListenerId {
-        // (One critical section: the first sort and the registration see the same rows.)
-        let _guard = self.lock();
-        let ids = vec![
-            Some(Text::from(args.table_id.as_str())),
-            opt(args.cell_id.as_deref()),
-        ];
-        let last = self.with(|s| sort_row_ids(s, &args));
-        self.with_listeners(|l| {
-            l.add(
+        self.with_mut(|s| {
+            let last = sort_row_ids(s, &args);
+            let ids = vec![
+                Some(Text::from(args.table_id.as_str())),
+                opt(args.cell_id.as_deref()),
+            ];
+            s.listeners.add(
                 ListenerKind::SortedRowIds,
                 ids,
                 Callback::Sorted(Box::new(listener)),

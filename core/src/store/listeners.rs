@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ordmap::OrdMap;
 use crate::types::{Cell, Text};
@@ -392,6 +393,9 @@ pub(crate) struct Listeners {
     /// `trees[kind][mutator]`.
     trees: Vec<[Node; 2]>,
     counts: Vec<[usize; 2]>,
+    /// `mask()`, republished at every add and remove and shared with the store (which reads
+    /// it without its lock, see `Store::listens`).
+    listening: Arc<AtomicU64>,
 }
 
 impl Listeners {
@@ -424,6 +428,7 @@ impl Listeners {
         self.next_generation += 1;
         self.trees[kind.index()][mutator as usize].insert(&ids, id);
         self.counts[kind.index()][mutator as usize] += 1;
+        self.publish();
         self.entries[id as usize] = Some(Entry {
             kind,
             mutator,
@@ -445,6 +450,7 @@ impl Listeners {
         let tree = &mut self.trees[entry.kind.index()][entry.mutator as usize];
         tree.remove(&entry.ids, id.0);
         self.counts[entry.kind.index()][entry.mutator as usize] -= 1;
+        self.publish();
         if self.pool.len() < 1000 {
             self.pool.push_back(id.0);
         }
@@ -456,15 +462,21 @@ impl Listeners {
         !self.counts.is_empty() && self.counts[kind.index()][mutator as usize] > 0
     }
 
-    /// One bit per kind and phase with a listener registered (bit `2 * kind + mutator`): the
-    /// copy the store keeps outside its lock.
-    pub(crate) fn mask(&self) -> u64 {
-        self.counts
+    /// The mask of kinds and phases with a listener (bit `2 * kind + mutator`), kept up to date
+    /// by `add` and `remove`.
+    pub(crate) fn listening(&self) -> Arc<AtomicU64> {
+        self.listening.clone()
+    }
+
+    fn publish(&self) {
+        let mask = self
+            .counts
             .iter()
             .enumerate()
             .flat_map(|(k, c)| [(2 * k, c[0]), (2 * k + 1, c[1])])
             .filter(|&(_, n)| n > 0)
-            .fold(0, |m, (bit, _)| m | 1 << bit)
+            .fold(0, |m, (bit, _)| m | 1 << bit);
+        self.listening.store(mask, Ordering::Relaxed);
     }
 
     pub(crate) fn has_any(&self, kinds: &[ListenerKind], mutator: bool) -> bool {

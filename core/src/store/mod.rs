@@ -71,10 +71,10 @@ use state::State;
 struct Inner {
     state: ReentrantMutex<RefCell<State>>,
     memo: memo::Memo,
-    /// `Listeners::mask` of the state's listeners, written under the lock whenever one is
+    /// The state's `Listeners::listening`, written under the lock whenever a listener is
     /// added or removed: every transaction asks, per kind, whether there is one to call, and
     /// an atomic load answers without taking the lock.
-    listening: AtomicU64,
+    listening: Arc<AtomicU64>,
 }
 
 /// A reactive in-memory store of Tables and Values (TinyBase's `Store`).
@@ -214,11 +214,13 @@ impl Store {
     /// assert_eq!(store.get_json(), "[{},{}]");
     /// ```
     pub fn new() -> Store {
+        let state = State::default();
+        let listening = state.listeners.listening();
         Store {
             inner: Arc::new(Inner {
-                state: ReentrantMutex::new(RefCell::new(State::default())),
+                state: ReentrantMutex::new(RefCell::new(state)),
                 memo: memo::Memo::default(),
-                listening: AtomicU64::new(0),
+                listening,
             }),
         }
     }
@@ -256,17 +258,6 @@ impl Store {
         self.with_mut(|s| {
             let hook: &mut dyn std::any::Any = s.hook.as_deref_mut()?;
             Some(f(hook.downcast_mut::<H>()?, &mut s.names))
-        })
-    }
-
-    /// Changes the listeners (adds or removes), keeping `listening` in step.
-    pub(crate) fn with_listeners<R>(&self, f: impl FnOnce(&mut listeners::Listeners) -> R) -> R {
-        self.with_mut(|s| {
-            let result = f(&mut s.listeners);
-            self.inner
-                .listening
-                .store(s.listeners.mask(), Ordering::Relaxed);
-            result
         })
     }
 

@@ -123,22 +123,11 @@ impl TxLog {
         if !nothing_else {
             return None;
         }
-        if let Some((t, r)) = &self.lone {
-            return match self.lone_cells.as_slice() {
-                [(c, old)] => Some((t, r, *c, old, self.lone_new.as_ref())),
-                _ => None,
-            };
-        }
-        if self.cells.len() != 1 {
-            return None;
-        }
-        let (t, rows) = self.cells.iter().next()?;
-        if rows.len() != 1 {
-            return None;
-        }
-        let (r, cells) = rows.iter().next()?;
-        match cells.as_slice() {
-            [(c, old)] => Some((t, r, *c, old, None)),
+        // `cells` holds two rows or more (or a new row, which logs its id): only the lone
+        // slot can hold a transaction's one change.
+        let (t, r) = self.lone.as_ref()?;
+        match self.lone_cells.as_slice() {
+            [(c, old)] => Some((t, r, *c, old, self.lone_new.as_ref())),
             _ => None,
         }
     }
@@ -202,11 +191,10 @@ impl TxLog {
     /// Moves the lone row's log into `cells`: a second row was touched.
     fn spread_lone(&mut self) {
         if let Some((t, r)) = self.lone.take() {
-            let cells = std::mem::take(&mut self.lone_cells);
-            let rows = self.spare_rows.pop().unwrap_or_default();
-            self.cells
-                .entry_or_insert_with(t.as_str(), || rows)
-                .insert(r, cells);
+            let mut rows = self.spare_rows.pop().unwrap_or_default();
+            rows.insert(r, std::mem::take(&mut self.lone_cells));
+            // (`cells` is empty while there is a lone row.)
+            self.cells.insert(t, rows);
         }
     }
 
