@@ -557,6 +557,7 @@ impl Store {
         }
         self.with_mut(|s| {
             s.depth = 0;
+            s.journal = true;
             s.had_tables = !s.tables.is_empty();
             s.had_values = !s.values.is_empty();
             s.settle();

@@ -304,7 +304,17 @@ impl Store {
     fn fluent(&self, f: impl FnOnce(&mut State)) -> &Self {
         let _guard = self.inner.state.lock();
         if self.begin() {
-            self.with_mut(f);
+            // Nothing can roll back a lone write (depth 1: not nested in a transaction) that
+            // no mutator or will-finish listener will see: its journal entries would be dropped
+            // unread. `finish` turns the journal back on.
+            let journal = self.listens_in_phase(true)
+                || self.listens(ListenerKind::WillFinishTransaction, false);
+            self.with_mut(|s| {
+                if s.depth == 1 && !journal {
+                    s.journal = false;
+                }
+                f(s)
+            });
             self.finish(None);
         }
         self

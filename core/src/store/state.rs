@@ -36,7 +36,30 @@ impl RowData {
     pub(crate) fn get(&self, cell: u32) -> Option<&Cell> {
         self.cells.iter().find(|(c, _)| *c == cell).map(|(_, v)| v)
     }
+
+    /// `position`, trying the slot `hint` (from [`TableData::slot_hint`]) first.
+    #[inline]
+    pub(crate) fn position_hinted(&self, cell: u32, hint: usize) -> Option<usize> {
+        match self.cells.get(hint) {
+            Some((c, _)) if *c == cell => Some(hint),
+            _ => self.position(cell),
+        }
+    }
+
+    /// `get`, trying the slot `hint` (from [`TableData::slot_hint`]) first.
+    #[inline]
+    pub(crate) fn get_hinted(&self, cell: u32, hint: usize) -> Option<&Cell> {
+        match self.cells.get(hint) {
+            Some((c, v)) if *c == cell => Some(v),
+            _ => self.get(cell),
+        }
+    }
 }
+
+/// Cell ids below this get a slot hint in their table (a byte each).
+const SLOT_HINTS: usize = 256;
+/// A slot hint meaning "no guess": past any row's cells.
+const NO_SLOT: u8 = u8::MAX;
 
 /// One table: rows, the per-cell-id row counts behind `getTableCellIds`, and the `addRow` id
 /// generator (dropped with the table, as in TinyBase).
@@ -46,6 +69,40 @@ pub(crate) struct TableData {
     pub(crate) cell_counts: OrdMap<u32, u32>,
     pub(crate) next_row_id: u64,
     pub(crate) row_id_pool: VecDeque<Text>,
+    /// By interned cell id: the slot the cell was last placed at in a row of this table. Rows
+    /// of one table mostly share a layout, so a lookup tries this slot before scanning: one
+    /// entry read instead of every entry before it (a row's cells are 40 bytes each, so a scan
+    /// to the tenth crosses six cache lines). Only a guess, checked on every use.
+    slots: Vec<u8>,
+}
+
+impl TableData {
+    /// Where cell `c` probably sits in this table's rows (out of range when unknown).
+    #[inline]
+    pub(crate) fn slot_hint(&self, c: u32) -> usize {
+        self.slots
+            .get(c as usize)
+            .map_or(usize::MAX, |&s| s as usize)
+    }
+
+    /// Notes that cell `c` was placed at slot `at` of a row.
+    #[inline]
+    pub(crate) fn note_slot(&mut self, c: u32, at: usize) {
+        note_slot(&mut self.slots, c, at);
+    }
+}
+
+#[inline]
+fn note_slot(slots: &mut Vec<u8>, c: u32, at: usize) {
+    let (c, at) = (c as usize, at.min(NO_SLOT as usize) as u8);
+    match slots.get_mut(c) {
+        Some(slot) => *slot = at,
+        None if c < SLOT_HINTS => {
+            slots.resize(c + 1, NO_SLOT);
+            slots[c] = at;
+        }
+        None => {}
+    }
 }
 
 /// The most row ids kept for reuse by `addRow`.
@@ -127,6 +184,10 @@ pub(crate) struct State {
     pub(crate) depth: i32,
     pub(crate) log: TxLog,
     pub(crate) undo: Vec<Undo>,
+    /// Whether replaced cells are journaled in `undo`. Off only for a lone write outside any
+    /// transaction when nothing can roll it back (no mutator or will-finish listener, no
+    /// rollback callback): the journal entry would be written and dropped unread.
+    pub(crate) journal: bool,
     pub(crate) had_tables: bool,
     pub(crate) had_values: bool,
     pub(crate) listeners: Listeners,
@@ -145,6 +206,7 @@ impl Default for State {
             depth: 0,
             log: TxLog::default(),
             undo: Vec::new(),
+            journal: true,
             had_tables: false,
             had_values: false,
             listeners: Listeners::default(),
@@ -229,33 +291,47 @@ impl State {
             names,
             log,
             undo,
+            journal,
             hook,
             ..
         } = self;
-        let Some(row) = tables.get_mut(t).and_then(|x| x.rows.get_mut(r)) else {
+        let Some(table) = tables.get_mut(t) else {
             return Err(cell);
         };
-        let Some(index) = row.position(c) else {
+        let hint = table.slot_hint(c);
+        let TableData { rows, slots, .. } = table;
+        let Some(row) = rows.get_mut(r) else {
             return Err(cell);
         };
+        let Some(index) = row.position_hinted(c, hint) else {
+            return Err(cell);
+        };
+        if index != hint {
+            note_slot(slots, c, index);
+        }
         if row.cells[index].1 == cell {
             return Ok(());
         }
         let old = std::mem::replace(&mut row.cells[index].1, cell);
-        let row_log = log.row_cell_log(t, r);
-        if !row_log.iter().any(|(logged, _)| *logged == c) {
-            row_log.push((c, Some(old.clone())));
-        }
-        log.replaced(&row.cells[index].1);
         if let Some(hook) = hook.as_deref_mut() {
             hook.cell_changed(names, t, r, c, Some(&row.cells[index].1), Some(&old));
         }
-        undo.push(Undo::CellChanged {
-            table: t.into(),
-            row: r.into(),
-            index,
-            old,
-        });
+        let row_log = log.row_cell_log(t, r);
+        let first_change = !row_log.iter().any(|(logged, _)| *logged == c);
+        if *journal {
+            if first_change {
+                row_log.push((c, Some(old.clone())));
+            }
+            undo.push(Undo::CellChanged {
+                table: t.into(),
+                row: r.into(),
+                index,
+                old,
+            });
+        } else if first_change {
+            row_log.push((c, Some(old)));
+        }
+        log.replaced(&row.cells[index].1);
         Ok(())
     }
 
@@ -281,6 +357,8 @@ impl State {
         let table = self.tables.get_mut(t).expect("just ensured");
         let row = table.rows.get_mut(r).expect("just ensured");
         row.cells.push((c, cell));
+        let at = row.cells.len() - 1;
+        table.note_slot(c, at);
         let count = table.cell_counts.entry_or_insert_with(&c, || 0);
         *count += 1;
         let count_created = *count == 1;
@@ -326,7 +404,8 @@ impl State {
         self.ensure_table(t);
         let table = self.tables.get_mut(t).expect("just ensured");
         let mut new_cell_ids = Vec::new();
-        for (c, _) in &cells {
+        for (at, (c, _)) in cells.iter().enumerate() {
+            table.note_slot(*c, at);
             let count = table.cell_counts.entry_or_insert_with(c, || 0);
             *count += 1;
             if *count == 1 {
@@ -538,7 +617,8 @@ impl State {
 
     #[inline]
     pub(crate) fn cell_ref(&self, t: &str, r: &str, c: u32) -> Option<&Cell> {
-        self.tables.get(t)?.rows.get(r)?.get(c)
+        let table = self.tables.get(t)?;
+        table.rows.get(r)?.get_hinted(c, table.slot_hint(c))
     }
 
     #[inline]
@@ -551,6 +631,10 @@ impl State {
 
     /// Reverts every change recorded since the transaction started, newest first.
     pub(crate) fn rollback(&mut self) {
+        debug_assert!(
+            self.journal,
+            "a rollback of a transaction that kept no journal"
+        );
         while let Some(entry) = self.undo.pop() {
             self.apply_undo(entry);
         }

@@ -309,3 +309,50 @@ fn set_tables_with_everything_pruned_does_not_clear_tables() {
     store.set_tables(&mixed);
     assert_eq!(store.get_json(), r#"[{"t":{"r2":{"y":2}}},{"v":1}]"#);
 }
+
+/// Rows of one table in different layouts, and layouts that change under deletes, inserts and
+/// rollbacks: every cell is still found (the store guesses a cell's slot from other rows).
+#[test]
+fn cells_are_found_whatever_each_rows_layout() {
+    let store = Store::new();
+    let mut row = Row::new();
+    for (c, v) in [("a", 1), ("b", 2), ("c", 3)] {
+        row.insert(c.to_string(), Cell::from(v));
+    }
+    store.set_row("t", "abc", &row);
+    store
+        .set_cell("t", "ca", "c", 13)
+        .set_cell("t", "ca", "a", 11)
+        .set_cell("t", "b", "b", 22);
+    store.del_cell("t", "abc", "a", false);
+    store.set_cell("t", "abc", "a", 100);
+    store.transaction_with_rollback(
+        |s| {
+            s.set_cell("t", "n", "z", 0).set_cell("t", "n", "c", 1);
+        },
+        |_| true,
+    );
+    let expect = [
+        ("abc", &[("b", 2), ("c", 3), ("a", 100)][..]),
+        ("ca", &[("c", 13), ("a", 11)][..]),
+        ("b", &[("b", 22)][..]),
+    ];
+    for (r, cells) in expect {
+        let got: Vec<_> = store.get_cell_ids("t", r);
+        assert_eq!(
+            got,
+            cells.iter().map(|(c, _)| c.to_string()).collect::<Vec<_>>()
+        );
+        for (c, v) in cells {
+            assert_eq!(store.get_cell("t", r, c), Some(Cell::from(*v)), "{r}/{c}");
+            store.set_cell("t", r, c, *v + 1000);
+            assert_eq!(
+                store.get_cell("t", r, c),
+                Some(Cell::from(*v + 1000)),
+                "{r}/{c}"
+            );
+        }
+        assert_eq!(store.get_cell("t", r, "z"), None);
+    }
+    assert!(!store.has_row("t", "n"));
+}

@@ -393,3 +393,58 @@ fn the_change_log_keeps_first_touch_order_across_rows() {
     });
     assert!(!store.has_transaction_touches());
 }
+
+/// A lone write outside a transaction that nothing can roll back keeps no journal; whatever
+/// comes next can still roll back: an explicit transaction, a lone write that a mutator or
+/// will-finish listener sees, a write nested in a transaction.
+#[test]
+fn rollback_after_lone_writes_restores_every_change() {
+    let store = store_with(json!({"t": {"r": {"a": 1, "b": 2}}}), json!({}));
+    store.set_cell("t", "r", "a", 10);
+    store.transaction_with_rollback(
+        |s| {
+            s.set_cell("t", "r", "a", 11).set_cell("t", "r", "b", 12);
+        },
+        |_| true,
+    );
+    assert_eq!(store.get_row("t", "r"), row(json!({"a": 10, "b": 2})));
+
+    let listener = store.add_will_finish_transaction_listener(|s| {
+        if s.get_cell("t", "r", "a") == Some(Cell::Number(-1.0)) {
+            panic!("no negatives");
+        }
+    });
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        store.set_cell("t", "r", "a", -1);
+    }))
+    .unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"no negatives"));
+    assert_eq!(store.get_cell("t", "r", "a"), Some(Cell::Number(10.0)));
+    store.del_listener(listener);
+
+    store.add_cell_listener(
+        None,
+        None,
+        Some("b"),
+        |_, _, _, _, new, _| {
+            if new == Some(&Cell::Number(-1.0)) {
+                panic!("no negative b");
+            }
+        },
+        true,
+    );
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        store.set_cell("t", "r", "b", -1);
+    }))
+    .unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"no negative b"));
+    assert_eq!(store.get_row("t", "r"), row(json!({"a": 10, "b": 2})));
+
+    store.transaction_with_rollback(
+        |s| {
+            s.set_cell("t", "r", "a", 20);
+        },
+        |_| true,
+    );
+    assert_eq!(store.get_row("t", "r"), row(json!({"a": 10, "b": 2})));
+}
