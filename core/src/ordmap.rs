@@ -318,9 +318,10 @@ impl<K: Hash + Eq, V> OrdMap<K, V> {
 
     #[inline]
     pub(crate) fn clear(&mut self) {
-        // Most of a transaction's logs stay empty: nothing to do for them (inline).
-        if self.entries.is_empty() && self.index.capacity() <= 64 {
-            self.live = 0;
+        // Most of a transaction's logs stay empty: nothing to do for them (inline). An empty
+        // map's index holds nothing either: `clear_slow` emptied it, and it shrank it when
+        // it was large and sparsely used.
+        if self.entries.is_empty() {
             return;
         }
         self.clear_slow();

@@ -155,7 +155,17 @@ impl Store {
             s.listeners.matching(kind, mutator, path, &mut ids);
             ids
         });
-        for id in ids {
+        self.call_matched(&ids, path, args)
+    }
+
+    /// Calls listeners matched a moment ago (nothing ran since that could add or remove one).
+    fn call_matched(
+        &self,
+        ids: &MatchedIds,
+        path: &[Option<&str>],
+        args: Args<'_>,
+    ) -> Result<(), Panic> {
+        for &id in ids {
             self.call_one(id, path, args)?;
         }
         Ok(())
@@ -376,6 +386,7 @@ impl Store {
     /// copying the change maps into a snapshot first. `None` when the transaction is any other
     /// shape, or a SortedRowIds listener of this phase needs the general path.
     fn single_cell_phase(&self, mutator: bool) -> Option<Result<(), Panic>> {
+        let mut cell_listeners = MatchedIds::new();
         let (t, r, c, old, new) = self.with(|s| {
             let has_tables = !s.tables.is_empty();
             if has_tables != s.had_tables || self.listens(K::SortedRowIds, mutator) {
@@ -386,32 +397,40 @@ impl Store {
                 Some(new) => Some(new.clone()),
                 None => s.cell_ref(t, r, c).cloned(),
             };
-            Some((
-                t.clone(),
-                r.clone(),
-                s.names.name(c).clone(),
-                old.clone(),
-                new,
-            ))
+            let c = s.names.name(c);
+            // The cell's listeners are matched in this same borrow (saving a lock).
+            if old.as_ref() != new.as_ref() && self.listens(K::Cell, mutator) {
+                let path = [Some(t.as_str()), Some(r.as_str()), Some(c.as_str())];
+                s.listeners
+                    .matching(K::Cell, mutator, &path, &mut cell_listeners);
+            }
+            Some((t.clone(), r.clone(), c.clone(), old.clone(), new))
         })?;
         if old == new {
             return Some(Ok(()));
         }
-        Some(self.emit_cell_change(mutator, [t.as_str(), r.as_str(), c.as_str()], old, new))
+        Some(self.emit_cell_change(
+            mutator,
+            [t.as_str(), r.as_str(), c.as_str()],
+            old,
+            new,
+            &cell_listeners,
+        ))
     }
 
-    /// A changed cell's listeners, then its row's, table's and the tables' ones.
+    /// A changed cell's listeners (matched by the caller), then its row's, table's and the
+    /// tables' ones.
     fn emit_cell_change(
         &self,
         mutator: bool,
         [t, r, c]: [&str; 3],
         old: Option<Cell>,
         new: Option<Cell>,
+        cell_listeners: &MatchedIds,
     ) -> Result<(), Panic> {
         let path = [Some(t), Some(r), Some(c)];
-        self.emit(
-            K::Cell,
-            mutator,
+        self.call_matched(
+            cell_listeners,
             &path,
             Args::Cell(new.as_ref(), old.as_ref()),
         )?;
@@ -465,10 +484,15 @@ impl Store {
         Ok(())
     }
 
+    #[inline]
     fn emit_transaction(&self, kind: K, stop_on_panic: bool) -> Result<(), Panic> {
         if !self.listens(kind, false) {
             return Ok(());
         }
+        self.emit_transaction_listeners(kind, stop_on_panic)
+    }
+
+    fn emit_transaction_listeners(&self, kind: K, stop_on_panic: bool) -> Result<(), Panic> {
         let mut first = None;
         let ids = self.with(|s| {
             let mut ids = MatchedIds::new();
@@ -511,6 +535,11 @@ impl Store {
     /// Ends a transaction; the outermost runs the listener phases. Re-raises the first listener
     /// panic after the transaction is finalised.
     pub(crate) fn finish(&self, do_rollback: Option<&mut dyn FnMut(&Store) -> bool>) {
+        // Without a mutator or will-finish listener nor a rollback callback, nothing runs
+        // before the commit: the store closes for writes at once (one lock fewer).
+        let quiet = do_rollback.is_none()
+            && !self.listens_in_phase(true)
+            && !self.listens(K::WillFinishTransaction, false);
         let outermost = self.with_mut(|s| {
             if s.depth <= 0 {
                 return false;
@@ -519,11 +548,14 @@ impl Store {
             if s.depth > 0 {
                 return false;
             }
-            s.depth = 1;
+            s.depth = if quiet { -1 } else { 1 };
             true
         });
         if !outermost {
             return;
+        }
+        if quiet {
+            return self.finish_committed(None);
         }
         let mut first_panic: Option<Panic> = self.run_phase(true).err();
         let mut rollback = false;
@@ -547,6 +579,12 @@ impl Store {
             });
         }
         self.with_mut(|s| s.depth = -1);
+        self.finish_committed(first_panic);
+    }
+
+    /// The end of `finish` once the transaction is committed (or rolled back) and closed for
+    /// writes: non-mutator listeners unless a panic came first, did-finish listeners, settling.
+    fn finish_committed(&self, mut first_panic: Option<Panic>) {
         if first_panic.is_none()
             && let Err(p) = self.run_phase(false)
         {

@@ -364,22 +364,30 @@ impl Node {
 
     /// Collects listeners matching a call path. `None` in the path (an undefined id, as for
     /// some invalid-cell records) matches only wildcard registrations.
-    fn collect(&self, path: &[Option<&str>], out: &mut MatchedIds) {
-        match path.split_first() {
-            // (One push at a time: `extend_from_slice` reserves and moves the tail for each.)
-            None => self.here.iter().for_each(|&id| out.push(id)),
-            Some((first, rest)) => {
-                // Most nodes below a wildcard have no named children: skip hashing the id.
-                if let Some(id) = first
-                    && !self.children.is_empty()
-                    && let Some(child) = self.children.get(*id)
-                {
-                    child.collect(rest, out);
+    fn collect(&self, mut path: &[Option<&str>], out: &mut MatchedIds) {
+        // A loop down the tree, recursing only where both the named child and the wildcard
+        // match (the named one first): most paths follow a single branch.
+        let mut node = self;
+        loop {
+            let Some((first, rest)) = path.split_first() else {
+                // (One push at a time: `extend_from_slice` reserves and moves the tail.)
+                node.here.iter().for_each(|&id| out.push(id));
+                return;
+            };
+            // Most nodes below a wildcard have no named children: skip hashing the id.
+            let named = match first {
+                Some(id) if !node.children.is_empty() => node.children.get(*id),
+                _ => None,
+            };
+            node = match (named, node.wildcard.as_deref()) {
+                (Some(named), Some(wildcard)) => {
+                    named.collect(rest, out);
+                    wildcard
                 }
-                if let Some(child) = &self.wildcard {
-                    child.collect(rest, out);
-                }
-            }
+                (Some(next), None) | (None, Some(next)) => next,
+                (None, None) => return,
+            };
+            path = rest;
         }
     }
 }
