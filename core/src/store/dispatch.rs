@@ -143,6 +143,7 @@ impl Store {
         self.emit_matching(kind, mutator, path, args)
     }
 
+    #[inline(never)]
     fn emit_matching(
         &self,
         kind: K,
@@ -492,6 +493,7 @@ impl Store {
         self.emit_transaction_listeners(kind, stop_on_panic)
     }
 
+    #[inline(never)]
     fn emit_transaction_listeners(&self, kind: K, stop_on_panic: bool) -> Result<(), Panic> {
         let mut first = None;
         let ids = self.with(|s| {
