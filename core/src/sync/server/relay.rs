@@ -147,6 +147,8 @@ pub(super) enum Phase {
         epoch: u64,
         /// The factory runs (the path's previous room, if any, has stopped).
         loading: bool,
+        /// `State::starts_ended` when the buffer's wait was last armed.
+        starts_seen: u64,
     },
     Ready,
 }
@@ -202,6 +204,9 @@ pub(super) struct State {
     has_factory: bool,
     max_rooms: Option<usize>,
     last_id: u64,
+    /// Room start-ups that ended (ready or failed): the progress a start-up buffer's
+    /// patience looks at.
+    starts_ended: u64,
     /// Payloads queued for sockets since the server last took this: `(type, payloads,
     /// bytes)` per relayed message, for its metrics.
     pub(super) sent: Vec<(Option<MessageType>, u64, usize)>,
@@ -223,6 +228,7 @@ impl State {
             has_factory,
             max_rooms,
             last_id: 0,
+            starts_ended: 0,
             sent: Vec::new(),
         }
     }
@@ -284,6 +290,7 @@ impl State {
                 bytes: 0,
                 epoch: self.next_id(),
                 loading: false,
+                starts_seen: 0,
             }
         } else {
             Phase::Ready
@@ -331,6 +338,7 @@ impl State {
 
     /// The room's peer could not be made: its clients are closed with `code` and `reason`.
     pub(super) fn room_failed(&mut self, path: &str, generation: u64, code: u16, reason: &str) {
+        self.starts_ended += 1;
         let conns: Vec<u64> = self
             .room_of(path, generation)
             .map(|r| r.clients.values().map(|m| m.conn).collect())
@@ -349,6 +357,7 @@ impl State {
         generation: u64,
         inbox: Option<PeerInbox>,
     ) -> Result<(), Vec<(String, PeerBody)>> {
+        self.starts_ended += 1;
         let Some(room) = self.room_of(path, generation) else {
             return Err(self.orphans.remove(&generation).unwrap_or_default());
         };
@@ -680,6 +689,7 @@ impl State {
             );
             return;
         }
+        let starts_ended = self.starts_ended;
         let Some(room) = self.rooms.get_mut(path) else {
             return;
         };
@@ -689,12 +699,16 @@ impl State {
             payloads,
             bytes,
             epoch,
+            starts_seen,
             ..
         } = &mut room.phase
         else {
             return;
         };
         let was_empty = buffer.is_empty();
+        if was_empty {
+            *starts_seen = starts_ended;
+        }
         let entry = Buffered {
             conn,
             from: from.to_string(),
@@ -735,15 +749,19 @@ impl State {
 
     /// The start-up buffer armed at `epoch` waited ten request timeouts: if its room's load
     /// has begun, its senders are closed (`server`; what they sent stays for the room). While
-    /// the path's previous room is still applying and saving, the wait starts over: that is
-    /// progress, not a stuck start.
+    /// the path's previous room is still applying and saving, or other rooms finished starting
+    /// meanwhile, the wait starts over: that is progress, not a stuck start (rooms starting
+    /// together take turns on their storage: 1,000 rooms starting at once on one SQLite file
+    /// kept the last ones waiting their turn over ten seconds).
     pub(super) fn expire_buffer(&mut self, path: &str, generation: u64, armed: u64) {
+        let starts_ended = self.starts_ended;
         let Some(Room {
             phase:
                 Phase::Starting {
                     buffer,
                     epoch,
                     loading,
+                    starts_seen,
                     ..
                 },
             ..
@@ -754,7 +772,9 @@ impl State {
         if *epoch != armed || buffer.is_empty() {
             return;
         }
-        if !*loading {
+        let others_progressed = *starts_seen != starts_ended;
+        *starts_seen = starts_ended;
+        if !*loading || others_progressed {
             self.effects.push(Effect::ArmExpiry {
                 path: path.to_string(),
                 generation,
@@ -1032,6 +1052,41 @@ mod tests {
         assert!(matches!(st.effects.pop(), Some(Effect::ArmExpiry { .. })));
         st.room_loading("room", generation);
         st.expire_buffer("room", generation, epoch);
+        assert_eq!(a.close_code(), Some(CLOSE_OVERFLOW));
+    }
+
+    #[test]
+    fn a_slow_start_is_patient_while_other_rooms_finish_starting() {
+        let mut st = State::new(true, None);
+        let a = socket(&mut st, 1);
+        let _b = socket(&mut st, 2);
+        st.join(1, "slow", "A", None).unwrap();
+        st.join(2, "other", "B", None).unwrap();
+        let generations: Vec<u64> = st
+            .effects
+            .drain(..)
+            .filter_map(|e| match e {
+                Effect::StartRoom { generation, .. } => Some(generation),
+                _ => None,
+            })
+            .collect();
+        let [slow, other] = generations[..] else {
+            panic!("expected two room starts");
+        };
+        st.room_loading("slow", slow);
+        st.deliver("slow", 1, "A", decoded(HASHES));
+        let Some(Effect::ArmExpiry { epoch, .. }) = st.effects.pop() else {
+            panic!("expected a timer");
+        };
+        // Another room finished starting during the wait: it starts over.
+        st.room_loading("other", other);
+        st.room_ready("other", other, None).unwrap();
+        st.effects.clear();
+        st.expire_buffer("slow", slow, epoch);
+        assert_eq!(a.close_code(), None);
+        assert!(matches!(st.effects.pop(), Some(Effect::ArmExpiry { .. })));
+        // A whole wait without progress anywhere: the senders are closed.
+        st.expire_buffer("slow", slow, epoch);
         assert_eq!(a.close_code(), Some(CLOSE_OVERFLOW));
     }
 
