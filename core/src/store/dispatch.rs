@@ -539,9 +539,7 @@ impl Store {
     pub(crate) fn finish(&self, do_rollback: Option<&mut dyn FnMut(&Store) -> bool>) {
         // Without a mutator or will-finish listener nor a rollback callback, nothing runs
         // before the commit: the store closes for writes at once (one lock fewer).
-        let quiet = do_rollback.is_none()
-            && !self.listens_in_phase(true)
-            && !self.listens(K::WillFinishTransaction, false);
+        let quiet = do_rollback.is_none() && self.commits_unseen();
         let outermost = self.with_mut(|s| {
             if s.depth <= 0 {
                 return false;

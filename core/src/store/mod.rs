@@ -269,6 +269,13 @@ impl Store {
     }
 
     /// Whether any listener of the phase is registered.
+    /// Whether nothing runs between a transaction's writes and its commit (no mutator or
+    /// will-finish listener): without a rollback callback, nothing can then roll it back.
+    #[inline]
+    pub(crate) fn commits_unseen(&self) -> bool {
+        !self.listens_in_phase(true) && !self.listens(ListenerKind::WillFinishTransaction, false)
+    }
+
     #[inline]
     pub(crate) fn listens_in_phase(&self, mutator: bool) -> bool {
         let phase = if mutator {
@@ -307,8 +314,7 @@ impl Store {
             // Nothing can roll back a lone write (depth 1: not nested in a transaction) that
             // no mutator or will-finish listener will see: its journal entries would be dropped
             // unread. `finish` turns the journal back on.
-            let journal = self.listens_in_phase(true)
-                || self.listens(ListenerKind::WillFinishTransaction, false);
+            let journal = !self.commits_unseen();
             self.with_mut(|s| {
                 if s.depth == 1 && !journal {
                     s.journal = false;

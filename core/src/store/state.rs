@@ -316,19 +316,16 @@ impl State {
         if let Some(hook) = hook.as_deref_mut() {
             hook.cell_changed(names, t, r, c, Some(&row.cells[index].1), Some(&old));
         }
-        let row_log = log.row_cell_log(t, r);
-        let first_change = !row_log.iter().any(|(logged, _)| *logged == c);
         if *journal {
-            if first_change {
-                row_log.push((c, Some(old.clone())));
-            }
             undo.push(Undo::CellChanged {
                 table: t.into(),
                 row: r.into(),
                 index,
-                old,
+                old: old.clone(),
             });
-        } else if first_change {
+        }
+        let row_log = log.row_cell_log(t, r);
+        if !row_log.iter().any(|(logged, _)| *logged == c) {
             row_log.push((c, Some(old)));
         }
         log.replaced(&row.cells[index].1);
