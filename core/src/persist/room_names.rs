@@ -135,6 +135,19 @@ pub(crate) fn candidate(rules: IdentifierRules, path: &str, k: usize) -> String 
     }
 }
 
+/// A prefix of every candidate name for `path` that [`choose`] tries: only names starting
+/// with it (under the rules' folding) can block one, so a database with many rooms need not
+/// list them all for each new room. Under SQLite's rules it is the plain name itself.
+pub(crate) fn candidates_prefix(rules: IdentifierRules, path: &str) -> String {
+    // The longest suffix `candidate` adds: `_`, 8 hex digits, `_`, a usize's 20 digits.
+    const LONGEST_SUFFIX: usize = 30;
+    let plain = table_for_path(path);
+    match rules.max_len {
+        None => plain,
+        Some(max) => truncate(&plain, max.saturating_sub(LONGEST_SUFFIX)).to_string(),
+    }
+}
+
 /// The first free candidate for `path`, which has no recorded table: `claimed` holds the
 /// folded names of every recorded table, `existing` every relation of the database by folded
 /// name (with its name and whether it is a table). An unclaimed table with exactly the plain
@@ -199,4 +212,35 @@ pub(crate) fn check_aliases(
     Err(PersistError::AliasedRooms {
         aliases: groups.into_iter().flatten().collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_candidate_starts_with_the_candidates_prefix() {
+        let rules = [
+            IdentifierRules::SQLITE,
+            IdentifierRules::POSTGRES,
+            IdentifierRules {
+                fold_case: false,
+                max_len: Some(40),
+            },
+        ];
+        let long = "é/".repeat(40);
+        for rules in rules {
+            for path in ["a/b", "petShop", long.as_str(), "", "x".repeat(70).as_str()] {
+                let prefix = candidates_prefix(rules, path);
+                for k in (0..40).chain([usize::MAX]) {
+                    let name = candidate(rules, path, k);
+                    assert!(name.starts_with(&prefix), "{name} lacks {prefix}");
+                }
+            }
+        }
+        assert_eq!(
+            candidates_prefix(IdentifierRules::SQLITE, "a/b"),
+            "tinybase_a_b"
+        );
+    }
 }

@@ -22,6 +22,7 @@
 //! ```
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
@@ -266,17 +267,70 @@ impl SqliteDatabase {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct SqlitePersistence {
-    conn: Connection,
+    conn: Link,
     config: SqliteJsonConfig,
     tabular: Option<TabularConfig>,
     /// `(data_version, schema_version, total_changes)` after this connection's last read or
-    /// write: any difference means the database changed.
+    /// write: any difference means the database changed. On a shared connection the others'
+    /// writes count too (a spurious reload at worst: its rooms do not auto-load).
     version: Option<(i64, i64, i64)>,
-    /// Held around each write when connections of this process share the file (a server's
-    /// rooms): SQLite lets one writer in at a time and makes the others poll with growing
-    /// sleeps, so a thousand rooms saving at once would exhaust their busy timeouts; a lock
-    /// in the process queues them instead (the busy timeout still covers other processes).
-    write_gate: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+}
+
+/// The connection of a [`SqlitePersistence`]: its own, or one it shares with the other
+/// persistences of a database (a server's rooms, [`rooms::RoomDatabase`]).
+///
+/// Sharing is what lets a thousand rooms live in one file. Every connection keeps a parsed
+/// copy of the schema, and any table another connection creates makes each of them parse the
+/// whole schema again at its next statement (about 4 ms at 1,000 tables): a room per
+/// connection turned each room's first save into a thousand re-parses. One connection parses
+/// once and adds its own tables as it creates them. Its lock also queues the rooms' writes
+/// (SQLite lets one writer in at a time and makes the others poll with growing sleeps; the
+/// busy timeout still covers other processes).
+enum Link {
+    Own(Connection),
+    Shared(Arc<Mutex<Connection>>),
+}
+
+/// A [`Link`]'s connection, held for one read or write.
+enum LinkGuard<'a> {
+    Own(&'a Connection),
+    Shared(MutexGuard<'a, Connection>),
+}
+
+impl Link {
+    fn lock(&self) -> LinkGuard<'_> {
+        match self {
+            Link::Own(conn) => LinkGuard::Own(conn),
+            Link::Shared(conn) => LinkGuard::Shared(conn.lock().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+}
+
+impl std::ops::Deref for LinkGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            LinkGuard::Own(conn) => conn,
+            LinkGuard::Shared(conn) => conn,
+        }
+    }
+}
+
+/// A persistence's connection, from [`SqlitePersistence::connection`]: for a shared one
+/// (a server's rooms) the other persistences wait while it is held.
+pub struct ConnectionRef<'a>(LinkGuard<'a>);
+
+impl std::fmt::Debug for ConnectionRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionRef").finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for ConnectionRef<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for SqlitePersistence {
@@ -345,27 +399,30 @@ impl SqlitePersistence {
     }
 
     fn with_database(db: SqliteDatabase, mode: SqliteMode) -> SqlitePersistence {
-        let (config, tabular) = match mode {
+        let parts = match mode {
             SqliteMode::Json(config) => (config, None),
             SqliteMode::Tabular(t) => (SqliteJsonConfig::default(), Some(t)),
         };
+        Self::with_link(Link::Own(db.conn), parts)
+    }
+
+    /// A JSON-mode persistence of `config`'s table over a connection shared with others (see
+    /// [`Link`]); `conn` must have been checked ([`SqliteDatabase::checked`]).
+    pub(crate) fn shared(conn: Arc<Mutex<Connection>>, config: SqliteJsonConfig) -> Self {
+        Self::with_link(Link::Shared(conn), (config, None))
+    }
+
+    fn with_link(conn: Link, (config, tabular): (SqliteJsonConfig, Option<TabularConfig>)) -> Self {
         SqlitePersistence {
-            conn: db.conn,
+            conn,
             config,
             tabular,
             version: None,
-            write_gate: None,
         }
     }
 
-    /// Makes this connection's writes take turns with every other holder of `gate` (a
-    /// server's rooms in one file).
-    pub(crate) fn with_write_gate(mut self, gate: std::sync::Arc<std::sync::Mutex<()>>) -> Self {
-        self.write_gate = Some(gate);
-        self
-    }
-
-    /// The connection (TinyBase's `getDb`).
+    /// The connection (TinyBase's `getDb`). A shared one (a server's room,
+    /// [`rooms::RoomDatabase::room`]) is held while the returned reference lives.
     ///
     /// ```
     /// use tinystore_core::persist::sqlite::{SqliteJsonConfig, SqlitePersistence};
@@ -373,47 +430,10 @@ impl SqlitePersistence {
     /// assert!(db.connection().is_autocommit());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    pub fn connection(&self) -> ConnectionRef<'_> {
+        ConnectionRef(self.conn.lock())
     }
 
-    fn current_version(&self) -> Result<(i64, i64, i64), PersistError> {
-        self.conn
-            .query_row(
-                "SELECT data_version d,schema_version s,TOTAL_CHANGES() c \
-                 FROM pragma_data_version JOIN pragma_schema_version",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .map_err(sql_err)
-    }
-
-    /// The managed table's columns, or `None` if it does not exist.
-    fn columns(&self) -> Result<Option<Vec<String>>, PersistError> {
-        table_columns(&self.conn, &self.config.table)
-    }
-}
-
-/// A table's columns in order, or `None` if it does not exist.
-fn table_columns(conn: &Connection, name: &str) -> Result<Option<Vec<String>>, PersistError> {
-    {
-        let (schema, table) = match name.rsplit_once('.') {
-            Some((schema, table)) => (schema.to_string(), table.to_string()),
-            None => ("main".to_string(), name.to_string()),
-        };
-        let mut stmt = conn
-            .prepare("SELECT name FROM pragma_table_info(?1, ?2)")
-            .map_err(sql_err)?;
-        let names = stmt
-            .query_map(params![table, schema], |row| row.get::<_, String>(0))
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
-        Ok((!names.is_empty()).then_some(names))
-    }
-}
-
-impl SqlitePersistence {
     fn check_columns(&self, columns: &[String]) -> Result<(), PersistError> {
         for wanted in [&self.config.id_column, &self.config.store_column] {
             if !columns.iter().any(|c| c == wanted) {
@@ -426,37 +446,90 @@ impl SqlitePersistence {
         Ok(())
     }
 
-    fn write_document(&self, document: &str) -> Result<(), PersistError> {
+    fn read_document(&self, conn: &Connection) -> Result<Option<Persisted>, PersistError> {
+        let Some(columns) = table_columns(conn, &self.config.table)? else {
+            return Ok(None);
+        };
+        self.check_columns(&columns)?;
+        let sql = format!(
+            "SELECT {} FROM{}WHERE{}=?",
+            quote_identifier(&self.config.store_column),
+            quote_identifier(&self.config.table),
+            quote_identifier(&self.config.id_column),
+        );
+        let cell: Option<Result<String, PersistError>> = conn
+            .query_row(&sql, params!["_"], |row| {
+                Ok(match row.get_ref(0)? {
+                    ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec()).map_err(|_| {
+                        PersistError::content("the stored document is not UTF-8 text")
+                    }),
+                    other => Err(PersistError::content(format!(
+                        "the stored document is {:?}, not text",
+                        other.data_type()
+                    ))),
+                })
+            })
+            .optional()
+            .map_err(sql_err)?;
+        cell.transpose().map(|text| text.map(Persisted::Json))
+    }
+
+    fn write_document(&self, conn: &Connection, document: &str) -> Result<(), PersistError> {
         let table = quote_identifier(&self.config.table);
         let id = quote_identifier(&self.config.id_column);
         let store = quote_identifier(&self.config.store_column);
-        match self.columns()? {
+        match table_columns(conn, &self.config.table)? {
             Some(columns) => self.check_columns(&columns)?,
             None => {
-                self.conn
-                    .execute(
-                        &format!("CREATE TABLE{table}({id} PRIMARY KEY,{store})"),
-                        [],
-                    )
-                    .map_err(sql_err)?;
+                conn.execute(
+                    &format!("CREATE TABLE{table}({id} PRIMARY KEY,{store})"),
+                    [],
+                )
+                .map_err(sql_err)?;
             }
         }
-        self.conn
-            .execute(
-                &format!(
-                    "INSERT INTO{table}({id},{store})VALUES(?,?)ON CONFLICT({id})DO UPDATE SET{store}=excluded.{store}"
-                ),
-                params!["_", document],
-            )
-            .map_err(sql_err)?;
-        self.conn
-            .execute(
-                &format!("DELETE FROM{table}WHERE{id}NOT IN(?)"),
-                params!["_"],
-            )
-            .map_err(sql_err)?;
+        conn.execute(
+            &format!(
+                "INSERT INTO{table}({id},{store})VALUES(?,?)ON CONFLICT({id})DO UPDATE SET{store}=excluded.{store}"
+            ),
+            params!["_", document],
+        )
+        .map_err(sql_err)?;
+        conn.execute(
+            &format!("DELETE FROM{table}WHERE{id}NOT IN(?)"),
+            params!["_"],
+        )
+        .map_err(sql_err)?;
         Ok(())
     }
+}
+
+/// `(data_version, schema_version, total_changes)` of `conn`: see `SqlitePersistence::version`.
+fn current_version(conn: &Connection) -> Result<(i64, i64, i64), PersistError> {
+    conn.query_row(
+        "SELECT data_version d,schema_version s,TOTAL_CHANGES() c \
+         FROM pragma_data_version JOIN pragma_schema_version",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+    )
+    .map_err(sql_err)
+}
+
+/// A table's columns in order, or `None` if it does not exist.
+fn table_columns(conn: &Connection, name: &str) -> Result<Option<Vec<String>>, PersistError> {
+    let (schema, table) = match name.rsplit_once('.') {
+        Some((schema, table)) => (schema, table),
+        None => ("main", name),
+    };
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_info(?1, ?2)")
+        .map_err(sql_err)?;
+    let names = stmt
+        .query_map(params![table, schema], |row| row.get::<_, String>(0))
+        .map_err(sql_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sql_err)?;
+    Ok((!names.is_empty()).then_some(names))
 }
 
 impl Persistence for SqlitePersistence {
@@ -469,63 +542,39 @@ impl Persistence for SqlitePersistence {
     }
 
     fn read(&mut self) -> Result<Option<Persisted>, PersistError> {
-        if let Some(config) = &self.tabular {
-            let result = tabular::read(&self.conn, config);
-            self.version = Some(self.current_version()?);
-            return result;
-        }
-        let result = (|| {
-            let Some(columns) = self.columns()? else {
-                return Ok(None);
-            };
-            self.check_columns(&columns)?;
-            let sql = format!(
-                "SELECT {} FROM{}WHERE{}=?",
-                quote_identifier(&self.config.store_column),
-                quote_identifier(&self.config.table),
-                quote_identifier(&self.config.id_column),
-            );
-            let cell: Option<Result<String, PersistError>> = self
-                .conn
-                .query_row(&sql, params!["_"], |row| {
-                    Ok(match row.get_ref(0)? {
-                        ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec()).map_err(|_| {
-                            PersistError::content("the stored document is not UTF-8 text")
-                        }),
-                        other => Err(PersistError::content(format!(
-                            "the stored document is {:?}, not text",
-                            other.data_type()
-                        ))),
-                    })
-                })
-                .optional()
-                .map_err(sql_err)?;
-            cell.transpose().map(|text| text.map(Persisted::Json))
-        })();
-        self.version = Some(self.current_version()?);
+        let conn = self.conn.lock();
+        let result = match &self.tabular {
+            Some(config) => tabular::read(&conn, config),
+            None => self.read_document(&conn),
+        };
+        let version = current_version(&conn)?;
+        drop(conn);
+        self.version = Some(version);
         result
     }
 
     fn write(&mut self, target: &Target, changes: Option<&Changes>) -> Result<(), PersistError> {
-        let gate = self.write_gate.clone();
-        let _turn = gate
-            .as_ref()
-            .map(|g| g.lock().unwrap_or_else(|e| e.into_inner()));
-        self.conn
-            .execute_batch("BEGIN IMMEDIATE")
-            .map_err(sql_err)?;
+        // Serialized before the connection is taken: a shared one waits for nobody's JSON.
+        let document = match &self.tabular {
+            Some(_) => String::new(),
+            None => target.document(),
+        };
+        let conn = self.conn.lock();
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
         let result = match &self.tabular {
-            Some(config) => tabular::write(&self.conn, config, target.store(), changes),
-            None => self.write_document(&target.document()),
+            Some(config) => tabular::write(&conn, config, target.store(), changes),
+            None => self.write_document(&conn, &document),
         };
         match result {
-            Ok(()) => self.conn.execute_batch("COMMIT").map_err(sql_err)?,
+            Ok(()) => conn.execute_batch("COMMIT").map_err(sql_err)?,
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = conn.execute_batch("ROLLBACK");
                 return Err(e);
             }
         }
-        self.version = Some(self.current_version()?);
+        let version = current_version(&conn)?;
+        drop(conn);
+        self.version = Some(version);
         Ok(())
     }
 
@@ -535,7 +584,7 @@ impl Persistence for SqlitePersistence {
     }
 
     fn changed(&mut self) -> Result<bool, PersistError> {
-        let now = self.current_version()?;
+        let now = current_version(&self.conn.lock())?;
         let changed = self.version.is_some_and(|v| v != now);
         self.version = Some(now);
         Ok(changed)

@@ -34,7 +34,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::{SqliteJsonConfig, SqlitePersistence};
 pub use crate::persist::room_names::{IdentifierRules, table_for_path};
-use crate::persist::room_names::{check_aliases, choose};
+use crate::persist::room_names::{candidates_prefix, check_aliases, choose};
 use crate::persist::{PersistError, SqliteError};
 
 /// The table recording which table each room path uses (existing databases have it).
@@ -45,9 +45,9 @@ fn sql(context: &'static str) -> impl Fn(rusqlite::Error) -> PersistError {
 }
 
 /// The SQLite file of a sync server's rooms: opened and checked once ([`RoomTables::open`]),
-/// then each room's table claimed and its storage opened ([`RoomDatabase::room`]). Rooms start
-/// concurrently: claims go through this one connection, one at a time; each room then has a
-/// connection of its own.
+/// then each room's table claimed and its storage opened ([`RoomDatabase::room`]). Claims and
+/// every room's reads and writes share one connection, one at a time (why: see
+/// [`SqlitePersistence`]'s connection notes; one writer at a time is SQLite's rule anyway).
 ///
 /// ```
 /// use tinystore_core::persist::sqlite::rooms::RoomDatabase;
@@ -61,10 +61,8 @@ fn sql(context: &'static str) -> impl Fn(rusqlite::Error) -> PersistError {
 /// ```
 pub struct RoomDatabase {
     path: PathBuf,
-    claims: Mutex<(Connection, RoomTables)>,
-    /// Every write of this database's rooms (and claims) takes turns on this lock: see
-    /// `SqlitePersistence::with_write_gate`.
-    writes: Arc<Mutex<()>>,
+    conn: Arc<Mutex<Connection>>,
+    tables: RoomTables,
 }
 
 impl std::fmt::Debug for RoomDatabase {
@@ -76,10 +74,10 @@ impl std::fmt::Debug for RoomDatabase {
 }
 
 impl RoomDatabase {
-    /// Opens (or creates) the rooms database at `path`, in WAL mode (rooms write concurrently
-    /// through their own connections), and checks its room tables. A path that cannot be
-    /// opened, a file that is not an SQLite database, or recorded rooms that share a table
-    /// ([`PersistError::AliasedRooms`]) are errors here.
+    /// Opens (or creates) the rooms database at `path`, in WAL mode (other processes reading
+    /// it, `dump-sqlite` or a backup, do not hold the rooms' saves up), and checks its room
+    /// tables. A path that cannot be opened, a file that is not an SQLite database, or
+    /// recorded rooms that share a table ([`PersistError::AliasedRooms`]) are errors here.
     ///
     /// ```
     /// use tinystore_core::persist::sqlite::rooms::{RoomDatabase, ROOMS_TABLE};
@@ -105,8 +103,8 @@ impl RoomDatabase {
         let tables = RoomTables::open(&conn, IdentifierRules::SQLITE)?;
         Ok(RoomDatabase {
             path,
-            claims: Mutex::new((conn, tables)),
-            writes: Arc::default(),
+            conn: Arc::new(Mutex::new(conn)),
+            tables,
         })
     }
 
@@ -145,14 +143,12 @@ impl RoomDatabase {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn claim(&self, room_path: &str) -> Result<String, PersistError> {
-        let claim = self.claims.lock().unwrap_or_else(|e| e.into_inner());
-        let (conn, tables) = &*claim;
-        let _turn = self.writes.lock().unwrap_or_else(|e| e.into_inner());
-        tables.claim(conn, room_path)
+        let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        self.tables.claim(&conn, room_path)
     }
 
-    /// Storage for the room at `room_path`: its table, in JSON mode, on a connection of its
-    /// own.
+    /// Storage for the room at `room_path`: its table, in JSON mode, on the database's shared
+    /// connection.
     ///
     /// ```
     /// use tinystore_core::persist::{Persister, sqlite::rooms::RoomDatabase};
@@ -173,8 +169,10 @@ impl RoomDatabase {
     /// ```
     pub fn room(&self, room_path: &str) -> Result<SqlitePersistence, PersistError> {
         let table = self.claim(room_path)?;
-        let storage = SqlitePersistence::open(&self.path, SqliteJsonConfig::table(table))?;
-        Ok(storage.with_write_gate(self.writes.clone()))
+        Ok(SqlitePersistence::shared(
+            self.conn.clone(),
+            SqliteJsonConfig::table(table),
+        ))
     }
 }
 
@@ -283,32 +281,52 @@ impl RoomTables {
         Ok(table)
     }
 
-    /// The first free candidate for `path`, which has no recorded table.
+    /// The first free candidate for `path`, which has no recorded table. Only the names that
+    /// could block a candidate are read (a thousand rooms' start-ups listing every room and
+    /// table each made claims grow with the database).
     fn choose(&self, conn: &Connection, path: &str) -> Result<String, PersistError> {
         let rules = self.rules;
-        let claimed: HashSet<String> = recorded(conn)?
-            .into_iter()
-            .map(|(_, table)| rules.fold(&table))
-            .collect();
-        let mut existing: HashMap<String, Vec<(String, bool)>> = HashMap::new();
-        {
-            // Tables, views and indexes share one namespace in SQLite.
-            let mut stmt = conn
-                .prepare(
-                    "SELECT name, type='table' FROM sqlite_master \
-                     WHERE type IN ('table','view','index')",
-                )
-                .map_err(sql("listing tables"))?;
-            let rows = stmt
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))
-                .map_err(sql("listing tables"))?;
-            for row in rows {
-                let (name, is_table) = row.map_err(sql("listing tables"))?;
-                existing
-                    .entry(rules.fold(&name))
-                    .or_default()
-                    .push((name, is_table));
+        // SQLite's LIKE compares ASCII letters without case and all else exactly: the rules'
+        // folding. Sanitized names hold `_`, a LIKE wildcard, hence the escapes.
+        let prefix = candidates_prefix(rules, path);
+        let mut pattern = String::with_capacity(prefix.len() * 2 + 1);
+        for c in prefix.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
             }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        let like =
+            |query: &str, context: &'static str| -> Result<Vec<(String, bool)>, PersistError> {
+                let mut stmt = conn.prepare(query).map_err(sql(context))?;
+                let rows = stmt
+                    .query_map([&pattern], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?))
+                    })
+                    .map_err(sql(context))?;
+                rows.collect::<Result<_, _>>().map_err(sql(context))
+            };
+        let claimed: HashSet<String> = like(
+            &format!(
+                "SELECT table_name, 1 FROM {ROOMS_TABLE} WHERE table_name LIKE ?1 ESCAPE '\\'"
+            ),
+            "reading the rooms table",
+        )?
+        .into_iter()
+        .map(|(table, _)| rules.fold(&table))
+        .collect();
+        let mut existing: HashMap<String, Vec<(String, bool)>> = HashMap::new();
+        // Tables, views and indexes share one namespace in SQLite.
+        for (name, is_table) in like(
+            "SELECT name, type='table' FROM sqlite_master \
+             WHERE type IN ('table','view','index') AND name LIKE ?1 ESCAPE '\\'",
+            "listing tables",
+        )? {
+            existing
+                .entry(rules.fold(&name))
+                .or_default()
+                .push((name, is_table));
         }
         choose(rules, path, &claimed, &existing, "sqlite")
     }
@@ -829,8 +847,8 @@ mod tests {
         assert_eq!(failures.load(Ordering::Relaxed), 0);
     }
 
-    /// The rooms' writes queue on the database's lock in the process rather than polling
-    /// SQLite's write lock: a save waits while another room holds its turn, then succeeds.
+    /// The rooms' writes queue on the database's shared connection in the process rather
+    /// than polling SQLite's write lock: a save waits while another holds it, then succeeds.
     #[test]
     fn a_rooms_save_waits_its_turn_instead_of_failing() {
         use crate::MergeableStore;
@@ -840,7 +858,7 @@ mod tests {
         let store = MergeableStore::new(None);
         store.set_value("open", true);
         let persister = Persister::try_new(&store, rooms.room("a").unwrap()).unwrap();
-        let turn = rooms.writes.lock().unwrap();
+        let turn = rooms.conn.lock().unwrap();
         let saving = std::thread::spawn(move || persister.save().map(|_| ()));
         std::thread::sleep(Duration::from_millis(300));
         assert!(!saving.is_finished(), "the save did not wait for its turn");
