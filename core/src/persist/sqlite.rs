@@ -318,6 +318,14 @@ impl std::ops::Deref for LinkGuard<'_> {
 
 /// A persistence's connection, from [`SqlitePersistence::connection`]: for a shared one
 /// (a server's rooms) the other persistences wait while it is held.
+///
+/// ```
+/// use tinystore_core::persist::sqlite::{ConnectionRef, SqliteJsonConfig, SqlitePersistence};
+/// let db = SqlitePersistence::open_in_memory(SqliteJsonConfig::default())?;
+/// let conn: ConnectionRef<'_> = db.connection();
+/// conn.execute_batch("CREATE TABLE notes(text)")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ConnectionRef<'a>(LinkGuard<'a>);
 
 impl std::fmt::Debug for ConnectionRef<'_> {
