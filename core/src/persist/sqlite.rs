@@ -291,28 +291,18 @@ enum Link {
     Shared(Arc<Mutex<Connection>>),
 }
 
-/// A [`Link`]'s connection, held for one read or write.
-enum LinkGuard<'a> {
+/// How a [`ConnectionRef`] holds its connection.
+enum Held<'a> {
     Own(&'a Connection),
     Shared(MutexGuard<'a, Connection>),
 }
 
 impl Link {
-    fn lock(&self) -> LinkGuard<'_> {
-        match self {
-            Link::Own(conn) => LinkGuard::Own(conn),
-            Link::Shared(conn) => LinkGuard::Shared(conn.lock().unwrap_or_else(|e| e.into_inner())),
-        }
-    }
-}
-
-impl std::ops::Deref for LinkGuard<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        match self {
-            LinkGuard::Own(conn) => conn,
-            LinkGuard::Shared(conn) => conn,
-        }
+    fn lock(&self) -> ConnectionRef<'_> {
+        ConnectionRef(match self {
+            Link::Own(conn) => Held::Own(conn),
+            Link::Shared(conn) => Held::Shared(conn.lock().unwrap_or_else(|e| e.into_inner())),
+        })
     }
 }
 
@@ -326,7 +316,7 @@ impl std::ops::Deref for LinkGuard<'_> {
 /// conn.execute_batch("CREATE TABLE notes(text)")?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct ConnectionRef<'a>(LinkGuard<'a>);
+pub struct ConnectionRef<'a>(Held<'a>);
 
 impl std::fmt::Debug for ConnectionRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -337,7 +327,10 @@ impl std::fmt::Debug for ConnectionRef<'_> {
 impl std::ops::Deref for ConnectionRef<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        &self.0
+        match &self.0 {
+            Held::Own(conn) => conn,
+            Held::Shared(conn) => conn,
+        }
     }
 }
 
@@ -439,7 +432,7 @@ impl SqlitePersistence {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn connection(&self) -> ConnectionRef<'_> {
-        ConnectionRef(self.conn.lock())
+        self.conn.lock()
     }
 
     fn check_columns(&self, columns: &[String]) -> Result<(), PersistError> {
